@@ -1,0 +1,40 @@
+package app.sevenstamp.autopilot.protocol;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * The gateway's retained status. The last will publishes the same record with {@code online=false}
+ * and only the identity fields set.
+ *
+ * @param schema             wire schema version
+ * @param deviceId           the gateway
+ * @param online             false only in the last will and in the goodbye at a clean stop
+ * @param at                 the gateway's wall-clock time of this status
+ * @param version            the gateway software version
+ * @param configVersion      the version of the configuration it runs
+ * @param uptimeSeconds      seconds since the daemon started
+ * @param backlog            stamp events stored and not yet acknowledged by the sink
+ * @param oldestUnsentAgeSeconds age of the oldest of them, 0 when none
+ * @param scanner            scanner state, for example {@code ready}, {@code lost}
+ * @param diskFreeBytes      free bytes on the outbox's file system, -1 when unknown
+ * @param cpuTemperatureC    CPU temperature, NaN when unknown
+ */
+public record DeviceStatus(
+        int schema,
+        String deviceId,
+        boolean online,
+        Instant at,
+        String version,
+        long configVersion,
+        long uptimeSeconds,
+        long backlog,
+        long oldestUnsentAgeSeconds,
+        String scanner,
+        long diskFreeBytes,
+        double cpuTemperatureC) {
+
+    public DeviceStatus {
+        Objects.requireNonNull(deviceId, "deviceId");
+    }
+}

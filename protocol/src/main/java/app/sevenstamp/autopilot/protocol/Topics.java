@@ -1,0 +1,92 @@
+package app.sevenstamp.autopilot.protocol;
+
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * MQTT topic layout of wire contract v1. Every topic lives under a configurable prefix
+ * (default {@value #DEFAULT_PREFIX}) so that several tenants or environments can share a broker.
+ */
+public final class Topics {
+    public static final String DEFAULT_PREFIX = "7stamp/v1";
+
+    /** Device ids end up in topic names, so they may not contain MQTT wildcards or separators. */
+    public static final Pattern DEVICE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+
+    private final String prefix;
+
+    public Topics(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        if (prefix.isEmpty() || prefix.startsWith("/") || prefix.endsWith("/")
+                || prefix.contains("+") || prefix.contains("#")) {
+            throw new IllegalArgumentException("topic prefix '" + prefix
+                    + "' must be non-empty, without leading or trailing '/' and without wildcards");
+        }
+        this.prefix = prefix;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public static void requireDeviceId(String deviceId) {
+        if (deviceId == null || !DEVICE_ID.matcher(deviceId).matches()) {
+            throw new IllegalArgumentException("device id '" + deviceId + "' must match " + DEVICE_ID.pattern());
+        }
+    }
+
+    /** Gateway to sink, QoS 1: stamp events. */
+    public String stamps(String deviceId) {
+        return device(deviceId, "stamps");
+    }
+
+    /** Sink to gateway, QoS 1: one acknowledgement per stamp event. */
+    public String acks(String deviceId) {
+        return device(deviceId, "acks");
+    }
+
+    /** Gateway, retained: heartbeat; the last will sets it offline. */
+    public String status(String deviceId) {
+        return device(deviceId, "status");
+    }
+
+    /** Sink, retained: desired configuration. */
+    public String config(String deviceId) {
+        return device(deviceId, "config");
+    }
+
+    /** Sink to gateway: remote commands. */
+    public String commands(String deviceId) {
+        return device(deviceId, "cmd");
+    }
+
+    /** What the sink subscribes to for stamps of every device. */
+    public String allStamps() {
+        return prefix + "/gw/+/stamps";
+    }
+
+    /** What the sink subscribes to for the status of every device. */
+    public String allStatus() {
+        return prefix + "/gw/+/status";
+    }
+
+    /** The device id in a topic of the form {@code PREFIX/gw/ID/...}, if the topic has that form. */
+    public Optional<String> deviceOf(String topic) {
+        String head = prefix + "/gw/";
+        if (topic == null || !topic.startsWith(head)) {
+            return Optional.empty();
+        }
+        int end = topic.indexOf('/', head.length());
+        if (end < 0) {
+            return Optional.empty();
+        }
+        String id = topic.substring(head.length(), end);
+        return DEVICE_ID.matcher(id).matches() ? Optional.of(id) : Optional.empty();
+    }
+
+    private String device(String deviceId, String leaf) {
+        requireDeviceId(deviceId);
+        return prefix + "/gw/" + deviceId + "/" + leaf;
+    }
+}

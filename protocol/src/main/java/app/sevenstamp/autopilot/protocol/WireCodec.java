@@ -1,0 +1,126 @@
+package app.sevenstamp.autopilot.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import com.fasterxml.jackson.databind.deser.std.FromStringDeserializer;
+import java.io.IOException;
+import java.time.Instant;
+
+/**
+ * JSON encoding of the wire contract. Thread-safe; share one instance.
+ *
+ * <p>Compatibility rules: unknown fields are ignored (a newer peer may add fields); a message whose
+ * {@code schema} is missing or newer than {@link #SCHEMA} is refused, because its meaning may have changed.
+ */
+public final class WireCodec {
+    /** The schema version this code writes and the newest it reads. */
+    public static final int SCHEMA = 1;
+
+    /** Nothing in the contract comes near this; a bigger payload is refused before parsing. */
+    public static final int MAX_PAYLOAD_BYTES = 16 * 1024;
+
+    private final ObjectMapper mapper;
+
+    public WireCodec() {
+        SimpleModule instants = new SimpleModule("instants")
+                .addSerializer(Instant.class, ToStringSerializer.instance)
+                .addDeserializer(Instant.class, new InstantDeserializer());
+        JsonMapper.Builder builder = JsonMapper.builder()
+                .addModule(instants)
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+                .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL));
+        mapper = builder.build();
+        mapper.getFactory().setStreamReadConstraints(
+                StreamReadConstraints.builder().maxNestingDepth(16).maxStringLength(MAX_PAYLOAD_BYTES).build());
+    }
+
+    public byte[] encode(Object message) {
+        try {
+            return mapper.writeValueAsBytes(message);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode " + message.getClass().getSimpleName(), e);
+        }
+    }
+
+    public StampEvent decodeStampEvent(byte[] payload) throws MalformedMessageException {
+        return decode(payload, StampEvent.class);
+    }
+
+    public StampAck decodeAck(byte[] payload) throws MalformedMessageException {
+        return decode(payload, StampAck.class);
+    }
+
+    public DeviceStatus decodeStatus(byte[] payload) throws MalformedMessageException {
+        return decode(payload, DeviceStatus.class);
+    }
+
+    /** Decodes any record of the contract, checking size and schema version first. */
+    public <T> T decode(byte[] payload, Class<T> type) throws MalformedMessageException {
+        String what = type.getSimpleName();
+        if (payload == null || payload.length == 0) {
+            throw new MalformedMessageException("size", what + ": empty payload", null);
+        }
+        if (payload.length > MAX_PAYLOAD_BYTES) {
+            throw new MalformedMessageException("size", what + ": payload of " + payload.length
+                    + " bytes exceeds the limit of " + MAX_PAYLOAD_BYTES, null);
+        }
+        JsonNode tree;
+        try {
+            tree = mapper.readTree(payload);
+        } catch (IOException e) {
+            throw new MalformedMessageException("json", what + ": not JSON: " + firstLine(e), e);
+        }
+        if (tree == null || !tree.isObject()) {
+            throw new MalformedMessageException("json", what + ": expected a JSON object", null);
+        }
+        JsonNode schema = tree.get("schema");
+        if (schema == null || !schema.isInt()) {
+            throw new MalformedMessageException("schema", what + ": missing integer field 'schema'", null);
+        }
+        if (schema.intValue() < 1 || schema.intValue() > SCHEMA) {
+            throw new MalformedMessageException("schema", what + ": schema " + schema.intValue()
+                    + " is not supported (this side reads 1.." + SCHEMA + ")", null);
+        }
+        try {
+            return mapper.treeToValue(tree, type);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new MalformedMessageException("field", what + ": " + firstLine(e), e);
+        }
+    }
+
+    private static String firstLine(Exception e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t && t instanceof com.fasterxml.jackson.databind.JsonMappingException) {
+            if (t.getCause() instanceof IllegalArgumentException || t.getCause() instanceof NullPointerException) {
+                t = t.getCause();
+                break;
+            }
+            t = t.getCause();
+        }
+        String m = String.valueOf(t.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    private static final class InstantDeserializer extends FromStringDeserializer<Instant> {
+        InstantDeserializer() {
+            super(Instant.class);
+        }
+
+        @Override
+        protected Instant _deserialize(String value, com.fasterxml.jackson.databind.DeserializationContext ctxt) {
+            return Instant.parse(value);
+        }
+    }
+}

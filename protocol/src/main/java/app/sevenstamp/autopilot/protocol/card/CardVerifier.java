@@ -1,0 +1,108 @@
+package app.sevenstamp.autopilot.protocol.card;
+
+import app.sevenstamp.autopilot.protocol.RejectReason;
+import java.security.PublicKey;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Checks card codes offline against a set of trusted public keys. Immutable and thread-safe.
+ * Never throws for bad input: everything a scanner can produce maps to a {@link CardCheck}.
+ */
+public final class CardVerifier {
+    private final Map<String, PublicKey> keys;
+
+    public CardVerifier(Map<String, PublicKey> keys) {
+        this.keys = Map.copyOf(keys);
+    }
+
+    /**
+     * Parses trusted keys written as {@code keyId:base64url-raw-public-key}, the form that
+     * {@code autopilot-sink keys show} prints.
+     *
+     * @throws IllegalArgumentException naming the bad entry
+     */
+    public static CardVerifier parse(Iterable<String> entries) {
+        Map<String, PublicKey> keys = new LinkedHashMap<>();
+        for (String entry : entries) {
+            int colon = entry.indexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("'" + entry + "' is not of the form keyId:publicKey");
+            }
+            String keyId = entry.substring(0, colon).trim();
+            if (!CardCode.KEY_ID.matcher(keyId).matches()) {
+                throw new IllegalArgumentException("key id '" + keyId + "' must match " + CardCode.KEY_ID.pattern());
+            }
+            byte[] raw;
+            try {
+                raw = Base64.getUrlDecoder().decode(entry.substring(colon + 1).trim());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("public key of '" + keyId + "' is not base64url: " + e.getMessage(), e);
+            }
+            if (keys.put(keyId, Ed25519.publicKey(raw)) != null) {
+                throw new IllegalArgumentException("key id '" + keyId + "' is listed twice");
+            }
+        }
+        return new CardVerifier(keys);
+    }
+
+    public static String formatPublicKey(String keyId, byte[] rawPublicKey) {
+        return keyId + ":" + Base64.getUrlEncoder().withoutPadding().encodeToString(rawPublicKey);
+    }
+
+    public boolean isEmpty() {
+        return keys.isEmpty();
+    }
+
+    public CardCheck verify(String text) {
+        if (text == null || text.isEmpty()) {
+            return invalid(RejectReason.MALFORMED, "empty scan");
+        }
+        if (text.length() > CardCode.MAX_LENGTH) {
+            return invalid(RejectReason.MALFORMED, "scan of " + text.length() + " characters exceeds "
+                    + CardCode.MAX_LENGTH);
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x21 || c > 0x7E) {
+                return invalid(RejectReason.MALFORMED, "scan contains a non-printable or non-ASCII character at "
+                        + i + " (U+" + String.format("%04X", (int) c) + ")");
+            }
+        }
+        String[] parts = text.split("\\.", -1);
+        if (parts.length != 5 || !CardCode.MAGIC.equals(parts[0])) {
+            return invalid(RejectReason.MALFORMED, "not a 7stamp card code (expected 7S1 and 5 dot-separated parts)");
+        }
+        CardCode card;
+        try {
+            card = new CardCode(parts[1], parts[2], parts[3]);
+        } catch (IllegalArgumentException e) {
+            return invalid(RejectReason.MALFORMED, e.getMessage());
+        }
+        byte[] signature;
+        try {
+            signature = Base64.getUrlDecoder().decode(parts[4]);
+        } catch (IllegalArgumentException e) {
+            return invalid(RejectReason.MALFORMED, "signature is not base64url");
+        }
+        if (signature.length != Ed25519.SIGNATURE_BYTES) {
+            return invalid(RejectReason.MALFORMED, "signature has " + signature.length + " bytes, expected "
+                    + Ed25519.SIGNATURE_BYTES);
+        }
+        PublicKey key = keys.get(card.keyId());
+        if (key == null) {
+            return invalid(RejectReason.UNKNOWN_KEY, "card " + card.cardId() + " is signed by unknown key '"
+                    + card.keyId() + "' (trusted: " + String.join(", ", keys.keySet()) + ")");
+        }
+        if (!Ed25519.verify(key, card.signedPart(), signature)) {
+            return invalid(RejectReason.BAD_SIGNATURE, "card " + card.cardId() + " of program " + card.programId()
+                    + " has a bad signature for key '" + card.keyId() + "'");
+        }
+        return new CardCheck.Valid(card);
+    }
+
+    private static CardCheck invalid(RejectReason reason, String detail) {
+        return new CardCheck.Invalid(reason, detail);
+    }
+}

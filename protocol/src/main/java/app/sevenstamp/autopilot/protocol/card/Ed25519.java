@@ -1,0 +1,132 @@
+package app.sevenstamp.autopilot.protocol.card;
+
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.spec.NamedParameterSpec;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.Arrays;
+
+/**
+ * Ed25519 with the JDK's own provider, keys kept as their raw 32 bytes. The JDK wants DER; both
+ * encodings are a fixed header followed by the raw key, so conversion is a prefix, not a parser.
+ */
+public final class Ed25519 {
+    public static final int KEY_BYTES = 32;
+    public static final int SIGNATURE_BYTES = 64;
+
+    private static final byte[] X509_HEADER = hex("302a300506032b6570032100");
+    private static final byte[] PKCS8_HEADER = hex("302e020100300506032b657004220420");
+
+    private Ed25519() {
+    }
+
+    /** A new random private key (the 32-byte seed of RFC 8032). */
+    public static byte[] newSeed(SecureRandom random) {
+        byte[] seed = new byte[KEY_BYTES];
+        random.nextBytes(seed);
+        return seed;
+    }
+
+    public static PrivateKey privateKey(byte[] seed) {
+        requireLength(seed, "private key");
+        try {
+            return KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(concat(PKCS8_HEADER, seed)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK's Ed25519 provider refused a 32-byte seed", e);
+        }
+    }
+
+    public static PublicKey publicKey(byte[] raw) {
+        requireLength(raw, "public key");
+        try {
+            return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(concat(X509_HEADER, raw)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("not an Ed25519 public key: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The raw public key that belongs to a seed. The JDK has no public API for the RFC 8032
+     * derivation, but its key pair generator draws exactly 32 random bytes as the seed, so feeding
+     * it this seed makes generation a derivation.
+     */
+    public static byte[] publicKeyOf(byte[] seed) {
+        requireLength(seed, "private key");
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
+            generator.initialize(NamedParameterSpec.ED25519, new FixedRandom(seed));
+            byte[] der = generator.generateKeyPair().getPublic().getEncoded();
+            return Arrays.copyOfRange(der, X509_HEADER.length, der.length);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK's Ed25519 provider is missing", e);
+        }
+    }
+
+    public static byte[] sign(PrivateKey key, byte[] message) {
+        try {
+            Signature signature = Signature.getInstance("Ed25519");
+            signature.initSign(key);
+            signature.update(message);
+            return signature.sign();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("Ed25519 signing failed", e);
+        }
+    }
+
+    /** False for a wrong signature and for one the provider cannot even parse. */
+    public static boolean verify(PublicKey key, byte[] message, byte[] sig) {
+        try {
+            Signature signature = Signature.getInstance("Ed25519");
+            signature.initVerify(key);
+            signature.update(message);
+            return signature.verify(sig);
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    private static void requireLength(byte[] key, String what) {
+        if (key == null || key.length != KEY_BYTES) {
+            throw new IllegalArgumentException(what + " must be " + KEY_BYTES + " bytes, was "
+                    + (key == null ? "null" : key.length));
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static byte[] hex(String s) {
+        byte[] out = new byte[s.length() / 2];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
+        }
+        return out;
+    }
+
+    /** Hands the key pair generator exactly the seed it asks for. */
+    private static final class FixedRandom extends SecureRandom {
+        private static final long serialVersionUID = 1L;
+        private final byte[] seed;
+
+        FixedRandom(byte[] seed) {
+            this.seed = seed.clone();
+        }
+
+        @Override
+        public void nextBytes(byte[] bytes) {
+            if (bytes.length != seed.length) {
+                throw new IllegalStateException("key generator asked for " + bytes.length + " bytes, expected " + seed.length);
+            }
+            System.arraycopy(seed, 0, bytes, 0, bytes.length);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package app.sevenstamp.autopilot.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class WireCodecTest {
+    private final WireCodec codec = new WireCodec();
+    private final ObjectMapper json = new ObjectMapper();
+
+    @Test
+    void stampEventVectorDecodesToEveryField() throws Exception {
+        StampEvent e = codec.decodeStampEvent(Vectors.bytes("stamp-event.json"));
+        assertEquals(1, e.schema());
+        assertEquals("019ab0f2-5c3e-7a41-9c1d-2f6b8e4a7d10", e.eventId());
+        assertEquals("counter-1", e.deviceId());
+        assertEquals(42, e.seq());
+        assertEquals("coffee", e.programId());
+        assertEquals("ABCDEFGHJKMNPQRS", e.cardId());
+        assertEquals("shop-12", e.location());
+        assertEquals(Instant.parse("2026-11-23T07:02:11.345Z"), e.deviceTime());
+        assertEquals(93847561234L, e.monotonicNanos());
+        assertTrue(e.clockSynced());
+        assertEquals(EventKind.STAMP, e.kind());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"stamp-event.json", "ack-accepted.json", "ack-duplicate.json", "ack-rejected.json",
+            "status-online.json", "status-offline.json"})
+    void everyVectorSurvivesARoundTripUnchanged(String vector) throws Exception {
+        Class<?> type = vector.startsWith("stamp") ? StampEvent.class
+                : vector.startsWith("ack") ? StampAck.class : DeviceStatus.class;
+        Object decoded = codec.decode(Vectors.bytes(vector), type);
+        assertEquals(json.readTree(Vectors.bytes(vector)), json.readTree(codec.encode(decoded)),
+                "re-encoding " + vector + " must give the same JSON tree");
+    }
+
+    @Test
+    void ackVectorsCarryOutcomeReasonAndCard() throws Exception {
+        StampAck accepted = codec.decodeAck(Vectors.bytes("ack-accepted.json"));
+        assertEquals(AckOutcome.ACCEPTED, accepted.outcome());
+        assertTrue(accepted.rewardEarned());
+        assertEquals(1, accepted.card().rewardsAvailable());
+        assertEquals(10, accepted.card().stampsRequired());
+        StampAck rejected = codec.decodeAck(Vectors.bytes("ack-rejected.json"));
+        assertEquals(RejectReason.UNKNOWN_PROGRAM, rejected.reason());
+        assertNull(rejected.card());
+    }
+
+    @Test
+    void offlineStatusVectorIsTheLastWillShape() throws Exception {
+        DeviceStatus s = codec.decodeStatus(Vectors.bytes("status-offline.json"));
+        assertFalse(s.online());
+        assertTrue(Double.isNaN(s.cpuTemperatureC()));
+    }
+
+    @Test
+    void unknownFieldsFromANewerPeerAreIgnored() throws Exception {
+        String withExtra = new String(Vectors.bytes("stamp-event.json"), StandardCharsets.UTF_8)
+                .replaceFirst("\\{", "{\"futureField\": {\"a\": [1, 2]}, ");
+        assertEquals(42, codec.decodeStampEvent(withExtra.getBytes(StandardCharsets.UTF_8)).seq());
+    }
+
+    @Test
+    void everyMalformedVectorIsRefusedWithItsKind() {
+        for (Vectors.MalformedCase c : Vectors.malformedCases()) {
+            MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                    () -> codec.decodeStampEvent(c.payload()), c.name());
+            assertEquals(c.kind(), e.kind(), c.name() + ": " + e.getMessage());
+        }
+    }
+
+    @Test
+    void oversizedPayloadIsRefusedBeforeParsing() {
+        byte[] big = new byte[WireCodec.MAX_PAYLOAD_BYTES + 1];
+        MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> codec.decodeStampEvent(big));
+        assertEquals("StampEvent: payload of 16385 bytes exceeds the limit of 16384", e.getMessage());
+    }
+
+    @Test
+    void futureSchemaMessageNamesTheVersions() {
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> codec.decodeStampEvent("{\"schema\":2}".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("StampEvent: schema 2 is not supported (this side reads 1..1)", e.getMessage());
+    }
+}
