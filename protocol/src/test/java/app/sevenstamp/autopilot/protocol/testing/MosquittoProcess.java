@@ -1,0 +1,122 @@
+package app.sevenstamp.autopilot.protocol.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Mosquitto broker as a subprocess on a free loopback port, with a config generated per test.
+ * Stop and start again keep the port, so clients can reconnect to the same URL.
+ */
+public final class MosquittoProcess implements AutoCloseable {
+    private final Path dir;
+    private final int port;
+    private final String extraConfig;
+    private Process process;
+
+    private MosquittoProcess(Path dir, int port, String extraConfig) {
+        this.dir = dir;
+        this.port = port;
+        this.extraConfig = extraConfig;
+    }
+
+    /** Anonymous plain-TCP broker without persistence. */
+    public static MosquittoProcess start(Path dir) {
+        return start(dir, "allow_anonymous true\n");
+    }
+
+    /** A broker with extra configuration lines (TLS listener, plugins...) after the listener line. */
+    public static MosquittoProcess start(Path dir, String extraConfig) {
+        MosquittoProcess broker = new MosquittoProcess(dir, FreePorts.pick(), extraConfig);
+        broker.start();
+        return broker;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String url() {
+        return "tcp://127.0.0.1:" + port;
+    }
+
+    public synchronized void start() {
+        if (process != null && process.isAlive()) {
+            return;
+        }
+        Path binary = Tools.require("mosquitto", "mosquitto");
+        try {
+            Files.createDirectories(dir);
+            Path conf = dir.resolve("mosquitto.conf");
+            Files.writeString(conf, "listener " + port + " 127.0.0.1\n" + extraConfig
+                    + "persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n", StandardCharsets.UTF_8);
+            process = new ProcessBuilder(binary.toString(), "-c", conf.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("mosquitto.log").toFile())
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start mosquitto", e);
+        }
+        awaitListening(Duration.ofSeconds(10));
+    }
+
+    /** Stops the broker like a crash would (SIGKILL) or like an operator would (SIGTERM). */
+    public synchronized void stop(boolean kill) {
+        if (process == null) {
+            return;
+        }
+        if (kill) {
+            process.destroyForcibly();
+        } else {
+            process.destroy();
+        }
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    @Override
+    public void close() {
+        stop(false);
+    }
+
+    private void awaitListening(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("mosquitto exited with " + process.exitValue() + ": " + log());
+            }
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                return;
+            } catch (IOException e) {
+                try {
+                    Thread.sleep(20); // polling a port we do not own: there is no event to wait on
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted", ie);
+                }
+            }
+        }
+        throw new IllegalStateException("mosquitto did not listen on " + port + " within " + timeout + ": " + log());
+    }
+
+    private String log() {
+        try {
+            return Files.readString(dir.resolve("mosquitto.log"));
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+}
