@@ -1,5 +1,7 @@
 package app.sevenstamp.autopilot.protocol;
 
+import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;
+
 /** Why a scan or a stamp event was refused. Shared by the gateway (offline check) and the sink. */
 public enum RejectReason {
     /** Not a card code at all: wrong shape, bad characters, too long. */
@@ -11,5 +13,13 @@ public enum RejectReason {
     /** A well-signed code of a program this side does not run. */
     UNKNOWN_PROGRAM,
     /** The same card was stamped too recently. */
-    TOO_SOON
+    TOO_SOON,
+    /** A redeem for a card that has no reward to redeem. */
+    NO_REWARD,
+    /**
+     * A reason added by a newer peer that this side does not know. Decoding maps any unknown reason
+     * here instead of refusing the whole message: an old gateway must still delete the rejected event.
+     */
+    @JsonEnumDefaultValue
+    OTHER
 }

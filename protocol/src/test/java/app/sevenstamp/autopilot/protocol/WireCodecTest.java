@@ -72,6 +72,13 @@ class WireCodecTest {
     }
 
     @Test
+    void aRejectReasonFromANewerSinkStillDecodes() throws Exception {
+        String newer = new String(Vectors.bytes("ack-rejected.json"), StandardCharsets.UTF_8)
+                .replace("UNKNOWN_PROGRAM", "SOMETHING_NEW");
+        assertEquals(RejectReason.OTHER, codec.decodeAck(newer.getBytes(StandardCharsets.UTF_8)).reason());
+    }
+
+    @Test
     void everyMalformedVectorIsRefusedWithItsKind() {
         for (Vectors.MalformedCase c : Vectors.malformedCases()) {
             MalformedMessageException e = assertThrows(MalformedMessageException.class,

@@ -1,0 +1,96 @@
+package app.sevenstamp.autopilot.sink;
+
+import app.sevenstamp.autopilot.protocol.RejectReason;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counters of what the ingest did since start. Thread-safe; written by the ingest thread, read
+ * by anyone (tests, the HTTP API). Each event counts under exactly one of accepted, duplicates,
+ * rejected and malformed.
+ */
+public final class SinkMetrics {
+    /** Malformed kind for an event whose device id differs from the one in its topic. */
+    public static final String TOPIC_MISMATCH = "topic";
+
+    private final LongAdder accepted = new LongAdder();
+    private final LongAdder duplicates = new LongAdder();
+    private final LongAdder rejected = new LongAdder();
+    private final LongAdder malformed = new LongAdder();
+    private final LongAdder acksNotSent = new LongAdder();
+    private final Map<RejectReason, LongAdder> rejectedByReason = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> malformedByKind = new ConcurrentHashMap<>();
+
+    /** Applied: a new stamp or redemption. */
+    public long accepted() {
+        return accepted.sum();
+    }
+
+    /** Redeliveries of events applied before, answered and not counted again. */
+    public long duplicates() {
+        return duplicates.sum();
+    }
+
+    /** Decodable events refused with a reason (bad signature, unknown program...), recorded and acknowledged. */
+    public long rejected() {
+        return rejected.sum();
+    }
+
+    public long rejected(RejectReason reason) {
+        LongAdder n = rejectedByReason.get(reason);
+        return n == null ? 0 : n.sum();
+    }
+
+    /** Payloads that are not a usable stamp event; neither recorded nor acknowledged. */
+    public long malformed() {
+        return malformed.sum();
+    }
+
+    /** By {@code MalformedMessageException.kind()} ({@code json}, {@code schema}, {@code size}, {@code field}) or {@link #TOPIC_MISMATCH}. */
+    public long malformed(String kind) {
+        LongAdder n = malformedByKind.get(kind);
+        return n == null ? 0 : n.sum();
+    }
+
+    /** Acknowledgements that could not be handed to the MQTT client (disconnected); the gateway redelivers. */
+    public long acksNotSent() {
+        return acksNotSent.sum();
+    }
+
+    /** Every counter by name, for the HTTP API and logs. */
+    public Map<String, Long> snapshot() {
+        Map<String, Long> out = new TreeMap<>();
+        out.put("accepted", accepted());
+        out.put("duplicates", duplicates());
+        out.put("rejected", rejected());
+        out.put("malformed", malformed());
+        out.put("acksNotSent", acksNotSent());
+        rejectedByReason.forEach((reason, n) -> out.put("rejected." + reason.name(), n.sum()));
+        malformedByKind.forEach((kind, n) -> out.put("malformed." + kind, n.sum()));
+        return out;
+    }
+
+    public void countAccepted() {
+        accepted.increment();
+    }
+
+    public void countDuplicate() {
+        duplicates.increment();
+    }
+
+    public void countRejected(RejectReason reason) {
+        rejected.increment();
+        rejectedByReason.computeIfAbsent(reason, r -> new LongAdder()).increment();
+    }
+
+    public void countMalformed(String kind) {
+        malformed.increment();
+        malformedByKind.computeIfAbsent(kind, k -> new LongAdder()).increment();
+    }
+
+    public void countAckNotSent() {
+        acksNotSent.increment();
+    }
+}

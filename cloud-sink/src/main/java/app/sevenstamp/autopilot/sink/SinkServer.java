@@ -1,0 +1,175 @@
+package app.sevenstamp.autopilot.sink;
+
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
+import app.sevenstamp.autopilot.sink.cards.SigningKey;
+import app.sevenstamp.autopilot.sink.config.BrokerMode;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.http.HttpApi;
+import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
+import app.sevenstamp.autopilot.sink.ingest.IngestService;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.tinylog.Logger;
+
+/**
+ * The running sink, wired by hand in one place: signing key, store, embedded broker (if
+ * configured), ingest, HTTP API; {@link #close()} stops them in the reverse order, each with a
+ * bounded wait: about 2.2 s in total, most of it netty's graceful stop inside Moquette, and never
+ * more than 4.5 s.
+ */
+public final class SinkServer implements AutoCloseable {
+    /** How long {@link #start} waits for the first subscription. */
+    static final Duration SUBSCRIBE_WAIT = Duration.ofSeconds(10);
+    /** The whole stop must fit into systemd's and the operator's patience; 5 s was promised. */
+    static final long STOP_BUDGET_MS = 4_500;
+    /** Kept for SHUTDOWN of the store, which writes the file cleanly. */
+    private static final long STORE_STOP_MS = 300;
+
+    private final SinkConfig config;
+    private final SigningKey key;
+    private final SinkMetrics metrics;
+    private final SinkStore store;
+    private final EmbeddedBroker broker;
+    private final IngestService ingest;
+    private final HttpApi http;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
+            IngestService ingest, HttpApi http) {
+        this.config = config;
+        this.key = key;
+        this.metrics = metrics;
+        this.store = store;
+        this.broker = broker;
+        this.ingest = ingest;
+        this.http = http;
+    }
+
+    public static SinkServer start(SinkConfig config) {
+        return start(config, Clock.systemUTC());
+    }
+
+    /**
+     * Starts every part and waits until the ingest is subscribed (at most 10 s). With the embedded
+     * broker a missing subscription is a failure; with an external broker that is down, the sink
+     * starts anyway and keeps connecting in the background (see {@link #awaitIngestReady}).
+     *
+     * @throws app.sevenstamp.autopilot.protocol.support.ConfigException for an unusable key file
+     * @throws app.sevenstamp.autopilot.sink.store.StoreException when the database cannot be opened
+     * @throws java.io.UncheckedIOException when a port cannot be bound
+     */
+    public static SinkServer start(SinkConfig config, Clock clock) {
+        long t0 = System.nanoTime();
+        Deque<AutoCloseable> started = new ArrayDeque<>();
+        try {
+            SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());
+            SinkMetrics metrics = new SinkMetrics();
+            SinkStore store = SinkStore.open(config.databaseFile());
+            started.push(store);
+            EmbeddedBroker broker = null;
+            String brokerUrl = config.brokerUrl();
+            if (config.brokerMode() == BrokerMode.EMBEDDED) {
+                broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort());
+                started.push(broker);
+                brokerUrl = broker.url();
+            }
+            EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
+                    metrics, clock, new WireCodec());
+            IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
+                    config.username(), config.password(), config.topics().allStamps()), processor, store, metrics);
+            started.push(ingest);
+            HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
+            started.push(http);
+            SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http);
+            if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
+                if (broker != null) {
+                    throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
+                            + SUBSCRIBE_WAIT.toSeconds() + " s");
+                }
+                Logger.warn("broker {} not reachable yet; the sink keeps connecting in the background", brokerUrl);
+            }
+            Logger.info("sink started in {} ms: broker {}, HTTP port {}, key {}, programs {}",
+                    (System.nanoTime() - t0) / 1_000_000, brokerUrl, http.port(), key.keyId(), config.programs().keySet());
+            return server;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeAll(started);
+            throw new IllegalStateException("interrupted while starting", e);
+        } catch (RuntimeException e) {
+            closeAll(started);
+            throw e;
+        }
+    }
+
+    /** The URL gateways use: the embedded broker's actual address (with the bound port), or broker.url. */
+    public String brokerUrl() {
+        return ingest.brokerUrl();
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    public SinkMetrics metrics() {
+        return metrics;
+    }
+
+    public SinkConfig config() {
+        return config;
+    }
+
+    /** The line gateways put into {@code cards.trustedKeys}. */
+    public String trustedKey() {
+        return key.trustedKeyLine();
+    }
+
+    /** Waits until the ingest has subscribed for the first time; true at once if it has. */
+    public boolean awaitIngestReady(Duration timeout) throws InterruptedException {
+        return ingest.awaitSubscribed(timeout);
+    }
+
+    /** Connected and subscribed right now. */
+    public boolean ingestConnected() {
+        return ingest.isSubscribed();
+    }
+
+    SinkStore store() {
+        return store;
+    }
+
+    /**
+     * Stops HTTP, ingest, broker, store, in that order, within {@value #STOP_BUDGET_MS} ms: the
+     * broker, the only slow part, gets what the others left of that budget. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        closeAll(new ArrayDeque<>(List.of(http, ingest)));
+        if (broker != null) {
+            long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;
+            broker.close(Duration.ofMillis(Math.max(500, left)));
+        }
+        closeAll(new ArrayDeque<>(List.of(store)));
+        Logger.info("sink stopped in {} ms; counted {}", (System.nanoTime() - t0) / 1_000_000, metrics.snapshot());
+    }
+
+    private static void closeAll(Deque<AutoCloseable> parts) {
+        while (!parts.isEmpty()) {
+            AutoCloseable part = parts.pop();
+            try {
+                part.close();
+            } catch (Exception e) {
+                Logger.warn(e, "stopping {} failed", part.getClass().getSimpleName());
+            }
+        }
+    }
+}

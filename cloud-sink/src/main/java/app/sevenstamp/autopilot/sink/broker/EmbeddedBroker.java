@@ -1,0 +1,152 @@
+package app.sevenstamp.autopilot.sink.broker;
+
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import io.moquette.broker.Server;
+import io.moquette.broker.config.IConfig;
+import io.moquette.broker.config.MemoryConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.tinylog.Logger;
+
+/**
+ * Moquette 0.17 inside the sink's JVM: the single-box default. In-memory only (persistence off:
+ * the sink's database is the record, and a restarted broker starts empty), telemetry off (it would
+ * phone home), anonymous clients allowed (listen on loopback, or use an external broker with
+ * per-device credentials). MQTT 3.1.1, no shared subscriptions.
+ *
+ * <p>For port 0 the sink picks a free port itself before starting: Moquette records the bound port
+ * from a netty listener that may run after {@code startServer} returns, so asking it is a race.
+ */
+public final class EmbeddedBroker implements AutoCloseable {
+    /** Larger than any payload the wire codec accepts, so an oversized event reaches the sink and is
+     *  counted there instead of making the broker drop the gateway's connection. */
+    static final int MAX_MESSAGE_BYTES = 64 * 1024;
+    private static final int BIND_ATTEMPTS = 3;
+
+    private final Server server;
+    private final String host;
+    private final int port;
+
+    private EmbeddedBroker(Server server, String host, int port) {
+        this.server = server;
+        this.host = host;
+        this.port = port;
+    }
+
+    /**
+     * Starts the broker on {@code host:port}; port 0 picks a free one.
+     *
+     * @throws UncheckedIOException when the port cannot be bound
+     */
+    public static EmbeddedBroker start(String host, int port) {
+        long t0 = System.nanoTime();
+        RuntimeException last = null;
+        for (int attempt = 1; attempt <= (port == 0 ? BIND_ATTEMPTS : 1); attempt++) {
+            int chosen = port == 0 ? freePort(host) : port;
+            Server server = new Server();
+            try {
+                server.startServer(config(host, chosen), Collections.emptyList());
+                Logger.info("embedded MQTT broker listening on {}:{} ({} ms)", host, chosen,
+                        (System.nanoTime() - t0) / 1_000_000);
+                return new EmbeddedBroker(server, host, chosen);
+            } catch (IOException | RuntimeException e) {
+                // A free port picked above can be taken by someone else before Moquette binds it.
+                last = e instanceof RuntimeException r ? r : new UncheckedIOException(e.getMessage(), (IOException) e);
+                stopQuietly(server);
+                Logger.debug("embedded broker could not bind {}:{} (attempt {}): {}", host, chosen, attempt, e.getMessage());
+            }
+        }
+        throw new UncheckedIOException("the embedded MQTT broker cannot listen on " + host + ":" + port
+                + " (broker.host, broker.port): " + rootMessage(last), new IOException(last));
+    }
+
+    private static MemoryConfig config(String host, int port) {
+        Properties p = new Properties();
+        p.setProperty(IConfig.HOST_PROPERTY_NAME, host);
+        p.setProperty(IConfig.PORT_PROPERTY_NAME, Integer.toString(port));
+        p.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "false");
+        p.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
+        p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
+        p.setProperty(IConfig.NETTY_MAX_BYTES_PROPERTY_NAME, Integer.toString(MAX_MESSAGE_BYTES));
+        p.setProperty(IConfig.WEB_SOCKET_PORT_PROPERTY_NAME, "disabled");
+        return new MemoryConfig(p);
+    }
+
+    /** The URL MQTT clients use; a wildcard listen address is reached through loopback. */
+    public String url() {
+        String connect = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1" : host;
+        if (connect.contains(":") && !connect.startsWith("[")) {
+            connect = "[" + connect + "]";
+        }
+        return "tcp://" + connect + ":" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Stops the broker, waiting at most 3 s: netty's graceful shutdown alone takes about 2 s. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(3));
+    }
+
+    /**
+     * Stops the broker, waiting at most {@code maxWait}. Moquette's stop waits for netty's quiet
+     * period (2 s) and cannot be shortened; past the wait, its threads are left to the JVM exit.
+     */
+    public void close(Duration maxWait) {
+        ExecutorService stopper = Executors.newSingleThreadExecutor(NamedThreads.daemon("broker-stop"));
+        Future<?> stop = stopper.submit(server::stopServer);
+        try {
+            stop.get(maxWait.toMillis(), TimeUnit.MILLISECONDS);
+            Logger.info("embedded MQTT broker stopped");
+        } catch (TimeoutException e) {
+            Logger.warn("embedded MQTT broker did not stop within {} ms; leaving it to the JVM exit", maxWait.toMillis());
+        } catch (ExecutionException e) {
+            Logger.warn("embedded MQTT broker failed to stop cleanly: {}", rootMessage(e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stopper.shutdown();
+        }
+    }
+
+    private static int freePort(String host) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free port on " + host + " (broker.host): " + e.getMessage(), e);
+        }
+    }
+
+    private static void stopQuietly(Server server) {
+        try {
+            server.stopServer();
+        } catch (RuntimeException e) {
+            Logger.debug("cleaning up a broker that did not start: {}", e.getMessage());
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root != null && root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == null ? "unknown" : root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+}

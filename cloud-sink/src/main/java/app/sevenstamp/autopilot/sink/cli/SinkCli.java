@@ -1,0 +1,190 @@
+package app.sevenstamp.autopilot.sink.cli;
+
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.cards.CardIssuer;
+import app.sevenstamp.autopilot.sink.cards.QrPng;
+import app.sevenstamp.autopilot.sink.cards.SigningKey;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.store.StoreException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import org.tinylog.Logger;
+
+/**
+ * The sink's command line. Results go to stdout (one item per line, for scripts); logs and errors
+ * to stderr. Exit status: 0 ok, 2 unknown program, 64 bad usage, 70 internal error, 74 I/O or
+ * database error, 78 configuration error (the sysexits.h numbers systemd and scripts know).
+ */
+public final class SinkCli {
+    public static final int OK = 0;
+    public static final int UNKNOWN_PROGRAM = 2;
+    public static final int USAGE = 64;
+    public static final int SOFTWARE = 70;
+    public static final int IO = 74;
+    public static final int CONFIG = 78;
+
+    static final String USAGE_TEXT = String.join("\n",
+            "usage: autopilot-sink <command> --config FILE",
+            "commands:",
+            "  serve --config FILE",
+            "      run the sink until SIGTERM or SIGINT",
+            "  cards issue --program P [--count N] [--qr FILE.png] --config FILE",
+            "      print N (default 1, at most 1000) new signed card codes, one per line;",
+            "      --qr also writes the first one as a QR code PNG",
+            "  keys show --config FILE",
+            "      print the trusted-key line (keyId:publicKey) for the gateways' cards.trustedKeys",
+            "  programs list --config FILE",
+            "      print the configured programs: id, stamps required, name",
+            "The card signing key file (keys.file) is created on first use with mode 600.",
+            "");
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public SinkCli(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Runs a command; {@code serve} returns only after the JVM began to shut down. */
+    public int run(String[] args) {
+        try {
+            return dispatch(args);
+        } catch (UsageException e) {
+            err.println("autopilot-sink: " + e.getMessage());
+            err.print(USAGE_TEXT);
+            return USAGE;
+        } catch (ConfigException e) {
+            err.println("autopilot-sink: configuration error: " + e.getMessage());
+            return CONFIG;
+        } catch (StoreException | UncheckedIOException e) {
+            err.println("autopilot-sink: " + e.getMessage());
+            return IO;
+        } catch (IOException e) {
+            err.println("autopilot-sink: " + e.getMessage());
+            return IO;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return SOFTWARE;
+        } catch (RuntimeException e) {
+            Logger.error(e, "unexpected failure");
+            err.println("autopilot-sink: internal error: " + e);
+            return SOFTWARE;
+        }
+    }
+
+    private int dispatch(String[] argv) throws UsageException, IOException, InterruptedException {
+        if (argv.length == 0) {
+            throw new UsageException("a command is required");
+        }
+        if (List.of("help", "--help", "-h").contains(argv[0])) {
+            out.print(USAGE_TEXT);
+            return OK;
+        }
+        String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
+        switch (argv[0]) {
+            case "serve": {
+                Args a = Args.parse(rest, Set.of("config"));
+                noMoreWords(a, 0, "serve");
+                return serve(config(a, true));
+            }
+            case "cards": {
+                Args a = Args.parse(rest, Set.of("config", "program", "count", "qr"));
+                subcommand(a, "issue", "cards");
+                return issue(a);
+            }
+            case "keys": {
+                Args a = Args.parse(rest, Set.of("config"));
+                subcommand(a, "show", "keys");
+                SinkConfig config = config(a, false);
+                out.println(SigningKey.loadOrCreate(config.keysFile(), config.keyId()).trustedKeyLine());
+                return OK;
+            }
+            case "programs": {
+                Args a = Args.parse(rest, Set.of("config"));
+                subcommand(a, "list", "programs");
+                SinkConfig config = config(a, true);
+                SigningKey.loadOrCreate(config.keysFile(), config.keyId());
+                for (Program p : config.programs().values()) {
+                    out.println(p.id() + "\t" + p.stampsRequired() + "\t" + p.name());
+                }
+                return OK;
+            }
+            default:
+                throw new UsageException("unknown command '" + argv[0] + "'");
+        }
+    }
+
+    private int issue(Args a) throws UsageException, IOException {
+        String programId = a.required("program", "P");
+        int count = a.integer("count", 1, 1, 1000);
+        String qr = a.option("qr");
+        SinkConfig config = config(a, true);
+        SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());
+        Program program = config.program(programId).orElse(null);
+        if (program == null) {
+            err.println("autopilot-sink: unknown program '" + programId + "'; configured programs: "
+                    + String.join(", ", config.programs().keySet()));
+            return UNKNOWN_PROGRAM;
+        }
+        CardIssuer issuer = new CardIssuer(key.signer(), new SecureRandom());
+        List<String> codes = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            codes.add(issuer.issue(program));
+        }
+        if (qr != null) {
+            QrPng.write(codes.get(0), Path.of(qr));
+        }
+        codes.forEach(out::println);
+        out.flush();
+        return OK;
+    }
+
+    private int serve(SinkConfig config) throws InterruptedException {
+        SinkServer server = SinkServer.start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(NamedThreads.of("sink-shutdown").newThread(() -> {
+            Logger.info("stopping (signal)");
+            server.close();
+            stopped.countDown();
+        }));
+        while (!server.awaitIngestReady(Duration.ofSeconds(30))) {
+            Logger.info("still waiting for the MQTT broker at {}", server.brokerUrl());
+        }
+        out.println("sink ready broker=" + server.brokerUrl() + " http=http://" + config.httpHost() + ":" + server.httpPort());
+        out.flush();
+        stopped.await();
+        return OK;
+    }
+
+    private static SinkConfig config(Args a, boolean requirePrograms) throws UsageException {
+        Path file = Path.of(a.required("config", "FILE"));
+        return SinkConfig.from(Settings.load(file), requirePrograms);
+    }
+
+    private static void subcommand(Args a, String expected, String command) throws UsageException {
+        if (a.words().isEmpty() || !a.words().get(0).equals(expected)) {
+            throw new UsageException("'" + command + "' needs the subcommand '" + expected + "'");
+        }
+        noMoreWords(a, 1, command + " " + expected);
+    }
+
+    private static void noMoreWords(Args a, int expected, String command) throws UsageException {
+        if (a.words().size() > expected) {
+            throw new UsageException("unexpected argument '" + a.words().get(expected) + "' after '" + command + "'");
+        }
+    }
+}

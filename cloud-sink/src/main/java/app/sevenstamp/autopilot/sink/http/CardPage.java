@@ -1,0 +1,55 @@
+package app.sevenstamp.autopilot.sink.http;
+
+/**
+ * The small HTML page a customer may open from the wallet card: the same facts as the JSON, and a
+ * row of stamp circles. Every value is escaped; nothing is loaded from elsewhere.
+ */
+final class CardPage {
+    private CardPage() {
+    }
+
+    static String render(CardView card) {
+        StringBuilder circles = new StringBuilder();
+        int total = Math.max(card.stampsRequired(), card.stamps());
+        for (int i = 0; i < total; i++) {
+            circles.append(i < card.stamps() ? "<span class=\"stamp on\">&#9679;</span>" : "<span class=\"stamp\">&#9675;</span>");
+        }
+        String progress = card.stamps() + " of " + card.stampsRequired() + " stamps";
+        return page(card.programName(), "<h1>" + esc(card.programName()) + "</h1>\n"
+                + "<p class=\"id\">Card " + esc(card.cardId()) + "</p>\n"
+                + "<div class=\"stamps\" role=\"img\" aria-label=\"" + esc(progress) + "\">" + circles + "</div>\n"
+                + "<p class=\"progress\">" + esc(progress) + "</p>\n"
+                + "<p class=\"rewards\">Rewards available: " + card.rewardsAvailable() + "</p>\n"
+                + "<p class=\"last\">Last stamp: " + esc(card.lastStampAt() == null ? "none yet" : card.lastStampAt()) + "</p>\n");
+    }
+
+    static String message(String title, String text) {
+        return page(title, "<h1>" + esc(title) + "</h1>\n<p>" + esc(text) + "</p>\n");
+    }
+
+    private static String page(String title, String body) {
+        return "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                + "<title>" + esc(title) + "</title>\n"
+                + "<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+                + ".stamps{font-size:2rem;letter-spacing:.3rem}.stamp.on{color:#b5651d}.id{color:#777}</style>\n"
+                + "</head>\n<body>\n<main>\n" + body + "</main>\n</body>\n</html>\n";
+    }
+
+    /** Escapes text for HTML element content and quoted attribute values. */
+    static String esc(String s) {
+        StringBuilder out = new StringBuilder(s.length() + 16);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '&' -> out.append("&amp;");
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '"' -> out.append("&quot;");
+                case '\'' -> out.append("&#39;");
+                default -> out.append(c);
+            }
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,268 @@
+package app.sevenstamp.autopilot.sink.ingest;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.protocol.CardState;
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.MalformedMessageException;
+import app.sevenstamp.autopilot.protocol.RejectReason;
+import app.sevenstamp.autopilot.protocol.StampAck;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.card.CardCheck;
+import app.sevenstamp.autopilot.protocol.card.CardCode;
+import app.sevenstamp.autopilot.protocol.card.CardVerifier;
+import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.ProgramRule;
+import app.sevenstamp.autopilot.sink.loyalty.RuleResult;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoredCard;
+import app.sevenstamp.autopilot.sink.store.StoredEvent;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import org.tinylog.Logger;
+
+/**
+ * Decides on one message from a stamps topic, synchronously: decode, check, then apply it to the
+ * card in ONE transaction. Returns the acknowledgement to publish, which the caller sends only
+ * after the transaction is on the disk; empty for a payload that gets no answer (malformed, or
+ * sent on another device's topic: there is nobody trustworthy to answer).
+ *
+ * <p>Checks, in order: the topic names a device; the payload decodes ({@link WireCodec}); the
+ * event's device id is the topic's (a device cannot stamp in another's name); the event id is
+ * usable as a key. Those failures are counted as malformed, never stored. Then the card code is
+ * verified again with the sink's own key (the gateway's offline check is not trusted), its ids must
+ * equal the event's, and its program must be configured: those failures are stored and answered
+ * REJECTED, so the gateway stops retrying them.
+ *
+ * <p>Thread-safe, but meant for the one ingest thread: two threads could answer the same card
+ * out of order.
+ */
+public final class EventProcessor {
+    /** Event ids are UUIDs; anything printable up to 64 characters is kept as a key. */
+    static final Pattern EVENT_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
+
+    /** Stored as the reason of a redeem without an available reward; see {@link #wireReason}. */
+    static final String NO_REWARD = RejectReason.NO_REWARD.name();
+
+    private final Topics topics;
+    private final CardVerifier verifier;
+    private final Map<String, Program> programs;
+    private final SinkStore store;
+    private final SinkMetrics metrics;
+    private final Clock clock;
+    private final WireCodec codec;
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
+    public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
+            SinkMetrics metrics, Clock clock, WireCodec codec) {
+        this.topics = Objects.requireNonNull(topics, "topics");
+        this.verifier = Objects.requireNonNull(verifier, "verifier");
+        this.programs = Map.copyOf(programs);
+        this.store = Objects.requireNonNull(store, "store");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.codec = Objects.requireNonNull(codec, "codec");
+    }
+
+    /**
+     * @throws app.sevenstamp.autopilot.sink.store.StoreException when the database fails; nothing
+     *         was applied then, and the gateway will send the event again
+     */
+    public Optional<Outbound> process(String topic, byte[] payload) {
+        Optional<String> topicDevice = topics.deviceOf(topic);
+        if (topicDevice.isEmpty()) {
+            malformed(SinkMetrics.TOPIC_MISMATCH, "a message on topic '" + topic + "', which names no device");
+            return Optional.empty();
+        }
+        String device = topicDevice.get();
+        StampEvent event;
+        try {
+            event = codec.decodeStampEvent(payload);
+        } catch (MalformedMessageException e) {
+            malformed(e.kind(), "device " + device + " sent a malformed stamp event: " + e.getMessage());
+            return Optional.empty();
+        }
+        if (!event.deviceId().equals(device)) {
+            malformed(SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
+                    + shorten(event.deviceId()) + "' but came on the topic of device '" + device + "'");
+            return Optional.empty();
+        }
+        if (!EVENT_ID.matcher(event.eventId()).matches()) {
+            malformed("field", "device " + device + " sent an event id that is empty, longer than 64 characters "
+                    + "or not printable ASCII: '" + shorten(event.eventId()) + "'");
+            return Optional.empty();
+        }
+        StampAck ack = decide(event);
+        return Optional.of(new Outbound(topics.acks(device), codec.encode(ack), ack));
+    }
+
+    private StampAck decide(StampEvent event) {
+        CardCheck check = verifier.verify(event.cardCode());
+        Decided decided;
+        if (check instanceof CardCheck.Invalid invalid) {
+            decided = reject(event, invalid.reason(), invalid.detail());
+        } else {
+            CardCode card = ((CardCheck.Valid) check).card();
+            Program program = programs.get(card.programId());
+            if (!card.cardId().equals(event.cardId()) || !card.programId().equals(event.programId())) {
+                decided = reject(event, RejectReason.MALFORMED, "event says card " + shorten(event.cardId())
+                        + " of program " + shorten(event.programId()) + " but its card code is card " + card.cardId()
+                        + " of program " + card.programId());
+            } else if (program == null) {
+                decided = reject(event, RejectReason.UNKNOWN_PROGRAM, "card " + card.cardId() + " is of program '"
+                        + card.programId() + "', which this sink does not run (configured: "
+                        + String.join(", ", programs.keySet()) + ")");
+            } else {
+                decided = apply(event, program);
+            }
+        }
+        // Counted only after the commit: a failed transaction leaves the event to be sent again.
+        StampAck ack = decided.ack();
+        if (decided.redelivery()) {
+            metrics.countDuplicate();
+            Logger.debug("event {} from {} is a redelivery; answered {} without counting it again",
+                    event.eventId(), event.deviceId(), ack.outcome());
+        } else if (ack.outcome() == AckOutcome.ACCEPTED) {
+            metrics.countAccepted();
+            CardState c = ack.card();
+            Logger.debug("event {} from {}: {} card {} now {}/{} stamps, {} rewards{}", event.eventId(),
+                    event.deviceId(), event.kind(), c.cardId(), c.stamps(), c.stampsRequired(), c.rewardsAvailable(),
+                    ack.rewardEarned() ? " (reward earned)" : "");
+        } else {
+            metrics.countRejected(ack.reason());
+            warnOnce("reject:" + decided.storedReason(), "rejected event " + event.eventId() + " from "
+                    + event.deviceId() + " (" + decided.storedReason() + "): " + decided.detail());
+        }
+        return ack;
+    }
+
+    /** What a transaction decided, handed out of it so that counting and logging follow the commit. */
+    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+    }
+
+    private Decided apply(StampEvent event, Program program) {
+        Instant now = clock.instant();
+        return store.transaction(tx -> {
+            Optional<StoredCard> before = tx.lockCard(event.cardId());
+            RuleResult result = ProgramRule.apply(program, before.map(StoredCard::balance).orElse(CardBalance.EMPTY),
+                    event.kind());
+            if (!result.applied()) {
+                if (!tx.insertEvent(row(event, AckOutcome.REJECTED, NO_REWARD, now))) {
+                    return duplicate(tx, event);
+                }
+                tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+                StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
+                        wireReason(NO_REWARD), false, before.map(c -> state(c, program)).orElse(null));
+                return new Decided(ack, false, NO_REWARD, "card " + event.cardId() + " has no reward to redeem");
+            }
+            if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
+                return duplicate(tx, event);
+            }
+            tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+            Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
+            if (event.kind() == EventKind.STAMP) {
+                lastStampAt = later(lastStampAt, stampTime(event, now));
+            }
+            StoredCard after = before.isPresent()
+                    ? before.get().with(result.after(), lastStampAt)
+                    : new StoredCard(event.cardId(), program.id(), result.after(), lastStampAt, now);
+            tx.saveCard(after, before.isEmpty());
+            StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
+                    result.rewardEarned(), state(after, program));
+            return new Decided(ack, false, null, null);
+        });
+    }
+
+    private Decided reject(StampEvent event, RejectReason reason, String detail) {
+        Instant now = clock.instant();
+        return store.transaction(tx -> {
+            if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
+                return duplicate(tx, event);
+            }
+            tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+            StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
+                    false, null);
+            return new Decided(ack, false, reason.name(), detail);
+        });
+    }
+
+    /**
+     * The answer to a redelivery: the same decision as the first time, never a second count. An
+     * accepted event is answered DUPLICATE with the card as it is now; a rejected one is rejected
+     * again with its stored reason, so the gateway can tell the two apart.
+     */
+    private Decided duplicate(SinkStore.Tx tx, StampEvent event) throws SQLException {
+        StoredEvent original = tx.event(event.eventId()).orElseThrow(() -> new SQLException(
+                "event " + event.eventId() + " is a duplicate key but cannot be read back"));
+        if (original.outcome() == AckOutcome.REJECTED) {
+            return new Decided(new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
+                    wireReason(original.reason()), false, null), true, original.reason(), null);
+        }
+        CardState card = original.cardId() == null ? null : tx.card(original.cardId())
+                .map(c -> state(c, programs.get(c.programId()))).orElse(null);
+        return new Decided(new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.DUPLICATE, null,
+                false, card), true, null, null);
+    }
+
+    /** The stored reason as the wire carries it; a row written by another version maps to OTHER. */
+    static RejectReason wireReason(String stored) {
+        try {
+            return RejectReason.valueOf(stored);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return RejectReason.OTHER;
+        }
+    }
+
+    /**
+     * A synchronised gateway clock tells when the customer was at the counter, even for an event
+     * that was buffered for hours; an unsynchronised one may say 1970, so the sink's own clock is
+     * the better guess then.
+     */
+    private static Instant stampTime(StampEvent event, Instant receivedAt) {
+        return event.clockSynced() ? event.deviceTime() : receivedAt;
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return a == null || b.isAfter(a) ? b : a;
+    }
+
+    private static CardState state(StoredCard card, Program program) {
+        // A card whose program was removed from the config still answers, with 0 as its goal.
+        int required = program == null ? 0 : program.stampsRequired();
+        return new CardState(card.cardId(), card.programId(), card.balance().stamps(), required,
+                card.balance().rewardsAvailable(), card.lastStampAt());
+    }
+
+    private static StoredEvent row(StampEvent event, AckOutcome outcome, String reason, Instant receivedAt) {
+        return new StoredEvent(event.eventId(), event.deviceId(), event.seq(), event.cardId(), event.programId(),
+                event.kind().name(), event.deviceTime(), receivedAt, event.clockSynced(), outcome, reason);
+    }
+
+    private void malformed(String kind, String detail) {
+        metrics.countMalformed(kind);
+        warnOnce("malformed:" + kind, detail);
+    }
+
+    /** The first of a kind at WARN, the rest at DEBUG: one bad gateway must not flood the log. */
+    private void warnOnce(String kind, String message) {
+        if (warned.add(kind)) {
+            Logger.warn("{} (further ones of this kind are logged at DEBUG and counted)", message);
+        } else {
+            Logger.debug(message);
+        }
+    }
+
+    private static String shorten(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    }
+}

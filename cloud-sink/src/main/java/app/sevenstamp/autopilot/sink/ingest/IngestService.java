@@ -1,0 +1,403 @@
+package app.sevenstamp.autopilot.sink.ingest;
+
+import app.sevenstamp.autopilot.protocol.support.Backoff;
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoreException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.SocketFactory;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.IMqttToken;
+import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
+import org.eclipse.paho.client.mqttv3.MqttCallback;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.tinylog.Logger;
+
+/**
+ * Receives stamp events from the broker and answers them.
+ *
+ * <p><b>Session.</b> The client connects with {@code cleanSession=false} under a stable client id
+ * ({@code mqtt.clientId}), so the broker keeps the subscription and queues QoS 1 stamp events while
+ * the sink is down or restarting, and delivers them when it is back. (With the embedded broker the
+ * broker stops with the sink, so this matters for an external broker; there the gateway's own
+ * redelivery covers the rest.) Paho keeps its in-flight state in memory only
+ * ({@link MemoryPersistence}): the database, not Paho, is what must survive.
+ *
+ * <p><b>Acknowledgement.</b> Manual acks: a message is PUBACKed to the broker only once the sink
+ * is done with it, that is after its transaction committed and its batch was synced to the disk.
+ * "Done" includes failures (malformed payload, database error): those get no {@code StampAck}, so
+ * the gateway sends the event again as a new message, while a message left un-PUBACKed would hold
+ * one of the broker's few in-flight slots for this session. A message the sink never finished
+ * (crash, stop) is not PUBACKed, and the broker sends it again on the next session. The end-to-end
+ * {@code StampAck} goes to the gateway after the same sync.
+ *
+ * <p><b>Threads.</b> Paho's callback thread only hands each message to a bounded queue; it never
+ * touches the database or publishes (Paho deadlocks when a callback waits on the client). The one
+ * "ingest" thread takes batches from the queue, decides each event in its own transaction, syncs
+ * once per batch, then publishes the answers and PUBACKs without waiting for them. The
+ * "sink-mqtt-connect" thread runs the connect loop: exponential backoff with jitter from 1 s to
+ * 60 s, for the first connect as well (Paho's automatic reconnect does not retry a failed first
+ * connect). No lock is shared between these threads; they meet only at the queue and at atomics.
+ */
+public final class IngestService implements AutoCloseable {
+    static final int QUEUE_CAPACITY = 1024;
+    static final int BATCH = 64;
+    private static final long CONNECT_TIMEOUT_MS = 10_000;
+    private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+
+    /** What the ingest needs of the configuration. */
+    public record Settings(String brokerUrl, String clientId, String username, String password, String stampsTopic) {
+        public Settings {
+            Objects.requireNonNull(brokerUrl, "brokerUrl");
+            Objects.requireNonNull(clientId, "clientId");
+            Objects.requireNonNull(stampsTopic, "stampsTopic");
+        }
+
+        @Override
+        public String toString() {
+            return "Settings[" + brokerUrl + ", clientId=" + clientId + ", username=" + username + "]";
+        }
+    }
+
+    private final Settings settings;
+    private final EventProcessor processor;
+    private final SinkStore store;
+    private final SinkMetrics metrics;
+    private final MqttAsyncClient client;
+    private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final ScheduledExecutorService connector;
+    private final Thread worker;
+    private final Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble());
+    private final CountDownLatch firstSubscription = new CountDownLatch(1);
+    /** Counts connections, so that a PUBACK is never sent on a later connection than its message came on. */
+    private final AtomicLong connection = new AtomicLong();
+    private final AtomicBoolean connectPending = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean subscribed;
+    private volatile boolean accepting = true;
+    private volatile boolean running = true;
+    private volatile boolean closing;
+    private volatile boolean warnedNotConnected;
+
+    private IngestService(Settings settings, EventProcessor processor, SinkStore store, SinkMetrics metrics)
+            throws MqttException {
+        this.settings = settings;
+        this.processor = processor;
+        this.store = store;
+        this.metrics = metrics;
+        this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
+        this.connector = Executors.newSingleThreadScheduledExecutor(NamedThreads.daemon("sink-mqtt-connect"));
+        this.worker = NamedThreads.of("ingest").newThread(this::work);
+    }
+
+    /** Starts the ingest thread and the connect loop; returns at once. */
+    public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, SinkMetrics metrics) {
+        IngestService ingest;
+        try {
+            ingest = new IngestService(settings, processor, store, metrics);
+        } catch (MqttException e) {
+            throw new IllegalArgumentException("cannot create an MQTT client for " + settings.brokerUrl() + ": "
+                    + e.getMessage(), e);
+        }
+        // Set before connecting: with a kept session the broker sends queued events right after CONNACK.
+        ingest.client.setCallback(ingest.new Callback());
+        ingest.client.setManualAcks(true);
+        ingest.worker.start();
+        ingest.connector.execute(ingest::connect);
+        return ingest;
+    }
+
+    /** Waits until the subscription is in place for the first time. */
+    public boolean awaitSubscribed(Duration timeout) throws InterruptedException {
+        return firstSubscription.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Connected and subscribed right now. */
+    public boolean isSubscribed() {
+        return subscribed && client.isConnected();
+    }
+
+    public String brokerUrl() {
+        return settings.brokerUrl();
+    }
+
+    private MqttConnectOptions options() {
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setCleanSession(false);
+        o.setAutomaticReconnect(false); // the connect loop below does it, with jitter, first connect included
+        o.setConnectionTimeout((int) (CONNECT_TIMEOUT_MS / 1000));
+        o.setKeepAliveInterval(30);
+        // Acks go out without waiting for their PUBACK; Paho's default of 10 in flight would throttle a burst.
+        o.setMaxInflight(1000);
+        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        SocketFactory sockets = NoDelaySockets.forUrl(settings.brokerUrl());
+        if (sockets != null) {
+            o.setSocketFactory(sockets);
+        }
+        if (settings.username() != null) {
+            o.setUserName(settings.username());
+        }
+        if (settings.password() != null) {
+            o.setPassword(settings.password().toCharArray());
+        }
+        return o;
+    }
+
+    /** One connect attempt, on the connect thread; schedules the next one on failure. */
+    private void connect() {
+        if (closing) {
+            return;
+        }
+        try {
+            // Counted before connecting: with a kept session, queued events arrive right after CONNACK.
+            long id = connection.incrementAndGet();
+            boolean sessionKept = true;
+            if (!client.isConnected()) {
+                IMqttToken connected = client.connect(options());
+                connected.waitForCompletion(CONNECT_TIMEOUT_MS);
+                sessionKept = connected.getSessionPresent();
+            }
+            // Subscribing on every connect costs one round trip and covers a broker that lost the session.
+            IMqttToken sub = client.subscribe(settings.stampsTopic(), 1);
+            sub.waitForCompletion(CONNECT_TIMEOUT_MS);
+            int[] granted = sub.getGrantedQos();
+            if (granted == null || granted.length == 0 || granted[0] == 0x80) {
+                throw new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED);
+            }
+            backoff.reset();
+            subscribed = true;
+            warnedNotConnected = false;
+            Logger.info("connected to {} as {} (connection {}, session kept: {}); subscribed to {} at QoS {}",
+                    settings.brokerUrl(), settings.clientId(), id, sessionKept, settings.stampsTopic(), granted[0]);
+            firstSubscription.countDown();
+        } catch (MqttException e) {
+            if (closing) {
+                return;
+            }
+            if (client.isConnected()) {
+                disconnectQuietly(); // connected but not subscribed: start over cleanly
+            }
+            Duration delay = backoff.next();
+            Logger.warn("cannot connect to the MQTT broker at {} as {}: {}; retrying in {} ms", settings.brokerUrl(),
+                    settings.clientId(), describe(e), delay.toMillis());
+            scheduleConnect(delay);
+        } catch (RuntimeException e) {
+            // An exception escaping a scheduled task would end the connect loop for good.
+            Logger.error(e, "unexpected failure in the MQTT connect loop; retrying");
+            scheduleConnect(backoff.next());
+        }
+    }
+
+    /** At most one attempt is pending, however many failures (a lost connection, a failed subscribe) ask. */
+    private void scheduleConnect(Duration delay) {
+        if (closing || !connectPending.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            connector.schedule(() -> {
+                connectPending.set(false);
+                connect();
+            }, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            Logger.debug("connect loop stopped");
+        }
+    }
+
+    private final class Callback implements MqttCallback {
+        @Override
+        public void connectionLost(Throwable cause) {
+            subscribed = false;
+            if (closing) {
+                return;
+            }
+            Logger.warn("lost the connection to {}: {}; reconnecting", settings.brokerUrl(),
+                    cause instanceof MqttException m ? describe(m) : String.valueOf(cause));
+            scheduleConnect(backoff.next());
+        }
+
+        @Override
+        public void messageArrived(String topic, MqttMessage message) throws InterruptedException {
+            if (!accepting) {
+                return; // stopping: not PUBACKed, so the broker keeps it for the next session
+            }
+            Inbound in = new Inbound(topic, message.getPayload(), message.getId(), message.getQos(), connection.get());
+            // A full queue blocks this callback instead of dropping the message: the message is not
+            // PUBACKed and Paho reads nothing more meanwhile, so the broker holds on to everything
+            // (backpressure). Dropping would lose an event the broker believes delivered. With manual
+            // acks the broker's own in-flight window (10 in Moquette, 20 in Mosquitto) usually stops
+            // well before this queue fills; the wait matters with brokers that allow more.
+            boolean warned = false;
+            while (!queue.offer(in, 1, TimeUnit.SECONDS)) {
+                if (!accepting) {
+                    return;
+                }
+                if (!warned) {
+                    Logger.warn("ingest queue full ({} events); holding back the broker until the ingest catches up",
+                            QUEUE_CAPACITY);
+                    warned = true;
+                }
+            }
+        }
+
+        @Override
+        public void deliveryComplete(IMqttDeliveryToken token) {
+            // acks are fire-and-forget: a lost one makes the gateway redeliver, answered DUPLICATE
+        }
+    }
+
+    /** The ingest thread: batches, one transaction per event, one sync per batch, then the answers. */
+    private void work() {
+        List<Inbound> batch = new ArrayList<>(BATCH);
+        List<Outbound> answers = new ArrayList<>(BATCH);
+        while (running || !queue.isEmpty()) {
+            try {
+                Inbound first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, BATCH - 1);
+                for (Inbound in : batch) {
+                    decide(in, answers);
+                }
+                if (!answers.isEmpty() && !sync()) {
+                    answers.clear();
+                }
+                for (Outbound answer : answers) {
+                    publish(answer);
+                }
+                for (Inbound in : batch) {
+                    pubAck(in);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                Logger.error(e, "unexpected failure in the ingest loop; continuing with the next batch");
+            } finally {
+                batch.clear();
+                answers.clear();
+            }
+        }
+    }
+
+    private void decide(Inbound in, List<Outbound> answers) {
+        try {
+            processor.process(in.topic(), in.payload()).ifPresent(answers::add);
+        } catch (StoreException e) {
+            // Not applied and not answered: the gateway keeps the event and sends it again.
+            Logger.error("store failure, event on {} left for redelivery: {}", in.topic(), e.getMessage());
+        } catch (RuntimeException e) {
+            Logger.error(e, "cannot process a message on {}; left for redelivery", in.topic());
+        }
+    }
+
+    private boolean sync() {
+        try {
+            store.sync();
+            return true;
+        } catch (StoreException e) {
+            // Committed but perhaps not on the disk: no answer, so the gateways send these again.
+            Logger.error("store sync failed; answers held back for redelivery: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    private void publish(Outbound answer) {
+        try {
+            client.publish(answer.topic(), answer.payload(), 1, false);
+        } catch (MqttException e) {
+            metrics.countAckNotSent();
+            String text = "cannot send the answer to event {} ({}): {}; the gateway will send the event again";
+            if (!warnedNotConnected) {
+                warnedNotConnected = true;
+                Logger.warn(text, answer.ack().eventId(), answer.ack().outcome(), describe(e));
+            } else {
+                Logger.debug(text, answer.ack().eventId(), answer.ack().outcome(), describe(e));
+            }
+        }
+    }
+
+    private void pubAck(Inbound in) {
+        if (in.qos() == 0 || in.connection() != connection.get() || !client.isConnected()) {
+            return; // the broker sends it again on the next session; the answer is a DUPLICATE then
+        }
+        try {
+            client.messageArrivedComplete(in.messageId(), in.qos());
+        } catch (MqttException e) {
+            Logger.debug("PUBACK for message {} not sent: {}", in.messageId(), describe(e));
+        }
+    }
+
+    /**
+     * Stops in order, within about 2 s: new messages are left to the broker; what is queued is
+     * decided and answered while the connection is still up (up to 1 s); then the client disconnects.
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        closing = true;
+        accepting = false;
+        connector.shutdownNow();
+        running = false;
+        try {
+            worker.join(1_000);
+            if (worker.isAlive()) {
+                // What is left stays un-PUBACKed: the broker (if it lives on) or the gateway sends it again.
+                Logger.warn("ingest thread still busy after 1 s ({} queued); interrupting it", queue.size());
+                worker.interrupt();
+                worker.join(500);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        disconnectQuietly();
+        try {
+            client.close(true);
+        } catch (MqttException e) {
+            Logger.debug("closing the MQTT client: {}", describe(e));
+        }
+        subscribed = false;
+        Logger.info("ingest stopped");
+    }
+
+    private void disconnectQuietly() {
+        try {
+            if (client.isConnected()) {
+                client.disconnect(200).waitForCompletion(500);
+            }
+        } catch (MqttException e) {
+            try {
+                client.disconnectForcibly(0, 500, false);
+            } catch (MqttException ignored) {
+                Logger.debug("forced disconnect: {}", describe(ignored));
+            }
+        }
+    }
+
+    static String describe(MqttException e) {
+        String cause = e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")";
+        return e.getMessage() + " [reason " + e.getReasonCode() + "]" + cause;
+    }
+}

@@ -1,0 +1,389 @@
+package app.sevenstamp.autopilot.sink.store;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.tinylog.Logger;
+
+/**
+ * The sink's H2 database: cards, every decided event, and the last sequence number per device.
+ *
+ * <p>Threading: thread-safe. Each call takes its own pooled connection; writes go through
+ * {@link #transaction}, reads are single statements. The ingest thread is the only writer today;
+ * the duplicate check still rests on the primary key of {@code events} rather than on a read
+ * before the write, so two writers (or two sink instances on a shared database) cannot count
+ * one event twice.
+ *
+ * <p>Durability: {@code WRITE_DELAY=0} writes every commit to the file at once (it survives a
+ * killed process); {@link #sync()} forces the file to the disk (it survives a power cut). The
+ * ingest calls it once per batch, before it acknowledges the batch.
+ */
+public final class SinkStore implements AutoCloseable {
+    static final String DUPLICATE_KEY = "23505";
+    private static final int MAX_ATTEMPTS = 3;
+
+    private static final String[] SCHEMA = {
+        """
+        CREATE TABLE IF NOT EXISTS cards (
+            card_id VARCHAR(26) PRIMARY KEY,
+            program_id VARCHAR(24) NOT NULL,
+            stamps INT NOT NULL,
+            rewards_available INT NOT NULL,
+            rewards_earned_total INT NOT NULL,
+            last_stamp_at TIMESTAMP(9) WITH TIME ZONE,
+            first_seen_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+        """
+        CREATE TABLE IF NOT EXISTS events (
+            event_id VARCHAR(64) PRIMARY KEY,
+            device_id VARCHAR(64) NOT NULL,
+            seq BIGINT NOT NULL,
+            card_id VARCHAR(160),
+            program_id VARCHAR(160),
+            kind VARCHAR(16) NOT NULL,
+            device_time TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+            received_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+            clock_synced BOOLEAN NOT NULL,
+            outcome VARCHAR(16) NOT NULL,
+            reason VARCHAR(32))""",
+        "CREATE INDEX IF NOT EXISTS events_by_card ON events(card_id)",
+        """
+        CREATE TABLE IF NOT EXISTS devices (
+            device_id VARCHAR(64) PRIMARY KEY,
+            last_seq BIGINT NOT NULL,
+            last_event_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+    };
+
+    private final Path file;
+    private final JdbcConnectionPool pool;
+
+    private SinkStore(Path file, JdbcConnectionPool pool) {
+        this.file = file;
+        this.pool = pool;
+    }
+
+    /**
+     * Opens (or creates) the database {@code <databaseFile>.mv.db} and its schema.
+     *
+     * @throws StoreException when the file is in use by another process or cannot be read. The sink
+     *         refuses to start then: this database is the only record of every customer's stamps,
+     *         so starting empty beside it would be worse than not starting.
+     */
+    public static SinkStore open(Path databaseFile) {
+        Path file = databaseFile.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(file.getParent());
+        } catch (java.io.IOException e) {
+            throw new StoreException("store directory " + file.getParent() + " cannot be created: " + e.getMessage(), e);
+        }
+        // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook would close the database while the
+        // sink's hook is still draining the ingest queue; the sink runs SHUTDOWN itself, last.
+        String url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=10000";
+        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "sink", "");
+        pool.setMaxConnections(8);
+        pool.setLoginTimeout(10);
+        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
+            for (String ddl : SCHEMA) {
+                st.execute(ddl);
+            }
+        } catch (SQLException e) {
+            pool.dispose();
+            throw new StoreException(openFailure(file, e), e);
+        }
+        Logger.info("store open: {}.mv.db", file);
+        return new SinkStore(file, pool);
+    }
+
+    private static String openFailure(Path file, SQLException e) {
+        String what = file + ".mv.db";
+        if (e.getErrorCode() == org.h2.api.ErrorCode.DATABASE_ALREADY_OPEN_1) {
+            return "store " + what + " is in use by another process; is another sink running with the same store.dir?";
+        }
+        return "store " + what + " cannot be opened: " + firstLine(e.getMessage()) + "; the sink does not start on a store"
+                + " it cannot read: restore a backup, or move the file aside to start with an empty store";
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** One unit of work inside one transaction. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Tx tx) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in one transaction and commits it; rolls back on any exception. A race
+     * with another writer over a new card row is retried from the start, up to three attempts.
+     */
+    public <T> T transaction(Work<T> work) {
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = pool.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    T result = work.run(new Tx(c));
+                    c.commit();
+                    return result;
+                } catch (Tx.Conflict conflict) {
+                    c.rollback();
+                    if (attempt >= MAX_ATTEMPTS) {
+                        throw new StoreException("card row conflict persisted after " + attempt + " attempts", conflict);
+                    }
+                    Logger.debug("retrying a transaction after a card row conflict (attempt {})", attempt);
+                } catch (SQLException | RuntimeException e) {
+                    c.rollback();
+                    throw e;
+                } finally {
+                    c.setAutoCommit(true);
+                }
+            } catch (SQLException e) {
+                throw new StoreException("store " + file + ".mv.db: " + firstLine(e.getMessage()), e);
+            }
+        }
+    }
+
+    public Optional<StoredCard> card(String cardId) {
+        return read(c -> new Tx(c).card(cardId, false));
+    }
+
+    public Optional<StoredEvent> event(String eventId) {
+        return read(c -> new Tx(c).event(eventId));
+    }
+
+    public OptionalLong lastSeq(String deviceId) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT last_seq FROM devices WHERE device_id = ?")) {
+                ps.setString(1, deviceId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+                }
+            }
+        });
+    }
+
+    public long countEvents() {
+        return count("SELECT COUNT(*) FROM events");
+    }
+
+    public long countCards() {
+        return count("SELECT COUNT(*) FROM cards");
+    }
+
+    /** Forces committed transactions to the disk. */
+    public void sync() {
+        read(c -> {
+            try (Statement st = c.createStatement()) {
+                st.execute("CHECKPOINT SYNC");
+            }
+            return null;
+        });
+    }
+
+    /** Runs SHUTDOWN (which writes and closes the file cleanly), then closes the pool. */
+    @Override
+    public void close() {
+        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
+            st.execute("SHUTDOWN");
+        } catch (SQLException e) {
+            Logger.warn("store {}.mv.db: SHUTDOWN failed: {}", file, firstLine(e.getMessage()));
+        } finally {
+            pool.dispose();
+        }
+        Logger.info("store closed");
+    }
+
+    private long count(String sql) {
+        return read(c -> {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    private interface Read<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T read(Read<T> read) {
+        try (Connection c = pool.getConnection()) {
+            return read.run(c);
+        } catch (SQLException e) {
+            throw new StoreException("store " + file + ".mv.db: " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    static String firstLine(String message) {
+        String m = String.valueOf(message);
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    /** The statements one transaction may run. Valid only inside {@link #transaction}. */
+    public static final class Tx {
+        private final Connection c;
+
+        private Tx(Connection c) {
+            this.c = c;
+        }
+
+        /** The card, locked until the end of the transaction; empty when it has no row yet. */
+        public Optional<StoredCard> lockCard(String cardId) throws SQLException {
+            return card(cardId, true);
+        }
+
+        /**
+         * Inserts the event. False when an event with this id is already stored: the primary key
+         * decides, so a concurrent writer of the same id cannot slip past.
+         */
+        public boolean insertEvent(StoredEvent e) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (event_id, device_id, seq, card_id, "
+                    + "program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setString(1, e.eventId());
+                ps.setString(2, e.deviceId());
+                ps.setLong(3, e.seq());
+                ps.setString(4, clip(e.cardId(), 160));
+                ps.setString(5, clip(e.programId(), 160));
+                ps.setString(6, e.kind());
+                ps.setObject(7, utc(e.deviceTime()));
+                ps.setObject(8, utc(e.receivedAt()));
+                ps.setBoolean(9, e.clockSynced());
+                ps.setString(10, e.outcome().name());
+                ps.setString(11, e.reason());
+                ps.executeUpdate();
+                return true;
+            } catch (SQLException ex) {
+                if (DUPLICATE_KEY.equals(ex.getSQLState())) {
+                    return false;
+                }
+                throw ex;
+            }
+        }
+
+        /** Inserts a new card or updates an existing one; {@code isNew} says which. */
+        public void saveCard(StoredCard card, boolean isNew) throws SQLException {
+            if (isNew) {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO cards (card_id, program_id, stamps, "
+                        + "rewards_available, rewards_earned_total, last_stamp_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                    ps.setString(1, card.cardId());
+                    ps.setString(2, card.programId());
+                    ps.setInt(3, card.balance().stamps());
+                    ps.setInt(4, card.balance().rewardsAvailable());
+                    ps.setInt(5, card.balance().rewardsEarnedTotal());
+                    ps.setObject(6, utc(card.lastStampAt()));
+                    ps.setObject(7, utc(card.firstSeenAt()));
+                    ps.executeUpdate();
+                } catch (SQLException ex) {
+                    if (DUPLICATE_KEY.equals(ex.getSQLState())) {
+                        throw new Conflict(card.cardId(), ex);
+                    }
+                    throw ex;
+                }
+                return;
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE cards SET stamps = ?, rewards_available = ?, "
+                    + "rewards_earned_total = ?, last_stamp_at = ? WHERE card_id = ?")) {
+                ps.setInt(1, card.balance().stamps());
+                ps.setInt(2, card.balance().rewardsAvailable());
+                ps.setInt(3, card.balance().rewardsEarnedTotal());
+                ps.setObject(4, utc(card.lastStampAt()));
+                ps.setString(5, card.cardId());
+                if (ps.executeUpdate() != 1) {
+                    throw new SQLException("card " + card.cardId() + " vanished during its own transaction");
+                }
+            }
+        }
+
+        /** Keeps the highest sequence number seen per device, for gap detection. */
+        public void noteDeviceSeq(String deviceId, long seq, Instant at) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
+                    + "last_event_at = ? WHERE device_id = ?")) {
+                ps.setLong(1, seq);
+                ps.setObject(2, utc(at));
+                ps.setString(3, deviceId);
+                if (ps.executeUpdate() == 1) {
+                    return;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
+                ps.setString(1, deviceId);
+                ps.setLong(2, seq);
+                ps.setObject(3, utc(at));
+                ps.executeUpdate();
+            } catch (SQLException ex) {
+                if (DUPLICATE_KEY.equals(ex.getSQLState())) {
+                    throw new Conflict(deviceId, ex);
+                }
+                throw ex;
+            }
+        }
+
+        public Optional<StoredEvent> event(String eventId) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("SELECT event_id, device_id, seq, card_id, program_id, kind, "
+                    + "device_time, received_at, clock_synced, outcome, reason FROM events WHERE event_id = ?")) {
+                ps.setString(1, eventId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    return Optional.of(new StoredEvent(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4),
+                            rs.getString(5), rs.getString(6), instant(rs, 7), instant(rs, 8), rs.getBoolean(9),
+                            AckOutcome.valueOf(rs.getString(10)), rs.getString(11)));
+                }
+            }
+        }
+
+        public Optional<StoredCard> card(String cardId) throws SQLException {
+            return card(cardId, false);
+        }
+
+        private Optional<StoredCard> card(String cardId, boolean forUpdate) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement("SELECT card_id, program_id, stamps, rewards_available, "
+                    + "rewards_earned_total, last_stamp_at, first_seen_at FROM cards WHERE card_id = ?"
+                    + (forUpdate ? " FOR UPDATE" : ""))) {
+                ps.setString(1, cardId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    return Optional.of(new StoredCard(rs.getString(1), rs.getString(2),
+                            new CardBalance(rs.getInt(3), rs.getInt(4), rs.getInt(5)), instant(rs, 6), instant(rs, 7)));
+                }
+            }
+        }
+
+        private static OffsetDateTime utc(Instant at) {
+            return at == null ? null : at.atOffset(ZoneOffset.UTC);
+        }
+
+        private static Instant instant(ResultSet rs, int column) throws SQLException {
+            OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+            return t == null ? null : t.toInstant();
+        }
+
+        private static String clip(String s, int max) {
+            return s == null || s.length() <= max ? s : s.substring(0, max);
+        }
+
+        /** Another writer created the same row first; the whole transaction is retried. */
+        static final class Conflict extends RuntimeException {
+            Conflict(String key, SQLException cause) {
+                super("row " + key + " was created concurrently", cause);
+            }
+        }
+    }
+}

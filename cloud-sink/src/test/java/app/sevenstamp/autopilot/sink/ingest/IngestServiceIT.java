@@ -1,0 +1,97 @@
+package app.sevenstamp.autopilot.sink.ingest;
+
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.protocol.StampAck;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The connect loop against a broker that is not there yet, and one that restarts and forgets the session. */
+class IngestServiceIT {
+    private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+    private final WireCodec codec = new WireCodec();
+
+    @TempDir
+    Path dir;
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void theFirstConnectIsRetriedAndABrokerThatLostTheSessionIsSubscribedAgain() throws Exception {
+        int port = freePort();
+        String url = "tcp://127.0.0.1:" + port;
+        SinkMetrics metrics = new SinkMetrics();
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
+                    Map.of("coffee", new Program("coffee", "Coffee", 10)), store, metrics, Clock.systemUTC(), codec);
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(url, "it-sink", null, null,
+                    topics.allStamps()), processor, store, metrics)) {
+                assertFalse(ingest.awaitSubscribed(Duration.ofMillis(300)), "no broker yet");
+                try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", port)) {
+                    assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)), "a failed first connect is retried");
+                    assertEquals(AckOutcome.ACCEPTED, roundTrip(url, "event-1").outcome());
+                }
+                // The new broker is empty: no session, no subscription. Only a re-subscribe brings events back.
+                try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", port)) {
+                    await().atMost(Duration.ofSeconds(15)).until(ingest::isSubscribed);
+                    assertEquals(AckOutcome.ACCEPTED, roundTrip(url, "event-2").outcome());
+                    ingest.close(); // while the broker is still there, as the sink stops
+                }
+            }
+        }
+        assertEquals(2, metrics.accepted());
+    }
+
+    /** Publishes one stamp event the way a gateway does and waits for its answer. */
+    private StampAck roundTrip(String url, String eventId) throws Exception {
+        BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+        MqttClient gateway = new MqttClient(url, "it-gateway-" + eventId, new MemoryPersistence());
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setSocketFactory(NoDelaySockets.forUrl(url));
+        gateway.connect(o);
+        try {
+            gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+            String golden = new String(Vectors.bytes("stamp-event.json"), StandardCharsets.UTF_8)
+                    .replace("019ab0f2-5c3e-7a41-9c1d-2f6b8e4a7d10", eventId);
+            gateway.publish(topics.stamps("counter-1"), golden.getBytes(StandardCharsets.UTF_8), 1, false);
+            StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+            assertNotNull(ack, "no answer to " + eventId);
+            assertEquals(eventId, ack.eventId());
+            return ack;
+        } finally {
+            gateway.disconnect(500);
+            gateway.close();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package app.sevenstamp.autopilot.gateway;
+
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import org.tinylog.Logger;
+import org.tinylog.provider.ProviderRegistry;
+
+/**
+ * {@code java -jar autopilot-gateway.jar --config FILE}. Exit codes follow sysexits: 64 bad usage,
+ * 78 bad configuration (only the message is printed, for the operator), 74 outbox unusable, 70 any
+ * other failure to start. Once started the daemon runs until SIGTERM or SIGINT, then stops within
+ * five seconds.
+ */
+public final class GatewayMain {
+    static final int EX_USAGE = 64;
+    static final int EX_SOFTWARE = 70;
+    static final int EX_IOERR = 74;
+    static final int EX_CONFIG = 78;
+
+    private static final String USAGE = "usage: java -jar autopilot-gateway.jar --config FILE";
+
+    private GatewayMain() {
+    }
+
+    public static void main(String[] args) {
+        int code = start(args);
+        if (code != 0) {
+            shutdownLogging();
+            System.exit(code);
+        }
+        // running: the pipeline, uplink and outbox threads keep the JVM alive until the shutdown hook
+    }
+
+    private static int start(String[] args) {
+        Path configFile = parse(args);
+        if (configFile == null) {
+            System.err.println(USAGE);
+            return EX_USAGE;
+        }
+        GatewayConfig config;
+        try {
+            config = GatewayConfig.load(configFile, HostFacts.hostName());
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            return EX_CONFIG;
+        }
+        long started = System.nanoTime();
+        Gateway gateway;
+        try {
+            gateway = Gateway.start(config, Gateway.Environment.system());
+        } catch (OutboxException e) {
+            Logger.error("cannot start: {}", e.getMessage());
+            return EX_IOERR;
+        } catch (RuntimeException | LinkageError e) {
+            Logger.error(e, "cannot start");
+            return EX_SOFTWARE;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway), "shutdown"));
+        Logger.info("gateway ready: device={} location={} scanner={} broker={} topics={}/gw/{}/... outbox={} "
+                        + "feedback={} programs={} version={} (started in {} ms, JVM up {} ms)",
+                config.deviceId(), config.location(), gateway.describeScanner(), config.mqtt().url(),
+                config.mqtt().topicPrefix(), config.deviceId(), config.outboxDir(),
+                config.feedback().type().name().toLowerCase(java.util.Locale.ROOT), config.describePrograms(),
+                version(), (System.nanoTime() - started) / 1_000_000, ManagementFactory.getRuntimeMXBean().getUptime());
+        return 0;
+    }
+
+    private static void stop(Gateway gateway) {
+        long start = System.nanoTime();
+        Logger.info("stopping");
+        gateway.close();
+        Logger.info("gateway stopped in {} ms", (System.nanoTime() - start) / 1_000_000);
+        shutdownLogging();
+    }
+
+    /** {@code --config FILE} or {@code --config=FILE}, nothing else; null otherwise. */
+    static Path parse(String[] args) {
+        if (args.length == 2 && "--config".equals(args[0]) && !args[1].isBlank()) {
+            return Path.of(args[1]);
+        }
+        if (args.length == 1 && args[0].startsWith("--config=") && args[0].length() > "--config=".length()) {
+            return Path.of(args[0].substring("--config=".length()));
+        }
+        return null;
+    }
+
+    private static String version() {
+        String v = GatewayMain.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** tinylog's own shutdown hook is off (tinylog.properties) so that the last lines of our hook are written. */
+    private static void shutdownLogging() {
+        try {
+            ProviderRegistry.getLoggingProvider().shutdown();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package app.sevenstamp.autopilot.gateway;
+
+import app.sevenstamp.autopilot.gateway.feedback.Feedback;
+import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
+import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
+import app.sevenstamp.autopilot.gateway.policy.Decision;
+import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
+import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.tinylog.Logger;
+
+/**
+ * scan -> decide -> durable append -> feedback -> wake the uplink, one scan at a time, in scan order.
+ *
+ * <p>The promise behind the green light: feedback for a stamp is given only after the outbox reported
+ * the event durable. A reject gives feedback and one log line and changes nothing else. A storage
+ * failure gives STORAGE_FAULT, so the customer does not walk off believing the scan counted.
+ *
+ * <p>Threading: scanner threads call {@link #accept}, which only offers the frame to a bounded queue
+ * (a full queue drops the frame, counted and logged: a scanner spewing garbage must not exhaust memory).
+ * One thread ({@code stamp-pipeline}) does the rest; it waits for the outbox, never for the network.
+ */
+public final class StampPipeline implements AutoCloseable {
+    /** Never produced by a framer (empty lines yield nothing), so it can mark the end of the queue. */
+    private static final Frame STOP = new Frame.Text("");
+
+    private final ScanPolicy policy;
+    private final StampFactory factory;
+    private final Outbox outbox;
+    private final Feedback feedback;
+    private final BooleanSupplier online;
+    private final Runnable appended;
+    private final Duration storeTimeout;
+    private final BlockingQueue<Frame> queue;
+    private final AtomicLong dropped = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean closing;
+
+    /**
+     * @param online   whether the uplink is connected right now (ACCEPTED versus ACCEPTED_OFFLINE)
+     * @param appended called after each durable append, to wake the uplink
+     */
+    public StampPipeline(ScanPolicy policy, StampFactory factory, Outbox outbox, Feedback feedback,
+            BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.factory = Objects.requireNonNull(factory, "factory");
+        this.outbox = Objects.requireNonNull(outbox, "outbox");
+        this.feedback = Objects.requireNonNull(feedback, "feedback");
+        this.online = Objects.requireNonNull(online, "online");
+        this.appended = Objects.requireNonNull(appended, "appended");
+        this.storeTimeout = Objects.requireNonNull(storeTimeout, "storeTimeout");
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.thread = NamedThreads.of("stamp-pipeline").newThread(this::run);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** From a scanner thread; never blocks. */
+    public void accept(Frame frame) {
+        if (closing || !queue.offer(frame)) {
+            long n = dropped.incrementAndGet();
+            if (n > 1 && n % 100 != 0) {
+                return; // a scanner spewing garbage must not flood the log either
+            }
+            Logger.warn("scan dropped: {} ({} dropped so far)", closing ? "the gateway is stopping"
+                    : "the pipeline queue is full (" + (queue.size() + queue.remainingCapacity()) + " scans waiting)", n);
+        }
+    }
+
+    /** Scans dropped because the queue was full or the gateway was stopping. */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    private void run() {
+        while (true) {
+            Frame frame;
+            try {
+                frame = queue.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (frame == STOP) {
+                return;
+            }
+            try {
+                process(frame);
+            } catch (RuntimeException e) {
+                Logger.error(e, "scan could not be processed");
+                feedback.signal(Signal.STORAGE_FAULT, "error=" + e.getClass().getSimpleName());
+            }
+            if (closing && queue.isEmpty()) {
+                return;
+            }
+        }
+    }
+
+    private void process(Frame frame) {
+        Decision decision = policy.decide(frame);
+        if (decision instanceof Decision.Reject reject) {
+            Logger.warn("scan rejected: {} ({}); scanned {}", reject.reason(), reject.detail(), reject.excerpt());
+            feedback.signal(Signal.REJECTED, "reason=" + reject.reason() + " " + reject.detail());
+            return;
+        }
+        Decision.Accept accept = (Decision.Accept) decision;
+        StampDraft draft = factory.draft(accept);
+        String card = "card=" + draft.cardId() + " program=" + draft.programId();
+        long start = System.nanoTime();
+        StoredEvent stored;
+        try {
+            stored = outbox.append(draft).get(storeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            storageFault(card, e.getCause() == null ? e : e.getCause());
+            return;
+        } catch (TimeoutException e) {
+            storageFault(card, new TimeoutException("no durable commit within " + storeTimeout.toMillis()
+                    + " ms; the stamp may still be stored and sent"));
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            storageFault(card, e);
+            return;
+        }
+        boolean connected = online.getAsBoolean();
+        feedback.signal(connected ? Signal.ACCEPTED : Signal.ACCEPTED_OFFLINE, card + " seq=" + stored.seq());
+        appended.run();
+        Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
+                (System.nanoTime() - start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
+    }
+
+    private void storageFault(String card, Throwable cause) {
+        Logger.error("stamp NOT stored ({}): {}; the customer got STORAGE_FAULT and should scan again", card,
+                cause.toString());
+        feedback.signal(Signal.STORAGE_FAULT, card + " error=" + cause.getClass().getSimpleName());
+    }
+
+    /** Stops accepting scans, processes those already queued, waits at most {@code wait}. */
+    public void close(Duration wait) {
+        closing = true;
+        queue.offer(STOP);
+        try {
+            thread.join(wait.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            Logger.warn("pipeline did not drain within {} ms; {} scan(s) left unprocessed", wait.toMillis(), queue.size());
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(1));
+    }
+}

@@ -1,0 +1,202 @@
+package app.sevenstamp.autopilot.gateway.scan;
+
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import com.fazecast.jSerialComm.SerialPort;
+import com.fazecast.jSerialComm.SerialPortDataListener;
+import com.fazecast.jSerialComm.SerialPortEvent;
+import com.fazecast.jSerialComm.SerialPortInvalidPortException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.tinylog.Logger;
+
+/**
+ * A scanner in serial mode (USB CDC-ACM or a USB-serial adapter), read with jSerialComm.
+ *
+ * <p>Unplugging is expected at a counter. After an unplug {@code isOpen()} can stay true, so loss is
+ * detected three ways: the {@code LISTENING_EVENT_PORT_DISCONNECTED} event, a failed read, and
+ * {@code bytesAvailable() < 0} on an idle port. On loss the port is closed, the listener is told once,
+ * and the port is reopened by the configured path every {@code retryEvery} until it is back. Open by
+ * the stable {@code /dev/serial/by-id/...} path, which survives re-enumeration.
+ *
+ * <p>Threading: one daemon thread ({@code scanner-serial}) opens, reads and reopens, and owns the
+ * framer. jSerialComm's event thread only sets a flag. {@link #close()} closes the port, which ends a
+ * blocked read, and waits a bounded time for the reader.
+ */
+public final class SerialScanSource implements ScanSource {
+    /** A semi-blocking read returns after this long without data, so the loop checks its flags. */
+    private static final int READ_TIMEOUT_MS = 500;
+    /** Closing the port ends a blocked read at once; this only bounds a misbehaving driver. */
+    private static final long CLOSE_WAIT_MS = 600;
+    private static final int EINTR = 4;
+    private static final int EAGAIN = 11;
+    /** Transient read errors in a row after which the port counts as lost, so a broken port cannot spin. */
+    private static final int MAX_TRANSIENT_ERRORS = 100;
+
+    private final String path;
+    private final int baud;
+    private final Framer framer;
+    private final Consumer<Frame> frames;
+    private final ScannerListener listener;
+    private final Duration retryEvery;
+    private final Object retryLock = new Object();
+    private final AtomicBoolean disconnected = new AtomicBoolean();
+    private volatile boolean closed;
+    private volatile SerialPort current;
+    private Thread reader;
+
+    public SerialScanSource(String path, int baud, Framer framer, Consumer<Frame> frames,
+            ScannerListener listener, Duration retryEvery) {
+        this.path = Objects.requireNonNull(path, "path");
+        this.baud = baud;
+        this.framer = Objects.requireNonNull(framer, "framer");
+        this.frames = Objects.requireNonNull(frames, "frames");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.retryEvery = Objects.requireNonNull(retryEvery, "retryEvery");
+    }
+
+    @Override
+    public void start() {
+        reader = NamedThreads.daemon("scanner-serial").newThread(this::run);
+        reader.start();
+    }
+
+    @Override
+    public String describe() {
+        return "serial " + path + " " + baud + " baud";
+    }
+
+    private void run() {
+        boolean lost = false;
+        while (!closed) {
+            String failure;
+            SerialPort port = open();
+            if (port == null) {
+                failure = "cannot open " + path + " (unplugged, or no permission: the user needs group 'dialout')";
+            } else {
+                if (lost) {
+                    Logger.info("scanner {} is back", path);
+                    listener.scannerReady();
+                    lost = false;
+                } else {
+                    Logger.info("scanner {} open at {} baud", path, baud);
+                }
+                failure = readUntilLost(port);
+                port.closePort();
+                current = null;
+                framer.reset();
+            }
+            if (closed) {
+                break;
+            }
+            if (!lost) {
+                Logger.warn("scanner lost: {}; retrying every {} ms", failure, retryEvery.toMillis());
+                listener.scannerLost(failure);
+                lost = true;
+            }
+            awaitRetry();
+        }
+    }
+
+    private SerialPort open() {
+        SerialPort port;
+        try {
+            port = SerialPort.getCommPort(path);
+        } catch (SerialPortInvalidPortException e) {
+            return null;
+        }
+        port.setComPortParameters(baud, 8, SerialPort.ONE_STOP_BIT, SerialPort.NO_PARITY);
+        port.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING, READ_TIMEOUT_MS, 0);
+        if (!port.openPort()) {
+            return null;
+        }
+        disconnected.set(false);
+        port.addDataListener(new SerialPortDataListener() {
+            @Override
+            public int getListeningEvents() {
+                return SerialPort.LISTENING_EVENT_PORT_DISCONNECTED;
+            }
+
+            @Override
+            public void serialEvent(SerialPortEvent event) {
+                disconnected.set(true);
+            }
+        });
+        current = port;
+        if (closed) {
+            // close() ran between the flag check and the assignment above and saw no port to close
+            port.closePort();
+        }
+        return port;
+    }
+
+    /** Reads until the port fails or the source is closed; returns why it stopped. */
+    private String readUntilLost(SerialPort port) {
+        byte[] chunk = new byte[256];
+        int transientErrors = 0;
+        Consumer<Frame> deliver = frame -> {
+            if (!closed) {
+                frames.accept(frame);
+            }
+        };
+        while (!closed) {
+            if (disconnected.get()) {
+                return path + " was disconnected";
+            }
+            int n = port.readBytes(chunk, chunk.length);
+            if (n < 0) {
+                int error = port.getLastErrorCode();
+                // a signal (SIGTERM at shutdown, for one) can cut a read short; that is not an unplug
+                if ((error == EINTR || error == EAGAIN) && ++transientErrors < MAX_TRANSIENT_ERRORS
+                        && port.bytesAvailable() >= 0) {
+                    continue;
+                }
+                return "reading " + path + " failed (error " + error + ")";
+            }
+            transientErrors = 0;
+            if (n > 0) {
+                framer.feed(chunk, 0, n, deliver);
+            } else if (port.bytesAvailable() < 0) {
+                return path + " is gone";
+            }
+        }
+        return "closed";
+    }
+
+    private void awaitRetry() {
+        synchronized (retryLock) {
+            if (!closed) {
+                try {
+                    retryLock.wait(retryEvery.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    closed = true;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        synchronized (retryLock) {
+            retryLock.notifyAll();
+        }
+        SerialPort port = current;
+        if (port != null) {
+            port.closePort();
+        }
+        Thread t = reader;
+        if (t != null) {
+            try {
+                t.join(CLOSE_WAIT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                Logger.warn("serial reader for {} did not stop within {} ms", path, CLOSE_WAIT_MS);
+            }
+        }
+    }
+}

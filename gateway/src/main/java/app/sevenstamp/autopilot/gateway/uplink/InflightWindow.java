@@ -1,0 +1,67 @@
+package app.sevenstamp.autopilot.gateway.uplink;
+
+import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * The events published and not yet acknowledged by the sink (a broker PUBACK does not count), at most
+ * {@code capacity} of them, in sequence order. Not thread-safe; owned by the uplink thread.
+ */
+final class InflightWindow {
+
+    /** One event on its way: when it was scanned (to time a reward chime) and when it was sent. */
+    record Entry(long seq, String bootId, long scannedAtNanos, long sentAtNanos) {
+    }
+
+    private final int capacity;
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    private long lastSentSeq;
+
+    InflightWindow(int capacity) {
+        this.capacity = capacity;
+    }
+
+    int room() {
+        return capacity - entries.size();
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    /** The highest sequence number sent since the last {@link #resendAll()}; the next read starts after it. */
+    long lastSentSeq() {
+        return lastSentSeq;
+    }
+
+    void sent(StoredEvent event, long nowNanos) {
+        entries.put(event.eventId(), new Entry(event.seq(), event.bootId(), event.monotonicNanos(), nowNanos));
+        lastSentSeq = Math.max(lastSentSeq, event.seq());
+    }
+
+    /** The entry of an acknowledged event, or null when it was not in flight (an ack from an earlier connection). */
+    Entry acked(String eventId) {
+        return entries.remove(eventId);
+    }
+
+    /** When the longest-waiting event was sent, if any. */
+    OptionalLong oldestSentAt() {
+        long oldest = Long.MAX_VALUE;
+        for (Entry e : entries.values()) {
+            oldest = Math.min(oldest, e.sentAtNanos());
+        }
+        return entries.isEmpty() ? OptionalLong.empty() : OptionalLong.of(oldest);
+    }
+
+    /** Forgets what was sent, so that everything still in the outbox is sent again from the start. */
+    void resendAll() {
+        entries.clear();
+        lastSentSeq = 0;
+    }
+
+    Map<String, Entry> view() {
+        return Map.copyOf(entries);
+    }
+}

@@ -1,0 +1,241 @@
+package app.sevenstamp.autopilot.gateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType;
+import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
+import app.sevenstamp.autopilot.gateway.scan.Terminator;
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GatewayConfigTest {
+
+    @TempDir
+    Path dir;
+
+    private GatewayConfig load(String... keyValues) {
+        Properties p = new Properties();
+        p.setProperty("cards.trustedKeys", Vectors.trustedKey());
+        for (int i = 0; i < keyValues.length; i += 2) {
+            if (keyValues[i + 1] == null) {
+                p.remove(keyValues[i]);
+            } else {
+                p.setProperty(keyValues[i], keyValues[i + 1]);
+            }
+        }
+        return GatewayConfig.from(new Settings(p, "gateway.properties"), "counter-1.local", dir.resolve("by-id"));
+    }
+
+    private String error(String... keyValues) {
+        return assertThrows(ConfigException.class, () -> load(keyValues)).getMessage();
+    }
+
+    @Test
+    void defaultsNeedOnlyTheTrustedKeys() {
+        GatewayConfig c = load();
+        assertEquals("counter-1.local", c.deviceId());
+        assertEquals("default", c.location());
+        assertEquals(ScannerType.STDIN, c.scanner().type());
+        assertNull(c.scanner().port());
+        assertEquals(9600, c.scanner().baud());
+        assertEquals(Terminator.CR, c.scanner().terminator());
+        assertEquals(256, c.scanner().maxLength());
+        assertEquals(ScanCharset.UTF_8, c.scanner().charset());
+        assertEquals(Set.of(), c.cards().programs());
+        assertFalse(c.cards().verifier().isEmpty());
+        assertEquals(Path.of("./data/gateway"), c.outboxDir());
+        assertEquals("tcp://127.0.0.1:1883", c.mqtt().url());
+        assertEquals("7stamp/v1", c.mqtt().topicPrefix());
+        assertEquals("counter-1.local", c.mqtt().clientId());
+        assertNull(c.mqtt().username());
+        assertEquals(Duration.ofSeconds(30), c.mqtt().keepAlive());
+        assertEquals(10, c.mqtt().inflight());
+        assertEquals(Duration.ofSeconds(1), c.mqtt().reconnectMin());
+        assertEquals(Duration.ofSeconds(60), c.mqtt().reconnectMax());
+        assertEquals(FeedbackType.CONSOLE, c.feedback().type());
+        assertEquals(17, c.feedback().greenPin());
+        assertEquals(27, c.feedback().redPin());
+        assertEquals(22, c.feedback().buzzerPin());
+        assertFalse(c.feedback().activeLow());
+    }
+
+    @Test
+    void everyKeyCanBeSet() throws IOException {
+        Path port = Files.createFile(dir.resolve("ttyACM0"));
+        GatewayConfig c = load("device.id", "box-7", "device.location", "shop-12", "scanner.type", "serial",
+                "scanner.port", port.toString(), "scanner.baud", "115200", "scanner.terminator", "crlf",
+                "scanner.maxLength", "512", "scanner.charset", "iso-8859-1", "cards.programs", "coffee, bakery-7",
+                "outbox.dir", dir.resolve("outbox").toString(), "mqtt.url", "ssl://broker.example:8883",
+                "mqtt.topicPrefix", "acme/7stamp/v1", "mqtt.clientId", "box-7-gw", "mqtt.username", "box-7",
+                "mqtt.password", "s3cret", "mqtt.keepAlive", "1m", "mqtt.inflight", "50", "mqtt.reconnect.min", "500ms",
+                "mqtt.reconnect.max", "5m", "feedback.type", "gpio", "feedback.gpio.green", "5",
+                "feedback.gpio.red", "6", "feedback.gpio.buzzer", "13", "feedback.gpio.activeLow", "true");
+        assertEquals("box-7", c.deviceId());
+        assertEquals("shop-12", c.location());
+        assertEquals(port.toString(), c.scanner().port());
+        assertEquals(115_200, c.scanner().baud());
+        assertEquals(Terminator.CRLF, c.scanner().terminator());
+        assertEquals(ScanCharset.ISO_8859_1, c.scanner().charset());
+        assertEquals(Set.of("coffee", "bakery-7"), c.cards().programs());
+        assertEquals("box-7-gw", c.mqtt().clientId());
+        assertEquals("s3cret", c.mqtt().password());
+        assertEquals(Duration.ofMillis(500), c.mqtt().reconnectMin());
+        assertEquals(FeedbackType.GPIO, c.feedback().type());
+        assertTrue(c.feedback().activeLow());
+    }
+
+    @Test
+    void passwordIsNeverPrinted() {
+        GatewayConfig c = load("mqtt.username", "box", "mqtt.password", "s3cret");
+        assertFalse(c.toString().contains("s3cret"), c.toString());
+    }
+
+    @Test
+    void defaultDeviceIdIsTheHostNameMadeValid() {
+        assertEquals("my-pi-counter-1", GatewayConfig.defaultDeviceId("my pi/counter+1"));
+        assertEquals("pi", GatewayConfig.defaultDeviceId("--pi"));
+        assertEquals("gateway", GatewayConfig.defaultDeviceId("???"));
+        assertEquals(64, GatewayConfig.defaultDeviceId("a".repeat(100)).length());
+    }
+
+    @Test
+    void refusesAMissingTrustedKey() {
+        assertEquals("cards.trustedKeys: missing; comma-separated keyId:publicKey as printed by 'autopilot-sink keys show'",
+                error("cards.trustedKeys", null));
+    }
+
+    @Test
+    void refusesAMalformedTrustedKey() {
+        assertEquals("cards.trustedKeys: 'k1:AAAA' is not allowed; allowed: keyId:publicKey as printed by "
+                + "'autopilot-sink keys show' (public key must be 32 bytes, was 3)", error("cards.trustedKeys", "k1:AAAA"));
+        assertEquals("cards.trustedKeys: 'k1' is not allowed; allowed: keyId:publicKey as printed by "
+                + "'autopilot-sink keys show' ('k1' is not of the form keyId:publicKey)", error("cards.trustedKeys", "k1"));
+    }
+
+    @Test
+    void refusesATrustedKeyListedTwice() {
+        assertEquals("cards.trustedKeys: key id 'k1' is listed twice",
+                error("cards.trustedKeys", Vectors.trustedKey() + "," + Vectors.trustedKey()));
+    }
+
+    @Test
+    void refusesABadProgram() {
+        assertEquals("cards.programs: 'Coffee' is not allowed; allowed: comma-separated program ids like coffee or "
+                + "bakery-7 ([a-z0-9][a-z0-9-]{0,23})", error("cards.programs", "tea,Coffee"));
+    }
+
+    @Test
+    void refusesAnUnknownScannerType() {
+        assertEquals("scanner.type: 'usb' is not allowed; allowed: one of stdin, serial", error("scanner.type", "usb"));
+    }
+
+    @Test
+    void serialNeedsAPort() {
+        assertEquals("scanner.port: missing; required when scanner.type is serial; no devices in " + dir.resolve("by-id")
+                + " (is the scanner plugged in and set to serial mode?)", error("scanner.type", "serial"));
+    }
+
+    @Test
+    void serialPortMustExistAndTheMessageListsCandidates() throws IOException {
+        Path byId = Files.createDirectories(dir.resolve("by-id"));
+        Files.createFile(byId.resolve("usb-Honeywell_Scanner-if00"));
+        Files.createFile(byId.resolve("usb-Zebra_DS2208-if00"));
+        assertEquals("scanner.port: '/dev/ttyACM9' does not exist; found " + byId.resolve("usb-Honeywell_Scanner-if00")
+                        + ", " + byId.resolve("usb-Zebra_DS2208-if00"),
+                error("scanner.type", "serial", "scanner.port", "/dev/ttyACM9"));
+    }
+
+    @Test
+    void refusesOutOfRangeNumbers() {
+        assertEquals("scanner.baud: '300' is not allowed; allowed: a whole number in 1200..921600", error("scanner.baud", "300"));
+        assertEquals("scanner.maxLength: 'lots' is not allowed; allowed: a whole number in 16..4096",
+                error("scanner.maxLength", "lots"));
+        assertEquals("mqtt.inflight: '0' is not allowed; allowed: a whole number in 1..1000", error("mqtt.inflight", "0"));
+        assertEquals("feedback.gpio.green: '28' is not allowed; allowed: a whole number in 0..27",
+                error("feedback.gpio.green", "28"));
+    }
+
+    @Test
+    void refusesBadChoices() {
+        assertEquals("scanner.terminator: 'nl' is not allowed; allowed: one of cr, lf, crlf, tab",
+                error("scanner.terminator", "nl"));
+        assertEquals("scanner.charset: 'ascii' is not allowed; allowed: one of utf-8, iso-8859-1",
+                error("scanner.charset", "ascii"));
+        assertEquals("feedback.type: 'led' is not allowed; allowed: one of console, gpio", error("feedback.type", "led"));
+        assertEquals("feedback.gpio.activeLow: 'maybe' is not allowed; allowed: true or false",
+                error("feedback.gpio.activeLow", "maybe"));
+    }
+
+    @Test
+    void refusesBadDurations() {
+        assertEquals("mqtt.keepAlive: '1s' is not allowed; allowed: a duration like 500ms, 30s, 5m, 1h or 7d, from 5s to 10m",
+                error("mqtt.keepAlive", "1s"));
+        assertEquals("mqtt.reconnect.max: '2s' is not allowed; allowed: at least mqtt.reconnect.min (5s)",
+                error("mqtt.reconnect.min", "5s", "mqtt.reconnect.max", "2s"));
+    }
+
+    @Test
+    void refusesSharedGpioPins() {
+        assertEquals("feedback.gpio.red: '17' is not allowed; allowed: a BCM pin 0..27 not used by feedback.gpio.green",
+                error("feedback.gpio.red", "17"));
+        assertEquals("feedback.gpio.buzzer: '27' is not allowed; allowed: a BCM pin 0..27 not used by "
+                + "feedback.gpio.green or feedback.gpio.red", error("feedback.gpio.buzzer", "27"));
+    }
+
+    @Test
+    void refusesBadIdentifiersAndUrls() {
+        assertEquals("device.id: 'my box' is not allowed; allowed: 1 to 64 letters, digits, '_', '.' or '-', "
+                + "starting with a letter or digit", error("device.id", "my box"));
+        assertEquals("mqtt.url: 'http://broker:1883' is not allowed; allowed: tcp://HOST:PORT or ssl://HOST:PORT",
+                error("mqtt.url", "http://broker:1883"));
+        assertEquals("mqtt.url: 'tcp://broker:99999' is not allowed; allowed: tcp://HOST:PORT or ssl://HOST:PORT",
+                error("mqtt.url", "tcp://broker:99999"));
+        assertEquals("mqtt.topicPrefix: '/7stamp/v1' is not allowed; allowed: a non-empty prefix without leading or "
+                + "trailing '/' and without '+' or '#'", error("mqtt.topicPrefix", "/7stamp/v1"));
+    }
+
+    @Test
+    void refusesAPasswordWithoutUser() {
+        assertEquals("mqtt.password: set without mqtt.username; MQTT sends a password only together with a user name",
+                error("mqtt.password", "s3cret"));
+    }
+
+    @Test
+    void refusesAnOutboxDirThatIsAFile() throws IOException {
+        Path file = Files.createFile(dir.resolve("not-a-dir"));
+        assertEquals("outbox.dir: '" + file + "' is not allowed; allowed: a directory (this is a file)",
+                error("outbox.dir", file.toString()));
+    }
+
+    @Test
+    void refusesAnUnknownKey() {
+        String message = error("scaner.port", "/dev/ttyACM0");
+        assertTrue(message.startsWith("gateway.properties: unknown key scaner.port; known keys are cards.programs, "),
+                message);
+        assertTrue(message.contains("scanner.port"), message);
+    }
+
+    @Test
+    void loadsAFileAndReportsAMissingOne() throws IOException {
+        Path file = dir.resolve("gateway.properties");
+        Files.writeString(file, "cards.trustedKeys = " + Vectors.trustedKey() + "\ndevice.id = counter-9\n");
+        assertEquals("counter-9", GatewayConfig.load(file, "host").deviceId());
+        Path missing = dir.resolve("nope.properties");
+        assertEquals("config file " + missing + " does not exist",
+                assertThrows(ConfigException.class, () -> GatewayConfig.load(missing, "host")).getMessage());
+    }
+}

@@ -1,0 +1,70 @@
+package app.sevenstamp.autopilot.gateway.uplink;
+
+import io.moquette.broker.Server;
+import io.moquette.broker.config.IConfig;
+import io.moquette.broker.config.MemoryConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.util.Properties;
+
+/** Moquette in-process on a loopback port chosen by the OS, without persistence or telemetry. */
+final class TestBroker implements AutoCloseable {
+    private final int port;
+    private Server server;
+
+    private TestBroker(int port) {
+        this.port = port;
+    }
+
+    static TestBroker start() {
+        TestBroker broker = new TestBroker(freePort());
+        broker.startAgain();
+        return broker;
+    }
+
+    /** A broker that is not running yet, on a port nobody listens on. */
+    static TestBroker notStarted() {
+        return new TestBroker(freePort());
+    }
+
+    /** Starts on the same port as before, as a restarted broker would (its memory is empty). */
+    void startAgain() {
+        Properties p = new Properties();
+        p.setProperty(IConfig.HOST_PROPERTY_NAME, "127.0.0.1");
+        p.setProperty(IConfig.PORT_PROPERTY_NAME, String.valueOf(port));
+        p.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "false");
+        p.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
+        p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
+        server = new Server();
+        try {
+            server.startServer(new MemoryConfig(p));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    void stop() {
+        if (server != null) {
+            server.stopServer();
+            server = null;
+        }
+    }
+
+    String url() {
+        return "tcp://127.0.0.1:" + port;
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+}

@@ -1,0 +1,213 @@
+package app.sevenstamp.autopilot.gateway.uplink;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.gateway.RecordingFeedback;
+import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
+import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
+import app.sevenstamp.autopilot.protocol.EventIds;
+import app.sevenstamp.autopilot.protocol.EventKind;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The uplink against a real broker (Moquette, in-process) and a real Paho client as the sink. */
+class UplinkIT {
+    private static final String DEVICE = "it-counter";
+    private static final String BOOT = "it-boot";
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+
+    private Outbox outbox;
+    private final RecordingFeedback feedback = new RecordingFeedback();
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private Uplink uplink;
+
+    @BeforeEach
+    void openOutbox() throws Exception {
+        outbox = Outbox.open(dir, Clock.systemUTC());
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        if (uplink != null) {
+            uplink.close(Duration.ofSeconds(5));
+        }
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+        outbox.close(Duration.ofSeconds(5));
+    }
+
+    private <T extends AutoCloseable> T closeLater(T resource) {
+        open.add(resource);
+        return resource;
+    }
+
+    private Uplink startUplink(String url, int inflight, Duration ackTimeout) {
+        MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), inflight,
+                Duration.ofMillis(100), Duration.ofMillis(500));
+        uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, BOOT, ackTimeout,
+                () -> ThreadLocalRandom.current().nextDouble());
+        uplink.start();
+        return uplink;
+    }
+
+    private void append(int n, long scannedAtNanos) {
+        for (int i = 0; i < n; i++) {
+            outbox.append(new StampDraft(EventIds.next(System.currentTimeMillis()), DEVICE,
+                    "7S1.k1.coffee.ABCDEFGHJKMNPQRS.sig", "coffee", "ABCDEFGHJKMNPQRS", "shop-12",
+                    java.time.Instant.now(), scannedAtNanos, BOOT, true, EventKind.STAMP)).join();
+        }
+        if (uplink != null) {
+            uplink.wake();
+        }
+    }
+
+    private void append(int n) {
+        append(n, System.nanoTime());
+    }
+
+    private long backlog() {
+        return outbox.count().join();
+    }
+
+    private static List<Long> seqs(long from, long to) {
+        return LongStream.rangeClosed(from, to).boxed().toList();
+    }
+
+    @Test
+    void eventsArePublishedInOrderAndDeletedWhenTheSinkAcks() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink sink = closeLater(FakeSink.acking(broker.url()));
+        append(25);
+        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(seqs(1, 25), sink.receivedSeqs());
+        assertTrue(uplink.isConnected());
+
+        append(3); // while connected: the wake sends at once
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(seqs(1, 28), sink.receivedSeqs());
+        assertEquals(DEVICE, sink.received().get(0).deviceId());
+    }
+
+    @Test
+    void atMostInflightEventsWaitForTheSinkAndNothingIsDeletedWithoutItsAck() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink sink = closeLater(FakeSink.silent(broker.url()));
+        startUplink(broker.url(), 3, Duration.ofSeconds(30));
+        await().atMost(WAIT).until(uplink::isConnected);
+        append(5);
+        await().atMost(WAIT).until(() -> sink.received().size() == 3);
+        // a broker PUBACK is not an acknowledgement: the window stays full and the outbox keeps all five
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+                .until(() -> sink.received().size() == 3 && backlog() == 5);
+        assertEquals(seqs(1, 3), sink.receivedSeqs());
+
+        sink.ackAllReceived(FakeSink::accepted);
+        sink.answerWith(FakeSink::accepted);
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(seqs(1, 5), sink.receivedSeqs());
+    }
+
+    @Test
+    void rejectedAndDuplicateAcksAlsoClearTheOutbox() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        closeLater(FakeSink.acking(broker.url())).answerWith(FakeSink::rejected);
+        append(2);
+        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(List.of(), feedback.signals(), "a rejected event gives no counter feedback later");
+    }
+
+    @Test
+    void unacknowledgedEventsAreSentAgainAfterTheBrokerRestarts() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink silent = FakeSink.silent(broker.url());
+        startUplink(broker.url(), 10, Duration.ofSeconds(2));
+        await().atMost(WAIT).until(uplink::isConnected);
+        append(4);
+        await().atMost(WAIT).until(() -> silent.received().size() == 4);
+        assertEquals(4, backlog());
+
+        broker.stop();
+        silent.close();
+        await().atMost(WAIT).until(() -> !uplink.isConnected());
+        append(2); // scanned while the broker is down
+        broker.startAgain();
+        FakeSink sink = closeLater(FakeSink.acking(broker.url()));
+
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertTrue(uplink.isConnected());
+        List<Long> resent = sink.receivedSeqs();
+        assertEquals(seqs(1, 6), resent.stream().distinct().sorted().toList(), "everything arrives: " + resent);
+        assertEquals(seqs(1, 6), resent.subList(0, 6), "in sequence order: " + resent);
+    }
+
+    @Test
+    void theFirstConnectIsRetriedUntilTheBrokerIsUp() throws Exception {
+        TestBroker broker = closeLater(TestBroker.notStarted());
+        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        append(3);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !uplink.isConnected());
+        broker.startAgain();
+        FakeSink sink = closeLater(FakeSink.acking(broker.url()));
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(seqs(1, 3), sink.receivedSeqs().subList(0, 3));
+    }
+
+    @Test
+    void aRewardAcknowledgedWithinASecondOfTheScanChimes() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        closeLater(FakeSink.acking(broker.url())).answerWith(FakeSink::reward);
+        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        await().atMost(WAIT).until(uplink::isConnected);
+        append(1, System.nanoTime());
+        await().atMost(WAIT).until(() -> feedback.signals().equals(List.of(Signal.REWARD_DUE)));
+        assertEquals("card=ABCDEFGHJKMNPQRS program=coffee rewards=1", feedback.given().get(0).details());
+        await().atMost(WAIT).until(() -> backlog() == 0);
+    }
+
+    @Test
+    void aRewardForAnOldScanDoesNotChime() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        closeLater(FakeSink.acking(broker.url())).answerWith(FakeSink::reward);
+        append(1, System.nanoTime() - Duration.ofSeconds(5).toNanos());
+        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(List.of(), feedback.signals(), "the customer has long gone");
+    }
+
+    @Test
+    void malformedAcksAreCountedAndIgnored() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink sink = closeLater(FakeSink.acking(broker.url()));
+        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        await().atMost(WAIT).until(uplink::isConnected);
+        sink.publishRaw(DEVICE, "not json".getBytes(StandardCharsets.UTF_8));
+        sink.publishRaw(DEVICE, "{\"schema\":99}".getBytes(StandardCharsets.UTF_8));
+        await().atMost(WAIT).until(() -> uplink.malformedAcks() == 2);
+        append(1);
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertTrue(uplink.isConnected());
+        assertFalse(sink.received().isEmpty());
+    }
+}
