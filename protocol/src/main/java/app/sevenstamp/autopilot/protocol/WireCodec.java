@@ -100,18 +100,27 @@ public final class WireCodec {
         }
     }
 
+    /**
+     * One line for an operator's log: which field, and what is wrong with it, without Jackson's
+     * advice on how to reconfigure Jackson.
+     */
     private static String firstLine(Exception e) {
+        String field = null;
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException mapping && !mapping.getPath().isEmpty()) {
+            field = mapping.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                    .collect(java.util.stream.Collectors.joining("."));
+        }
         Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t && t instanceof com.fasterxml.jackson.databind.JsonMappingException) {
-            if (t.getCause() instanceof IllegalArgumentException || t.getCause() instanceof NullPointerException) {
-                t = t.getCause();
-                break;
-            }
+        while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        String m = String.valueOf(t.getMessage());
+        String m = t instanceof com.fasterxml.jackson.core.JsonProcessingException json ? json.getOriginalMessage() : t.getMessage();
+        m = String.valueOf(m);
         int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        m = nl < 0 ? m : m.substring(0, nl);
+        int advice = m.indexOf(" (set DeserializationConfig");
+        m = advice < 0 ? m : m.substring(0, advice);
+        return field == null ? m : "field '" + field + "': " + m;
     }
 
     private static final class InstantDeserializer extends FromStringDeserializer<Instant> {

@@ -95,6 +95,22 @@ class WireCodecTest {
     }
 
     @Test
+    void aMissingFieldIsNamedWithoutJacksonAdvice() {
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> codec.decodeStampEvent(Vectors.malformedCases().stream()
+                        .filter(c -> c.name().equals("missing fields")).findFirst().orElseThrow().payload()));
+        assertEquals("StampEvent: field 'seq': Cannot map `null` into type `long`", e.getMessage());
+    }
+
+    @Test
+    void aBadTimeIsNamed() {
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> codec.decodeStampEvent(Vectors.malformedCases().stream()
+                        .filter(c -> c.name().equals("bad time")).findFirst().orElseThrow().payload()));
+        assertTrue(e.getMessage().startsWith("StampEvent: field 'deviceTime': "), e.getMessage());
+    }
+
+    @Test
     void futureSchemaMessageNamesTheVersions() {
         MalformedMessageException e = assertThrows(MalformedMessageException.class,
                 () -> codec.decodeStampEvent("{\"schema\":2}".getBytes(StandardCharsets.UTF_8)));
