@@ -85,9 +85,16 @@ public record GpioHost(Path modelFile, Path devDir, Path pwmDir, Predicate<Path>
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             // no attributes: name the group Raspberry Pi OS uses
         }
+        String note = "";
+        if (group.equals("root")) {
+            // joining root would be bad advice: the udev rule that hands the chips to 'gpio' is missing
+            group = GPIO_GROUP;
+            note = "; the device belongs to root, so also give it to group " + GPIO_GROUP
+                    + " with a udev rule (Raspberry Pi OS ships one)";
+        }
         return Optional.of(chip + " is not readable and writable by user '" + user + "'" + facts
                 + ": join group '" + group + "' (sudo usermod -aG " + group + " " + user
-                + ", or SupplementaryGroups=" + group + " in the systemd unit) and restart");
+                + ", or SupplementaryGroups=" + group + " in the systemd unit) and restart" + note);
     }
 
     /**

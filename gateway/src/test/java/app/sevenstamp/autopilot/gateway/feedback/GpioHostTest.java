@@ -99,12 +99,17 @@ class GpioHostTest {
         chip("gpiochip0");
         Path chip = dir.resolve("dev").resolve("gpiochip0");
         PosixFileAttributes a = Files.readAttributes(chip, PosixFileAttributes.class);
-        String group = a.group().getName();
+        String owner = a.group().getName();
+        String group = owner.equals("root") ? "gpio" : owner;
         String user = System.getProperty("user.name");
         String problem = host.problem().orElseThrow();
         assertTrue(problem.startsWith(chip + " is not readable and writable by user '" + user + "' (owner "), problem);
-        assertTrue(problem.endsWith(": join group '" + group + "' (sudo usermod -aG " + group + " " + user
+        assertTrue(problem.contains(": join group '" + group + "' (sudo usermod -aG " + group + " " + user
                 + ", or SupplementaryGroups=" + group + " in the systemd unit) and restart"), problem);
+        if (owner.equals("root")) {
+            assertTrue(problem.endsWith("; the device belongs to root, so also give it to group gpio with a udev rule "
+                    + "(Raspberry Pi OS ships one)"), problem);
+        }
     }
 
     @Test
