@@ -76,6 +76,7 @@ public final class Gateway implements AutoCloseable {
     public static Gateway start(GatewayConfig config, Environment env) throws OutboxException {
         ConsoleFeedback console = new ConsoleFeedback(env.stdout(), env.terminal());
         Feedback feedback = Feedbacks.create(config.feedback(), env.ticker(), console);
+        feedback.selfTest();
         Outbox outbox;
         try {
             outbox = Outbox.open(config.outboxDir(), env.clock());

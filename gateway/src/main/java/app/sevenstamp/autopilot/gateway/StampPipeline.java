@@ -113,7 +113,7 @@ public final class StampPipeline implements AutoCloseable {
         Decision decision = policy.decide(frame);
         if (decision instanceof Decision.Reject reject) {
             Logger.warn("scan rejected: {} ({}); scanned {}", reject.reason(), reject.detail(), reject.excerpt());
-            feedback.signal(Signal.REJECTED, "reason=" + reject.reason() + " " + reject.detail());
+            feedback.signal(Signal.forReject(reject.reason()), "reason=" + reject.reason() + " " + reject.detail());
             return;
         }
         Decision.Accept accept = (Decision.Accept) decision;

@@ -29,6 +29,22 @@ public final class RecordingFeedback implements Feedback {
         given.add(new Given(signal, details, probe.get()));
     }
 
+    /** identify, stopIdentify and selfTest are recorded as a signal-less entry with the method's name as details. */
+    @Override
+    public void identify() {
+        given.add(new Given(null, "identify", probe.get()));
+    }
+
+    @Override
+    public void stopIdentify() {
+        given.add(new Given(null, "stopIdentify", probe.get()));
+    }
+
+    @Override
+    public void selfTest() {
+        given.add(new Given(null, "selfTest", probe.get()));
+    }
+
     public List<Given> given() {
         return List.copyOf(given);
     }

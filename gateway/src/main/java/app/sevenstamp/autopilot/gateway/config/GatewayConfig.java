@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -51,11 +52,16 @@ import java.util.stream.Stream;
  * <tr><td>mqtt.inflight</td><td>10</td><td>1..1000 events sent and not yet acknowledged by the sink</td></tr>
  * <tr><td>mqtt.reconnect.min</td><td>1s</td><td>100ms..10m</td></tr>
  * <tr><td>mqtt.reconnect.max</td><td>60s</td><td>1s..1h, at least mqtt.reconnect.min</td></tr>
- * <tr><td>feedback.type</td><td>{@code console}</td><td>{@code console}, {@code gpio}</td></tr>
+ * <tr><td>feedback.type</td><td>{@code auto}</td><td>{@code auto} (GPIO on a Pi, else console), {@code console}, {@code gpio}</td></tr>
+ * <tr><td>feedback.led</td><td>{@code pair}</td><td>{@code pair} (green + red LED), {@code rgb} (common-cathode RGB LED)</td></tr>
  * <tr><td>feedback.gpio.green</td><td>17</td><td>BCM 0..27, distinct from the other pins</td></tr>
  * <tr><td>feedback.gpio.red</td><td>27</td><td>BCM 0..27, distinct</td></tr>
- * <tr><td>feedback.gpio.buzzer</td><td>22</td><td>BCM 0..27, distinct</td></tr>
- * <tr><td>feedback.gpio.activeLow</td><td>false</td><td>true, false</td></tr>
+ * <tr><td>feedback.gpio.blue</td><td>23</td><td>BCM 0..27, distinct; only with {@code feedback.led=rgb}</td></tr>
+ * <tr><td>feedback.buzzer</td><td>{@code active}</td><td>{@code active} (digital output), {@code passive} (PWM tones), {@code none}</td></tr>
+ * <tr><td>feedback.gpio.buzzer</td><td>22</td><td>BCM 0..27, distinct; only with {@code feedback.buzzer=active}</td></tr>
+ * <tr><td>feedback.pwm.chip</td><td>{@code auto}</td><td>{@code auto} or 0..15 ({@code /sys/class/pwm/pwmchipN}); passive buzzer</td></tr>
+ * <tr><td>feedback.pwm.channel</td><td>{@code auto}</td><td>{@code auto} (GPIO 18: 0 on a Pi 4, 2 on a Pi 5) or 0..3; passive buzzer</td></tr>
+ * <tr><td>feedback.gpio.activeLow</td><td>false</td><td>{@code true} (all), {@code false} (none), or a comma list of green, red, blue, buzzer</td></tr>
  * </table>
  *
  * Durations are written {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}.
@@ -87,7 +93,16 @@ public record GatewayConfig(
 
     public enum ScannerType { STDIN, SERIAL }
 
-    public enum FeedbackType { CONSOLE, GPIO }
+    public enum FeedbackType { AUTO, CONSOLE, GPIO }
+
+    /** Two single LEDs, or one common-cathode RGB LED on three pins. */
+    public enum LedType { PAIR, RGB }
+
+    /** An active buzzer sounds when its pin is on; a passive one plays the PWM frequency as a tone. */
+    public enum BuzzerType { ACTIVE, PASSIVE, NONE }
+
+    /** The physical feedback outputs, as named in {@code feedback.gpio.activeLow}. */
+    public enum FeedbackPin { GREEN, RED, BLUE, BUZZER }
 
     /** @param port the device path; null for stdin */
     public record ScannerSettings(ScannerType type, String port, int baud, Terminator terminator, int maxLength,
@@ -116,7 +131,53 @@ public record GatewayConfig(
         }
     }
 
-    public record FeedbackSettings(FeedbackType type, int greenPin, int redPin, int buzzerPin, boolean activeLow) {
+    /**
+     * LED and buzzer hardware. {@code bluePin} is used only with {@link LedType#RGB}, {@code buzzerPin} only with
+     * {@link BuzzerType#ACTIVE}; {@code pwmChip} and {@code pwmChannel} only with {@link BuzzerType#PASSIVE}, where
+     * {@link #AUTO} means "find it from the board".
+     *
+     * @param activeLow the outputs driven low to switch them on
+     */
+    public record FeedbackSettings(FeedbackType type, LedType led, int greenPin, int redPin, int bluePin,
+            BuzzerType buzzer, int buzzerPin, int pwmChip, int pwmChannel, Set<FeedbackPin> activeLow) {
+        public static final int AUTO = -1;
+
+        public FeedbackSettings {
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(led, "led");
+            Objects.requireNonNull(buzzer, "buzzer");
+            activeLow = activeLow.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(activeLow));
+        }
+
+        /** Green and red LEDs, an active buzzer, all active-high: the wiring in the README. */
+        public static FeedbackSettings pair(FeedbackType type, int greenPin, int redPin, int buzzerPin) {
+            return new FeedbackSettings(type, LedType.PAIR, greenPin, redPin, 23, BuzzerType.ACTIVE, buzzerPin,
+                    AUTO, AUTO, Set.of());
+        }
+
+        public boolean activeLow(FeedbackPin pin) {
+            return activeLow.contains(pin);
+        }
+
+        /** For the start log line: {@code green=17 red=27 buzzer=22 (active) active-low=red}. */
+        public String describe() {
+            StringBuilder b = new StringBuilder();
+            b.append(led == LedType.RGB ? "rgb " : "").append("green=").append(greenPin).append(" red=").append(redPin);
+            if (led == LedType.RGB) {
+                b.append(" blue=").append(bluePin);
+            }
+            switch (buzzer) {
+                case ACTIVE -> b.append(" buzzer=").append(buzzerPin).append(" (active)");
+                case PASSIVE -> b.append(" buzzer=pwm chip ").append(pwmChip == AUTO ? "auto" : pwmChip)
+                        .append(" channel ").append(pwmChannel == AUTO ? "auto" : pwmChannel).append(" (passive)");
+                case NONE -> b.append(" buzzer=none");
+            }
+            if (!activeLow.isEmpty()) {
+                b.append(" active-low=").append(activeLow.stream().sorted().map(p -> Settings.name(p))
+                        .collect(Collectors.joining(",")));
+            }
+            return b.toString();
+        }
     }
 
     /** Reads and checks {@code file}, for this host. */
@@ -151,22 +212,77 @@ public record GatewayConfig(
 
         MqttSettings mqtt = mqtt(s, deviceId);
 
-        FeedbackType feedbackType = s.choice("feedback.type", FeedbackType.CONSOLE, FeedbackType.class);
-        int green = s.integer("feedback.gpio.green", 17, 0, 27);
-        int red = s.integer("feedback.gpio.red", 27, 0, 27);
-        int buzzer = s.integer("feedback.gpio.buzzer", 22, 0, 27);
-        if (red == green) {
-            throw Settings.bad("feedback.gpio.red", String.valueOf(red), "a BCM pin 0..27 not used by feedback.gpio.green");
-        }
-        if (buzzer == green || buzzer == red) {
-            throw Settings.bad("feedback.gpio.buzzer", String.valueOf(buzzer),
-                    "a BCM pin 0..27 not used by feedback.gpio.green or feedback.gpio.red");
-        }
-        FeedbackSettings feedback = new FeedbackSettings(feedbackType, green, red, buzzer,
-                s.bool("feedback.gpio.activeLow", false));
+        FeedbackSettings feedback = feedback(s);
 
         s.rejectUnknownKeys();
         return new GatewayConfig(deviceId, location, scanner, cards, outboxDir, mqtt, feedback);
+    }
+
+    private static FeedbackSettings feedback(Settings s) {
+        FeedbackType type = s.choice("feedback.type", FeedbackType.AUTO, FeedbackType.class);
+        LedType led = s.choice("feedback.led", LedType.PAIR, LedType.class);
+        BuzzerType buzzer = s.choice("feedback.buzzer", BuzzerType.ACTIVE, BuzzerType.class);
+        int green = s.integer("feedback.gpio.green", 17, 0, 27);
+        int red = s.integer("feedback.gpio.red", 27, 0, 27);
+        int blue = s.integer("feedback.gpio.blue", 23, 0, 27);
+        int buzzerPin = s.integer("feedback.gpio.buzzer", 22, 0, 27);
+        int chip = autoOr(s, "feedback.pwm.chip", 15);
+        int channel = autoOr(s, "feedback.pwm.channel", 3);
+        if (red == green) {
+            throw Settings.bad("feedback.gpio.red", String.valueOf(red), "a BCM pin 0..27 not used by feedback.gpio.green");
+        }
+        if (led == LedType.RGB && (blue == green || blue == red)) {
+            throw Settings.bad("feedback.gpio.blue", String.valueOf(blue),
+                    "a BCM pin 0..27 not used by feedback.gpio.green or feedback.gpio.red");
+        }
+        if (buzzer == BuzzerType.ACTIVE && (buzzerPin == green || buzzerPin == red
+                || (led == LedType.RGB && buzzerPin == blue))) {
+            throw Settings.bad("feedback.gpio.buzzer", String.valueOf(buzzerPin), "a BCM pin 0..27 not used by "
+                    + (led == LedType.RGB ? "feedback.gpio.green, feedback.gpio.red or feedback.gpio.blue"
+                            : "feedback.gpio.green or feedback.gpio.red"));
+        }
+        Set<FeedbackPin> activeLow = activeLow(s);
+        if (buzzer == BuzzerType.PASSIVE && activeLow.contains(FeedbackPin.BUZZER)) {
+            throw Settings.bad("feedback.gpio.activeLow", s.string("feedback.gpio.activeLow", ""),
+                    "outputs other than buzzer while feedback.buzzer is passive (a PWM tone has no active level)");
+        }
+        return new FeedbackSettings(type, led, green, red, blue, buzzer, buzzerPin, chip, channel, activeLow);
+    }
+
+    private static int autoOr(Settings s, String key, int max) {
+        String value = s.string(key, "auto");
+        if (value.equalsIgnoreCase("auto")) {
+            return FeedbackSettings.AUTO;
+        }
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with what is allowed
+        }
+        throw Settings.bad(key, value, "auto or a whole number in 0.." + max);
+    }
+
+    /** {@code true} is every output, {@code false} none, otherwise a comma list of output names. */
+    private static Set<FeedbackPin> activeLow(Settings s) {
+        String value = s.string("feedback.gpio.activeLow", "false");
+        String lower = value.toLowerCase(Locale.ROOT);
+        if (lower.equals("true")) {
+            return EnumSet.allOf(FeedbackPin.class);
+        }
+        if (lower.equals("false")) {
+            return Set.of();
+        }
+        EnumSet<FeedbackPin> pins = EnumSet.noneOf(FeedbackPin.class);
+        for (String name : s.list("feedback.gpio.activeLow")) {
+            FeedbackPin pin = Stream.of(FeedbackPin.values()).filter(p -> Settings.name(p).equals(name.toLowerCase(Locale.ROOT)))
+                    .findFirst().orElseThrow(() -> Settings.bad("feedback.gpio.activeLow", value,
+                            "true, false, or a comma list of green, red, blue, buzzer"));
+            pins.add(pin);
+        }
+        return pins;
     }
 
     /** The host name made into a valid device id: other characters become '-', cut to 64. */

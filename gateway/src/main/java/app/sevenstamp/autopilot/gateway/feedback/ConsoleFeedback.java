@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.gateway.feedback;
 
 import java.io.PrintStream;
 import java.util.Objects;
+import org.tinylog.Logger;
 
 /**
  * Feedback as one line per signal on standard output, the line starting with the signal's name:
@@ -39,13 +40,35 @@ public final class ConsoleFeedback implements Feedback {
     private static String colour(Signal signal) {
         return switch (signal) {
             case ACCEPTED, ACCEPTED_OFFLINE -> "\u001B[32m";
-            case REWARD_DUE -> "\u001B[33m";
+            case REWARD_DUE, TOO_SOON -> "\u001B[33m";
             case REJECTED, SCANNER_LOST, STORAGE_FAULT -> "\u001B[31m";
         };
     }
 
     private static boolean bell(Signal signal) {
         return signal != Signal.REWARD_DUE;
+    }
+
+    /** A line, so that a person at a terminal sees the request; the 60 s limit is the hardware's to keep. */
+    @Override
+    public void identify() {
+        out.println("IDENTIFY on for=" + Patterns.IDENTIFY_LIMIT.toSeconds() + "s");
+        out.flush();
+    }
+
+    @Override
+    public void stopIdentify() {
+        out.println("IDENTIFY off");
+        out.flush();
+    }
+
+    /**
+     * Nothing to show: a terminal has no lamp or buzzer to check, and stdout carries only scan outcomes
+     * (scripts read its first line as the first scan's), so this goes to the log.
+     */
+    @Override
+    public void selfTest() {
+        Logger.info("self-test: console feedback, no LED or buzzer to test");
     }
 
     @Override

@@ -1,30 +1,64 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
 import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
+import java.util.Optional;
+import java.util.OptionalInt;
 import org.tinylog.Logger;
 
-/** Picks the feedback the configuration asks for, falling back to the console when GPIO is unavailable. */
+/**
+ * Picks the feedback the configuration asks for: the console when told so or off a Pi, GPIO otherwise,
+ * falling back to the console (with an error that says what to fix) when GPIO cannot be opened. A box
+ * that cannot beep still stamps.
+ */
 public final class Feedbacks {
     private Feedbacks() {
     }
 
-    /** @param console what to use for {@code feedback.type=console}, and the fallback */
+    /** @param console what to use for {@code feedback.type=console}, off a Pi, and the fallback */
     public static Feedback create(FeedbackSettings settings, Ticker ticker, ConsoleFeedback console) {
+        return create(settings, ticker, console, GpioHost.system());
+    }
+
+    static Feedback create(FeedbackSettings settings, Ticker ticker, ConsoleFeedback console, GpioHost host) {
         if (settings.type() == FeedbackType.CONSOLE) {
             return console;
         }
+        if (settings.type() == FeedbackType.AUTO && !host.raspberryPi()) {
+            Logger.info("console feedback: this is not a Raspberry Pi (board: {}); feedback.type=gpio would try GPIO anyway",
+                    host.model());
+            return console;
+        }
+        Optional<String> problem = host.problem();
+        if (problem.isPresent()) {
+            Logger.error("GPIO feedback is not available: {}. Falling back to console feedback.", problem.get());
+            return console;
+        }
         try {
-            GpioFeedback gpio = GpioFeedback.openGpiod(settings, ticker);
-            Logger.info("GPIO feedback on BCM green={} red={} buzzer={}{}", settings.greenPin(), settings.redPin(),
-                    settings.buzzerPin(), settings.activeLow() ? " (active low)" : "");
+            FeedbackSettings resolved = settings;
+            int pwmChip = 0;
+            if (settings.buzzer() == BuzzerType.PASSIVE) {
+                int channel = settings.pwmChannel() == FeedbackSettings.AUTO ? host.defaultPwmChannel() : settings.pwmChannel();
+                OptionalInt found = settings.pwmChip() == FeedbackSettings.AUTO ? host.pwmChip(channel)
+                        : OptionalInt.of(settings.pwmChip());
+                if (found.isEmpty()) {
+                    throw new IllegalStateException("no PWM chip with channel " + channel + " in " + host.pwmDir()
+                            + ": enable hardware PWM on GPIO 18 with 'dtoverlay=pwm-2chan' in /boot/firmware/config.txt "
+                            + "and reboot, or set feedback.pwm.chip and feedback.pwm.channel");
+                }
+                pwmChip = found.getAsInt();
+                resolved = new FeedbackSettings(settings.type(), settings.led(), settings.greenPin(), settings.redPin(),
+                        settings.bluePin(), settings.buzzer(), settings.buzzerPin(), pwmChip, channel, settings.activeLow());
+            }
+            GpioFeedback gpio = GpioFeedback.openGpiod(resolved, pwmChip, ticker);
+            Logger.info("GPIO feedback on {} ({}): {}", host.model(), "gpiod", resolved.describe());
             return gpio;
         } catch (RuntimeException | LinkageError e) {
-            // a box that cannot beep still stamps: say loudly why, and go on with the console
-            Logger.error("GPIO feedback is not available ({}). It needs a Raspberry Pi with gpiod and read-write access "
-                    + "to /dev/gpiochip*: add the service user to group 'gpio'. Falling back to console feedback.",
-                    rootCause(e));
+            Logger.error("GPIO feedback could not be opened ({}). It needs read-write access to /dev/gpiochip* "
+                    + "(and /sys/class/pwm for a passive buzzer): the service user must be in group '{}'. "
+                    + "Falling back to console feedback.", rootCause(e), GpioHost.GPIO_GROUP);
             return console;
         }
     }

@@ -1,72 +1,151 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
 import com.pi4j.context.Context;
+import com.pi4j.io.IO;
 import com.pi4j.io.gpio.digital.DigitalOutput;
 import com.pi4j.io.gpio.digital.DigitalState;
+import com.pi4j.io.pwm.Pwm;
+import com.pi4j.io.pwm.PwmType;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.tinylog.Logger;
 
 /**
- * Green LED, red LED and an active buzzer on three digital outputs of a Pi4J context. With
- * {@code activeLow} an output is driven low to switch it on (a LED wired to 3.3 V, most relay boards).
- * Each output starts off and is off again when Pi4J shuts it down.
+ * The LEDs (a green + red pair, or the three channels of a common-cathode RGB LED) and the buzzer (an
+ * active one on a digital output, a passive one on a PWM channel, or none) of a Pi4J context, each created
+ * off: the safe state at boot. An active-low output is driven low to switch it on (a LED wired to 3.3 V, a
+ * PNP stage, most relay boards). Pi4J also drives every output to its off level when it shuts the output
+ * down.
+ *
+ * <p>Not thread-safe: the feedback thread writes, {@link #close} runs after that thread has stopped.
  */
 public final class GpioOutputs implements Outputs {
+    /** A square wave: the loudest a passive buzzer gets from one pin. */
+    static final int DUTY_PERCENT = 50;
+
     private final Context context;
-    private final Map<Output, DigitalOutput> pins = new EnumMap<>(Output.class);
-    private final DigitalState onLevel;
-    private final DigitalState offLevel;
+    private final LedType led;
+    private final Map<FeedbackPin, DigitalOutput> pins = new EnumMap<>(FeedbackPin.class);
+    private final Map<FeedbackPin, Boolean> activeLow = new EnumMap<>(FeedbackPin.class);
+    private final Pwm pwm;
+    private final List<IO<?, ?, ?>> created = new ArrayList<>();
+    private int playingHz;
+    private boolean closed;
 
-    /** @param providerId the Pi4J provider, named explicitly ({@code gpiod-digital-output} on a Pi) */
-    public GpioOutputs(Context context, String providerId, int greenPin, int redPin, int buzzerPin, boolean activeLow) {
+    /**
+     * @param digitalProvider the Pi4J provider for LEDs and an active buzzer, named explicitly
+     *                        ({@code gpiod-digital-output} on a Pi)
+     * @param pwmProvider     the Pi4J provider for a passive buzzer ({@code linuxfs-pwm} on a Pi)
+     * @param settings        with {@code pwmChannel} resolved (not AUTO) when the buzzer is passive
+     */
+    public GpioOutputs(Context context, String digitalProvider, String pwmProvider, FeedbackSettings settings) {
         this.context = Objects.requireNonNull(context, "context");
-        this.onLevel = activeLow ? DigitalState.LOW : DigitalState.HIGH;
-        this.offLevel = activeLow ? DigitalState.HIGH : DigitalState.LOW;
-        pins.put(Output.GREEN, create(providerId, "feedback-green", "green LED", greenPin));
-        pins.put(Output.RED, create(providerId, "feedback-red", "red LED", redPin));
-        pins.put(Output.BUZZER, create(providerId, "feedback-buzzer", "buzzer", buzzerPin));
-    }
-
-    private DigitalOutput create(String providerId, String id, String name, int bcm) {
-        return context.create(DigitalOutput.newConfigBuilder(context)
-                .id(id)
-                .name(name)
-                .address(bcm)
-                .initial(offLevel)
-                .shutdown(offLevel)
-                .provider(providerId));
-    }
-
-    @Override
-    public void apply(Set<Output> on) {
-        for (Map.Entry<Output, DigitalOutput> pin : pins.entrySet()) {
-            DigitalState want = on.contains(pin.getKey()) ? onLevel : offLevel;
-            if (pin.getValue().state() != want) {
-                pin.getValue().state(want);
+        this.led = settings.led();
+        try {
+            digital(digitalProvider, settings, FeedbackPin.GREEN, settings.greenPin(), "green LED");
+            digital(digitalProvider, settings, FeedbackPin.RED, settings.redPin(), "red LED");
+            if (led == LedType.RGB) {
+                digital(digitalProvider, settings, FeedbackPin.BLUE, settings.bluePin(), "blue LED");
             }
+            if (settings.buzzer() == BuzzerType.ACTIVE) {
+                digital(digitalProvider, settings, FeedbackPin.BUZZER, settings.buzzerPin(), "active buzzer");
+            }
+            pwm = settings.buzzer() == BuzzerType.PASSIVE ? passive(pwmProvider, settings.pwmChannel()) : null;
+        } catch (RuntimeException e) {
+            release();
+            throw e;
         }
     }
 
-    /** The level the output is driven at; for logs and tests. */
-    public DigitalState level(Output output) {
-        return pins.get(output).state();
+    private void digital(String provider, FeedbackSettings settings, FeedbackPin which, int bcm, String name) {
+        boolean low = settings.activeLow(which);
+        DigitalState off = low ? DigitalState.HIGH : DigitalState.LOW;
+        DigitalOutput out = context.create(DigitalOutput.newConfigBuilder(context)
+                .id("feedback-" + which.name().toLowerCase(java.util.Locale.ROOT))
+                .name(name)
+                .address(bcm)
+                .initial(off)
+                .shutdown(off)
+                .provider(provider));
+        created.add(out);
+        pins.put(which, out);
+        activeLow.put(which, low);
+    }
+
+    private Pwm passive(String provider, int channel) {
+        if (channel < 0) {
+            throw new IllegalArgumentException("the PWM channel must be resolved before the outputs are created");
+        }
+        Pwm out = context.create(Pwm.newConfigBuilder(context)
+                .id("feedback-buzzer")
+                .name("passive buzzer")
+                .address(channel)
+                .pwmType(PwmType.HARDWARE)
+                .frequency(Patterns.HIGH)
+                .initial(0)
+                .shutdown(0)
+                .provider(provider)
+                .build());
+        created.add(out);
+        out.off();
+        return out;
+    }
+
+    @Override
+    public void show(Light light, int toneHz) {
+        Set<FeedbackPin> lit = light.pins(led);
+        for (Map.Entry<FeedbackPin, DigitalOutput> pin : pins.entrySet()) {
+            if (pin.getKey() == FeedbackPin.BUZZER) {
+                set(pin.getKey(), pin.getValue(), toneHz != 0);
+            } else {
+                set(pin.getKey(), pin.getValue(), lit.contains(pin.getKey()));
+            }
+        }
+        if (pwm != null && toneHz != playingHz) {
+            if (toneHz == 0) {
+                pwm.off();
+            } else {
+                pwm.on(DUTY_PERCENT, toneHz);
+            }
+            playingHz = toneHz;
+        }
+    }
+
+    private void set(FeedbackPin which, DigitalOutput out, boolean on) {
+        DigitalState want = on != activeLow.get(which) ? DigitalState.HIGH : DigitalState.LOW;
+        if (out.state() != want) {
+            out.state(want);
+        }
     }
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
-            apply(Set.of());
+            show(Light.OFF, 0);
         } catch (RuntimeException e) {
             Logger.warn("could not switch the feedback outputs off: {}", e.toString());
         }
-        for (DigitalOutput pin : pins.values()) {
+        release();
+    }
+
+    private void release() {
+        for (IO<?, ?, ?> io : created) {
             try {
-                context.shutdown(pin.id());
+                context.shutdown(io.id());
             } catch (RuntimeException e) {
-                Logger.warn("could not release GPIO {}: {}", pin.id(), e.toString());
+                Logger.warn("could not release GPIO {}: {}", io.id(), e.toString());
             }
         }
     }

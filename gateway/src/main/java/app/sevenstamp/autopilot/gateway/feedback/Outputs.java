@@ -1,13 +1,11 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import java.util.Set;
-
-/** Sets the physical outputs: the given ones on, every other one off. */
+/** The physical outputs: shows one light and plays one tone (0 = silence) until told otherwise. */
 public interface Outputs extends AutoCloseable {
 
-    void apply(Set<Output> on);
+    void show(Light light, int toneHz);
 
-    /** All off, then released. */
+    /** All off, then released. Idempotent. */
     @Override
     void close();
 }

@@ -1,39 +1,109 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import static app.sevenstamp.autopilot.gateway.feedback.Output.BUZZER;
-import static app.sevenstamp.autopilot.gateway.feedback.Output.GREEN;
-import static app.sevenstamp.autopilot.gateway.feedback.Output.RED;
+import static app.sevenstamp.autopilot.gateway.feedback.Light.AMBER;
+import static app.sevenstamp.autopilot.gateway.feedback.Light.BLUE;
+import static app.sevenstamp.autopilot.gateway.feedback.Light.GREEN;
+import static app.sevenstamp.autopilot.gateway.feedback.Light.OFF;
+import static app.sevenstamp.autopilot.gateway.feedback.Light.RED;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The pattern for each signal, told apart by ear first (staff rarely look): one short beep is the only
- * sound that means "stamped, online"; two short beeps "stamped, offline"; one long 400 ms beep with red
- * is a reject; three beeps with blinking green a reward; a lost scanner blinks red without sound (no
- * customer is waiting on it); a storage fault sounds three long beeps. A later issue tunes them on
- * real hardware.
+ * The pattern for each case, designed to be told apart by ear first: staff rarely look at the box.
+ *
+ * <p>Rules (the README's "Feedback" section has the table and the reasoning):
+ * <ul>
+ * <li>Rhythm carries the meaning, so an active buzzer (one fixed pitch) is enough: <b>short</b> beeps
+ *     (at most 120 ms) are good news, <b>long</b> tones (250 ms and more) are "look at this".</li>
+ * <li>The count tells which: 1 short = stamped; 2 short = stamped offline; 3 short + 1 long = reward;
+ *     1 long = not our card; 2 long = too soon; 3 long slow = scanner lost; a rapid trill = storage fault.</li>
+ * <li>Pitch is a second cue for passive buzzers: good news near the piezo's loud 2.7 kHz, problems low
+ *     (under 1 kHz), a rising arpeggio for a reward, a falling pair for "too soon", a warble for a fault.</li>
+ * <li>The light outlasts the sound, so a glance a moment later still catches it.</li>
+ * </ul>
  */
 public final class Patterns {
+    /** Near the resonance of common piezo and magnetic buzzers: the loudest, for good news. */
+    static final int HIGH = 2700;
+    /** Low and dull: something needs a look. */
+    static final int LOW = 880;
+    /** How long identify blinks unless stopped. */
+    public static final Duration IDENTIFY_LIMIT = Duration.ofSeconds(60);
+
+    private static final Pattern ACCEPTED = new Pattern("accepted", List.of(
+            Step.of(120, GREEN, HIGH),
+            Step.of(480, GREEN)));
+    private static final Pattern ACCEPTED_OFFLINE = new Pattern("accepted-offline", List.of(
+            Step.of(70, GREEN, HIGH),
+            Step.of(70, GREEN),
+            Step.of(70, GREEN, HIGH),
+            Step.of(190, GREEN),
+            Step.of(400, AMBER)));
+    private static final Pattern REWARD_DUE = new Pattern("reward-due", List.of(
+            Step.of(80, GREEN, 1760),
+            Step.of(40, OFF),
+            Step.of(80, GREEN, 2217),
+            Step.of(40, OFF),
+            Step.of(80, GREEN, 2637),
+            Step.of(40, OFF),
+            Step.of(400, GREEN, 3520),
+            Step.of(640, GREEN)));
+    private static final Pattern REJECTED = new Pattern("rejected", List.of(
+            Step.of(700, RED, LOW),
+            Step.of(500, RED)));
+    private static final Pattern TOO_SOON = new Pattern("too-soon", List.of(
+            Step.of(250, AMBER, 1400),
+            Step.of(150, AMBER),
+            Step.of(250, AMBER, 1000),
+            Step.of(350, AMBER)));
+    private static final Pattern SCANNER_LOST = new Pattern("scanner-lost", repeat(3,
+            Step.of(300, RED, 660),
+            Step.of(700, OFF)));
+    private static final Pattern STORAGE_FAULT = new Pattern("storage-fault", concat(
+            repeat(5, Step.of(50, RED, HIGH), Step.of(50, RED), Step.of(50, RED, 1800), Step.of(50, RED)),
+            List.of(Step.of(1000, RED))));
+    /** One identify cycle, 2 s: the loop in {@link PatternPlayer} repeats it. A tick, so a person nearby hears it. */
+    private static final Pattern IDENTIFY = new Pattern("identify", List.of(
+            Step.of(40, BLUE, 3000),
+            Step.of(460, BLUE),
+            Step.of(500, OFF),
+            Step.of(500, BLUE),
+            Step.of(500, OFF)));
+    /** Every LED colour on its own, then three rising tones: someone at the box sees and hears each output work. */
+    private static final Pattern SELF_TEST = new Pattern("self-test", List.of(
+            Step.of(250, GREEN),
+            Step.of(250, RED),
+            Step.of(250, BLUE),
+            Step.of(150, AMBER, 1000),
+            Step.of(50, AMBER),
+            Step.of(150, AMBER, 2000),
+            Step.of(50, AMBER),
+            Step.of(150, AMBER, 3000)));
+
     private Patterns() {
     }
 
     public static Pattern forSignal(Signal signal) {
         return switch (signal) {
-            case ACCEPTED -> new Pattern("accepted", List.of(
-                    Step.of(80, GREEN, BUZZER),
-                    Step.of(70, GREEN)));
-            case ACCEPTED_OFFLINE -> new Pattern("accepted-offline", List.of(
-                    Step.of(40, GREEN, BUZZER),
-                    Step.of(50, GREEN),
-                    Step.of(40, GREEN, BUZZER),
-                    Step.of(20, GREEN)));
-            case REJECTED -> new Pattern("rejected", List.of(
-                    Step.of(400, RED, BUZZER)));
-            case REWARD_DUE -> new Pattern("reward-due", repeat(3, Step.of(120, GREEN, BUZZER), Step.of(120)));
-            case SCANNER_LOST -> new Pattern("scanner-lost", repeat(2, Step.of(250, RED), Step.of(250)));
-            case STORAGE_FAULT -> new Pattern("storage-fault", repeat(3, Step.of(300, RED, BUZZER), Step.of(150, RED)));
+            case ACCEPTED -> ACCEPTED;
+            case ACCEPTED_OFFLINE -> ACCEPTED_OFFLINE;
+            case REWARD_DUE -> REWARD_DUE;
+            case REJECTED -> REJECTED;
+            case TOO_SOON -> TOO_SOON;
+            case SCANNER_LOST -> SCANNER_LOST;
+            case STORAGE_FAULT -> STORAGE_FAULT;
         };
+    }
+
+    /** One cycle of identify; played in a loop for {@link #IDENTIFY_LIMIT}. */
+    public static Pattern identifyCycle() {
+        return IDENTIFY;
+    }
+
+    public static Pattern selfTest() {
+        return SELF_TEST;
     }
 
     private static List<Step> repeat(int times, Step... steps) {
@@ -41,6 +111,12 @@ public final class Patterns {
         for (int i = 0; i < times; i++) {
             out.addAll(List.of(steps));
         }
+        return out;
+    }
+
+    private static List<Step> concat(List<Step> a, List<Step> b) {
+        List<Step> out = new ArrayList<>(a);
+        out.addAll(b);
         return out;
     }
 }

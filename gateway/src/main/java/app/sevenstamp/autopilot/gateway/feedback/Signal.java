@@ -1,5 +1,7 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
+import app.sevenstamp.autopilot.protocol.RejectReason;
+
 /**
  * What the counter is told. Staff must tell these apart by ear in a loud shop: one beep means stamped,
  * anything else sounds different. The console prints the constant's name as the first word of a line.
@@ -11,10 +13,17 @@ public enum Signal {
     ACCEPTED_OFFLINE,
     /** The sink answered within a second that this stamp completed a card. */
     REWARD_DUE,
-    /** Not a stamp: the reason is in the details. */
+    /** Not a stamp: not one of our cards, a bad signature, not a card code at all. The reason is in the details. */
     REJECTED,
+    /** Not a stamp: this card was stamped too recently (cooldown) or already. Nothing for staff to do. */
+    TOO_SOON,
     /** The scanner went away (unplugged, failed); the box retries by itself. */
     SCANNER_LOST,
     /** A scan could not be stored; the customer must not walk off believing it counted. */
-    STORAGE_FAULT
+    STORAGE_FAULT;
+
+    /** A refused scan: "too soon" sounds gentler than "not our card", which asks staff to look. */
+    public static Signal forReject(RejectReason reason) {
+        return reason == RejectReason.TOO_SOON ? TOO_SOON : REJECTED;
+    }
 }

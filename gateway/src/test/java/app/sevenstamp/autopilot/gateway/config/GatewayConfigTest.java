@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType;
 import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
@@ -66,11 +70,17 @@ class GatewayConfigTest {
         assertEquals(10, c.mqtt().inflight());
         assertEquals(Duration.ofSeconds(1), c.mqtt().reconnectMin());
         assertEquals(Duration.ofSeconds(60), c.mqtt().reconnectMax());
-        assertEquals(FeedbackType.CONSOLE, c.feedback().type());
+        assertEquals(FeedbackType.AUTO, c.feedback().type());
+        assertEquals(LedType.PAIR, c.feedback().led());
         assertEquals(17, c.feedback().greenPin());
         assertEquals(27, c.feedback().redPin());
+        assertEquals(23, c.feedback().bluePin());
+        assertEquals(BuzzerType.ACTIVE, c.feedback().buzzer());
         assertEquals(22, c.feedback().buzzerPin());
-        assertFalse(c.feedback().activeLow());
+        assertEquals(FeedbackSettings.AUTO, c.feedback().pwmChip());
+        assertEquals(FeedbackSettings.AUTO, c.feedback().pwmChannel());
+        assertEquals(Set.of(), c.feedback().activeLow());
+        assertEquals("green=17 red=27 buzzer=22 (active)", c.feedback().describe());
     }
 
     @Test
@@ -95,7 +105,48 @@ class GatewayConfigTest {
         assertEquals("s3cret", c.mqtt().password());
         assertEquals(Duration.ofMillis(500), c.mqtt().reconnectMin());
         assertEquals(FeedbackType.GPIO, c.feedback().type());
-        assertTrue(c.feedback().activeLow());
+        assertEquals(Set.of(FeedbackPin.values()), c.feedback().activeLow());
+    }
+
+    @Test
+    void feedbackHardwareCanBeAnRgbLedAndAPassiveBuzzer() {
+        FeedbackSettings f = load("feedback.type", "gpio", "feedback.led", "rgb", "feedback.gpio.green", "5",
+                "feedback.gpio.red", "6", "feedback.gpio.blue", "26", "feedback.buzzer", "passive",
+                "feedback.pwm.chip", "2", "feedback.pwm.channel", "3", "feedback.gpio.activeLow", "red, Blue").feedback();
+        assertEquals(new FeedbackSettings(FeedbackType.GPIO, LedType.RGB, 5, 6, 26, BuzzerType.PASSIVE, 22, 2, 3,
+                Set.of(FeedbackPin.RED, FeedbackPin.BLUE)), f);
+        assertTrue(f.activeLow(FeedbackPin.RED));
+        assertFalse(f.activeLow(FeedbackPin.GREEN));
+        assertEquals("rgb green=5 red=6 blue=26 buzzer=pwm chip 2 channel 3 (passive) active-low=red,blue", f.describe());
+        assertEquals(BuzzerType.NONE, load("feedback.buzzer", "none").feedback().buzzer());
+        assertEquals(Set.of(), load("feedback.gpio.activeLow", "false").feedback().activeLow());
+    }
+
+    @Test
+    void theBluePinAndTheBuzzerPinCountOnlyWhenUsed() {
+        // a pair ignores feedback.gpio.blue; a passive buzzer ignores feedback.gpio.buzzer
+        assertEquals(17, load("feedback.gpio.blue", "17").feedback().bluePin());
+        assertEquals(27, load("feedback.buzzer", "passive", "feedback.gpio.buzzer", "27").feedback().buzzerPin());
+    }
+
+    @Test
+    void refusesBadFeedbackHardware() {
+        assertEquals("feedback.led: 'rgbw' is not allowed; allowed: one of pair, rgb", error("feedback.led", "rgbw"));
+        assertEquals("feedback.buzzer: 'piezo' is not allowed; allowed: one of active, passive, none",
+                error("feedback.buzzer", "piezo"));
+        assertEquals("feedback.gpio.blue: '27' is not allowed; allowed: a BCM pin 0..27 not used by feedback.gpio.green "
+                + "or feedback.gpio.red", error("feedback.led", "rgb", "feedback.gpio.blue", "27"));
+        assertEquals("feedback.gpio.buzzer: '23' is not allowed; allowed: a BCM pin 0..27 not used by feedback.gpio.green, "
+                + "feedback.gpio.red or feedback.gpio.blue", error("feedback.led", "rgb", "feedback.gpio.buzzer", "23"));
+        assertEquals("feedback.pwm.chip: 'pwmchip2' is not allowed; allowed: auto or a whole number in 0..15",
+                error("feedback.pwm.chip", "pwmchip2"));
+        assertEquals("feedback.pwm.channel: '4' is not allowed; allowed: auto or a whole number in 0..3",
+                error("feedback.pwm.channel", "4"));
+        assertEquals("feedback.gpio.activeLow: 'red,yellow' is not allowed; allowed: true, false, or a comma list of "
+                + "green, red, blue, buzzer", error("feedback.gpio.activeLow", "red,yellow"));
+        assertEquals("feedback.gpio.activeLow: 'buzzer' is not allowed; allowed: outputs other than buzzer while "
+                + "feedback.buzzer is passive (a PWM tone has no active level)",
+                error("feedback.buzzer", "passive", "feedback.gpio.activeLow", "buzzer"));
     }
 
     @Test
@@ -175,9 +226,9 @@ class GatewayConfigTest {
                 error("scanner.terminator", "nl"));
         assertEquals("scanner.charset: 'ascii' is not allowed; allowed: one of utf-8, iso-8859-1",
                 error("scanner.charset", "ascii"));
-        assertEquals("feedback.type: 'led' is not allowed; allowed: one of console, gpio", error("feedback.type", "led"));
-        assertEquals("feedback.gpio.activeLow: 'maybe' is not allowed; allowed: true or false",
-                error("feedback.gpio.activeLow", "maybe"));
+        assertEquals("feedback.type: 'led' is not allowed; allowed: one of auto, console, gpio", error("feedback.type", "led"));
+        assertEquals("feedback.gpio.activeLow: 'maybe' is not allowed; allowed: true, false, or a comma list of green, "
+                + "red, blue, buzzer", error("feedback.gpio.activeLow", "maybe"));
     }
 
     @Test

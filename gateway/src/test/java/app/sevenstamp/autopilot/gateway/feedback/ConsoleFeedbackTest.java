@@ -40,4 +40,18 @@ class ConsoleFeedbackTest {
         assertEquals("\u001B[31mREJECTED reason=MALFORMED empty\u001B[0m\u0007" + System.lineSeparator()
                 + "\u001B[32mACCEPTED seq=1\u001B[0m\u0007" + System.lineSeparator(), printed());
     }
+
+    @Test
+    void tooSoonIsYellowAndIdentifyIsALine() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ConsoleFeedback feedback = new ConsoleFeedback(new PrintStream(bytes, true, StandardCharsets.UTF_8), true);
+        feedback.signal(Signal.TOO_SOON, "reason=TOO_SOON stamped 2 min ago");
+        feedback.identify();
+        feedback.stopIdentify();
+        feedback.selfTest();
+        assertEquals("\u001B[33mTOO_SOON reason=TOO_SOON stamped 2 min ago\u001B[0m\u0007" + System.lineSeparator()
+                + "IDENTIFY on for=60s" + System.lineSeparator()
+                + "IDENTIFY off" + System.lineSeparator(), bytes.toString(StandardCharsets.UTF_8),
+                "the self-test prints nothing on stdout: scripts read its first line as the first scan's");
+    }
 }
