@@ -160,6 +160,11 @@ public final class Uplink implements AutoCloseable {
         }
     }
 
+    /** For the systemd watchdog: the uplink thread has not ended (it catches everything but an Error). */
+    public boolean running() {
+        return thread.isAlive();
+    }
+
     /** Events published since start, resends included. */
     public long published() {
         return published;
