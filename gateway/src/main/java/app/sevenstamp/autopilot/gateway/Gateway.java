@@ -14,12 +14,17 @@ import app.sevenstamp.autopilot.gateway.scan.ScanSource;
 import app.sevenstamp.autopilot.gateway.scan.ScannerListener;
 import app.sevenstamp.autopilot.gateway.scan.SerialScanSource;
 import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
+import app.sevenstamp.autopilot.gateway.service.HealthCheck;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 import org.tinylog.Logger;
@@ -33,6 +38,7 @@ public final class Gateway implements AutoCloseable {
     private static final Duration STORE_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration ACK_TIMEOUT = Duration.ofSeconds(30);
     private static final int SCAN_QUEUE = 64;
+    private static final Duration HEALTH_WAIT = Duration.ofSeconds(5);
 
     private final Feedback feedback;
     private final Outbox outbox;
@@ -124,6 +130,32 @@ public final class Gateway implements AutoCloseable {
 
     public String describeScanner() {
         return scanner.describe();
+    }
+
+    /**
+     * The watchdog's probes: the pipeline thread alive and no scan stuck, the outbox thread answering
+     * a no-op (a count) within {@link #HEALTH_WAIT}, the uplink thread alive. Being offline is not
+     * unhealthy: the outbox keeps the stamps, and a restart would not bring the network back.
+     */
+    public HealthCheck healthCheck() {
+        return new HealthCheck(List.of(
+                new HealthCheck.Probe("pipeline", () -> pipeline.healthProblem(STORE_TIMEOUT.plus(HEALTH_WAIT))),
+                new HealthCheck.Probe("outbox", this::outboxProblem),
+                new HealthCheck.Probe("uplink", () -> uplink.running() ? null : "the uplink thread has ended")));
+    }
+
+    private String outboxProblem() {
+        try {
+            outbox.count().get(HEALTH_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return null;
+        } catch (TimeoutException e) {
+            return "the outbox thread did not answer a count within " + HEALTH_WAIT.toMillis() + " ms";
+        } catch (ExecutionException e) {
+            return "the outbox cannot count its events: " + e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     /** Whether the uplink is connected to the broker and subscribed. */

@@ -2,9 +2,12 @@ package app.sevenstamp.autopilot.gateway;
 
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
+import app.sevenstamp.autopilot.gateway.service.Watchdog;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.Optional;
 import org.tinylog.Logger;
 import org.tinylog.provider.ProviderRegistry;
 
@@ -58,19 +61,25 @@ public final class GatewayMain {
             Logger.error(e, "cannot start");
             return EX_SOFTWARE;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway), "shutdown"));
+        // under systemd (Type=notify): READY=1 now, WATCHDOG=1 while healthy, STOPPING=1 in the hook
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
+        Optional<Watchdog> watchdog = Watchdog.start(systemd, gateway.healthCheck());
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway, systemd, watchdog), "shutdown"));
         Logger.info("gateway ready: device={} location={} scanner={} broker={} topics={}/gw/{}/... outbox={} "
                         + "feedback={} programs={} version={} (started in {} ms, JVM up {} ms)",
                 config.deviceId(), config.location(), gateway.describeScanner(), config.mqtt().url(),
                 config.mqtt().topicPrefix(), config.deviceId(), config.outboxDir(),
                 config.feedback().type().name().toLowerCase(java.util.Locale.ROOT), config.describePrograms(),
                 version(), (System.nanoTime() - started) / 1_000_000, ManagementFactory.getRuntimeMXBean().getUptime());
+        systemd.ready("stamping: device=" + config.deviceId() + " broker=" + config.mqtt().url());
         return 0;
     }
 
-    private static void stop(Gateway gateway) {
+    private static void stop(Gateway gateway, SystemdNotifier systemd, Optional<Watchdog> watchdog) {
         long start = System.nanoTime();
         Logger.info("stopping");
+        systemd.stopping();
+        watchdog.ifPresent(Watchdog::close);
         gateway.close();
         Logger.info("gateway stopped in {} ms", (System.nanoTime() - start) / 1_000_000);
         shutdownLogging();

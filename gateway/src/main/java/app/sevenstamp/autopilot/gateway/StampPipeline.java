@@ -46,6 +46,8 @@ public final class StampPipeline implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final Thread thread;
     private volatile boolean closing;
+    /** System.nanoTime() when the scan in work was taken from the queue; 0 while idle (for the health check). */
+    private volatile long busySince;
 
     /**
      * @param online   whether the uplink is connected right now (ACCEPTED versus ACCEPTED_OFFLINE)
@@ -80,6 +82,22 @@ public final class StampPipeline implements AutoCloseable {
         }
     }
 
+    /**
+     * For the systemd watchdog: null while the pipeline thread runs and no scan has been in work for
+     * longer than {@code stuckAfter}, else what is wrong.
+     */
+    public String healthProblem(Duration stuckAfter) {
+        if (!thread.isAlive()) {
+            return closing ? null : "the stamp-pipeline thread has ended";
+        }
+        long since = busySince;
+        if (since != 0 && System.nanoTime() - since > stuckAfter.toNanos()) {
+            return "one scan has been in work for " + (System.nanoTime() - since) / 1_000_000 + " ms (limit "
+                    + stuckAfter.toMillis() + " ms); " + queue.size() + " scan(s) waiting";
+        }
+        return null;
+    }
+
     /** Scans dropped because the queue was full or the gateway was stopping. */
     public long dropped() {
         return dropped.get();
@@ -97,11 +115,14 @@ public final class StampPipeline implements AutoCloseable {
             if (frame == STOP) {
                 return;
             }
+            busySince = Math.max(1, System.nanoTime());
             try {
                 process(frame);
             } catch (RuntimeException e) {
                 Logger.error(e, "scan could not be processed");
                 feedback.signal(Signal.STORAGE_FAULT, "error=" + e.getClass().getSimpleName());
+            } finally {
+                busySince = 0;
             }
             if (closing && queue.isEmpty()) {
                 return;

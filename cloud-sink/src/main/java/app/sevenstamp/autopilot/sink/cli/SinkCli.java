@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.sink.cli;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.QrPng;
@@ -161,11 +162,14 @@ public final class SinkCli {
             server.close();
             stopped.countDown();
         }));
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(); // no-op outside systemd
         while (!server.awaitIngestReady(Duration.ofSeconds(30))) {
             Logger.info("still waiting for the MQTT broker at {}", server.brokerUrl());
+            systemd.status("waiting for the MQTT broker at " + server.brokerUrl());
         }
         out.println("sink ready broker=" + server.brokerUrl() + " http=http://" + config.httpHost() + ":" + server.httpPort());
         out.flush();
+        systemd.ready("serving: broker=" + server.brokerUrl() + " http port " + server.httpPort());
         stopped.await();
         return OK;
     }

@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.sink.config;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import java.nio.file.InvalidPathException;
@@ -36,6 +37,9 @@ import java.util.regex.Pattern;
  * <tr><td>{@code mqtt.clientId}</td><td>{@code autopilot-sink}</td><td>1..64 of letters, digits, {@code _ . -}; keep it stable: the broker keeps this client's session</td></tr>
  * <tr><td>{@code mqtt.username}</td><td>(none)</td><td>any text</td></tr>
  * <tr><td>{@code mqtt.password}</td><td>(none)</td><td>any text; only with {@code mqtt.username}; never logged</td></tr>
+ * <tr><td>{@code mqtt.tls.ca}</td><td>(none: the JVM's CA store)</td><td>external only: PEM file of the CA that signed the broker's certificate; needs an {@code ssl://} broker.url</td></tr>
+ * <tr><td>{@code mqtt.tls.cert}</td><td>(none)</td><td>external only: PEM client certificate (chain), with {@code mqtt.tls.key}</td></tr>
+ * <tr><td>{@code mqtt.tls.key}</td><td>(none)</td><td>its private key, PEM PKCS#8 ({@code BEGIN PRIVATE KEY}), RSA or EC</td></tr>
  * <tr><td>{@code http.host}</td><td>{@code 127.0.0.1}</td><td>the address the HTTP API listens on</td></tr>
  * <tr><td>{@code http.port}</td><td>{@code 8080}</td><td>0..65535; 0 picks a free port</td></tr>
  * <tr><td>{@code program.<id>.stampsRequired}</td><td>(required per program)</td><td>1..100; {@code <id>} is 1..24 of {@code a-z 0-9 -}, starting with a letter or digit</td></tr>
@@ -59,7 +63,8 @@ public record SinkConfig(
         String password,
         String httpHost,
         int httpPort,
-        Map<String, Program> programs) {
+        Map<String, Program> programs,
+        MqttTls tls) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -80,6 +85,7 @@ public record SinkConfig(
         Objects.requireNonNull(clientId, "clientId");
         Objects.requireNonNull(httpHost, "httpHost");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
+        Objects.requireNonNull(tls, "tls");
     }
 
     /** Reads and validates a properties file; at least one program is required. */
@@ -125,6 +131,12 @@ public record SinkConfig(
                     + "together with a user name, so set mqtt.username as well or remove mqtt.password");
         }
 
+        MqttTls tls = MqttTls.from(s, "mqtt.tls.", "broker.url", brokerUrl);
+        if (tls.configured() && mode == BrokerMode.EMBEDDED) {
+            throw new ConfigException("mqtt.tls.*: set, but broker.mode is embedded, which listens without TLS; "
+                    + "set broker.mode=external and broker.url=ssl://HOST:8883, or remove the mqtt.tls keys");
+        }
+
         String httpHost = s.matching("http.host", "127.0.0.1", HOST, "a host name or IP address");
         int httpPort = s.integer("http.port", 8080, 0, 65535);
 
@@ -135,7 +147,7 @@ public record SinkConfig(
         }
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
-                clientId, username, password, httpHost, httpPort, programs);
+                clientId, username, password, httpHost, httpPort, programs, tls);
     }
 
     public Topics topics() {
@@ -158,7 +170,8 @@ public record SinkConfig(
                 + ", brokerMode=" + Settings.name(brokerMode) + ", brokerHost=" + brokerHost + ", brokerPort=" + brokerPort
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
-                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + "]";
+                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values()
+                + ", tls=" + tls.describe() + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

@@ -2,7 +2,7 @@ package app.sevenstamp.autopilot.sink.ingest;
 
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
-import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
@@ -64,11 +64,18 @@ public final class IngestService implements AutoCloseable {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
 
     /** What the ingest needs of the configuration. */
-    public record Settings(String brokerUrl, String clientId, String username, String password, String stampsTopic) {
+    public record Settings(String brokerUrl, String clientId, String username, String password, String stampsTopic,
+            MqttTls tls) {
         public Settings {
             Objects.requireNonNull(brokerUrl, "brokerUrl");
             Objects.requireNonNull(clientId, "clientId");
             Objects.requireNonNull(stampsTopic, "stampsTopic");
+            Objects.requireNonNull(tls, "tls");
+        }
+
+        /** Without TLS files. */
+        public Settings(String brokerUrl, String clientId, String username, String password, String stampsTopic) {
+            this(brokerUrl, clientId, username, password, stampsTopic, MqttTls.NONE);
         }
 
         @Override
@@ -148,7 +155,8 @@ public final class IngestService implements AutoCloseable {
         // Acks go out without waiting for their PUBACK; Paho's default of 10 in flight would throttle a burst.
         o.setMaxInflight(1000);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        SocketFactory sockets = NoDelaySockets.forUrl(settings.brokerUrl());
+        SocketFactory sockets = settings.tls().socketFactory(settings.brokerUrl());
+        o.setHttpsHostnameVerificationEnabled(true);
         if (sockets != null) {
             o.setSocketFactory(sockets);
         }
@@ -397,6 +405,10 @@ public final class IngestService implements AutoCloseable {
     }
 
     static String describe(MqttException e) {
+        String tls = MqttTls.explain(e); // a wrong CA: name the file to fix
+        if (tls != null) {
+            return tls;
+        }
         String cause = e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")";
         return e.getMessage() + " [reason " + e.getReasonCode() + "]" + cause;
     }

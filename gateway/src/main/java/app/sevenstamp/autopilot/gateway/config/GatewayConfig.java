@@ -6,6 +6,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import java.io.IOException;
 import java.net.URI;
@@ -52,6 +53,9 @@ import java.util.stream.Stream;
  * <tr><td>mqtt.inflight</td><td>10</td><td>1..1000 events sent and not yet acknowledged by the sink</td></tr>
  * <tr><td>mqtt.reconnect.min</td><td>1s</td><td>100ms..10m</td></tr>
  * <tr><td>mqtt.reconnect.max</td><td>60s</td><td>1s..1h, at least mqtt.reconnect.min</td></tr>
+ * <tr><td>mqtt.tls.ca</td><td>(none: the JVM's CA store)</td><td>a PEM file of the CA that signed the broker's certificate; needs an ssl:// mqtt.url</td></tr>
+ * <tr><td>mqtt.tls.cert</td><td>(none)</td><td>a PEM client certificate (chain), with mqtt.tls.key</td></tr>
+ * <tr><td>mqtt.tls.key</td><td>(none)</td><td>its private key, PEM PKCS#8 ({@code BEGIN PRIVATE KEY}), RSA or EC</td></tr>
  * <tr><td>feedback.type</td><td>{@code auto}</td><td>{@code auto} (GPIO on a Pi, else console), {@code console}, {@code gpio}</td></tr>
  * <tr><td>feedback.led</td><td>{@code pair}</td><td>{@code pair} (green + red LED), {@code rgb} (common-cathode RGB LED)</td></tr>
  * <tr><td>feedback.gpio.green</td><td>17</td><td>BCM 0..27, distinct from the other pins</td></tr>
@@ -117,9 +121,20 @@ public record GatewayConfig(
         }
     }
 
-    /** @param username null for anonymous; @param password null when none */
+    /** @param username null for anonymous; @param password null when none; @param tls {@link MqttTls#NONE} when unset */
     public record MqttSettings(String url, String topicPrefix, String clientId, String username, String password,
-            Duration keepAlive, int inflight, Duration reconnectMin, Duration reconnectMax) {
+            Duration keepAlive, int inflight, Duration reconnectMin, Duration reconnectMax, MqttTls tls) {
+
+        public MqttSettings {
+            Objects.requireNonNull(tls, "tls");
+        }
+
+        /** Without TLS files (plain TCP, or ssl:// with the JVM's CA store). */
+        public MqttSettings(String url, String topicPrefix, String clientId, String username, String password,
+                Duration keepAlive, int inflight, Duration reconnectMin, Duration reconnectMax) {
+            this(url, topicPrefix, clientId, username, password, keepAlive, inflight, reconnectMin, reconnectMax,
+                    MqttTls.NONE);
+        }
 
         /** Never prints the password. */
         @Override
@@ -127,7 +142,7 @@ public record GatewayConfig(
             return "MqttSettings[url=" + url + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                     + ", username=" + username + ", password=" + (password == null ? "none" : "***")
                     + ", keepAlive=" + keepAlive + ", inflight=" + inflight + ", reconnectMin=" + reconnectMin
-                    + ", reconnectMax=" + reconnectMax + "]";
+                    + ", reconnectMax=" + reconnectMax + ", tls=" + tls.describe() + "]";
         }
     }
 
@@ -372,7 +387,8 @@ public record GatewayConfig(
             throw Settings.bad("mqtt.reconnect.max", s.string("mqtt.reconnect.max", null),
                     "at least mqtt.reconnect.min (" + s.string("mqtt.reconnect.min", "1s") + ")");
         }
-        return new MqttSettings(url, prefix, clientId, username, password, keepAlive, inflight, min, max);
+        MqttTls tls = MqttTls.from(s, "mqtt.tls.", "mqtt.url", url);
+        return new MqttSettings(url, prefix, clientId, username, password, keepAlive, inflight, min, max, tls);
     }
 
     private static boolean validPort(String url) {

@@ -10,8 +10,8 @@ import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
-import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -160,6 +160,11 @@ public final class Uplink implements AutoCloseable {
         }
     }
 
+    /** For the systemd watchdog: the uplink thread has not ended (it catches everything but an Error). */
+    public boolean running() {
+        return thread.isAlive();
+    }
+
     /** Events published since start, resends included. */
     public long published() {
         return published;
@@ -289,7 +294,8 @@ public final class Uplink implements AutoCloseable {
         options.setAutomaticReconnect(false);
         options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
         // Nagle off: otherwise every stamp waits ~40 ms for the broker's delayed ACK (see NoDelaySockets)
-        options.setSocketFactory(NoDelaySockets.forUrl(settings.url()));
+        options.setSocketFactory(settings.tls().socketFactory(settings.url()));
+        options.setHttpsHostnameVerificationEnabled(true); // the broker's certificate must name the host in mqtt.url
         options.setKeepAliveInterval((int) settings.keepAlive().toSeconds());
         options.setConnectionTimeout((int) CONNECT_TIMEOUT.toSeconds());
         // after a reconnect Paho redelivers its own unconfirmed publishes besides ours: room for both
@@ -354,11 +360,12 @@ public final class Uplink implements AutoCloseable {
         failedAttempts++;
         Duration wait = backoff.next();
         nextConnectAt = ticker.nanoTime() + wait.toNanos();
+        String tls = MqttTls.explain(cause); // a wrong CA: name the file to fix, not a PKIX stack
         String message = "cannot connect to {} ({}); attempt {}, next in {} ms; stamps are kept in the outbox";
         if (failedAttempts == 1) {
-            Logger.warn(message, settings.url(), describe(cause), failedAttempts, wait.toMillis());
+            Logger.warn(message, settings.url(), tls != null ? tls : describe(cause), failedAttempts, wait.toMillis());
         } else {
-            Logger.info(message, settings.url(), describe(cause), failedAttempts, wait.toMillis());
+            Logger.info(message, settings.url(), tls != null ? tls : describe(cause), failedAttempts, wait.toMillis());
         }
     }
 

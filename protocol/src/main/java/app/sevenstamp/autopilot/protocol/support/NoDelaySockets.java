@@ -19,11 +19,19 @@ public final class NoDelaySockets {
 
     /** The factory for a broker URL, or null (Paho's default) for schemes Paho connects otherwise. */
     public static SocketFactory forUrl(String brokerUrl) {
+        return forUrl(brokerUrl, null);
+    }
+
+    /**
+     * As {@link #forUrl(String)}, with {@code tls} (for example {@link MqttTls}'s CA and client
+     * certificate) for ssl:// instead of the JVM's default; null means the default.
+     */
+    public static SocketFactory forUrl(String brokerUrl, SSLSocketFactory tls) {
         if (brokerUrl.startsWith("tcp://")) {
             return new Plain();
         }
         if (brokerUrl.startsWith("ssl://")) {
-            return new Tls((SSLSocketFactory) SSLSocketFactory.getDefault());
+            return new Tls(tls != null ? tls : (SSLSocketFactory) SSLSocketFactory.getDefault());
         }
         return null;
     }

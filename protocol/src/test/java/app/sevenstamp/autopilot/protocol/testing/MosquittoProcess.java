@@ -46,6 +46,21 @@ public final class MosquittoProcess implements AutoCloseable {
         return "tcp://127.0.0.1:" + port;
     }
 
+    /** The URL for a broker started with TLS lines ({@link #tlsConfig}); {@code localhost} as in the test certificates. */
+    public String sslUrl() {
+        return "ssl://localhost:" + port;
+    }
+
+    /**
+     * The extra lines that turn the listener into a TLS listener with this CA and broker certificate;
+     * {@code requireClientCertificate} makes Mosquitto refuse clients without a certificate of that CA.
+     */
+    public static String tlsConfig(Path ca, Path cert, Path key, boolean requireClientCertificate) {
+        // run as root (CI), Mosquitto drops to user 'mosquitto', which cannot read the test's 0700 temp folder
+        return "user " + System.getProperty("user.name") + "\nallow_anonymous true\ncafile " + ca + "\ncertfile " + cert + "\nkeyfile " + key
+                + "\nrequire_certificate " + requireClientCertificate + "\n";
+    }
+
     public synchronized void start() {
         if (process != null && process.isAlive()) {
             return;

@@ -1,0 +1,194 @@
+package app.sevenstamp.autopilot.gateway.deb;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.testing.Tools;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tinylog.Logger;
+
+/**
+ * The .deb on a real Debian bookworm: a debootstrap tree (minbase + the Java runtime the package
+ * depends on) in a chroot, where dpkg installs, removes and purges the package and runs its
+ * maintainer scripts. There is no systemd running in a chroot: the scripts must enable the unit
+ * without starting it, which is also what an SD-card image build sees.
+ *
+ * <p>The tree is made once and kept in {@code ~/.cache/7stamp-chroot} (about 50 s and 480 MB from
+ * deb.debian.org); each run copies it, so runs do not see each other's leftovers. Needs root (chroot
+ * and dpkg); scripts/test runs as root in CI.
+ */
+class DebPackageIT {
+    private static final Path TARGET = Path.of("target");
+    private static final String SUITE = "bookworm";
+    private static final String INCLUDE = "adduser,openjdk-17-jre-headless";
+    private static final Path CACHE = Path.of(System.getProperty("user.home"), ".cache", "7stamp-chroot",
+            SUITE + "-minbase-jre17");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void installEnablesRemoveKeepsConfigAndStatePurgeRemovesEverything() throws Exception {
+        assertEquals("0", run(List.of("id", "-u")).trim(), "the package test needs root (chroot, dpkg); run scripts/test as root");
+        Path deb = theDeb();
+        Path root = dir.resolve("root");
+        run(List.of("cp", "-a", "--reflink=auto", baseTree().toString(), root.toString()));
+        Files.copy(deb, root.resolve("tmp/gateway.deb"));
+
+        String control = run(List.of(Tools.require("dpkg-deb", "dpkg").toString(), "--field", deb.toString(),
+                "Architecture", "Depends"));
+        assertTrue(control.contains("Architecture: all"), control);
+        assertTrue(control.contains("openjdk-17-jre-headless | java17-runtime-headless"), control);
+
+        // install: the user in its groups, the files, the conffile, the unit enabled (not started: no systemd)
+        chroot(root, "dpkg", "-i", "/tmp/gateway.deb");
+        String id = chroot(root, "id", "autopilot");
+        for (String group : List.of("gpio", "dialout", "input")) {
+            assertTrue(id.contains("(" + group + ")"), id);
+        }
+        assertTrue(Files.isRegularFile(root.resolve("usr/share/7stamp-autopilot/autopilot-gateway.jar")));
+        assertTrue(Files.isRegularFile(root.resolve("lib/systemd/system/7stamp-gateway.service")));
+        assertTrue(Files.isRegularFile(root.resolve("lib/udev/rules.d/60-7stamp-scanner.rules")));
+        Path wants = root.resolve("etc/systemd/system/multi-user.target.wants/7stamp-gateway.service");
+        assertTrue(Files.isSymbolicLink(wants), "enabled at boot");
+        assertEquals("/etc/7stamp-autopilot/gateway.properties",
+                chroot(root, "dpkg-query", "-W", "-f=${Conffiles}", "7stamp-autopilot-gateway").trim().split(" ")[0]);
+        assertEquals("root:autopilot 640", chroot(root, "stat", "-c", "%U:%G %a", "/etc/7stamp-autopilot/gateway.properties").trim());
+
+        // the installed jar runs on the installed Java, and reads the shipped example config
+        String missingKey = javaInChroot(root);
+        assertTrue(missingKey.contains("cards.trustedKeys: missing"), missingKey);
+
+        // state as the service would leave it
+        Path state = root.resolve("var/lib/7stamp-autopilot/outbox");
+        Files.createDirectories(state);
+        Files.writeString(state.resolve("outbox.mv.db"), "unsent stamps");
+        Files.writeString(root.resolve("etc/7stamp-autopilot/gateway.properties"), "mqtt.url=ssl://broker:8883\n",
+                java.nio.file.StandardOpenOption.APPEND);
+
+        // remove: program gone and disabled; config, state and user stay for a reinstall
+        chroot(root, "dpkg", "-r", "7stamp-autopilot-gateway");
+        assertFalse(Files.exists(root.resolve("usr/share/7stamp-autopilot/autopilot-gateway.jar")));
+        assertFalse(Files.exists(root.resolve("lib/systemd/system/7stamp-gateway.service")));
+        Path mask = root.resolve("etc/systemd/system/7stamp-gateway.service");
+        assertEquals(Path.of("/dev/null"), Files.readSymbolicLink(mask), "masked while removed, as dh_installsystemd does");
+        assertTrue(Files.readString(root.resolve("etc/7stamp-autopilot/gateway.properties")).contains("ssl://broker:8883"));
+        assertTrue(Files.exists(state.resolve("outbox.mv.db")));
+
+        // reinstall keeps the edited conffile without asking
+        chroot(root, "dpkg", "-i", "/tmp/gateway.deb");
+        assertTrue(Files.readString(root.resolve("etc/7stamp-autopilot/gateway.properties")).contains("ssl://broker:8883"));
+        assertTrue(Files.isSymbolicLink(wants), "enabled again");
+        assertFalse(Files.exists(mask, java.nio.file.LinkOption.NOFOLLOW_LINKS), "unmasked");
+
+        // purge: config, state and the user are gone; the shared groups stay
+        chroot(root, "dpkg", "-P", "7stamp-autopilot-gateway");
+        assertFalse(Files.exists(root.resolve("etc/7stamp-autopilot")));
+        assertFalse(Files.exists(root.resolve("var/lib/7stamp-autopilot")));
+        assertFalse(Files.exists(wants, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.exists(mask, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.readString(root.resolve("etc/passwd")).contains("autopilot:"));
+        assertFalse(Files.readString(root.resolve("etc/group")).contains("autopilot:"));
+        assertTrue(Files.readString(root.resolve("etc/group")).contains("gpio:"));
+        assertFalse(Files.readString(root.resolve("var/lib/dpkg/status")).contains("Package: 7stamp-autopilot-gateway\n"),
+                "dpkg forgot the package");
+    }
+
+    private static Path theDeb() throws IOException {
+        try (Stream<Path> files = Files.list(TARGET)) {
+            List<Path> debs = files.filter(p -> p.getFileName().toString().matches("7stamp-autopilot-gateway_.+_all\\.deb"))
+                    .toList();
+            assertEquals(1, debs.size(), "one target/7stamp-autopilot-gateway_VERSION_all.deb from `mvn package`: " + debs);
+            return debs.get(0);
+        }
+    }
+
+    /** The cached bookworm tree, made with debootstrap when missing (atomically: a half-made tree is never used). */
+    private static synchronized Path baseTree() throws IOException, InterruptedException {
+        Path complete = CACHE.resolve(".7stamp-complete");
+        if (Files.exists(complete)) {
+            return CACHE;
+        }
+        Files.createDirectories(CACHE.getParent());
+        Path building = CACHE.resolveSibling(CACHE.getFileName() + ".building");
+        run(List.of("rm", "-rf", building.toString(), CACHE.toString()));
+        long start = System.nanoTime();
+        run(List.of(Tools.require("debootstrap", "debootstrap").toString(), "--variant=minbase", "--include=" + INCLUDE,
+                SUITE, building.toString(), mirror()));
+        Files.writeString(building.resolve(".7stamp-complete"), SUITE + " " + INCLUDE + "\n");
+        Files.move(building, CACHE, StandardCopyOption.ATOMIC_MOVE);
+        Logger.info("debootstrap {} with {} took {} s; cached in {}", SUITE, INCLUDE,
+                (System.nanoTime() - start) / 1_000_000_000, CACHE);
+        return CACHE;
+    }
+
+    /** The Debian mirror apt uses on this machine (deb822 or one-line sources), else deb.debian.org. */
+    static String mirror() throws IOException {
+        List<Path> sources = new ArrayList<>();
+        Path list = Path.of("/etc/apt/sources.list");
+        if (Files.isRegularFile(list)) {
+            sources.add(list);
+        }
+        Path d = Path.of("/etc/apt/sources.list.d");
+        if (Files.isDirectory(d)) {
+            try (Stream<Path> files = Files.list(d)) {
+                files.sorted().forEach(sources::add);
+            }
+        }
+        Pattern uri = Pattern.compile("(?m)^(?:URIs:\\s*|deb\\s+(?:\\[[^]]*]\\s+)?)(https?://\\S+/debian)/?(\\s|$)");
+        for (Path source : sources) {
+            Matcher m = uri.matcher(Files.readString(source, StandardCharsets.UTF_8));
+            if (m.find()) {
+                return m.group(1);
+            }
+        }
+        return "http://deb.debian.org/debian";
+    }
+
+    /** The gateway jar under the chroot's Java, with /proc mounted (the JVM finds its libraries through it). */
+    private static String javaInChroot(Path root) throws IOException, InterruptedException {
+        Path proc = root.resolve("proc");
+        run(List.of("mount", "-t", "proc", "proc", proc.toString()));
+        try {
+            Process p = new ProcessBuilder("chroot", root.toString(), "java", "-jar",
+                    "/usr/share/7stamp-autopilot/autopilot-gateway.jar", "--config", "/etc/7stamp-autopilot/gateway.properties")
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(78, p.exitValue(), "exit status for a configuration error; output:\n" + out);
+            return out;
+        } finally {
+            run(List.of("umount", proc.toString()));
+        }
+    }
+
+    private static String chroot(Path root, String... command) throws IOException, InterruptedException {
+        List<String> line = new ArrayList<>(List.of("chroot", root.toString()));
+        line.addAll(List.of(command));
+        return run(line);
+    }
+
+    private static String run(List<String> command) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
+        pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(15, TimeUnit.MINUTES), String.join(" ", command) + " did not finish");
+        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + out);
+        return out;
+    }
+}

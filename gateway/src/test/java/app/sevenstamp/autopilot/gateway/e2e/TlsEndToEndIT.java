@@ -1,0 +1,146 @@
+package app.sevenstamp.autopilot.gateway.e2e;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
+import app.sevenstamp.autopilot.protocol.testing.SocatPty;
+import app.sevenstamp.autopilot.protocol.testing.TestPki;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A stamp over TLS: the real gateway jar -> Mosquitto's TLS listener (client certificates required)
+ * -> the real sink, all with certificates this test makes; and a gateway given the wrong CA says so
+ * in one log line that names the key, and keeps its stamps in the outbox.
+ */
+class TlsEndToEndIT {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final ObjectMapper json = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private TestPki pki;
+    private TestPki.Issued broker;
+
+    @BeforeEach
+    void certificates() {
+        pki = TestPki.createCa(dir, "Shop Broker CA");
+        broker = pki.server("broker", "DNS:localhost,IP:127.0.0.1");
+    }
+
+    @Test
+    void stampTravelsGatewayToSinkOverMutualTls() throws Exception {
+        TestPki.Issued sinkClient = pki.client("sink", "rsa");
+        TestPki.Issued gatewayClient = pki.client("counter-1", "ec");
+        try (MosquittoProcess mosquitto = MosquittoProcess.start(dir.resolve("mosquitto"),
+                MosquittoProcess.tlsConfig(pki.ca(), broker.cert(), broker.key(), true));
+             SinkServer sink = SinkServer.start(sinkConfig(mosquitto.sslUrl(), sinkClient))) {
+            Path sinkProperties = dir.resolve("sink.properties");
+            String card = SinkCli.issue(sinkProperties, "coffee", 1).get(0);
+            String cardId = card.split("\\.")[3];
+            try (SocatPty pty = SocatPty.start(dir, "scanner");
+                 GatewayProcess gateway = GatewayProcess.start(gatewayConfig(mosquitto.sslUrl(), pty.devicePath(),
+                         SinkCli.trustedKey(sinkProperties), pki.ca(), gatewayClient), dir.resolve("gateway.log"))) {
+                gateway.awaitLog("uplink ready", WAIT);
+                pty.scan(card);
+                String line = gateway.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED");
+                assertTrue(line.contains("card=" + cardId), line);
+                await().atMost(WAIT).until(() -> {
+                    JsonNode c = cardJson(sink, cardId);
+                    return c != null && c.get("stamps").asInt() == 1;
+                });
+            }
+        }
+    }
+
+    @Test
+    void wrongCaIsReportedByNameWithoutAStackTraceAndTheGatewayKeepsTrying() throws Exception {
+        TestPki other = TestPki.createCa(dir, "Not The Broker CA");
+        TestPki.Issued gatewayClient = pki.client("counter-2", "rsa");
+        try (MosquittoProcess mosquitto = MosquittoProcess.start(dir.resolve("mosquitto"),
+                MosquittoProcess.tlsConfig(pki.ca(), broker.cert(), broker.key(), false));
+             SocatPty pty = SocatPty.start(dir, "scanner");
+             GatewayProcess gateway = GatewayProcess.start(gatewayConfig(mosquitto.sslUrl(), pty.devicePath(),
+                     trustedKeyOfAFreshSink(), other.ca(), gatewayClient), dir.resolve("gateway.log"))) {
+            String expected = "mqtt.tls.ca: the broker's certificate (CN=broker, issued by CN=Shop Broker CA) is not "
+                    + "signed by the CA in " + other.ca() + " (CN=Not The Broker CA); set mqtt.tls.ca to the CA that "
+                    + "signed the broker's certificate";
+            gateway.awaitLog(expected, WAIT);
+            // the connect loop keeps trying with backoff: the second attempt is logged too, without a stack trace
+            gateway.awaitLog("attempt 2,", WAIT);
+            String log = gateway.log();
+            assertTrue(gateway.isAlive(), log);
+            assertEquals(-1, log.indexOf("\tat "), "no stack trace for a wrong CA:\n" + log);
+            assertTrue(log.contains("WARN") && log.lines().filter(l -> l.contains(expected)).count() >= 2, log);
+        }
+    }
+
+    private String trustedKeyOfAFreshSink() throws Exception {
+        Files.writeString(dir.resolve("sink.properties"), "store.dir=" + dir.resolve("sink") + "\nprogram.coffee.stampsRequired=5\n");
+        return SinkCli.trustedKey(dir.resolve("sink.properties"));
+    }
+
+    private JsonNode cardJson(SinkServer sink, String cardId) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/cards/" + cardId)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() == 200 ? json.readTree(response.body()) : null;
+    }
+
+    private SinkConfig sinkConfig(String brokerUrl, TestPki.Issued client) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("store.dir", dir.resolve("sink").toString());
+        p.setProperty("http.port", "0");
+        p.setProperty("broker.mode", "external");
+        p.setProperty("broker.url", brokerUrl);
+        p.setProperty("mqtt.tls.ca", pki.ca().toString());
+        p.setProperty("mqtt.tls.cert", client.cert().toString());
+        p.setProperty("mqtt.tls.key", client.key().toString());
+        p.setProperty("program.coffee.stampsRequired", "5");
+        Path file = dir.resolve("sink.properties");
+        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            p.store(out, "TLS test sink");
+        }
+        return SinkConfig.from(new Settings(p, file.toString()));
+    }
+
+    private Path gatewayConfig(String brokerUrl, Path port, String trustedKey, Path ca, TestPki.Issued client)
+            throws IOException {
+        Path file = dir.resolve("gateway.properties");
+        Files.writeString(file, String.join("\n", List.of(
+                "device.id=tls-counter",
+                "scanner.type=serial",
+                "scanner.port=" + port,
+                "cards.trustedKeys=" + trustedKey,
+                "outbox.dir=" + dir.resolve("outbox"),
+                "mqtt.url=" + brokerUrl,
+                "mqtt.reconnect.min=100ms",
+                "mqtt.reconnect.max=1s",
+                "mqtt.tls.ca=" + ca,
+                "mqtt.tls.cert=" + client.cert(),
+                "mqtt.tls.key=" + client.key(),
+                "")), StandardCharsets.UTF_8);
+        return file;
+    }
+}
