@@ -45,23 +45,46 @@ public final class DynSecAccess implements BrokerAccess {
     /**
      * Gives the sink's own user the right to publish under the prefix (the plugin's admin role may only
      * read), and creates the shared provisioning account. Idempotent: "already exists" is fine.
+     *
+     * <p>The plugin disconnects every session of a user whose roles change, this very client included;
+     * so the sink's role is added only when {@code getClient} shows it missing, and then this returns
+     * false: the fleet client reconnects and calls again, and the second time finds the role in place.
+     *
+     * @return true when everything is in place; false when the sink's role was just added (expect a kick)
      */
-    public void bootstrap(String sinkUser, String provisionUser, String provisionPassword) throws AccessException {
+    public boolean bootstrap(String sinkUser, String provisionUser, String provisionPassword) throws AccessException {
         String p = topics.prefix();
         List<ObjectNode> cmds = new ArrayList<>();
         cmds.add(cmd("createRole").put("rolename", SINK_ROLE));
         cmds.add(acl(SINK_ROLE, "publishClientSend", p + "/#"));
         cmds.add(acl(SINK_ROLE, "subscribePattern", p + "/#"));
         cmds.add(acl(SINK_ROLE, "publishClientReceive", p + "/#"));
-        cmds.add(cmd("addClientRole").put("username", sinkUser).put("rolename", SINK_ROLE));
         cmds.add(cmd("createRole").put("rolename", PROVISION_ROLE));
         cmds.add(acl(PROVISION_ROLE, "publishClientSend", p + "/provision/req/+"));
         cmds.add(acl(PROVISION_ROLE, "subscribePattern", p + "/provision/resp/+"));
         cmds.add(acl(PROVISION_ROLE, "publishClientReceive", p + "/provision/resp/+"));
-        cmds.add(cmd("createClient").put("username", provisionUser).put("password", provisionPassword));
-        cmds.add(cmd("setClientPassword").put("username", provisionUser).put("password", provisionPassword));
-        cmds.add(cmd("addClientRole").put("username", provisionUser).put("rolename", PROVISION_ROLE));
-        run(cmds);
+        // created once with its role; never changed afterwards, which would disconnect boxes mid-provisioning
+        ObjectNode provision = cmd("createClient").put("username", provisionUser).put("password", provisionPassword);
+        provision.putArray("roles").addObject().put("rolename", PROVISION_ROLE);
+        cmds.add(provision);
+        cmds.add(cmd("getClient").put("username", sinkUser));
+        List<JsonNode> answers = run(cmds);
+        JsonNode roles = answers.get(answers.size() - 1).path("data").path("client").path("roles");
+        for (JsonNode r : roles) {
+            if (SINK_ROLE.equals(r.path("rolename").asText())) {
+                return true;
+            }
+        }
+        ObjectNode add = cmd("addClientRole").put("username", sinkUser).put("rolename", SINK_ROLE);
+        ObjectNode body = JSON.createObjectNode();
+        body.putArray("commands").add(add);
+        try {
+            publish.accept(CONTROL, JSON.writeValueAsBytes(body));
+        } catch (java.io.IOException e) {
+            throw new AccessException("cannot encode a dynamic-security command", e);
+        }
+        org.tinylog.Logger.info("dynamic security: gave user {} the role {}; the broker now reconnects its sessions", sinkUser, SINK_ROLE);
+        return false;
     }
 
     @Override
@@ -76,10 +99,11 @@ public final class DynSecAccess implements BrokerAccess {
             cmds.add(acl(role, "subscribeLiteral", t));
             cmds.add(acl(role, "publishClientReceive", t));
         }
-        cmds.add(cmd("createClient").put("username", deviceId).put("password", password).put("clientid", deviceId));
-        // a re-provisioned box: the client exists already, so set its (new) password explicitly
+        ObjectNode create = cmd("createClient").put("username", deviceId).put("password", password).put("clientid", deviceId);
+        create.putArray("roles").addObject().put("rolename", role);
+        cmds.add(create);
+        // a re-provisioned box: the client exists already, so set its new password (which also ends the old session)
         cmds.add(cmd("setClientPassword").put("username", deviceId).put("password", password));
-        cmds.add(cmd("addClientRole").put("username", deviceId).put("rolename", role));
         run(cmds);
     }
 
@@ -97,7 +121,7 @@ public final class DynSecAccess implements BrokerAccess {
         }
     }
 
-    private void run(List<ObjectNode> cmds) throws AccessException {
+    private List<JsonNode> run(List<ObjectNode> cmds) throws AccessException {
         List<CompletableFuture<JsonNode>> futures = new ArrayList<>();
         ArrayNode array = JSON.createArrayNode();
         for (ObjectNode c : cmds) {
@@ -113,13 +137,16 @@ public final class DynSecAccess implements BrokerAccess {
         try {
             publish.accept(CONTROL, JSON.writeValueAsBytes(body));
             long deadline = System.nanoTime() + WAIT.toNanos();
+            List<JsonNode> answers = new ArrayList<>();
             for (int i = 0; i < futures.size(); i++) {
                 JsonNode r = futures.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 String error = r.path("error").asText(null);
                 if (error != null && !error.contains("already") && !error.contains("exists")) {
                     throw new AccessException("dynamic-security " + cmds.get(i).path("command").asText() + ": " + error, null);
                 }
+                answers.add(r);
             }
+            return answers;
         } catch (TimeoutException e) {
             throw new AccessException("no answer from the broker's dynamic-security plugin within " + WAIT.toSeconds()
                     + " s: is the plugin loaded, and is the sink's mqtt.username its admin?", e);

@@ -217,8 +217,8 @@ public final class FleetService implements AutoCloseable {
             }
             int[] qos = filters.stream().mapToInt(f -> 1).toArray();
             client.subscribe(filters.toArray(String[]::new), qos).waitForCompletion(10_000);
-            if (dynsec != null) {
-                dynsec.bootstrap(settings.username(), settings.provisionUser(), settings.provisionPassword());
+            if (dynsec != null && !dynsec.bootstrap(settings.username(), settings.provisionUser(), settings.provisionPassword())) {
+                return; // the broker disconnects us for the role change; the next connectComplete finishes
             }
             Logger.info("fleet ready: subscribed to {}", filters);
             ready.countDown();

@@ -10,6 +10,20 @@ public interface Feedback extends AutoCloseable {
     /** @param details words after the signal, e.g. {@code card=ABCDEFGHJKMNPQRS program=coffee seq=3} */
     void signal(Signal signal, String details);
 
+    /**
+     * Fleet "identify" command: make this box noticeable at the counter. Minimal default (a distinct
+     * signal); the feedback implementations may play a dedicated pattern instead.
+     */
+    default void identify(String details) {
+        signal(Signal.REWARD_DUE, "IDENTIFY " + details);
+    }
+
+    /** Fleet "self-test" command: exercise the outputs; returns what was done. Minimal default. */
+    default String selfTest() {
+        signal(Signal.ACCEPTED, "SELF-TEST");
+        return "feedback: played the ACCEPTED signal";
+    }
+
     /** Turns every output off and releases it. */
     @Override
     void close();
