@@ -48,7 +48,7 @@ public final class FleetHttp {
     }
 
     private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
+        try {
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             if (auth == null || !MessageDigest.isEqual(token, auth.getBytes(StandardCharsets.UTF_8))) {
                 ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
@@ -62,6 +62,11 @@ public final class FleetHttp {
             send(ex, 503, Map.of("error", "the registry is unavailable: " + e.getMessage()));
         } catch (IllegalStateException e) {
             send(ex, 503, Map.of("error", String.valueOf(e.getMessage())));
+        } catch (RuntimeException e) {
+            org.tinylog.Logger.error(e, "fleet HTTP {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
+            send(ex, 500, Map.of("error", "internal error"));
+        } finally {
+            ex.close();
         }
     }
 
