@@ -5,6 +5,13 @@ import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.AdminToken;
+import app.sevenstamp.autopilot.sink.fleet.BrokerAccess;
+import app.sevenstamp.autopilot.sink.fleet.DynSecAccess;
+import app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess;
+import app.sevenstamp.autopilot.sink.fleet.FleetHttp;
+import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.fleet.FleetService;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
@@ -38,6 +45,7 @@ public final class SinkServer implements AutoCloseable {
     private final EmbeddedBroker broker;
     private final IngestService ingest;
     private final HttpApi http;
+    private FleetService fleet;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
@@ -74,19 +82,47 @@ public final class SinkServer implements AutoCloseable {
             started.push(store);
             EmbeddedBroker broker = null;
             String brokerUrl = config.brokerUrl();
+            String adminToken = AdminToken.loadOrCreate(config.adminTokenFile());
+            FleetRegistry registry = new FleetRegistry(store);
+            // with provisioning on the embedded broker, the sink's own clients log in too
+            String mqttUser = config.username();
+            String mqttPassword = config.password();
+            EmbeddedAccess embeddedAccess = null;
+            if (config.brokerMode() == BrokerMode.EMBEDDED && config.fleetProvisioning()) {
+                if (mqttUser == null) {
+                    mqttUser = "autopilot-sink";
+                    mqttPassword = adminToken;
+                }
+                embeddedAccess = new EmbeddedAccess(config.topics(), mqttUser, mqttPassword, config.provisionUsername(),
+                        config.provisionPassword(), registry.passwordHashes());
+            }
             if (config.brokerMode() == BrokerMode.EMBEDDED) {
-                broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort());
+                broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(), embeddedAccess);
                 started.push(broker);
                 brokerUrl = broker.url();
+            }
+            EmbeddedAccess finalEmbedded = embeddedAccess;
+            java.util.function.Function<java.util.function.BiConsumer<String, byte[]>, BrokerAccess> accessFactory =
+                    !config.fleetProvisioning() ? null
+                    : finalEmbedded != null ? publisher -> finalEmbedded
+                    : publisher -> new DynSecAccess(config.topics(), publisher);
+            FleetService fleet = FleetService.start(new FleetService.Settings(brokerUrl, config.clientId() + "-fleet",
+                    mqttUser, mqttPassword, config.topics(), config.provisionUsername(), config.provisionPassword(),
+                    key.trustedKeyLine()), registry, accessFactory, clock);
+            started.push(fleet);
+            if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
+                Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
                     metrics, clock, new WireCodec());
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
-                    config.username(), config.password(), config.topics().allStamps(), config.tls()), processor, store, metrics);
+                    mqttUser, mqttPassword, config.topics().allStamps(), config.tls()), processor, store, metrics);
             started.push(ingest);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);
+            FleetHttp.register(http, fleet, adminToken);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http);
+            server.fleet = fleet;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
                     throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
@@ -139,6 +175,11 @@ public final class SinkServer implements AutoCloseable {
         return ingest.isSubscribed();
     }
 
+    /** Fleet management: registry, claims, desired config, commands. */
+    public FleetService fleet() {
+        return fleet;
+    }
+
     SinkStore store() {
         return store;
     }
@@ -153,7 +194,7 @@ public final class SinkServer implements AutoCloseable {
             return;
         }
         long t0 = System.nanoTime();
-        closeAll(new ArrayDeque<>(List.of(http, ingest)));
+        closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
         if (broker != null) {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;
             broker.close(Duration.ofMillis(Math.max(500, left)));

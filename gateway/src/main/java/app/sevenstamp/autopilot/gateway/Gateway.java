@@ -45,6 +45,7 @@ public final class Gateway implements AutoCloseable {
     private final Uplink uplink;
     private final StampPipeline pipeline;
     private final ScanSource scanner;
+    private app.sevenstamp.autopilot.gateway.fleet.FleetAgent fleet;
     private boolean closed;
 
     /**
@@ -80,6 +81,15 @@ public final class Gateway implements AutoCloseable {
     }
 
     public static Gateway start(GatewayConfig config, Environment env) throws OutboxException {
+        return start(config, env, Duration.ofSeconds(60), "dev", () -> { });
+    }
+
+    /**
+     * @param heartbeat how often the fleet status is refreshed
+     * @param restart   what the fleet's restart command does (GatewayMain exits for systemd to restart it)
+     */
+    public static Gateway start(GatewayConfig config, Environment env, Duration heartbeat, String version,
+            Runnable restart) throws OutboxException {
         ConsoleFeedback console = new ConsoleFeedback(env.stdout(), env.terminal());
         Feedback feedback = Feedbacks.create(config.feedback(), env.ticker(), console);
         feedback.selfTest();
@@ -98,11 +108,17 @@ public final class Gateway implements AutoCloseable {
                 new ScanPolicy(config.cards().verifier(), config.cards().programs()), factory, outbox, feedback,
                 uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT);
         ScanSource scanner = scanSource(config, env, pipeline, feedback);
+        app.sevenstamp.autopilot.gateway.fleet.FleetAgent fleet = new app.sevenstamp.autopilot.gateway.fleet.FleetAgent(
+                config.deviceId(), new app.sevenstamp.autopilot.protocol.Topics(config.mqtt().topicPrefix()), uplink, outbox,
+                feedback, config.outboxDir(), env.clock(), version, heartbeat, scanner::describe, restart);
+        fleet.attach();
 
         uplink.start();
         pipeline.start();
         scanner.start();
-        return new Gateway(feedback, outbox, uplink, pipeline, scanner);
+        Gateway gateway = new Gateway(feedback, outbox, uplink, pipeline, scanner);
+        gateway.fleet = fleet;
+        return gateway;
     }
 
     private static ScanSource scanSource(GatewayConfig config, Environment env, StampPipeline pipeline,
@@ -177,6 +193,7 @@ public final class Gateway implements AutoCloseable {
         // worst case 0.6 + 1.0 + 1.2 + 1.0 + 0.5 s: under the 5 s systemd and operators expect
         step("scanner", scanner::close);
         step("pipeline", () -> pipeline.close(Duration.ofMillis(1000)));
+        step("fleet", () -> fleet.goodbye(Duration.ofMillis(300)));
         step("uplink", () -> uplink.close(Duration.ofMillis(1200)));
         step("outbox", () -> outbox.close(Duration.ofMillis(1000)));
         step("feedback", feedback::close);

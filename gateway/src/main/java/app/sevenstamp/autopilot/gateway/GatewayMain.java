@@ -1,6 +1,10 @@
 package app.sevenstamp.autopilot.gateway;
 
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
+import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
+import app.sevenstamp.autopilot.gateway.fleet.FleetBoot;
+import app.sevenstamp.autopilot.gateway.fleet.HardwareId;
+import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
 import app.sevenstamp.autopilot.gateway.service.Watchdog;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
@@ -44,16 +48,30 @@ public final class GatewayMain {
             return EX_USAGE;
         }
         GatewayConfig config;
+        FleetBoot.Boot boot;
         try {
-            config = GatewayConfig.load(configFile, HostFacts.hostName());
+            // fleet keys, the stored identity and the sink's desired config come first (see FleetBoot)
+            boot = FleetBoot.read(configFile).complete(HostFacts.hostName(), HardwareId::read, version());
+            config = boot.config();
         } catch (ConfigException e) {
             System.err.println(e.getMessage());
             return EX_CONFIG;
+        } catch (Provisioner.RefusedException e) {
+            System.err.println("provisioning refused by the sink: " + e.getMessage()
+                    + "; ask for a new claim (autopilot-sink claims create) and put it into provision.claimToken");
+            return EX_CONFIG;
+        } catch (IllegalStateException e) {
+            System.err.println(e.getMessage()); // no hardware identity for provisioning
+            return EX_CONFIG;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return EX_SOFTWARE;
         }
         long started = System.nanoTime();
         Gateway gateway;
         try {
-            gateway = Gateway.start(config, Gateway.Environment.system());
+            gateway = Gateway.start(config, Gateway.Environment.system(), boot.fleet().heartbeat(), version(),
+                    () -> System.exit(FleetAgent.RESTART_EXIT));
         } catch (OutboxException e) {
             Logger.error("cannot start: {}", e.getMessage());
             return EX_IOERR;

@@ -61,6 +61,52 @@ public final class Topics {
         return device(deviceId, "cmd");
     }
 
+    /** Gateway to sink, QoS 1: the result of one command ({@code CommandAck}). */
+    public String commandAcks(String deviceId) {
+        return device(deviceId, "cmdack");
+    }
+
+    /** What the sink subscribes to for command results of every device. */
+    public String allCommandAcks() {
+        return prefix + "/gw/+/cmdack";
+    }
+
+    /** Unprovisioned gateway to sink, QoS 1: a {@code ProvisionRequest}; the nonce is random per attempt. */
+    public String provisionRequest(String nonce) {
+        requireNonce(nonce);
+        return prefix + "/provision/req/" + nonce;
+    }
+
+    /** Sink to the unprovisioned gateway, QoS 1: the {@code ProvisionResponse} to the request with that nonce. */
+    public String provisionResponse(String nonce) {
+        requireNonce(nonce);
+        return prefix + "/provision/resp/" + nonce;
+    }
+
+    /** What the sink subscribes to for provisioning requests. */
+    public String allProvisionRequests() {
+        return prefix + "/provision/req/+";
+    }
+
+    /** The nonce of a provisioning request topic, if the topic has that form. */
+    public Optional<String> nonceOf(String topic) {
+        String head = prefix + "/provision/req/";
+        if (topic == null || !topic.startsWith(head)) {
+            return Optional.empty();
+        }
+        String nonce = topic.substring(head.length());
+        return NONCE.matcher(nonce).matches() ? Optional.of(nonce) : Optional.empty();
+    }
+
+    /** A provisioning nonce: 16..64 of base64url characters (random, at least 96 bits). */
+    public static final Pattern NONCE = Pattern.compile("[A-Za-z0-9_-]{16,64}");
+
+    private static void requireNonce(String nonce) {
+        if (nonce == null || !NONCE.matcher(nonce).matches()) {
+            throw new IllegalArgumentException("nonce '" + nonce + "' must match " + NONCE.pattern());
+        }
+    }
+
     /** What the sink subscribes to for stamps of every device. */
     public String allStamps() {
         return prefix + "/gw/+/stamps";

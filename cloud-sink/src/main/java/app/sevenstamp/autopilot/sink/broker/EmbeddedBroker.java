@@ -51,13 +51,26 @@ public final class EmbeddedBroker implements AutoCloseable {
      * @throws UncheckedIOException when the port cannot be bound
      */
     public static EmbeddedBroker start(String host, int port) {
+        return start(host, port, null);
+    }
+
+    /**
+     * As {@link #start(String, int)}; with {@code access} (fleet provisioning on) anonymous clients are
+     * refused and every client is checked by the fleet's authenticator and ACL policy.
+     */
+    public static EmbeddedBroker start(String host, int port,
+            app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess access) {
         long t0 = System.nanoTime();
         RuntimeException last = null;
         for (int attempt = 1; attempt <= (port == 0 ? BIND_ATTEMPTS : 1); attempt++) {
             int chosen = port == 0 ? freePort(host) : port;
             Server server = new Server();
             try {
-                server.startServer(config(host, chosen), Collections.emptyList());
+                if (access == null) {
+                    server.startServer(config(host, chosen, true), Collections.emptyList());
+                } else {
+                    server.startServer(config(host, chosen, false), Collections.emptyList(), null, access, access);
+                }
                 Logger.info("embedded MQTT broker listening on {}:{} ({} ms)", host, chosen,
                         (System.nanoTime() - t0) / 1_000_000);
                 return new EmbeddedBroker(server, host, chosen);
@@ -72,13 +85,13 @@ public final class EmbeddedBroker implements AutoCloseable {
                 + " (broker.host, broker.port): " + rootMessage(last), new IOException(last));
     }
 
-    private static MemoryConfig config(String host, int port) {
+    private static MemoryConfig config(String host, int port, boolean anonymous) {
         Properties p = new Properties();
         p.setProperty(IConfig.HOST_PROPERTY_NAME, host);
         p.setProperty(IConfig.PORT_PROPERTY_NAME, Integer.toString(port));
         p.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "false");
         p.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
-        p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
+        p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, Boolean.toString(anonymous));
         p.setProperty(IConfig.NETTY_MAX_BYTES_PROPERTY_NAME, Integer.toString(MAX_MESSAGE_BYTES));
         p.setProperty(IConfig.WEB_SOCKET_PORT_PROPERTY_NAME, "disabled");
         return new MemoryConfig(p);

@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.FleetCli;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.io.IOException;
@@ -49,6 +50,10 @@ public final class SinkCli {
             "      print the trusted-key line (keyId:publicKey) for the gateways' cards.trustedKeys",
             "  programs list --config FILE",
             "      print the configured programs: id, stamps required, name",
+            "  devices list|show ID|config set ID key=value...|cmd ID COMMAND [ARG] --config FILE [--url URL]",
+            "      fleet management through the running sink's HTTP API (admin.tokenFile)",
+            "  claims create --location L [--uses N] [--expires 7d] --config FILE [--url URL] | claims list",
+            "      create a provisioning claim and print its token",
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -124,8 +129,31 @@ public final class SinkCli {
                 }
                 return OK;
             }
+            case "devices": {
+                Args a = Args.parse(rest, Set.of("config", "url"));
+                return fleetCommand(a, cli -> cli.devices(a.words()));
+            }
+            case "claims": {
+                Args a = Args.parse(rest, Set.of("config", "url", "location", "uses", "expires"));
+                return fleetCommand(a, cli -> cli.claims(a.words(), a.option("location"), a.integer("uses", 1, 1, 100_000),
+                        a.option("expires") == null ? "7d" : a.option("expires")));
+            }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");
+        }
+    }
+
+    private interface FleetCommand {
+        int run(FleetCli cli) throws IOException, InterruptedException, UsageException;
+    }
+
+    private int fleetCommand(Args a, FleetCommand command) throws UsageException, IOException, InterruptedException {
+        SinkConfig config = config(a, false);
+        try {
+            return command.run(new FleetCli(config, a.option("url"), out));
+        } catch (IllegalArgumentException e) {
+            err.println("autopilot-sink: " + e.getMessage());
+            return 1;
         }
     }
 

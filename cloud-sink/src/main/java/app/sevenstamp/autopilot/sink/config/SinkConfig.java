@@ -42,6 +42,10 @@ import java.util.regex.Pattern;
  * <tr><td>{@code mqtt.tls.key}</td><td>(none)</td><td>its private key, PEM PKCS#8 ({@code BEGIN PRIVATE KEY}), RSA or EC</td></tr>
  * <tr><td>{@code http.host}</td><td>{@code 127.0.0.1}</td><td>the address the HTTP API listens on</td></tr>
  * <tr><td>{@code http.port}</td><td>{@code 8080}</td><td>0..65535; 0 picks a free port</td></tr>
+ * <tr><td>{@code fleet.provisioning}</td><td>{@code false}</td><td>{@code true}, {@code false}: answer provisioning claims and create per-device broker credentials</td></tr>
+ * <tr><td>{@code fleet.provisionUsername}</td><td>{@code provision}</td><td>1..64 of letters, digits, {@code _ . -}: the shared low-privilege account boxes provision with</td></tr>
+ * <tr><td>{@code fleet.provisionPassword}</td><td>{@code provision}</td><td>any text; not a secret (it only lets a box ask)</td></tr>
+ * <tr><td>{@code admin.tokenFile}</td><td>{@code <store.dir>/admin.token}</td><td>the bearer token of the fleet HTTP API; created with mode 600 on first use</td></tr>
  * <tr><td>{@code program.<id>.stampsRequired}</td><td>(required per program)</td><td>1..100; {@code <id>} is 1..24 of {@code a-z 0-9 -}, starting with a letter or digit</td></tr>
  * <tr><td>{@code program.<id>.name}</td><td>the id</td><td>1..80 printable characters</td></tr>
  * </table>
@@ -64,7 +68,11 @@ public record SinkConfig(
         String httpHost,
         int httpPort,
         Map<String, Program> programs,
-        MqttTls tls) {
+        MqttTls tls,
+        boolean fleetProvisioning,
+        String provisionUsername,
+        String provisionPassword,
+        Path adminTokenFile) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -140,6 +148,13 @@ public record SinkConfig(
         String httpHost = s.matching("http.host", "127.0.0.1", HOST, "a host name or IP address");
         int httpPort = s.integer("http.port", 8080, 0, 65535);
 
+        boolean fleetProvisioning = s.bool("fleet.provisioning", false);
+        String provisionUsername = s.matching("fleet.provisionUsername", "provision", CLIENT_ID,
+                "1 to 64 letters, digits, '_', '.' or '-'");
+        String provisionPassword = s.string("fleet.provisionPassword", "provision");
+        String tokenText = s.string("admin.tokenFile", null);
+        Path adminTokenFile = tokenText == null ? storeDir.resolve("admin.token") : path(s, "admin.tokenFile", tokenText);
+
         Map<String, Program> programs = programs(s);
         if (requirePrograms && programs.isEmpty()) {
             throw new ConfigException(s.source() + ": no program configured; add at least one line "
@@ -147,7 +162,8 @@ public record SinkConfig(
         }
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
-                clientId, username, password, httpHost, httpPort, programs, tls);
+                clientId, username, password, httpHost, httpPort, programs, tls, fleetProvisioning, provisionUsername,
+                provisionPassword, adminTokenFile);
     }
 
     public Topics topics() {

@@ -85,6 +85,11 @@ public final class HttpApi implements AutoCloseable {
         return api;
     }
 
+    /** Adds a route (fleet management); its handler does its own method and authentication checks. */
+    public void addContext(String path, HttpHandler handler) {
+        server.createContext(path, handler);
+    }
+
     public int port() {
         return server.getAddress().getPort();
     }

@@ -63,6 +63,38 @@ public final class SinkStore implements AutoCloseable {
             device_id VARCHAR(64) PRIMARY KEY,
             last_seq BIGINT NOT NULL,
             last_event_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+        // fleet management (sink/fleet): claims, the device registry, desired config, commands
+        """
+        CREATE TABLE IF NOT EXISTS fleet_claims (
+            token VARCHAR(64) PRIMARY KEY,
+            location VARCHAR(64) NOT NULL,
+            uses_total INT NOT NULL,
+            uses_left INT NOT NULL,
+            expires_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+            created_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+        """
+        CREATE TABLE IF NOT EXISTS fleet_devices (
+            device_id VARCHAR(64) PRIMARY KEY,
+            hardware_id VARCHAR(128) UNIQUE,
+            location VARCHAR(64),
+            claim_token VARCHAR(64),
+            password_hash VARCHAR(128),
+            provisioned_at TIMESTAMP(9) WITH TIME ZONE,
+            desired_version BIGINT NOT NULL DEFAULT 0,
+            desired_config VARCHAR(16000) NOT NULL DEFAULT '{}',
+            online BOOLEAN NOT NULL DEFAULT FALSE,
+            last_status VARCHAR(16000),
+            last_seen_at TIMESTAMP(9) WITH TIME ZONE)""",
+        """
+        CREATE TABLE IF NOT EXISTS fleet_commands (
+            command_id VARCHAR(64) PRIMARY KEY,
+            device_id VARCHAR(64) NOT NULL,
+            command VARCHAR(32) NOT NULL,
+            argument VARCHAR(256),
+            issued_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+            ok BOOLEAN,
+            result VARCHAR(1000),
+            acked_at TIMESTAMP(9) WITH TIME ZONE)""",
     };
 
     private final Path file;
@@ -116,6 +148,11 @@ public final class SinkStore implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /** A pooled connection (auto-commit) for the fleet registry's own tables; the caller closes it. */
+    public Connection connection() throws SQLException {
+        return pool.getConnection();
     }
 
     /** One unit of work inside one transaction. */

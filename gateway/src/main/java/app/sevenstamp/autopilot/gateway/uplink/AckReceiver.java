@@ -31,8 +31,11 @@ final class AckReceiver implements MqttCallback {
     private final AtomicLong dropped = new AtomicLong();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
+    private final java.util.Map<String, Consumer<byte[]>> extra;
+
     AckReceiver(String acksTopic, String deviceId, int maxQueued, Consumer<Uplink.Event> handOver,
-            Consumer<Throwable> onLost) {
+            Consumer<Throwable> onLost, java.util.Map<String, Consumer<byte[]>> extra) {
+        this.extra = extra;
         this.onLost = onLost;
         this.acksTopic = acksTopic;
         this.deviceId = deviceId;
@@ -47,6 +50,11 @@ final class AckReceiver implements MqttCallback {
 
     @Override
     public void messageArrived(String topic, MqttMessage message) {
+        Consumer<byte[]> other = extra.get(topic);
+        if (other != null) {
+            other.accept(message.getPayload());
+            return;
+        }
         if (!acksTopic.equals(topic)) {
             Logger.debug("ignoring a message on {}", topic);
             return;

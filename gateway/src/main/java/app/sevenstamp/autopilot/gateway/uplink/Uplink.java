@@ -73,6 +73,12 @@ public final class Uplink implements AutoCloseable {
     private final Thread thread;
     private volatile boolean ready;
     private volatile boolean closing;
+    // fleet seam (gateway/fleet): extra subscriptions, a last will, publishes, a ready listener
+    private final java.util.Map<String, java.util.function.Consumer<byte[]>> extraSubscriptions =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile String willTopic;
+    private volatile byte[] willPayload;
+    private volatile Runnable onReady = () -> { };
     private volatile long published;
     /** The attempt whose connection is up, set on Paho's thread before it posts {@link Connected}. */
     private volatile int liveAttempt;
@@ -118,6 +124,33 @@ public final class Uplink implements AutoCloseable {
     record Close() implements Event {
     }
 
+    record Publish(String topic, byte[] payload, boolean retained,
+            java.util.concurrent.CompletableFuture<Boolean> handed) implements Event {
+    }
+
+    /** Fleet seam: a retained last will the broker publishes when this connection dies. Call before start. */
+    public void setWill(String topic, byte[] payload) {
+        this.willTopic = topic;
+        this.willPayload = payload.clone();
+    }
+
+    /** Fleet seam: also subscribe (QoS 1) to {@code topic} on every connect; the handler runs on Paho's thread and must only hand over. */
+    public void addSubscription(String topic, java.util.function.Consumer<byte[]> handler) {
+        extraSubscriptions.put(topic, handler);
+    }
+
+    /** Fleet seam: called on the uplink thread each time the connection is ready; must not block. */
+    public void onReady(Runnable listener) {
+        this.onReady = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Fleet seam: publish QoS 1 from any thread (made on the uplink thread); dropped while disconnected. */
+    public java.util.concurrent.CompletableFuture<Boolean> publish(String topic, byte[] payload, boolean retained) {
+        java.util.concurrent.CompletableFuture<Boolean> handed = new java.util.concurrent.CompletableFuture<>();
+        post(new Publish(topic, payload.clone(), retained, handed));
+        return handed;
+    }
+
     /**
      * @param bootId     this boot's id: only events scanned in this boot can be timed for the reward chime
      * @param ackTimeout how long the sink may stay silent about a sent event before it is sent again
@@ -140,7 +173,7 @@ public final class Uplink implements AutoCloseable {
         // acks are bounded by what is in flight (twice, counting Paho's own redeliveries); a flood of
         // unsolicited ones beyond that is dropped and counted
         this.receiver = new AckReceiver(acksTopic, deviceId, 4 * settings.inflight() + 64, this::post,
-                cause -> post(new Lost(liveAttempt, cause)));
+                cause -> post(new Lost(liveAttempt, cause)), extraSubscriptions);
         this.thread = NamedThreads.of("uplink").newThread(this::run);
     }
 
@@ -248,6 +281,11 @@ public final class Uplink implements AutoCloseable {
             }
             state = State.READY;
             ready = true;
+            try {
+                onReady.run();
+            } catch (RuntimeException e) {
+                Logger.warn("ready listener failed: {}", e.toString());
+            }
             window.resendAll();
             drained = false;
             Logger.info("uplink ready: subscribed to {}, sending from the outbox", acksTopic);
@@ -255,6 +293,17 @@ public final class Uplink implements AutoCloseable {
             if (lost.attempt() == attempt && (state == State.SUBSCRIBING || state == State.READY)) {
                 onLost(lost.cause());
             }
+        } else if (event instanceof Publish p) {
+            boolean handed = false;
+            if (state == State.READY || state == State.SUBSCRIBING) {
+                try {
+                    client.publish(p.topic(), p.payload(), 1, p.retained());
+                    handed = true;
+                } catch (MqttException e) {
+                    Logger.debug("publish to {} failed: {}", p.topic(), e.toString());
+                }
+            }
+            p.handed().complete(handed);
         } else if (event instanceof Ack ack) {
             receiver.taken();
             onAck(ack.ack());
@@ -306,6 +355,9 @@ public final class Uplink implements AutoCloseable {
         if (settings.password() != null) {
             options.setPassword(settings.password().toCharArray());
         }
+        if (willTopic != null) {
+            options.setWill(willTopic, willPayload, 1, true);
+        }
         state = State.CONNECTING;
         int thisAttempt = ++attempt;
         try {
@@ -333,11 +385,14 @@ public final class Uplink implements AutoCloseable {
         Logger.info("connected to {} as {}", settings.url(), settings.clientId());
         int thisAttempt = attempt;
         try {
-            client.subscribe(acksTopic, 1, null, new IMqttActionListener() {
+            List<String> filters = new java.util.ArrayList<>(List.of(acksTopic));
+            filters.addAll(extraSubscriptions.keySet());
+            client.subscribe(filters.toArray(String[]::new), filters.stream().mapToInt(f -> 1).toArray(), null,
+                    new IMqttActionListener() {
                 @Override
                 public void onSuccess(IMqttToken token) {
                     int[] granted = token.getGrantedQos();
-                    if (granted != null && granted.length > 0 && granted[0] == 0x80) {
+                    if (granted != null && java.util.Arrays.stream(granted).anyMatch(q -> q == 0x80)) {
                         post(new Lost(thisAttempt, new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED)));
                     } else {
                         post(new Subscribed(thisAttempt));

@@ -93,6 +93,16 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** Types one line into the gateway's stdin (scanner.type=stdin). */
+    void type(String line) {
+        try {
+            process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            process.getOutputStream().flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

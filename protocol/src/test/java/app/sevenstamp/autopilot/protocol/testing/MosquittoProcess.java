@@ -38,6 +38,38 @@ public final class MosquittoProcess implements AutoCloseable {
         return broker;
     }
 
+    /** The dynamic-security plugin of the mosquitto package, as Debian installs it. */
+    public static final Path DYNSEC_PLUGIN = Path.of("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so");
+
+    /**
+     * A broker with the dynamic-security plugin and no anonymous access; its JSON is initialised by
+     * {@code mosquitto_ctrl dynsec init} with an admin client {@code admin} (which may only read, and
+     * drive the plugin through {@code $CONTROL/dynamic-security/v1}).
+     */
+    public static MosquittoProcess startWithDynamicSecurity(Path dir, String admin, String adminPassword) {
+        Path ctrl = Tools.require("mosquitto_ctrl", "mosquitto");
+        if (!Files.isRegularFile(DYNSEC_PLUGIN)) {
+            throw new AssertionError(DYNSEC_PLUGIN + " is missing: install the Debian package 'mosquitto'");
+        }
+        Path json = dir.resolve("dynamic-security.json");
+        try {
+            Files.createDirectories(dir);
+            Process init = new ProcessBuilder(ctrl.toString(), "dynsec", "init", json.toString(), admin, adminPassword)
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("dynsec-init.log").toFile()).start();
+            if (!init.waitFor(20, TimeUnit.SECONDS) || init.exitValue() != 0) {
+                throw new IllegalStateException("mosquitto_ctrl dynsec init failed: " + Files.readString(dir.resolve("dynsec-init.log")));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        // started as root, mosquitto would drop to the 'mosquitto' user, which cannot read a test's temp dir
+        return start(dir, "user " + System.getProperty("user.name") + "\nallow_anonymous false\nplugin " + DYNSEC_PLUGIN
+                + "\nplugin_opt_config_file " + json + "\n");
+    }
+
     public int port() {
         return port;
     }

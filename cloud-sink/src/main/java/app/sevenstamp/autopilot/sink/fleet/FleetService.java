@@ -1,0 +1,385 @@
+package app.sevenstamp.autopilot.sink.fleet;
+
+import app.sevenstamp.autopilot.protocol.CommandAck;
+import app.sevenstamp.autopilot.protocol.DesiredConfig;
+import app.sevenstamp.autopilot.protocol.DeviceCommand;
+import app.sevenstamp.autopilot.protocol.DeviceStatus;
+import app.sevenstamp.autopilot.protocol.MalformedMessageException;
+import app.sevenstamp.autopilot.protocol.ProvisionGrant;
+import app.sevenstamp.autopilot.protocol.ProvisionRequest;
+import app.sevenstamp.autopilot.protocol.ProvisionResponse;
+import app.sevenstamp.autopilot.protocol.ProvisionSeal;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
+import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
+import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.tinylog.Logger;
+
+/**
+ * The sink's side of fleet management: answers provisioning requests, keeps the device registry up to
+ * date from the retained statuses and the command acks, and pushes desired configuration (retained)
+ * and commands. It has its own MQTT client ({@code <mqtt.clientId>-fleet}) so that nothing here can
+ * hold up the stamp ingest.
+ *
+ * <p>Threads: Paho's callback thread only hands messages to the single "fleet" thread (bounded queue;
+ * a flood beyond it is dropped and logged) or completes a dynamic-security future. The fleet thread
+ * does the H2 work and the broker calls, one message at a time.
+ */
+public final class FleetService implements AutoCloseable {
+    /** Keys a sink may set on a gateway remotely; the gateway validates the values. */
+    public static final Set<String> REMOTE_KEYS = Set.of("cards.programs", "cards.trustedKeys", "fleet.heartbeat",
+            "log.level", "mqtt.keepAlive", "feedback.type");
+    /** Commands the gateways understand. */
+    public static final Set<String> COMMANDS = Set.of("identify", "restart", "flush", "log-level", "self-test");
+
+    /**
+     * @param access      null: provisioning off (registry, status, config and commands still work)
+     * @param dynsec      the same object as access when the broker is Mosquitto with dynamic security
+     */
+    public record Settings(String brokerUrl, String clientId, String username, String password, Topics topics,
+            String provisionUser, String provisionPassword, String trustedKeyLine) {
+        public Settings {
+            Objects.requireNonNull(brokerUrl, "brokerUrl");
+            Objects.requireNonNull(topics, "topics");
+        }
+
+        @Override
+        public String toString() {
+            return "FleetService.Settings[" + brokerUrl + ", clientId=" + clientId + ", username=" + username + "]";
+        }
+    }
+
+    private final Settings settings;
+    private final FleetRegistry registry;
+    private final BrokerAccess access;
+    private final DynSecAccess dynsec;
+    private final Clock clock;
+    private final WireCodec codec = new WireCodec();
+    private final SecureRandom random = new SecureRandom();
+    private final MqttAsyncClient client;
+    private final ThreadPoolExecutor worker;
+    private final CountDownLatch ready = new CountDownLatch(1);
+    private volatile boolean closing;
+
+    private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) throws MqttException {
+        this.settings = settings;
+        this.registry = registry;
+        this.access = access;
+        this.dynsec = access instanceof DynSecAccess d ? d : null;
+        this.clock = clock;
+        this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
+        this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
+                NamedThreads.of("fleet"), (task, pool) -> Logger.warn("fleet queue full: a message was dropped"));
+    }
+
+    /**
+     * Starts connecting in the background.
+     *
+     * @param accessFactory makes the broker access from a publisher; null for no provisioning
+     */
+    public static FleetService start(Settings settings, FleetRegistry registry,
+            java.util.function.Function<java.util.function.BiConsumer<String, byte[]>, BrokerAccess> accessFactory,
+            Clock clock) {
+        FleetService[] self = new FleetService[1];
+        BrokerAccess access = accessFactory == null ? null : accessFactory.apply((t, p) -> self[0].publish(t, p, false));
+        try {
+            self[0] = new FleetService(settings, registry, access, clock);
+        } catch (MqttException e) {
+            throw new IllegalArgumentException("cannot create the fleet MQTT client for " + settings.brokerUrl(), e);
+        }
+        FleetService fleet = self[0];
+        fleet.client.setCallback(fleet.new Callback());
+        fleet.worker.execute(fleet::connect);
+        return fleet;
+    }
+
+    /** Waits until subscribed (and, with dynamic security, the sink's and the provisioning roles exist). */
+    public boolean awaitReady(Duration timeout) throws InterruptedException {
+        return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public FleetRegistry registry() {
+        return registry;
+    }
+
+    // --- operations for HTTP and CLI
+
+    public Claim createClaim(String location, int uses, Duration validFor) {
+        Topics.requireDeviceId(location);
+        byte[] b = new byte[15];
+        random.nextBytes(b);
+        String token = "clm_" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        Instant now = clock.instant();
+        Claim claim = new Claim(token, location, uses, uses, now.plus(validFor), now);
+        registry.createClaim(claim);
+        Logger.info("claim created for location {}: {} use(s), expires {}", location, uses, claim.expiresAt());
+        return claim;
+    }
+
+    /** Changes the desired configuration and publishes it (retained), so an offline device gets it when it returns. */
+    public Device setConfig(String deviceId, Map<String, String> changes) {
+        Topics.requireDeviceId(deviceId);
+        for (String key : changes.keySet()) {
+            if (!REMOTE_KEYS.contains(key)) {
+                throw new IllegalArgumentException("key '" + key + "' cannot be set remotely; allowed: "
+                        + String.join(", ", new java.util.TreeSet<>(REMOTE_KEYS)));
+            }
+        }
+        Device d = registry.updateConfig(deviceId, changes);
+        publishConfig(d);
+        return d;
+    }
+
+    /** Sends a command (QoS 1, not retained) and records it; the gateway's ack completes the record. */
+    public String sendCommand(String deviceId, String command, String argument) {
+        Topics.requireDeviceId(deviceId);
+        if (!COMMANDS.contains(command)) {
+            throw new IllegalArgumentException("unknown command '" + command + "'; commands: "
+                    + String.join(", ", new java.util.TreeSet<>(COMMANDS)));
+        }
+        String id = "c-" + UUID.randomUUID();
+        Instant now = clock.instant();
+        registry.addCommand(new FleetRegistry.Command(id, deviceId, command, argument, now, null, null, null));
+        publish(settings.topics().commands(deviceId),
+                codec.encode(new DeviceCommand(WireCodec.SCHEMA, id, deviceId, command, argument, now)), false);
+        return id;
+    }
+
+    // --- MQTT
+
+    private void connect() {
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setCleanSession(true);
+        o.setAutomaticReconnect(true);
+        o.setMaxReconnectDelay(30_000);
+        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        o.setSocketFactory(NoDelaySockets.forUrl(settings.brokerUrl()));
+        o.setConnectionTimeout(10);
+        if (settings.username() != null) {
+            o.setUserName(settings.username());
+        }
+        if (settings.password() != null) {
+            o.setPassword(settings.password().toCharArray());
+        }
+        long delay = 500;
+        while (!closing) {
+            try {
+                client.connect(o).waitForCompletion(15_000);
+                return; // connectComplete subscribes
+            } catch (MqttException e) {
+                Logger.warn("fleet: cannot connect to {} ({}); retrying in {} ms", settings.brokerUrl(), e.getMessage(), delay);
+                try {
+                    Thread.sleep(delay); // the fleet thread has nothing else to do before the first connect
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                delay = Math.min(30_000, delay * 2);
+            }
+        }
+    }
+
+    private void onConnected() {
+        try {
+            List<String> filters = new ArrayList<>(List.of(settings.topics().allStatus(), settings.topics().allCommandAcks()));
+            if (access != null) {
+                filters.add(settings.topics().allProvisionRequests());
+            }
+            if (dynsec != null) {
+                filters.add(DynSecAccess.RESPONSE);
+            }
+            int[] qos = filters.stream().mapToInt(f -> 1).toArray();
+            client.subscribe(filters.toArray(String[]::new), qos).waitForCompletion(10_000);
+            if (dynsec != null && !dynsec.bootstrap(settings.username(), settings.provisionUser(), settings.provisionPassword())) {
+                return; // the broker disconnects us for the role change; the next connectComplete finishes
+            }
+            Logger.info("fleet ready: subscribed to {}", filters);
+            ready.countDown();
+        } catch (MqttException | BrokerAccess.AccessException e) {
+            Logger.error("fleet: cannot set up on {}: {}", settings.brokerUrl(), e.getMessage());
+        }
+    }
+
+    private void publish(String topic, byte[] payload, boolean retained) {
+        try {
+            client.publish(topic, payload, 1, retained);
+        } catch (MqttException e) {
+            throw new IllegalStateException("cannot publish to " + topic + " (" + e.getMessage() + "); is the broker up?", e);
+        }
+    }
+
+    private void publishConfig(Device d) {
+        publish(settings.topics().config(d.deviceId()),
+                codec.encode(new DesiredConfig(WireCodec.SCHEMA, d.deviceId(), d.desiredVersion(), d.desiredConfig())), true);
+    }
+
+    private void handle(String topic, byte[] payload) {
+        Topics topics = settings.topics();
+        try {
+            if (topics.nonceOf(topic).isPresent()) {
+                provision(topics.nonceOf(topic).get(), payload);
+                return;
+            }
+            String deviceId = topics.deviceOf(topic).orElse(null);
+            if (deviceId == null) {
+                return;
+            }
+            if (topic.equals(topics.status(deviceId))) {
+                if (payload.length == 0) {
+                    return; // a cleared retained status
+                }
+                DeviceStatus s = codec.decodeStatus(payload);
+                registry.noteStatus(deviceId, s.online(), new String(payload, StandardCharsets.UTF_8), clock.instant());
+            } else if (topic.equals(topics.commandAcks(deviceId))) {
+                CommandAck a = codec.decode(payload, CommandAck.class);
+                if (!registry.ackCommand(a.commandId(), deviceId, a.ok(), a.result(), clock.instant())) {
+                    Logger.warn("fleet: ack for unknown command {} from {}", a.commandId(), deviceId);
+                }
+            }
+        } catch (MalformedMessageException e) {
+            Logger.warn("fleet: ignoring a malformed message on {}: {}", topic, e.getMessage());
+        } catch (RuntimeException e) {
+            Logger.error(e, "fleet: handling a message on {} failed", topic);
+        }
+    }
+
+    private void provision(String nonce, byte[] payload) {
+        ProvisionRequest req;
+        try {
+            req = codec.decode(payload, ProvisionRequest.class);
+        } catch (MalformedMessageException e) {
+            Logger.warn("fleet: malformed provisioning request {}: {}", nonce, e.getMessage());
+            return;
+        }
+        if (!nonce.equals(req.nonce()) || req.hardwareId().isBlank() || req.hardwareId().length() > 128) {
+            refuse(nonce, "malformed request");
+            return;
+        }
+        String password = Passwords.generate(random);
+        FleetRegistry.Decision decision = registry.provision(req.claimToken(), req.hardwareId(), clock.instant(),
+                Passwords.hash(password, random), location -> deviceId(location, req.hardwareId()));
+        if (decision instanceof FleetRegistry.Refused r) {
+            Logger.warn("fleet: refused provisioning of hardware {}: {}", req.hardwareId(), r.reason());
+            refuse(nonce, r.reason());
+            return;
+        }
+        FleetRegistry.Granted g = (FleetRegistry.Granted) decision;
+        try {
+            access.grant(g.deviceId(), password);
+        } catch (BrokerAccess.AccessException e) {
+            Logger.error("fleet: cannot create broker credentials for {}: {}", g.deviceId(), e.getMessage());
+            refuse(nonce, "the sink cannot create broker credentials right now; try again later");
+            return;
+        }
+        Device d = registry.device(g.deviceId()).orElseThrow();
+        if (g.fresh() && settings.trustedKeyLine() != null && !d.desiredConfig().containsKey("cards.trustedKeys")) {
+            d = registry.updateConfig(g.deviceId(), Map.of("cards.trustedKeys", settings.trustedKeyLine()));
+        }
+        publishConfig(d);
+        ProvisionGrant grant = new ProvisionGrant(WireCodec.SCHEMA, d.deviceId(), g.location(), d.deviceId(), password,
+                d.desiredVersion(), d.desiredConfig());
+        String sealed = ProvisionSeal.seal(req.responseKey(), nonce, codec.encode(grant), random);
+        publish(settings.topics().provisionResponse(nonce),
+                codec.encode(new ProvisionResponse(WireCodec.SCHEMA, nonce, true, null, sealed)), false);
+        Logger.info("fleet: {} device {} at {} for hardware {}", g.fresh() ? "provisioned" : "re-provisioned (new password)",
+                g.deviceId(), g.location(), req.hardwareId());
+    }
+
+    private void refuse(String nonce, String reason) {
+        publish(settings.topics().provisionResponse(nonce),
+                codec.encode(new ProvisionResponse(WireCodec.SCHEMA, nonce, false, reason, null)), false);
+    }
+
+    /** {@code <location>-<6 hex of SHA-256(hardware id)>}: stable for a box, and says where it stands. */
+    static String deviceId(String location, String hardwareId) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(hardwareId.getBytes(StandardCharsets.UTF_8));
+            String loc = location.length() > 50 ? location.substring(0, 50) : location;
+            return loc + "-" + HexFormat.of().formatHex(h, 0, 3);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        worker.shutdown();
+        try {
+            if (client.isConnected()) {
+                client.disconnect(200).waitForCompletion(500);
+            }
+        } catch (MqttException e) {
+            Logger.debug("fleet disconnect: {}", e.getMessage());
+        }
+        try {
+            client.disconnectForcibly(0, 100, false);
+            client.close(true);
+        } catch (MqttException e) {
+            Logger.debug("fleet close: {}", e.getMessage());
+        }
+        try {
+            worker.awaitTermination(500, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        worker.shutdownNow();
+    }
+
+    private final class Callback implements MqttCallbackExtended {
+        @Override
+        public void connectComplete(boolean reconnect, String serverURI) {
+            worker.execute(FleetService.this::onConnected);
+        }
+
+        @Override
+        public void connectionLost(Throwable cause) {
+            Logger.warn("fleet: lost the connection to {} ({}); Paho reconnects", settings.brokerUrl(),
+                    cause == null ? "no reason" : cause.getMessage());
+        }
+
+        @Override
+        public void messageArrived(String topic, MqttMessage message) {
+            if (DynSecAccess.RESPONSE.equals(topic)) {
+                if (dynsec != null) {
+                    dynsec.onResponse(message.getPayload());
+                }
+                return;
+            }
+            byte[] payload = message.getPayload();
+            worker.execute(() -> handle(topic, payload));
+        }
+
+        @Override
+        public void deliveryComplete(IMqttDeliveryToken token) {
+            // nothing: QoS 1 to the broker is all a command or a config needs
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package app.sevenstamp.autopilot.gateway.fleet;
+
+import app.sevenstamp.autopilot.gateway.feedback.Feedback;
+import app.sevenstamp.autopilot.gateway.feedback.Patterns;
+import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.protocol.CommandAck;
+import app.sevenstamp.autopilot.protocol.DesiredConfig;
+import app.sevenstamp.autopilot.protocol.DeviceCommand;
+import app.sevenstamp.autopilot.protocol.DeviceStatus;
+import app.sevenstamp.autopilot.protocol.MalformedMessageException;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.tinylog.Logger;
+
+/**
+ * The gateway's side of fleet management, over the uplink's connection: a retained status (with a
+ * retained last will saying offline) refreshed every {@code fleet.heartbeat}; the desired configuration
+ * from the sink (retained, versioned), persisted in the state directory and reported back as
+ * {@code configVersion}; and the commands, each answered with a {@link CommandAck}.
+ *
+ * <p>Hot keys (applied at once): {@code fleet.heartbeat}. Every other key is persisted and applied at the
+ * next start ({@code restart} command, or systemd), because the parts that read them are built once.
+ *
+ * <p>Threads: Paho's thread only hands messages to the single "fleet" thread, which also runs the
+ * heartbeat; nothing here touches the scan path.
+ */
+public final class FleetAgent implements AutoCloseable {
+    static final Set<String> HOT_KEYS = Set.of("fleet.heartbeat");
+    /** The exit status that asks systemd for a restart (EX_TEMPFAIL). */
+    public static final int RESTART_EXIT = 75;
+
+    private final String deviceId;
+    private final Topics topics;
+    private final Uplink uplink;
+    private final Outbox outbox;
+    private final Feedback feedback;
+    private final Path stateDir;
+    private final Clock clock;
+    private final String version;
+    private final Supplier<String> scanner;
+    private final Runnable restart;
+    private final WireCodec codec = new WireCodec();
+    private final ScheduledExecutorService worker;
+    private final long startedNanos = System.nanoTime();
+    private volatile long configVersion;
+    private volatile Duration heartbeat;
+    private ScheduledFuture<?> beat;
+
+    /**
+     * @param restart called after the ack of a {@code restart} command was handed to the uplink
+     */
+    public FleetAgent(String deviceId, Topics topics, Uplink uplink, Outbox outbox, Feedback feedback, Path stateDir,
+            Clock clock, String version, Duration heartbeat, Supplier<String> scanner, Runnable restart) {
+        this.deviceId = deviceId;
+        this.topics = topics;
+        this.uplink = uplink;
+        this.outbox = outbox;
+        this.feedback = feedback;
+        this.stateDir = stateDir;
+        this.clock = clock;
+        this.version = version;
+        this.heartbeat = heartbeat;
+        this.scanner = scanner;
+        this.restart = restart;
+        this.configVersion = storedVersion(stateDir);
+        ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, NamedThreads.daemon("fleet"));
+        pool.setRemoveOnCancelPolicy(true);
+        this.worker = pool;
+    }
+
+    /** Registers with the uplink: call before {@code uplink.start()}. */
+    public void attach() {
+        uplink.setWill(topics.status(deviceId), codec.encode(offline()));
+        uplink.addSubscription(topics.config(deviceId), p -> worker.execute(() -> onConfig(p)));
+        uplink.addSubscription(topics.commands(deviceId), p -> worker.execute(() -> onCommand(p)));
+        uplink.onReady(() -> worker.execute(this::publishStatus));
+        schedule();
+    }
+
+    public long configVersion() {
+        return configVersion;
+    }
+
+    private synchronized void schedule() {
+        if (beat != null) {
+            beat.cancel(false);
+        }
+        long ms = heartbeat.toMillis();
+        beat = worker.scheduleAtFixedRate(this::publishStatus, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private DeviceStatus offline() {
+        return new DeviceStatus(WireCodec.SCHEMA, deviceId, false, null, version, configVersion, 0, 0, 0, null, -1, Double.NaN);
+    }
+
+    DeviceStatus status() {
+        long backlog = -1;
+        long oldestAge = 0;
+        try {
+            backlog = outbox.count().get(2, TimeUnit.SECONDS);
+            Optional<Instant> oldest = outbox.oldestCreatedAt().get(2, TimeUnit.SECONDS);
+            oldestAge = oldest.map(t -> Math.max(0, Duration.between(t, clock.instant()).toSeconds())).orElse(0L);
+        } catch (Exception e) {
+            Logger.debug("status: cannot read the outbox: {}", e.toString());
+        }
+        long disk = -1;
+        try {
+            disk = Files.getFileStore(stateDir).getUsableSpace();
+        } catch (IOException e) {
+            Logger.debug("status: no disk figure: {}", e.toString());
+        }
+        return new DeviceStatus(WireCodec.SCHEMA, deviceId, true, clock.instant(), version, configVersion,
+                (System.nanoTime() - startedNanos) / 1_000_000_000L, backlog, oldestAge, scanner.get(), disk, cpuTemperature());
+    }
+
+    private void publishStatus() {
+        try {
+            uplink.publish(topics.status(deviceId), codec.encode(status()), true);
+        } catch (RuntimeException e) {
+            Logger.warn("status not published: {}", e.toString());
+        }
+    }
+
+    static double cpuTemperature() {
+        try {
+            String t = Files.readString(Path.of("/sys/class/thermal/thermal_zone0/temp"), StandardCharsets.US_ASCII).trim();
+            return Long.parseLong(t) / 1000.0;
+        } catch (IOException | NumberFormatException | SecurityException e) {
+            return Double.NaN;
+        }
+    }
+
+    private void onConfig(byte[] payload) {
+        if (payload.length == 0) {
+            return; // the sink cleared the retained config
+        }
+        DesiredConfig d;
+        try {
+            d = codec.decode(payload, DesiredConfig.class);
+        } catch (MalformedMessageException e) {
+            Logger.warn("ignoring a malformed desired config: {}", e.getMessage());
+            return;
+        }
+        if (!deviceId.equals(d.deviceId()) || d.version() <= configVersion) {
+            return; // the retained copy of what we already run, or not ours
+        }
+        Map<String, String> old = storedSettings(stateDir);
+        storeConfig(stateDir, d.version(), d.settings());
+        configVersion = d.version();
+        String hb = d.settings().get("fleet.heartbeat");
+        if (hb != null) {
+            try {
+                Duration parsed = new app.sevenstamp.autopilot.protocol.support.Settings(props("fleet.heartbeat", hb), "config")
+                        .duration("fleet.heartbeat", heartbeat, Duration.ofSeconds(1), Duration.ofHours(1));
+                if (!parsed.equals(heartbeat)) {
+                    heartbeat = parsed;
+                    schedule();
+                }
+            } catch (RuntimeException e) {
+                Logger.warn("desired config: {}", e.getMessage());
+            }
+        }
+        boolean cold = d.settings().entrySet().stream().anyMatch(e -> !HOT_KEYS.contains(e.getKey())
+                && !e.getValue().equals(old.get(e.getKey())));
+        Logger.info("desired config version {} stored{}", d.version(), cold ? "; some keys apply at the next start" : "");
+        publishStatus();
+    }
+
+    private void onCommand(byte[] payload) {
+        DeviceCommand c;
+        try {
+            c = codec.decode(payload, DeviceCommand.class);
+        } catch (MalformedMessageException e) {
+            Logger.warn("ignoring a malformed command: {}", e.getMessage());
+            return;
+        }
+        if (!deviceId.equals(c.deviceId())) {
+            return;
+        }
+        if (c.issuedAt() != null && Duration.between(c.issuedAt(), clock.instant()).compareTo(Duration.ofMinutes(5)) > 0) {
+            ack(c, false, "expired: issued at " + c.issuedAt());
+            return;
+        }
+        Logger.info("command {} ({})", c.command(), c.commandId());
+        switch (c.command()) {
+            case "identify" -> {
+                feedback.identify();
+                ack(c, true, "identify: blinking for up to " + Patterns.IDENTIFY_LIMIT.toSeconds() + " s");
+            }
+            case "self-test" -> {
+                DeviceStatus s = status();
+                feedback.selfTest();
+                String result = "feedback: self-test pattern played; outbox backlog " + s.backlog() + "; disk free "
+                        + s.diskFreeBytes() + " bytes; scanner " + s.scanner();
+                ack(c, s.backlog() >= 0, result);
+            }
+            case "flush" -> {
+                uplink.wake();
+                ack(c, true, "sending the outbox now; backlog " + status().backlog());
+            }
+            case "log-level" -> {
+                String level = c.argument() == null ? "" : c.argument();
+                if (!FleetSettings.LEVEL.matcher(level).matches()) {
+                    ack(c, false, "level '" + level + "' is not one of trace, debug, info, warn, error");
+                } else {
+                    Map<String, String> s = new HashMap<>(storedSettings(stateDir));
+                    s.put("log.level", level);
+                    storeConfig(stateDir, configVersion, s);
+                    ack(c, true, "log level " + level + " stored; tinylog applies it at the next start (restart)");
+                }
+            }
+            case "restart" -> {
+                ack(c, true, "restarting");
+                worker.schedule(restart, 500, TimeUnit.MILLISECONDS);
+            }
+            default -> ack(c, false, "unknown command '" + c.command() + "'");
+        }
+    }
+
+    private void ack(DeviceCommand c, boolean ok, String result) {
+        uplink.publish(topics.commandAcks(deviceId), codec.encode(new CommandAck(WireCodec.SCHEMA, c.commandId(), deviceId,
+                c.command(), ok, result)), false);
+    }
+
+    // --- the persisted desired configuration
+
+    static void storeConfig(Path stateDir, long version, Map<String, String> settings) {
+        Properties p = new Properties();
+        settings.forEach(p::setProperty);
+        p.setProperty("config.version", Long.toString(version));
+        StateFiles.write(stateDir, StateFiles.CONFIG, p);
+    }
+
+    /** The stored desired settings (without the version). */
+    public static Map<String, String> storedSettings(Path stateDir) {
+        Map<String, String> out = new HashMap<>();
+        StateFiles.read(stateDir, StateFiles.CONFIG).ifPresent(p -> {
+            for (String k : p.stringPropertyNames()) {
+                if (!k.equals("config.version")) {
+                    out.put(k, p.getProperty(k));
+                }
+            }
+        });
+        return out;
+    }
+
+    static long storedVersion(Path stateDir) {
+        return StateFiles.read(stateDir, StateFiles.CONFIG)
+                .map(p -> Long.parseLong(p.getProperty("config.version", "0"))).orElse(0L);
+    }
+
+    private static Properties props(String k, String v) {
+        Properties p = new Properties();
+        p.setProperty(k, v);
+        return p;
+    }
+
+    /**
+     * At a clean stop: publish the retained offline status ourselves (a clean disconnect does not fire
+     * the last will), waiting at most {@code wait} for the uplink to hand it to Paho.
+     */
+    public void goodbye(Duration wait) {
+        worker.shutdownNow();
+        try {
+            uplink.publish(topics.status(deviceId), codec.encode(offline()), true).get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            Logger.debug("offline status not published: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}

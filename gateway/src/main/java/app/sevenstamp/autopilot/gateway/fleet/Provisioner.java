@@ -1,0 +1,139 @@
+package app.sevenstamp.autopilot.gateway.fleet;
+
+import app.sevenstamp.autopilot.protocol.MalformedMessageException;
+import app.sevenstamp.autopilot.protocol.ProvisionGrant;
+import app.sevenstamp.autopilot.protocol.ProvisionRequest;
+import app.sevenstamp.autopilot.protocol.ProvisionResponse;
+import app.sevenstamp.autopilot.protocol.ProvisionSeal;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.tinylog.Logger;
+
+/**
+ * First start of a box that carries only a claim: ask the sink for an identity over the shared
+ * provisioning account ({@code PREFIX/provision/req/{nonce}} and {@code .../resp/{nonce}}), store what
+ * comes back (mode 600) and let the gateway start as itself. Runs before the daemon; blocks.
+ */
+public final class Provisioner {
+    private final String url;
+    private final Topics topics;
+    private final FleetSettings settings;
+    private final String hardwareId;
+    private final String version;
+    private final WireCodec codec = new WireCodec();
+    private final SecureRandom random = new SecureRandom();
+
+    /** The sink said no: provisioning again with the same claim cannot help. */
+    public static final class RefusedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public RefusedException(String message) {
+            super(message);
+        }
+    }
+
+    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, String version) {
+        this.url = url;
+        this.topics = topics;
+        this.settings = settings;
+        this.hardwareId = hardwareId;
+        this.version = version;
+    }
+
+    /**
+     * One attempt: connect, ask, wait for the answer.
+     *
+     * @throws RefusedException when the sink refuses the claim
+     * @throws MqttException    or a {@link TimeoutException} when the broker or the sink is unreachable: try again
+     */
+    public ProvisionGrant attempt() throws RefusedException, MqttException, TimeoutException, InterruptedException {
+        byte[] n = new byte[16];
+        random.nextBytes(n);
+        String nonce = Base64.getUrlEncoder().withoutPadding().encodeToString(n);
+        String key = ProvisionSeal.newKey(random);
+        MqttClient client = new MqttClient(url, "prov-" + nonce.substring(0, 16), new MemoryPersistence());
+        CompletableFuture<ProvisionResponse> answer = new CompletableFuture<>();
+        try {
+            MqttConnectOptions o = new MqttConnectOptions();
+            o.setCleanSession(true);
+            o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+            o.setSocketFactory(NoDelaySockets.forUrl(url));
+            o.setConnectionTimeout((int) Math.max(1, settings.provisionTimeout().toSeconds()));
+            o.setUserName(settings.provisionUsername());
+            o.setPassword(settings.provisionPassword().toCharArray());
+            client.connect(o);
+            client.subscribe(topics.provisionResponse(nonce), 1, (topic, message) -> {
+                try {
+                    answer.complete(codec.decode(message.getPayload(), ProvisionResponse.class));
+                } catch (MalformedMessageException e) {
+                    Logger.warn("malformed provisioning response: {}", e.getMessage());
+                }
+            });
+            ProvisionRequest req = new ProvisionRequest(WireCodec.SCHEMA, nonce, settings.claimToken(), hardwareId, key, version);
+            client.publish(topics.provisionRequest(nonce), codec.encode(req), 1, false);
+            ProvisionResponse r = answer.get(settings.provisionTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (!r.ok()) {
+                throw new RefusedException(r.error());
+            }
+            try {
+                return codec.decode(ProvisionSeal.open(key, nonce, r.sealed()), ProvisionGrant.class);
+            } catch (MalformedMessageException e) {
+                throw new RefusedException("the sink's grant could not be opened: " + e.getMessage());
+            }
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            try {
+                if (client.isConnected()) {
+                    client.disconnect(500);
+                }
+                client.close(true);
+            } catch (MqttException e) {
+                Logger.debug("closing the provisioning client: {}", e.toString());
+            }
+        }
+    }
+
+    /** Attempts until granted (backoff 1 s doubling to 60 s) or refused; stores the identity and the initial config. */
+    public ProvisionGrant provisionInto(Path stateDir) throws RefusedException, InterruptedException {
+        long delay = 1000;
+        while (true) {
+            try {
+                ProvisionGrant g = attempt();
+                store(stateDir, g);
+                Logger.info("provisioned as {} at {} (hardware {}); credentials stored in {}", g.deviceId(), g.location(),
+                        hardwareId, stateDir.resolve(StateFiles.IDENTITY));
+                return g;
+            } catch (MqttException | TimeoutException e) {
+                Logger.warn("provisioning at {} failed ({}); trying again in {} ms", url, e.toString(), delay);
+                Thread.sleep(delay); // nothing else runs before the box has an identity
+                delay = Math.min(60_000, delay * 2);
+            }
+        }
+    }
+
+    static void store(Path stateDir, ProvisionGrant g) {
+        Properties id = new Properties();
+        id.setProperty("device.id", g.deviceId());
+        id.setProperty("device.location", g.location());
+        id.setProperty("mqtt.clientId", g.deviceId());
+        id.setProperty("mqtt.username", g.username());
+        id.setProperty("mqtt.password", g.password());
+        StateFiles.write(stateDir, StateFiles.IDENTITY, id);
+        FleetAgent.storeConfig(stateDir, g.configVersion(), g.config());
+    }
+
+}

@@ -1,0 +1,207 @@
+package app.sevenstamp.autopilot.gateway.e2e;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.gateway.fleet.FleetSettings;
+import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
+import app.sevenstamp.autopilot.protocol.ProvisionGrant;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Fleet management on the real parts: Mosquitto with the dynamic-security plugin, the sink in this
+ * JVM (external broker, provisioning on), and provisioning by the gateway's own Provisioner or by the
+ * real gateway jar.
+ */
+class FleetIT {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);
+
+    @TempDir
+    Path dir;
+    private MosquittoProcess mosquitto;
+    private SinkServer sink;
+
+    @BeforeEach
+    void start() throws Exception {
+        mosquitto = MosquittoProcess.startWithDynamicSecurity(dir.resolve("mosquitto"), "admin", "admin-secret");
+        Properties p = new Properties();
+        p.setProperty("store.dir", dir.resolve("sink").toString());
+        p.setProperty("http.port", "0");
+        p.setProperty("broker.mode", "external");
+        p.setProperty("broker.url", mosquitto.url());
+        p.setProperty("mqtt.username", "admin");
+        p.setProperty("mqtt.password", "admin-secret");
+        p.setProperty("fleet.provisioning", "true");
+        p.setProperty("program.coffee.stampsRequired", "5");
+        sink = SinkServer.start(SinkConfig.from(new Settings(p, "FleetIT")));
+        assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on Mosquitto with dynamic security");
+    }
+
+    @AfterEach
+    void stop() {
+        if (sink != null) {
+            sink.close();
+        }
+        if (mosquitto != null) {
+            mosquitto.close();
+        }
+    }
+
+    private Provisioner provisioner(String claim, String hardwareId) {
+        Properties p = new Properties();
+        p.setProperty("provision.claimToken", claim);
+        p.setProperty("provision.timeout", "10s");
+        FleetSettings f = FleetSettings.take(p, "test");
+        return new Provisioner(mosquitto.url(), TOPICS, f, hardwareId, "test");
+    }
+
+    private static MqttClient connect(String url, String clientId, String user, String password) throws MqttException {
+        MqttClient c = new MqttClient(url, clientId, new MemoryPersistence());
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        o.setUserName(user);
+        o.setPassword(password.toCharArray());
+        c.connect(o);
+        return c;
+    }
+
+    @Test
+    void aProvisionedDevicePublishesOnlyOnItsOwnTopics() throws Exception {
+        String claim = sink.fleet().createClaim("shop-12", 2, Duration.ofDays(7)).token();
+        ProvisionGrant a = provisioner(claim, "hw-A").attempt();
+        ProvisionGrant b = provisioner(claim, "hw-B").attempt();
+        assertNotEquals(a.deviceId(), b.deviceId(), "a second box with the same claim becomes a new device");
+        assertEquals("shop-12", a.location());
+        assertEquals(sink.trustedKey(), a.config().get("cards.trustedKeys"), "the initial config carries the trusted key");
+
+        LinkedBlockingQueue<String> seen = new LinkedBlockingQueue<>();
+        MqttClient observer = connect(mosquitto.url(), "observer", "admin", "admin-secret");
+        observer.subscribe(TOPICS.prefix() + "/gw/+/stamps", 1, (topic, m) -> seen.add(topic + " " + new String(m.getPayload(), StandardCharsets.UTF_8)));
+        MqttClient deviceA = connect(mosquitto.url(), a.deviceId(), a.username(), a.password());
+        // MQTT 3.1.1 has no negative PUBACK: the broker drops a denied publish silently. The allowed one,
+        // sent after it on the same connection, arrives; had the first been let through it would have come first.
+        deviceA.publish(TOPICS.stamps(b.deviceId()), "forged".getBytes(StandardCharsets.UTF_8), 1, false);
+        deviceA.publish(TOPICS.stamps(a.deviceId()), "own".getBytes(StandardCharsets.UTF_8), 1, false);
+        String first = seen.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(TOPICS.stamps(a.deviceId()) + " own", first);
+        assertTrue(seen.isEmpty(), "the publish on another device's topic never reached a subscriber: " + seen);
+        deviceA.disconnect();
+
+        // the credentials are bound to the device's client id, and a wrong password is refused
+        assertThrows(MqttException.class, () -> connect(mosquitto.url(), b.deviceId(), a.username(), a.password()));
+        assertThrows(MqttException.class, () -> connect(mosquitto.url(), a.deviceId(), a.username(), "wrong"));
+        observer.disconnect();
+    }
+
+    @Test
+    void expiredAndUsedUpClaimsAreRefusedAndTheSameBoxOnlyRotatesItsPassword() throws Exception {
+        Instant past = Instant.now().minus(Duration.ofHours(1));
+        sink.fleet().registry().createClaim(new FleetRegistry.Claim("clm_expired_000000000000", "shop-1", 5, 5, past,
+                past.minus(Duration.ofDays(1))));
+        Provisioner.RefusedException expired = assertThrows(Provisioner.RefusedException.class,
+                () -> provisioner("clm_expired_000000000000", "hw-X").attempt());
+        assertTrue(expired.getMessage().contains("expired"), expired.getMessage());
+
+        String claim = sink.fleet().createClaim("shop-2", 1, Duration.ofDays(1)).token();
+        ProvisionGrant first = provisioner(claim, "hw-1").attempt();
+        Provisioner.RefusedException usedUp = assertThrows(Provisioner.RefusedException.class,
+                () -> provisioner(claim, "hw-2").attempt());
+        assertTrue(usedUp.getMessage().contains("used up"), usedUp.getMessage());
+        assertThrows(Provisioner.RefusedException.class, () -> provisioner("clm_unknown_0000000000000", "hw-3").attempt());
+
+        // the same hardware again: same device id, a new password; the old one stops working
+        ProvisionGrant again = provisioner(claim, "hw-1").attempt();
+        assertEquals(first.deviceId(), again.deviceId());
+        assertNotEquals(first.password(), again.password());
+        assertThrows(MqttException.class, () -> connect(mosquitto.url(), first.deviceId(), first.username(), first.password()));
+        connect(mosquitto.url(), again.deviceId(), again.username(), again.password()).disconnect();
+    }
+
+    @Test
+    void theRealGatewayProvisionsStampsAsItselfTakesConfigAndCommandsAndGoesOfflineByItsWill() throws Exception {
+        String claim = sink.fleet().createClaim("shop-7", 1, Duration.ofDays(7)).token();
+        Path state = dir.resolve("state");
+        Path config = dir.resolve("gateway.properties");
+        Files.writeString(config, String.join("\n",
+                "provision.claimToken=" + claim,
+                "provision.hardwareId=hw-e2e-1",
+                "mqtt.url=" + mosquitto.url(),
+                "mqtt.reconnect.min=100ms",
+                "mqtt.reconnect.max=1s",
+                "outbox.dir=" + state,
+                "scanner.type=stdin",
+                "feedback.type=console",
+                "fleet.heartbeat=1s",
+                ""), StandardCharsets.UTF_8);
+        FleetRegistry registry = sink.fleet().registry();
+        String deviceId;
+        try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-1.log"))) {
+            await().atMost(WAIT).until(() -> registry.devices().stream().anyMatch(FleetRegistry.Device::online));
+            deviceId = registry.devices().get(0).deviceId();
+            assertTrue(deviceId.startsWith("shop-7-"), deviceId);
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("identity.properties"))));
+
+            // a stamp, sent as itself through its ACL
+            String card = app.sevenstamp.autopilot.sink.cards.SigningKey.loadOrCreate(dir.resolve("sink").resolve("signing.key"), "k1")
+                    .signer().sign("coffee", "ABCDEFGHJKMNPQRS");
+            gw.type(card);
+            gw.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED");
+            await().atMost(WAIT).until(() -> sink.metrics().accepted() == 1);
+
+            // config reaches the online device within 2 s and is reported back
+            long version = sink.fleet().setConfig(deviceId, Map.of("fleet.heartbeat", "2s")).desiredVersion();
+            await().atMost(Duration.ofSeconds(2)).until(() -> reportedVersion(registry, deviceId) == version);
+
+            // identify, acknowledged with its result
+            String cmd = sink.fleet().sendCommand(deviceId, "identify", null);
+            await().atMost(WAIT).until(() -> registry.command(cmd).map(c -> Boolean.TRUE.equals(c.ok())).orElse(false));
+            gw.awaitLine(l -> l.contains("IDENTIFY"), WAIT, "the identify signal");
+
+            gw.kill();
+        }
+        // killed with -9: the broker publishes the retained last will
+        await().atMost(WAIT).until(() -> !registry.device(deviceId).orElseThrow().online());
+
+        // a change made while it is offline reaches it when it comes back
+        long offlineVersion = sink.fleet().setConfig(deviceId, Map.of("cards.programs", "coffee")).desiredVersion();
+        try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-2.log"))) {
+            await().atMost(WAIT).until(() -> reportedVersion(registry, deviceId) == offlineVersion);
+            assertEquals(1, registry.devices().size(), "restarting did not provision a second device");
+        }
+        assertTrue(Files.readString(state.resolve("fleet-config.properties")).contains("cards.programs=coffee"));
+    }
+
+    private static long reportedVersion(FleetRegistry registry, String deviceId) throws Exception {
+        String status = registry.device(deviceId).orElseThrow().lastStatus();
+        return status == null ? -1 : new ObjectMapper().readTree(status).path("configVersion").asLong(-1);
+    }
+
+}

@@ -1,0 +1,105 @@
+package app.sevenstamp.autopilot.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The fleet-management additions to the wire contract: provisioning, desired config, commands. */
+class FleetWireTest {
+    private static final String KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    private static final String NONCE = "q7ZJtM2xW9pL4cVb8nR1sA";
+    private final WireCodec codec = new WireCodec();
+    private final ObjectMapper json = new ObjectMapper();
+
+    @ParameterizedTest
+    @CsvSource({
+        "provision-request.json, app.sevenstamp.autopilot.protocol.ProvisionRequest",
+        "provision-refused.json, app.sevenstamp.autopilot.protocol.ProvisionResponse",
+        "provision-granted.json, app.sevenstamp.autopilot.protocol.ProvisionResponse",
+        "provision-grant.json, app.sevenstamp.autopilot.protocol.ProvisionGrant",
+        "desired-config.json, app.sevenstamp.autopilot.protocol.DesiredConfig",
+        "device-command.json, app.sevenstamp.autopilot.protocol.DeviceCommand",
+        "command-ack.json, app.sevenstamp.autopilot.protocol.CommandAck"})
+    void everyFleetVectorSurvivesARoundTripUnchanged(String vector, Class<?> type) throws Exception {
+        Object decoded = codec.decode(Vectors.bytes(vector), type);
+        assertEquals(json.readTree(Vectors.bytes(vector)), json.readTree(codec.encode(decoded)), vector);
+    }
+
+    @Test
+    void theGrantedVectorOpensWithTheRequestKeyToTheGrantVector() throws Exception {
+        ProvisionResponse r = codec.decode(Vectors.bytes("provision-granted.json"), ProvisionResponse.class);
+        assertTrue(r.ok());
+        byte[] plain = ProvisionSeal.open(KEY, NONCE, r.sealed());
+        ProvisionGrant grant = codec.decode(plain, ProvisionGrant.class);
+        assertEquals(codec.decode(Vectors.bytes("provision-grant.json"), ProvisionGrant.class), grant);
+        assertEquals("shop-12-7f3a9c", grant.deviceId());
+        assertEquals("k1:4aLuQ7fNqD3uF3gCL1lGXxQm2a3uQyAdzUw3Fv5l3dQ", grant.config().get("cards.trustedKeys"));
+    }
+
+    @Test
+    void aSealedGrantDoesNotOpenWithAnotherKeyOrForAnotherNonce() throws Exception {
+        ProvisionResponse r = codec.decode(Vectors.bytes("provision-granted.json"), ProvisionResponse.class);
+        String otherKey = ProvisionSeal.newKey(new SecureRandom());
+        assertThrows(MalformedMessageException.class, () -> ProvisionSeal.open(otherKey, NONCE, r.sealed()));
+        assertThrows(MalformedMessageException.class, () -> ProvisionSeal.open(KEY, "AAAAAAAAAAAAAAAAAAAAAA", r.sealed()));
+        assertThrows(MalformedMessageException.class, () -> ProvisionSeal.open(KEY, NONCE, "bm90IHNlYWxlZA"));
+    }
+
+    @Test
+    void sealAndOpenRoundTrip() throws Exception {
+        SecureRandom random = new SecureRandom();
+        String key = ProvisionSeal.newKey(random);
+        byte[] plain = "{\"x\":1}".getBytes(StandardCharsets.UTF_8);
+        assertArrayEquals(plain, ProvisionSeal.open(key, NONCE, ProvisionSeal.seal(key, NONCE, plain, random)));
+    }
+
+    @Test
+    void aRefusalCarriesItsReasonAndNoGrant() throws Exception {
+        ProvisionResponse r = codec.decode(Vectors.bytes("provision-refused.json"), ProvisionResponse.class);
+        assertFalse(r.ok());
+        assertNull(r.sealed());
+        assertTrue(r.error().contains("expired"));
+        assertThrows(IllegalArgumentException.class, () -> new ProvisionResponse(1, NONCE, true, null, null));
+        assertThrows(IllegalArgumentException.class, () -> new ProvisionResponse(1, NONCE, false, "x", "y"));
+    }
+
+    @Test
+    void commandAndConfigVectorsCarryTheirFields() throws Exception {
+        DeviceCommand c = codec.decode(Vectors.bytes("device-command.json"), DeviceCommand.class);
+        assertEquals("identify", c.command());
+        assertNull(c.argument());
+        assertEquals(Instant.parse("2026-11-23T07:06:00Z"), c.issuedAt());
+        DesiredConfig d = codec.decode(Vectors.bytes("desired-config.json"), DesiredConfig.class);
+        assertEquals(4, d.version());
+        assertEquals("coffee,tea", d.settings().get("cards.programs"));
+        CommandAck a = codec.decode(Vectors.bytes("command-ack.json"), CommandAck.class);
+        assertTrue(a.ok());
+        assertEquals(c.commandId(), a.commandId());
+    }
+
+    @Test
+    void provisionAndCommandTopics() {
+        Topics t = new Topics("7stamp/v1");
+        assertEquals("7stamp/v1/provision/req/" + NONCE, t.provisionRequest(NONCE));
+        assertEquals("7stamp/v1/provision/resp/" + NONCE, t.provisionResponse(NONCE));
+        assertEquals("7stamp/v1/provision/req/+", t.allProvisionRequests());
+        assertEquals("7stamp/v1/gw/a1/cmdack", t.commandAcks("a1"));
+        assertEquals("7stamp/v1/gw/+/cmdack", t.allCommandAcks());
+        assertEquals(Optional.of(NONCE), t.nonceOf(t.provisionRequest(NONCE)));
+        assertEquals(Optional.empty(), t.nonceOf("7stamp/v1/provision/req/short"));
+        assertThrows(IllegalArgumentException.class, () -> t.provisionRequest("a/b+#"));
+    }
+}
