@@ -9,11 +9,20 @@ import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
+import app.sevenstamp.autopilot.gateway.scan.Debouncer;
+import app.sevenstamp.autopilot.gateway.scan.DetectingScanSource;
+import app.sevenstamp.autopilot.gateway.scan.DevicePath;
+import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.gateway.scan.Framer;
+import app.sevenstamp.autopilot.gateway.scan.HidDecoder;
+import app.sevenstamp.autopilot.gateway.scan.HidScanSource;
 import app.sevenstamp.autopilot.gateway.scan.ScanSource;
+import app.sevenstamp.autopilot.gateway.scan.ScannerDetector;
 import app.sevenstamp.autopilot.gateway.scan.ScannerListener;
+import app.sevenstamp.autopilot.gateway.scan.ScannerState;
 import app.sevenstamp.autopilot.gateway.scan.SerialScanSource;
 import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
+import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -22,6 +31,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.tinylog.Logger;
 
 /**
@@ -33,12 +43,15 @@ public final class Gateway implements AutoCloseable {
     private static final Duration STORE_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration ACK_TIMEOUT = Duration.ofSeconds(30);
     private static final int SCAN_QUEUE = 64;
+    /** How often a lost scanner is looked for again: with the 0.5 s read timeout, back within 2 s of a replug. */
+    private static final Duration SCANNER_RETRY = Duration.ofSeconds(1);
 
     private final Feedback feedback;
     private final Outbox outbox;
     private final Uplink uplink;
     private final StampPipeline pipeline;
     private final ScanSource scanner;
+    private final ScannerState scannerState;
     private boolean closed;
 
     /**
@@ -65,7 +78,9 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    private Gateway(Feedback feedback, Outbox outbox, Uplink uplink, StampPipeline pipeline, ScanSource scanner) {
+    private Gateway(Feedback feedback, Outbox outbox, Uplink uplink, StampPipeline pipeline, ScanSource scanner,
+            ScannerState scannerState) {
+        this.scannerState = scannerState;
         this.feedback = feedback;
         this.outbox = outbox;
         this.uplink = uplink;
@@ -90,35 +105,74 @@ public final class Gateway implements AutoCloseable {
         StampPipeline pipeline = new StampPipeline(
                 new ScanPolicy(config.cards().verifier(), config.cards().programs()), factory, outbox, feedback,
                 uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT);
-        ScanSource scanner = scanSource(config, env, pipeline, feedback);
+        ScannerState scannerState = new ScannerState("starting");
+        ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
 
         uplink.start();
         pipeline.start();
         scanner.start();
-        return new Gateway(feedback, outbox, uplink, pipeline, scanner);
+        return new Gateway(feedback, outbox, uplink, pipeline, scanner, scannerState);
     }
 
+    /**
+     * The scanner, whatever its kind, feeds the same chain: framing (in the source), removal of prefix,
+     * AIM identifier and suffix, debounce of double reads, then the pipeline's bounded queue.
+     */
     private static ScanSource scanSource(GatewayConfig config, Environment env, StampPipeline pipeline,
-            Feedback feedback) {
+            Feedback feedback, ScannerState state) {
         GatewayConfig.ScannerSettings s = config.scanner();
+        Consumer<Frame> frames = s.affixes().apply(new Debouncer(s.debounce(), env.ticker(), pipeline::accept));
         if (s.type() == ScannerType.STDIN) {
+            state.ready("stdin");
             return new StdinScanSource(env.stdin(), new Framer(s.terminator(), s.maxLength(), s.charset().charset(), true),
-                    pipeline::accept);
+                    frames);
         }
         ScannerListener listener = new ScannerListener() {
             @Override
             public void scannerLost(String reason) {
-                feedback.signal(Signal.SCANNER_LOST, "scanner=" + s.port() + " " + reason);
+                state.lost(reason);
+                feedback.signal(Signal.SCANNER_LOST, "scanner=" + state.get().device() + " " + reason);
             }
 
             @Override
-            public void scannerReady() {
-                // the source logs it; the next scan's feedback tells the counter
+            public void scannerReady(String device) {
+                state.ready(device); // the source logs it; the next scan's feedback tells the counter
             }
         };
-        return new SerialScanSource(s.port(), s.baud(),
-                new Framer(s.terminator(), s.maxLength(), s.charset().charset(), false),
-                pipeline::accept, listener, Duration.ofSeconds(1));
+        if (s.autoReason() != null) {
+            if (s.type() == ScannerType.AUTO) {
+                Logger.warn("{}; the gateway runs and keeps looking", s.autoReason());
+            } else {
+                Logger.info("{}", s.autoReason());
+            }
+        }
+        return switch (s.type()) {
+            case SERIAL -> serial(s, DevicePath.of(s.port()), frames, listener);
+            case HID -> hid(s, DevicePath.of(s.port()), frames, listener);
+            case AUTO -> new DetectingScanSource(new ScannerDetector(s.serialByIdDir(), s.inputByIdDir()),
+                    found -> found.kind() == ScannerDetector.Kind.SERIAL
+                            ? serial(s, DevicePath.of(found.device().toString()), frames, listener)
+                            : hid(s, DevicePath.of(found.device().toString()), frames, listener),
+                    state, SCANNER_RETRY);
+            case STDIN -> throw new IllegalStateException("handled above");
+        };
+    }
+
+    private static ScanSource serial(GatewayConfig.ScannerSettings s, DevicePath port, Consumer<Frame> frames,
+            ScannerListener listener) {
+        return new SerialScanSource(port, s.baud(), s.terminator() == Terminator.NONE ? s.interCharTimeout() : null,
+                new Framer(s.terminator(), s.maxLength(), s.charset().charset(), false), frames, listener, SCANNER_RETRY);
+    }
+
+    private static ScanSource hid(GatewayConfig.ScannerSettings s, DevicePath device, Consumer<Frame> frames,
+            ScannerListener listener) {
+        return new HidScanSource(device, new HidDecoder(s.eventSize(), s.layout(), s.maxLength()), s.grab(), frames,
+                listener, SCANNER_RETRY);
+    }
+
+    /** The scanner's state right now; thread-safe, for the status message. */
+    public ScannerState.Snapshot scannerState() {
+        return scannerState.get();
     }
 
     public String describeScanner() {
