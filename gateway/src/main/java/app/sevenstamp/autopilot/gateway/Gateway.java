@@ -121,12 +121,13 @@ public final class Gateway implements AutoCloseable {
     private static ScanSource scanSource(GatewayConfig config, Environment env, StampPipeline pipeline,
             Feedback feedback, ScannerState state) {
         GatewayConfig.ScannerSettings s = config.scanner();
-        Consumer<Frame> frames = s.affixes().apply(new Debouncer(s.debounce(), env.ticker(), pipeline::accept));
         if (s.type() == ScannerType.STDIN) {
+            // no debounce: a person typing or a pipe replaying scans means every line, repeats included
             state.ready("stdin");
             return new StdinScanSource(env.stdin(), new Framer(s.terminator(), s.maxLength(), s.charset().charset(), true),
-                    frames);
+                    s.affixes().apply(pipeline::accept));
         }
+        Consumer<Frame> frames = s.affixes().apply(new Debouncer(s.debounce(), env.ticker(), pipeline::accept));
         ScannerListener listener = new ScannerListener() {
             @Override
             public void scannerLost(String reason) {

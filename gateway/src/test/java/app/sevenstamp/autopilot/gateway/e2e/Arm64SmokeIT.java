@@ -57,7 +57,8 @@ class Arm64SmokeIT {
         }
         try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProperties.toString())));
              SocatPty pty = SocatPty.start(dir, "usb-Honeywell-if00")) {
-            String card = SinkCli.issue(sinkProperties, "coffee", 1).get(0);
+            List<String> cards = SinkCli.issue(sinkProperties, "coffee", 2);
+            String card = cards.get(0);
             String cardId = card.split("\\.")[3];
             Path config = dir.resolve("gateway.properties");
             Files.writeString(config, String.join("\n",
@@ -81,9 +82,14 @@ class Arm64SmokeIT {
                 assertTrue(hasAarch64Library(tmp), "jSerialComm must have unpacked its aarch64 library under " + tmp
                         + ":\n" + gateway.log());
 
-                pty.write(("\u0002]Q1" + card + "\r").getBytes(StandardCharsets.US_ASCII));
+                // a double read (the scanner saw the card twice), then another card
+                pty.write(("\u0002]Q1" + card + "\r\u0002]Q1" + card + "\r").getBytes(StandardCharsets.US_ASCII));
                 String line = gateway.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED from the arm64 gateway");
                 assertTrue(line.contains("card=" + cardId), line);
+                pty.scan(cards.get(1));
+                String next = gateway.awaitLine(l -> !l.isBlank(), WAIT, "the second card's feedback");
+                assertTrue(next.startsWith("ACCEPTED") && next.contains("card=" + cards.get(1).split("\\.")[3])
+                        && next.contains("seq=2"), "the double read must give no second feedback and no stamp: " + next);
 
                 HttpClient http = HttpClient.newHttpClient();
                 await().atMost(WAIT).until(() -> {
