@@ -6,16 +6,27 @@ import app.sevenstamp.autopilot.gateway.feedback.ConsoleFeedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedbacks;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
+import app.sevenstamp.autopilot.gateway.scan.Debouncer;
+import app.sevenstamp.autopilot.gateway.scan.DetectingScanSource;
+import app.sevenstamp.autopilot.gateway.scan.DevicePath;
+import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.gateway.scan.Framer;
+import app.sevenstamp.autopilot.gateway.scan.HidDecoder;
+import app.sevenstamp.autopilot.gateway.scan.HidScanSource;
 import app.sevenstamp.autopilot.gateway.scan.ScanSource;
+import app.sevenstamp.autopilot.gateway.scan.ScannerDetector;
 import app.sevenstamp.autopilot.gateway.scan.ScannerListener;
+import app.sevenstamp.autopilot.gateway.scan.ScannerState;
 import app.sevenstamp.autopilot.gateway.scan.SerialScanSource;
 import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
 import app.sevenstamp.autopilot.gateway.service.HealthCheck;
+import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.protocol.Topics;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.time.Clock;
@@ -27,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.tinylog.Logger;
 
 /**
@@ -39,13 +51,16 @@ public final class Gateway implements AutoCloseable {
     private static final Duration ACK_TIMEOUT = Duration.ofSeconds(30);
     private static final int SCAN_QUEUE = 64;
     private static final Duration HEALTH_WAIT = Duration.ofSeconds(5);
+    /** How often a lost scanner is looked for again: with the 0.5 s read timeout, back within 2 s of a replug. */
+    private static final Duration SCANNER_RETRY = Duration.ofSeconds(1);
 
     private final Feedback feedback;
     private final Outbox outbox;
     private final Uplink uplink;
     private final StampPipeline pipeline;
     private final ScanSource scanner;
-    private app.sevenstamp.autopilot.gateway.fleet.FleetAgent fleet;
+    private FleetAgent fleet;
+    private final ScannerState scannerState;
     private boolean closed;
 
     /**
@@ -72,7 +87,9 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
-    private Gateway(Feedback feedback, Outbox outbox, Uplink uplink, StampPipeline pipeline, ScanSource scanner) {
+    private Gateway(Feedback feedback, Outbox outbox, Uplink uplink, StampPipeline pipeline, ScanSource scanner,
+            ScannerState scannerState) {
+        this.scannerState = scannerState;
         this.feedback = feedback;
         this.outbox = outbox;
         this.uplink = uplink;
@@ -107,41 +124,87 @@ public final class Gateway implements AutoCloseable {
         StampPipeline pipeline = new StampPipeline(
                 new ScanPolicy(config.cards().verifier(), config.cards().programs()), factory, outbox, feedback,
                 uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT);
-        ScanSource scanner = scanSource(config, env, pipeline, feedback);
-        app.sevenstamp.autopilot.gateway.fleet.FleetAgent fleet = new app.sevenstamp.autopilot.gateway.fleet.FleetAgent(
-                config.deviceId(), new app.sevenstamp.autopilot.protocol.Topics(config.mqtt().topicPrefix()), uplink, outbox,
-                feedback, config.outboxDir(), env.clock(), version, heartbeat, scanner::describe, restart);
+        ScannerState scannerState = new ScannerState("starting");
+        ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
+        // the status reports the scanner's phase (ready, searching, lost) with its device and losses
+        FleetAgent fleet = new FleetAgent(config.deviceId(), new Topics(config.mqtt().topicPrefix()), uplink, outbox,
+                feedback, config.outboxDir(), env.clock(), version, heartbeat, () -> describe(scannerState.get()),
+                restart);
         fleet.attach();
 
         uplink.start();
         pipeline.start();
         scanner.start();
-        Gateway gateway = new Gateway(feedback, outbox, uplink, pipeline, scanner);
+        Gateway gateway = new Gateway(feedback, outbox, uplink, pipeline, scanner, scannerState);
         gateway.fleet = fleet;
         return gateway;
     }
 
+    /**
+     * The scanner, whatever its kind, feeds the same chain: framing (in the source), removal of prefix,
+     * AIM identifier and suffix, debounce of double reads, then the pipeline's bounded queue.
+     */
     private static ScanSource scanSource(GatewayConfig config, Environment env, StampPipeline pipeline,
-            Feedback feedback) {
+            Feedback feedback, ScannerState state) {
         GatewayConfig.ScannerSettings s = config.scanner();
         if (s.type() == ScannerType.STDIN) {
+            // no debounce: a person typing or a pipe replaying scans means every line, repeats included
+            state.ready("stdin");
             return new StdinScanSource(env.stdin(), new Framer(s.terminator(), s.maxLength(), s.charset().charset(), true),
-                    pipeline::accept);
+                    s.affixes().apply(pipeline::accept));
         }
+        Consumer<Frame> frames = s.affixes().apply(new Debouncer(s.debounce(), env.ticker(), pipeline::accept));
         ScannerListener listener = new ScannerListener() {
             @Override
             public void scannerLost(String reason) {
-                feedback.signal(Signal.SCANNER_LOST, "scanner=" + s.port() + " " + reason);
+                state.lost(reason);
+                feedback.signal(Signal.SCANNER_LOST, "scanner=" + state.get().device() + " " + reason);
             }
 
             @Override
-            public void scannerReady() {
-                // the source logs it; the next scan's feedback tells the counter
+            public void scannerReady(String device) {
+                state.ready(device); // the source logs it; the next scan's feedback tells the counter
             }
         };
-        return new SerialScanSource(s.port(), s.baud(),
-                new Framer(s.terminator(), s.maxLength(), s.charset().charset(), false),
-                pipeline::accept, listener, Duration.ofSeconds(1));
+        if (s.autoReason() != null) {
+            if (s.type() == ScannerType.AUTO) {
+                Logger.warn("{}; the gateway runs and keeps looking", s.autoReason());
+            } else {
+                Logger.info("{}", s.autoReason());
+            }
+        }
+        return switch (s.type()) {
+            case SERIAL -> serial(s, DevicePath.of(s.port()), frames, listener);
+            case HID -> hid(s, DevicePath.of(s.port()), frames, listener);
+            case AUTO -> new DetectingScanSource(new ScannerDetector(s.serialByIdDir(), s.inputByIdDir()),
+                    found -> found.kind() == ScannerDetector.Kind.SERIAL
+                            ? serial(s, DevicePath.of(found.device().toString()), frames, listener)
+                            : hid(s, DevicePath.of(found.device().toString()), frames, listener),
+                    state, SCANNER_RETRY);
+            case STDIN -> throw new IllegalStateException("handled above");
+        };
+    }
+
+    private static ScanSource serial(GatewayConfig.ScannerSettings s, DevicePath port, Consumer<Frame> frames,
+            ScannerListener listener) {
+        return new SerialScanSource(port, s.baud(), s.terminator() == Terminator.NONE ? s.interCharTimeout() : null,
+                new Framer(s.terminator(), s.maxLength(), s.charset().charset(), false), frames, listener, SCANNER_RETRY);
+    }
+
+    private static ScanSource hid(GatewayConfig.ScannerSettings s, DevicePath device, Consumer<Frame> frames,
+            ScannerListener listener) {
+        return new HidScanSource(device, new HidDecoder(s.eventSize(), s.layout(), s.maxLength()), s.grab(), frames,
+                listener, SCANNER_RETRY);
+    }
+
+    /** The scanner's state right now; thread-safe, for the status message. */
+    private static String describe(ScannerState.Snapshot s) {
+        String phase = s.phase().name().toLowerCase(java.util.Locale.ROOT);
+        return phase + (s.device() == null ? "" : " " + s.device()) + (s.losses() == 0 ? "" : " losses=" + s.losses());
+    }
+
+    public ScannerState.Snapshot scannerState() {
+        return scannerState.get();
     }
 
     public String describeScanner() {

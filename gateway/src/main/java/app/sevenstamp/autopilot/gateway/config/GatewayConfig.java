@@ -1,6 +1,11 @@
 package app.sevenstamp.autopilot.gateway.config;
 
+import app.sevenstamp.autopilot.gateway.scan.Affixes;
+import app.sevenstamp.autopilot.gateway.scan.DevicePath;
+import app.sevenstamp.autopilot.gateway.scan.EventSize;
+import app.sevenstamp.autopilot.gateway.scan.KeyLayout;
 import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
+import app.sevenstamp.autopilot.gateway.scan.ScannerDetector;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
@@ -35,12 +40,19 @@ import java.util.stream.Stream;
  * <tr><th>key</th><th>default</th><th>allowed</th></tr>
  * <tr><td>device.id</td><td>host name, sanitised</td><td>1-64 of {@code A-Za-z0-9_.-}, starting with a letter or digit</td></tr>
  * <tr><td>device.location</td><td>{@code default}</td><td>as device.id</td></tr>
- * <tr><td>scanner.type</td><td>{@code stdin}</td><td>{@code stdin}, {@code serial}</td></tr>
- * <tr><td>scanner.port</td><td>(required for serial)</td><td>an existing device, best {@code /dev/serial/by-id/...}</td></tr>
+ * <tr><td>scanner.type</td><td>{@code stdin}</td><td>{@code stdin}, {@code serial}, {@code hid}, {@code auto}</td></tr>
+ * <tr><td>scanner.port</td><td>(required for serial; hid: {@code /dev/input/by-id/*-event-kbd})</td><td>an existing device, best {@code /dev/serial/by-id/...}, or a glob in the last part</td></tr>
  * <tr><td>scanner.baud</td><td>9600</td><td>1200..921600</td></tr>
- * <tr><td>scanner.terminator</td><td>{@code cr}</td><td>{@code cr}, {@code lf}, {@code crlf}, {@code tab}; stdin also ends a scan at any CR or LF</td></tr>
+ * <tr><td>scanner.terminator</td><td>{@code cr}</td><td>{@code cr}, {@code lf}, {@code crlf}, {@code tab}, {@code none} (serial); stdin also ends a scan at any CR or LF; hid always at Enter or Tab</td></tr>
+ * <tr><td>scanner.interCharTimeout</td><td>100ms</td><td>10ms..5s; with terminator none, the pause that ends a scan</td></tr>
  * <tr><td>scanner.maxLength</td><td>256</td><td>16..4096 bytes</td></tr>
  * <tr><td>scanner.charset</td><td>{@code utf-8}</td><td>{@code utf-8}, {@code iso-8859-1}</td></tr>
+ * <tr><td>scanner.prefix, scanner.suffix</td><td>(none)</td><td>text with {@code \t \r \n \\ \xHH}; removed when present</td></tr>
+ * <tr><td>scanner.stripAim</td><td>true</td><td>true, false: remove a leading AIM symbology identifier ({@code ]Q1})</td></tr>
+ * <tr><td>scanner.debounce</td><td>1500ms</td><td>0ms..10s; the same code again within it is one scan</td></tr>
+ * <tr><td>scanner.layout</td><td>{@code us}</td><td>{@code us}, {@code de}, {@code fr} (hid)</td></tr>
+ * <tr><td>scanner.grab</td><td>true</td><td>true, false (hid: EVIOCGRAB)</td></tr>
+ * <tr><td>scanner.eventSize</td><td>{@code auto}</td><td>{@code auto}, {@code 16}, {@code 24} (hid: bytes of struct input_event)</td></tr>
  * <tr><td>cards.trustedKeys</td><td>(required)</td><td>comma list of {@code keyId:base64url}, as printed by {@code autopilot-sink keys show}</td></tr>
  * <tr><td>cards.programs</td><td>(empty: every program signed by a trusted key)</td><td>comma list of program ids</td></tr>
  * <tr><td>outbox.dir</td><td>{@code ./data/gateway}</td><td>a directory (created if missing)</td></tr>
@@ -95,7 +107,8 @@ public record GatewayConfig(
         Objects.requireNonNull(feedback, "feedback");
     }
 
-    public enum ScannerType { STDIN, SERIAL }
+    /** {@code AUTO} remains only when auto-detection found nothing at start: the gateway keeps looking. */
+    public enum ScannerType { STDIN, SERIAL, HID, AUTO }
 
     public enum FeedbackType { AUTO, CONSOLE, GPIO }
 
@@ -108,9 +121,34 @@ public record GatewayConfig(
     /** The physical feedback outputs, as named in {@code feedback.gpio.activeLow}. */
     public enum FeedbackPin { GREEN, RED, BLUE, BUZZER }
 
-    /** @param port the device path; null for stdin */
+    /**
+     * @param port             the device path or glob; null for stdin and for auto that found nothing yet
+     * @param interCharTimeout with terminator none, the pause that ends a scan
+     * @param affixes          what to remove around each scan (prefix, AIM identifier, suffix)
+     * @param debounce         the same code again within this is one scan; zero turns it off
+     * @param layout           hid: the keyboard layout the scanner is set to
+     * @param grab             hid: take the device exclusively (EVIOCGRAB)
+     * @param eventSize        hid: bytes of struct input_event for this JVM
+     * @param autoReason       with scanner.type=auto: what was chosen and why, or why nothing; null otherwise
+     * @param serialByIdDir    where auto-detection looks for serial scanners
+     * @param inputByIdDir     where auto-detection looks for keyboard-mode scanners
+     */
     public record ScannerSettings(ScannerType type, String port, int baud, Terminator terminator, int maxLength,
-            ScanCharset charset) {
+            ScanCharset charset, Duration interCharTimeout, Affixes affixes, Duration debounce, KeyLayout layout,
+            boolean grab, EventSize eventSize, String autoReason, Path serialByIdDir, Path inputByIdDir) {
+
+        public ScannerSettings {
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(terminator, "terminator");
+            Objects.requireNonNull(charset, "charset");
+            Objects.requireNonNull(interCharTimeout, "interCharTimeout");
+            Objects.requireNonNull(affixes, "affixes");
+            Objects.requireNonNull(debounce, "debounce");
+            Objects.requireNonNull(layout, "layout");
+            Objects.requireNonNull(eventSize, "eventSize");
+            Objects.requireNonNull(serialByIdDir, "serialByIdDir");
+            Objects.requireNonNull(inputByIdDir, "inputByIdDir");
+        }
     }
 
     /** @param programs the allowed programs; empty allows every program signed by a trusted key */
@@ -197,25 +235,26 @@ public record GatewayConfig(
 
     /** Reads and checks {@code file}, for this host. */
     public static GatewayConfig load(Path file, String hostName) {
-        return from(Settings.load(file), hostName, SERIAL_BY_ID);
+        return from(Settings.load(file), hostName, SERIAL_BY_ID, ScannerDetector.INPUT_BY_ID);
+    }
+
+    /** As {@link #from(Settings, String, Path, Path)} with the system's {@code /dev/input/by-id}. */
+    public static GatewayConfig from(Settings s, String hostName, Path serialByIdDir) {
+        return from(s, hostName, serialByIdDir, ScannerDetector.INPUT_BY_ID);
     }
 
     /**
      * @param hostName     the source of the default device id
-     * @param serialByIdDir where to look for serial devices to suggest when {@code scanner.port} is wrong
+     * @param serialByIdDir where to look for serial devices to suggest when {@code scanner.port} is wrong,
+     *                      and for scanner.type=auto
+     * @param inputByIdDir  where scanner.type=auto and hid look for keyboard-mode scanners
      */
-    public static GatewayConfig from(Settings s, String hostName, Path serialByIdDir) {
+    public static GatewayConfig from(Settings s, String hostName, Path serialByIdDir, Path inputByIdDir) {
         Pattern id = Topics.DEVICE_ID;
         String deviceId = s.matching("device.id", defaultDeviceId(hostName), id, ID_RULE);
         String location = s.matching("device.location", "default", id, ID_RULE);
 
-        ScannerType scannerType = s.choice("scanner.type", ScannerType.STDIN, ScannerType.class);
-        String port = scannerPort(s, scannerType, serialByIdDir);
-        ScannerSettings scanner = new ScannerSettings(scannerType, port,
-                s.integer("scanner.baud", 9600, 1200, 921_600),
-                s.choice("scanner.terminator", Terminator.CR, Terminator.class),
-                s.integer("scanner.maxLength", 256, 16, 4096),
-                s.choice("scanner.charset", ScanCharset.UTF_8, ScanCharset.class));
+        ScannerSettings scanner = scanner(s, serialByIdDir, inputByIdDir);
 
         CardSettings cards = cards(s);
 
@@ -310,29 +349,96 @@ public record GatewayConfig(
         return cleaned.isEmpty() ? "gateway" : cleaned;
     }
 
-    private static String scannerPort(Settings s, ScannerType type, Path serialByIdDir) {
-        if (type != ScannerType.SERIAL) {
-            s.string("scanner.port", null);
-            return null;
+    private static ScannerSettings scanner(Settings s, Path serialByIdDir, Path inputByIdDir) {
+        ScannerType type = s.choice("scanner.type", ScannerType.STDIN, ScannerType.class);
+        String port = s.string("scanner.port", null);
+        int baud = s.integer("scanner.baud", 9600, 1200, 921_600);
+        Terminator terminator = s.choice("scanner.terminator", Terminator.CR, Terminator.class);
+        Duration interChar = s.duration("scanner.interCharTimeout", Duration.ofMillis(100), Duration.ofMillis(10),
+                Duration.ofSeconds(5));
+        int maxLength = s.integer("scanner.maxLength", 256, 16, 4096);
+        ScanCharset charset = s.choice("scanner.charset", ScanCharset.UTF_8, ScanCharset.class);
+        Affixes affixes = new Affixes(affix(s, "scanner.prefix"), affix(s, "scanner.suffix"),
+                s.bool("scanner.stripAim", true));
+        Duration debounce = s.duration("scanner.debounce", Duration.ofMillis(1500), Duration.ZERO, Duration.ofSeconds(10));
+        KeyLayout layout = s.choice("scanner.layout", KeyLayout.US, KeyLayout.class);
+        boolean grab = s.bool("scanner.grab", true);
+        String size = s.string("scanner.eventSize", "auto");
+        EventSize eventSize = EventSize.parse(size);
+        if (eventSize == null) {
+            throw Settings.bad("scanner.eventSize", size, "auto (from the JVM: 24 on 64-bit, 16 on 32-bit armhf), 16 or 24");
         }
-        String port = s.required("scanner.port", "required when scanner.type is serial; "
-                + candidates(serialByIdDir));
-        if (!Files.exists(Path.of(port))) {
-            throw new ConfigException("scanner.port: '" + port + "' does not exist; " + candidates(serialByIdDir));
+
+        String autoReason = null;
+        if (type == ScannerType.AUTO) {
+            if (port != null) {
+                throw Settings.bad("scanner.port", port, "nothing with scanner.type=auto (it finds the device); "
+                        + "set scanner.type=serial or hid to name one");
+            }
+            ScannerDetector.Detection found = new ScannerDetector(serialByIdDir, inputByIdDir).detect();
+            if (found instanceof ScannerDetector.Detection.Several several) {
+                throw new ConfigException(several.message());
+            } else if (found instanceof ScannerDetector.Detection.Found one) {
+                type = one.kind() == ScannerDetector.Kind.SERIAL ? ScannerType.SERIAL : ScannerType.HID;
+                port = one.device().toString();
+                autoReason = "scanner.type=auto chose " + port + ": " + one.reason();
+            } else {
+                autoReason = ((ScannerDetector.Detection.None) found).message();
+            }
+        } else if (type == ScannerType.SERIAL) {
+            if (port == null) {
+                throw new ConfigException("scanner.port: missing; required when scanner.type is serial; "
+                        + candidates(serialByIdDir, false, "serial"));
+            }
+            checkPort(port, serialByIdDir, false, "serial");
+        } else if (type == ScannerType.HID) {
+            port = port == null ? inputByIdDir.resolve("*" + ScannerDetector.KEYBOARD_SUFFIX).toString() : port;
+            checkPort(port, inputByIdDir, true, "keyboard");
+        } else {
+            port = null; // stdin: a port left over from a serial setup does no harm
         }
-        return port;
+        if (type == ScannerType.HID && terminator == Terminator.NONE) {
+            throw Settings.bad("scanner.terminator", "none", "cr, lf, crlf or tab with scanner.type=hid "
+                    + "(a keyboard-mode scanner ends each scan with Enter or Tab, and both end a scan)");
+        }
+        return new ScannerSettings(type, port, baud, terminator, maxLength, charset, interChar, affixes, debounce,
+                layout, grab, eventSize, autoReason, serialByIdDir, inputByIdDir);
     }
 
-    private static String candidates(Path serialByIdDir) {
+    /** A plain path must exist now (a typo is caught at start); a glob may match nothing until it is plugged in. */
+    private static void checkPort(String port, Path byIdDir, boolean keyboards, String mode) {
+        DevicePath path;
+        try {
+            path = DevicePath.of(port);
+        } catch (IllegalArgumentException e) {
+            throw Settings.bad("scanner.port", port, "a device path, or a glob in its last part like "
+                    + byIdDir.resolve(keyboards ? "*-event-kbd" : "*Honeywell*") + " (" + e.getMessage() + ")");
+        }
+        if (!path.isGlob() && !Files.exists(Path.of(port))) {
+            throw new ConfigException("scanner.port: '" + port + "' does not exist; " + candidates(byIdDir, keyboards, mode));
+        }
+    }
+
+    private static String candidates(Path byIdDir, boolean keyboards, String mode) {
         List<String> found = new ArrayList<>();
-        try (Stream<Path> entries = Files.list(serialByIdDir)) {
-            entries.map(Path::toString).sorted().forEach(found::add);
+        try (Stream<Path> entries = Files.list(byIdDir)) {
+            entries.filter(p -> !keyboards || p.getFileName().toString().endsWith(ScannerDetector.KEYBOARD_SUFFIX))
+                    .map(Path::toString).sorted().forEach(found::add);
         } catch (IOException | SecurityException e) {
-            // no such directory: no serial device is plugged in
+            // no such directory: no device of that kind is plugged in
         }
         return found.isEmpty()
-                ? "no devices in " + serialByIdDir + " (is the scanner plugged in and set to serial mode?)"
+                ? "no devices in " + byIdDir + " (is the scanner plugged in and set to " + mode + " mode?)"
                 : "found " + String.join(", ", found);
+    }
+
+    private static String affix(Settings s, String key) {
+        String raw = s.string(key, "");
+        String value = Affixes.unescape(raw);
+        if (value == null) {
+            throw Settings.bad(key, raw, "text, with the escapes \\t \\r \\n \\\\ and \\xHH (STX is \\x02)");
+        }
+        return value;
     }
 
     private static CardSettings cards(Settings s) {
@@ -402,9 +508,12 @@ public record GatewayConfig(
 
     /** For the start log line. */
     public String describeScanner() {
-        return scanner.type() == ScannerType.SERIAL
-                ? "serial " + scanner.port() + " " + scanner.baud() + " baud"
-                : "stdin";
+        return switch (scanner.type()) {
+            case SERIAL -> "serial " + scanner.port() + " " + scanner.baud() + " baud";
+            case HID -> "hid " + scanner.port() + " layout " + Settings.name(scanner.layout());
+            case AUTO -> "auto (none found yet)";
+            case STDIN -> "stdin";
+        };
     }
 
     /** The allowed programs for a log line: {@code coffee, tea} or {@code any}. */

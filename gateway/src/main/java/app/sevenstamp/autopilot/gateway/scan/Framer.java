@@ -73,6 +73,23 @@ public final class Framer {
         endOfLine(out);
     }
 
+    /**
+     * The line went quiet for the inter-character timeout: with {@link Terminator#NONE} that ends the
+     * scan. A held CR is data then (only CRLF holds one, and CRLF never uses the timeout).
+     */
+    public void idle(Consumer<Frame> out) {
+        if (heldCr) {
+            heldCr = false;
+            data(CR);
+        }
+        endOfLine(out);
+    }
+
+    /** Whether part of a line has been read and not yet ended. */
+    public boolean pending() {
+        return length > 0 || discarded > 0 || heldCr;
+    }
+
     /** Forgets a partial line, for example when the scanner was unplugged in the middle of one. */
     public void reset() {
         length = 0;
@@ -88,6 +105,7 @@ public final class Framer {
             case CR -> b == CR;
             case LF, CRLF -> b == LF;
             case TAB -> b == TAB;
+            case NONE -> false;
         };
     }
 

@@ -5,8 +5,10 @@ import com.fazecast.jSerialComm.SerialPort;
 import com.fazecast.jSerialComm.SerialPortDataListener;
 import com.fazecast.jSerialComm.SerialPortEvent;
 import com.fazecast.jSerialComm.SerialPortInvalidPortException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.tinylog.Logger;
@@ -17,8 +19,12 @@ import org.tinylog.Logger;
  * <p>Unplugging is expected at a counter. After an unplug {@code isOpen()} can stay true, so loss is
  * detected three ways: the {@code LISTENING_EVENT_PORT_DISCONNECTED} event, a failed read, and
  * {@code bytesAvailable() < 0} on an idle port. On loss the port is closed, the listener is told once,
- * and the port is reopened by the configured path every {@code retryEvery} until it is back. Open by
- * the stable {@code /dev/serial/by-id/...} path, which survives re-enumeration.
+ * and the port is reopened every {@code retryEvery} until it is back. The configured path or glob is
+ * resolved again at each open: configure the stable {@code /dev/serial/by-id/...} name (or a glob such
+ * as {@code /dev/serial/by-id/*Honeywell*}), which follows a scanner that comes back as another ttyACM.
+ *
+ * <p>With {@link Terminator#NONE} the read timeout is the inter-character timeout, and a read that
+ * returns nothing after data ends the scan.
  *
  * <p>Threading: one daemon thread ({@code scanner-serial}) opens, reads and reopens, and owns the
  * framer. jSerialComm's event thread only sets a flag. {@link #close()} closes the port, which ends a
@@ -34,8 +40,10 @@ public final class SerialScanSource implements ScanSource {
     /** Transient read errors in a row after which the port counts as lost, so a broken port cannot spin. */
     private static final int MAX_TRANSIENT_ERRORS = 100;
 
-    private final String path;
+    private final DevicePath path;
     private final int baud;
+    /** 0 unless the terminator is NONE. */
+    private final int interCharMillis;
     private final Framer framer;
     private final Consumer<Frame> frames;
     private final ScannerListener listener;
@@ -46,10 +54,14 @@ public final class SerialScanSource implements ScanSource {
     private volatile SerialPort current;
     private Thread reader;
 
-    public SerialScanSource(String path, int baud, Framer framer, Consumer<Frame> frames,
+    /**
+     * @param interCharTimeout with {@link Terminator#NONE}: the pause that ends a scan; null otherwise
+     */
+    public SerialScanSource(DevicePath path, int baud, Duration interCharTimeout, Framer framer, Consumer<Frame> frames,
             ScannerListener listener, Duration retryEvery) {
         this.path = Objects.requireNonNull(path, "path");
         this.baud = baud;
+        this.interCharMillis = interCharTimeout == null ? 0 : (int) Math.max(1, interCharTimeout.toMillis());
         this.framer = Objects.requireNonNull(framer, "framer");
         this.frames = Objects.requireNonNull(frames, "frames");
         this.listener = Objects.requireNonNull(listener, "listener");
@@ -64,25 +76,29 @@ public final class SerialScanSource implements ScanSource {
 
     @Override
     public String describe() {
-        return "serial " + path + " " + baud + " baud";
+        return "serial " + path + " " + baud + " baud" + (interCharMillis > 0
+                ? ", scan ends after " + interCharMillis + " ms without data" : "");
     }
 
     private void run() {
         boolean lost = false;
         while (!closed) {
             String failure;
-            SerialPort port = open();
-            if (port == null) {
-                failure = "cannot open " + path + " (unplugged, or no permission: the user needs group 'dialout')";
+            Optional<Path> device = path.resolve();
+            SerialPort port = device.isEmpty() ? null : open(device.get().toString());
+            if (device.isEmpty()) {
+                failure = "no device matches " + path;
+            } else if (port == null) {
+                failure = "cannot open " + device.get() + " (unplugged, or no permission: the user needs group 'dialout')";
             } else {
                 if (lost) {
-                    Logger.info("scanner {} is back", path);
-                    listener.scannerReady();
+                    Logger.info("scanner {} is back", device.get());
                     lost = false;
                 } else {
-                    Logger.info("scanner {} open at {} baud", path, baud);
+                    Logger.info("scanner {} open at {} baud", device.get(), baud);
                 }
-                failure = readUntilLost(port);
+                listener.scannerReady(device.get().toString());
+                failure = readUntilLost(port, device.get().toString());
                 port.closePort();
                 current = null;
                 framer.reset();
@@ -99,15 +115,16 @@ public final class SerialScanSource implements ScanSource {
         }
     }
 
-    private SerialPort open() {
+    private SerialPort open(String device) {
         SerialPort port;
         try {
-            port = SerialPort.getCommPort(path);
+            port = SerialPort.getCommPort(device);
         } catch (SerialPortInvalidPortException e) {
             return null;
         }
         port.setComPortParameters(baud, 8, SerialPort.ONE_STOP_BIT, SerialPort.NO_PARITY);
-        port.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING, READ_TIMEOUT_MS, 0);
+        port.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING,
+                interCharMillis > 0 ? Math.min(interCharMillis, READ_TIMEOUT_MS) : READ_TIMEOUT_MS, 0);
         if (!port.openPort()) {
             return null;
         }
@@ -132,7 +149,7 @@ public final class SerialScanSource implements ScanSource {
     }
 
     /** Reads until the port fails or the source is closed; returns why it stopped. */
-    private String readUntilLost(SerialPort port) {
+    private String readUntilLost(SerialPort port, String path) {
         byte[] chunk = new byte[256];
         int transientErrors = 0;
         Consumer<Frame> deliver = frame -> {
@@ -159,6 +176,8 @@ public final class SerialScanSource implements ScanSource {
                 framer.feed(chunk, 0, n, deliver);
             } else if (port.bytesAvailable() < 0) {
                 return path + " is gone";
+            } else if (interCharMillis > 0 && framer.pending()) {
+                framer.idle(deliver); // quiet for the inter-character timeout: the scan is complete
             }
         }
         return "closed";

@@ -12,6 +12,8 @@ import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType;
+import app.sevenstamp.autopilot.gateway.scan.EventSize;
+import app.sevenstamp.autopilot.gateway.scan.KeyLayout;
 import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
@@ -41,7 +43,8 @@ class GatewayConfigTest {
                 p.setProperty(keyValues[i], keyValues[i + 1]);
             }
         }
-        return GatewayConfig.from(new Settings(p, "gateway.properties"), "counter-1.local", dir.resolve("by-id"));
+        return GatewayConfig.from(new Settings(p, "gateway.properties"), "counter-1.local", dir.resolve("by-id"),
+                dir.resolve("input-by-id"));
     }
 
     private String error(String... keyValues) {
@@ -59,6 +62,13 @@ class GatewayConfigTest {
         assertEquals(Terminator.CR, c.scanner().terminator());
         assertEquals(256, c.scanner().maxLength());
         assertEquals(ScanCharset.UTF_8, c.scanner().charset());
+        assertEquals(Duration.ofMillis(1500), c.scanner().debounce());
+        assertEquals(Duration.ofMillis(100), c.scanner().interCharTimeout());
+        assertEquals("prefix=none suffix=none aim=stripped", c.scanner().affixes().toString());
+        assertEquals(KeyLayout.US, c.scanner().layout());
+        assertTrue(c.scanner().grab());
+        assertEquals(EventSize.forThisJvm(), c.scanner().eventSize());
+        assertNull(c.scanner().autoReason());
         assertEquals(Set.of(), c.cards().programs());
         assertFalse(c.cards().verifier().isEmpty());
         assertEquals(Path.of("./data/gateway"), c.outboxDir());
@@ -191,7 +201,7 @@ class GatewayConfigTest {
 
     @Test
     void refusesAnUnknownScannerType() {
-        assertEquals("scanner.type: 'usb' is not allowed; allowed: one of stdin, serial", error("scanner.type", "usb"));
+        assertEquals("scanner.type: 'usb' is not allowed; allowed: one of stdin, serial, hid, auto", error("scanner.type", "usb"));
     }
 
     @Test
@@ -222,7 +232,7 @@ class GatewayConfigTest {
 
     @Test
     void refusesBadChoices() {
-        assertEquals("scanner.terminator: 'nl' is not allowed; allowed: one of cr, lf, crlf, tab",
+        assertEquals("scanner.terminator: 'nl' is not allowed; allowed: one of cr, lf, crlf, tab, none",
                 error("scanner.terminator", "nl"));
         assertEquals("scanner.charset: 'ascii' is not allowed; allowed: one of utf-8, iso-8859-1",
                 error("scanner.charset", "ascii"));
@@ -288,5 +298,81 @@ class GatewayConfigTest {
         Path missing = dir.resolve("nope.properties");
         assertEquals("config file " + missing + " does not exist",
                 assertThrows(ConfigException.class, () -> GatewayConfig.load(missing, "host")).getMessage());
+    }
+
+    @Test
+    void scannerKeysOfThisIssue() throws IOException {
+        Path kbd = Files.createDirectories(dir.resolve("input-by-id")).resolve("usb-Netum-event-kbd");
+        Files.createFile(kbd);
+        GatewayConfig c = load("scanner.type", "hid", "scanner.layout", "de", "scanner.grab", "false",
+                "scanner.eventSize", "16", "scanner.prefix", "\\x02", "scanner.suffix", "\\x03", "scanner.stripAim", "false",
+                "scanner.debounce", "0ms");
+        assertEquals(ScannerType.HID, c.scanner().type());
+        assertEquals(dir.resolve("input-by-id").resolve("*-event-kbd").toString(), c.scanner().port(),
+                "hid defaults to the keyboards of /dev/input/by-id");
+        assertEquals(KeyLayout.DE, c.scanner().layout());
+        assertFalse(c.scanner().grab());
+        assertEquals(EventSize.BYTES_16, c.scanner().eventSize());
+        assertEquals("prefix='\\u0002' suffix='\\u0003' aim=kept", c.scanner().affixes().toString());
+        assertEquals(Duration.ZERO, c.scanner().debounce());
+        assertEquals("hid " + kbd.getParent().resolve("*-event-kbd") + " layout de", c.describeScanner());
+    }
+
+    @Test
+    void aGlobPortMayMatchNothingYetButAPlainPathMustExist() {
+        GatewayConfig c = load("scanner.type", "serial", "scanner.port", "/dev/serial/by-id/*Honeywell*");
+        assertEquals("/dev/serial/by-id/*Honeywell*", c.scanner().port());
+        assertEquals("scanner.port: '/dev/*/x' is not allowed; allowed: a device path, or a glob in its last part like "
+                + dir.resolve("by-id").resolve("*Honeywell*") + " (a glob (*, ?, [...], {...}) is allowed only in the last "
+                + "part of the path)", error("scanner.type", "serial", "scanner.port", "/dev/*/x"));
+        assertEquals("scanner.port: '" + dir.resolve("kbd9") + "' does not exist; no devices in " + dir.resolve("input-by-id")
+                + " (is the scanner plugged in and set to keyboard mode?)",
+                error("scanner.type", "hid", "scanner.port", dir.resolve("kbd9").toString()));
+    }
+
+    @Test
+    void autoChoosesTheOnlySerialDeviceAndSaysWhy() throws IOException {
+        Path serial = Files.createDirectories(dir.resolve("by-id")).resolve("usb-Honeywell-if00");
+        Files.createFile(serial);
+        GatewayConfig c = load("scanner.type", "auto");
+        assertEquals(ScannerType.SERIAL, c.scanner().type());
+        assertEquals(serial.toString(), c.scanner().port());
+        assertEquals("scanner.type=auto chose " + serial + ": the only serial device in " + dir.resolve("by-id"),
+                c.scanner().autoReason());
+    }
+
+    @Test
+    void autoWithNothingPluggedInStartsAndKeepsLooking() {
+        GatewayConfig c = load("scanner.type", "auto");
+        assertEquals(ScannerType.AUTO, c.scanner().type());
+        assertNull(c.scanner().port());
+        assertTrue(c.scanner().autoReason().startsWith("scanner.type=auto: no scanner found"), c.scanner().autoReason());
+    }
+
+    @Test
+    void autoWithSeveralDevicesRefusesToStartAndListsThem() throws IOException {
+        Path byId = Files.createDirectories(dir.resolve("by-id"));
+        Files.createFile(byId.resolve("usb-A-if00"));
+        Files.createFile(byId.resolve("usb-B-if00"));
+        assertEquals("scanner.type=auto: 2 serial devices in " + byId + ": " + byId.resolve("usb-A-if00") + ", "
+                + byId.resolve("usb-B-if00") + "; set scanner.type=serial and scanner.port to the scanner's",
+                error("scanner.type", "auto"));
+    }
+
+    @Test
+    void refusesBadScannerValuesOfThisIssue() throws IOException {
+        Files.createDirectories(dir.resolve("input-by-id"));
+        assertEquals("scanner.eventSize: '32' is not allowed; allowed: auto (from the JVM: 24 on 64-bit, 16 on 32-bit armhf), 16 or 24",
+                error("scanner.eventSize", "32"));
+        assertEquals("scanner.layout: 'uk' is not allowed; allowed: one of us, de, fr", error("scanner.layout", "uk"));
+        assertEquals("scanner.prefix: '\\x0' is not allowed; allowed: text, with the escapes \\t \\r \\n \\\\ and \\xHH (STX is \\x02)",
+                error("scanner.prefix", "\\x0"));
+        assertEquals("scanner.debounce: '20s' is not allowed; allowed: a duration like 500ms, 30s, 5m, 1h or 7d, from 0s to 10s",
+                error("scanner.debounce", "20s"));
+        assertEquals("scanner.terminator: 'none' is not allowed; allowed: cr, lf, crlf or tab with scanner.type=hid "
+                + "(a keyboard-mode scanner ends each scan with Enter or Tab, and both end a scan)",
+                error("scanner.type", "hid", "scanner.port", "/dev/*-kbd".replace("/dev", dir.toString()), "scanner.terminator", "none"));
+        assertEquals("scanner.port: '/dev/ttyACM0' is not allowed; allowed: nothing with scanner.type=auto (it finds the "
+                + "device); set scanner.type=serial or hid to name one", error("scanner.type", "auto", "scanner.port", "/dev/ttyACM0"));
     }
 }

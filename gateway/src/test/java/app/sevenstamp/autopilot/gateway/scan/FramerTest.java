@@ -30,13 +30,14 @@ class FramerTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(Terminator.class)
+    @EnumSource(value = Terminator.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void cutsFramesAtTheConfiguredTerminator(Terminator terminator) {
         String end = switch (terminator) {
             case CR -> "\r";
             case LF -> "\n";
             case CRLF -> "\r\n";
             case TAB -> "\t";
+            case NONE -> throw new IllegalArgumentException("NONE ends a scan by time");
         };
         Framer framer = new Framer(terminator, 64, StandardCharsets.UTF_8, false);
         feed(framer, "A1" + end + "B2" + end);

@@ -24,6 +24,7 @@ class SerialScanSourceIT {
     private final List<Frame> frames = new CopyOnWriteArrayList<>();
     private final List<String> lost = new CopyOnWriteArrayList<>();
     private final AtomicInteger ready = new AtomicInteger();
+    private final List<String> devices = new CopyOnWriteArrayList<>();
 
     private final ScannerListener listener = new ScannerListener() {
         @Override
@@ -32,13 +33,14 @@ class SerialScanSourceIT {
         }
 
         @Override
-        public void scannerReady() {
+        public void scannerReady(String device) {
             ready.incrementAndGet();
+            devices.add(device);
         }
     };
 
     private SerialScanSource source(Path port) {
-        return new SerialScanSource(port.toString(), 9600,
+        return new SerialScanSource(DevicePath.of(port.toString()), 9600, null,
                 new Framer(Terminator.CR, 256, StandardCharsets.UTF_8, false), frames::add, listener,
                 Duration.ofMillis(200));
     }
@@ -60,7 +62,7 @@ class SerialScanSourceIT {
             await().atMost(WAIT).until(() -> lost.size() == 1);
 
             pty = SocatPty.start(dir, "scanner"); // plugged in again at the same path
-            await().atMost(WAIT).until(() -> ready.get() == 1);
+            await().atMost(WAIT).until(() -> ready.get() == 2);
             pty.scan("THIRD");
             await().atMost(WAIT).until(() -> frames.size() == 4);
             assertEquals(new Frame.Text("THIRD"), frames.get(3));
@@ -80,6 +82,7 @@ class SerialScanSourceIT {
             source.start();
             await().atMost(WAIT).until(() -> lost.size() == 1);
             assertTrue(lost.get(0).startsWith("cannot open " + port), lost.get(0));
+            assertEquals(0, ready.get());
             pty = SocatPty.start(dir, "later");
             await().atMost(WAIT).until(() -> ready.get() == 1);
             pty.scan("HELLO");
@@ -105,6 +108,52 @@ class SerialScanSourceIT {
             assertTrue(System.nanoTime() - start < Duration.ofSeconds(2).toNanos());
             assertEquals(List.of(), lost, "closing is not losing the scanner");
         } finally {
+            pty.close();
+        }
+    }
+
+    @Test
+    void aGlobFindsTheScannerAgainUnderANewName() {
+        Path glob = dir.resolve("usb-Honeywell*-if00"); // as in /dev/serial/by-id; not the -feed link beside it
+        SerialScanSource source = new SerialScanSource(DevicePath.of(glob.toString()), 9600, null,
+                new Framer(Terminator.CR, 256, StandardCharsets.UTF_8, false), frames::add, listener, Duration.ofMillis(200));
+        SocatPty pty = SocatPty.start(dir, "usb-Honeywell_1-if00");
+        try {
+            source.start();
+            await().atMost(WAIT).until(() -> ready.get() == 1);
+            pty.scan("ONE");
+            await().atMost(WAIT).until(() -> frames.size() == 1);
+            pty.close();
+            await().atMost(WAIT).until(() -> lost.size() == 1);
+            pty = SocatPty.start(dir, "usb-Honeywell_2-if00"); // re-enumerated: another ttyACM, another name
+            await().atMost(WAIT).until(() -> ready.get() == 2);
+            pty.scan("TWO");
+            await().atMost(WAIT).until(() -> frames.size() == 2);
+            assertEquals(List.of(new Frame.Text("ONE"), new Frame.Text("TWO")), frames);
+            assertEquals(List.of(dir.resolve("usb-Honeywell_1-if00").toString(), dir.resolve("usb-Honeywell_2-if00").toString()),
+                    devices);
+        } finally {
+            source.close();
+            pty.close();
+        }
+    }
+
+    @Test
+    void withoutATerminatorAPauseEndsTheScan() {
+        SocatPty pty = SocatPty.start(dir, "quiet");
+        SerialScanSource source = new SerialScanSource(DevicePath.of(pty.devicePath().toString()), 9600,
+                Duration.ofMillis(100), new Framer(Terminator.NONE, 256, StandardCharsets.UTF_8, false), frames::add,
+                listener, Duration.ofMillis(200));
+        try {
+            source.start();
+            await().atMost(WAIT).until(() -> ready.get() == 1);
+            pty.write("7S1.k1.coffee".getBytes(StandardCharsets.US_ASCII));
+            await().atMost(WAIT).until(() -> frames.size() == 1);
+            pty.write("NEXT".getBytes(StandardCharsets.US_ASCII));
+            await().atMost(WAIT).until(() -> frames.size() == 2);
+            assertEquals(List.of(new Frame.Text("7S1.k1.coffee"), new Frame.Text("NEXT")), frames);
+        } finally {
+            source.close();
             pty.close();
         }
     }

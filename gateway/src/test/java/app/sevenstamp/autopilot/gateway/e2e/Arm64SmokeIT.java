@@ -1,0 +1,121 @@
+package app.sevenstamp.autopilot.gateway.e2e;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.SocatPty;
+import app.sevenstamp.autopilot.protocol.testing.Tools;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Our stand-in for the Pi: the real gateway jar on Debian's aarch64 OpenJDK 17 under qemu-user-static,
+ * with jSerialComm's aarch64 native library, reading a socat pty and delivering a stamp to the real sink
+ * on this machine's JVM through its embedded broker. Slow by nature (every instruction is emulated), so
+ * the waits are generous; nothing here asserts a timing.
+ *
+ * <p>binfmt_misc is not assumed: qemu is called explicitly, with {@code -L /} because Debian installs
+ * the arm64 libraries multiarch under the root. Missing tools fail the test (scripts/test installs them).
+ */
+class Arm64SmokeIT {
+    static final Path ARM64_JAVA = Path.of("/usr/lib/jvm/java-17-openjdk-arm64/bin/java");
+    private static final Duration START = Duration.ofMinutes(3);
+    private static final Duration WAIT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theGatewayJarOnAnArm64JvmDeliversAStampFromASerialScanner() throws Exception {
+        Path qemu = Tools.require("qemu-aarch64-static", "qemu-user-static");
+        if (!Files.isExecutable(ARM64_JAVA)) {
+            throw new AssertionError(ARM64_JAVA + " is missing: install the Debian package openjdk-17-jre-headless:arm64 "
+                    + "after 'dpkg --add-architecture arm64' (scripts/test does this when run as root)");
+        }
+        Path sinkProperties = dir.resolve("sink.properties");
+        Properties p = new Properties();
+        p.setProperty("store.dir", dir.resolve("sink").toString());
+        p.setProperty("http.port", "0");
+        p.setProperty("broker.mode", "embedded");
+        p.setProperty("broker.port", "0");
+        p.setProperty("program.coffee.stampsRequired", "5");
+        try (var out = Files.newBufferedWriter(sinkProperties, StandardCharsets.UTF_8)) {
+            p.store(out, "arm64 smoke test sink");
+        }
+        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProperties.toString())));
+             SocatPty pty = SocatPty.start(dir, "usb-Honeywell-if00")) {
+            List<String> cards = SinkCli.issue(sinkProperties, "coffee", 2);
+            String card = cards.get(0);
+            String cardId = card.split("\\.")[3];
+            Path config = dir.resolve("gateway.properties");
+            Files.writeString(config, String.join("\n",
+                    "device.id=arm64-counter",
+                    "scanner.type=serial",
+                    "scanner.port=" + dir.resolve("usb-Honeywell*-if00"), // by glob, as on a Pi
+                    "scanner.prefix=\\\\x02", // a properties file needs the backslash doubled
+                    "cards.trustedKeys=" + SinkCli.trustedKey(sinkProperties),
+                    "outbox.dir=" + dir.resolve("outbox"),
+                    "mqtt.url=" + sink.brokerUrl(),
+                    "mqtt.reconnect.min=100ms",
+                    "feedback.type=console",
+                    ""), StandardCharsets.UTF_8);
+            Path tmp = Files.createDirectories(dir.resolve("tmp")); // where jSerialComm unpacks its aarch64 library
+            List<String> command = List.of(qemu.toString(), "-L", "/", ARM64_JAVA.toString(), "-Xmx64m",
+                    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + tmp,
+                    "-jar", GatewayProcess.JAR.toString(), "--config", config.toString());
+            try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway.log"), command)) {
+                gateway.awaitLog("gateway ready", START);
+                gateway.awaitLog("open at 9600 baud", START);
+                assertTrue(hasAarch64Library(tmp), "jSerialComm must have unpacked its aarch64 library under " + tmp
+                        + ":\n" + gateway.log());
+
+                // a double read (the scanner saw the card twice), then another card
+                pty.write(("\u0002]Q1" + card + "\r\u0002]Q1" + card + "\r").getBytes(StandardCharsets.US_ASCII));
+                String line = gateway.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED from the arm64 gateway");
+                assertTrue(line.contains("card=" + cardId), line);
+                pty.scan(cards.get(1));
+                String next = gateway.awaitLine(l -> !l.isBlank(), WAIT, "the second card's feedback");
+                assertTrue(next.startsWith("ACCEPTED") && next.contains("card=" + cards.get(1).split("\\.")[3])
+                        && next.contains("seq=2"), "the double read must give no second feedback and no stamp: " + next);
+
+                HttpClient http = HttpClient.newHttpClient();
+                await().atMost(WAIT).until(() -> {
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                            + sink.httpPort() + "/api/v1/cards/" + cardId)).build(), HttpResponse.BodyHandlers.ofString());
+                    return r.statusCode() == 200 && r.body().contains("\"stamps\":1");
+                });
+                gateway.terminate(Duration.ofSeconds(60));
+                assertTrue(gateway.log().contains("gateway stopped"), gateway.log());
+            }
+        }
+    }
+
+    /** jSerialComm unpacks its native library under java.io.tmpdir: an ELF file for machine 183 (EM_AARCH64). */
+    private static boolean hasAarch64Library(Path tmp) throws java.io.IOException {
+        try (var files = Files.walk(tmp)) {
+            return files.filter(f -> f.getFileName().toString().contains("jSerialComm") && Files.isRegularFile(f))
+                    .anyMatch(f -> {
+                        try (var in = Files.newInputStream(f)) {
+                            byte[] header = in.readNBytes(20);
+                            return header.length == 20 && header[0] == 0x7F && header[1] == 'E'
+                                    && (header[18] & 0xFF | (header[19] & 0xFF) << 8) == 183;
+                        } catch (java.io.IOException e) {
+                            return false;
+                        }
+                    });
+        }
+    }
+}
