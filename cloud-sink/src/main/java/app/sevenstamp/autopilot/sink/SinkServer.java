@@ -70,7 +70,7 @@ public final class SinkServer implements AutoCloseable {
         try {
             SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());
             SinkMetrics metrics = new SinkMetrics();
-            SinkStore store = SinkStore.open(config.databaseFile());
+            SinkStore store = SinkStore.open(config.store().open(config.databaseFile()));
             started.push(store);
             EmbeddedBroker broker = null;
             String brokerUrl = config.brokerUrl();
@@ -82,7 +82,7 @@ public final class SinkServer implements AutoCloseable {
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
                     metrics, clock, new WireCodec());
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
-                    config.username(), config.password(), config.topics().allStamps()), processor, store, metrics);
+                    config.username(), config.password(), config.store().subscription(config.topics().allStamps())), processor, store, metrics);
             started.push(ingest);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);

@@ -41,6 +41,8 @@ import java.util.regex.Pattern;
  * <tr><td>{@code program.<id>.stampsRequired}</td><td>(required per program)</td><td>1..100; {@code <id>} is 1..24 of {@code a-z 0-9 -}, starting with a letter or digit</td></tr>
  * <tr><td>{@code program.<id>.name}</td><td>the id</td><td>1..80 printable characters</td></tr>
  * </table>
+ * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
+ * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -59,7 +61,8 @@ public record SinkConfig(
         String password,
         String httpHost,
         int httpPort,
-        Map<String, Program> programs) {
+        Map<String, Program> programs,
+        StoreSettings store) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -79,6 +82,7 @@ public record SinkConfig(
         Objects.requireNonNull(topicPrefix, "topicPrefix");
         Objects.requireNonNull(clientId, "clientId");
         Objects.requireNonNull(httpHost, "httpHost");
+        Objects.requireNonNull(store, "store");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
     }
 
@@ -133,9 +137,10 @@ public record SinkConfig(
             throw new ConfigException(s.source() + ": no program configured; add at least one line "
                     + "program.<id>.stampsRequired=<1.." + Program.MAX_STAMPS + ">, for example program.coffee.stampsRequired=10");
         }
+        StoreSettings store = StoreSettings.from(s, mode);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
-                clientId, username, password, httpHost, httpPort, programs);
+                clientId, username, password, httpHost, httpPort, programs, store);
     }
 
     public Topics topics() {
@@ -158,7 +163,7 @@ public record SinkConfig(
                 + ", brokerMode=" + Settings.name(brokerMode) + ", brokerHost=" + brokerHost + ", brokerPort=" + brokerPort
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
-                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + "]";
+                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + ", store=" + store + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {
