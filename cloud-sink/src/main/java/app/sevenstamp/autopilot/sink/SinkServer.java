@@ -6,6 +6,7 @@ import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
+import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
@@ -80,7 +81,7 @@ public final class SinkServer implements AutoCloseable {
                 brokerUrl = broker.url();
             }
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec());
+                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()));
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
                     config.username(), config.password(), config.store().subscription(config.topics().allStamps())), processor, store, metrics);
             started.push(ingest);

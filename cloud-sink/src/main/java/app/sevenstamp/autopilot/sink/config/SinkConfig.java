@@ -42,7 +42,8 @@ import java.util.regex.Pattern;
  * <tr><td>{@code program.<id>.name}</td><td>the id</td><td>1..80 printable characters</td></tr>
  * </table>
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
- * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}.
+ * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
+ * and {@code admin.token} in {@link AccessSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -62,7 +63,8 @@ public record SinkConfig(
         String httpHost,
         int httpPort,
         Map<String, Program> programs,
-        StoreSettings store) {
+        StoreSettings store,
+        AccessSettings access) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -83,6 +85,7 @@ public record SinkConfig(
         Objects.requireNonNull(clientId, "clientId");
         Objects.requireNonNull(httpHost, "httpHost");
         Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(access, "access");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
     }
 
@@ -138,9 +141,10 @@ public record SinkConfig(
                     + "program.<id>.stampsRequired=<1.." + Program.MAX_STAMPS + ">, for example program.coffee.stampsRequired=10");
         }
         StoreSettings store = StoreSettings.from(s, mode);
+        AccessSettings access = AccessSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
-                clientId, username, password, httpHost, httpPort, programs, store);
+                clientId, username, password, httpHost, httpPort, programs, store, access);
     }
 
     public Topics topics() {
@@ -163,7 +167,7 @@ public record SinkConfig(
                 + ", brokerMode=" + Settings.name(brokerMode) + ", brokerHost=" + brokerHost + ", brokerPort=" + brokerPort
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
-                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + ", store=" + store + "]";
+                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + ", store=" + store + ", access=" + access + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

@@ -17,6 +17,7 @@ import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.ProgramRule;
 import app.sevenstamp.autopilot.sink.loyalty.RuleResult;
+import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.store.StoredEvent;
@@ -62,9 +63,17 @@ public final class EventProcessor {
     private final Clock clock;
     private final WireCodec codec;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final DeviceGate devices;
+    private final DeadLetters deadLetters;
 
+    /** Takes events from every device. */
     public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
             SinkMetrics metrics, Clock clock, WireCodec codec) {
+        this(topics, verifier, programs, store, metrics, clock, codec, DeviceGate.ANY);
+    }
+
+    public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
+            SinkMetrics metrics, Clock clock, WireCodec codec, DeviceGate devices) {
         this.topics = Objects.requireNonNull(topics, "topics");
         this.verifier = Objects.requireNonNull(verifier, "verifier");
         this.programs = Map.copyOf(programs);
@@ -72,6 +81,8 @@ public final class EventProcessor {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.codec = Objects.requireNonNull(codec, "codec");
+        this.devices = Objects.requireNonNull(devices, "devices");
+        this.deadLetters = new DeadLetters(store);
     }
 
     /**
@@ -81,24 +92,30 @@ public final class EventProcessor {
     public Optional<Outbound> process(String topic, byte[] payload) {
         Optional<String> topicDevice = topics.deviceOf(topic);
         if (topicDevice.isEmpty()) {
-            malformed(SinkMetrics.TOPIC_MISMATCH, "a message on topic '" + topic + "', which names no device");
+            malformed(topic, null, payload, SinkMetrics.TOPIC_MISMATCH, "a message on topic '" + topic
+                    + "', which names no device");
             return Optional.empty();
         }
         String device = topicDevice.get();
+        if (!devices.admits(device)) {
+            malformed(topic, device, payload, DeviceGate.KIND, "device '" + shorten(device) + "' is not admitted "
+                    + "(devices.allowed); its event is parked as a dead letter and not answered");
+            return Optional.empty();
+        }
         StampEvent event;
         try {
             event = codec.decodeStampEvent(payload);
         } catch (MalformedMessageException e) {
-            malformed(e.kind(), "device " + device + " sent a malformed stamp event: " + e.getMessage());
+            malformed(topic, device, payload, e.kind(), "device " + device + " sent a malformed stamp event: " + e.getMessage());
             return Optional.empty();
         }
         if (!event.deviceId().equals(device)) {
-            malformed(SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
+            malformed(topic, device, payload, SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
                     + shorten(event.deviceId()) + "' but came on the topic of device '" + device + "'");
             return Optional.empty();
         }
         if (!EVENT_ID.matcher(event.eventId()).matches()) {
-            malformed("field", "device " + device + " sent an event id that is empty, longer than 64 characters "
+            malformed(topic, device, payload, "field", "device " + device + " sent an event id that is empty, longer than 64 characters "
                     + "or not printable ASCII: '" + shorten(event.eventId()) + "'");
             return Optional.empty();
         }
@@ -248,9 +265,18 @@ public final class EventProcessor {
                 event.kind().name(), event.deviceTime(), receivedAt, event.clockSynced(), outcome, reason);
     }
 
-    private void malformed(String kind, String detail) {
+    /**
+     * Counts, logs once per kind and parks the message. Parking is best effort: a database failure
+     * here is logged and the sink goes on (the message was unusable anyway, and gets no answer).
+     */
+    private void malformed(String topic, String device, byte[] payload, String kind, String detail) {
         metrics.countMalformed(kind);
         warnOnce("malformed:" + kind, detail);
+        try {
+            deadLetters.park(clock.instant(), topic, device, kind, detail, payload);
+        } catch (RuntimeException e) {
+            Logger.error("cannot park a dead letter of kind {} from {}: {}", kind, topic, e.getMessage());
+        }
     }
 
     /** The first of a kind at WARN, the rest at DEBUG: one bad gateway must not flood the log. */

@@ -67,7 +67,7 @@ public final class PostgresDatabase implements Database {
 
     @Override
     public String ddl(String ddl) {
-        return ddl.replace("TIMESTAMP(9)", "TIMESTAMP(6)");
+        return ddl.replace("TIMESTAMP(9)", "TIMESTAMP(6)").replace("VARBINARY(65536)", "BYTEA");
     }
 
     @Override
