@@ -5,10 +5,14 @@ import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
+import app.sevenstamp.autopilot.sink.store.CardCorrections;
+import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -87,6 +91,10 @@ public final class SinkServer implements AutoCloseable {
             started.push(ingest);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);
+            if (config.access().adminToken() != null) {
+                new AdminApi(config.access().adminToken(), new CardCorrections(store, clock), new Ledger(store),
+                        new DeadLetters(store), config.programs()).register(http);
+            }
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http);
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {

@@ -31,6 +31,8 @@ import org.tinylog.Logger;
 public final class SinkCli {
     public static final int OK = 0;
     public static final int UNKNOWN_PROGRAM = 2;
+    /** The sink refused an operator's correction (it would not make sense); the reason is printed. */
+    public static final int REFUSED = 3;
     public static final int USAGE = 64;
     public static final int SOFTWARE = 70;
     public static final int IO = 74;
@@ -48,6 +50,7 @@ public final class SinkCli {
             "      print the trusted-key line (keyId:publicKey) for the gateways' cards.trustedKeys",
             "  programs list --config FILE",
             "      print the configured programs: id, stamps required, name",
+            LedgerCommand.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -122,6 +125,10 @@ public final class SinkCli {
                     out.println(p.id() + "\t" + p.stampsRequired() + "\t" + p.name());
                 }
                 return OK;
+            }
+            case "ledger": {
+                Args a = Args.parse(rest, Set.of("config", "card", "stamps", "rewards", "reason", "operator"));
+                return new LedgerCommand(out, err).run(a, config(a, true));
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");

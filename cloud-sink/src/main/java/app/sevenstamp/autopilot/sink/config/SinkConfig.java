@@ -41,6 +41,8 @@ import java.util.regex.Pattern;
  * <tr><td>{@code program.<id>.stampsRequired}</td><td>(required per program)</td><td>1..100; {@code <id>} is 1..24 of {@code a-z 0-9 -}, starting with a letter or digit</td></tr>
  * <tr><td>{@code program.<id>.name}</td><td>the id</td><td>1..80 printable characters</td></tr>
  * </table>
+ * The rules and reward plan of a program ({@code program.<id>.cooldown}, {@code dailyCap}, {@code minTravel},
+ * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}.
@@ -72,7 +74,8 @@ public record SinkConfig(
     static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     static final Pattern PROGRAM_NAME = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final String PROGRAM_PREFIX = "program.";
-    private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name");
+    private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name", "cooldown", "dailyCap",
+            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry");
 
     public SinkConfig {
         Objects.requireNonNull(storeDir, "storeDir");
@@ -187,7 +190,7 @@ public record SinkConfig(
             }
             if (!PROGRAM_SETTINGS.contains(setting)) {
                 throw new ConfigException(key + ": unknown program setting '" + setting
-                        + "'; a program has stampsRequired and name");
+                        + "'; a program has " + String.join(", ", new TreeSet<>(PROGRAM_SETTINGS)));
             }
             ids.add(id);
         }
@@ -198,7 +201,8 @@ public record SinkConfig(
             int stamps = s.integer(stampsKey, 0, 1, Program.MAX_STAMPS);
             String name = s.matching(PROGRAM_PREFIX + id + ".name", id, PROGRAM_NAME,
                     "1 to 80 characters without control characters");
-            programs.put(id, new Program(id, name, stamps));
+            programs.put(id, new Program(id, name, stamps, ProgramSettings.rules(s, PROGRAM_PREFIX + id + "."),
+                    ProgramSettings.plan(s, PROGRAM_PREFIX + id + ".", stamps)));
         }
         return programs;
     }

@@ -17,13 +17,19 @@ import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.ProgramRule;
 import app.sevenstamp.autopilot.sink.loyalty.RuleResult;
+import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
+import app.sevenstamp.autopilot.sink.loyalty.StampDecision;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.store.StoredEvent;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -151,6 +157,12 @@ public final class EventProcessor {
                     event.eventId(), event.deviceId(), ack.outcome());
         } else if (ack.outcome() == AckOutcome.ACCEPTED) {
             metrics.countAccepted();
+            if (decided.flag() != null) {
+                metrics.countFlagged(decided.flag());
+                warnOnce("flag:" + decided.flag(), "event " + event.eventId() + " from " + event.deviceId() + " at "
+                        + event.location() + ": card " + event.cardId() + " flagged " + decided.flag()
+                        + " (counted, kept in the ledger)");
+            }
             CardState c = ack.card();
             Logger.debug("event {} from {}: {} card {} now {}/{} stamps, {} rewards{}", event.eventId(),
                     event.deviceId(), event.kind(), c.cardId(), c.stamps(), c.stampsRequired(), c.rewardsAvailable(),
@@ -164,40 +176,91 @@ public final class EventProcessor {
     }
 
     /** What a transaction decided, handed out of it so that counting and logging follow the commit. */
-    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail, String flag) {
+        Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+            this(ack, redelivery, storedReason, detail, null);
+        }
     }
 
+    /**
+     * Applies a stamp or redeem to its card in one transaction: the card row is locked, the rules
+     * decide ({@link StampDecision}), and the event row, the card row and the ledger lines are
+     * written together, so the ledger always explains the card.
+     */
     private Decided apply(StampEvent event, Program program) {
         Instant now = clock.instant();
         return store.transaction(tx -> {
             Optional<StoredCard> before = tx.lockCard(event.cardId());
-            RuleResult result = ProgramRule.apply(program, before.map(StoredCard::balance).orElse(CardBalance.EMPTY),
-                    event.kind());
-            if (!result.applied()) {
-                if (!tx.insertEvent(row(event, AckOutcome.REJECTED, NO_REWARD, now))) {
+            CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
+            Instant at = stampTime(event, now);
+            Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
+            StampDecision.Outcome outcome = event.kind() == EventKind.STAMP
+                    ? decideStamp(tx, event, program, balance, lastStampAt, at)
+                    : redeem(balance);
+            if (outcome instanceof StampDecision.Refused refused) {
+                String reason = refused.reason().name();
+                if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
                     return duplicate(tx, event);
                 }
                 tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+                if (before.isPresent()) {
+                    Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
+                            refused.detail()), at, now, reason, null));
+                }
                 StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
-                        wireReason(NO_REWARD), false, before.map(c -> state(c, program)).orElse(null));
-                return new Decided(ack, false, NO_REWARD, "card " + event.cardId() + " has no reward to redeem");
+                        wireReason(reason), false, before.map(c -> state(c, program)).orElse(null));
+                return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail());
             }
+            StampDecision.Applied applied = (StampDecision.Applied) outcome;
             if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
                 return duplicate(tx, event);
             }
             tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
-            Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
             if (event.kind() == EventKind.STAMP) {
-                lastStampAt = later(lastStampAt, stampTime(event, now));
+                lastStampAt = later(lastStampAt, at);
             }
             StoredCard after = before.isPresent()
-                    ? before.get().with(result.after(), lastStampAt)
-                    : new StoredCard(event.cardId(), program.id(), result.after(), lastStampAt, now);
+                    ? before.get().with(applied.after(), lastStampAt)
+                    : new StoredCard(event.cardId(), program.id(), applied.after(), lastStampAt, now);
             tx.saveCard(after, before.isEmpty());
+            for (StampDecision.Delta d : applied.deltas()) {
+                Ledger.append(tx, line(event, program, d, at, now, null,
+                        d.type() == LedgerType.STAMP ? applied.flag() : null));
+            }
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
-                    result.rewardEarned(), state(after, program));
-            return new Decided(ack, false, null, null);
+                    applied.rewardEarned(), state(after, program));
+            return new Decided(ack, false, null, null, applied.flag());
         });
+    }
+
+    /** Reads what the program's rules need (only those that are switched on cost a query). */
+    private static StampDecision.Outcome decideStamp(SinkStore.Tx tx, StampEvent event, Program program,
+            CardBalance balance, Instant lastStampAt, Instant at) throws SQLException {
+        StampRules rules = program.rules();
+        int thatDay = 0;
+        if (rules.dailyCap() > 0) {
+            Instant dayStart = at.atZone(rules.zone()).toLocalDate().atStartOfDay(rules.zone()).toInstant();
+            Instant dayEnd = at.atZone(rules.zone()).toLocalDate().plusDays(1).atStartOfDay(rules.zone()).toInstant();
+            thatDay = Ledger.stampsBetween(tx, event.cardId(), dayStart, dayEnd);
+        }
+        StampDecision.LastStamp last = rules.minTravel().isZero() ? null
+                : Ledger.lastStamp(tx, event.cardId()).orElse(null);
+        return StampDecision.stamp(program, balance, lastStampAt, at, thatDay, last, event.location());
+    }
+
+    private static StampDecision.Outcome redeem(CardBalance balance) {
+        RuleResult result = ProgramRule.redeem(balance);
+        if (!result.applied()) {
+            return new StampDecision.Refused(RejectReason.NO_REWARD, "no reward to redeem");
+        }
+        return new StampDecision.Applied(List.of(new StampDecision.Delta(LedgerType.REDEEM, 0, -1, 0, null)),
+                result.after(), false, null);
+    }
+
+    private static LedgerEntry line(StampEvent event, Program program, StampDecision.Delta d, Instant at, Instant now,
+            String reason, String flag) {
+        return new LedgerEntry(0, event.cardId(), program.id(), d.type(), d.stamps(), d.rewards(), d.earned(),
+                event.eventId(), event.location(), at, now, reason, d.note(), event.deviceId(), flag, null);
     }
 
     private Decided reject(StampEvent event, RejectReason reason, String detail) {
