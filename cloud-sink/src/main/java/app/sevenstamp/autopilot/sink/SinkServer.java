@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
+import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
@@ -14,6 +15,7 @@ import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -43,10 +45,12 @@ public final class SinkServer implements AutoCloseable {
     private final EmbeddedBroker broker;
     private final IngestService ingest;
     private final HttpApi http;
+    /** Null when no webhook.url is set. */
+    private final WebhookDispatcher webhooks;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
-            IngestService ingest, HttpApi http) {
+            IngestService ingest, HttpApi http, WebhookDispatcher webhooks) {
         this.config = config;
         this.key = key;
         this.metrics = metrics;
@@ -54,6 +58,7 @@ public final class SinkServer implements AutoCloseable {
         this.broker = broker;
         this.ingest = ingest;
         this.http = http;
+        this.webhooks = webhooks;
     }
 
     public static SinkServer start(SinkConfig config) {
@@ -91,11 +96,19 @@ public final class SinkServer implements AutoCloseable {
             started.push(ingest);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);
+            WebhookDispatcher webhooks = null;
+            if (config.webhook().enabled()) {
+                webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();
+                started.push(webhooks);
+            }
+            if (!config.access().posKeys().isEmpty()) {
+                new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(http);
+            }
             if (config.access().adminToken() != null) {
                 new AdminApi(config.access().adminToken(), new CardCorrections(store, clock), new Ledger(store),
                         new DeadLetters(store), config.programs()).register(http);
             }
-            SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http);
+            SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
                     throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
@@ -163,6 +176,9 @@ public final class SinkServer implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         closeAll(new ArrayDeque<>(List.of(http, ingest)));
+        if (webhooks != null) {
+            webhooks.close();
+        }
         if (broker != null) {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;
             broker.close(Duration.ofMillis(Math.max(500, left)));

@@ -45,7 +45,7 @@ import java.util.regex.Pattern;
  * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
- * and {@code admin.token} in {@link AccessSettings}.
+ * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -66,7 +66,8 @@ public record SinkConfig(
         int httpPort,
         Map<String, Program> programs,
         StoreSettings store,
-        AccessSettings access) {
+        AccessSettings access,
+        WebhookSettings webhook) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -89,6 +90,7 @@ public record SinkConfig(
         Objects.requireNonNull(httpHost, "httpHost");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(access, "access");
+        Objects.requireNonNull(webhook, "webhook");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
     }
 
@@ -145,9 +147,10 @@ public record SinkConfig(
         }
         StoreSettings store = StoreSettings.from(s, mode);
         AccessSettings access = AccessSettings.from(s);
+        WebhookSettings webhook = WebhookSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
-                clientId, username, password, httpHost, httpPort, programs, store, access);
+                clientId, username, password, httpHost, httpPort, programs, store, access, webhook);
     }
 
     public Topics topics() {
@@ -170,7 +173,7 @@ public record SinkConfig(
                 + ", brokerMode=" + Settings.name(brokerMode) + ", brokerHost=" + brokerHost + ", brokerPort=" + brokerPort
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
-                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + ", store=" + store + ", access=" + access + "]";
+                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

@@ -61,4 +61,13 @@ class StoreSettingsTest {
         assertEquals("store.user: set without store.url; the H2 file needs no user, so set "
                 + "store.url=jdbc:postgresql://... or remove it", error("store.user", "sink"));
     }
+
+    @Test
+    void aWebhookUrlNeedsASecretAndTheSecretIsNeverPrinted() {
+        assertEquals("webhook.secret: missing; webhook.url is set, and every webhook is signed with HMAC-SHA256 under "
+                + "webhook.secret (24 to 200 printable characters)", error("webhook.url", "https://crm.example.net/hook"));
+        SinkConfig c = config("webhook.url", "https://crm.example.net/hook", "webhook.secret", "0123456789abcdef0123456789");
+        assertTrue(c.webhook().enabled());
+        assertFalse(c.toString().contains("0123456789abcdef0123456789"), c.toString());
+    }
 }
