@@ -33,9 +33,6 @@ public interface Database extends AutoCloseable {
     /** Makes committed transactions durable against a power cut, if commits alone do not. */
     void sync(Connection c) throws SQLException;
 
-    /** Whether several sink processes may share this database ({@code $share} subscriptions). */
-    boolean shared();
-
     /** Closes the pool (and for an embedded database, the database cleanly). */
     @Override
     void close();

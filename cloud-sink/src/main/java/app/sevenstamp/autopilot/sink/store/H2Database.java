@@ -104,11 +104,6 @@ public final class H2Database implements Database {
         }
     }
 
-    @Override
-    public boolean shared() {
-        return false;
-    }
-
     /** Runs SHUTDOWN (which writes and closes the file cleanly), then closes the pool. */
     @Override
     public void close() {

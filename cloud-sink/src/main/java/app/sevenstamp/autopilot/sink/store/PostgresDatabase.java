@@ -88,11 +88,6 @@ public final class PostgresDatabase implements Database {
     }
 
     @Override
-    public boolean shared() {
-        return true;
-    }
-
-    @Override
     public void close() {
         pool.close();
     }

@@ -65,15 +65,6 @@ public final class SinkStore implements AutoCloseable {
         return db.describe();
     }
 
-    /** Whether several sink instances may share this store. */
-    public boolean shared() {
-        return db.shared();
-    }
-
-    Database database() {
-        return db;
-    }
-
     /** One unit of work inside one transaction. */
     @FunctionalInterface
     public interface Work<T> {
