@@ -22,6 +22,7 @@ public final class SinkMetrics {
     private final LongAdder acksNotSent = new LongAdder();
     private final Map<RejectReason, LongAdder> rejectedByReason = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> malformedByKind = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> flaggedByKind = new ConcurrentHashMap<>();
 
     /** Applied: a new stamp or redemption. */
     public long accepted() {
@@ -69,6 +70,7 @@ public final class SinkMetrics {
         out.put("acksNotSent", acksNotSent());
         rejectedByReason.forEach((reason, n) -> out.put("rejected." + reason.name(), n.sum()));
         malformedByKind.forEach((kind, n) -> out.put("malformed." + kind, n.sum()));
+        flaggedByKind.forEach((flag, n) -> out.put("flagged." + flag, n.sum()));
         return out;
     }
 
@@ -88,6 +90,16 @@ public final class SinkMetrics {
     public void countMalformed(String kind) {
         malformed.increment();
         malformedByKind.computeIfAbsent(kind, k -> new LongAdder()).increment();
+    }
+
+    /** Accepted events flagged for an operator (e.g. {@code IMPOSSIBLE_TRAVEL}), by flag. */
+    public long flagged(String flag) {
+        LongAdder n = flaggedByKind.get(flag);
+        return n == null ? 0 : n.sum();
+    }
+
+    public void countFlagged(String flag) {
+        flaggedByKind.computeIfAbsent(flag, k -> new LongAdder()).increment();
     }
 
     public void countAckNotSent() {

@@ -12,10 +12,17 @@ import app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess;
 import app.sevenstamp.autopilot.sink.fleet.FleetHttp;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
+import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
+import app.sevenstamp.autopilot.sink.http.PosApi;
+import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
+import app.sevenstamp.autopilot.sink.store.CardCorrections;
+import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -46,10 +53,12 @@ public final class SinkServer implements AutoCloseable {
     private final IngestService ingest;
     private final HttpApi http;
     private FleetService fleet;
+    /** Null when no webhook.url is set. */
+    private final WebhookDispatcher webhooks;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
-            IngestService ingest, HttpApi http) {
+            IngestService ingest, HttpApi http, WebhookDispatcher webhooks) {
         this.config = config;
         this.key = key;
         this.metrics = metrics;
@@ -57,6 +66,7 @@ public final class SinkServer implements AutoCloseable {
         this.broker = broker;
         this.ingest = ingest;
         this.http = http;
+        this.webhooks = webhooks;
     }
 
     public static SinkServer start(SinkConfig config) {
@@ -78,11 +88,11 @@ public final class SinkServer implements AutoCloseable {
         try {
             SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());
             SinkMetrics metrics = new SinkMetrics();
-            SinkStore store = SinkStore.open(config.databaseFile());
+            SinkStore store = SinkStore.open(config.store().open(config.databaseFile()));
             started.push(store);
             EmbeddedBroker broker = null;
             String brokerUrl = config.brokerUrl();
-            String adminToken = AdminToken.loadOrCreate(config.adminTokenFile());
+            String adminToken = AdminToken.of(config);
             FleetRegistry registry = new FleetRegistry(store);
             // with provisioning on the embedded broker, the sink's own clients log in too
             String mqttUser = config.username();
@@ -114,14 +124,24 @@ public final class SinkServer implements AutoCloseable {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec());
+                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()));
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
-                    mqttUser, mqttPassword, config.topics().allStamps(), config.tls()), processor, store, metrics);
+                    mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor, store, metrics);
             started.push(ingest);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);
+            WebhookDispatcher webhooks = null;
+            if (config.webhook().enabled()) {
+                webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();
+                started.push(webhooks);
+            }
+            if (!config.access().posKeys().isEmpty()) {
+                new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(http);
+            }
+            new AdminApi(adminToken, new CardCorrections(store, clock), new Ledger(store),
+                    new DeadLetters(store), config.programs()).register(http);
             FleetHttp.register(http, fleet, adminToken);
-            SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http);
+            SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
@@ -195,6 +215,9 @@ public final class SinkServer implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
+        if (webhooks != null) {
+            webhooks.close();
+        }
         if (broker != null) {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;
             broker.close(Duration.ofMillis(Math.max(500, left)));

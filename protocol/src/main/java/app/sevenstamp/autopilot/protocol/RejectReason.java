@@ -16,6 +16,8 @@ public enum RejectReason {
     TOO_SOON,
     /** A redeem for a card that has no reward to redeem. */
     NO_REWARD,
+    /** The card already has its program's maximum of stamps for the day. Older peers read it as OTHER. */
+    DAILY_CAP,
     /**
      * A reason added by a newer peer that this side does not know. Decoding maps any unknown reason
      * here instead of refusing the whole message: an old gateway must still delete the rejected event.

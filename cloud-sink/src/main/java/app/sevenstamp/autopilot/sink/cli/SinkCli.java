@@ -33,6 +33,8 @@ import org.tinylog.Logger;
 public final class SinkCli {
     public static final int OK = 0;
     public static final int UNKNOWN_PROGRAM = 2;
+    /** The sink refused an operator's correction (it would not make sense); the reason is printed. */
+    public static final int REFUSED = 3;
     public static final int USAGE = 64;
     public static final int SOFTWARE = 70;
     public static final int IO = 74;
@@ -54,6 +56,7 @@ public final class SinkCli {
             "      fleet management through the running sink's HTTP API (admin.tokenFile)",
             "  claims create --location L [--uses N] [--expires 7d] --config FILE [--url URL] | claims list",
             "      create a provisioning claim and print its token",
+            LedgerCommand.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -137,6 +140,10 @@ public final class SinkCli {
                 Args a = Args.parse(rest, Set.of("config", "url", "location", "uses", "expires"));
                 return fleetCommand(a, cli -> cli.claims(a.words(), a.option("location"), a.integer("uses", 1, 1, 100_000),
                         a.option("expires") == null ? "7d" : a.option("expires")));
+            }
+            case "ledger": {
+                Args a = Args.parse(rest, Set.of("config", "card", "stamps", "rewards", "reason", "operator"));
+                return new LedgerCommand(out, err).run(a, config(a, true));
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");

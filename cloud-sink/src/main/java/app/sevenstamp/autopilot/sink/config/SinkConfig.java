@@ -49,6 +49,11 @@ import java.util.regex.Pattern;
  * <tr><td>{@code program.<id>.stampsRequired}</td><td>(required per program)</td><td>1..100; {@code <id>} is 1..24 of {@code a-z 0-9 -}, starting with a letter or digit</td></tr>
  * <tr><td>{@code program.<id>.name}</td><td>the id</td><td>1..80 printable characters</td></tr>
  * </table>
+ * The rules and reward plan of a program ({@code program.<id>.cooldown}, {@code dailyCap}, {@code minTravel},
+ * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
+ * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
+ * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
+ * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -72,7 +77,11 @@ public record SinkConfig(
         boolean fleetProvisioning,
         String provisionUsername,
         String provisionPassword,
-        Path adminTokenFile) {
+        Path adminTokenFile,
+
+        StoreSettings store,
+        AccessSettings access,
+        WebhookSettings webhook) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -80,7 +89,8 @@ public record SinkConfig(
     static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     static final Pattern PROGRAM_NAME = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final String PROGRAM_PREFIX = "program.";
-    private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name");
+    private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name", "cooldown", "dailyCap",
+            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry");
 
     public SinkConfig {
         Objects.requireNonNull(storeDir, "storeDir");
@@ -92,6 +102,9 @@ public record SinkConfig(
         Objects.requireNonNull(topicPrefix, "topicPrefix");
         Objects.requireNonNull(clientId, "clientId");
         Objects.requireNonNull(httpHost, "httpHost");
+        Objects.requireNonNull(store, "store");
+        Objects.requireNonNull(access, "access");
+        Objects.requireNonNull(webhook, "webhook");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -160,10 +173,13 @@ public record SinkConfig(
             throw new ConfigException(s.source() + ": no program configured; add at least one line "
                     + "program.<id>.stampsRequired=<1.." + Program.MAX_STAMPS + ">, for example program.coffee.stampsRequired=10");
         }
+        StoreSettings store = StoreSettings.from(s, mode);
+        AccessSettings access = AccessSettings.from(s);
+        WebhookSettings webhook = WebhookSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, httpHost, httpPort, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile);
+                provisionPassword, adminTokenFile, store, access, webhook);
     }
 
     public Topics topics() {
@@ -187,7 +203,7 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {
@@ -207,7 +223,7 @@ public record SinkConfig(
             }
             if (!PROGRAM_SETTINGS.contains(setting)) {
                 throw new ConfigException(key + ": unknown program setting '" + setting
-                        + "'; a program has stampsRequired and name");
+                        + "'; a program has " + String.join(", ", new TreeSet<>(PROGRAM_SETTINGS)));
             }
             ids.add(id);
         }
@@ -218,7 +234,8 @@ public record SinkConfig(
             int stamps = s.integer(stampsKey, 0, 1, Program.MAX_STAMPS);
             String name = s.matching(PROGRAM_PREFIX + id + ".name", id, PROGRAM_NAME,
                     "1 to 80 characters without control characters");
-            programs.put(id, new Program(id, name, stamps));
+            programs.put(id, new Program(id, name, stamps, ProgramSettings.rules(s, PROGRAM_PREFIX + id + "."),
+                    ProgramSettings.plan(s, PROGRAM_PREFIX + id + ".", stamps)));
         }
         return programs;
     }

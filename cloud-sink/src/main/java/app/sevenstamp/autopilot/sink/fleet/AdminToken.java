@@ -10,9 +10,25 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.Base64;
 
-/** The bearer token of the fleet HTTP API: a file of mode 600 next to the database, made on first use. */
+/**
+ * The bearer token of the sink's operator HTTP routes (fleet, ledger, dead letters): {@code admin.token}
+ * when the config sets one (several instances must share it), else a file of mode 600 next to the
+ * database ({@code admin.tokenFile}), made on first use. The CLI reads it the same way.
+ */
 public final class AdminToken {
     private AdminToken() {
+    }
+
+    /** The token the running sink accepts; creates the token file when neither exists yet. */
+    public static String of(app.sevenstamp.autopilot.sink.config.SinkConfig config) {
+        String configured = config.access().adminToken();
+        return configured != null ? configured : loadOrCreate(config.adminTokenFile());
+    }
+
+    /** As {@link #of}, for a client: never creates the file. */
+    public static String forClient(app.sevenstamp.autopilot.sink.config.SinkConfig config) throws IOException {
+        String configured = config.access().adminToken();
+        return configured != null ? configured : read(config.adminTokenFile());
     }
 
     public static String loadOrCreate(Path file) {

@@ -31,7 +31,7 @@ public final class FleetCli {
     public FleetCli(SinkConfig config, String url, PrintStream out) throws IOException {
         String host = config.httpHost().equals("0.0.0.0") ? "127.0.0.1" : config.httpHost();
         this.base = URI.create(url != null ? url.replaceAll("/+$", "") : "http://" + host + ":" + config.httpPort());
-        this.token = AdminToken.read(config.adminTokenFile());
+        this.token = AdminToken.forClient(config);
         this.out = out;
     }
 

@@ -94,6 +94,11 @@ public final class HttpApi implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
+    /** Adds routes of another part (operator, fleet...) under {@code path}; they do their own method checks. */
+    public void route(String path, HttpHandler handler) {
+        server.createContext(path, handler);
+    }
+
     private void cardJson(HttpExchange ex) throws IOException {
         String id = ex.getRequestURI().getPath().substring(CARDS_API.length());
         if (!CardCode.CARD_ID.matcher(id).matches()) {

@@ -17,12 +17,19 @@ import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.ProgramRule;
 import app.sevenstamp.autopilot.sink.loyalty.RuleResult;
+import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
+import app.sevenstamp.autopilot.sink.loyalty.StampDecision;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.store.StoredEvent;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -62,9 +69,17 @@ public final class EventProcessor {
     private final Clock clock;
     private final WireCodec codec;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final DeviceGate devices;
+    private final DeadLetters deadLetters;
 
+    /** Takes events from every device. */
     public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
             SinkMetrics metrics, Clock clock, WireCodec codec) {
+        this(topics, verifier, programs, store, metrics, clock, codec, DeviceGate.ANY);
+    }
+
+    public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
+            SinkMetrics metrics, Clock clock, WireCodec codec, DeviceGate devices) {
         this.topics = Objects.requireNonNull(topics, "topics");
         this.verifier = Objects.requireNonNull(verifier, "verifier");
         this.programs = Map.copyOf(programs);
@@ -72,6 +87,8 @@ public final class EventProcessor {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.codec = Objects.requireNonNull(codec, "codec");
+        this.devices = Objects.requireNonNull(devices, "devices");
+        this.deadLetters = new DeadLetters(store);
     }
 
     /**
@@ -81,24 +98,30 @@ public final class EventProcessor {
     public Optional<Outbound> process(String topic, byte[] payload) {
         Optional<String> topicDevice = topics.deviceOf(topic);
         if (topicDevice.isEmpty()) {
-            malformed(SinkMetrics.TOPIC_MISMATCH, "a message on topic '" + topic + "', which names no device");
+            malformed(topic, null, payload, SinkMetrics.TOPIC_MISMATCH, "a message on topic '" + topic
+                    + "', which names no device");
             return Optional.empty();
         }
         String device = topicDevice.get();
+        if (!devices.admits(device)) {
+            malformed(topic, device, payload, DeviceGate.KIND, "device '" + shorten(device) + "' is not admitted "
+                    + "(devices.allowed); its event is parked as a dead letter and not answered");
+            return Optional.empty();
+        }
         StampEvent event;
         try {
             event = codec.decodeStampEvent(payload);
         } catch (MalformedMessageException e) {
-            malformed(e.kind(), "device " + device + " sent a malformed stamp event: " + e.getMessage());
+            malformed(topic, device, payload, e.kind(), "device " + device + " sent a malformed stamp event: " + e.getMessage());
             return Optional.empty();
         }
         if (!event.deviceId().equals(device)) {
-            malformed(SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
+            malformed(topic, device, payload, SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
                     + shorten(event.deviceId()) + "' but came on the topic of device '" + device + "'");
             return Optional.empty();
         }
         if (!EVENT_ID.matcher(event.eventId()).matches()) {
-            malformed("field", "device " + device + " sent an event id that is empty, longer than 64 characters "
+            malformed(topic, device, payload, "field", "device " + device + " sent an event id that is empty, longer than 64 characters "
                     + "or not printable ASCII: '" + shorten(event.eventId()) + "'");
             return Optional.empty();
         }
@@ -134,6 +157,12 @@ public final class EventProcessor {
                     event.eventId(), event.deviceId(), ack.outcome());
         } else if (ack.outcome() == AckOutcome.ACCEPTED) {
             metrics.countAccepted();
+            if (decided.flag() != null) {
+                metrics.countFlagged(decided.flag());
+                warnOnce("flag:" + decided.flag(), "event " + event.eventId() + " from " + event.deviceId() + " at "
+                        + event.location() + ": card " + event.cardId() + " flagged " + decided.flag()
+                        + " (counted, kept in the ledger)");
+            }
             CardState c = ack.card();
             Logger.debug("event {} from {}: {} card {} now {}/{} stamps, {} rewards{}", event.eventId(),
                     event.deviceId(), event.kind(), c.cardId(), c.stamps(), c.stampsRequired(), c.rewardsAvailable(),
@@ -147,40 +176,91 @@ public final class EventProcessor {
     }
 
     /** What a transaction decided, handed out of it so that counting and logging follow the commit. */
-    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail, String flag) {
+        Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+            this(ack, redelivery, storedReason, detail, null);
+        }
     }
 
+    /**
+     * Applies a stamp or redeem to its card in one transaction: the card row is locked, the rules
+     * decide ({@link StampDecision}), and the event row, the card row and the ledger lines are
+     * written together, so the ledger always explains the card.
+     */
     private Decided apply(StampEvent event, Program program) {
         Instant now = clock.instant();
         return store.transaction(tx -> {
             Optional<StoredCard> before = tx.lockCard(event.cardId());
-            RuleResult result = ProgramRule.apply(program, before.map(StoredCard::balance).orElse(CardBalance.EMPTY),
-                    event.kind());
-            if (!result.applied()) {
-                if (!tx.insertEvent(row(event, AckOutcome.REJECTED, NO_REWARD, now))) {
+            CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
+            Instant at = stampTime(event, now);
+            Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
+            StampDecision.Outcome outcome = event.kind() == EventKind.STAMP
+                    ? decideStamp(tx, event, program, balance, lastStampAt, at)
+                    : redeem(balance);
+            if (outcome instanceof StampDecision.Refused refused) {
+                String reason = refused.reason().name();
+                if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
                     return duplicate(tx, event);
                 }
                 tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+                if (before.isPresent()) {
+                    Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
+                            refused.detail()), at, now, reason, null));
+                }
                 StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
-                        wireReason(NO_REWARD), false, before.map(c -> state(c, program)).orElse(null));
-                return new Decided(ack, false, NO_REWARD, "card " + event.cardId() + " has no reward to redeem");
+                        wireReason(reason), false, before.map(c -> state(c, program)).orElse(null));
+                return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail());
             }
+            StampDecision.Applied applied = (StampDecision.Applied) outcome;
             if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
                 return duplicate(tx, event);
             }
             tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
-            Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
             if (event.kind() == EventKind.STAMP) {
-                lastStampAt = later(lastStampAt, stampTime(event, now));
+                lastStampAt = later(lastStampAt, at);
             }
             StoredCard after = before.isPresent()
-                    ? before.get().with(result.after(), lastStampAt)
-                    : new StoredCard(event.cardId(), program.id(), result.after(), lastStampAt, now);
+                    ? before.get().with(applied.after(), lastStampAt)
+                    : new StoredCard(event.cardId(), program.id(), applied.after(), lastStampAt, now);
             tx.saveCard(after, before.isEmpty());
+            for (StampDecision.Delta d : applied.deltas()) {
+                Ledger.append(tx, line(event, program, d, at, now, null,
+                        d.type() == LedgerType.STAMP ? applied.flag() : null));
+            }
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
-                    result.rewardEarned(), state(after, program));
-            return new Decided(ack, false, null, null);
+                    applied.rewardEarned(), state(after, program));
+            return new Decided(ack, false, null, null, applied.flag());
         });
+    }
+
+    /** Reads what the program's rules need (only those that are switched on cost a query). */
+    private static StampDecision.Outcome decideStamp(SinkStore.Tx tx, StampEvent event, Program program,
+            CardBalance balance, Instant lastStampAt, Instant at) throws SQLException {
+        StampRules rules = program.rules();
+        int thatDay = 0;
+        if (rules.dailyCap() > 0) {
+            Instant dayStart = at.atZone(rules.zone()).toLocalDate().atStartOfDay(rules.zone()).toInstant();
+            Instant dayEnd = at.atZone(rules.zone()).toLocalDate().plusDays(1).atStartOfDay(rules.zone()).toInstant();
+            thatDay = Ledger.stampsBetween(tx, event.cardId(), dayStart, dayEnd);
+        }
+        StampDecision.LastStamp last = rules.minTravel().isZero() ? null
+                : Ledger.lastStamp(tx, event.cardId()).orElse(null);
+        return StampDecision.stamp(program, balance, lastStampAt, at, thatDay, last, event.location());
+    }
+
+    private static StampDecision.Outcome redeem(CardBalance balance) {
+        RuleResult result = ProgramRule.redeem(balance);
+        if (!result.applied()) {
+            return new StampDecision.Refused(RejectReason.NO_REWARD, "no reward to redeem");
+        }
+        return new StampDecision.Applied(List.of(new StampDecision.Delta(LedgerType.REDEEM, 0, -1, 0, null)),
+                result.after(), false, null);
+    }
+
+    private static LedgerEntry line(StampEvent event, Program program, StampDecision.Delta d, Instant at, Instant now,
+            String reason, String flag) {
+        return new LedgerEntry(0, event.cardId(), program.id(), d.type(), d.stamps(), d.rewards(), d.earned(),
+                event.eventId(), event.location(), at, now, reason, d.note(), event.deviceId(), flag, null);
     }
 
     private Decided reject(StampEvent event, RejectReason reason, String detail) {
@@ -248,9 +328,18 @@ public final class EventProcessor {
                 event.kind().name(), event.deviceTime(), receivedAt, event.clockSynced(), outcome, reason);
     }
 
-    private void malformed(String kind, String detail) {
+    /**
+     * Counts, logs once per kind and parks the message. Parking is best effort: a database failure
+     * here is logged and the sink goes on (the message was unusable anyway, and gets no answer).
+     */
+    private void malformed(String topic, String device, byte[] payload, String kind, String detail) {
         metrics.countMalformed(kind);
         warnOnce("malformed:" + kind, detail);
+        try {
+            deadLetters.park(clock.instant(), topic, device, kind, detail, payload);
+        } catch (RuntimeException e) {
+            Logger.error("cannot park a dead letter of kind {} from {}: {}", kind, topic, e.getMessage());
+        }
     }
 
     /** The first of a kind at WARN, the rest at DEBUG: one bad gateway must not flood the log. */

@@ -148,7 +148,11 @@ public final class IngestService implements AutoCloseable {
 
     private MqttConnectOptions options() {
         MqttConnectOptions o = new MqttConnectOptions();
-        o.setCleanSession(false);
+        // A shared subscription ($share/...) starts a clean session: Mosquitto keeps handing a
+        // persistent-but-offline member its share of the events, which would sit there until that
+        // instance came back. Clean, a dead instance leaves the group at once; what it had not
+        // finished is redelivered by the gateways (their outbox is the source of truth).
+        o.setCleanSession(settings.stampsTopic().startsWith("$share/"));
         o.setAutomaticReconnect(false); // the connect loop below does it, with jitter, first connect included
         o.setConnectionTimeout((int) (CONNECT_TIMEOUT_MS / 1000));
         o.setKeepAliveInterval(30);

@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.sink.store;
 
 import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -14,145 +13,61 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.OptionalLong;
-import org.h2.jdbcx.JdbcConnectionPool;
 import org.tinylog.Logger;
 
 /**
- * The sink's H2 database: cards, every decided event, and the last sequence number per device.
+ * The sink's store: cards, every decided event, and the last sequence number per device, on a
+ * {@link Database} (an H2 file for one box, PostgreSQL for several instances). The SQL here is the
+ * same on both; the few differences live in the {@link Database} implementations.
  *
  * <p>Threading: thread-safe. Each call takes its own pooled connection; writes go through
- * {@link #transaction}, reads are single statements. The ingest thread is the only writer today;
- * the duplicate check still rests on the primary key of {@code events} rather than on a read
- * before the write, so two writers (or two sink instances on a shared database) cannot count
- * one event twice.
+ * {@link #transaction}, reads are single statements. The duplicate check rests on the primary key
+ * of {@code events} rather than on a read before the write, so two writers (or two sink instances
+ * on a shared database) cannot count one event twice.
  *
- * <p>Durability: {@code WRITE_DELAY=0} writes every commit to the file at once (it survives a
- * killed process); {@link #sync()} forces the file to the disk (it survives a power cut). The
- * ingest calls it once per batch, before it acknowledges the batch.
+ * <p>Durability: see the {@link Database} implementations; {@link #sync()} is called once per
+ * batch, before the batch is acknowledged.
  */
 public final class SinkStore implements AutoCloseable {
     static final String DUPLICATE_KEY = "23505";
     private static final int MAX_ATTEMPTS = 3;
+    /** Connections per pool: the ingest, the HTTP API's four threads, and some room. */
+    public static final int DEFAULT_POOL_SIZE = 8;
 
-    private static final String[] SCHEMA = {
-        """
-        CREATE TABLE IF NOT EXISTS cards (
-            card_id VARCHAR(26) PRIMARY KEY,
-            program_id VARCHAR(24) NOT NULL,
-            stamps INT NOT NULL,
-            rewards_available INT NOT NULL,
-            rewards_earned_total INT NOT NULL,
-            last_stamp_at TIMESTAMP(9) WITH TIME ZONE,
-            first_seen_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
-        """
-        CREATE TABLE IF NOT EXISTS events (
-            event_id VARCHAR(64) PRIMARY KEY,
-            device_id VARCHAR(64) NOT NULL,
-            seq BIGINT NOT NULL,
-            card_id VARCHAR(160),
-            program_id VARCHAR(160),
-            kind VARCHAR(16) NOT NULL,
-            device_time TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-            received_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-            clock_synced BOOLEAN NOT NULL,
-            outcome VARCHAR(16) NOT NULL,
-            reason VARCHAR(32))""",
-        "CREATE INDEX IF NOT EXISTS events_by_card ON events(card_id)",
-        """
-        CREATE TABLE IF NOT EXISTS devices (
-            device_id VARCHAR(64) PRIMARY KEY,
-            last_seq BIGINT NOT NULL,
-            last_event_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
-        // fleet management (sink/fleet): claims, the device registry, desired config, commands
-        """
-        CREATE TABLE IF NOT EXISTS fleet_claims (
-            token VARCHAR(64) PRIMARY KEY,
-            location VARCHAR(64) NOT NULL,
-            uses_total INT NOT NULL,
-            uses_left INT NOT NULL,
-            expires_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-            created_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
-        """
-        CREATE TABLE IF NOT EXISTS fleet_devices (
-            device_id VARCHAR(64) PRIMARY KEY,
-            hardware_id VARCHAR(128) UNIQUE,
-            location VARCHAR(64),
-            claim_token VARCHAR(64),
-            password_hash VARCHAR(128),
-            provisioned_at TIMESTAMP(9) WITH TIME ZONE,
-            desired_version BIGINT NOT NULL DEFAULT 0,
-            desired_config VARCHAR(16000) NOT NULL DEFAULT '{}',
-            online BOOLEAN NOT NULL DEFAULT FALSE,
-            last_status VARCHAR(16000),
-            last_seen_at TIMESTAMP(9) WITH TIME ZONE)""",
-        """
-        CREATE TABLE IF NOT EXISTS fleet_commands (
-            command_id VARCHAR(64) PRIMARY KEY,
-            device_id VARCHAR(64) NOT NULL,
-            command VARCHAR(32) NOT NULL,
-            argument VARCHAR(256),
-            issued_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-            ok BOOLEAN,
-            result VARCHAR(1000),
-            acked_at TIMESTAMP(9) WITH TIME ZONE)""",
-    };
+    private final Database db;
 
-    private final Path file;
-    private final JdbcConnectionPool pool;
+    private SinkStore(Database db) {
+        this.db = db;
+    }
 
-    private SinkStore(Path file, JdbcConnectionPool pool) {
-        this.file = file;
-        this.pool = pool;
+    /** Opens (or creates) the H2 database {@code <databaseFile>.mv.db}; see {@link H2Database#open}. */
+    public static SinkStore open(Path databaseFile) {
+        return open(H2Database.open(databaseFile, DEFAULT_POOL_SIZE));
     }
 
     /**
-     * Opens (or creates) the database {@code <databaseFile>.mv.db} and its schema.
-     *
-     * @throws StoreException when the file is in use by another process or cannot be read. The sink
-     *         refuses to start then: this database is the only record of every customer's stamps,
-     *         so starting empty beside it would be worse than not starting.
+     * Brings the database's schema up to date ({@link Migrations}) and returns the store on it. On
+     * failure the database is closed.
      */
-    public static SinkStore open(Path databaseFile) {
-        Path file = databaseFile.toAbsolutePath().normalize();
+    public static SinkStore open(Database db) {
         try {
-            Files.createDirectories(file.getParent());
-        } catch (java.io.IOException e) {
-            throw new StoreException("store directory " + file.getParent() + " cannot be created: " + e.getMessage(), e);
+            int version = Migrations.migrate(db, Migrations.ALL);
+            Logger.info("{} open (schema version {})", db.describe(), version);
+            return new SinkStore(db);
+        } catch (RuntimeException e) {
+            db.close();
+            throw e;
         }
-        // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook would close the database while the
-        // sink's hook is still draining the ingest queue; the sink runs SHUTDOWN itself, last.
-        String url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=10000";
-        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "sink", "");
-        pool.setMaxConnections(8);
-        pool.setLoginTimeout(10);
-        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
-            for (String ddl : SCHEMA) {
-                st.execute(ddl);
-            }
-        } catch (SQLException e) {
-            pool.dispose();
-            throw new StoreException(openFailure(file, e), e);
-        }
-        Logger.info("store open: {}.mv.db", file);
-        return new SinkStore(file, pool);
     }
 
-    private static String openFailure(Path file, SQLException e) {
-        String what = file + ".mv.db";
-        if (e.getErrorCode() == org.h2.api.ErrorCode.DATABASE_ALREADY_OPEN_1) {
-            return "store " + what + " is in use by another process; is another sink running with the same store.dir?";
-        }
-        return "store " + what + " cannot be opened: " + firstLine(e.getMessage()) + "; the sink does not start on a store"
-                + " it cannot read: restore a backup, or move the file aside to start with an empty store";
-    }
-
-    public Path file() {
-        return file;
+    /** What the store is, for messages. */
+    public String describe() {
+        return db.describe();
     }
 
     /** A pooled connection (auto-commit) for the fleet registry's own tables; the caller closes it. */
     public Connection connection() throws SQLException {
-        return pool.getConnection();
+        return db.connection();
     }
 
     /** One unit of work inside one transaction. */
@@ -167,10 +82,10 @@ public final class SinkStore implements AutoCloseable {
      */
     public <T> T transaction(Work<T> work) {
         for (int attempt = 1; ; attempt++) {
-            try (Connection c = pool.getConnection()) {
+            try (Connection c = db.connection()) {
                 c.setAutoCommit(false);
                 try {
-                    T result = work.run(new Tx(c));
+                    T result = work.run(new Tx(c, db));
                     c.commit();
                     return result;
                 } catch (Tx.Conflict conflict) {
@@ -186,17 +101,17 @@ public final class SinkStore implements AutoCloseable {
                     c.setAutoCommit(true);
                 }
             } catch (SQLException e) {
-                throw new StoreException("store " + file + ".mv.db: " + firstLine(e.getMessage()), e);
+                throw new StoreException(db.describe() + ": " + firstLine(e.getMessage()), e);
             }
         }
     }
 
     public Optional<StoredCard> card(String cardId) {
-        return read(c -> new Tx(c).card(cardId, false));
+        return read(c -> new Tx(c, db).card(cardId, false));
     }
 
     public Optional<StoredEvent> event(String eventId) {
-        return read(c -> new Tx(c).event(eventId));
+        return read(c -> new Tx(c, db).event(eventId));
     }
 
     public OptionalLong lastSeq(String deviceId) {
@@ -221,23 +136,15 @@ public final class SinkStore implements AutoCloseable {
     /** Forces committed transactions to the disk. */
     public void sync() {
         read(c -> {
-            try (Statement st = c.createStatement()) {
-                st.execute("CHECKPOINT SYNC");
-            }
+            db.sync(c);
             return null;
         });
     }
 
-    /** Runs SHUTDOWN (which writes and closes the file cleanly), then closes the pool. */
+    /** Closes the database: for H2, SHUTDOWN (which writes and closes the file cleanly), then the pool. */
     @Override
     public void close() {
-        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
-            st.execute("SHUTDOWN");
-        } catch (SQLException e) {
-            Logger.warn("store {}.mv.db: SHUTDOWN failed: {}", file, firstLine(e.getMessage()));
-        } finally {
-            pool.dispose();
-        }
+        db.close();
         Logger.info("store closed");
     }
 
@@ -255,10 +162,10 @@ public final class SinkStore implements AutoCloseable {
     }
 
     private <T> T read(Read<T> read) {
-        try (Connection c = pool.getConnection()) {
+        try (Connection c = db.connection()) {
             return read.run(c);
         } catch (SQLException e) {
-            throw new StoreException("store " + file + ".mv.db: " + firstLine(e.getMessage()), e);
+            throw new StoreException(db.describe() + ": " + firstLine(e.getMessage()), e);
         }
     }
 
@@ -271,9 +178,16 @@ public final class SinkStore implements AutoCloseable {
     /** The statements one transaction may run. Valid only inside {@link #transaction}. */
     public static final class Tx {
         private final Connection c;
+        private final Database db;
 
-        private Tx(Connection c) {
+        private Tx(Connection c, Database db) {
             this.c = c;
+            this.db = db;
+        }
+
+        /** The connection of this transaction, for statements of other packages' tables (ledger, dead letters). */
+        public Connection connection() {
+            return c;
         }
 
         /** The card, locked until the end of the transaction; empty when it has no row yet. */
@@ -286,9 +200,9 @@ public final class SinkStore implements AutoCloseable {
          * decides, so a concurrent writer of the same id cannot slip past.
          */
         public boolean insertEvent(StoredEvent e) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (event_id, device_id, seq, card_id, "
-                    + "program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            try (PreparedStatement ps = c.prepareStatement(db.insertIgnoringDuplicate("INSERT INTO events (event_id, "
+                    + "device_id, seq, card_id, program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "event_id"))) {
                 ps.setString(1, e.eventId());
                 ps.setString(2, e.deviceId());
                 ps.setLong(3, e.seq());
@@ -300,8 +214,7 @@ public final class SinkStore implements AutoCloseable {
                 ps.setBoolean(9, e.clockSynced());
                 ps.setString(10, e.outcome().name());
                 ps.setString(11, e.reason());
-                ps.executeUpdate();
-                return true;
+                return ps.executeUpdate() == 1;
             } catch (SQLException ex) {
                 if (DUPLICATE_KEY.equals(ex.getSQLState())) {
                     return false;

@@ -15,6 +15,7 @@ import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.Backend;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,8 +27,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The sink's decisions on the real store, checked against the wire contract's golden vectors. */
+/** The sink's decisions on the real store (H2 and PostgreSQL), checked against the wire contract's golden vectors. */
+@ParameterizedClass
+@EnumSource(Backend.class)
 class EventProcessorTest {
     private static final String DEVICE = "counter-1";
     private static final String CARD = "ABCDEFGHJKMNPQRS";
@@ -39,6 +45,9 @@ class EventProcessorTest {
     private final ObjectMapper json = new ObjectMapper();
     private final SinkMetrics metrics = new SinkMetrics();
 
+    @Parameter
+    Backend backend;
+
     @TempDir
     Path dir;
     private SinkStore store;
@@ -46,7 +55,7 @@ class EventProcessorTest {
 
     @BeforeEach
     void open() {
-        store = SinkStore.open(dir.resolve("sink"));
+        store = backend.fixture(dir).open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10)),
                 store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec);
     }

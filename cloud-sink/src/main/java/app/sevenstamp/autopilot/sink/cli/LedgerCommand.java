@@ -1,0 +1,88 @@
+package app.sevenstamp.autopilot.sink.cli;
+
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.AdminToken;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * {@code ledger adjust|undo|show}: the operator's corrections, sent to the RUNNING sink's admin
+ * routes (so they take the same card locks as the ingest, on H2 as on PostgreSQL), authenticated
+ * with {@code admin.token} from the same config file.
+ */
+final class LedgerCommand {
+    static final String USAGE = String.join("\n",
+            "  ledger adjust --card ID [--stamps N] [--rewards M] --reason TEXT [--operator NAME] --config FILE",
+            "      add (or with negative numbers remove) stamps and rewards on a card, with a reason",
+            "  ledger undo --card ID --reason TEXT [--operator NAME] --config FILE",
+            "      take back the card's last stamp (and the reward it earned)",
+            "  ledger show --card ID --config FILE",
+            "      print the card's ledger as JSON",
+            "  (the ledger commands talk to the running sink at http.host:http.port and need admin.token)");
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final ObjectMapper json = new ObjectMapper();
+
+    LedgerCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(Args a, SinkConfig config) throws UsageException, IOException, InterruptedException {
+        if (a.words().size() != 1) {
+            throw new UsageException("'ledger' needs one subcommand: adjust, undo or show");
+        }
+        String sub = a.words().get(0);
+        String card = a.required("card", "ID");
+        String token;
+        try {
+            token = AdminToken.forClient(config);
+        } catch (java.io.IOException e) {
+            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
+                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
+        }
+        String base = "http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/admin/cards/" + card + "/";
+        HttpRequest.Builder request;
+        switch (sub) {
+            case "adjust", "undo" -> {
+                ObjectNode body = json.createObjectNode();
+                body.put("reason", a.required("reason", "TEXT"));
+                body.put("operator", a.option("operator") == null ? System.getProperty("user.name", "admin")
+                        : a.option("operator"));
+                if (sub.equals("adjust")) {
+                    body.put("stamps", a.integer("stamps", 0, -1000, 1000));
+                    body.put("rewards", a.integer("rewards", 0, -1000, 1000));
+                }
+                request = HttpRequest.newBuilder(URI.create(base + sub))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
+                        .header("Content-Type", "application/json");
+            }
+            case "show" -> request = HttpRequest.newBuilder(URI.create(base + "ledger")).GET();
+            default -> throw new UsageException("unknown ledger subcommand '" + sub + "'; use adjust, undo or show");
+        }
+        HttpResponse<String> response;
+        try {
+            response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(request
+                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(15))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IOException("the sink at " + config.httpHost() + ":" + config.httpPort()
+                    + " does not answer (is it running with this config?): " + e.getMessage(), e);
+        }
+        if (response.statusCode() == 200) {
+            out.println(response.body());
+            return SinkCli.OK;
+        }
+        err.println("autopilot-sink: the sink answered " + response.statusCode() + ": " + response.body());
+        return response.statusCode() == 409 ? SinkCli.REFUSED : SinkCli.IO;
+    }
+}

@@ -1,0 +1,73 @@
+package app.sevenstamp.autopilot.sink.config;
+
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.sink.store.Database;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * Which database the sink keeps its cards in, and how several sink instances share one broker.
+ *
+ * <table>
+ * <caption>Keys</caption>
+ * <tr><th>key</th><th>default</th><th>allowed</th></tr>
+ * <tr><td>{@code store.url}</td><td>(none: the H2 file in {@code store.dir})</td><td>{@code jdbc:postgresql://HOST[:PORT]/DATABASE[?...]}</td></tr>
+ * <tr><td>{@code store.user}</td><td>(none)</td><td>PostgreSQL only: the database user</td></tr>
+ * <tr><td>{@code store.password}</td><td>(none)</td><td>PostgreSQL only; never logged</td></tr>
+ * <tr><td>{@code store.poolSize}</td><td>{@code 8}</td><td>2..64 connections</td></tr>
+ * <tr><td>{@code mqtt.shareGroup}</td><td>(none: this sink receives every event)</td><td>1..64 of letters, digits, {@code _ . -};
+ *     subscribe as {@code $share/GROUP/...} so that the broker spreads events over every sink of the group.
+ *     Needs {@code broker.mode=external} (the embedded broker has no shared subscriptions) and
+ *     {@code store.url} (the instances must share one database)</td></tr>
+ * </table>
+ */
+public record StoreSettings(String url, String user, String password, int poolSize, String shareGroup) {
+    static final Pattern POSTGRES_URL = Pattern.compile("jdbc:postgresql://[^/\\s]+/[^\\s?/]+(\\?\\S*)?");
+    static final Pattern SHARE_GROUP = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+
+    public static StoreSettings from(Settings s, BrokerMode brokerMode) {
+        String url = s.matching("store.url", null, POSTGRES_URL,
+                "jdbc:postgresql://HOST[:PORT]/DATABASE, or nothing for the H2 file in store.dir");
+        String user = s.string("store.user", null);
+        String password = s.string("store.password", null);
+        if (url == null && (user != null || password != null)) {
+            throw new ConfigException((user != null ? "store.user" : "store.password")
+                    + ": set without store.url; the H2 file needs no user, so set store.url=jdbc:postgresql://... or remove it");
+        }
+        int poolSize = s.integer("store.poolSize", 8, 2, 64);
+        String shareGroup = s.matching("mqtt.shareGroup", null, SHARE_GROUP, "1 to 64 letters, digits, '_', '.' or '-'");
+        if (shareGroup != null && brokerMode == BrokerMode.EMBEDDED) {
+            throw new ConfigException("mqtt.shareGroup: '" + shareGroup + "' needs broker.mode=external; the embedded "
+                    + "broker (Moquette) has no shared subscriptions, so run Mosquitto 2, EMQX or HiveMQ and set broker.url");
+        }
+        if (shareGroup != null && url == null) {
+            throw new ConfigException("mqtt.shareGroup: '" + shareGroup + "' needs store.url; sinks that share the events "
+                    + "must share one PostgreSQL database, an H2 file belongs to one process");
+        }
+        return new StoreSettings(url, user, password, poolSize, shareGroup);
+    }
+
+    public boolean postgres() {
+        return url != null;
+    }
+
+    /** Opens the configured database; the H2 file is {@code h2File} when no {@code store.url} is set. */
+    public Database open(Path h2File) {
+        return postgres() ? PostgresDatabase.open(url, user, password, poolSize) : H2Database.open(h2File, poolSize);
+    }
+
+    /** The stamps subscription: {@code $share/GROUP/<filter>} with a share group, else the filter itself. */
+    public String subscription(String stampsFilter) {
+        return shareGroup == null ? stampsFilter : "$share/" + shareGroup + "/" + stampsFilter;
+    }
+
+    /** Never prints the password. */
+    @Override
+    public String toString() {
+        return "StoreSettings[url=" + (url == null ? "(h2 file)" : url) + ", user=" + user + ", password="
+                + (password == null ? null : "****") + ", poolSize=" + poolSize + ", shareGroup=" + shareGroup + "]";
+    }
+}

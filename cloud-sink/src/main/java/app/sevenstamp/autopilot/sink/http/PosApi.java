@@ -1,0 +1,172 @@
+package app.sevenstamp.autopilot.sink.http;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
+import app.sevenstamp.autopilot.sink.ingest.Outbound;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoreException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.tinylog.Logger;
+
+/**
+ * {@code POST /api/v1/stamps}: the POS channel. A till sends {@code {"cardCode":"7S1...","kind":"stamp"}}
+ * with {@code Authorization: Bearer <pos.<location>.apiKey>} and an {@code Idempotency-Key}; the
+ * sink turns it into a stamp event of the pseudo-device {@code pos-<location>} and decides it
+ * through the SAME {@link EventProcessor} as a scan (card verification, rules, ledger, dedup).
+ * The event id is derived from the location and the idempotency key, so a retried request is
+ * answered DUPLICATE with the card as it is, never counted twice. Answers carry the wire
+ * acknowledgement as JSON: 200 accepted or duplicate, 422 rejected (with the reason), 400 bad
+ * request, 401 unknown key. The answer is sent after the store synced the decision.
+ */
+public final class PosApi {
+    static final String PATH = "/api/v1/stamps";
+    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,128}");
+    private static final int MAX_BODY = 4096;
+
+    private final Map<String, byte[]> keys;
+    private final EventProcessor processor;
+    private final SinkStore store;
+    private final Topics topics;
+    private final Clock clock;
+    private final WireCodec codec = new WireCodec();
+    private final ObjectMapper json = new ObjectMapper();
+
+    /** @param keys location -> API key */
+    public PosApi(Map<String, String> keys, EventProcessor processor, SinkStore store, Topics topics, Clock clock) {
+        this.keys = new java.util.TreeMap<>();
+        keys.forEach((location, key) -> this.keys.put(location, ("Bearer " + key).getBytes(StandardCharsets.UTF_8)));
+        this.processor = processor;
+        this.store = store;
+        this.topics = topics;
+        this.clock = clock;
+    }
+
+    public void register(HttpApi http) {
+        http.route(PATH, this::handle);
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            if (!ex.getRequestMethod().equals("POST") || !ex.getRequestURI().getPath().equals(PATH)) {
+                ex.getResponseHeaders().set("Allow", "POST");
+                send(ex, 405, Map.of("error", "use POST " + PATH));
+                return;
+            }
+            Optional<String> location = location(ex.getRequestHeaders().getFirst("Authorization"));
+            if (location.isEmpty()) {
+                send(ex, 401, Map.of("error", "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"));
+                return;
+            }
+            String idempotencyKey = ex.getRequestHeaders().getFirst("Idempotency-Key");
+            if (idempotencyKey == null || !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
+                send(ex, 400, Map.of("error", "the header Idempotency-Key is required: 1 to 128 printable characters, "
+                        + "the same for every retry of one stamp"));
+                return;
+            }
+            JsonNode body = body(ex);
+            String code = body == null ? null : body.path("cardCode").asText(null);
+            String[] parts = code == null ? new String[0] : code.split("\\.");
+            String kindText = body == null ? "stamp" : body.path("kind").asText("stamp");
+            if (parts.length != 5 || !(kindText.equals("stamp") || kindText.equals("redeem"))) {
+                send(ex, 400, Map.of("error", "the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}"));
+                return;
+            }
+            String device = "pos-" + location.get();
+            StampEvent event = new StampEvent(WireCodec.SCHEMA, eventId(location.get(), idempotencyKey), device, 1, code,
+                    parts[2], parts[3], location.get(), clock.instant(), 1, "pos", true,
+                    kindText.equals("stamp") ? EventKind.STAMP : EventKind.REDEEM);
+            Optional<Outbound> answer = processor.process(topics.stamps(device), codec.encode(event));
+            if (answer.isEmpty()) {
+                send(ex, 400, Map.of("error", "the stamp could not be used (see the sink's log and dead letters); "
+                        + "is " + device + " missing from devices.allowed?"));
+                return;
+            }
+            store.sync();
+            int status = answer.get().ack().outcome() == AckOutcome.REJECTED ? 422 : 200;
+            sendBytes(ex, status, answer.get().payload());
+        } catch (StoreException e) {
+            Logger.error("POS {}: {}", ex.getRequestURI(), e.getMessage());
+            trySend(ex, 503, "the card store is unavailable; retry with the same Idempotency-Key");
+        } catch (RuntimeException e) {
+            Logger.error(e, "POS {} failed", ex.getRequestURI());
+            trySend(ex, 500, "internal error; retry with the same Idempotency-Key");
+        }
+    }
+
+    /** Which location the key belongs to; every key is compared, in constant time. */
+    private Optional<String> location(String authorization) {
+        if (authorization == null) {
+            return Optional.empty();
+        }
+        byte[] given = authorization.getBytes(StandardCharsets.UTF_8);
+        String found = null;
+        for (Map.Entry<String, byte[]> e : keys.entrySet()) {
+            if (MessageDigest.isEqual(e.getValue(), given)) {
+                found = e.getKey();
+            }
+        }
+        return Optional.ofNullable(found);
+    }
+
+    /** 'pos-' and 40 hex digits of SHA-256(location, key): stable across retries, distinct across locations. */
+    static String eventId(String location, String idempotencyKey) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256")
+                    .digest((location + "\n" + idempotencyKey).getBytes(StandardCharsets.UTF_8));
+            return "pos-" + HexFormat.of().formatHex(hash).substring(0, 40);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    private JsonNode body(HttpExchange ex) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] bytes = in.readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                return null;
+            }
+            JsonNode node = json.readTree(bytes);
+            return node != null && node.isObject() ? node : null;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private void trySend(HttpExchange ex, int status, String error) {
+        try {
+            send(ex, status, Map.of("error", error));
+        } catch (IOException | RuntimeException ignored) {
+            Logger.debug("could not send the error response: {}", ignored.getMessage());
+        }
+    }
+
+    private void send(HttpExchange ex, int status, Object body) throws IOException {
+        sendBytes(ex, status, json.writeValueAsBytes(body));
+    }
+
+    private static void sendBytes(HttpExchange ex, int status, byte[] bytes) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package app.sevenstamp.autopilot.sink.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.tinylog.Logger;
+
+/**
+ * The single-box database: an H2 file, {@code <file>.mv.db}, used by this process alone.
+ *
+ * <p>Durability: {@code WRITE_DELAY=0} writes every commit to the file at once (it survives a
+ * killed process); {@link #sync} ({@code CHECKPOINT SYNC}) forces the file to the disk (it
+ * survives a power cut). The ingest syncs once per batch, before it acknowledges the batch.
+ */
+public final class H2Database implements Database {
+    private final Path file;
+    private final HikariDataSource pool;
+
+    private H2Database(Path file, HikariDataSource pool) {
+        this.file = file;
+        this.pool = pool;
+    }
+
+    /**
+     * Opens (or creates) {@code <databaseFile>.mv.db}.
+     *
+     * @throws StoreException when the directory cannot be created, the file is in use by another
+     *         process, or it cannot be read. The sink refuses to start then: this database is the
+     *         only record of every customer's stamps, so starting empty beside it would be worse.
+     */
+    public static H2Database open(Path databaseFile, int poolSize) {
+        Path file = databaseFile.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(file.getParent());
+        } catch (IOException e) {
+            throw new StoreException("store directory " + file.getParent() + " cannot be created: " + e.getMessage(), e);
+        }
+        HikariConfig config = new HikariConfig();
+        // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook would close the database while the
+        // sink's hook is still draining the ingest queue; the sink runs SHUTDOWN itself, last.
+        config.setJdbcUrl("jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=10000");
+        config.setUsername("sink");
+        config.setPassword("");
+        config.setMaximumPoolSize(poolSize);
+        config.setMinimumIdle(1);
+        config.setPoolName("sink-store-h2");
+        config.setConnectionTimeout(10_000);
+        try {
+            return new H2Database(file, new HikariDataSource(config));
+        } catch (HikariPool.PoolInitializationException e) {
+            throw new StoreException(openFailure(file, e.getCause()), e);
+        }
+    }
+
+    static String openFailure(Path file, Throwable cause) {
+        String what = file + ".mv.db";
+        if (cause instanceof SQLException sql && sql.getErrorCode() == org.h2.api.ErrorCode.DATABASE_ALREADY_OPEN_1) {
+            return "store " + what + " is in use by another process; is another sink running with the same store.dir?";
+        }
+        return "store " + what + " cannot be opened: " + SinkStore.firstLine(cause == null ? null : cause.getMessage())
+                + "; the sink does not start on a store it cannot read: restore a backup, or move the file aside to"
+                + " start with an empty store";
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public Connection connection() throws SQLException {
+        return pool.getConnection();
+    }
+
+    @Override
+    public String describe() {
+        return "store " + file + ".mv.db";
+    }
+
+    @Override
+    public String ddl(String ddl) {
+        return ddl;
+    }
+
+    @Override
+    public String insertIgnoringDuplicate(String insert, String keyColumn) {
+        return insert;
+    }
+
+    @Override
+    public void lockForMigration(Connection c) {
+        // The H2 file is locked by this process alone: nobody else can migrate it meanwhile.
+    }
+
+    @Override
+    public void sync(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CHECKPOINT SYNC");
+        }
+    }
+
+    /** Runs SHUTDOWN (which writes and closes the file cleanly), then closes the pool. */
+    @Override
+    public void close() {
+        try (Connection c = pool.getConnection()) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SHUTDOWN");
+            } catch (SQLException e) {
+                Logger.warn("{}: SHUTDOWN failed: {}", describe(), SinkStore.firstLine(e.getMessage()));
+            }
+            // Returning the connection after SHUTDOWN fails (the pool resets a closed session): expected.
+            pool.evictConnection(c);
+        } catch (SQLException e) {
+            Logger.debug("{}: after SHUTDOWN: {}", describe(), SinkStore.firstLine(e.getMessage()));
+        } finally {
+            pool.close();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package app.sevenstamp.autopilot.sink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.protocol.StampAck;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.cli.SinkCli;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The operator's ledger commands against a running sink: undo, adjust, refusal, and the token. */
+class OperatorLedgerIT {
+    private static final String TOKEN = "test-admin-token-0123456789abcdef";
+
+    @TempDir
+    Path dir;
+
+    private record Result(int status, String out, String err) {
+    }
+
+    private Result cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(args);
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void anOperatorUndoesAStampAndAdjustsACardThroughTheRunningSink() throws Exception {
+        Path store = dir.resolve("store");
+        Files.createDirectories(store);
+        Files.writeString(store.resolve("signing.key"),
+                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=10\nadmin.token=" + TOKEN + "\n";
+        Path serveConfig = dir.resolve("serve.properties");
+        Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig))) {
+            Path cliConfig = dir.resolve("cli.properties");
+            Files.writeString(cliConfig, common + "http.port=" + sink.httpPort() + "\n", StandardCharsets.UTF_8);
+
+            Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+            WireCodec codec = new WireCodec();
+            BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+            MqttClient gateway = new MqttClient(sink.brokerUrl(), "it-operator", new MemoryPersistence());
+            gateway.connect();
+            gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+            gateway.publish(topics.stamps("counter-1"), Vectors.bytes("stamp-event.json"), 1, false);
+            StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+            assertNotNull(ack);
+            assertEquals(AckOutcome.ACCEPTED, ack.outcome());
+            gateway.disconnect(500);
+            gateway.close();
+
+            Result undo = cli("ledger", "undo", "--card", "ABCDEFGHJKMNPQRS", "--reason", "scanned twice",
+                    "--operator", "ana", "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, undo.status(), undo.err());
+            assertTrue(undo.out().contains("\"stamps\":0"), undo.out());
+
+            Result again = cli("ledger", "undo", "--card", "ABCDEFGHJKMNPQRS", "--reason", "again", "--config",
+                    cliConfig.toString());
+            assertEquals(SinkCli.REFUSED, again.status());
+            assertTrue(again.err().contains("card ABCDEFGHJKMNPQRS has no stamp left to undo"), again.err());
+
+            Result adjust = cli("ledger", "adjust", "--card", "ABCDEFGHJKMNPQRS", "--stamps", "3", "--reason",
+                    "paper card", "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, adjust.status(), adjust.err());
+            assertTrue(adjust.out().contains("\"stamps\":3"), adjust.out());
+
+            Result show = cli("ledger", "show", "--card", "ABCDEFGHJKMNPQRS", "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, show.status(), show.err());
+            for (String type : new String[] {"\"STAMP\"", "\"UNDO\"", "\"ADJUST\""}) {
+                assertTrue(show.out().contains(type), show.out());
+            }
+            assertTrue(show.out().contains("\"note\":\"scanned twice\"") && show.out().contains("\"actor\":\"operator:ana\""),
+                    show.out());
+
+            HttpResponse<String> noToken = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + sink.httpPort() + "/api/v1/admin/cards/ABCDEFGHJKMNPQRS/ledger")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, noToken.statusCode());
+        }
+    }
+}

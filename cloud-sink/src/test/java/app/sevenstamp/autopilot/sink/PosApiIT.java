@@ -1,0 +1,82 @@
+package app.sevenstamp.autopilot.sink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.protocol.RejectReason;
+import app.sevenstamp.autopilot.protocol.StampAck;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
+import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The POS channel: same path and rules as a scan, idempotent by Idempotency-Key, one API key per location. */
+class PosApiIT {
+    private static final String KEY = "pos-key-for-shop-1-0123456789abcdef";
+
+    @TempDir
+    Path dir;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final WireCodec codec = new WireCodec();
+
+    private HttpResponse<byte[]> post(int port, String key, String idempotencyKey, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/stamps"))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Authorization", "Bearer " + key);
+        if (idempotencyKey != null) {
+            b.header("Idempotency-Key", idempotencyKey);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    @Test
+    void aTillStampsThroughTheSameRulesAndARetryCountsOnce() throws Exception {
+        Path store = dir.resolve("store");
+        Files.createDirectories(store);
+        Files.writeString(store.resolve("signing.key"),
+                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        Path config = dir.resolve("sink.properties");
+        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
+                "program.coffee.stampsRequired=10", "program.coffee.cooldown=1h", "pos.shop-1.apiKey=" + KEY, ""),
+                StandardCharsets.UTF_8);
+        String card = "{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}";
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+            int port = sink.httpPort();
+            HttpResponse<byte[]> first = post(port, KEY, "till-7-receipt-1001", card);
+            assertEquals(200, first.statusCode(), new String(first.body(), StandardCharsets.UTF_8));
+            StampAck a = codec.decodeAck(first.body());
+            assertEquals(AckOutcome.ACCEPTED, a.outcome());
+            assertEquals(1, a.card().stamps());
+
+            StampAck retry = codec.decodeAck(post(port, KEY, "till-7-receipt-1001", card).body());
+            assertEquals(AckOutcome.DUPLICATE, retry.outcome(), "a retry with the same key is not a second stamp");
+            assertEquals(1, retry.card().stamps());
+
+            HttpResponse<byte[]> soon = post(port, KEY, "till-7-receipt-1002", card);
+            assertEquals(422, soon.statusCode(), "the cooldown applies to the POS as to a scan");
+            assertEquals(RejectReason.TOO_SOON, codec.decodeAck(soon.body()).reason());
+
+            assertEquals(401, post(port, "wrong-key-0123456789abcdefghij", "x", card).statusCode());
+            assertEquals(400, post(port, KEY, null, card).statusCode());
+            assertEquals(400, post(port, KEY, "till-7-receipt-1003", "{\"cardCode\":\"junk\"}").statusCode());
+
+            List<LedgerEntry> lines = new Ledger(sink.store()).entries("ABCDEFGHJKMNPQRS");
+            assertEquals(List.of(LedgerType.STAMP, LedgerType.REJECTED), lines.stream().map(LedgerEntry::type).toList());
+            assertEquals("shop-1", lines.get(0).location(), "the key decides the location");
+            assertEquals("pos-shop-1", lines.get(0).actor());
+            assertTrue(sink.store().event(a.eventId()).isPresent());
+        }
+    }
+}

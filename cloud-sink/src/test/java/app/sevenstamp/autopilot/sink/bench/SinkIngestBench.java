@@ -1,0 +1,218 @@
+package app.sevenstamp.autopilot.sink.bench;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.card.CardSigner;
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.store.Database;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The sink's ingest rate (events applied per second, from the first publish to the last
+ * acknowledgement) next to the raw batched JDBC insert rate into the same table of the same
+ * database, on H2 and on PostgreSQL (durable defaults: fsync on), with one and two sink instances.
+ * Not part of the test suite (its name matches neither *Test nor *IT): scripts/bench-sink runs it.
+ * It checks the counts, never the timings; the figures go to stdout and target/bench-sink.md.
+ */
+class SinkIngestBench {
+    private static final int EVENTS = Integer.getInteger("bench.events", 4000);
+    private static final int DEVICES = 8;
+    private static final int CARDS = 200;
+    private static final int BATCH = 500;
+
+    @TempDir
+    Path dir;
+    private final List<String> rows = new ArrayList<>();
+
+    @Test
+    void measure() throws Exception {
+        PostgresCluster pg = PostgresCluster.start(false);
+        // Mosquitto's defaults (20 in flight, 1000 queued per client) drop a burst beyond 1000 for one
+        // subscriber; real gateways resend from their outbox, this bench's publishers do not.
+        try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"),
+                "allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n")) {
+            Path key = dir.resolve("signing.key");
+            Files.writeString(key, "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n",
+                    StandardCharsets.UTF_8);
+            Path h2raw = dir.resolve("h2raw/sink");
+            row("H2", "raw batched JDBC insert", 1, raw(() -> H2Database.open(h2raw, 8)));
+            row("H2", "sink ingest", 1, ingest(broker, key, "h2", null, 1));
+            String pgRaw = pg.newDatabase();
+            row("PostgreSQL", "raw batched JDBC insert", 1, raw(() -> PostgresDatabase.open(pgRaw, "sink", null, 8)));
+            row("PostgreSQL", "sink ingest", 1, ingest(broker, key, "pg1", pg.newDatabase(), 1));
+            row("PostgreSQL", "sink ingest", 2, ingest(broker, key, "pg2", pg.newDatabase(), 2));
+        } finally {
+            pg.destroy();
+        }
+        String table = "| database | what | instances | events | events/s |\n| --- | --- | --- | --- | --- |\n"
+                + String.join("\n", rows) + "\n";
+        System.out.println(table);
+        Files.writeString(Path.of("target", "bench-sink.md"), table, StandardCharsets.UTF_8);
+    }
+
+    private void row(String db, String what, int instances, double perSecond) {
+        rows.add("| " + db + " | " + what + " | " + instances + " | " + EVENTS + " | " + Math.round(perSecond) + " |");
+    }
+
+    /** Rows into {@code events} in batches of 500, one commit per batch. */
+    private static double raw(Supplier<Database> databases) throws Exception {
+        Database db = databases.get();
+        try (SinkStore store = SinkStore.open(db); Connection c = db.connection()) {
+            c.setAutoCommit(false);
+            long t0 = System.nanoTime();
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (event_id, device_id, seq, card_id, "
+                    + "program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                Instant now = Instant.now();
+                for (int i = 0; i < EVENTS; i++) {
+                    ps.setString(1, "raw-" + i);
+                    ps.setString(2, "counter-" + (i % DEVICES));
+                    ps.setLong(3, i);
+                    ps.setString(4, "ABCDEFGHJKMNPQRS");
+                    ps.setString(5, "coffee");
+                    ps.setString(6, "STAMP");
+                    ps.setObject(7, now.atOffset(ZoneOffset.UTC));
+                    ps.setObject(8, now.atOffset(ZoneOffset.UTC));
+                    ps.setBoolean(9, true);
+                    ps.setString(10, "ACCEPTED");
+                    ps.setString(11, null);
+                    ps.addBatch();
+                    if ((i + 1) % BATCH == 0) {
+                        ps.executeBatch();
+                        c.commit();
+                    }
+                }
+                ps.executeBatch();
+                c.commit();
+                db.sync(c);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertEquals(EVENTS, store.countEvents());
+            return EVENTS / seconds;
+        }
+    }
+
+    private double ingest(MosquittoProcess broker, Path key, String name, String pgUrl, int instances) throws Exception {
+        List<SinkServer> sinks = new ArrayList<>();
+        List<MqttClient> gateways = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(DEVICES);
+        try {
+            for (int i = 0; i < instances; i++) {
+                Path store = dir.resolve(name + "-" + i);
+                Files.createDirectories(store);
+                Files.copy(key, store.resolve("signing.key"));
+                Properties p = new Properties();
+                p.setProperty("store.dir", store.toString());
+                if (pgUrl != null) {
+                    p.setProperty("store.url", pgUrl);
+                    p.setProperty("store.user", "sink");
+                }
+                if (instances > 1) {
+                    p.setProperty("mqtt.shareGroup", "bench");
+                }
+                p.setProperty("broker.mode", "external");
+                p.setProperty("broker.url", broker.url());
+                p.setProperty("mqtt.clientId", "bench-" + name + "-" + i);
+                p.setProperty("http.port", "0");
+                p.setProperty("program.coffee.stampsRequired", "10");
+                sinks.add(SinkServer.start(SinkConfig.from(new Settings(p, name))));
+            }
+            Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+            WireCodec codec = new WireCodec();
+            CardSigner signer = Vectors.signer();
+            SecureRandom random = new SecureRandom();
+            List<String> cards = new ArrayList<>();
+            for (int i = 0; i < CARDS; i++) {
+                cards.add(signer.sign("coffee", CardSigner.newCardId(random)));
+            }
+            AtomicLong acked = new AtomicLong();
+            for (int d = 0; d < DEVICES; d++) {
+                MqttClient client = new MqttClient(broker.url(), "bench-gw-" + name + "-" + d, new MemoryPersistence());
+                MqttConnectOptions o = new MqttConnectOptions();
+                o.setMaxInflight(1000);
+                client.connect(o);
+                client.subscribe(topics.acks("counter-" + d), 1, (t, m) -> acked.incrementAndGet());
+                gateways.add(client);
+            }
+            Instant at = Instant.parse("2026-11-23T08:00:00Z");
+            long t0 = System.nanoTime();
+            List<Future<?>> sends = new ArrayList<>();
+            for (int d = 0; d < DEVICES; d++) {
+                int device = d;
+                sends.add(pool.submit(() -> {
+                    for (int i = device; i < EVENTS; i += DEVICES) {
+                        String code = cards.get(i % CARDS);
+                        String[] parts = code.split("\\.");
+                        StampEvent e = new StampEvent(WireCodec.SCHEMA, name + "-" + i, "counter-" + device, i + 1, code,
+                                parts[2], parts[3], "shop-1", at.plusMillis(i), i + 1, "boot", true, EventKind.STAMP);
+                        gateways.get(device).publish(topics.stamps("counter-" + device), codec.encode(e), 1, false);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : sends) {
+                f.get();
+            }
+            await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(20)).until(() -> acked.get() >= EVENTS);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            try (Database db = pgUrl != null ? PostgresDatabase.open(pgUrl, "sink", null, 2) : null) {
+                long stored = db == null ? sinks.get(0).metrics().accepted() : count(db);
+                assertEquals(EVENTS, stored, "every event applied once");
+            }
+            return EVENTS / seconds;
+        } finally {
+            pool.shutdownNow();
+            for (MqttClient c : gateways) {
+                c.disconnectForcibly(500);
+                c.close();
+            }
+            for (SinkServer s : sinks) {
+                s.close();
+            }
+        }
+    }
+
+    private static long count(Database db) throws Exception {
+        try (Connection c = db.connection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM events WHERE outcome = 'ACCEPTED'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

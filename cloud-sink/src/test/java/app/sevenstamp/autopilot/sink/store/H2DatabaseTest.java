@@ -1,0 +1,62 @@
+package app.sevenstamp.autopilot.sink.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What only the H2 file has: a file that can be corrupt, a directory, a restart on the same file. */
+class H2DatabaseTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aCorruptFileStopsTheSinkWithAnExplanationAndIsLeftInPlace() throws Exception {
+        Path file = dir.resolve("sink.mv.db");
+        byte[] garbage = new byte[8192];
+        new java.util.Random(1).nextBytes(garbage);
+        Files.write(file, garbage);
+        StoreException e = assertThrows(StoreException.class, () -> SinkStore.open(dir.resolve("sink")));
+        assertTrue(e.getMessage().startsWith("store " + file + " cannot be opened: "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; the sink does not start on a store it cannot read: restore a backup, "
+                + "or move the file aside to start with an empty store"), e.getMessage());
+        assertTrue(java.util.Arrays.equals(garbage, Files.readAllBytes(file)), "the file is never deleted or rewritten");
+    }
+
+    @Test
+    void aStoreDirectoryThatCannotBeCreatedIsNamed() throws Exception {
+        Path blocker = dir.resolve("not-a-dir");
+        Files.writeString(blocker, "x");
+        StoreException e = assertThrows(StoreException.class, () -> SinkStore.open(blocker.resolve("sink")));
+        assertTrue(e.getMessage().startsWith("store directory " + blocker + " cannot be created: "), e.getMessage());
+    }
+
+    @Test
+    void theDatabaseIsAFileThatOutlivesTheProcessesStore() {
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+            assertEquals(0, store.countEvents());
+        }
+        assertTrue(Files.exists(dir.resolve("sink.mv.db")));
+    }
+
+    @Test
+    void aFileOfTheFirstReleaseWithoutVersionTableIsAdoptedAsVersionOne() throws Exception {
+        // The first release created these tables itself, with no schema_version.
+        try (H2Database db = H2Database.open(dir.resolve("sink"), 2); Connection c = db.connection();
+                Statement st = c.createStatement()) {
+            for (String ddl : Migrations.ALL.get(0).statements()) {
+                st.execute(ddl);
+            }
+            st.execute("INSERT INTO devices VALUES ('counter-1', 41, CURRENT_TIMESTAMP)");
+        }
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+            assertEquals(java.util.OptionalLong.of(41), store.lastSeq("counter-1"), "the old rows are kept");
+        }
+    }
+}

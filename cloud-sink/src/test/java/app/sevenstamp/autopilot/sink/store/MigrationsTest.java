@@ -1,0 +1,66 @@
+package app.sevenstamp.autopilot.sink.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import app.sevenstamp.autopilot.sink.store.Migrations.Migration;
+import app.sevenstamp.autopilot.sink.testing.Backend;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+@ParameterizedClass
+@EnumSource(Backend.class)
+class MigrationsTest {
+    @Parameter
+    Backend backend;
+
+    @TempDir
+    Path dir;
+    private Backend.Fixture fixture;
+
+    @BeforeEach
+    void database() {
+        fixture = backend.fixture(dir);
+    }
+
+    private static int versions(Database db) throws Exception {
+        try (Connection c = db.connection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM schema_version")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
+    void aNewDatabaseGetsEveryMigrationOnceAndAReopenAppliesNothing() throws Exception {
+        try (Database db = fixture.database()) {
+            assertEquals(Migrations.latest(), Migrations.migrate(db, Migrations.ALL));
+            assertEquals(Migrations.ALL.size(), versions(db));
+            assertEquals(Migrations.latest(), Migrations.migrate(db, Migrations.ALL));
+            assertEquals(Migrations.ALL.size(), versions(db));
+        }
+    }
+
+    @Test
+    void aDatabaseWrittenByANewerSinkIsRefusedWithAnExplanation() {
+        List<Migration> newer = new ArrayList<>(Migrations.ALL);
+        newer.add(new Migration(Migrations.latest() + 1, "from the future", List.of("CREATE TABLE future_t (x INT)")));
+        try (Database db = fixture.database()) {
+            Migrations.migrate(db, newer);
+            StoreException e = assertThrows(StoreException.class, () -> Migrations.migrate(db, Migrations.ALL));
+            assertEquals(db.describe() + " has schema version " + (Migrations.latest() + 1) + ", but this sink knows "
+                    + "versions up to " + Migrations.latest() + "; it was written by a newer sink: run that version, "
+                    + "or restore a backup made before the upgrade", e.getMessage());
+        }
+    }
+}

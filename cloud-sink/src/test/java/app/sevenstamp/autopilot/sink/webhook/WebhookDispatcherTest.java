@@ -1,0 +1,159 @@
+package app.sevenstamp.autopilot.sink.webhook;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.Backend;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Webhooks from the ledger: signed, in order, retried with backoff, every attempt recorded. */
+@ParameterizedClass
+@EnumSource(Backend.class)
+class WebhookDispatcherTest {
+    private static final String SECRET = "webhook-secret-0123456789abcdef";
+
+    /** A clock the test moves; no sleeping. */
+    private static final class TestClock extends Clock {
+        private volatile Instant now = Instant.parse("2026-11-23T09:00:00Z");
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+    }
+
+    private record Received(String body, String timestamp, String signature, String delivery) {
+    }
+
+    @Parameter
+    Backend backend;
+
+    @TempDir
+    Path dir;
+    private SinkStore store;
+    private HttpServer receiver;
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final AtomicInteger failFirst = new AtomicInteger(2);
+
+    @BeforeEach
+    void start() throws Exception {
+        store = backend.fixture(dir).open();
+        receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
+        receiver.createContext("/hook", ex -> {
+            try (ex) {
+                received.add(new Received(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8),
+                        ex.getRequestHeaders().getFirst("X-7stamp-Timestamp"),
+                        ex.getRequestHeaders().getFirst("X-7stamp-Signature"),
+                        ex.getRequestHeaders().getFirst("X-7stamp-Delivery")));
+                ex.sendResponseHeaders(failFirst.getAndDecrement() > 0 ? 500 : 204, -1);
+            }
+        });
+        receiver.start();
+    }
+
+    @AfterEach
+    void stop() {
+        receiver.stop(0);
+        store.close();
+    }
+
+    @Test
+    void stampsAndTheRewardAreSentSignedInOrderAfterTwoFailuresWithBackoff() throws Exception {
+        TestClock clock = new TestClock();
+        Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+        WireCodec codec = new WireCodec();
+        EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
+                Map.of("coffee", new Program("coffee", "Coffee", 5)), store, new SinkMetrics(), clock, codec);
+        String code = Vectors.cardText("valid");
+        for (int i = 1; i <= 5; i++) {
+            processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, "e" + i,
+                    "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1", clock.instant().plusSeconds(i), i,
+                    "boot", true, EventKind.STAMP))).orElseThrow();
+        }
+        WebhookDispatcher webhooks = new WebhookDispatcher(store,
+                URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook"), SECRET, clock);
+
+        assertEquals(0, webhooks.runOnce(), "first attempt: HTTP 500");
+        assertEquals(0, webhooks.runOnce(), "within the backoff nothing is sent");
+        assertEquals(1, received.size());
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(0, webhooks.runOnce(), "second attempt: HTTP 500 again");
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(0, webhooks.runOnce(), "the backoff doubled to 2 s");
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(6, webhooks.runOnce(), "then all six in one round");
+        assertEquals(0, webhooks.runOnce(), "nothing twice");
+
+        ObjectMapper json = new ObjectMapper();
+        List<Received> ok = received.subList(2, received.size());
+        assertEquals(List.of("stamp.added", "stamp.added", "stamp.added", "stamp.added", "stamp.added", "reward.issued"),
+                ok.stream().map(r -> readType(json, r.body())).toList());
+        assertEquals(received.get(0).delivery(), ok.get(0).delivery(), "a retry keeps its delivery id");
+        for (Received r : received) {
+            assertEquals("sha256=" + webhooks.sign(r.timestamp() + "." + r.body()), r.signature());
+        }
+        int[] counts = store.transaction(tx -> {
+            try (Statement st = tx.connection().createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT COUNT(*), SUM(CASE WHEN status = 500 THEN 1 ELSE 0 END) FROM webhook_deliveries")) {
+                rs.next();
+                return new int[] {rs.getInt(1), rs.getInt(2)};
+            }
+        });
+        assertEquals(8, counts[0], "every attempt recorded");
+        assertEquals(2, counts[1]);
+    }
+
+    private static String readType(ObjectMapper json, String body) {
+        try {
+            return json.readTree(body).get("type").asText();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(body, e);
+        }
+    }
+}
