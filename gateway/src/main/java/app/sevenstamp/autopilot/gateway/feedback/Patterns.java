@@ -33,6 +33,7 @@ public final class Patterns {
             case REWARD_DUE -> new Pattern("reward-due", repeat(3, Step.of(120, GREEN, BUZZER), Step.of(120)));
             case SCANNER_LOST -> new Pattern("scanner-lost", repeat(2, Step.of(250, RED), Step.of(250)));
             case STORAGE_FAULT -> new Pattern("storage-fault", repeat(3, Step.of(300, RED, BUZZER), Step.of(150, RED)));
+            case STORAGE_NEAR_FULL -> new Pattern("storage-near-full", repeat(3, Step.of(150, RED), Step.of(150, GREEN)));
         };
     }
 

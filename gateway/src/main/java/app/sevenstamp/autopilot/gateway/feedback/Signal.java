@@ -16,5 +16,10 @@ public enum Signal {
     /** The scanner went away (unplugged, failed); the box retries by itself. */
     SCANNER_LOST,
     /** A scan could not be stored; the customer must not walk off believing it counted. */
-    STORAGE_FAULT
+    STORAGE_FAULT,
+    /**
+     * For staff, not the customer: the outbox passed its near-full threshold (the scan itself was stored).
+     * Given once when the alarm starts; the uplink or the disk needs attention before scans are refused.
+     */
+    STORAGE_NEAR_FULL
 }
