@@ -17,6 +17,8 @@ import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.ProgramRule;
 import app.sevenstamp.autopilot.sink.loyalty.RuleResult;
+import app.sevenstamp.autopilot.sink.store.SeqGap;
+import app.sevenstamp.autopilot.sink.store.SeqNote;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.store.StoredEvent;
@@ -128,6 +130,7 @@ public final class EventProcessor {
         }
         // Counted only after the commit: a failed transaction leaves the event to be sent again.
         StampAck ack = decided.ack();
+        reportSeq(decided.seq());
         if (decided.redelivery()) {
             metrics.countDuplicate();
             Logger.debug("event {} from {} is a redelivery; answered {} without counting it again",
@@ -147,7 +150,25 @@ public final class EventProcessor {
     }
 
     /** What a transaction decided, handed out of it so that counting and logging follow the commit. */
-    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail, SeqNote seq) {
+        Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
+            this(ack, redelivery, storedReason, detail, SeqNote.NONE);
+        }
+    }
+
+    /** Once per gap: when it opens (WARN) and when a late event fills it (INFO); after the commit. */
+    private void reportSeq(SeqNote note) {
+        if (note.opened() != null) {
+            SeqGap g = note.opened();
+            metrics.countGapOpened();
+            Logger.warn("device {}: sequence gap, events {}..{} ({} missing) not received; it closes if they arrive late",
+                    g.deviceId(), g.from(), g.to(), g.missing());
+        }
+        if (note.filled() != null) {
+            SeqGap g = note.filled();
+            metrics.countGapFilled();
+            Logger.info("device {}: a late event filled part of the gap {}..{}", g.deviceId(), g.from(), g.to());
+        }
     }
 
     private Decided apply(StampEvent event, Program program) {
@@ -160,15 +181,15 @@ public final class EventProcessor {
                 if (!tx.insertEvent(row(event, AckOutcome.REJECTED, NO_REWARD, now))) {
                     return duplicate(tx, event);
                 }
-                tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+                SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
                 StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
                         wireReason(NO_REWARD), false, before.map(c -> state(c, program)).orElse(null));
-                return new Decided(ack, false, NO_REWARD, "card " + event.cardId() + " has no reward to redeem");
+                return new Decided(ack, false, NO_REWARD, "card " + event.cardId() + " has no reward to redeem", note);
             }
             if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
                 return duplicate(tx, event);
             }
-            tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+            SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
             Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
             if (event.kind() == EventKind.STAMP) {
                 lastStampAt = later(lastStampAt, stampTime(event, now));
@@ -179,7 +200,7 @@ public final class EventProcessor {
             tx.saveCard(after, before.isEmpty());
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
                     result.rewardEarned(), state(after, program));
-            return new Decided(ack, false, null, null);
+            return new Decided(ack, false, null, null, note);
         });
     }
 
@@ -189,10 +210,10 @@ public final class EventProcessor {
             if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
                 return duplicate(tx, event);
             }
-            tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+            SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
                     false, null);
-            return new Decided(ack, false, reason.name(), detail);
+            return new Decided(ack, false, reason.name(), detail, note);
         });
     }
 

@@ -181,7 +181,7 @@ public final class Outbox implements AutoCloseable {
     private void openOrSalvage() throws SQLException, IOException {
         boolean existed = Files.exists(dbFile);
         try {
-            connect();
+            connect(existed);
         } catch (SQLException e) {
             if (inUse(e) || !existed) {
                 throw e;
@@ -196,7 +196,8 @@ public final class Outbox implements AutoCloseable {
         refreshState();
     }
 
-    private void connect() throws SQLException {
+    /** @param mustExist the file existed before: refuse it when it has no outbox table */
+    private void connect(boolean mustExist) throws SQLException {
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
         // shutdown has drained the pipeline; close() runs SHUTDOWN itself.
         String url = "jdbc:h2:file:" + file + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
@@ -204,6 +205,18 @@ public final class Outbox implements AutoCloseable {
         connection.setAutoCommit(false);
         misc = connection.createStatement();
         misc.execute("SET RETENTION_TIME 0");
+        try (ResultSet rs = misc.executeQuery("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
+                + "WHERE TABLE_SCHEMA = 'PUBLIC' AND TABLE_NAME = 'OUTBOX'")) {
+            rs.next();
+            if (mustExist && rs.getLong(1) == 0) {
+                // Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY
+                // database, without an error. CREATE TABLE IF NOT EXISTS would then quietly start over
+                // inside the damaged file (and reuse its space); treat it as the corrupt file it is,
+                // before writing anything.
+                throw new SQLException("the file exists but H2 reads it as an empty database (its metadata is "
+                        + "damaged)", "XX000", org.h2.api.ErrorCode.FILE_CORRUPTED_1);
+            }
+        }
         misc.execute("CREATE TABLE IF NOT EXISTS outbox ("
                 + "seq BIGINT PRIMARY KEY, "
                 + "event_id VARCHAR(64) NOT NULL UNIQUE, "
@@ -283,11 +296,12 @@ public final class Outbox implements AutoCloseable {
                     readSalvagedRows(st, rows);
                 }
             }
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException | RuntimeException | AssertionError e) {
+            // AssertionError: H2's Recover asserts on some damage when the JVM runs with -ea
             Logger.error("ALARM: salvage of {} read {} event(s) before failing: {}; the file is kept for a manual recovery",
                     moved, rows.size(), firstLine(e.getMessage()));
         }
-        connect();
+        connect(false);
         long maxSeq = rows.stream().mapToLong(Row::seq).max().orElse(0);
         long next = Math.max(Math.max(recoveredNext, maxSeq + 1), 1);
         int stored = 0;
@@ -346,7 +360,7 @@ public final class Outbox implements AutoCloseable {
         long start = System.nanoTime();
         misc.execute("SHUTDOWN COMPACT");
         closeQuietly();
-        connect();
+        connect(true);
         Logger.info("outbox compacted from {} KB to {} KB in {} ms ({} events waiting)", size / 1024,
                 sizeOfFile() / 1024, (System.nanoTime() - start) / 1_000_000, backlog);
     }
@@ -691,7 +705,7 @@ public final class Outbox implements AutoCloseable {
         lastReopenAttempt = now;
         closeQuietly();
         try {
-            connect();
+            connect(true);
             Logger.warn("outbox {} reopened after a write error; {} events waiting", dbFile, backlog);
         } catch (SQLException e) {
             closeQuietly();
