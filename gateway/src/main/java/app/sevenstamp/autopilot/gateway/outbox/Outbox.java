@@ -354,7 +354,10 @@ public final class Outbox implements AutoCloseable {
     /** {@code SHUTDOWN COMPACT} rewrites only the live rows: cheap when the backlog is small. */
     private void compactIfLarge() throws SQLException {
         long size = sizeOfFile();
-        if (size <= COMPACT_ABOVE_BYTES || backlog > 1000) {
+        // a quiet moment (small backlog) and a file bigger than needed; or, whatever the backlog, a file at a
+        // quarter of outbox.maxBytes, so that a counter that never pauses cannot grow it into the limit
+        boolean quiet = size > COMPACT_ABOVE_BYTES && backlog <= 1000;
+        if (!quiet && size <= limits.maxBytes() / 4) {
             return;
         }
         long start = System.nanoTime();
@@ -519,7 +522,7 @@ public final class Outbox implements AutoCloseable {
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).done().complete(found.get(i));
             }
-            if (backlog == 0) {
+            if (backlog == 0 || fileBytes > limits.maxBytes() / 4) {
                 compactIfLarge();
             }
         } catch (SQLException | RuntimeException | OutboxException e) {
