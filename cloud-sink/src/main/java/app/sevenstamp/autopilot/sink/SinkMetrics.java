@@ -20,6 +20,8 @@ public final class SinkMetrics {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder malformed = new LongAdder();
     private final LongAdder acksNotSent = new LongAdder();
+    private final LongAdder gapsOpened = new LongAdder();
+    private final LongAdder gapsFilled = new LongAdder();
     private final Map<RejectReason, LongAdder> rejectedByReason = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> malformedByKind = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> flaggedByKind = new ConcurrentHashMap<>();
@@ -68,6 +70,8 @@ public final class SinkMetrics {
         out.put("rejected", rejected());
         out.put("malformed", malformed());
         out.put("acksNotSent", acksNotSent());
+        out.put("gapsOpened", gapsOpened.sum());
+        out.put("gapsFilled", gapsFilled.sum());
         rejectedByReason.forEach((reason, n) -> out.put("rejected." + reason.name(), n.sum()));
         malformedByKind.forEach((kind, n) -> out.put("malformed." + kind, n.sum()));
         flaggedByKind.forEach((flag, n) -> out.put("flagged." + flag, n.sum()));
@@ -100,6 +104,24 @@ public final class SinkMetrics {
 
     public void countFlagged(String flag) {
         flaggedByKind.computeIfAbsent(flag, k -> new LongAdder()).increment();
+    }
+
+    /** Sequence gaps detected since start (see {@code GET /api/v1/devices/{id}/gaps} for the open ones). */
+    public long gapsOpened() {
+        return gapsOpened.sum();
+    }
+
+    /** Late events that filled (part of) a gap since start. */
+    public long gapsFilled() {
+        return gapsFilled.sum();
+    }
+
+    public void countGapOpened() {
+        gapsOpened.increment();
+    }
+
+    public void countGapFilled() {
+        gapsFilled.increment();
     }
 
     public void countAckNotSent() {

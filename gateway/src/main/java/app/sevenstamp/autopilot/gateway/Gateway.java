@@ -112,13 +112,15 @@ public final class Gateway implements AutoCloseable {
         feedback.selfTest();
         Outbox outbox;
         try {
-            outbox = Outbox.open(config.outboxDir(), env.clock());
+            outbox = Outbox.open(config.outboxDir(), env.clock(), config.outboxLimits());
         } catch (OutboxException e) {
             feedback.close();
             throw e;
         }
+        outbox.salvageReport().ifPresent(r -> feedback.signal(Signal.STORAGE_FAULT, "reason=OUTBOX_CORRUPT movedTo="
+                + r.movedTo() + " salvaged=" + r.salvaged()));
         Uplink uplink = new Uplink(config.mqtt(), config.deviceId(), outbox, feedback, env.ticker(), env.bootId(),
-                ACK_TIMEOUT, () -> ThreadLocalRandom.current().nextDouble());
+                ACK_TIMEOUT, () -> ThreadLocalRandom.current().nextDouble(), env.clock(), env.clockSynced());
         StampFactory factory = new StampFactory(config.deviceId(), config.location(), env.clock(), env.ticker(),
                 env.bootId(), env.clockSynced());
         StampPipeline pipeline = new StampPipeline(

@@ -3,6 +3,9 @@ package app.sevenstamp.autopilot.gateway;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxFullException;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxHealth;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxStatus;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
 import app.sevenstamp.autopilot.gateway.policy.Decision;
@@ -48,6 +51,8 @@ public final class StampPipeline implements AutoCloseable {
     private volatile boolean closing;
     /** System.nanoTime() when the scan in work was taken from the queue; 0 while idle (for the health check). */
     private volatile long busySince;
+    /** The outbox alarm state after the previous stamp; pipeline thread only. */
+    private OutboxHealth lastHealth = OutboxHealth.OK;
 
     /**
      * @param online   whether the uplink is connected right now (ACCEPTED versus ACCEPTED_OFFLINE)
@@ -145,6 +150,11 @@ public final class StampPipeline implements AutoCloseable {
         try {
             stored = outbox.append(draft).get(storeTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof OutboxFullException full) {
+                Logger.error("stamp NOT stored ({}): {}; the customer got STORAGE_FAULT", card, full.getMessage());
+                feedback.signal(Signal.STORAGE_FAULT, card + " reason=OUTBOX_FULL");
+                return;
+            }
             storageFault(card, e.getCause() == null ? e : e.getCause());
             return;
         } catch (TimeoutException e) {
@@ -159,6 +169,13 @@ public final class StampPipeline implements AutoCloseable {
         boolean connected = online.getAsBoolean();
         feedback.signal(connected ? Signal.ACCEPTED : Signal.ACCEPTED_OFFLINE, card + " seq=" + stored.seq());
         appended.run();
+        OutboxHealth health = outbox.health();
+        if (health != OutboxHealth.OK && lastHealth == OutboxHealth.OK) {
+            OutboxStatus st = outbox.status();
+            feedback.signal(Signal.STORAGE_NEAR_FULL, "backlog=" + st.backlog() + " fileKB=" + st.fileBytes() / 1024
+                    + " diskFreeKB=" + st.usableBytes() / 1024);
+        }
+        lastHealth = health;
         Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
                 (System.nanoTime() - start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
     }

@@ -19,6 +19,10 @@ import java.util.Objects;
  * @param bootId         the gateway host's boot id, which scopes {@code monotonicNanos}
  * @param clockSynced    whether the gateway's wall clock was synchronised when it scanned
  * @param kind           stamp or redeem
+ * @param clockCorrected optional, absent unless true: {@code deviceTime} was recomputed after the scan, once the
+ *                       clock had synchronised, from the monotonic time of the same boot
+ *                       ({@code syncedNow - (monoNow - monotonicNanos)}); {@code clockSynced} is then true.
+ *                       Added in v1 without a schema bump: readers ignore fields they do not know.
  */
 public record StampEvent(
         int schema,
@@ -33,7 +37,8 @@ public record StampEvent(
         long monotonicNanos,
         String bootId,
         boolean clockSynced,
-        EventKind kind) {
+        EventKind kind,
+        Boolean clockCorrected) {
 
     public StampEvent {
         Objects.requireNonNull(eventId, "eventId");
@@ -48,5 +53,21 @@ public record StampEvent(
         if (seq < 1) {
             throw new IllegalArgumentException("seq must be >= 1, was " + seq);
         }
+        if (Boolean.FALSE.equals(clockCorrected)) {
+            clockCorrected = null; // written only when true, so uncorrected events look exactly as before
+        }
+    }
+
+    /** An event whose time was not corrected (the usual case). */
+    public StampEvent(int schema, String eventId, String deviceId, long seq, String cardCode, String programId,
+            String cardId, String location, Instant deviceTime, long monotonicNanos, String bootId, boolean clockSynced,
+            EventKind kind) {
+        this(schema, eventId, deviceId, seq, cardCode, programId, cardId, location, deviceTime, monotonicNanos, bootId,
+                clockSynced, kind, null);
+    }
+
+    /** Whether {@code deviceTime} was corrected after the clock synchronised. */
+    public boolean timeCorrected() {
+        return Boolean.TRUE.equals(clockCorrected);
     }
 }

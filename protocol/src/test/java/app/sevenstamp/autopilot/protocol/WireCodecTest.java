@@ -116,4 +116,15 @@ class WireCodecTest {
                 () -> codec.decodeStampEvent("{\"schema\":2}".getBytes(StandardCharsets.UTF_8)));
         assertEquals("StampEvent: schema 2 is not supported (this side reads 1..1)", e.getMessage());
     }
+
+    @Test
+    void aCorrectedEventCarriesClockCorrectedAndAnUncorrectedOneDoesNotMentionIt() throws Exception {
+        StampEvent corrected = codec.decodeStampEvent(Vectors.bytes("stamp-event-corrected.json"));
+        assertTrue(corrected.timeCorrected());
+        assertTrue(corrected.clockSynced());
+        StampEvent plain = codec.decodeStampEvent(Vectors.bytes("stamp-event.json"));
+        assertFalse(plain.timeCorrected());
+        assertFalse(new String(codec.encode(plain), StandardCharsets.UTF_8).contains("clockCorrected"));
+        assertTrue(new String(codec.encode(corrected), StandardCharsets.UTF_8).contains("\"clockCorrected\":true"));
+    }
 }

@@ -4,6 +4,7 @@ import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.store.SeqGap;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
@@ -30,7 +31,9 @@ import org.tinylog.Logger;
  * <li>{@code GET /api/v1/cards/{cardId}}: the card as JSON ({@link CardView}); 404 for a card
  *     without stamps yet, 400 for a text that cannot be a card id;</li>
  * <li>{@code GET /cards/{cardId}}: the same as a small HTML page;</li>
- * <li>{@code GET /api/v1/metrics}: the ingest counters ({@link SinkMetrics#snapshot()});</li>
+ * <li>{@code GET /api/v1/metrics}: the ingest counters ({@link SinkMetrics#snapshot()}) and the open
+ *     sequence gaps over all devices ({@code gapsOpen}, {@code eventsMissing});</li>
+ * <li>{@code GET /api/v1/devices/{deviceId}/gaps}: the device's open sequence gaps;</li>
  * <li>{@code GET /healthz}: 200 {@code ok}.</li>
  * </ul>
  * Requests run on a small named pool ("http"); each read is one statement on a pooled connection,
@@ -39,6 +42,9 @@ import org.tinylog.Logger;
 public final class HttpApi implements AutoCloseable {
     private static final String CARDS_API = "/api/v1/cards/";
     private static final String CARDS_PAGE = "/cards/";
+    private static final String DEVICES_API = "/api/v1/devices/";
+    private static final java.util.regex.Pattern GAPS_PATH = java.util.regex.Pattern.compile(
+            "/api/v1/devices/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})/gaps");
     private static final String JSON = "application/json; charset=utf-8";
     private static final String HTML = "text/html; charset=utf-8";
     private static final String TEXT = "text/plain; charset=utf-8";
@@ -77,6 +83,7 @@ public final class HttpApi implements AutoCloseable {
         server.createContext(CARDS_API, api.guard(api::cardJson));
         server.createContext(CARDS_PAGE, api.guard(api::cardPage));
         server.createContext("/api/v1/metrics", api.guard(api::metricsJson));
+        server.createContext(DEVICES_API, api.guard(api::gapsJson));
         server.createContext("/healthz", api.guard(ex -> send(ex, 200, TEXT, "ok\n")));
         server.createContext("/", api.guard(ex -> api.sendJson(ex, 404, Map.of("error", "no such resource: "
                 + ex.getRequestURI().getPath()))));
@@ -129,7 +136,40 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void metricsJson(HttpExchange ex) throws IOException {
-        sendJson(ex, 200, metrics.snapshot());
+        Map<String, Long> out = new java.util.TreeMap<>(metrics.snapshot());
+        long[] gaps = store.gapTotals();
+        out.put("gapsOpen", gaps[0]);
+        out.put("eventsMissing", gaps[1]);
+        sendJson(ex, 200, out);
+    }
+
+    /** {@code {deviceId, lastSeq, missing, gaps: [{from, to, missing, detectedAt}]}}; lastSeq is null for an unknown device. */
+    private void gapsJson(HttpExchange ex) throws IOException {
+        java.util.regex.Matcher m = GAPS_PATH.matcher(ex.getRequestURI().getPath());
+        if (!m.matches()) {
+            sendJson(ex, 404, Map.of("error", "no such resource: " + ex.getRequestURI().getPath()
+                    + "; try /api/v1/devices/{deviceId}/gaps"));
+            return;
+        }
+        String device = m.group(1);
+        java.util.List<Map<String, Object>> gaps = new java.util.ArrayList<>();
+        long missing = 0;
+        for (SeqGap g : store.gaps(device)) {
+            Map<String, Object> one = new java.util.LinkedHashMap<>();
+            one.put("from", g.from());
+            one.put("to", g.to());
+            one.put("missing", g.missing());
+            one.put("detectedAt", g.detectedAt().toString());
+            gaps.add(one);
+            missing += g.missing();
+        }
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("deviceId", device);
+        java.util.OptionalLong last = store.lastSeq(device);
+        body.put("lastSeq", last.isPresent() ? last.getAsLong() : null);
+        body.put("missing", missing);
+        body.put("gaps", gaps);
+        sendJson(ex, 200, body);
     }
 
     private interface Route {

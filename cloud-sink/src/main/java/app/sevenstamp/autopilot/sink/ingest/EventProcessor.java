@@ -23,6 +23,8 @@ import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.SeqGap;
+import app.sevenstamp.autopilot.sink.store.SeqNote;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.store.StoredEvent;
@@ -151,6 +153,7 @@ public final class EventProcessor {
         }
         // Counted only after the commit: a failed transaction leaves the event to be sent again.
         StampAck ack = decided.ack();
+        reportSeq(decided.seq());
         if (decided.redelivery()) {
             metrics.countDuplicate();
             Logger.debug("event {} from {} is a redelivery; answered {} without counting it again",
@@ -176,9 +179,25 @@ public final class EventProcessor {
     }
 
     /** What a transaction decided, handed out of it so that counting and logging follow the commit. */
-    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail, String flag) {
+    private record Decided(StampAck ack, boolean redelivery, String storedReason, String detail, String flag,
+            SeqNote seq) {
         Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
-            this(ack, redelivery, storedReason, detail, null);
+            this(ack, redelivery, storedReason, detail, null, SeqNote.NONE);
+        }
+    }
+
+    /** Once per gap: when it opens (WARN) and when a late event fills it (INFO); after the commit. */
+    private void reportSeq(SeqNote note) {
+        if (note.opened() != null) {
+            SeqGap g = note.opened();
+            metrics.countGapOpened();
+            Logger.warn("device {}: sequence gap, events {}..{} ({} missing) not received; it closes if they arrive late",
+                    g.deviceId(), g.from(), g.to(), g.missing());
+        }
+        if (note.filled() != null) {
+            SeqGap g = note.filled();
+            metrics.countGapFilled();
+            Logger.info("device {}: a late event filled part of the gap {}..{}", g.deviceId(), g.from(), g.to());
         }
     }
 
@@ -202,20 +221,20 @@ public final class EventProcessor {
                 if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
                     return duplicate(tx, event);
                 }
-                tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+                SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
                 if (before.isPresent()) {
                     Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
                             refused.detail()), at, now, reason, null));
                 }
                 StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
                         wireReason(reason), false, before.map(c -> state(c, program)).orElse(null));
-                return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail());
+                return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail(), null, note);
             }
             StampDecision.Applied applied = (StampDecision.Applied) outcome;
             if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
                 return duplicate(tx, event);
             }
-            tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+            SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
             if (event.kind() == EventKind.STAMP) {
                 lastStampAt = later(lastStampAt, at);
             }
@@ -229,7 +248,7 @@ public final class EventProcessor {
             }
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
                     applied.rewardEarned(), state(after, program));
-            return new Decided(ack, false, null, null, applied.flag());
+            return new Decided(ack, false, null, null, applied.flag(), note);
         });
     }
 
@@ -269,10 +288,10 @@ public final class EventProcessor {
             if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
                 return duplicate(tx, event);
             }
-            tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
+            SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
                     false, null);
-            return new Decided(ack, false, reason.name(), detail);
+            return new Decided(ack, false, reason.name(), detail, null, note);
         });
     }
 

@@ -155,7 +155,15 @@ public final class Migrations {
             issued_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
             ok BOOLEAN,
             result VARCHAR(1000),
-            acked_at TIMESTAMP(9) WITH TIME ZONE)""")));
+            acked_at TIMESTAMP(9) WITH TIME ZONE)""")),
+            new Migration(6, "per-device sequence gaps", List.of(
+                    """
+                    CREATE TABLE device_gaps (
+                        device_id VARCHAR(64) NOT NULL,
+                        from_seq BIGINT NOT NULL,
+                        to_seq BIGINT NOT NULL,
+                        detected_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        PRIMARY KEY (device_id, from_seq))""")));
 
     private Migrations() {
     }

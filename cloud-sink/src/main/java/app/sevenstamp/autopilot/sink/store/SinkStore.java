@@ -11,6 +11,8 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.tinylog.Logger;
@@ -121,6 +123,35 @@ public final class SinkStore implements AutoCloseable {
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
                 }
+            }
+        });
+    }
+
+    /** The open gaps of one device, lowest first. */
+    public List<SeqGap> gaps(String deviceId) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT from_seq, to_seq, detected_at FROM device_gaps "
+                    + "WHERE device_id = ? ORDER BY from_seq")) {
+                ps.setString(1, deviceId);
+                List<SeqGap> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        OffsetDateTime t = rs.getObject(3, OffsetDateTime.class);
+                        out.add(new SeqGap(deviceId, rs.getLong(1), rs.getLong(2), t.toInstant()));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /** Open gaps over all devices and the events missing in them: {@code [gaps, missing]}. */
+    public long[] gapTotals() {
+        return read(c -> {
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT COUNT(*), COALESCE(SUM(to_seq - from_seq + 1), 0) FROM device_gaps")) {
+                rs.next();
+                return new long[] {rs.getLong(1), rs.getLong(2)};
             }
         });
     }
@@ -257,29 +288,89 @@ public final class SinkStore implements AutoCloseable {
             }
         }
 
-        /** Keeps the highest sequence number seen per device, for gap detection. */
-        public void noteDeviceSeq(String deviceId, long seq, Instant at) throws SQLException {
+        /**
+         * Keeps the highest sequence number seen per device and the ranges below it that never arrived
+         * ({@code device_gaps}): a number beyond the next one opens a gap, a number inside a gap shrinks
+         * or closes it. Called once per new event (never for a redelivery), inside its transaction, so
+         * a rolled-back event changes nothing. A device seen for the first time at seq N > 1 opens 1..N-1.
+         */
+        public SeqNote noteDeviceSeq(String deviceId, long seq, Instant at) throws SQLException {
+            Long last = null;
+            try (PreparedStatement ps = c.prepareStatement("SELECT last_seq FROM devices WHERE device_id = ? FOR UPDATE")) {
+                ps.setString(1, deviceId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        last = rs.getLong(1);
+                    }
+                }
+            }
+            if (last == null) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
+                    ps.setString(1, deviceId);
+                    ps.setLong(2, seq);
+                    ps.setObject(3, utc(at));
+                    ps.executeUpdate();
+                } catch (SQLException ex) {
+                    if (DUPLICATE_KEY.equals(ex.getSQLState())) {
+                        throw new Conflict(deviceId, ex);
+                    }
+                    throw ex;
+                }
+                return seq > 1 ? new SeqNote(insertGap(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE;
+            }
             try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
                     + "last_event_at = ? WHERE device_id = ?")) {
                 ps.setLong(1, seq);
                 ps.setObject(2, utc(at));
                 ps.setString(3, deviceId);
-                if (ps.executeUpdate() == 1) {
-                    return;
-                }
+                ps.executeUpdate();
             }
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
+            if (seq > last + 1) {
+                return new SeqNote(insertGap(new SeqGap(deviceId, last + 1, seq - 1, at)), null);
+            }
+            if (seq > last) {
+                return SeqNote.NONE;
+            }
+            SeqGap hit = null;
+            try (PreparedStatement ps = c.prepareStatement("SELECT from_seq, to_seq, detected_at FROM device_gaps "
+                    + "WHERE device_id = ? AND from_seq <= ? AND to_seq >= ? FOR UPDATE")) {
                 ps.setString(1, deviceId);
                 ps.setLong(2, seq);
-                ps.setObject(3, utc(at));
-                ps.executeUpdate();
-            } catch (SQLException ex) {
-                if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                    throw new Conflict(deviceId, ex);
+                ps.setLong(3, seq);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        hit = new SeqGap(deviceId, rs.getLong(1), rs.getLong(2), instant(rs, 3));
+                    }
                 }
-                throw ex;
             }
+            if (hit == null) {
+                return SeqNote.NONE; // an old number outside any gap: e.g. a gateway whose counter restarted
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM device_gaps WHERE device_id = ? AND from_seq = ?")) {
+                ps.setString(1, deviceId);
+                ps.setLong(2, hit.from());
+                ps.executeUpdate();
+            }
+            if (hit.from() < seq) {
+                insertGap(new SeqGap(deviceId, hit.from(), seq - 1, hit.detectedAt()));
+            }
+            if (seq < hit.to()) {
+                insertGap(new SeqGap(deviceId, seq + 1, hit.to(), hit.detectedAt()));
+            }
+            return new SeqNote(null, hit);
+        }
+
+        private SeqGap insertGap(SeqGap gap) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO device_gaps (device_id, from_seq, to_seq, detected_at) VALUES (?, ?, ?, ?)")) {
+                ps.setString(1, gap.deviceId());
+                ps.setLong(2, gap.from());
+                ps.setLong(3, gap.to());
+                ps.setObject(4, utc(gap.detectedAt()));
+                ps.executeUpdate();
+            }
+            return gap;
         }
 
         public Optional<StoredEvent> event(String eventId) throws SQLException {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -53,9 +54,17 @@ class EventProcessorTest {
     private SinkStore store;
     private EventProcessor processor;
 
+    private Backend.Fixture fixture;
+
     @BeforeEach
+    void setUp() {
+        fixture = backend.fixture(dir);
+        open();
+    }
+
+    /** Opens the test's one database (again, in restart tests). */
     void open() {
-        store = backend.fixture(dir).open();
+        store = fixture.open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10)),
                 store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec);
     }
@@ -219,5 +228,41 @@ class EventProcessorTest {
         StampAck late = ack(event("old", 1, code, EventKind.STAMP, GOLDEN_TIME.minusSeconds(600), true));
         assertEquals(2, late.card().stamps());
         assertEquals(GOLDEN_TIME, late.card().lastStampAt());
+    }
+
+    @Test
+    void sequenceGapsAreRecordedOnceAndClosedWhenTheMissingEventsArriveLate() {
+        String code = Vectors.cardText("valid");
+        ack(event("g1", 1, code, EventKind.STAMP, NOW, true));
+        ack(event("g5", 5, code, EventKind.STAMP, NOW, true));
+        assertEquals(List.of("2..4"), gaps());
+        assertEquals(1, metrics.gapsOpened());
+
+        ack(event("g5", 5, code, EventKind.STAMP, NOW, true)); // a redelivery changes nothing
+        ack(event("g3", 3, code, EventKind.STAMP, NOW, true)); // the middle arrives late: two smaller gaps
+        assertEquals(List.of("2..2", "4..4"), gaps());
+        ack(event("g2", 2, code, EventKind.STAMP, NOW, true));
+        ack(event("g4", 4, code, EventKind.STAMP, NOW, true));
+        assertEquals(List.of(), gaps());
+        assertEquals(1, metrics.gapsOpened(), "one gap, detected once");
+        assertEquals(3, metrics.gapsFilled());
+        assertEquals(5, store.lastSeq(DEVICE).getAsLong());
+        assertEquals(0, store.gapTotals()[0]);
+    }
+
+    @Test
+    void aGapSurvivesARestartOfTheSink() {
+        String code = Vectors.cardText("valid");
+        ack(event("r1", 1, code, EventKind.STAMP, NOW, true));
+        ack(event("r3", 3, code, EventKind.STAMP, NOW, true));
+        store.close();
+        open();
+        assertEquals(List.of("2..2"), gaps());
+        ack(event("r2", 2, code, EventKind.STAMP, NOW, true));
+        assertEquals(List.of(), gaps());
+    }
+
+    private List<String> gaps() {
+        return store.gaps(DEVICE).stream().map(g -> g.from() + ".." + g.to()).toList();
     }
 }

@@ -4,6 +4,7 @@ import app.sevenstamp.autopilot.gateway.scan.Affixes;
 import app.sevenstamp.autopilot.gateway.scan.DevicePath;
 import app.sevenstamp.autopilot.gateway.scan.EventSize;
 import app.sevenstamp.autopilot.gateway.scan.KeyLayout;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxLimits;
 import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
 import app.sevenstamp.autopilot.gateway.scan.ScannerDetector;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
@@ -56,6 +57,10 @@ import java.util.stream.Stream;
  * <tr><td>cards.trustedKeys</td><td>(required)</td><td>comma list of {@code keyId:base64url}, as printed by {@code autopilot-sink keys show}</td></tr>
  * <tr><td>cards.programs</td><td>(empty: every program signed by a trusted key)</td><td>comma list of program ids</td></tr>
  * <tr><td>outbox.dir</td><td>{@code ./data/gateway}</td><td>a directory (created if missing)</td></tr>
+ * <tr><td>outbox.maxEvents</td><td>1000000</td><td>100..100000000 unsent events; beyond it scans get STORAGE_FAULT</td></tr>
+ * <tr><td>outbox.maxBytes</td><td>512MB</td><td>1MB..1TB, the database file; {@code B}, {@code KB}, {@code MB}, {@code GB}, {@code TB}</td></tr>
+ * <tr><td>outbox.minFreeBytes</td><td>16MB</td><td>0..1TB kept free on the outbox's disk</td></tr>
+ * <tr><td>outbox.nearFullPercent</td><td>80</td><td>50..99, where the near-full alarm starts</td></tr>
  * <tr><td>mqtt.url</td><td>{@code tcp://127.0.0.1:1883}</td><td>{@code tcp://HOST:PORT} or {@code ssl://HOST:PORT}</td></tr>
  * <tr><td>mqtt.topicPrefix</td><td>{@code 7stamp/v1}</td><td>no leading or trailing {@code /}, no wildcards</td></tr>
  * <tr><td>mqtt.clientId</td><td>device.id</td><td>as device.id</td></tr>
@@ -89,7 +94,8 @@ public record GatewayConfig(
         CardSettings cards,
         Path outboxDir,
         MqttSettings mqtt,
-        FeedbackSettings feedback) {
+        FeedbackSettings feedback,
+        OutboxLimits outboxLimits) {
 
     public static final Path SERIAL_BY_ID = Path.of("/dev/serial/by-id");
 
@@ -105,6 +111,7 @@ public record GatewayConfig(
         Objects.requireNonNull(outboxDir, "outboxDir");
         Objects.requireNonNull(mqtt, "mqtt");
         Objects.requireNonNull(feedback, "feedback");
+        Objects.requireNonNull(outboxLimits, "outboxLimits");
     }
 
     /** {@code AUTO} remains only when auto-detection found nothing at start: the gateway keeps looking. */
@@ -268,8 +275,42 @@ public record GatewayConfig(
 
         FeedbackSettings feedback = feedback(s);
 
+        OutboxLimits outboxLimits = outboxLimits(s);
+
         s.rejectUnknownKeys();
-        return new GatewayConfig(deviceId, location, scanner, cards, outboxDir, mqtt, feedback);
+        return new GatewayConfig(deviceId, location, scanner, cards, outboxDir, mqtt, feedback, outboxLimits);
+    }
+
+    private static OutboxLimits outboxLimits(Settings s) {
+        long maxEvents = s.integer("outbox.maxEvents", 1_000_000, 100, 100_000_000);
+        long maxBytes = bytes(s, "outbox.maxBytes", "512MB", 1L << 20, 1L << 40);
+        long minFree = bytes(s, "outbox.minFreeBytes", "16MB", 0, 1L << 40);
+        int nearFull = s.integer("outbox.nearFullPercent", 80, 50, 99);
+        return new OutboxLimits(maxEvents, maxBytes, minFree, nearFull);
+    }
+
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,13})\\s*(B|KB|MB|GB|TB)?");
+
+    /** A size such as {@code 512MB} (binary units: 1 KB = 1024 B) or a plain number of bytes. */
+    static long bytes(Settings s, String key, String defaultValue, long min, long max) {
+        String text = s.string(key, defaultValue).trim();
+        java.util.regex.Matcher m = SIZE.matcher(text.toUpperCase(Locale.ROOT));
+        String allowed = "a size like 512MB, 2GB or 65536 (bytes) between " + min + " and " + max + " bytes";
+        if (!m.matches()) {
+            throw Settings.bad(key, text, allowed);
+        }
+        int shift = switch (m.group(2) == null ? "B" : m.group(2)) {
+            case "KB" -> 10;
+            case "MB" -> 20;
+            case "GB" -> 30;
+            case "TB" -> 40;
+            default -> 0;
+        };
+        long n = Long.parseLong(m.group(1));
+        if (n > (max >> shift) || (n << shift) < min) {
+            throw Settings.bad(key, text, allowed);
+        }
+        return n << shift;
     }
 
     private static FeedbackSettings feedback(Settings s) {

@@ -41,7 +41,7 @@ public final class ConsoleFeedback implements Feedback {
         return switch (signal) {
             case ACCEPTED, ACCEPTED_OFFLINE -> "\u001B[32m";
             case REWARD_DUE, TOO_SOON -> "\u001B[33m";
-            case REJECTED, SCANNER_LOST, STORAGE_FAULT -> "\u001B[31m";
+            case REJECTED, SCANNER_LOST, STORAGE_FAULT, STORAGE_NEAR_FULL -> "\u001B[31m";
         };
     }
 

@@ -64,6 +64,10 @@ public final class Patterns {
     private static final Pattern STORAGE_FAULT = new Pattern("storage-fault", concat(
             repeat(5, Step.of(50, RED, HIGH), Step.of(50, RED), Step.of(50, RED, 1800), Step.of(50, RED)),
             List.of(Step.of(1000, RED))));
+    /** For staff, once: amber and red alternate with two low blips, then amber: "look at the box soon". */
+    private static final Pattern STORAGE_NEAR_FULL = new Pattern("storage-near-full", concat(
+            repeat(2, Step.of(100, AMBER, LOW), Step.of(100, RED)),
+            List.of(Step.of(600, AMBER))));
     /** One identify cycle, 2 s: the loop in {@link PatternPlayer} repeats it. A tick, so a person nearby hears it. */
     private static final Pattern IDENTIFY = new Pattern("identify", List.of(
             Step.of(40, BLUE, 3000),
@@ -94,6 +98,7 @@ public final class Patterns {
             case TOO_SOON -> TOO_SOON;
             case SCANNER_LOST -> SCANNER_LOST;
             case STORAGE_FAULT -> STORAGE_FAULT;
+            case STORAGE_NEAR_FULL -> STORAGE_NEAR_FULL;
         };
     }
 

@@ -20,7 +20,12 @@ public enum Signal {
     /** The scanner went away (unplugged, failed); the box retries by itself. */
     SCANNER_LOST,
     /** A scan could not be stored; the customer must not walk off believing it counted. */
-    STORAGE_FAULT;
+    STORAGE_FAULT,
+    /**
+     * For staff, not the customer: the outbox passed its near-full threshold (the scan itself was stored).
+     * Given once when the alarm starts; the uplink or the disk needs attention before scans are refused.
+     */
+    STORAGE_NEAR_FULL;
 
     /** A refused scan: "too soon" sounds gentler than "not our card", which asks staff to look. */
     public static Signal forReject(RejectReason reason) {

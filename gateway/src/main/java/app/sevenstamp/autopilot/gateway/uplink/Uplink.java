@@ -12,7 +12,10 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -21,6 +24,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.DoubleSupplier;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
@@ -55,6 +59,8 @@ public final class Uplink implements AutoCloseable {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration OUTBOX_WAIT = Duration.ofSeconds(5);
     private static final Duration RETRY_READ = Duration.ofSeconds(1);
+    private static final Duration CLOCK_POLL = Duration.ofSeconds(1);
+    private static final int CORRECTION_BATCH = 500;
 
     private final MqttSettings settings;
     private final String deviceId;
@@ -71,6 +77,8 @@ public final class Uplink implements AutoCloseable {
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final Thread thread;
+    private final Clock clock;
+    private final BooleanSupplier clockSynced;
     private volatile boolean ready;
     private volatile boolean closing;
     // fleet seam (gateway/fleet): extra subscriptions, a last will, publishes, a ready listener
@@ -92,6 +100,8 @@ public final class Uplink implements AutoCloseable {
     private int attempt;
     /** The last outbox read returned less than asked: nothing more to send until a wake or a resend. */
     private boolean drained;
+    /** {@link Outbox#unsyncedAppends()} as of the last complete clock correction. */
+    private long correctedUpTo;
 
     private enum State { DISCONNECTED, CONNECTING, SUBSCRIBING, READY }
 
@@ -155,9 +165,13 @@ public final class Uplink implements AutoCloseable {
      * @param bootId     this boot's id: only events scanned in this boot can be timed for the reward chime
      * @param ackTimeout how long the sink may stay silent about a sent event before it is sent again
      * @param random     uniform in [0, 1), for the backoff jitter
+     * @param clock       the wall clock, for correcting events scanned before it synchronised
+     * @param clockSynced whether the wall clock is synchronised now
      */
     public Uplink(MqttSettings settings, String deviceId, Outbox outbox, Feedback feedback, Ticker ticker,
-            String bootId, Duration ackTimeout, DoubleSupplier random) {
+            String bootId, Duration ackTimeout, DoubleSupplier random, Clock clock, BooleanSupplier clockSynced) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.clockSynced = Objects.requireNonNull(clockSynced, "clockSynced");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.deviceId = Objects.requireNonNull(deviceId, "deviceId");
         Topics topics = new Topics(settings.topicPrefix());
@@ -231,6 +245,7 @@ public final class Uplink implements AutoCloseable {
                     handle(event);
                 }
                 onTimers();
+                correctClock();
                 if (state == State.READY) {
                     fill();
                 }
@@ -260,7 +275,48 @@ public final class Uplink implements AutoCloseable {
                 due = Math.min(due, oldest.getAsLong() + ackTimeout.toNanos());
             }
         }
+        if (outbox.unsyncedAppends() > correctedUpTo) {
+            due = Math.min(due, now + CLOCK_POLL.toNanos()); // watch for the clock to synchronise
+        }
         return due == Long.MAX_VALUE ? TimeUnit.SECONDS.toNanos(60) : Math.max(0, due - now);
+    }
+
+    /**
+     * Once the wall clock is synchronised, rewrites this boot's events that were stored before it was, so
+     * that they are sent with a trustworthy time. Runs in small batches on the outbox thread (appends go
+     * first); events of earlier boots cannot be corrected (their monotonic time means nothing now) and
+     * keep {@code clockSynced=false}. An event already in flight may reach the sink uncorrected; its
+     * resend, if any, carries the corrected time under the same event id and is counted once.
+     */
+    private void correctClock() {
+        long pendingUpTo = outbox.unsyncedAppends();
+        if (pendingUpTo <= correctedUpTo || !clockSynced.getAsBoolean()) {
+            return;
+        }
+        int total = 0;
+        try {
+            while (true) {
+                Instant wallNow = clock.instant();
+                long monoNow = ticker.nanoTime();
+                int n = outbox.correctClock(bootId, wallNow, monoNow, CORRECTION_BATCH)
+                        .get(OUTBOX_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                total += n;
+                if (n < CORRECTION_BATCH) {
+                    break;
+                }
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            Logger.warn("cannot correct the time of unsynchronised events ({}); trying again", e.toString());
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closing = true;
+            return;
+        }
+        correctedUpTo = pendingUpTo;
+        if (total > 0) {
+            Logger.info("clock synchronised: corrected the time of {} event(s) of this boot stored before it was", total);
+        }
     }
 
     private void handle(Event event) {

@@ -26,6 +26,7 @@ final class GatewayProcess implements AutoCloseable {
     private final Path log;
     private final LinkedBlockingQueue<String> unread = new LinkedBlockingQueue<>();
     private final List<String> seen = new ArrayList<>();
+    private final java.util.concurrent.CountDownLatch stdoutDone = new java.util.concurrent.CountDownLatch(1);
 
     private GatewayProcess(Process process, Path log) {
         this.process = process;
@@ -103,6 +104,16 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** The gateway's stdin, where a {@code scanner.type=stdin} gateway reads its scans. */
+    java.io.OutputStream stdin() {
+        return process.getOutputStream();
+    }
+
+    /** Waits until stdout is closed (the process ended and everything it printed was read). */
+    void awaitStdoutClosed(Duration timeout) throws InterruptedException {
+        stdoutDone.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }
@@ -166,6 +177,8 @@ final class GatewayProcess implements AutoCloseable {
             }
         } catch (IOException e) {
             // the process ended
+        } finally {
+            stdoutDone.countDown();
         }
     }
 }

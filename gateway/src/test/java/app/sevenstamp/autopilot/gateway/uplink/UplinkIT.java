@@ -65,7 +65,7 @@ class UplinkIT {
         MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), inflight,
                 Duration.ofMillis(100), Duration.ofMillis(500));
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, BOOT, ackTimeout,
-                () -> ThreadLocalRandom.current().nextDouble());
+                () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true);
         uplink.start();
         return uplink;
     }

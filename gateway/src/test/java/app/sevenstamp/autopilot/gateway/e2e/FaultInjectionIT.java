@@ -1,0 +1,289 @@
+package app.sevenstamp.autopilot.gateway.e2e;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Faults injected into the real parts: the gateway jar (scans on its stdin), a Mosquitto subprocess and
+ * the real sink. Whatever happens, every test ends with the same check: per card, the stamps the sink
+ * counted (HTTP API) equal the scans the gateway confirmed (ACCEPTED or ACCEPTED_OFFLINE on its
+ * stdout), exactly; and the sink sees no sequence gap for the device.
+ */
+class FaultInjectionIT {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final String DEVICE = "fault-counter";
+    private static final int REQUIRED = 10;
+    /** Scans written and not yet answered; below the pipeline's queue (64), so no scan is dropped. */
+    private static final int OUTSTANDING = 24;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final ObjectMapper json = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+    private Path sinkProperties;
+    private List<String> cards;
+    private String trustedKey;
+
+    @BeforeEach
+    void cards() throws Exception {
+        sinkProperties = writeSinkProperties(null);
+        cards = SinkCli.issue(sinkProperties, "coffee", 50);
+        trustedKey = SinkCli.trustedKey(sinkProperties);
+    }
+
+    @Test
+    void killMinus9DuringAFiveThousandScanBurstLosesAndDoublesNothing() throws Exception {
+        try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"));
+             SinkServer sink = SinkServer.start(sinkConfig(broker.url()))) {
+            Path config = gatewayConfig(broker.url(), "30s");
+            Map<String, Integer> confirmed = new TreeMap<>();
+            int next;
+            try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway-1.log"))) {
+                gateway.awaitLog("gateway ready", WAIT);
+                next = scan(gateway, 0, 5000, c -> c >= 2000);
+                gateway.kill(); // SIGKILL in the middle of the burst: scans still queued, appends in progress
+                gateway.awaitStdoutClosed(Duration.ofSeconds(10));
+                tally(gateway.seen(), confirmed);
+            }
+            int beforeKill = total(confirmed);
+            assertTrue(beforeKill >= 2000, "confirmed before the kill: " + beforeKill);
+            try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway-2.log"))) {
+                gateway.awaitLog("gateway ready", WAIT);
+                scan(gateway, next, 5000 - beforeKill, c -> false);
+                tally(gateway.seen(), confirmed);
+                assertEquals(5000, total(confirmed), "5,000 confirmed scans over both runs");
+                // A kill between the append's fsync and the feedback line leaves one stamp stored and sent
+                // but never confirmed (the customer saw nothing): it counts once, like any other, and is
+                // the only allowed difference; its sequence number is the one no ACCEPTED line showed.
+                await().atMost(WAIT).until(() -> sinkTotal(sink, confirmed.keySet()) >= 5000);
+                JsonNode gaps = get(sink, "/api/v1/devices/" + DEVICE + "/gaps");
+                long storedUnconfirmed = gaps.get("lastSeq").asLong() - 5000;
+                assertTrue(storedUnconfirmed == 0 || storedUnconfirmed == 1, "stored but unconfirmed: " + storedUnconfirmed);
+                awaitSinkMatches(sink, confirmed, (int) storedUnconfirmed);
+            }
+        }
+    }
+
+    @Test
+    void scanningGoesOnOfflineWhileTheBrokerIsDownAndTheBacklogDrainsWhenItIsBack() throws Exception {
+        try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"));
+             SinkServer sink = SinkServer.start(sinkConfig(broker.url()));
+             GatewayProcess gateway = GatewayProcess.start(gatewayConfig(broker.url(), "30s"), dir.resolve("gateway.log"))) {
+            gateway.awaitLog("gateway ready", WAIT);
+            gateway.awaitLog("uplink ready", WAIT);
+            int next = scan(gateway, 0, 200, c -> false);
+            broker.stop(true);
+            gateway.awaitLog("lost the connection", WAIT);
+            next = scan(gateway, next, 500, c -> false);
+            long offline = gateway.seen().stream().filter(l -> l.startsWith("ACCEPTED_OFFLINE")).count();
+            assertTrue(offline >= 450, "scans while the broker was down were confirmed as stored offline: " + offline);
+            broker.start();
+            scan(gateway, next, 200, c -> false);
+            Map<String, Integer> confirmed = new TreeMap<>();
+            tally(gateway.seen(), confirmed);
+            assertEquals(900, total(confirmed));
+            awaitSinkMatches(sink, confirmed);
+        }
+    }
+
+    @Test
+    void restartingTheSinkDuringADrainCountsEveryStampOnce() throws Exception {
+        try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"))) {
+            broker.stop(true);
+            try (GatewayProcess gateway = GatewayProcess.start(gatewayConfig(broker.url(), "30s"), dir.resolve("gateway.log"))) {
+                gateway.awaitLog("gateway ready", WAIT);
+                scan(gateway, 0, 1500, c -> false); // a backlog, all offline
+                Map<String, Integer> confirmed = new TreeMap<>();
+                tally(gateway.seen(), confirmed);
+                assertEquals(1500, total(confirmed));
+                broker.start();
+                SinkServer first = SinkServer.start(sinkConfig(broker.url()));
+                try {
+                    await().atMost(WAIT).until(() -> first.metrics().accepted() >= 300);
+                } finally {
+                    first.close(); // in the middle of the drain
+                }
+                try (SinkServer second = SinkServer.start(sinkConfig(broker.url()))) {
+                    awaitSinkMatches(second, confirmed);
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes {@code count} scans (round robin over the cards, starting at {@code from}) keeping at most
+     * {@link #OUTSTANDING} unanswered, and stops early once {@code stop} holds for the number of confirmed
+     * scans. Returns the index after the last scan written.
+     */
+    private int scan(GatewayProcess gateway, int from, int count, Predicate<Integer> stop) throws IOException {
+        OutputStream in = gateway.stdin();
+        int written = 0;
+        int answered = 0;
+        int confirmed = 0;
+        while (written < count && !stop.test(confirmed)) {
+            in.write((cards.get((from + written) % cards.size()) + "\n").getBytes(StandardCharsets.US_ASCII));
+            written++;
+            if (written - answered >= OUTSTANDING || written == count) {
+                in.flush();
+            }
+            while (written - answered >= OUTSTANDING || (written == count && answered < written)) {
+                String line = gateway.awaitLine(FaultInjectionIT::isAnswer, WAIT, "feedback for scan " + (answered + 1));
+                answered++;
+                if (line.startsWith("ACCEPTED")) {
+                    confirmed++;
+                }
+                if (stop.test(confirmed)) {
+                    break;
+                }
+            }
+        }
+        in.flush();
+        return from + written;
+    }
+
+    private static boolean isAnswer(String line) {
+        return line.startsWith("ACCEPTED") || line.startsWith("REJECTED") || line.startsWith("STORAGE_FAULT");
+    }
+
+    /** Confirmed scans per card id from the gateway's stdout: ACCEPTED and ACCEPTED_OFFLINE lines. */
+    private static void tally(List<String> lines, Map<String, Integer> out) {
+        for (String line : lines) {
+            if (line.startsWith("ACCEPTED")) {
+                int at = line.indexOf("card=");
+                String card = line.substring(at + 5, line.indexOf(' ', at));
+                out.merge(card, 1, Integer::sum);
+            }
+        }
+    }
+
+    private static int total(Map<String, Integer> confirmed) {
+        return confirmed.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /** Per card, stamps counted by the sink (stamps + rewards x required, no redeems here) equal the confirmed scans. */
+    private void awaitSinkMatches(SinkServer sink, Map<String, Integer> confirmed) throws IOException, InterruptedException {
+        awaitSinkMatches(sink, confirmed, 0);
+    }
+
+    /**
+     * Per card the sink's count equals the confirmed scans; with {@code unconfirmed} = 1 (a kill right
+     * after an fsync) exactly one card may have exactly one stamp more.
+     */
+    private void awaitSinkMatches(SinkServer sink, Map<String, Integer> confirmed, int unconfirmed)
+            throws IOException, InterruptedException {
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> assertMatches(confirmed,
+                sinkCounts(sink, confirmed.keySet()), unconfirmed));
+        // the same, a moment later: nothing counted twice by a late redelivery
+        await().pollDelay(Duration.ofSeconds(2)).atMost(WAIT).untilAsserted(() -> assertMatches(confirmed,
+                sinkCounts(sink, confirmed.keySet()), unconfirmed));
+        JsonNode gaps = get(sink, "/api/v1/devices/" + DEVICE + "/gaps");
+        assertEquals(0, gaps.get("missing").asInt(), "no sequence gap: " + gaps);
+        assertEquals(total(confirmed) + unconfirmed, gaps.get("lastSeq").asInt(),
+                "numbers 1..N, each stored scan one number");
+    }
+
+    private static void assertMatches(Map<String, Integer> confirmed, Map<String, Integer> counted, int unconfirmed) {
+        if (unconfirmed == 0) {
+            assertEquals(confirmed, counted);
+            return;
+        }
+        int extra = 0;
+        for (Map.Entry<String, Integer> e : confirmed.entrySet()) {
+            int diff = counted.getOrDefault(e.getKey(), 0) - e.getValue();
+            assertTrue(diff == 0 || diff == 1, "card " + e.getKey() + " counted " + counted.get(e.getKey())
+                    + ", confirmed " + e.getValue());
+            extra += diff;
+        }
+        assertEquals(unconfirmed, extra, "counted " + counted + " confirmed " + confirmed);
+    }
+
+    private int sinkTotal(SinkServer sink, Iterable<String> cardIds) throws Exception {
+        return sinkCounts(sink, cardIds).values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    private Map<String, Integer> sinkCounts(SinkServer sink, Iterable<String> cardIds) throws Exception {
+        Map<String, Integer> out = new TreeMap<>();
+        for (String id : cardIds) {
+            JsonNode card = get(sink, "/api/v1/cards/" + id);
+            if (card != null && card.has("stamps")) {
+                out.put(id, card.get("stamps").asInt() + card.get("rewardsAvailable").asInt() * card.get("stampsRequired").asInt());
+            }
+        }
+        return out;
+    }
+
+    private JsonNode get(SinkServer sink, String path) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + sink.httpPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() == 200 ? json.readTree(response.body()) : null;
+    }
+
+    private Path writeSinkProperties(String brokerUrl) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("store.dir", dir.resolve("sink").toString());
+        p.setProperty("http.port", "0");
+        p.setProperty("broker.mode", "external");
+        p.setProperty("broker.url", brokerUrl == null ? "tcp://127.0.0.1:1" : brokerUrl);
+        p.setProperty("program.coffee.stampsRequired", Integer.toString(REQUIRED));
+        Path file = dir.resolve("sink.properties");
+        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            p.store(out, "fault-injection sink");
+        }
+        return file;
+    }
+
+    private SinkConfig sinkConfig(String brokerUrl) throws IOException {
+        Path file = writeSinkProperties(brokerUrl);
+        Properties p = new Properties();
+        try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(in);
+        }
+        return SinkConfig.from(new Settings(p, file.toString()));
+    }
+
+    private Path gatewayConfig(String brokerUrl, String keepAlive) throws IOException {
+        Path file = dir.resolve("gateway.properties");
+        Files.writeString(file, String.join("\n",
+                "device.id=" + DEVICE,
+                "device.location=test-shop",
+                "scanner.type=stdin",
+                "cards.trustedKeys=" + trustedKey,
+                "cards.programs=coffee",
+                "outbox.dir=" + dir.resolve("outbox"),
+                "mqtt.url=" + brokerUrl,
+                "mqtt.keepAlive=" + keepAlive,
+                "mqtt.inflight=50",
+                "mqtt.reconnect.min=100ms",
+                "mqtt.reconnect.max=1s",
+                "feedback.type=console",
+                ""), StandardCharsets.UTF_8);
+        return file;
+    }
+}

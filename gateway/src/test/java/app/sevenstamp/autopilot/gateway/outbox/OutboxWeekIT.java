@@ -1,0 +1,82 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.EventIds;
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A simulated week of traffic (50,000 stamps, each acknowledged shortly after) on a real H2 file: the file
+ * stays bounded. An IT because each append is a real fsync (about a minute in all).
+ */
+class OutboxWeekIT {
+    private static final Instant T0 = Instant.parse("2026-11-23T07:02:11.345Z");
+
+    @TempDir
+    Path dir;
+    private Outbox outbox;
+
+    @AfterEach
+    void close() {
+        if (outbox != null) {
+            outbox.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private static StampDraft draft(int i) {
+        String card = String.format("CARD%012d", i).replace('0', 'A').replace('1', 'B');
+        return new StampDraft(EventIds.next(T0.toEpochMilli()), "counter-1", "7S1.k1.coffee." + card + ".sig"
+                + "x".repeat(90), "coffee", card, "shop-12", T0, i, "boot", true, EventKind.STAMP);
+    }
+
+    @Test
+    void theFileStaysSmallOverAWeekOfAppendsAndAcknowledgements() throws Exception {
+        // 50,000 stamps, each acknowledged a few stamps later: a busy counter's week, at full speed
+        outbox = Outbox.open(dir, Clock.fixed(T0, ZoneOffset.UTC));
+        List<String> inFlight = new ArrayList<>();
+        long largest = 0;
+        List<Long> sizes = new ArrayList<>();
+        for (int i = 1; i <= 50_000; i++) {
+            inFlight.add(outbox.append(draft(i)).get().eventId());
+            if (inFlight.size() >= 20) {
+                // acknowledged ten at a time, as they come back from the sink within the in-flight window
+                for (int k = 0; k < 10; k++) {
+                    outbox.delete(inFlight.remove(0));
+                }
+            }
+            if (i % 5000 == 0) {
+                largest = Math.max(largest, Files.size(outbox.file()));
+                sizes.add(Files.size(outbox.file()) / 1024);
+            }
+        }
+        for (String id : inFlight) {
+            outbox.delete(id).get();
+        }
+        assertEquals(0L, outbox.count().get());
+        // with H2's default RETENTION_TIME the same run ends at about 1.8 GB
+        assertTrue(largest < 16L << 20, "file grew to " + largest + " bytes; KB every 5000 cycles: " + sizes);
+        assertTrue(Files.size(outbox.file()) < 1L << 20, "file is " + Files.size(outbox.file()) + " bytes");
+        org.tinylog.Logger.info("outbox file over 50,000 append+delete cycles, KB every 5000: {}", sizes);
+    }
+
+}
