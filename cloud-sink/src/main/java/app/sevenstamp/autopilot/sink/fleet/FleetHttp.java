@@ -43,8 +43,9 @@ public final class FleetHttp {
 
     public static void register(HttpApi http, FleetService fleet, String adminToken) {
         FleetHttp api = new FleetHttp(fleet, adminToken);
-        http.addContext("/api/v1/devices", api::handle);
-        http.addContext("/api/v1/claims", api::handle);
+        http.route("/api/v1/devices", api::handle);
+        http.routeDevices(api::handle);
+        http.route("/api/v1/claims", api::handle);
     }
 
     private void handle(HttpExchange ex) throws IOException {

@@ -43,6 +43,7 @@ public final class HttpApi implements AutoCloseable {
     private static final String CARDS_API = "/api/v1/cards/";
     private static final String CARDS_PAGE = "/cards/";
     private static final String DEVICES_API = "/api/v1/devices/";
+    private volatile HttpHandler devicesHandler;
     private static final java.util.regex.Pattern GAPS_PATH = java.util.regex.Pattern.compile(
             "/api/v1/devices/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})/gaps");
     private static final String JSON = "application/json; charset=utf-8";
@@ -83,18 +84,13 @@ public final class HttpApi implements AutoCloseable {
         server.createContext(CARDS_API, api.guard(api::cardJson));
         server.createContext(CARDS_PAGE, api.guard(api::cardPage));
         server.createContext("/api/v1/metrics", api.guard(api::metricsJson));
-        server.createContext(DEVICES_API, api.guard(api::gapsJson));
+        server.createContext(DEVICES_API, api::devices);
         server.createContext("/healthz", api.guard(ex -> send(ex, 200, TEXT, "ok\n")));
         server.createContext("/", api.guard(ex -> api.sendJson(ex, 404, Map.of("error", "no such resource: "
                 + ex.getRequestURI().getPath()))));
         server.start();
         Logger.info("HTTP API listening on http://{}:{}", host, api.port());
         return api;
-    }
-
-    /** Adds a route (fleet management); its handler does its own method and authentication checks. */
-    public void addContext(String path, HttpHandler handler) {
-        server.createContext(path, handler);
     }
 
     public int port() {
@@ -144,6 +140,25 @@ public final class HttpApi implements AutoCloseable {
     }
 
     /** {@code {deviceId, lastSeq, missing, gaps: [{from, to, missing, detectedAt}]}}; lastSeq is null for an unknown device. */
+    /**
+     * Everything under {@code /api/v1/devices/}: the gaps route is served here, the rest goes to the
+     * fleet registry's handler when fleet management is on ({@link #routeDevices}). One context, because
+     * the JDK's server picks a single context by longest prefix.
+     */
+    private void devices(HttpExchange ex) throws IOException {
+        HttpHandler fleet = devicesHandler;
+        if (fleet != null && !GAPS_PATH.matcher(ex.getRequestURI().getPath()).matches()) {
+            fleet.handle(ex);
+        } else {
+            guard(this::gapsJson).handle(ex);
+        }
+    }
+
+    /** The fleet registry's routes {@code /api/v1/devices/{id}/...} (it checks methods and the token itself). */
+    public void routeDevices(HttpHandler handler) {
+        devicesHandler = handler;
+    }
+
     private void gapsJson(HttpExchange ex) throws IOException {
         java.util.regex.Matcher m = GAPS_PATH.matcher(ex.getRequestURI().getPath());
         if (!m.matches()) {
