@@ -75,7 +75,10 @@ class OutboxWeekIT {
         assertEquals(0L, outbox.count().get());
         // with H2's default RETENTION_TIME the same run ends at about 1.8 GB
         assertTrue(largest < 16L << 20, "file grew to " + largest + " bytes; KB every 5000 cycles: " + sizes);
-        assertTrue(Files.size(outbox.file()) < 1L << 20, "file is " + Files.size(outbox.file()) + " bytes");
+        // compaction runs once the file passes COMPACT_ABOVE_BYTES, so an idle outbox ends below it (how far
+        // below depends on where the last compaction fell in the run)
+        assertTrue(Files.size(outbox.file()) <= Outbox.COMPACT_ABOVE_BYTES,
+                "file is " + Files.size(outbox.file()) + " bytes, above the compaction threshold " + Outbox.COMPACT_ABOVE_BYTES);
         org.tinylog.Logger.info("outbox file over 50,000 append+delete cycles, KB every 5000: {}", sizes);
     }
 
