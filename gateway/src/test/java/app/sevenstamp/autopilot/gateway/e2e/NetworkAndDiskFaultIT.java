@@ -60,6 +60,10 @@ class NetworkAndDiskFaultIT {
     private List<String> cards;
     private String trustedKey;
     private Path mounted;
+    /** STORAGE_FAULT answers seen by {@link #scan}, and the answer number of the first one. */
+    private int faults;
+    private int firstFaultAt = -1;
+    private int answers;
 
     @BeforeEach
     void cards() throws Exception {
@@ -114,7 +118,59 @@ class NetworkAndDiskFaultIT {
 
     @Test
     void diskFullGivesStorageFaultAndLosesNoConfirmedStamp() throws Exception {
-        // TODO
+        Path disk = Files.createDirectories(dir.resolve("small-disk"));
+        mount(disk, "size=2m");
+        // Broker and sink run from the start (a sink that subscribes late would miss the first publishes
+        // and only get them after the gateway's 30 s ack timeout); the gateway's network path is down, so
+        // every stamp stays in the outbox and the backlog grows until the disk is full.
+        try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"));
+             SinkServer sink = SinkServer.start(sinkConfig(broker.url()));
+             FreezingProxy path = new FreezingProxy(broker.port())) {
+            path.freeze();
+            Path config = gatewayConfig(path.url(), "mqtt.keepAlive=30s", "mqtt.reconnect.max=1s",
+                    "outbox.dir=" + disk.resolve("outbox"), "outbox.minFreeBytes=0", "outbox.maxBytes=1GB");
+            try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway.log"))) {
+                gateway.awaitLog("gateway ready", WAIT);
+                int next = scan(gateway, 0, 20_000, () -> faults >= 3);
+                Map<String, Integer> confirmed = new TreeMap<>();
+                tally(gateway.seen(), confirmed);
+                System.out.println("disk full: " + next + " scans, " + total(confirmed) + " confirmed, " + faults
+                        + " STORAGE_FAULT; the first at scan " + firstFaultAt);
+                assertTrue(faults >= 3, "STORAGE_FAULT lines: " + faults + " after " + next + " scans");
+                assertTrue(gateway.isAlive(), "the gateway survives a full disk:\n" + gateway.log());
+                assertTrue(total(confirmed) > 0, "scans were confirmed before the disk filled up");
+
+                // The operator frees space (nothing is deleted from the outbox). H2 closed its store on the
+                // write error; the outbox reopens it on the next operation (at most once a second), so the
+                // next scans are stored again, with no restart. While the disk stays full it cannot reopen.
+                run("mount", "-o", "remount,size=64m", disk.toString());
+                int[] at = {next};
+                await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).until(() -> {
+                    at[0] = scan(gateway, at[0], 1, () -> false);
+                    String last = gateway.seen().get(gateway.seen().size() - 1);
+                    return last.startsWith("ACCEPTED_OFFLINE");
+                });
+                int faultsBefore = faults;
+                scan(gateway, at[0], 20, () -> false);
+                assertEquals(faultsBefore, faults, "no STORAGE_FAULT once there is space again");
+                assertTrue(gateway.log().contains("reopened after a write error"), gateway.log());
+                confirmed.clear();
+                tally(gateway.seen(), confirmed);
+
+                path.thaw();
+                awaitSinkMatches(sink, confirmed); // every confirmed stamp once, no STORAGE_FAULT scan
+            }
+        }
+    }
+
+    /** Mounts a size-limited tmpfs; needs root (as the tests run in CI), and fails loudly otherwise. */
+    private void mount(Path where, String options) throws IOException, InterruptedException {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new AssertionError("mounting a size-limited tmpfs needs root; run the integration tests as root"
+                    + " (scripts/test does), user is " + System.getProperty("user.name"));
+        }
+        run("mount", "-t", "tmpfs", "-o", options, "tmpfs", where.toString());
+        mounted = where;
     }
 
     /**
@@ -237,16 +293,26 @@ class NetworkAndDiskFaultIT {
                 in.flush();
             }
             while (written - answered >= OUTSTANDING || (written == count && answered < written)) {
-                gateway.awaitLine(NetworkAndDiskFaultIT::isAnswer, WAIT, "feedback for scan " + (answered + 1));
+                answer(gateway.awaitLine(NetworkAndDiskFaultIT::isAnswer, WAIT, "feedback for scan " + (answered + 1)));
                 answered++;
             }
         }
         in.flush();
         while (answered < written) {
-            gateway.awaitLine(NetworkAndDiskFaultIT::isAnswer, WAIT, "feedback for scan " + (answered + 1));
+            answer(gateway.awaitLine(NetworkAndDiskFaultIT::isAnswer, WAIT, "feedback for scan " + (answered + 1)));
             answered++;
         }
         return from + written;
+    }
+
+    private void answer(String line) {
+        answers++;
+        if (line.startsWith("STORAGE_FAULT")) {
+            faults++;
+            if (firstFaultAt < 0) {
+                firstFaultAt = answers;
+            }
+        }
     }
 
     private static boolean isAnswer(String line) {
