@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param scanner            scanner state, for example {@code ready}, {@code lost}
  * @param diskFreeBytes      free bytes on the outbox's file system, -1 when unknown
  * @param cpuTemperatureC    CPU temperature, NaN when unknown
+ * @param storage            the outbox's alarm state: {@code ok}, {@code near-full} or {@code full}; null when
+ *                           not reported (older gateways, the last will)
  */
 public record DeviceStatus(
         int schema,
@@ -32,9 +34,18 @@ public record DeviceStatus(
         long oldestUnsentAgeSeconds,
         String scanner,
         long diskFreeBytes,
-        double cpuTemperatureC) {
+        double cpuTemperatureC,
+        String storage) {
 
     public DeviceStatus {
         Objects.requireNonNull(deviceId, "deviceId");
+    }
+
+    /** A status without the storage alarm (added later in schema 1; absent means not reported). */
+    public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
+            long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
+            double cpuTemperatureC) {
+        this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
+                scanner, diskFreeBytes, cpuTemperatureC, null);
     }
 }

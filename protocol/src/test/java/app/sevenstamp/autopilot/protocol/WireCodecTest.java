@@ -58,6 +58,11 @@ class WireCodecTest {
     }
 
     @Test
+    void onlineStatusCarriesTheStorageAlarm() throws Exception {
+        assertEquals("ok", codec.decodeStatus(Vectors.bytes("status-online.json")).storage());
+    }
+
+    @Test
     void offlineStatusVectorIsTheLastWillShape() throws Exception {
         DeviceStatus s = codec.decodeStatus(Vectors.bytes("status-offline.json"));
         assertFalse(s.online());

@@ -129,7 +129,8 @@ public final class FleetAgent implements AutoCloseable {
             Logger.debug("status: no disk figure: {}", e.toString());
         }
         return new DeviceStatus(WireCodec.SCHEMA, deviceId, true, clock.instant(), version, configVersion,
-                (System.nanoTime() - startedNanos) / 1_000_000_000L, backlog, oldestAge, scanner.get(), disk, cpuTemperature());
+                (System.nanoTime() - startedNanos) / 1_000_000_000L, backlog, oldestAge, scanner.get(), disk, cpuTemperature(),
+                outbox.health().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
     }
 
     private void publishStatus() {
