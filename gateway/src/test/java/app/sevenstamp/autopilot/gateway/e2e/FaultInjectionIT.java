@@ -83,7 +83,7 @@ class FaultInjectionIT {
                 // but never confirmed (the customer saw nothing): it counts once, like any other, and is
                 // the only allowed difference; its sequence number is the one no ACCEPTED line showed.
                 await().atMost(WAIT).until(() -> sinkTotal(sink, confirmed.keySet()) >= 5000);
-                JsonNode gaps = get(sink, "/api/v1/devices/" + DEVICE + "/gaps");
+                JsonNode gaps = new ConfirmedStamps(sink, DEVICE, WAIT).get("/api/v1/devices/" + DEVICE + "/gaps");
                 long storedUnconfirmed = gaps.get("lastSeq").asLong() - 5000;
                 assertTrue(storedUnconfirmed == 0 || storedUnconfirmed == 1, "stored but unconfirmed: " + storedUnconfirmed);
                 awaitSinkMatches(sink, confirmed, (int) storedUnconfirmed);
@@ -172,77 +172,25 @@ class FaultInjectionIT {
         return line.startsWith("ACCEPTED") || line.startsWith("REJECTED") || line.startsWith("STORAGE_FAULT");
     }
 
-    /** Confirmed scans per card id from the gateway's stdout: ACCEPTED and ACCEPTED_OFFLINE lines. */
     private static void tally(List<String> lines, Map<String, Integer> out) {
-        for (String line : lines) {
-            if (line.startsWith("ACCEPTED")) {
-                int at = line.indexOf("card=");
-                String card = line.substring(at + 5, line.indexOf(' ', at));
-                out.merge(card, 1, Integer::sum);
-            }
-        }
+        ConfirmedStamps.tally(lines, out);
     }
 
     private static int total(Map<String, Integer> confirmed) {
-        return confirmed.values().stream().mapToInt(Integer::intValue).sum();
+        return ConfirmedStamps.total(confirmed);
     }
 
-    /** Per card, stamps counted by the sink (stamps + rewards x required, no redeems here) equal the confirmed scans. */
     private void awaitSinkMatches(SinkServer sink, Map<String, Integer> confirmed) throws IOException, InterruptedException {
         awaitSinkMatches(sink, confirmed, 0);
     }
 
-    /**
-     * Per card the sink's count equals the confirmed scans; with {@code unconfirmed} = 1 (a kill right
-     * after an fsync) exactly one card may have exactly one stamp more.
-     */
     private void awaitSinkMatches(SinkServer sink, Map<String, Integer> confirmed, int unconfirmed)
             throws IOException, InterruptedException {
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> assertMatches(confirmed,
-                sinkCounts(sink, confirmed.keySet()), unconfirmed));
-        // the same, a moment later: nothing counted twice by a late redelivery
-        await().pollDelay(Duration.ofSeconds(2)).atMost(WAIT).untilAsserted(() -> assertMatches(confirmed,
-                sinkCounts(sink, confirmed.keySet()), unconfirmed));
-        JsonNode gaps = get(sink, "/api/v1/devices/" + DEVICE + "/gaps");
-        assertEquals(0, gaps.get("missing").asInt(), "no sequence gap: " + gaps);
-        assertEquals(total(confirmed) + unconfirmed, gaps.get("lastSeq").asInt(),
-                "numbers 1..N, each stored scan one number");
-    }
-
-    private static void assertMatches(Map<String, Integer> confirmed, Map<String, Integer> counted, int unconfirmed) {
-        if (unconfirmed == 0) {
-            assertEquals(confirmed, counted);
-            return;
-        }
-        int extra = 0;
-        for (Map.Entry<String, Integer> e : confirmed.entrySet()) {
-            int diff = counted.getOrDefault(e.getKey(), 0) - e.getValue();
-            assertTrue(diff == 0 || diff == 1, "card " + e.getKey() + " counted " + counted.get(e.getKey())
-                    + ", confirmed " + e.getValue());
-            extra += diff;
-        }
-        assertEquals(unconfirmed, extra, "counted " + counted + " confirmed " + confirmed);
+        new ConfirmedStamps(sink, DEVICE, WAIT).awaitMatches(confirmed, unconfirmed);
     }
 
     private int sinkTotal(SinkServer sink, Iterable<String> cardIds) throws Exception {
-        return sinkCounts(sink, cardIds).values().stream().mapToInt(Integer::intValue).sum();
-    }
-
-    private Map<String, Integer> sinkCounts(SinkServer sink, Iterable<String> cardIds) throws Exception {
-        Map<String, Integer> out = new TreeMap<>();
-        for (String id : cardIds) {
-            JsonNode card = get(sink, "/api/v1/cards/" + id);
-            if (card != null && card.has("stamps")) {
-                out.put(id, card.get("stamps").asInt() + card.get("rewardsAvailable").asInt() * card.get("stampsRequired").asInt());
-            }
-        }
-        return out;
-    }
-
-    private JsonNode get(SinkServer sink, String path) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + sink.httpPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
-        return response.statusCode() == 200 ? json.readTree(response.body()) : null;
+        return ConfirmedStamps.total(new ConfirmedStamps(sink, DEVICE, WAIT).counts(cardIds));
     }
 
     private Path writeSinkProperties(String brokerUrl) throws IOException {

@@ -109,7 +109,7 @@ class NetworkAndDiskFaultIT {
             scan(gateway, next, 20, () -> false);
             Map<String, Integer> confirmed = new TreeMap<>();
             tally(gateway.seen(), confirmed);
-            assertEquals(100, total(confirmed), "every scan confirmed: " + gateway.seen());
+            assertEquals(100, ConfirmedStamps.total(confirmed), "every scan confirmed: " + gateway.seen());
             System.out.println("half-open: " + gateway.seen().stream().filter(l -> l.startsWith("ACCEPTED ")).count()
                     + " ACCEPTED, " + offline + " ACCEPTED_OFFLINE before the thaw");
             awaitSinkMatches(sink, confirmed);
@@ -134,11 +134,11 @@ class NetworkAndDiskFaultIT {
                 int next = scan(gateway, 0, 20_000, () -> faults >= 3);
                 Map<String, Integer> confirmed = new TreeMap<>();
                 tally(gateway.seen(), confirmed);
-                System.out.println("disk full: " + next + " scans, " + total(confirmed) + " confirmed, " + faults
+                System.out.println("disk full: " + next + " scans, " + ConfirmedStamps.total(confirmed) + " confirmed, " + faults
                         + " STORAGE_FAULT; the first at scan " + firstFaultAt);
                 assertTrue(faults >= 3, "STORAGE_FAULT lines: " + faults + " after " + next + " scans");
                 assertTrue(gateway.isAlive(), "the gateway survives a full disk:\n" + gateway.log());
-                assertTrue(total(confirmed) > 0, "scans were confirmed before the disk filled up");
+                assertTrue(ConfirmedStamps.total(confirmed) > 0, "scans were confirmed before the disk filled up");
 
                 // The operator frees space (nothing is deleted from the outbox). H2 closed its store on the
                 // write error; the outbox reopens it on the next operation (at most once a second), so the
@@ -319,47 +319,12 @@ class NetworkAndDiskFaultIT {
         return line.startsWith("ACCEPTED") || line.startsWith("REJECTED") || line.startsWith("STORAGE_FAULT");
     }
 
-    /** Confirmed scans per card id from the gateway's stdout: ACCEPTED and ACCEPTED_OFFLINE lines. */
     private static void tally(List<String> lines, Map<String, Integer> out) {
-        for (String line : lines) {
-            if (line.startsWith("ACCEPTED")) {
-                int at = line.indexOf("card=");
-                String card = line.substring(at + 5, line.indexOf(' ', at));
-                out.merge(card, 1, Integer::sum);
-            }
-        }
+        ConfirmedStamps.tally(lines, out);
     }
 
-    private static int total(Map<String, Integer> confirmed) {
-        return confirmed.values().stream().mapToInt(Integer::intValue).sum();
-    }
-
-    /** Per card, stamps counted by the sink equal the confirmed scans; no sequence gap; nothing counted twice later. */
     private void awaitSinkMatches(SinkServer sink, Map<String, Integer> confirmed) throws IOException, InterruptedException {
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(250)).untilAsserted(
-                () -> assertEquals(confirmed, sinkCounts(sink, confirmed.keySet())));
-        await().pollDelay(Duration.ofSeconds(2)).atMost(WAIT).untilAsserted(
-                () -> assertEquals(confirmed, sinkCounts(sink, confirmed.keySet())));
-        JsonNode gaps = get(sink, "/api/v1/devices/" + DEVICE + "/gaps");
-        assertEquals(0, gaps.get("missing").asInt(), "no sequence gap: " + gaps);
-        assertEquals(total(confirmed), gaps.get("lastSeq").asInt(), "numbers 1..N, each stored scan one number");
-    }
-
-    private Map<String, Integer> sinkCounts(SinkServer sink, Iterable<String> cardIds) throws Exception {
-        Map<String, Integer> out = new TreeMap<>();
-        for (String id : cardIds) {
-            JsonNode card = get(sink, "/api/v1/cards/" + id);
-            if (card != null && card.has("stamps")) {
-                out.put(id, card.get("stamps").asInt() + card.get("rewardsAvailable").asInt() * card.get("stampsRequired").asInt());
-            }
-        }
-        return out;
-    }
-
-    private JsonNode get(SinkServer sink, String path) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + sink.httpPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
-        return response.statusCode() == 200 ? json.readTree(response.body()) : null;
+        new ConfirmedStamps(sink, DEVICE, WAIT).awaitMatches(confirmed, 0);
     }
 
     private Path writeSinkProperties(String brokerUrl) throws IOException {
