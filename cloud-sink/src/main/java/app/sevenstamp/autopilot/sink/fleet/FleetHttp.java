@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.sink.fleet;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
+import app.sevenstamp.autopilot.sink.http.JsonExchange;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,8 +11,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -53,19 +52,19 @@ public final class FleetHttp {
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             if (auth == null || !MessageDigest.isEqual(token, auth.getBytes(StandardCharsets.UTF_8))) {
                 ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                send(ex, 401, Map.of("error", "missing or wrong bearer token (see admin.tokenFile)"));
+                JsonExchange.send(ex, 401, Map.of("error", "missing or wrong bearer token (see admin.tokenFile)"));
                 return;
             }
             route(ex);
         } catch (IllegalArgumentException e) {
-            send(ex, 400, Map.of("error", String.valueOf(e.getMessage())));
+            JsonExchange.send(ex, 400, Map.of("error", String.valueOf(e.getMessage())));
         } catch (StoreException e) {
-            send(ex, 503, Map.of("error", "the registry is unavailable: " + e.getMessage()));
+            JsonExchange.send(ex, 503, Map.of("error", "the registry is unavailable: " + e.getMessage()));
         } catch (IllegalStateException e) {
-            send(ex, 503, Map.of("error", String.valueOf(e.getMessage())));
+            JsonExchange.send(ex, 503, Map.of("error", String.valueOf(e.getMessage())));
         } catch (RuntimeException e) {
             org.tinylog.Logger.error(e, "fleet HTTP {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
-            send(ex, 500, Map.of("error", "internal error"));
+            JsonExchange.send(ex, 500, Map.of("error", "internal error"));
         } finally {
             ex.close();
         }
@@ -78,58 +77,58 @@ public final class FleetHttp {
         String what = parts.length > 3 ? parts[3] : "";
         if (what.equals("claims") && parts.length == 4) {
             if (method.equals("GET")) {
-                send(ex, 200, fleet.registry().claims().stream().map(FleetHttp::claimJson).toList());
+                JsonExchange.send(ex, 200, fleet.registry().claims().stream().map(FleetHttp::claimJson).toList());
             } else if (method.equals("POST")) {
-                JsonNode body = body(ex);
+                JsonNode body = JsonExchange.readObject(ex, MAX_BODY);
                 String location = text(body, "location");
                 int uses = body.path("uses").asInt(1);
                 if (uses < 1 || uses > 100_000) {
                     throw new IllegalArgumentException("uses: " + uses + " is not allowed; allowed: 1..100000");
                 }
                 Duration ttl = duration(body.path("expires").asText("7d"));
-                send(ex, 201, claimJson(fleet.createClaim(location, uses, ttl)));
+                JsonExchange.send(ex, 201, claimJson(fleet.createClaim(location, uses, ttl)));
             } else {
-                send(ex, 405, Map.of("error", "use GET or POST"));
+                JsonExchange.send(ex, 405, Map.of("error", "use GET or POST"));
             }
             return;
         }
         if (what.equals("devices")) {
             if (parts.length == 4 && method.equals("GET")) {
-                send(ex, 200, fleet.registry().devices().stream().map(d -> deviceJson(d, false)).toList());
+                JsonExchange.send(ex, 200, fleet.registry().devices().stream().map(d -> deviceJson(d, false)).toList());
                 return;
             }
             String id = parts.length > 4 ? parts[4] : "";
             if (parts.length == 5 && method.equals("GET")) {
                 Device d = fleet.registry().device(id).orElse(null);
                 if (d == null) {
-                    send(ex, 404, Map.of("error", "no device " + id));
+                    JsonExchange.send(ex, 404, Map.of("error", "no device " + id));
                 } else {
-                    send(ex, 200, deviceJson(d, true));
+                    JsonExchange.send(ex, 200, deviceJson(d, true));
                 }
                 return;
             }
             if (parts.length == 6 && parts[5].equals("config") && method.equals("POST")) {
-                Map<String, String> changes = JSON.convertValue(body(ex), new TypeReference<Map<String, String>>() { });
-                send(ex, 200, deviceJson(fleet.setConfig(id, changes), true));
+                Map<String, String> changes = JSON.convertValue(JsonExchange.readObject(ex, MAX_BODY), new TypeReference<Map<String, String>>() { });
+                JsonExchange.send(ex, 200, deviceJson(fleet.setConfig(id, changes), true));
                 return;
             }
             if (parts.length == 6 && parts[5].equals("commands") && method.equals("POST")) {
-                JsonNode body = body(ex);
+                JsonNode body = JsonExchange.readObject(ex, MAX_BODY);
                 String commandId = fleet.sendCommand(id, text(body, "command"), body.path("argument").asText(null));
-                send(ex, 202, Map.of("commandId", commandId));
+                JsonExchange.send(ex, 202, Map.of("commandId", commandId));
                 return;
             }
             if (parts.length == 7 && parts[5].equals("commands") && method.equals("GET")) {
                 var c = fleet.registry().command(parts[6]).filter(x -> x.deviceId().equals(id));
                 if (c.isEmpty()) {
-                    send(ex, 404, Map.of("error", "no command " + parts[6] + " for " + id));
+                    JsonExchange.send(ex, 404, Map.of("error", "no command " + parts[6] + " for " + id));
                 } else {
-                    send(ex, 200, commandJson(c.get()));
+                    JsonExchange.send(ex, 200, commandJson(c.get()));
                 }
                 return;
             }
         }
-        send(ex, 404, Map.of("error", "no such resource: " + method + " " + ex.getRequestURI().getPath()));
+        JsonExchange.send(ex, 404, Map.of("error", "no such resource: " + method + " " + ex.getRequestURI().getPath()));
     }
 
     private ObjectNode deviceJson(Device d, boolean detail) {
@@ -202,32 +201,6 @@ public final class FleetHttp {
             throw new IllegalArgumentException("the field '" + field + "' is required");
         }
         return v;
-    }
-
-    private static JsonNode body(HttpExchange ex) throws IOException {
-        try (InputStream in = ex.getRequestBody()) {
-            byte[] b = in.readNBytes(MAX_BODY + 1);
-            if (b.length > MAX_BODY) {
-                throw new IllegalArgumentException("request body larger than " + MAX_BODY + " bytes");
-            }
-            JsonNode n = JSON.readTree(b);
-            if (n == null || !n.isObject()) {
-                throw new IllegalArgumentException("the request body must be a JSON object");
-            }
-            return n;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException("the request body is not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static void send(HttpExchange ex, int status, Object body) throws IOException {
-        byte[] bytes = JSON.writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
     }
 
 }

@@ -9,11 +9,8 @@ import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -47,7 +44,6 @@ public final class AdminApi {
     private final Ledger ledger;
     private final DeadLetters deadLetters;
     private final Map<String, Program> programs;
-    private final ObjectMapper json = new ObjectMapper();
 
     public AdminApi(String token, CardCorrections corrections, Ledger ledger, DeadLetters deadLetters,
             Map<String, Program> programs) {
@@ -67,7 +63,7 @@ public final class AdminApi {
         try (ex) {
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             if (auth == null || !MessageDigest.isEqual(token, auth.getBytes(StandardCharsets.UTF_8))) {
-                send(ex, 401, Map.of("error", "admin routes need the header 'Authorization: Bearer <admin.token>'"));
+                JsonExchange.send(ex, 401, Map.of("error", "admin routes need the header 'Authorization: Bearer <admin.token>'"));
                 return;
             }
             String path = ex.getRequestURI().getPath().substring(PREFIX.length());
@@ -78,19 +74,19 @@ public final class AdminApi {
             }
             Matcher m = CARD_ROUTE.matcher(path);
             if (!m.matches()) {
-                send(ex, 404, Map.of("error", "no such admin resource: " + ex.getRequestURI().getPath()));
+                JsonExchange.send(ex, 404, Map.of("error", "no such admin resource: " + ex.getRequestURI().getPath()));
                 return;
             }
             String cardId = m.group(1);
             if (!CardCode.CARD_ID.matcher(cardId).matches()) {
-                send(ex, 400, Map.of("error", "'" + cardId + "' is not a card id"));
+                JsonExchange.send(ex, 400, Map.of("error", "'" + cardId + "' is not a card id"));
                 return;
             }
             String action = m.group(2);
             boolean post = !action.equals("ledger");
             if (!method.equals(post ? "POST" : "GET")) {
                 ex.getResponseHeaders().set("Allow", post ? "POST" : "GET");
-                send(ex, 405, Map.of("error", "use " + (post ? "POST" : "GET") + " for " + action));
+                JsonExchange.send(ex, 405, Map.of("error", "use " + (post ? "POST" : "GET") + " for " + action));
                 return;
             }
             if (!post) {
@@ -98,12 +94,12 @@ public final class AdminApi {
                 for (LedgerEntry e : ledger.entries(cardId)) {
                     lines.add(line(e));
                 }
-                send(ex, 200, Map.of("cardId", cardId, "lines", lines));
+                JsonExchange.send(ex, 200, Map.of("cardId", cardId, "lines", lines));
                 return;
             }
-            JsonNode body = body(ex);
+            JsonNode body = JsonExchange.objectOrNull(ex, MAX_BODY);
             if (body == null) {
-                send(ex, 400, Map.of("error", "the body must be a JSON object of at most " + MAX_BODY + " bytes"));
+                JsonExchange.send(ex, 400, Map.of("error", "the body must be a JSON object of at most " + MAX_BODY + " bytes"));
                 return;
             }
             String reason = body.path("reason").asText(null);
@@ -114,16 +110,16 @@ public final class AdminApi {
                                 operator)
                         : corrections.undoLastStamp(cardId, reason, operator);
                 Logger.info("card {} {} by operator {}: {} (now {})", cardId, action, operator, reason, card.balance());
-                send(ex, 200, CardView.of(card, programs.get(card.programId())));
+                JsonExchange.send(ex, 200, CardView.of(card, programs.get(card.programId())));
             } catch (CardCorrections.Refused e) {
-                send(ex, 409, Map.of("error", e.getMessage()));
+                JsonExchange.send(ex, 409, Map.of("error", e.getMessage()));
             }
         } catch (StoreException e) {
             Logger.error("admin {} {}: {}", ex.getRequestMethod(), ex.getRequestURI(), e.getMessage());
-            trySend(ex, 503, "the card store is unavailable");
+            JsonExchange.trySendError(ex, 503, "the card store is unavailable");
         } catch (RuntimeException e) {
             Logger.error(e, "admin {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
-            trySend(ex, 500, "internal error");
+            JsonExchange.trySendError(ex, 500, "internal error");
         }
     }
 
@@ -140,7 +136,7 @@ public final class AdminApi {
             m.put("payloadSize", d.payloadSize());
             latest.add(m);
         }
-        send(ex, 200, Map.of("counts", deadLetters.countByKind(), "latest", latest));
+        JsonExchange.send(ex, 200, Map.of("counts", deadLetters.countByKind(), "latest", latest));
     }
 
     private static Map<String, Object> line(LedgerEntry e) {
@@ -162,34 +158,4 @@ public final class AdminApi {
         return m;
     }
 
-    private JsonNode body(HttpExchange ex) throws IOException {
-        try (InputStream in = ex.getRequestBody()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                return null;
-            }
-            JsonNode node = json.readTree(bytes);
-            return node != null && node.isObject() ? node : null;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            return null;
-        }
-    }
-
-    private void trySend(HttpExchange ex, int status, String error) {
-        try {
-            send(ex, status, Map.of("error", error));
-        } catch (IOException | RuntimeException ignored) {
-            Logger.debug("could not send the error response: {}", ignored.getMessage());
-        }
-    }
-
-    private void send(HttpExchange ex, int status, Object body) throws IOException {
-        byte[] bytes = json.writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
 }

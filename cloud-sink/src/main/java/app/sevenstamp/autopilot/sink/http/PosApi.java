@@ -10,11 +10,8 @@ import app.sevenstamp.autopilot.sink.ingest.Outbound;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -46,7 +43,6 @@ public final class PosApi {
     private final Topics topics;
     private final Clock clock;
     private final WireCodec codec = new WireCodec();
-    private final ObjectMapper json = new ObjectMapper();
 
     /** @param keys location -> API key */
     public PosApi(Map<String, String> keys, EventProcessor processor, SinkStore store, Topics topics, Clock clock) {
@@ -66,26 +62,26 @@ public final class PosApi {
         try (ex) {
             if (!ex.getRequestMethod().equals("POST") || !ex.getRequestURI().getPath().equals(PATH)) {
                 ex.getResponseHeaders().set("Allow", "POST");
-                send(ex, 405, Map.of("error", "use POST " + PATH));
+                JsonExchange.send(ex, 405, Map.of("error", "use POST " + PATH));
                 return;
             }
             Optional<String> location = location(ex.getRequestHeaders().getFirst("Authorization"));
             if (location.isEmpty()) {
-                send(ex, 401, Map.of("error", "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"));
+                JsonExchange.send(ex, 401, Map.of("error", "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"));
                 return;
             }
             String idempotencyKey = ex.getRequestHeaders().getFirst("Idempotency-Key");
             if (idempotencyKey == null || !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
-                send(ex, 400, Map.of("error", "the header Idempotency-Key is required: 1 to 128 printable characters, "
+                JsonExchange.send(ex, 400, Map.of("error", "the header Idempotency-Key is required: 1 to 128 printable characters, "
                         + "the same for every retry of one stamp"));
                 return;
             }
-            JsonNode body = body(ex);
+            JsonNode body = JsonExchange.objectOrNull(ex, MAX_BODY);
             String code = body == null ? null : body.path("cardCode").asText(null);
             String[] parts = code == null ? new String[0] : code.split("\\.");
             String kindText = body == null ? "stamp" : body.path("kind").asText("stamp");
             if (parts.length != 5 || !(kindText.equals("stamp") || kindText.equals("redeem"))) {
-                send(ex, 400, Map.of("error", "the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}"));
+                JsonExchange.send(ex, 400, Map.of("error", "the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}"));
                 return;
             }
             String device = "pos-" + location.get();
@@ -94,19 +90,19 @@ public final class PosApi {
                     kindText.equals("stamp") ? EventKind.STAMP : EventKind.REDEEM);
             Optional<Outbound> answer = processor.process(topics.stamps(device), codec.encode(event));
             if (answer.isEmpty()) {
-                send(ex, 400, Map.of("error", "the stamp could not be used (see the sink's log and dead letters); "
+                JsonExchange.send(ex, 400, Map.of("error", "the stamp could not be used (see the sink's log and dead letters); "
                         + "is " + device + " missing from devices.allowed?"));
                 return;
             }
             store.sync();
             int status = answer.get().ack().outcome() == AckOutcome.REJECTED ? 422 : 200;
-            sendBytes(ex, status, answer.get().payload());
+            JsonExchange.sendBytes(ex, status, answer.get().payload());
         } catch (StoreException e) {
             Logger.error("POS {}: {}", ex.getRequestURI(), e.getMessage());
-            trySend(ex, 503, "the card store is unavailable; retry with the same Idempotency-Key");
+            JsonExchange.trySendError(ex, 503, "the card store is unavailable; retry with the same Idempotency-Key");
         } catch (RuntimeException e) {
             Logger.error(e, "POS {} failed", ex.getRequestURI());
-            trySend(ex, 500, "internal error; retry with the same Idempotency-Key");
+            JsonExchange.trySendError(ex, 500, "internal error; retry with the same Idempotency-Key");
         }
     }
 
@@ -136,37 +132,4 @@ public final class PosApi {
         }
     }
 
-    private JsonNode body(HttpExchange ex) throws IOException {
-        try (InputStream in = ex.getRequestBody()) {
-            byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) {
-                return null;
-            }
-            JsonNode node = json.readTree(bytes);
-            return node != null && node.isObject() ? node : null;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            return null;
-        }
-    }
-
-    private void trySend(HttpExchange ex, int status, String error) {
-        try {
-            send(ex, status, Map.of("error", error));
-        } catch (IOException | RuntimeException ignored) {
-            Logger.debug("could not send the error response: {}", ignored.getMessage());
-        }
-    }
-
-    private void send(HttpExchange ex, int status, Object body) throws IOException {
-        sendBytes(ex, status, json.writeValueAsBytes(body));
-    }
-
-    private static void sendBytes(HttpExchange ex, int status, byte[] bytes) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
 }
