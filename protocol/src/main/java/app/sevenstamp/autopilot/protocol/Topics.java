@@ -66,6 +66,26 @@ public final class Topics {
         return device(deviceId, "cmdack");
     }
 
+    /** Gateway to sink, QoS 1: a {@code RedeemRequest} for a scanned voucher (online only). */
+    public String redeem(String deviceId) {
+        return device(deviceId, "redeem");
+    }
+
+    /** Sink to gateway, QoS 1: the {@code RedeemAnswer} to each redeem request. */
+    public String redeemAnswers(String deviceId) {
+        return device(deviceId, "redeemack");
+    }
+
+    /** What the sink subscribes to for redeem requests of every device. */
+    public String allRedeems() {
+        return prefix + "/gw/+/redeem";
+    }
+
+    /** Sink, retained: {@code CounterRules}, the same for every box. */
+    public String rules() {
+        return prefix + "/rules";
+    }
+
     /** What the sink subscribes to for command results of every device. */
     public String allCommandAcks() {
         return prefix + "/gw/+/cmdack";

@@ -16,6 +16,10 @@ class TopicsTest {
         assertEquals("7stamp/v1/gw/counter-1/status", topics.status("counter-1"));
         assertEquals("7stamp/v1/gw/counter-1/config", topics.config("counter-1"));
         assertEquals("7stamp/v1/gw/counter-1/cmd", topics.commands("counter-1"));
+        assertEquals("7stamp/v1/gw/counter-1/redeem", topics.redeem("counter-1"));
+        assertEquals("7stamp/v1/gw/counter-1/redeemack", topics.redeemAnswers("counter-1"));
+        assertEquals("7stamp/v1/gw/+/redeem", topics.allRedeems());
+        assertEquals("7stamp/v1/rules", topics.rules());
         assertEquals("7stamp/v1/gw/+/stamps", topics.allStamps());
     }
 
