@@ -14,12 +14,14 @@ public interface BrokerAccess {
 
     /** The device may publish on these topics and nothing else. */
     static List<String> publishable(Topics topics, String deviceId) {
-        return List.of(topics.stamps(deviceId), topics.status(deviceId), topics.commandAcks(deviceId));
+        return List.of(topics.stamps(deviceId), topics.status(deviceId), topics.commandAcks(deviceId),
+                topics.redeem(deviceId));
     }
 
-    /** The device may subscribe to these topics and nothing else. */
+    /** The device may subscribe to these topics and nothing else: its own, and the rules every box shares. */
     static List<String> readable(Topics topics, String deviceId) {
-        return List.of(topics.acks(deviceId), topics.config(deviceId), topics.commands(deviceId));
+        return List.of(topics.acks(deviceId), topics.config(deviceId), topics.commands(deviceId),
+                topics.redeemAnswers(deviceId), topics.rules());
     }
 
     final class AccessException extends Exception {
