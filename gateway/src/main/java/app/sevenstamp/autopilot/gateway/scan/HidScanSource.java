@@ -1,6 +1,5 @@
 package app.sevenstamp.autopilot.gateway.scan;
 
-import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLong;
 import java.nio.file.Files;
@@ -37,10 +36,7 @@ public final class HidScanSource implements ScanSource {
     private final boolean grab;
     private final Consumer<Frame> frames;
     private final ScannerListener listener;
-    private final Duration retryEvery;
-    private final Object retryLock = new Object();
-    private volatile boolean closed;
-    private Thread reader;
+    private final ReaderThread reader;
     private boolean warnedNotEvdev;
 
     public HidScanSource(DevicePath path, HidDecoder decoder, boolean grab, Consumer<Frame> frames,
@@ -50,13 +46,12 @@ public final class HidScanSource implements ScanSource {
         this.grab = grab;
         this.frames = Objects.requireNonNull(frames, "frames");
         this.listener = Objects.requireNonNull(listener, "listener");
-        this.retryEvery = Objects.requireNonNull(retryEvery, "retryEvery");
+        this.reader = new ReaderThread("scanner-hid", retryEvery, CLOSE_WAIT_MS);
     }
 
     @Override
     public void start() {
-        reader = NamedThreads.daemon("scanner-hid").newThread(this::run);
-        reader.start();
+        reader.start(this::run);
     }
 
     @Override
@@ -68,7 +63,7 @@ public final class HidScanSource implements ScanSource {
         LibC libc = LibC.get();
         boolean lost = false;
         boolean reportedMissing = false;
-        while (!closed) {
+        while (!reader.closed()) {
             String failure;
             Optional<Path> device = path.resolve();
             int fd = device.isEmpty() ? -1
@@ -91,18 +86,18 @@ public final class HidScanSource implements ScanSource {
                     decoder.reset();
                 }
             }
-            if (closed) {
+            if (reader.closed()) {
                 break;
             }
             if (!lost) {
-                Logger.warn("scanner lost: {}; retrying every {} ms", failure, retryEvery.toMillis());
+                Logger.warn("scanner lost: {}; retrying every {} ms", failure, reader.retryEvery().toMillis());
                 listener.scannerLost(failure);
                 lost = true;
             } else if (!reportedMissing) {
                 reportedMissing = true;
                 Logger.debug("scanner still missing: {}", failure);
             }
-            awaitRetry();
+            reader.awaitRetry();
         }
     }
 
@@ -132,12 +127,12 @@ public final class HidScanSource implements ScanSource {
         byte[] chunk = new byte[64 * 24];
         NativeLong chunkSize = new NativeLong(chunk.length);
         Consumer<Frame> deliver = frame -> {
-            if (!closed) {
+            if (!reader.closed()) {
                 frames.accept(frame);
             }
         };
         try (Memory pollFd = new Memory(8)) {
-            while (!closed) {
+            while (!reader.closed()) {
                 pollFd.setInt(0, fd);
                 pollFd.setShort(4, LibC.POLLIN);
                 pollFd.setShort(6, (short) 0);
@@ -186,35 +181,8 @@ public final class HidScanSource implements ScanSource {
         return "errno " + errno;
     }
 
-    private void awaitRetry() {
-        synchronized (retryLock) {
-            if (!closed) {
-                try {
-                    retryLock.wait(retryEvery.toMillis());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    closed = true;
-                }
-            }
-        }
-    }
-
     @Override
     public void close() {
-        closed = true;
-        synchronized (retryLock) {
-            retryLock.notifyAll();
-        }
-        Thread t = reader;
-        if (t != null) {
-            try {
-                t.join(CLOSE_WAIT_MS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (t.isAlive()) {
-                Logger.warn("keyboard scanner reader for {} did not stop within {} ms", path, CLOSE_WAIT_MS);
-            }
-        }
+        reader.close(() -> { }, "keyboard scanner reader for " + path);
     }
 }

@@ -1,6 +1,5 @@
 package app.sevenstamp.autopilot.gateway.scan;
 
-import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import com.fazecast.jSerialComm.SerialPort;
 import com.fazecast.jSerialComm.SerialPortDataListener;
 import com.fazecast.jSerialComm.SerialPortEvent;
@@ -47,12 +46,9 @@ public final class SerialScanSource implements ScanSource {
     private final Framer framer;
     private final Consumer<Frame> frames;
     private final ScannerListener listener;
-    private final Duration retryEvery;
-    private final Object retryLock = new Object();
     private final AtomicBoolean disconnected = new AtomicBoolean();
-    private volatile boolean closed;
     private volatile SerialPort current;
-    private Thread reader;
+    private final ReaderThread reader;
 
     /**
      * @param interCharTimeout with {@link Terminator#NONE}: the pause that ends a scan; null otherwise
@@ -65,13 +61,12 @@ public final class SerialScanSource implements ScanSource {
         this.framer = Objects.requireNonNull(framer, "framer");
         this.frames = Objects.requireNonNull(frames, "frames");
         this.listener = Objects.requireNonNull(listener, "listener");
-        this.retryEvery = Objects.requireNonNull(retryEvery, "retryEvery");
+        this.reader = new ReaderThread("scanner-serial", retryEvery, CLOSE_WAIT_MS);
     }
 
     @Override
     public void start() {
-        reader = NamedThreads.daemon("scanner-serial").newThread(this::run);
-        reader.start();
+        reader.start(this::run);
     }
 
     @Override
@@ -82,7 +77,7 @@ public final class SerialScanSource implements ScanSource {
 
     private void run() {
         boolean lost = false;
-        while (!closed) {
+        while (!reader.closed()) {
             String failure;
             Optional<Path> device = path.resolve();
             SerialPort port = device.isEmpty() ? null : open(device.get().toString());
@@ -103,15 +98,15 @@ public final class SerialScanSource implements ScanSource {
                 current = null;
                 framer.reset();
             }
-            if (closed) {
+            if (reader.closed()) {
                 break;
             }
             if (!lost) {
-                Logger.warn("scanner lost: {}; retrying every {} ms", failure, retryEvery.toMillis());
+                Logger.warn("scanner lost: {}; retrying every {} ms", failure, reader.retryEvery().toMillis());
                 listener.scannerLost(failure);
                 lost = true;
             }
-            awaitRetry();
+            reader.awaitRetry();
         }
     }
 
@@ -141,7 +136,7 @@ public final class SerialScanSource implements ScanSource {
             }
         });
         current = port;
-        if (closed) {
+        if (reader.closed()) {
             // close() ran between the flag check and the assignment above and saw no port to close
             port.closePort();
         }
@@ -153,11 +148,11 @@ public final class SerialScanSource implements ScanSource {
         byte[] chunk = new byte[256];
         int transientErrors = 0;
         Consumer<Frame> deliver = frame -> {
-            if (!closed) {
+            if (!reader.closed()) {
                 frames.accept(frame);
             }
         };
-        while (!closed) {
+        while (!reader.closed()) {
             if (disconnected.get()) {
                 return path + " was disconnected";
             }
@@ -183,39 +178,13 @@ public final class SerialScanSource implements ScanSource {
         return "closed";
     }
 
-    private void awaitRetry() {
-        synchronized (retryLock) {
-            if (!closed) {
-                try {
-                    retryLock.wait(retryEvery.toMillis());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    closed = true;
-                }
-            }
-        }
-    }
-
     @Override
     public void close() {
-        closed = true;
-        synchronized (retryLock) {
-            retryLock.notifyAll();
-        }
-        SerialPort port = current;
-        if (port != null) {
-            port.closePort();
-        }
-        Thread t = reader;
-        if (t != null) {
-            try {
-                t.join(CLOSE_WAIT_MS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        reader.close(() -> {
+            SerialPort port = current;
+            if (port != null) {
+                port.closePort();
             }
-            if (t.isAlive()) {
-                Logger.warn("serial reader for {} did not stop within {} ms", path, CLOSE_WAIT_MS);
-            }
-        }
+        }, "serial reader for " + path);
     }
 }
