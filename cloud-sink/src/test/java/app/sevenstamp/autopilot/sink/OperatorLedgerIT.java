@@ -1,14 +1,10 @@
 package app.sevenstamp.autopilot.sink;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
-import app.sevenstamp.autopilot.protocol.Topics;
-import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import java.io.ByteArrayOutputStream;
@@ -20,11 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,10 +39,7 @@ class OperatorLedgerIT {
 
     @Test
     void anOperatorUndoesAStampAndAdjustsACardThroughTheRunningSink() throws Exception {
-        Path store = dir.resolve("store");
-        Files.createDirectories(store);
-        Files.writeString(store.resolve("signing.key"),
-                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        Path store = VectorStore.create(dir);
         String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=10\nadmin.token=" + TOKEN + "\n";
         Path serveConfig = dir.resolve("serve.properties");
         Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
@@ -59,18 +47,8 @@ class OperatorLedgerIT {
             Path cliConfig = dir.resolve("cli.properties");
             Files.writeString(cliConfig, common + "http.port=" + sink.httpPort() + "\n", StandardCharsets.UTF_8);
 
-            Topics topics = new Topics(Topics.DEFAULT_PREFIX);
-            WireCodec codec = new WireCodec();
-            BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
-            MqttClient gateway = new MqttClient(sink.brokerUrl(), "it-operator", new MemoryPersistence());
-            gateway.connect();
-            gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
-            gateway.publish(topics.stamps("counter-1"), Vectors.bytes("stamp-event.json"), 1, false);
-            StampAck ack = acks.poll(10, TimeUnit.SECONDS);
-            assertNotNull(ack);
+            StampAck ack = VectorStore.stampGoldenEvent(sink.brokerUrl(), "it-operator");
             assertEquals(AckOutcome.ACCEPTED, ack.outcome());
-            gateway.disconnect(500);
-            gateway.close();
 
             Result undo = cli("ledger", "undo", "--card", "ABCDEFGHJKMNPQRS", "--reason", "scanned twice",
                     "--operator", "ana", "--config", cliConfig.toString());

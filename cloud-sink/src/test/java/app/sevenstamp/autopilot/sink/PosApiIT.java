@@ -43,10 +43,7 @@ class PosApiIT {
 
     @Test
     void aTillStampsThroughTheSameRulesAndARetryCountsOnce() throws Exception {
-        Path store = dir.resolve("store");
-        Files.createDirectories(store);
-        Files.writeString(store.resolve("signing.key"),
-                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        Path store = VectorStore.create(dir);
         Path config = dir.resolve("sink.properties");
         Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
                 "program.coffee.stampsRequired=10", "program.coffee.cooldown=1h", "pos.shop-1.apiKey=" + KEY, ""),

@@ -2,14 +2,10 @@ package app.sevenstamp.autopilot.sink;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
-import app.sevenstamp.autopilot.protocol.Topics;
-import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,13 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
@@ -82,10 +74,7 @@ class SinkProcessIT {
 
     @Test
     void servePrintsOneReadyLineCountsAStampAndStopsOnSigtermWithinFiveSeconds() throws Exception {
-        Path store = dir.resolve("store");
-        Files.createDirectories(store);
-        Files.writeString(store.resolve("signing.key"),
-                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        Path store = VectorStore.create(dir);
         Path config = dir.resolve("sink.properties");
         Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
                 "program.coffee.stampsRequired=10", ""), StandardCharsets.UTF_8);
@@ -95,18 +84,8 @@ class SinkProcessIT {
         assertEquals("ok", http.send(HttpRequest.newBuilder(URI.create(sink.http() + "/healthz")).build(),
                 HttpResponse.BodyHandlers.ofString()).body().trim());
 
-        Topics topics = new Topics(Topics.DEFAULT_PREFIX);
-        WireCodec codec = new WireCodec();
-        BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
-        MqttClient gateway = new MqttClient(sink.brokerUrl(), "it-process", new MemoryPersistence());
-        gateway.connect();
-        gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
-        gateway.publish(topics.stamps("counter-1"), Vectors.bytes("stamp-event.json"), 1, false);
-        StampAck ack = acks.poll(10, TimeUnit.SECONDS);
-        assertNotNull(ack);
+        StampAck ack = VectorStore.stampGoldenEvent(sink.brokerUrl(), "it-process");
         assertEquals(AckOutcome.ACCEPTED, ack.outcome());
-        gateway.disconnect(500);
-        gateway.close();
 
         Duration stop = terminate(sink.process());
         Logger.info("sink process stopped {} ms after SIGTERM", stop.toMillis());

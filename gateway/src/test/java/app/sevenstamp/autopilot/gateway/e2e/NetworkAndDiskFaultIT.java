@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,10 +15,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -328,26 +322,11 @@ class NetworkAndDiskFaultIT {
     }
 
     private Path writeSinkProperties(String brokerUrl) throws IOException {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.mode", "external");
-        p.setProperty("broker.url", brokerUrl == null ? "tcp://127.0.0.1:1" : brokerUrl);
-        p.setProperty("program.coffee.stampsRequired", Integer.toString(REQUIRED));
-        Path file = dir.resolve("sink.properties");
-        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            p.store(out, "fault-injection sink");
-        }
-        return file;
+        return FaultSinkFiles.write(dir, brokerUrl, REQUIRED);
     }
 
     private SinkConfig sinkConfig(String brokerUrl) throws IOException {
-        Path file = writeSinkProperties(brokerUrl);
-        Properties p = new Properties();
-        try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(in);
-        }
-        return SinkConfig.from(new Settings(p, file.toString()));
+        return FaultSinkFiles.config(dir, brokerUrl, REQUIRED);
     }
 
     private Path gatewayConfig(String brokerUrl, String... extra) throws IOException {
