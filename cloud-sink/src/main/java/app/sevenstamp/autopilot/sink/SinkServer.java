@@ -109,6 +109,9 @@ public final class SinkServer implements AutoCloseable {
             if (config.brokerMode() == BrokerMode.EMBEDDED) {
                 broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(), embeddedAccess);
                 started.push(broker);
+                if (embeddedAccess != null) {
+                    embeddedAccess.disconnectWith(broker::disconnect);
+                }
                 brokerUrl = broker.url();
             }
             EmbeddedAccess finalEmbedded = embeddedAccess;
@@ -124,7 +127,7 @@ public final class SinkServer implements AutoCloseable {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()));
+                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits));
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor, store, metrics);
             started.push(ingest);

@@ -52,7 +52,7 @@ public final class SinkCli {
             "      print the trusted-key line (keyId:publicKey) for the gateways' cards.trustedKeys",
             "  programs list --config FILE",
             "      print the configured programs: id, stamps required, name",
-            "  devices list|show ID|config set ID key=value...|cmd ID COMMAND [ARG] --config FILE [--url URL]",
+            "  devices list|show ID|config set ID key=value...|cmd ID COMMAND [ARG]|revoke ID --config FILE [--url URL]",
             "      fleet management through the running sink's HTTP API (admin.tokenFile)",
             "  claims create --location L [--uses N] [--expires 7d] --config FILE [--url URL] | claims list",
             "      create a provisioning claim and print its token",

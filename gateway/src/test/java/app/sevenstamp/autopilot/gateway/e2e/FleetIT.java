@@ -260,6 +260,73 @@ class FleetIT {
         }
     }
 
+    @Test
+    void aRevokedDeviceIsDisconnectedCannotConnectIsRefusedByTheSinkAndNeedsANewClaim() throws Exception {
+        String claim = sink.fleet().createClaim("shop-4", 3, Duration.ofDays(1)).token();
+        ProvisionGrant a = provisioner(claim, "hw-R").attempt();
+        ProvisionGrant other = provisioner(claim, "hw-S").attempt();
+        java.util.concurrent.CountDownLatch lost = new java.util.concurrent.CountDownLatch(1);
+        MqttClient device = connect(mosquitto.url(), a.deviceId(), a.username(), a.password());
+        device.setCallback(new org.eclipse.paho.client.mqttv3.MqttCallback() {
+            @Override
+            public void connectionLost(Throwable cause) {
+                lost.countDown();
+            }
+
+            @Override
+            public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) {
+            }
+
+            @Override
+            public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
+            }
+        });
+
+        // the operator API, behind the bearer token
+        String token = Files.readString(dir.resolve("sink").resolve("admin.token")).trim();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI revoke = java.net.URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/devices/" + a.deviceId() + "/revoke");
+        var noToken = http.send(java.net.http.HttpRequest.newBuilder(revoke).POST(java.net.http.HttpRequest.BodyPublishers.noBody())
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, noToken.statusCode());
+        assertTrue(registry().device(a.deviceId()).orElseThrow().revokedAt() == null, "nothing revoked without the token");
+        var revoked = http.send(java.net.http.HttpRequest.newBuilder(revoke).header("Authorization", "Bearer " + token)
+                .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, revoked.statusCode(), revoked.body());
+        assertTrue(revoked.body().contains("\"revokedAt\":\"20"), revoked.body());
+
+        // the broker deleted its client: the session ends and the credentials no longer work
+        assertTrue(lost.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the revoked device's session was ended");
+        MqttException refused = assertThrows(MqttException.class, () -> connect(mosquitto.url(), a.deviceId(), a.username(), a.password()));
+        assertEquals(MqttException.REASON_CODE_NOT_AUTHORIZED, refused.getReasonCode(), refused.toString());
+        FleetRegistry.Device d = registry().device(a.deviceId()).orElseThrow();
+        assertTrue(d.revoked() && d.passwordHash() == null && !d.online(), d.toString());
+        // the other device of the same claim is untouched
+        connect(mosquitto.url(), other.deviceId(), other.username(), other.password()).disconnect();
+
+        // whatever still arrives in its name (here: published by an admin session) is refused and counted
+        MqttClient admin = connect(mosquitto.url(), "forwarder", "admin", "admin-secret");
+        admin.publish(TOPICS.stamps(a.deviceId()), "{\"late\":true}".getBytes(StandardCharsets.UTF_8), 1, false);
+        admin.disconnect();
+        await().atMost(WAIT).until(() -> sink.metrics().malformed(app.sevenstamp.autopilot.sink.ingest.DeviceGate.KIND) == 1);
+        assertEquals(0, sink.metrics().accepted());
+
+        // the same box with its old claim is refused; with a new claim it comes back under its device id
+        Provisioner.RefusedException old = assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-R").attempt());
+        assertTrue(old.getMessage().contains("was revoked at") && old.getMessage().contains("needs a new claim"), old.getMessage());
+        String fresh = sink.fleet().createClaim("shop-5", 1, Duration.ofDays(1)).token();
+        ProvisionGrant back = provisioner(fresh, "hw-R").attempt();
+        assertEquals(a.deviceId(), back.deviceId());
+        assertEquals("shop-5", back.location());
+        connect(mosquitto.url(), back.deviceId(), back.username(), back.password()).disconnect();
+        assertTrue(sink.fleet().admits(a.deviceId()), "re-provisioned: its events are taken again");
+        assertEquals(0, sink.fleet().registry().claims().stream().filter(c -> c.token().equals(fresh)).findFirst().orElseThrow().usesLeft());
+    }
+
+    private FleetRegistry registry() {
+        return sink.fleet().registry();
+    }
+
     private static FleetRegistry.Command acked(FleetRegistry registry, String commandId) {
         await().atMost(WAIT).until(() -> registry.command(commandId).map(c -> c.ackedAt() != null).orElse(false));
         return registry.command(commandId).orElseThrow();
