@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess;
 import app.sevenstamp.autopilot.sink.fleet.FleetHttp;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
+import app.sevenstamp.autopilot.sink.service.SinkHealth;
 import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
 import app.sevenstamp.autopilot.sink.http.PosApi;
@@ -196,6 +197,12 @@ public final class SinkServer implements AutoCloseable {
     /** Connected and subscribed right now. */
     public boolean ingestConnected() {
         return ingest.isSubscribed();
+    }
+
+    /** What the systemd watchdog checks: ingest thread, store, broker connection ({@link SinkHealth}). */
+    public app.sevenstamp.autopilot.protocol.support.HealthCheck healthCheck() {
+        return SinkHealth.of(ingest::workerAlive, store::connection, ingest::isSubscribed, SinkHealth.BROKER_GRACE,
+                System::nanoTime);
     }
 
     /** Fleet management: registry, claims, desired config, commands. */

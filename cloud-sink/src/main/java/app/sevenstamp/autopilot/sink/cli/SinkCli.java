@@ -4,6 +4,7 @@ import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
+import app.sevenstamp.autopilot.protocol.support.Watchdog;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.QrPng;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
@@ -191,13 +193,17 @@ public final class SinkCli {
 
     private int serve(SinkConfig config) throws InterruptedException {
         SinkServer server = SinkServer.start(config);
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(); // no-op outside systemd
+        // fed from now on, also while waiting for the broker: the broker probe allows for reconnecting
+        Optional<Watchdog> watchdog = Watchdog.start(systemd, server.healthCheck());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(NamedThreads.of("sink-shutdown").newThread(() -> {
             Logger.info("stopping (signal)");
+            systemd.stopping();
+            watchdog.ifPresent(Watchdog::close);
             server.close();
             stopped.countDown();
         }));
-        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(); // no-op outside systemd
         while (!server.awaitIngestReady(Duration.ofSeconds(30))) {
             Logger.info("still waiting for the MQTT broker at {}", server.brokerUrl());
             systemd.status("waiting for the MQTT broker at " + server.brokerUrl());
