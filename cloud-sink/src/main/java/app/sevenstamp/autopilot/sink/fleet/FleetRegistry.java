@@ -20,7 +20,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The device registry and the claims, in the sink's H2 database (tables {@code fleet_*}). Thread-safe:
+ * The device registry and the claims, in the sink's database (tables {@code fleet_*}; the SQL is the
+ * same on H2 and PostgreSQL, FleetRegistryTest runs it on both). Thread-safe:
  * every call takes its own pooled connection; the claim check-and-use is one transaction with the
  * claim row locked, so two boxes racing for the last use cannot both get it.
  */
@@ -149,8 +150,9 @@ public final class FleetRegistry {
             for (int i = 2; device(conn, "device_id", id).isPresent(); i++) {
                 id = newDeviceId.apply(claim.location()) + "-" + i;
             }
-            try (PreparedStatement st = conn.prepareStatement("MERGE INTO fleet_devices(device_id, hardware_id, location, "
-                    + "claim_token, password_hash, provisioned_at) KEY(device_id) VALUES (?,?,?,?,?,?)")) {
+            // the loop above found the id free, in this transaction
+            try (PreparedStatement st = conn.prepareStatement("INSERT INTO fleet_devices(device_id, hardware_id, location, "
+                    + "claim_token, password_hash, provisioned_at) VALUES (?,?,?,?,?,?)")) {
                 st.setString(1, id);
                 st.setString(2, hardwareId);
                 st.setString(3, claim.location());
@@ -365,7 +367,7 @@ public final class FleetRegistry {
 
     private static void ensureDevice(Connection conn, String deviceId) throws SQLException {
         try (PreparedStatement st = conn.prepareStatement(
-                "MERGE INTO fleet_devices(device_id) KEY(device_id) SELECT ? WHERE NOT EXISTS "
+                "INSERT INTO fleet_devices(device_id) SELECT ? WHERE NOT EXISTS "
                         + "(SELECT 1 FROM fleet_devices WHERE device_id = ?)")) {
             st.setString(1, deviceId);
             st.setString(2, deviceId);
