@@ -8,15 +8,16 @@
 #       --broker ssl://broker.example.com:8883 --claim CLAIM-TOKEN [--ca broker-ca.pem]
 #
 # Without --broker/--claim it asks (when a terminal is attached). Idempotent: run it again to change
-# the broker or the token; other keys in the config are kept.
+# the broker or the token; other keys in the config are kept. --offline (for image builds and tests):
+# no apt-get update and no downloads; Java 17 must be installed already and --deb must be a local file.
 set -euo pipefail
 
 CONFIG=/etc/7stamp-autopilot/gateway.properties
-deb="" broker="" claim="" ca=""
+deb="" broker="" claim="" ca="" offline=""
 
 usage() {
     sed -n '2,12p' "$0" 2>/dev/null | sed 's/^# \{0,1\}//' >&2 || true
-    echo "usage: install-gateway.sh --deb URL|FILE [--broker URL] [--claim TOKEN] [--ca FILE]" >&2
+    echo "usage: install-gateway.sh --deb URL|FILE [--broker URL] [--claim TOKEN] [--ca FILE] [--offline]" >&2
     exit 64
 }
 
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
         --broker) broker=${2:?--broker needs a URL}; shift 2 ;;
         --claim) claim=${2:?--claim needs a token}; shift 2 ;;
         --ca) ca=${2:?--ca needs a PEM file}; shift 2 ;;
+        --offline) offline=1; shift ;;
         -h|--help) usage ;;
         *) echo "install-gateway.sh: unknown argument '$1'" >&2; usage ;;
     esac
@@ -53,9 +55,17 @@ if [ -n "$ca" ] && [ ! -r "$ca" ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "==> installing Java 17 (headless)"
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends openjdk-17-jre-headless ca-certificates curl >/dev/null
+if [ -n "$offline" ]; then
+    case "$deb" in
+        http://*|https://*) echo "install-gateway.sh: --offline needs --deb to be a local file, not '$deb'" >&2; exit 64 ;;
+    esac
+    dpkg-query -W -f='${Status}' openjdk-17-jre-headless 2>/dev/null | grep -q 'install ok installed' || {
+        echo "install-gateway.sh: --offline: openjdk-17-jre-headless is not installed" >&2; exit 69; }
+else
+    echo "==> installing Java 17 (headless)"
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends openjdk-17-jre-headless ca-certificates curl >/dev/null
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

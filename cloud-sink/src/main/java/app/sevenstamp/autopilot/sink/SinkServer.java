@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess;
 import app.sevenstamp.autopilot.sink.fleet.FleetHttp;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
+import app.sevenstamp.autopilot.sink.service.SinkHealth;
 import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
 import app.sevenstamp.autopilot.sink.http.PosApi;
@@ -109,6 +110,9 @@ public final class SinkServer implements AutoCloseable {
             if (config.brokerMode() == BrokerMode.EMBEDDED) {
                 broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(), embeddedAccess);
                 started.push(broker);
+                if (embeddedAccess != null) {
+                    embeddedAccess.disconnectWith(broker::disconnect);
+                }
                 brokerUrl = broker.url();
             }
             EmbeddedAccess finalEmbedded = embeddedAccess;
@@ -124,7 +128,7 @@ public final class SinkServer implements AutoCloseable {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()));
+                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits));
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor, store, metrics);
             started.push(ingest);
@@ -193,6 +197,12 @@ public final class SinkServer implements AutoCloseable {
     /** Connected and subscribed right now. */
     public boolean ingestConnected() {
         return ingest.isSubscribed();
+    }
+
+    /** What the systemd watchdog checks: ingest thread, store, broker connection ({@link SinkHealth}). */
+    public app.sevenstamp.autopilot.protocol.support.HealthCheck healthCheck() {
+        return SinkHealth.of(ingest::workerAlive, store::connection, ingest::isSubscribed, SinkHealth.BROKER_GRACE,
+                System::nanoTime);
     }
 
     /** Fleet management: registry, claims, desired config, commands. */

@@ -23,7 +23,7 @@ import app.sevenstamp.autopilot.gateway.scan.ScannerListener;
 import app.sevenstamp.autopilot.gateway.scan.ScannerState;
 import app.sevenstamp.autopilot.gateway.scan.SerialScanSource;
 import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
-import app.sevenstamp.autopilot.gateway.service.HealthCheck;
+import app.sevenstamp.autopilot.protocol.support.HealthCheck;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import app.sevenstamp.autopilot.protocol.Topics;

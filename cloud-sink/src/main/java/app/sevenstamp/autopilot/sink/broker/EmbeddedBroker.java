@@ -110,6 +110,13 @@ public final class EmbeddedBroker implements AutoCloseable {
         return port;
     }
 
+    /** Ends the session of the client with this id, if it is connected (a revoked device). */
+    public void disconnect(String clientId) {
+        if (server.disconnectClient(clientId)) {
+            Logger.info("embedded broker: disconnected client {}", clientId);
+        }
+    }
+
     /** Stops the broker, waiting at most 3 s: netty's graceful shutdown alone takes about 2 s. */
     @Override
     public void close() {

@@ -4,6 +4,7 @@ import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
+import app.sevenstamp.autopilot.protocol.support.Watchdog;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.QrPng;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
@@ -52,7 +54,7 @@ public final class SinkCli {
             "      print the trusted-key line (keyId:publicKey) for the gateways' cards.trustedKeys",
             "  programs list --config FILE",
             "      print the configured programs: id, stamps required, name",
-            "  devices list|show ID|config set ID key=value...|cmd ID COMMAND [ARG] --config FILE [--url URL]",
+            "  devices list|show ID|config set ID key=value...|cmd ID COMMAND [ARG]|revoke ID --config FILE [--url URL]",
             "      fleet management through the running sink's HTTP API (admin.tokenFile)",
             "  claims create --location L [--uses N] [--expires 7d] --config FILE [--url URL] | claims list",
             "      create a provisioning claim and print its token",
@@ -191,13 +193,17 @@ public final class SinkCli {
 
     private int serve(SinkConfig config) throws InterruptedException {
         SinkServer server = SinkServer.start(config);
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(); // no-op outside systemd
+        // fed from now on, also while waiting for the broker: the broker probe allows for reconnecting
+        Optional<Watchdog> watchdog = Watchdog.start(systemd, server.healthCheck());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(NamedThreads.of("sink-shutdown").newThread(() -> {
             Logger.info("stopping (signal)");
+            systemd.stopping();
+            watchdog.ifPresent(Watchdog::close);
             server.close();
             stopped.countDown();
         }));
-        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(); // no-op outside systemd
         while (!server.awaitIngestReady(Duration.ofSeconds(30))) {
             Logger.info("still waiting for the MQTT broker at {}", server.brokerUrl());
             systemd.status("waiting for the MQTT broker at " + server.brokerUrl());

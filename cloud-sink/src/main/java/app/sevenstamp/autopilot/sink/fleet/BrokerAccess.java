@@ -12,6 +12,12 @@ public interface BrokerAccess {
     /** Creates or updates the device's credentials and its ACL (its own topics only). Blocks until the broker has it. */
     void grant(String deviceId, String password) throws AccessException;
 
+    /**
+     * Deletes the device's credentials and its ACL and ends its session, if any. Blocks until the broker
+     * has done it; a device the broker does not know is not an error.
+     */
+    void revoke(String deviceId) throws AccessException;
+
     /** The device may publish on these topics and nothing else. */
     static List<String> publishable(Topics topics, String deviceId) {
         return List.of(topics.stamps(deviceId), topics.status(deviceId), topics.commandAcks(deviceId),

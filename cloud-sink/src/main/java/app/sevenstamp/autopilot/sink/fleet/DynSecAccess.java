@@ -107,6 +107,15 @@ public final class DynSecAccess implements BrokerAccess {
         run(cmds);
     }
 
+    /** deleteClient also kicks the client's sessions (the plugin does that for a deleted client). */
+    @Override
+    public void revoke(String deviceId) throws AccessException {
+        List<ObjectNode> cmds = new ArrayList<>();
+        cmds.add(cmd("deleteClient").put("username", deviceId));
+        cmds.add(cmd("deleteRole").put("rolename", "7stamp-dev-" + deviceId));
+        run(cmds);
+    }
+
     /** The fleet client received a message on {@link #RESPONSE}. Safe on Paho's callback thread. */
     public void onResponse(byte[] payload) {
         try {
@@ -141,7 +150,7 @@ public final class DynSecAccess implements BrokerAccess {
             for (int i = 0; i < futures.size(); i++) {
                 JsonNode r = futures.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 String error = r.path("error").asText(null);
-                if (error != null && !error.contains("already") && !error.contains("exists")) {
+                if (error != null && !error.contains("already") && !error.contains("exists") && !error.contains("not found")) {
                     throw new AccessException("dynamic-security " + cmds.get(i).path("command").asText() + ": " + error, null);
                 }
                 answers.add(r);

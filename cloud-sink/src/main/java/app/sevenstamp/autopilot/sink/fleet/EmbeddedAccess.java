@@ -24,6 +24,8 @@ public final class EmbeddedAccess implements BrokerAccess, IAuthenticator, IAuth
     private final String provisionPassword;
     /** device id (= user name) to password hash; devices are also bound to their client id. */
     private final Map<String, String> devices = new ConcurrentHashMap<>();
+    /** Ends a client's session on the broker; set once when the broker exists (it is built after this). */
+    private volatile java.util.function.Consumer<String> disconnect = clientId -> { };
 
     public EmbeddedAccess(Topics topics, String sinkUser, String sinkPassword, String provisionUser,
             String provisionPassword, Map<String, String> knownDevices) {
@@ -38,6 +40,18 @@ public final class EmbeddedAccess implements BrokerAccess, IAuthenticator, IAuth
     @Override
     public void grant(String deviceId, String password) {
         devices.put(deviceId, Passwords.hash(password, new java.security.SecureRandom()));
+    }
+
+    /** Called once at wiring, after the embedded broker started: how {@link #revoke} ends a session. */
+    public void disconnectWith(java.util.function.Consumer<String> disconnect) {
+        this.disconnect = Objects.requireNonNull(disconnect, "disconnect");
+    }
+
+    /** Forgets the password first, so that neither a reconnect nor the current session's next publish is allowed. */
+    @Override
+    public void revoke(String deviceId) {
+        devices.remove(deviceId);
+        disconnect.accept(deviceId);
     }
 
     @Override

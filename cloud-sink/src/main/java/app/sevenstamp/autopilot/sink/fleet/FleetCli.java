@@ -41,7 +41,8 @@ public final class FleetCli {
         switch (sub) {
             case "list" -> {
                 for (JsonNode d : call("GET", "/api/v1/devices", null)) {
-                    out.println(d.path("deviceId").asText() + "\t" + (d.path("online").asBoolean() ? "online" : "offline")
+                    out.println(d.path("deviceId").asText() + "\t" + (!d.path("revokedAt").isNull() && !d.path("revokedAt").isMissingNode() ? "revoked"
+                            : d.path("online").asBoolean() ? "online" : "offline")
                             + "\t" + d.path("location").asText("-") + "\tconfig " + d.path("configVersion").asLong()
                             + "/" + d.path("desiredVersion").asLong() + "\tlast seen " + d.path("lastSeenAt").asText("never"));
                 }
@@ -68,6 +69,12 @@ public final class FleetCli {
                 out.println(d.path("deviceId").asText() + " desired config version " + d.path("desiredVersion").asLong());
                 return 0;
             }
+            case "revoke" -> {
+                JsonNode d = call("POST", "/api/v1/devices/" + arg(words, 1, "ID") + "/revoke", null);
+                out.println(d.path("deviceId").asText() + " revoked at " + d.path("revokedAt").asText()
+                        + "; its broker credentials are deleted; provisioning it again needs a new claim");
+                return 0;
+            }
             case "cmd" -> {
                 String id = arg(words, 1, "ID");
                 Map<String, String> body = new LinkedHashMap<>();
@@ -90,7 +97,7 @@ public final class FleetCli {
                         + " s (the device may be offline)");
                 return 1;
             }
-            default -> throw new IllegalArgumentException("devices needs list, show ID, config set ID k=v or cmd ID COMMAND");
+            default -> throw new IllegalArgumentException("devices needs list, show ID, config set ID k=v, cmd ID COMMAND or revoke ID");
         }
     }
 

@@ -25,6 +25,7 @@ import java.util.Map;
  * <li>{@code POST /api/v1/devices/{id}/config} with a JSON object of key to value (empty value removes);</li>
  * <li>{@code POST /api/v1/devices/{id}/commands} with {@code {"command":..., "argument":...}};
  *     {@code GET /api/v1/devices/{id}/commands/{commandId}};</li>
+ * <li>{@code POST /api/v1/devices/{id}/revoke}: deletes its broker credentials, ends its session, refuses its events;</li>
  * <li>{@code GET /api/v1/claims}; {@code POST /api/v1/claims} with {@code {"location":..., "uses":N, "expires":"7d"}}.</li>
  * </ul>
  */
@@ -112,6 +113,10 @@ public final class FleetHttp {
                 JsonExchange.send(ex, 200, deviceJson(fleet.setConfig(id, changes), true));
                 return;
             }
+            if (parts.length == 6 && parts[5].equals("revoke") && method.equals("POST")) {
+                JsonExchange.send(ex, 200, deviceJson(fleet.revoke(id), true));
+                return;
+            }
             if (parts.length == 6 && parts[5].equals("commands") && method.equals("POST")) {
                 JsonNode body = JsonExchange.readObject(ex, MAX_BODY);
                 String commandId = fleet.sendCommand(id, text(body, "command"), body.path("argument").asText(null));
@@ -137,6 +142,7 @@ public final class FleetHttp {
         n.put("location", d.location());
         n.put("hardwareId", d.hardwareId());
         n.put("online", d.online());
+        n.put("revokedAt", d.revokedAt() == null ? null : d.revokedAt().toString());
         n.put("lastSeenAt", d.lastSeenAt() == null ? null : d.lastSeenAt().toString());
         n.put("desiredVersion", d.desiredVersion());
         JsonNode status = null;

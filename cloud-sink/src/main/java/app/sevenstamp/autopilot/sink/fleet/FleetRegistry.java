@@ -20,7 +20,8 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The device registry and the claims, in the sink's H2 database (tables {@code fleet_*}). Thread-safe:
+ * The device registry and the claims, in the sink's database (tables {@code fleet_*}; the SQL is the
+ * same on H2 and PostgreSQL, FleetRegistryTest runs it on both). Thread-safe:
  * every call takes its own pooled connection; the claim check-and-use is one transaction with the
  * claim row locked, so two boxes racing for the last use cannot both get it.
  */
@@ -38,7 +39,10 @@ public final class FleetRegistry {
 
     public record Device(String deviceId, String hardwareId, String location, String claimToken, String passwordHash,
             Instant provisionedAt, long desiredVersion, Map<String, String> desiredConfig, boolean online,
-            String lastStatus, Instant lastSeenAt) {
+            String lastStatus, Instant lastSeenAt, Instant revokedAt) {
+        public boolean revoked() {
+            return revokedAt != null;
+        }
     }
 
     public record Command(String commandId, String deviceId, String command, String argument, Instant issuedAt,
@@ -107,6 +111,27 @@ public final class FleetRegistry {
                 return new Refused("claim expired at " + claim.expiresAt());
             }
             Optional<Device> known = device(conn, "hardware_id", hardwareId);
+            if (known.isPresent() && known.get().revoked()) {
+                // a revoked box comes back only with a claim other than the one it had, and uses one of its uses
+                if (token.equals(known.get().claimToken())) {
+                    return new Refused("device " + known.get().deviceId() + " was revoked at " + known.get().revokedAt()
+                            + "; provisioning it again needs a new claim");
+                }
+                if (claim.usesLeft() <= 0) {
+                    return new Refused("claim used up (" + claim.usesTotal() + " of " + claim.usesTotal() + " uses)");
+                }
+                useOne(conn, token);
+                try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_devices SET password_hash = ?, provisioned_at = ?, "
+                        + "claim_token = ?, location = ?, revoked_at = NULL WHERE device_id = ?")) {
+                    st.setString(1, passwordHash);
+                    st.setObject(2, utc(now));
+                    st.setString(3, token);
+                    st.setString(4, claim.location());
+                    st.setString(5, known.get().deviceId());
+                    st.executeUpdate();
+                }
+                return new Granted(known.get().deviceId(), claim.location(), true);
+            }
             if (known.isPresent()) {
                 try (PreparedStatement st = conn.prepareStatement(
                         "UPDATE fleet_devices SET password_hash = ?, provisioned_at = ? WHERE device_id = ?")) {
@@ -120,16 +145,14 @@ public final class FleetRegistry {
             if (claim.usesLeft() <= 0) {
                 return new Refused("claim used up (" + claim.usesTotal() + " of " + claim.usesTotal() + " uses)");
             }
-            try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_claims SET uses_left = uses_left - 1 WHERE token = ?")) {
-                st.setString(1, token);
-                st.executeUpdate();
-            }
+            useOne(conn, token);
             String id = newDeviceId.apply(claim.location());
             for (int i = 2; device(conn, "device_id", id).isPresent(); i++) {
                 id = newDeviceId.apply(claim.location()) + "-" + i;
             }
-            try (PreparedStatement st = conn.prepareStatement("MERGE INTO fleet_devices(device_id, hardware_id, location, "
-                    + "claim_token, password_hash, provisioned_at) KEY(device_id) VALUES (?,?,?,?,?,?)")) {
+            // the loop above found the id free, in this transaction
+            try (PreparedStatement st = conn.prepareStatement("INSERT INTO fleet_devices(device_id, hardware_id, location, "
+                    + "claim_token, password_hash, provisioned_at) VALUES (?,?,?,?,?,?)")) {
                 st.setString(1, id);
                 st.setString(2, hardwareId);
                 st.setString(3, claim.location());
@@ -139,6 +162,41 @@ public final class FleetRegistry {
                 st.executeUpdate();
             }
             return new Granted(id, claim.location(), true);
+        });
+    }
+
+    /**
+     * Marks the device revoked and forgets its password hash; it keeps its row (history, hardware id)
+     * so that the same box cannot come back with its old claim.
+     *
+     * @return the revoked device, empty when there is no such device
+     */
+    public Optional<Device> revoke(String deviceId, Instant at) {
+        return transaction(conn -> {
+            try (PreparedStatement st = conn.prepareStatement(
+                    "UPDATE fleet_devices SET revoked_at = COALESCE(revoked_at, ?), password_hash = NULL, online = FALSE "
+                            + "WHERE device_id = ?")) {
+                st.setObject(1, utc(at));
+                st.setString(2, deviceId);
+                if (st.executeUpdate() == 0) {
+                    return Optional.empty();
+                }
+            }
+            return device(conn, "device_id", deviceId);
+        });
+    }
+
+    /** The ids of the revoked devices. */
+    public java.util.Set<String> revokedIds() {
+        return run(conn -> {
+            java.util.Set<String> out = new java.util.HashSet<>();
+            try (PreparedStatement st = conn.prepareStatement("SELECT device_id FROM fleet_devices WHERE revoked_at IS NOT NULL");
+                    ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
         });
     }
 
@@ -300,9 +358,16 @@ public final class FleetRegistry {
         });
     }
 
+    private static void useOne(Connection conn, String token) throws SQLException {
+        try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_claims SET uses_left = uses_left - 1 WHERE token = ?")) {
+            st.setString(1, token);
+            st.executeUpdate();
+        }
+    }
+
     private static void ensureDevice(Connection conn, String deviceId) throws SQLException {
         try (PreparedStatement st = conn.prepareStatement(
-                "MERGE INTO fleet_devices(device_id) KEY(device_id) SELECT ? WHERE NOT EXISTS "
+                "INSERT INTO fleet_devices(device_id) SELECT ? WHERE NOT EXISTS "
                         + "(SELECT 1 FROM fleet_devices WHERE device_id = ?)")) {
             st.setString(1, deviceId);
             st.setString(2, deviceId);
@@ -328,7 +393,7 @@ public final class FleetRegistry {
         return new Device(rs.getString("device_id"), rs.getString("hardware_id"), rs.getString("location"),
                 rs.getString("claim_token"), rs.getString("password_hash"), instant(rs, "provisioned_at"),
                 rs.getLong("desired_version"), map(rs.getString("desired_config")), rs.getBoolean("online"),
-                rs.getString("last_status"), instant(rs, "last_seen_at"));
+                rs.getString("last_status"), instant(rs, "last_seen_at"), instant(rs, "revoked_at"));
     }
 
     private static Command command(ResultSet rs) throws SQLException {

@@ -86,6 +86,8 @@ public final class FleetService implements AutoCloseable {
     private final MqttAsyncClient client;
     private final ThreadPoolExecutor worker;
     private final CountDownLatch ready = new CountDownLatch(1);
+    /** Revoked device ids, read by the ingest for every event: kept in memory, loaded at start. */
+    private final Set<String> revoked = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
     private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) throws MqttException {
@@ -94,6 +96,7 @@ public final class FleetService implements AutoCloseable {
         this.access = access;
         this.dynsec = access instanceof DynSecAccess d ? d : null;
         this.clock = clock;
+        this.revoked.addAll(registry.revokedIds());
         this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
         this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
                 NamedThreads.of("fleet"), (task, pool) -> Logger.warn("fleet queue full: a message was dropped"));
@@ -170,6 +173,41 @@ public final class FleetService implements AutoCloseable {
         publish(settings.topics().commands(deviceId),
                 codec.encode(new DeviceCommand(WireCodec.SCHEMA, id, deviceId, command, argument, now)), false);
         return id;
+    }
+
+    /** False for a revoked device: the ingest's gate, so that whatever still arrives from it is refused. */
+    public boolean admits(String deviceId) {
+        return !revoked.contains(deviceId);
+    }
+
+    /**
+     * Revokes a device: marked in the registry (from then on the ingest refuses its events), its broker
+     * credentials and ACL deleted and its session ended, its retained desired config cleared. Idempotent.
+     * Provisioning the same box again takes a new claim.
+     *
+     * @throws IllegalArgumentException no such device
+     * @throws IllegalStateException    the broker did not delete the credentials (the registry says revoked; try again)
+     */
+    public Device revoke(String deviceId) {
+        Topics.requireDeviceId(deviceId);
+        Device d = registry.revoke(deviceId, clock.instant())
+                .orElseThrow(() -> new IllegalArgumentException("no device " + deviceId));
+        revoked.add(deviceId);
+        if (access != null) {
+            try {
+                access.revoke(deviceId);
+            } catch (BrokerAccess.AccessException e) {
+                throw new IllegalStateException("device " + deviceId + " is revoked in the registry, but the broker "
+                        + "credentials were not deleted (" + e.getMessage() + "); revoke it again", e);
+            }
+        }
+        try {
+            publish(settings.topics().config(deviceId), new byte[0], true);
+        } catch (IllegalStateException e) {
+            Logger.warn("fleet: the retained config of revoked device {} stays on the broker: {}", deviceId, e.getMessage());
+        }
+        Logger.warn("fleet: device {} (hardware {}) revoked; its broker credentials are deleted", deviceId, d.hardwareId());
+        return d;
     }
 
     // --- MQTT
@@ -298,6 +336,7 @@ public final class FleetService implements AutoCloseable {
             refuse(nonce, "the sink cannot create broker credentials right now; try again later");
             return;
         }
+        revoked.remove(g.deviceId()); // a revoked box that came back with a new claim
         Device d = registry.device(g.deviceId()).orElseThrow();
         if (g.fresh() && settings.trustedKeyLine() != null && !d.desiredConfig().containsKey("cards.trustedKeys")) {
             d = registry.updateConfig(g.deviceId(), Map.of("cards.trustedKeys", settings.trustedKeyLine()));

@@ -18,6 +18,11 @@ public interface DeviceGate {
 
     boolean admits(String deviceId);
 
+    /** Admits a device only when both gates do (the configured list, and the fleet's revocations). */
+    default DeviceGate and(DeviceGate other) {
+        return deviceId -> admits(deviceId) && other.admits(deviceId);
+    }
+
     static DeviceGate listed(Set<String> devices) {
         Set<String> copy = Set.copyOf(devices);
         return copy.isEmpty() ? ANY : copy::contains;

@@ -146,6 +146,11 @@ public final class IngestService implements AutoCloseable {
         return settings.brokerUrl();
     }
 
+    /** The ingest thread still runs (for the sink's watchdog). */
+    public boolean workerAlive() {
+        return worker.isAlive();
+    }
+
     private MqttConnectOptions options() {
         MqttConnectOptions o = new MqttConnectOptions();
         // A shared subscription ($share/...) starts a clean session: Mosquitto keeps handing a

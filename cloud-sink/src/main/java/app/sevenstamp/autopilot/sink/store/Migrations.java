@@ -163,7 +163,9 @@ public final class Migrations {
                         from_seq BIGINT NOT NULL,
                         to_seq BIGINT NOT NULL,
                         detected_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-                        PRIMARY KEY (device_id, from_seq))""")));
+                        PRIMARY KEY (device_id, from_seq))""")),
+            new Migration(7, "fleet: revoked devices", List.of(
+                    "ALTER TABLE fleet_devices ADD COLUMN revoked_at TIMESTAMP(9) WITH TIME ZONE")));
 
     private Migrations() {
     }

@@ -171,7 +171,18 @@ class FleetEmbeddedIT {
             assertEquals(TOPICS.commandAcks(id), stamps.poll(10, TimeUnit.SECONDS));
             assertTrue(stamps.isEmpty(), stamps.toString());
             observer.disconnect();
-            device.disconnect();
+
+            // revoked through the CLI: the embedded broker ends its session and refuses it from then on
+            Run revoke = cli("devices", "revoke", id, "--config", file.toString(), "--url", url);
+            assertEquals(0, revoke.status(), revoke.err());
+            assertTrue(revoke.out().contains(id + " revoked at "), revoke.out());
+            await().atMost(Duration.ofSeconds(10)).until(() -> !device.isConnected());
+            assertThrows(MqttException.class, () -> connect(sink.brokerUrl(), id, grant.username(), grant.password()));
+            assertTrue(cli("devices", "list", "--config", file.toString(), "--url", url).out().contains(id + "\trevoked\tshop-3"));
+            Run unknown = cli("devices", "revoke", "no-such-box", "--config", file.toString(), "--url", url);
+            assertEquals(1, unknown.status());
+            assertTrue(unknown.err().contains("no device no-such-box"), unknown.err());
+            device.close();
         }
     }
 }

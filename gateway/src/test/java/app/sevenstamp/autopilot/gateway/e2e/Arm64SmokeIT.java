@@ -40,11 +40,7 @@ class Arm64SmokeIT {
 
     @Test
     void theGatewayJarOnAnArm64JvmDeliversAStampFromASerialScanner() throws Exception {
-        Path qemu = Tools.require("qemu-aarch64-static", "qemu-user-static");
-        if (!Files.isExecutable(ARM64_JAVA)) {
-            throw new AssertionError(ARM64_JAVA + " is missing: install the Debian package openjdk-17-jre-headless:arm64 "
-                    + "after 'dpkg --add-architecture arm64' (scripts/test does this when run as root)");
-        }
+        Path qemu = requireQemuAndArm64Java();
         Path sinkProperties = dir.resolve("sink.properties");
         Properties p = new Properties();
         p.setProperty("store.dir", dir.resolve("sink").toString());
@@ -73,9 +69,7 @@ class Arm64SmokeIT {
                     "feedback.type=console",
                     ""), StandardCharsets.UTF_8);
             Path tmp = Files.createDirectories(dir.resolve("tmp")); // where jSerialComm unpacks its aarch64 library
-            List<String> command = List.of(qemu.toString(), "-L", "/", ARM64_JAVA.toString(), "-Xmx64m",
-                    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + tmp,
-                    "-jar", GatewayProcess.JAR.toString(), "--config", config.toString());
+            List<String> command = command(qemu, tmp, config);
             try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway.log"), command)) {
                 gateway.awaitLog("gateway ready", START);
                 gateway.awaitLog("open at 9600 baud", START);
@@ -103,8 +97,25 @@ class Arm64SmokeIT {
         }
     }
 
+    /** The arm64 JDK's java under qemu with the gateway jar, as the unit starts it on a Pi. */
+    static List<String> command(Path qemu, Path tmp, Path config) {
+        return List.of(qemu.toString(), "-L", "/", ARM64_JAVA.toString(), "-Xmx64m",
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + tmp,
+                "-jar", GatewayProcess.JAR.toString(), "--config", config.toString());
+    }
+
+    /** qemu and the arm64 JVM, or a failure that says how to install them. */
+    static Path requireQemuAndArm64Java() {
+        Path qemu = Tools.require("qemu-aarch64-static", "qemu-user-static");
+        if (!Files.isExecutable(ARM64_JAVA)) {
+            throw new AssertionError(ARM64_JAVA + " is missing: install the Debian package openjdk-17-jre-headless:arm64 "
+                    + "after 'dpkg --add-architecture arm64' (scripts/test does this when run as root)");
+        }
+        return qemu;
+    }
+
     /** jSerialComm unpacks its native library under java.io.tmpdir: an ELF file for machine 183 (EM_AARCH64). */
-    private static boolean hasAarch64Library(Path tmp) throws java.io.IOException {
+    static boolean hasAarch64Library(Path tmp) throws java.io.IOException {
         try (var files = Files.walk(tmp)) {
             return files.filter(f -> f.getFileName().toString().contains("jSerialComm") && Files.isRegularFile(f))
                     .anyMatch(f -> {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetSettings;
 import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
 import app.sevenstamp.autopilot.protocol.ProvisionGrant;
@@ -197,6 +198,138 @@ class FleetIT {
             assertEquals(1, registry.devices().size(), "restarting did not provision a second device");
         }
         assertTrue(Files.readString(state.resolve("fleet-config.properties")).contains("cards.programs=coffee"));
+    }
+
+    @Test
+    void flushSelfTestLogLevelAndRestartAreAcknowledgedAndRestartExitsForTheSupervisor() throws Exception {
+        String claim = sink.fleet().createClaim("shop-9", 1, Duration.ofDays(7)).token();
+        Path state = dir.resolve("state");
+        Path config = dir.resolve("gateway.properties");
+        Files.writeString(config, String.join("\n",
+                "provision.claimToken=" + claim,
+                "provision.hardwareId=hw-cmd-1",
+                "mqtt.url=" + mosquitto.url(),
+                "mqtt.reconnect.min=100ms",
+                "mqtt.reconnect.max=1s",
+                "outbox.dir=" + state,
+                "scanner.type=stdin",
+                "feedback.type=console",
+                "fleet.heartbeat=1s",
+                ""), StandardCharsets.UTF_8);
+        FleetRegistry registry = sink.fleet().registry();
+        String deviceId;
+        try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-1.log"))) {
+            await().atMost(WAIT).until(() -> registry.devices().stream().anyMatch(FleetRegistry.Device::online));
+            deviceId = registry.devices().get(0).deviceId();
+
+            FleetRegistry.Command flush = acked(registry, sink.fleet().sendCommand(deviceId, "flush", null));
+            assertEquals(Boolean.TRUE, flush.ok(), flush.result());
+            assertTrue(flush.result().startsWith("sending the outbox now; backlog 0"), flush.result());
+
+            FleetRegistry.Command selfTest = acked(registry, sink.fleet().sendCommand(deviceId, "self-test", null));
+            assertEquals(Boolean.TRUE, selfTest.ok(), selfTest.result());
+            assertTrue(selfTest.result().contains("self-test pattern played; outbox backlog 0"), selfTest.result());
+            // the console feedback logs its self-test: once at start, once more for the command
+            await().atMost(WAIT).until(() -> gw.log().split("self-test: console feedback", -1).length - 1 == 2);
+
+            FleetRegistry.Command level = acked(registry, sink.fleet().sendCommand(deviceId, "log-level", "debug"));
+            assertEquals(Boolean.TRUE, level.ok(), level.result());
+            assertTrue(Files.readString(state.resolve("fleet-config.properties")).contains("log.level=debug"));
+            FleetRegistry.Command badLevel = acked(registry, sink.fleet().sendCommand(deviceId, "log-level", "loud"));
+            assertEquals(Boolean.FALSE, badLevel.ok());
+            assertEquals("level 'loud' is not one of trace, debug, info, warn, error", badLevel.result());
+
+            // restart: acknowledged, then the process exits with the status the unit's Restart=on-failure restarts on
+            FleetRegistry.Command restart = acked(registry, sink.fleet().sendCommand(deviceId, "restart", null));
+            assertEquals(Boolean.TRUE, restart.ok(), restart.result());
+            await().atMost(WAIT).until(() -> !gw.isAlive());
+            assertEquals(FleetAgent.RESTART_EXIT, gw.exitValue(), gw.log());
+        }
+        // the supervisor's part (systemd in production, this test here): start it again on the same files
+        await().atMost(WAIT).until(() -> !registry.device(deviceId).orElseThrow().online());
+        try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-2.log"))) {
+            await().atMost(WAIT).until(() -> registry.device(deviceId).orElseThrow().online());
+            assertEquals(1, registry.devices().size(), "the restarted box is the same device, not a new one");
+            gw.awaitLog("as " + deviceId, WAIT);
+            String card = app.sevenstamp.autopilot.sink.cards.SigningKey.loadOrCreate(dir.resolve("sink").resolve("signing.key"), "k1")
+                    .signer().sign("coffee", "ABCDEFGHJKMNPQRT");
+            gw.type(card);
+            gw.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED after the restart");
+            // log.level=debug, stored by the command, applies from this start on
+            gw.awaitLog("DEBUG [uplink] Uplink: sink accepted event", WAIT);
+        }
+    }
+
+    @Test
+    void aRevokedDeviceIsDisconnectedCannotConnectIsRefusedByTheSinkAndNeedsANewClaim() throws Exception {
+        String claim = sink.fleet().createClaim("shop-4", 3, Duration.ofDays(1)).token();
+        ProvisionGrant a = provisioner(claim, "hw-R").attempt();
+        ProvisionGrant other = provisioner(claim, "hw-S").attempt();
+        java.util.concurrent.CountDownLatch lost = new java.util.concurrent.CountDownLatch(1);
+        MqttClient device = connect(mosquitto.url(), a.deviceId(), a.username(), a.password());
+        device.setCallback(new org.eclipse.paho.client.mqttv3.MqttCallback() {
+            @Override
+            public void connectionLost(Throwable cause) {
+                lost.countDown();
+            }
+
+            @Override
+            public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) {
+            }
+
+            @Override
+            public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
+            }
+        });
+
+        // the operator API, behind the bearer token
+        String token = Files.readString(dir.resolve("sink").resolve("admin.token")).trim();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI revoke = java.net.URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/devices/" + a.deviceId() + "/revoke");
+        var noToken = http.send(java.net.http.HttpRequest.newBuilder(revoke).POST(java.net.http.HttpRequest.BodyPublishers.noBody())
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, noToken.statusCode());
+        assertTrue(registry().device(a.deviceId()).orElseThrow().revokedAt() == null, "nothing revoked without the token");
+        var revoked = http.send(java.net.http.HttpRequest.newBuilder(revoke).header("Authorization", "Bearer " + token)
+                .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, revoked.statusCode(), revoked.body());
+        assertTrue(revoked.body().contains("\"revokedAt\":\"20"), revoked.body());
+
+        // the broker deleted its client: the session ends and the credentials no longer work
+        assertTrue(lost.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the revoked device's session was ended");
+        MqttException refused = assertThrows(MqttException.class, () -> connect(mosquitto.url(), a.deviceId(), a.username(), a.password()));
+        assertEquals(MqttException.REASON_CODE_NOT_AUTHORIZED, refused.getReasonCode(), refused.toString());
+        FleetRegistry.Device d = registry().device(a.deviceId()).orElseThrow();
+        assertTrue(d.revoked() && d.passwordHash() == null && !d.online(), d.toString());
+        // the other device of the same claim is untouched
+        connect(mosquitto.url(), other.deviceId(), other.username(), other.password()).disconnect();
+
+        // whatever still arrives in its name (here: published by an admin session) is refused and counted
+        MqttClient admin = connect(mosquitto.url(), "forwarder", "admin", "admin-secret");
+        admin.publish(TOPICS.stamps(a.deviceId()), "{\"late\":true}".getBytes(StandardCharsets.UTF_8), 1, false);
+        admin.disconnect();
+        await().atMost(WAIT).until(() -> sink.metrics().malformed(app.sevenstamp.autopilot.sink.ingest.DeviceGate.KIND) == 1);
+        assertEquals(0, sink.metrics().accepted());
+
+        // the same box with its old claim is refused; with a new claim it comes back under its device id
+        Provisioner.RefusedException old = assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-R").attempt());
+        assertTrue(old.getMessage().contains("was revoked at") && old.getMessage().contains("needs a new claim"), old.getMessage());
+        String fresh = sink.fleet().createClaim("shop-5", 1, Duration.ofDays(1)).token();
+        ProvisionGrant back = provisioner(fresh, "hw-R").attempt();
+        assertEquals(a.deviceId(), back.deviceId());
+        assertEquals("shop-5", back.location());
+        connect(mosquitto.url(), back.deviceId(), back.username(), back.password()).disconnect();
+        assertTrue(sink.fleet().admits(a.deviceId()), "re-provisioned: its events are taken again");
+        assertEquals(0, sink.fleet().registry().claims().stream().filter(c -> c.token().equals(fresh)).findFirst().orElseThrow().usesLeft());
+    }
+
+    private FleetRegistry registry() {
+        return sink.fleet().registry();
+    }
+
+    private static FleetRegistry.Command acked(FleetRegistry registry, String commandId) {
+        await().atMost(WAIT).until(() -> registry.command(commandId).map(c -> c.ackedAt() != null).orElse(false));
+        return registry.command(commandId).orElseThrow();
     }
 
     private static long reportedVersion(FleetRegistry registry, String deviceId) throws Exception {

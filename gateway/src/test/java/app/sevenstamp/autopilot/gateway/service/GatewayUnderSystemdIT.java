@@ -68,6 +68,19 @@ class GatewayUnderSystemdIT {
         }
     }
 
+    /** The fleet's restart command exits with 75; the unit must count that as a failure that Restart= restarts. */
+    @Test
+    void theRestartCommandsExitStatusIsOneTheUnitRestartsOn() throws IOException {
+        List<String> unit = Files.readAllLines(UNITS.resolve("7stamp-gateway.service"));
+        String code = Integer.toString(app.sevenstamp.autopilot.gateway.fleet.FleetAgent.RESTART_EXIT);
+        assertTrue(unit.contains("Restart=on-failure"), "Restart=on-failure");
+        for (String key : List.of("SuccessExitStatus=", "RestartPreventExitStatus=")) {
+            List<String> values = unit.stream().filter(l -> l.startsWith(key))
+                    .flatMap(l -> List.of(l.substring(key.length()).trim().split("\\s+")).stream()).toList();
+            assertTrue(!values.isEmpty() && !values.contains(code), key + values + " must exist and not list " + code);
+        }
+    }
+
     @Test
     void notifiesReadyFeedsTheWatchdogAndLogsWithSyslogPriorities() throws Exception {
         notify = NotifySocket.start(dir.resolve("systemd"));

@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.gateway.service;
+package app.sevenstamp.autopilot.protocol.support;
 
 import java.util.List;
 import java.util.Objects;
@@ -25,6 +25,11 @@ public final class HealthCheck {
 
     public HealthCheck(List<Probe> probes) {
         this.probes = List.copyOf(probes);
+    }
+
+    /** The probes' names, in the order they run. */
+    public java.util.List<String> names() {
+        return probes.stream().map(Probe::name).toList();
     }
 
     /** The first problem as {@code name: what}, or empty when all probes are healthy. */

@@ -1,7 +1,5 @@
-package app.sevenstamp.autopilot.gateway.service;
+package app.sevenstamp.autopilot.protocol.support;
 
-import app.sevenstamp.autopilot.protocol.support.NamedThreads;
-import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -14,6 +12,8 @@ import org.tinylog.Logger;
  * passed. When a check fails it logs the problem once and stops feeding: systemd then kills the
  * service after WatchdogSec= and Restart=on-failure starts it again. When the check passes again
  * before that, feeding resumes and that is logged too.
+ *
+ * <p>Shared by the gateway and the sink; each daemon brings its own {@link HealthCheck}.
  *
  * <p>Threading: one daemon thread ({@code watchdog}) runs the checks and the sends; nothing else
  * touches its state.
@@ -39,8 +39,8 @@ public final class Watchdog implements AutoCloseable {
         Watchdog watchdog = new Watchdog(notifier, health);
         long periodMs = Math.max(100, interval.get().toMillis() / 2);
         watchdog.timer.scheduleWithFixedDelay(watchdog::tick, 0, periodMs, TimeUnit.MILLISECONDS);
-        Logger.info("systemd watchdog on: {} s; fed every {} ms while the pipeline, outbox and uplink are healthy",
-                interval.get().toSeconds(), periodMs);
+        Logger.info("systemd watchdog on: {} s; fed every {} ms while these are healthy: {}",
+                interval.get().toSeconds(), periodMs, String.join(", ", health.names()));
         return Optional.of(watchdog);
     }
 
@@ -50,7 +50,7 @@ public final class Watchdog implements AutoCloseable {
             Optional<String> problem = health.firstProblem();
             if (problem.isPresent()) {
                 if (!problem.get().equals(lastProblem)) {
-                    Logger.error("unhealthy: {}; not feeding the systemd watchdog, systemd will restart the gateway",
+                    Logger.error("unhealthy: {}; not feeding the systemd watchdog, systemd will restart the service",
                             problem.get());
                     notifier.status("unhealthy: " + problem.get());
                 }

@@ -1,10 +1,9 @@
-package app.sevenstamp.autopilot.gateway.service;
+package app.sevenstamp.autopilot.protocol.support;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,0 +1,84 @@
+package app.sevenstamp.autopilot.sink.service;
+
+import app.sevenstamp.autopilot.protocol.support.HealthCheck;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+
+/**
+ * The sink's health for systemd's watchdog ({@link app.sevenstamp.autopilot.protocol.support.Watchdog}):
+ * the ingest thread runs, the store answers, and the ingest is connected to the broker or has been
+ * reconnecting for less than {@code brokerGrace}. A broker outage alone is not a reason to restart at
+ * once (Paho reconnects by itself); one that outlasts the grace may be a client stuck in a state only a
+ * restart clears, and the restart is cheap and rate-limited by the unit.
+ *
+ * <p>Threading: the probes run on the watchdog thread only, which also owns the outage clock.
+ */
+public final class SinkHealth {
+    /** How long the ingest may be reconnecting before the watchdog stops being fed. */
+    public static final Duration BROKER_GRACE = Duration.ofMinutes(5);
+    /** Store: the connection and its validation each wait at most this long. */
+    static final int STORE_VALID_SECONDS = 5;
+
+    /** Opens a pooled connection; the probe closes it. */
+    @FunctionalInterface
+    public interface Connections {
+        Connection get() throws SQLException;
+    }
+
+    private SinkHealth() {
+    }
+
+    /**
+     * @param nanoTime a monotonic clock ({@code System::nanoTime} in production)
+     */
+    public static HealthCheck of(BooleanSupplier ingestAlive, Connections store, BooleanSupplier brokerConnected,
+            Duration brokerGrace, LongSupplier nanoTime) {
+        BrokerOutage outage = new BrokerOutage(brokerConnected, brokerGrace, nanoTime);
+        return new HealthCheck(List.of(
+                new HealthCheck.Probe("ingest", () -> ingestAlive.getAsBoolean() ? null : "the ingest thread has ended"),
+                new HealthCheck.Probe("store", () -> storeProblem(store)),
+                new HealthCheck.Probe("broker", outage::problem)));
+    }
+
+    private static String storeProblem(Connections store) {
+        try (Connection c = store.get()) {
+            return c.isValid(STORE_VALID_SECONDS) ? null : "the database did not answer within " + STORE_VALID_SECONDS + " s";
+        } catch (SQLException | RuntimeException e) {
+            return "cannot reach the database: " + e.getMessage();
+        }
+    }
+
+    /** How long the broker connection has been down, measured from the first probe that saw it down. */
+    private static final class BrokerOutage {
+        private final BooleanSupplier connected;
+        private final Duration grace;
+        private final LongSupplier nanoTime;
+        private long downSince;
+        private boolean down;
+
+        BrokerOutage(BooleanSupplier connected, Duration grace, LongSupplier nanoTime) {
+            this.connected = connected;
+            this.grace = grace;
+            this.nanoTime = nanoTime;
+        }
+
+        String problem() {
+            long now = nanoTime.getAsLong();
+            if (connected.getAsBoolean()) {
+                down = false;
+                return null;
+            }
+            if (!down) {
+                down = true;
+                downSince = now;
+            }
+            Duration lasting = Duration.ofNanos(now - downSince);
+            return lasting.compareTo(grace) < 0 ? null : "not connected to the broker for " + lasting.toSeconds()
+                    + " s (reconnecting is allowed for " + grace.toSeconds() + " s)";
+        }
+    }
+}
