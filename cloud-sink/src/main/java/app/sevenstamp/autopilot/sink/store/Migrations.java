@@ -163,7 +163,14 @@ public final class Migrations {
                         from_seq BIGINT NOT NULL,
                         to_seq BIGINT NOT NULL,
                         detected_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-                        PRIMARY KEY (device_id, from_seq))""")));
+                        PRIMARY KEY (device_id, from_seq))""")),
+            new Migration(7, "counter rules: the version last published to the boxes", List.of(
+                    """
+                    CREATE TABLE counter_rules (
+                        id INT PRIMARY KEY CHECK (id = 1),
+                        version BIGINT NOT NULL,
+                        content VARCHAR(16384) NOT NULL,
+                        changed_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""")));
 
     private Migrations() {
     }
