@@ -192,10 +192,19 @@ public final class FleetAgent implements AutoCloseable {
             return; // the retained copy of what we already run, or not ours
         }
         Map<String, String> old = storedSettings(stateDir);
-        storeConfig(stateDir, d.version(), d.settings());
+        Applied a = applyChanged(d.version(), old, d.settings());
+        // a value refused live would stop the next start (the same check runs there): keep the old one stored
+        Map<String, String> keep = new HashMap<>(d.settings());
+        for (String k : a.refused()) {
+            if (old.containsKey(k)) {
+                keep.put(k, old.get(k));
+            } else {
+                keep.remove(k);
+            }
+        }
+        storeConfig(stateDir, d.version(), keep);
         configVersion = d.version();
-        lastApplied = applyChanged(d.version(), old, d.settings());
-        Applied a = lastApplied;
+        lastApplied = a;
         Logger.info("desired config version {} stored; applied live: {}; at the next start: {}{}", d.version(),
                 a.live().isEmpty() ? "none" : String.join(", ", a.live()),
                 a.atRestart().isEmpty() ? "none" : String.join(", ", a.atRestart()),

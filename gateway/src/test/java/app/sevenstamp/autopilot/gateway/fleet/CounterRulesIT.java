@@ -249,5 +249,7 @@ class CounterRulesIT {
         await().atMost(WAIT).until(() -> gateway.gw.fleet().lastApplied().version() == 2);
         assertEquals(List.of("cards.programs"), gateway.gw.fleet().lastApplied().refused());
         assertTrue(gateway.scan(tea).startsWith("REJECTED reason=UNKNOWN_PROGRAM "));
+        assertEquals("coffee", FleetAgent.storedSettings(dir.resolve("gateway")).get("cards.programs"),
+                "the refused value is not stored either, so the next start does not fail on it");
     }
 }
