@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import app.sevenstamp.autopilot.sink.fleet.BrokerAccess;
+import app.sevenstamp.autopilot.sink.fleet.CounterRulesBook;
 import app.sevenstamp.autopilot.sink.fleet.DynSecAccess;
 import app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess;
 import app.sevenstamp.autopilot.sink.fleet.FleetHttp;
@@ -124,6 +125,7 @@ public final class SinkServer implements AutoCloseable {
                     mqttUser, mqttPassword, config.topics(), config.provisionUsername(), config.provisionPassword(),
                     key.trustedKeyLine()), registry, accessFactory, clock);
             started.push(fleet);
+            fleet.publishRules(CounterRulesBook.versioned(store, config.programs(), clock));
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }

@@ -6,10 +6,12 @@ import app.sevenstamp.autopilot.gateway.feedback.ConsoleFeedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedbacks;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.fleet.CounterRulesAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
+import app.sevenstamp.autopilot.gateway.fleet.LiveCards;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
-import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
+import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.scan.Debouncer;
 import app.sevenstamp.autopilot.gateway.scan.DetectingScanSource;
 import app.sevenstamp.autopilot.gateway.scan.DevicePath;
@@ -60,6 +62,7 @@ public final class Gateway implements AutoCloseable {
     private final StampPipeline pipeline;
     private final ScanSource scanner;
     private FleetAgent fleet;
+    private CounterRulesAgent rules;
     private final ScannerState scannerState;
     private boolean closed;
 
@@ -123,8 +126,16 @@ public final class Gateway implements AutoCloseable {
                 ACK_TIMEOUT, () -> ThreadLocalRandom.current().nextDouble(), env.clock(), env.clockSynced());
         StampFactory factory = new StampFactory(config.deviceId(), config.location(), env.clock(), env.ticker(),
                 env.bootId(), env.clockSynced());
-        StampPipeline pipeline = new StampPipeline(
-                new ScanPolicy(config.cards().verifier(), config.cards().programs()), factory, outbox, feedback,
+        // counter rules: the stored set and this counter's recent stamps, before the first scan
+        LiveCards cards = new LiveCards(config.cards());
+        CounterGuard guard = new CounterGuard();
+        CounterRulesAgent rules = new CounterRulesAgent(new Topics(config.mqtt().topicPrefix()), config.outboxDir(), r -> {
+            guard.rules(r);
+            outbox.historyRetention(guard.horizon());
+        });
+        rules.loadStored();
+        loadCounterHistory(outbox, guard, env.clock());
+        StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
                 uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT);
         ScannerState scannerState = new ScannerState("starting");
         ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
@@ -132,14 +143,44 @@ public final class Gateway implements AutoCloseable {
         FleetAgent fleet = new FleetAgent(config.deviceId(), new Topics(config.mqtt().topicPrefix()), uplink, outbox,
                 feedback, config.outboxDir(), env.clock(), version, heartbeat, () -> describe(scannerState.get()),
                 restart);
+        fleet.hotKey("cards.programs", v -> cards.apply("cards.programs", v));
+        fleet.hotKey("cards.trustedKeys", v -> cards.apply("cards.trustedKeys", v));
         fleet.attach();
+        rules.attach(uplink);
 
         uplink.start();
         pipeline.start();
         scanner.start();
         Gateway gateway = new Gateway(feedback, outbox, uplink, pipeline, scanner, scannerState);
         gateway.fleet = fleet;
+        gateway.rules = rules;
         return gateway;
+    }
+
+    /** The counter guard's memory: what counter_history holds (it outlives the outbox rows, deleted on ack). */
+    private static void loadCounterHistory(Outbox outbox, CounterGuard guard, Clock clock) {
+        try {
+            var stamps = outbox.counterHistory(clock.instant().minus(CounterGuard.MAX_COOLDOWN))
+                    .get(STORE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            stamps.forEach(s -> guard.load(s.programId(), s.cardId(), s.at()));
+            Logger.info("counter rules: {} stamp(s) of {} card(s) remembered at this counter", stamps.size(),
+                    guard.cardsRemembered());
+        } catch (ExecutionException | TimeoutException e) {
+            // fail open: without the memory the box only refuses less; the sink still judges every stamp
+            Logger.warn("counter history not read ({}); cooldown and daily cap start from nothing", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The counter rules' receiver: version in force, refused messages. */
+    public CounterRulesAgent counterRules() {
+        return rules;
+    }
+
+    /** Fleet management: what the last desired config applied live and what waits for a restart. */
+    public FleetAgent fleet() {
+        return fleet;
     }
 
     /**
@@ -260,6 +301,7 @@ public final class Gateway implements AutoCloseable {
         step("pipeline", () -> pipeline.close(Duration.ofMillis(1000)));
         step("fleet", () -> fleet.goodbye(Duration.ofMillis(300)));
         step("uplink", () -> uplink.close(Duration.ofMillis(1200)));
+        step("rules", rules::close);
         step("outbox", () -> outbox.close(Duration.ofMillis(1000)));
         step("feedback", feedback::close);
     }

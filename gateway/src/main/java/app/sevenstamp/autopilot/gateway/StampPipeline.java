@@ -8,12 +8,16 @@ import app.sevenstamp.autopilot.gateway.outbox.OutboxHealth;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxStatus;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
+import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.Decision;
+import app.sevenstamp.autopilot.gateway.policy.Excerpt;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
@@ -21,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.tinylog.Logger;
 
 /**
@@ -38,7 +43,10 @@ public final class StampPipeline implements AutoCloseable {
     /** Never produced by a framer (empty lines yield nothing), so it can mark the end of the queue. */
     private static final Frame STOP = new Frame.Text("");
 
-    private final ScanPolicy policy;
+    /** Read once per scan: the fleet may swap in a new policy (cards.programs, cards.trustedKeys) at any time. */
+    private final Supplier<ScanPolicy> policy;
+    /** The sink's counter rules (cooldown, daily cap) over this counter's own stamps. */
+    private final CounterGuard guard;
     private final StampFactory factory;
     private final Outbox outbox;
     private final Feedback feedback;
@@ -60,7 +68,18 @@ public final class StampPipeline implements AutoCloseable {
      */
     public StampPipeline(ScanPolicy policy, StampFactory factory, Outbox outbox, Feedback feedback,
             BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
+        this(() -> policy, new CounterGuard(), factory, outbox, feedback, online, appended, capacity, storeTimeout);
+        Objects.requireNonNull(policy, "policy");
+    }
+
+    /**
+     * @param policy the policy in force, read once per scan
+     * @param guard  the counter rules; its history is the pipeline thread's from {@link #start} on
+     */
+    public StampPipeline(Supplier<ScanPolicy> policy, CounterGuard guard, StampFactory factory, Outbox outbox,
+            Feedback feedback, BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
         this.policy = Objects.requireNonNull(policy, "policy");
+        this.guard = Objects.requireNonNull(guard, "guard");
         this.factory = Objects.requireNonNull(factory, "factory");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
         this.feedback = Objects.requireNonNull(feedback, "feedback");
@@ -136,14 +155,21 @@ public final class StampPipeline implements AutoCloseable {
     }
 
     private void process(Frame frame) {
-        Decision decision = policy.decide(frame);
+        Decision decision = policy.get().decide(frame);
         if (decision instanceof Decision.Reject reject) {
-            Logger.warn("scan rejected: {} ({}); scanned {}", reject.reason(), reject.detail(), reject.excerpt());
-            feedback.signal(Signal.forReject(reject.reason()), "reason=" + reject.reason() + " " + reject.detail());
+            reject(reject);
             return;
         }
         Decision.Accept accept = (Decision.Accept) decision;
         StampDraft draft = factory.draft(accept);
+        if (draft.kind() == EventKind.STAMP) {
+            Optional<Decision.Reject> limited = guard.check(draft.programId(), draft.cardId(), draft.deviceTime(),
+                    Excerpt.of(accept.code()));
+            if (limited.isPresent()) {
+                reject(limited.get());
+                return;
+            }
+        }
         String card = "card=" + draft.cardId() + " program=" + draft.programId();
         long start = System.nanoTime();
         StoredEvent stored;
@@ -166,6 +192,9 @@ public final class StampPipeline implements AutoCloseable {
             storageFault(card, e);
             return;
         }
+        if (draft.kind() == EventKind.STAMP) {
+            guard.record(draft.programId(), draft.cardId(), draft.deviceTime());
+        }
         boolean connected = online.getAsBoolean();
         feedback.signal(connected ? Signal.ACCEPTED : Signal.ACCEPTED_OFFLINE, card + " seq=" + stored.seq());
         appended.run();
@@ -178,6 +207,11 @@ public final class StampPipeline implements AutoCloseable {
         lastHealth = health;
         Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
                 (System.nanoTime() - start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
+    }
+
+    private void reject(Decision.Reject reject) {
+        Logger.warn("scan rejected: {} ({}); scanned {}", reject.reason(), reject.detail(), reject.excerpt());
+        feedback.signal(Signal.forReject(reject.reason()), "reason=" + reject.reason() + " " + reject.detail());
     }
 
     private void storageFault(String card, Throwable cause) {

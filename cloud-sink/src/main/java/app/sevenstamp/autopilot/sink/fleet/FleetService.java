@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.sink.fleet;
 
 import app.sevenstamp.autopilot.protocol.CommandAck;
+import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.DesiredConfig;
 import app.sevenstamp.autopilot.protocol.DeviceCommand;
 import app.sevenstamp.autopilot.protocol.DeviceStatus;
@@ -89,6 +90,8 @@ public final class FleetService implements AutoCloseable {
     /** Revoked device ids, read by the ingest for every event: kept in memory, loaded at start. */
     private final Set<String> revoked = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
+    /** The counter rules to keep retained on PREFIX/rules; null until {@link #publishRules}. */
+    private volatile CounterRules rules;
 
     private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) throws MqttException {
         this.settings = settings;
@@ -260,8 +263,33 @@ public final class FleetService implements AutoCloseable {
             }
             Logger.info("fleet ready: subscribed to {}", filters);
             ready.countDown();
+            publishRulesNow();
         } catch (MqttException | BrokerAccess.AccessException e) {
             Logger.error("fleet: cannot set up on {}: {}", settings.brokerUrl(), e.getMessage());
+        }
+    }
+
+    /**
+     * Keeps {@code r} retained (QoS 1) on {@code PREFIX/rules} for every box: now if connected, and again on
+     * every (re)connect, so a broker restarted without its retained store gets it back.
+     */
+    public void publishRules(CounterRules r) {
+        rules = Objects.requireNonNull(r, "rules");
+        worker.execute(this::publishRulesNow);
+    }
+
+    /** On the fleet thread, once ready (with dynamic security the sink's publish right exists only then). */
+    private void publishRulesNow() {
+        CounterRules r = rules;
+        if (r == null || ready.getCount() > 0 || !client.isConnected()) {
+            return;
+        }
+        try {
+            publish(settings.topics().rules(), codec.encode(r), true);
+            Logger.info("fleet: counter rules version {} published (retained) for {} program(s)", r.version(),
+                    r.programs().size());
+        } catch (RuntimeException e) {
+            Logger.warn("fleet: counter rules not published now ({}); again at the next connect", e.getMessage());
         }
     }
 

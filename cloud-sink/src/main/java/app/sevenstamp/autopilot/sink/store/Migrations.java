@@ -165,7 +165,14 @@ public final class Migrations {
                         detected_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
                         PRIMARY KEY (device_id, from_seq))""")),
             new Migration(7, "fleet: revoked devices", List.of(
-                    "ALTER TABLE fleet_devices ADD COLUMN revoked_at TIMESTAMP(9) WITH TIME ZONE")));
+                    "ALTER TABLE fleet_devices ADD COLUMN revoked_at TIMESTAMP(9) WITH TIME ZONE")),
+            new Migration(8, "counter rules: the version last published to the boxes", List.of(
+                    """
+                    CREATE TABLE counter_rules (
+                        id INT PRIMARY KEY CHECK (id = 1),
+                        version BIGINT NOT NULL,
+                        content VARCHAR(16384) NOT NULL,
+                        changed_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""")));
 
     private Migrations() {
     }

@@ -482,7 +482,8 @@ public record GatewayConfig(
         return value;
     }
 
-    private static CardSettings cards(Settings s) {
+    /** The {@code cards.*} keys alone: also what the fleet checks before it applies them live. */
+    public static CardSettings cards(Settings s) {
         s.required("cards.trustedKeys", "comma-separated " + KEY_FORMAT);
         List<String> keys = s.list("cards.trustedKeys");
         for (String entry : keys) {

@@ -27,8 +27,11 @@ public enum Signal {
      */
     STORAGE_NEAR_FULL;
 
-    /** A refused scan: "too soon" sounds gentler than "not our card", which asks staff to look. */
+    /**
+     * A refused scan: "too soon" sounds gentler than "not our card", which asks staff to look. A daily cap
+     * reached is "too soon" too: a genuine card, nothing for staff to check, come back tomorrow.
+     */
     public static Signal forReject(RejectReason reason) {
-        return reason == RejectReason.TOO_SOON ? TOO_SOON : REJECTED;
+        return reason == RejectReason.TOO_SOON || reason == RejectReason.DAILY_CAP ? TOO_SOON : REJECTED;
     }
 }

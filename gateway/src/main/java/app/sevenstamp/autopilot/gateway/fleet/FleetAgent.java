@@ -19,15 +19,18 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.tinylog.Logger;
 
@@ -37,14 +40,21 @@ import org.tinylog.Logger;
  * from the sink (retained, versioned), persisted in the state directory and reported back as
  * {@code configVersion}; and the commands, each answered with a {@link CommandAck}.
  *
- * <p>Hot keys (applied at once): {@code fleet.heartbeat}. Every other key is persisted and applied at the
- * next start ({@code restart} command, or systemd), because the parts that read them are built once.
+ * <p>Hot keys (applied at once): {@code fleet.heartbeat}, and what the gateway registers with
+ * {@link #hotKey} ({@code cards.programs}, {@code cards.trustedKeys}). Every other key is persisted and
+ * applied at the next start ({@code restart} command, or systemd), because the parts that read them are
+ * built once: {@code log.level} (tinylog's configuration is frozen at the first log line),
+ * {@code mqtt.*}, {@code feedback.*}, {@code scanner.*}, {@code outbox.*}. Each new version's log line
+ * names the keys applied live and those waiting for the restart; a removed key also waits (the file's
+ * value comes back at the next start).
  *
  * <p>Threads: Paho's thread only hands messages to the single "fleet" thread, which also runs the
  * heartbeat; nothing here touches the scan path.
  */
 public final class FleetAgent implements AutoCloseable {
-    static final Set<String> HOT_KEYS = Set.of("fleet.heartbeat");
+    /** What a desired config version did, for the log and the tests. */
+    public record Applied(long version, List<String> live, List<String> atRestart, List<String> refused) {
+    }
     /** The exit status that asks systemd for a restart (EX_TEMPFAIL). */
     public static final int RESTART_EXIT = 75;
 
@@ -64,6 +74,9 @@ public final class FleetAgent implements AutoCloseable {
     private volatile long configVersion;
     private volatile Duration heartbeat;
     private ScheduledFuture<?> beat;
+    /** Keys the running gateway applies at once; registered before attach, read on the fleet thread. */
+    private final Map<String, Consumer<String>> hot = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile Applied lastApplied;
 
     /**
      * @param restart called after the ack of a {@code restart} command was handed to the uplink
@@ -85,6 +98,20 @@ public final class FleetAgent implements AutoCloseable {
         ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, NamedThreads.daemon("fleet"));
         pool.setRemoveOnCancelPolicy(true);
         this.worker = pool;
+        hot.put("fleet.heartbeat", this::applyHeartbeat);
+    }
+
+    /**
+     * Registers a key the running gateway applies without a restart; {@code apply} runs on the fleet
+     * thread, must not block, and throws (for example a ConfigException) for a value it refuses.
+     */
+    public void hotKey(String key, Consumer<String> apply) {
+        hot.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(apply, "apply"));
+    }
+
+    /** What the newest desired config this run received did; null before the first. */
+    public Applied lastApplied() {
+        return lastApplied;
     }
 
     /** Registers with the uplink: call before {@code uplink.start()}. */
@@ -165,25 +192,64 @@ public final class FleetAgent implements AutoCloseable {
             return; // the retained copy of what we already run, or not ours
         }
         Map<String, String> old = storedSettings(stateDir);
-        storeConfig(stateDir, d.version(), d.settings());
-        configVersion = d.version();
-        String hb = d.settings().get("fleet.heartbeat");
-        if (hb != null) {
-            try {
-                Duration parsed = new app.sevenstamp.autopilot.protocol.support.Settings(props("fleet.heartbeat", hb), "config")
-                        .duration("fleet.heartbeat", heartbeat, Duration.ofSeconds(1), Duration.ofHours(1));
-                if (!parsed.equals(heartbeat)) {
-                    heartbeat = parsed;
-                    schedule();
-                }
-            } catch (RuntimeException e) {
-                Logger.warn("desired config: {}", e.getMessage());
+        Applied a = applyChanged(d.version(), old, d.settings());
+        // a value refused live would stop the next start (the same check runs there): keep the old one stored
+        Map<String, String> keep = new HashMap<>(d.settings());
+        for (String k : a.refused()) {
+            if (old.containsKey(k)) {
+                keep.put(k, old.get(k));
+            } else {
+                keep.remove(k);
             }
         }
-        boolean cold = d.settings().entrySet().stream().anyMatch(e -> !HOT_KEYS.contains(e.getKey())
-                && !e.getValue().equals(old.get(e.getKey())));
-        Logger.info("desired config version {} stored{}", d.version(), cold ? "; some keys apply at the next start" : "");
+        storeConfig(stateDir, d.version(), keep);
+        configVersion = d.version();
+        lastApplied = a;
+        Logger.info("desired config version {} stored; applied live: {}; at the next start: {}{}", d.version(),
+                a.live().isEmpty() ? "none" : String.join(", ", a.live()),
+                a.atRestart().isEmpty() ? "none" : String.join(", ", a.atRestart()),
+                a.refused().isEmpty() ? "" : "; refused (the running value stays): " + String.join(", ", a.refused()));
         publishStatus();
+    }
+
+    private void applyHeartbeat(String value) {
+        Duration parsed = new app.sevenstamp.autopilot.protocol.support.Settings(props("fleet.heartbeat", value), "config")
+                .duration("fleet.heartbeat", heartbeat, Duration.ofSeconds(1), Duration.ofHours(1));
+        if (!parsed.equals(heartbeat)) {
+            heartbeat = parsed;
+            schedule();
+        }
+    }
+
+    /** Applies the changed hot keys; sorts every changed key into live, at the next start, or refused. */
+    private Applied applyChanged(long version, Map<String, String> old, Map<String, String> now) {
+        java.util.TreeSet<String> changed = new java.util.TreeSet<>();
+        now.forEach((k, v) -> {
+            if (!v.equals(old.get(k))) {
+                changed.add(k);
+            }
+        });
+        old.keySet().stream().filter(k -> !now.containsKey(k)).forEach(changed::add);
+        List<String> live = new ArrayList<>();
+        List<String> restart = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        for (String k : changed) {
+            String v = now.get(k);
+            if (v == null) {
+                restart.add(k); // removed: the file's value, which only the next start reads
+            } else if (hot.containsKey(k)) {
+                try {
+                    hot.get(k).accept(v);
+                    live.add(k);
+                } catch (RuntimeException e) {
+                    Logger.warn("desired config version {}: {} not applied: {}", version, k, e.getMessage());
+                    refused.add(k);
+                }
+            } else {
+                restart.add(k);
+            }
+        }
+        return new Applied(version, List.copyOf(live), List.copyOf(restart), List.copyOf(refused));
     }
 
     private void onCommand(byte[] payload) {

@@ -16,11 +16,13 @@ import java.util.Properties;
  * The fleet's files in the state directory, each mode 600 and replaced atomically (write a temporary
  * file, then rename), so a power cut leaves the old or the new file, never half of one:
  * {@code identity.properties} (device.id, device.location, mqtt credentials) and
- * {@code fleet-config.properties} (the desired configuration and its {@code config.version}).
+ * {@code fleet-config.properties} (the desired configuration and its {@code config.version}) and
+ * {@code counter-rules.json} (the newest valid counter rules, as received).
  */
 public final class StateFiles {
     public static final String IDENTITY = "identity.properties";
     public static final String CONFIG = "fleet-config.properties";
+    public static final String RULES = "counter-rules.json";
 
     private StateFiles() {
     }
@@ -40,14 +42,36 @@ public final class StateFiles {
     }
 
     public static void write(Path dir, String name, Properties p) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8)) {
+            p.store(w, "written by the 7stamp gateway; do not edit while it runs");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        writeBytes(dir, name, out.toByteArray());
+    }
+
+    /** The file's bytes, if it exists. */
+    public static Optional<byte[]> readBytes(Path dir, String name) {
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Replaces the file atomically with {@code bytes}, mode 600, synced before the rename. */
+    public static void writeBytes(Path dir, String name, byte[] bytes) {
         try {
             Files.createDirectories(dir);
             Path tmp = dir.resolve(name + ".tmp");
             Files.deleteIfExists(tmp);
             Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                p.store(w, "written by the 7stamp gateway; do not edit while it runs");
-            }
+            Files.write(tmp, bytes);
             try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
             }

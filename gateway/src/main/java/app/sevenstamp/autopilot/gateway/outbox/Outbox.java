@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.MalformedMessageException;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
@@ -108,7 +109,13 @@ public final class Outbox implements AutoCloseable {
     private PreparedStatement insert;
     private PreparedStatement selectPending;
     private PreparedStatement deleteById;
+    private PreparedStatement insertHistory;
+    private PreparedStatement pruneHistory;
     private Statement misc;
+    /** System.nanoTime() of the last prune of counter_history; owner thread only. */
+    private long lastHistoryPrune;
+    /** How long counter_history keeps a stamp: set from the counter rules (their cooldown, at least a day). */
+    private volatile Duration historyRetention = Duration.ofHours(26);
     private long lastReopenAttempt;
 
     private record Job(int priority, long order, Runnable run) {
@@ -268,6 +275,14 @@ public final class Outbox implements AutoCloseable {
         selectPending = connection.prepareStatement(
                 "SELECT seq, event_id, payload, created_at, boot_id, mono_nanos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
         deleteById = connection.prepareStatement("DELETE FROM outbox WHERE event_id = ?");
+        // the counter rules' memory of this counter's stamps: written with the stamp, kept after the ack
+        misc.execute("CREATE TABLE IF NOT EXISTS counter_history (program_id VARCHAR(64) NOT NULL, "
+                + "card_id VARCHAR(64) NOT NULL, stamped_at TIMESTAMP(3) WITH TIME ZONE NOT NULL)");
+        misc.execute("CREATE INDEX IF NOT EXISTS counter_history_at ON counter_history(stamped_at)");
+        connection.commit();
+        insertHistory = connection.prepareStatement(
+                "INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)");
+        pruneHistory = connection.prepareStatement("DELETE FROM counter_history WHERE stamped_at < ?");
         try (ResultSet rs = misc.executeQuery("SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT clock_synced) FROM outbox")) {
             rs.next();
             backlog = rs.getLong(1);
@@ -443,6 +458,9 @@ public final class Outbox implements AutoCloseable {
                 insert.setLong(6, event.monotonicNanos());
                 insert.setBoolean(7, event.clockSynced());
                 insert.executeUpdate();
+                if (draft.kind() == EventKind.STAMP) {
+                    remember(draft);
+                }
                 connection.commit();
                 misc.execute("CHECKPOINT SYNC");
                 backlog++;
@@ -463,6 +481,56 @@ public final class Outbox implements AutoCloseable {
                 throw e;
             } finally {
                 refreshState();
+            }
+        });
+    }
+
+    /**
+     * The stamp's line in counter_history, in the append's transaction (no sync of its own); once a
+     * minute the same transaction also drops the lines older than the retention.
+     */
+    private void remember(StampDraft draft) throws SQLException {
+        insertHistory.setString(1, draft.programId());
+        insertHistory.setString(2, draft.cardId());
+        insertHistory.setObject(3, OffsetDateTime.ofInstant(draft.deviceTime(), ZoneOffset.UTC));
+        insertHistory.executeUpdate();
+        long now = System.nanoTime();
+        if (lastHistoryPrune == 0 || now - lastHistoryPrune > TimeUnit.MINUTES.toNanos(1)) {
+            lastHistoryPrune = now;
+            pruneHistory.setObject(1, OffsetDateTime.ofInstant(clock.instant().minus(historyRetention), ZoneOffset.UTC));
+            pruneHistory.executeUpdate();
+        }
+    }
+
+    /** How long counter_history keeps a stamp (the counter rules' horizon); any thread. */
+    public void historyRetention(Duration retention) {
+        historyRetention = Objects.requireNonNull(retention, "retention");
+    }
+
+    /** A stamp this counter stored, as counter_history remembers it (also after the sink's ack). */
+    public record CounterStamp(String programId, String cardId, Instant at) {
+    }
+
+    /** The stamps stored at or after {@code since}, oldest first: the counter rules' memory, read at start. */
+    public CompletableFuture<List<CounterStamp>> counterHistory(Instant since) {
+        Objects.requireNonNull(since, "since");
+        return submit(1, () -> {
+            ensureOpen();
+            try (PreparedStatement st = connection.prepareStatement("SELECT program_id, card_id, stamped_at "
+                    + "FROM counter_history WHERE stamped_at >= ? ORDER BY stamped_at")) {
+                st.setObject(1, OffsetDateTime.ofInstant(since, ZoneOffset.UTC));
+                List<CounterStamp> out = new ArrayList<>();
+                try (ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new CounterStamp(rs.getString(1), rs.getString(2),
+                                rs.getObject(3, OffsetDateTime.class).toInstant()));
+                    }
+                }
+                connection.commit();
+                return out;
+            } catch (SQLException e) {
+                failed(e);
+                throw e;
             }
         });
     }

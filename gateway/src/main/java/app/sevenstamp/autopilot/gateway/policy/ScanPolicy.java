@@ -13,8 +13,8 @@ import java.util.TreeSet;
  * key, and its program must be one this counter runs. Immutable and thread-safe; pure, so it never
  * throws for anything a scanner can send.
  *
- * <p>Debounce, per-card cooldown and daily caps ({@code TOO_SOON}) belong here too; they come with
- * a later issue.
+ * <p>Double reads are the debouncer's ({@code scan/Debouncer}); the sink's per-card cooldown and daily
+ * cap, which need this counter's history, are {@link CounterGuard}'s, checked after this policy accepts.
  */
 public final class ScanPolicy {
     private final CardVerifier verifier;

@@ -9,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetSettings;
 import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
+import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.ProvisionGrant;
 import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
@@ -114,6 +116,14 @@ class FleetIT {
         String first = seen.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertEquals(TOPICS.stamps(a.deviceId()) + " own", first);
         assertTrue(seen.isEmpty(), "the publish on another device's topic never reached a subscriber: " + seen);
+        // the sink's counter rules, retained under dynamic security, are readable by the box
+        LinkedBlockingQueue<byte[]> rules = new LinkedBlockingQueue<>();
+        deviceA.subscribe(TOPICS.rules(), 1, (topic, m) -> rules.add(m.getPayload()));
+        byte[] r = rules.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertTrue(r != null, "retained counter rules on " + TOPICS.rules());
+        CounterRules counterRules = new WireCodec().decode(r, CounterRules.class);
+        assertEquals(1, counterRules.version());
+        assertEquals(new CounterRules.Limits(0, 0, "UTC"), counterRules.programs().get("coffee"));
         deviceA.disconnect();
 
         // the credentials are bound to the device's client id, and a wrong password is refused

@@ -8,9 +8,10 @@ import org.junit.jupiter.api.Test;
 class SignalTest {
 
     @Test
-    void tooSoonHasItsOwnSignalAndEveryOtherRejectIsRejected() {
+    void tooSoonAndDailyCapSoundTooSoonAndEveryOtherRejectIsRejected() {
         for (RejectReason reason : RejectReason.values()) {
-            assertEquals(reason == RejectReason.TOO_SOON ? Signal.TOO_SOON : Signal.REJECTED, Signal.forReject(reason),
+            boolean soon = reason == RejectReason.TOO_SOON || reason == RejectReason.DAILY_CAP;
+            assertEquals(soon ? Signal.TOO_SOON : Signal.REJECTED, Signal.forReject(reason),
                     reason.name());
         }
     }

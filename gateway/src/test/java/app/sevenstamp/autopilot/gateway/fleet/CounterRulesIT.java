@@ -1,0 +1,255 @@
+package app.sevenstamp.autopilot.gateway.fleet;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.gateway.Gateway;
+import app.sevenstamp.autopilot.gateway.MutableClock;
+import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
+import app.sevenstamp.autopilot.protocol.CounterRules;
+import app.sevenstamp.autopilot.protocol.DesiredConfig;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.cards.CardIssuer;
+import app.sevenstamp.autopilot.sink.cards.SigningKey;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The counter rules and the live desired config on the real parts: the sink (embedded Moquette) publishes
+ * its rules, an in-process gateway (stdin scanner, console feedback, H2 outbox in a temp dir) takes them,
+ * and keeps refusing a card within its cooldown with the broker gone, also after its own restart.
+ */
+class CounterRulesIT {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);
+    private final WireCodec codec = new WireCodec();
+
+    @TempDir
+    Path dir;
+
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-23T09:00:00Z"));
+    private SinkServer sink;
+    private Running gateway;
+    private String coffee;
+    private String tea;
+
+    /** A gateway in this JVM with a pipe for its scanner and its console lines collected. */
+    private final class Running implements AutoCloseable {
+        final List<String> lines = new CopyOnWriteArrayList<>();
+        final PipedOutputStream scans = new PipedOutputStream();
+        final Gateway gw;
+
+        Running(String brokerUrl, String trustedKey) throws Exception {
+            PipedInputStream in = new PipedInputStream(scans, 64 * 1024);
+            Properties p = new Properties();
+            p.setProperty("device.id", "counter-1");
+            p.setProperty("scanner.type", "stdin");
+            p.setProperty("cards.trustedKeys", trustedKey);
+            p.setProperty("cards.programs", "coffee,tea");
+            p.setProperty("outbox.dir", dir.resolve("gateway").toString());
+            p.setProperty("mqtt.url", brokerUrl);
+            p.setProperty("mqtt.reconnect.max", "2s");
+            p.setProperty("feedback.type", "console");
+            GatewayConfig config = GatewayConfig.from(new Settings(p, "CounterRulesIT"), "counter-1",
+                    dir.resolve("no-serial"));
+            PrintStream out = new PrintStream(new LineCollector(lines), true, StandardCharsets.UTF_8);
+            gw = Gateway.start(config, new Gateway.Environment(clock, Ticker.SYSTEM, in, out, false,
+                    "boot-" + System.nanoTime(), () -> true));
+        }
+
+        /** Scans {@code code} and returns the console line it got. */
+        String scan(String code) throws IOException {
+            int before = lines.size();
+            scans.write((code + "\n").getBytes(StandardCharsets.US_ASCII));
+            scans.flush();
+            await().atMost(WAIT).until(() -> lines.size() > before);
+            return lines.get(before);
+        }
+
+        @Override
+        public void close() throws IOException {
+            scans.close();
+            gw.close();
+        }
+    }
+
+    /** Console lines, one string each (self-test and other lines included). */
+    private static final class LineCollector extends OutputStream {
+        private final List<String> lines;
+        private final StringBuilder current = new StringBuilder();
+
+        LineCollector(List<String> lines) {
+            this.lines = lines;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            if (b == '\n') {
+                lines.add(current.toString());
+                current.setLength(0);
+            } else {
+                current.append((char) b);
+            }
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("store.dir", dir.resolve("sink").toString());
+        p.setProperty("http.port", "0");
+        p.setProperty("broker.port", "0");
+        p.setProperty("program.coffee.stampsRequired", "5");
+        p.setProperty("program.coffee.cooldown", "10m");
+        p.setProperty("program.coffee.dailyCap", "3");
+        p.setProperty("program.coffee.timeZone", "Europe/Berlin");
+        p.setProperty("program.tea.stampsRequired", "8");
+        SinkConfig config = SinkConfig.from(new Settings(p, "CounterRulesIT"));
+        sink = SinkServer.start(config);
+        assertTrue(sink.fleet().awaitReady(WAIT));
+        SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());
+        CardIssuer issuer = new CardIssuer(key.signer(), new SecureRandom());
+        coffee = issuer.issue(config.program("coffee").orElseThrow());
+        tea = issuer.issue(config.program("tea").orElseThrow());
+        gateway = new Running(sink.brokerUrl(), sink.trustedKey());
+        await().atMost(WAIT).until(() -> gateway.gw.counterRules().version() == 1);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (sink != null) {
+            sink.close();
+        }
+    }
+
+    private int stampsAtSink(String code) throws Exception {
+        String id = code.split("\\.")[3];
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/cards/" + id)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            return 0;
+        }
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body()).path("stamps").asInt();
+    }
+
+    private void publishRetained(String topic, byte[] payload) throws Exception {
+        MqttClient c = new MqttClient(sink.brokerUrl(), "test-" + System.nanoTime(), new MemoryPersistence());
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        c.connect(o);
+        c.publish(topic, payload, 1, true);
+        c.disconnect();
+        c.close();
+    }
+
+    @Test
+    void rulesArriveAndHoldOfflineAndOverARestartWhileTheBrokerIsDown() throws Exception {
+        Path stored = dir.resolve("gateway").resolve(StateFiles.RULES);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stored)));
+
+        String first = gateway.scan(coffee);
+        assertTrue(first.startsWith("ACCEPTED "), first);
+        await().atMost(WAIT).until(() -> stampsAtSink(coffee) == 1); // acked: the outbox row is gone
+
+        sink.close(); // the broker with it
+        await().atMost(WAIT).until(() -> !gateway.gw.online());
+        clock.advance(Duration.ofMinutes(3));
+        String soon = gateway.scan(coffee);
+        assertTrue(soon.startsWith("TOO_SOON reason=TOO_SOON card "), soon);
+        assertTrue(soon.contains("cooldown 600 s (counter rules version 1)"), soon);
+        assertTrue(gateway.scan(tea).startsWith("ACCEPTED_OFFLINE "), "tea has no limits");
+
+        // restart while the broker is down: the rules come from the state file, the memory from the outbox
+        gateway.close();
+        clock.advance(Duration.ofMinutes(3));
+        gateway = new Running(sink.brokerUrl(), sink.trustedKey());
+        assertEquals(1, gateway.gw.counterRules().version());
+        String afterRestart = gateway.scan(coffee);
+        assertTrue(afterRestart.startsWith("TOO_SOON reason=TOO_SOON "), afterRestart);
+        assertTrue(afterRestart.contains("stamped at this counter 360 s ago"), afterRestart);
+        clock.advance(Duration.ofMinutes(5));
+        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED_OFFLINE "), "the cooldown is over");
+    }
+
+    @Test
+    void onlyNewerValidRulesReplaceTheOnesInForce() throws Exception {
+        CounterRulesAgent agent = gateway.gw.counterRules();
+        publishRetained(TOPICS.rules(), "{\"schema\":1,\"version\":7,\"programs\":{\"coffee\":{\"cooldownSeconds\":-5,"
+                .concat("\"dailyCap\":0,\"timeZone\":\"UTC\"}}}").getBytes(StandardCharsets.UTF_8));
+        publishRetained(TOPICS.rules(), "not json".getBytes(StandardCharsets.UTF_8));
+        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, 8, Map.of("coffee",
+                new CounterRules.Limits(60, 0, "Atlantis/Capital")))));
+        await().atMost(WAIT).until(() -> agent.refused() == 3);
+        assertEquals(1, agent.version(), "malformed rules leave version 1 in force");
+
+        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, 5, Map.of())));
+        await().atMost(WAIT).until(() -> agent.version() == 5);
+        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, 4, Map.of("coffee",
+                new CounterRules.Limits(600, 0, "UTC")))));
+        // an older version is ignored: without limits, the same card is stamped twice in a row
+        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED"));
+        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED"), "version 4 was ignored");
+        assertEquals(5, agent.version());
+        assertEquals(3, agent.refused());
+        String file = Files.readString(dir.resolve("gateway").resolve(StateFiles.RULES));
+        assertTrue(file.contains("\"version\":5"), file);
+    }
+
+    @Test
+    void desiredCardsProgramsApplyToTheNextScanWithoutARestart() throws Exception {
+        assertTrue(gateway.scan(tea).startsWith("ACCEPTED"));
+        publishRetained(TOPICS.config("counter-1"), codec.encode(new DesiredConfig(1, "counter-1", 1,
+                Map.of("cards.programs", "coffee", "mqtt.keepAlive", "45s"))));
+        await().atMost(WAIT).until(() -> gateway.gw.fleet().lastApplied() != null);
+        FleetAgent.Applied applied = gateway.gw.fleet().lastApplied();
+        assertEquals(List.of("cards.programs"), applied.live());
+        assertEquals(List.of("mqtt.keepAlive"), applied.atRestart());
+        String refused = gateway.scan(tea);
+        assertTrue(refused.startsWith("REJECTED reason=UNKNOWN_PROGRAM "), refused);
+        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED"));
+
+        // a value the gateway would refuse at start is refused live too, and the policy in force stays
+        publishRetained(TOPICS.config("counter-1"), codec.encode(new DesiredConfig(1, "counter-1", 2,
+                Map.of("cards.programs", "Not A Program!", "mqtt.keepAlive", "45s"))));
+        await().atMost(WAIT).until(() -> gateway.gw.fleet().lastApplied().version() == 2);
+        assertEquals(List.of("cards.programs"), gateway.gw.fleet().lastApplied().refused());
+        assertTrue(gateway.scan(tea).startsWith("REJECTED reason=UNKNOWN_PROGRAM "));
+        assertEquals("coffee", FleetAgent.storedSettings(dir.resolve("gateway")).get("cards.programs"),
+                "the refused value is not stored either, so the next start does not fail on it");
+    }
+}
