@@ -26,6 +26,7 @@ import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
 import app.sevenstamp.autopilot.gateway.service.HealthCheck;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.gateway.voucher.VoucherDesk;
 import app.sevenstamp.autopilot.protocol.Topics;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -60,6 +61,7 @@ public final class Gateway implements AutoCloseable {
     private final StampPipeline pipeline;
     private final ScanSource scanner;
     private FleetAgent fleet;
+    private VoucherDesk vouchers;
     private final ScannerState scannerState;
     private boolean closed;
 
@@ -123,9 +125,13 @@ public final class Gateway implements AutoCloseable {
                 ACK_TIMEOUT, () -> ThreadLocalRandom.current().nextDouble(), env.clock(), env.clockSynced());
         StampFactory factory = new StampFactory(config.deviceId(), config.location(), env.clock(), env.ticker(),
                 env.bootId(), env.clockSynced());
+        // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts
+        VoucherDesk vouchers = new VoucherDesk(uplink, new Topics(config.mqtt().topicPrefix()), config.deviceId(),
+                config.location(), feedback, env.clock(), config.vouchers().answerTimeout());
+        vouchers.attach();
         StampPipeline pipeline = new StampPipeline(
                 new ScanPolicy(config.cards().verifier(), config.cards().programs()), factory, outbox, feedback,
-                uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT);
+                uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT, vouchers::scan);
         ScannerState scannerState = new ScannerState("starting");
         ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
         // the status reports the scanner's phase (ready, searching, lost) with its device and losses
@@ -139,6 +145,7 @@ public final class Gateway implements AutoCloseable {
         scanner.start();
         Gateway gateway = new Gateway(feedback, outbox, uplink, pipeline, scanner, scannerState);
         gateway.fleet = fleet;
+        gateway.vouchers = vouchers;
         return gateway;
     }
 
@@ -258,6 +265,7 @@ public final class Gateway implements AutoCloseable {
         // worst case 0.6 + 1.0 + 1.2 + 1.0 + 0.5 s: under the 5 s systemd and operators expect
         step("scanner", scanner::close);
         step("pipeline", () -> pipeline.close(Duration.ofMillis(1000)));
+        step("vouchers", () -> vouchers.close(Duration.ofMillis(200)));
         step("fleet", () -> fleet.goodbye(Duration.ofMillis(300)));
         step("uplink", () -> uplink.close(Duration.ofMillis(1200)));
         step("outbox", () -> outbox.close(Duration.ofMillis(1000)));

@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.gateway.policy.Decision;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -21,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.tinylog.Logger;
 
 /**
@@ -45,6 +47,8 @@ public final class StampPipeline implements AutoCloseable {
     private final BooleanSupplier online;
     private final Runnable appended;
     private final Duration storeTimeout;
+    /** Where a scan that looks like a voucher goes instead of the outbox; null: to the policy like any scan. */
+    private final Consumer<String> vouchers;
     private final BlockingQueue<Frame> queue;
     private final AtomicLong dropped = new AtomicLong();
     private final Thread thread;
@@ -60,6 +64,16 @@ public final class StampPipeline implements AutoCloseable {
      */
     public StampPipeline(ScanPolicy policy, StampFactory factory, Outbox outbox, Feedback feedback,
             BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
+        this(policy, factory, outbox, feedback, online, appended, capacity, storeTimeout, null);
+    }
+
+    /**
+     * @param vouchers takes each scan that {@link VoucherCode#looksLikeVoucher looks like a voucher} (redeemed
+     *                 online, never stored as a stamp), on the pipeline thread; it must not wait
+     */
+    public StampPipeline(ScanPolicy policy, StampFactory factory, Outbox outbox, Feedback feedback,
+            BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout, Consumer<String> vouchers) {
+        this.vouchers = vouchers;
         this.policy = Objects.requireNonNull(policy, "policy");
         this.factory = Objects.requireNonNull(factory, "factory");
         this.outbox = Objects.requireNonNull(outbox, "outbox");
@@ -136,6 +150,10 @@ public final class StampPipeline implements AutoCloseable {
     }
 
     private void process(Frame frame) {
+        if (vouchers != null && frame instanceof Frame.Text text && VoucherCode.looksLikeVoucher(text.text())) {
+            vouchers.accept(text.text());
+            return;
+        }
         Decision decision = policy.decide(frame);
         if (decision instanceof Decision.Reject reject) {
             Logger.warn("scan rejected: {} ({}); scanned {}", reject.reason(), reject.detail(), reject.excerpt());
