@@ -79,6 +79,8 @@ public final class VoucherDesk implements AutoCloseable {
     private static final class Cancel {
         final RedeemRequest request;
         volatile boolean handed;
+        /** The sink answered the CANCEL; kept to recognise a late answer to the REDEEM. */
+        boolean confirmed;
 
         Cancel(RedeemRequest request) {
             this.request = request;
@@ -253,14 +255,17 @@ public final class VoucherDesk implements AutoCloseable {
         if (p == null) {
             Cancel c = cancels.get(answer.requestId());
             if (answer.outcome() == RedeemOutcome.CANCELLED) {
-                cancels.remove(answer.requestId());
+                if (c != null) {
+                    c.confirmed = true;
+                }
                 Logger.info("sink confirmed the CANCEL of request {} (voucher {}): nothing redeemed by it",
                         answer.requestId(), answer.voucherCode());
             } else {
                 ignored.incrementAndGet();
                 Logger.warn("late redeem answer {} for request {} (voucher {}) ignored: the counter was told "
                         + "CANNOT_CHECK and the CANCEL {}", answer.outcome(), answer.requestId(), answer.voucherCode(),
-                        c != null && c.handed ? "is on its way" : "is waiting to be sent");
+                        c == null ? "was sent" : c.confirmed ? "is confirmed" : c.handed ? "is on its way"
+                                : "is waiting to be sent");
             }
             return;
         }

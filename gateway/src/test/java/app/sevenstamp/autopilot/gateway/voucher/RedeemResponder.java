@@ -35,7 +35,7 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  * REDEEM requests are decided and committed at once but their answers are held back (a slow sink or network)
  * until {@link #releaseHeld}; answers to CANCEL are never held.
  */
-final class RedeemResponder implements AutoCloseable {
+public final class RedeemResponder implements AutoCloseable {
     record Voucher(String title, String posCode) {
     }
 
@@ -52,7 +52,7 @@ final class RedeemResponder implements AutoCloseable {
     private final List<RedeemRequest> held = new java.util.ArrayList<>();
     private volatile boolean hold;
 
-    RedeemResponder(String url) throws MqttException {
+    public RedeemResponder(String url) throws MqttException {
         client = new MqttAsyncClient(url, "redeem-responder-" + System.nanoTime(), new MemoryPersistence());
         client.setCallback(new MqttCallback() {
             @Override
@@ -78,15 +78,15 @@ final class RedeemResponder implements AutoCloseable {
         client.subscribe(topics.allRedeems(), 1).waitForCompletion(5000);
     }
 
-    void issue(String code, String title, String posCode) {
+    public void issue(String code, String title, String posCode) {
         worker.execute(() -> issued.put(code, new Voucher(title, posCode)));
     }
 
-    void hold(boolean hold) {
+    public void hold(boolean hold) {
         this.hold = hold;
     }
 
-    List<RedeemRequest> received() {
+    public List<RedeemRequest> received() {
         return List.copyOf(received);
     }
 
@@ -111,7 +111,7 @@ final class RedeemResponder implements AutoCloseable {
     }
 
     /** Sends the answers held back, each as it was decided when its request arrived. */
-    void releaseHeld() {
+    public void releaseHeld() {
         worker.execute(() -> {
             for (RedeemRequest r : held) {
                 publish(answered.get(r.requestId()));
@@ -121,7 +121,7 @@ final class RedeemResponder implements AutoCloseable {
     }
 
     /** A redeem answer exactly as given, for the malformed-answer tests. */
-    void publishRaw(String deviceId, byte[] payload) throws MqttException {
+    public void publishRaw(String deviceId, byte[] payload) throws MqttException {
         client.publish(topics.redeemAnswers(deviceId), payload, 1, false).waitForCompletion(5000);
     }
 
@@ -161,7 +161,7 @@ final class RedeemResponder implements AutoCloseable {
     }
 
     /** Whether the voucher is redeemed now, as the sink's state says. */
-    boolean redeemed(String code) throws Exception {
+    public boolean redeemed(String code) throws Exception {
         return worker.submit(() -> redeemedCodes.contains(code)).get(5, TimeUnit.SECONDS);
     }
 
