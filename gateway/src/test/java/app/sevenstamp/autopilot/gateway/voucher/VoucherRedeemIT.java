@@ -205,6 +205,29 @@ class VoucherRedeemIT {
     }
 
     @Test
+    void cancelThatCannotBeSentWhileOfflineIsSentAfterTheReconnect() throws Exception {
+        startOnline(Duration.ofSeconds(2));
+        String code = issued("Cake", "POS-0008");
+        responder.hold(true);
+        scan(code);
+        await().atMost(WAIT).until(() -> responder.received().size() == 1);
+        String requestId = responder.received().get(0).requestId();
+        broker.stop(); // the network goes before the answer comes
+        await().atMost(WAIT).until(() -> !uplink.isConnected());
+        awaitSignals(Signal.CANNOT_CHECK);
+        assertEquals("voucher=" + code + " reason=NO_ANSWER", voucherSignals().get(0).details());
+
+        broker.startAgain();
+        RedeemResponder after = closeLater(new RedeemResponder(broker.url()));
+        await().atMost(WAIT).until(() -> after.received().stream().anyMatch(r -> r.action() == RedeemRequest.Action.CANCEL));
+        RedeemRequest cancel = after.received().stream().filter(r -> r.action() == RedeemRequest.Action.CANCEL)
+                .findFirst().orElseThrow();
+        assertEquals(requestId, cancel.requestId(), "the CANCEL sent after the reconnect names the unanswered request");
+        assertEquals(code, cancel.voucherCode());
+        assertEquals(List.of(Signal.CANNOT_CHECK), feedback.signals());
+    }
+
+    @Test
     void offlineBoxGivesCannotCheckAndPublishesNothing() throws Exception {
         broker = closeLater(TestBroker.notStarted());
         startGateway(Duration.ofSeconds(3));
