@@ -28,6 +28,7 @@ import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
 import app.sevenstamp.autopilot.protocol.support.HealthCheck;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.gateway.voucher.VoucherDesk;
 import app.sevenstamp.autopilot.protocol.Topics;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -63,6 +64,7 @@ public final class Gateway implements AutoCloseable {
     private final ScanSource scanner;
     private FleetAgent fleet;
     private CounterRulesAgent rules;
+    private VoucherDesk vouchers;
     private final ScannerState scannerState;
     private boolean closed;
 
@@ -135,8 +137,12 @@ public final class Gateway implements AutoCloseable {
         });
         rules.loadStored();
         loadCounterHistory(outbox, guard, env.clock());
+        // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts
+        VoucherDesk vouchers = new VoucherDesk(uplink, new Topics(config.mqtt().topicPrefix()), config.deviceId(),
+                config.location(), feedback, env.clock(), config.vouchers().answerTimeout());
+        vouchers.attach();
         StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
-                uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT);
+                uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT, vouchers::scan);
         ScannerState scannerState = new ScannerState("starting");
         ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
         // the status reports the scanner's phase (ready, searching, lost) with its device and losses
@@ -154,6 +160,7 @@ public final class Gateway implements AutoCloseable {
         Gateway gateway = new Gateway(feedback, outbox, uplink, pipeline, scanner, scannerState);
         gateway.fleet = fleet;
         gateway.rules = rules;
+        gateway.vouchers = vouchers;
         return gateway;
     }
 
@@ -299,6 +306,7 @@ public final class Gateway implements AutoCloseable {
         // worst case 0.6 + 1.0 + 1.2 + 1.0 + 0.5 s: under the 5 s systemd and operators expect
         step("scanner", scanner::close);
         step("pipeline", () -> pipeline.close(Duration.ofMillis(1000)));
+        step("vouchers", () -> vouchers.close(Duration.ofMillis(200)));
         step("fleet", () -> fleet.goodbye(Duration.ofMillis(300)));
         step("uplink", () -> uplink.close(Duration.ofMillis(1200)));
         step("rules", rules::close);

@@ -15,6 +15,7 @@ import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -25,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.tinylog.Logger;
 
@@ -53,6 +55,8 @@ public final class StampPipeline implements AutoCloseable {
     private final BooleanSupplier online;
     private final Runnable appended;
     private final Duration storeTimeout;
+    /** Where a scan that looks like a voucher goes instead of the outbox; null: to the policy like any scan. */
+    private final Consumer<String> vouchers;
     private final BlockingQueue<Frame> queue;
     private final AtomicLong dropped = new AtomicLong();
     private final Thread thread;
@@ -68,16 +72,21 @@ public final class StampPipeline implements AutoCloseable {
      */
     public StampPipeline(ScanPolicy policy, StampFactory factory, Outbox outbox, Feedback feedback,
             BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
-        this(() -> policy, new CounterGuard(), factory, outbox, feedback, online, appended, capacity, storeTimeout);
+        this(() -> policy, new CounterGuard(), factory, outbox, feedback, online, appended, capacity, storeTimeout, null);
         Objects.requireNonNull(policy, "policy");
     }
 
     /**
-     * @param policy the policy in force, read once per scan
-     * @param guard  the counter rules; its history is the pipeline thread's from {@link #start} on
+     * @param policy   the policy in force, read once per scan
+     * @param guard    the counter rules; its history is the pipeline thread's from {@link #start} on
+     * @param vouchers takes each scan that {@link VoucherCode#looksLikeVoucher looks like a voucher} (redeemed
+     *                 online, never stored as a stamp), on the pipeline thread; it must not wait. Null: such a
+     *                 scan goes to the policy like any other
      */
     public StampPipeline(Supplier<ScanPolicy> policy, CounterGuard guard, StampFactory factory, Outbox outbox,
-            Feedback feedback, BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
+            Feedback feedback, BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout,
+            Consumer<String> vouchers) {
+        this.vouchers = vouchers;
         this.policy = Objects.requireNonNull(policy, "policy");
         this.guard = Objects.requireNonNull(guard, "guard");
         this.factory = Objects.requireNonNull(factory, "factory");
@@ -155,6 +164,10 @@ public final class StampPipeline implements AutoCloseable {
     }
 
     private void process(Frame frame) {
+        if (vouchers != null && frame instanceof Frame.Text text && VoucherCode.looksLikeVoucher(text.text())) {
+            vouchers.accept(text.text());
+            return;
+        }
         Decision decision = policy.get().decide(frame);
         if (decision instanceof Decision.Reject reject) {
             reject(reject);

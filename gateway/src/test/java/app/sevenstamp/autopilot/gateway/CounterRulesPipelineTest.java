@@ -52,7 +52,7 @@ class CounterRulesPipelineTest {
         StampFactory factory = new StampFactory("counter-1", "shop-12", clock, System::nanoTime, "boot", () -> true);
         ScanPolicy policy = new ScanPolicy(Vectors.verifier(), Set.of());
         pipeline = new StampPipeline(() -> policy, guard, factory, outbox, feedback, () -> false, () -> { }, 16,
-                Duration.ofSeconds(5));
+                Duration.ofSeconds(5), null);
         pipeline.start();
     }
 

@@ -82,6 +82,7 @@ import java.util.stream.Stream;
  * <tr><td>feedback.gpio.buzzer</td><td>22</td><td>BCM 0..27, distinct; only with {@code feedback.buzzer=active}</td></tr>
  * <tr><td>feedback.pwm.chip</td><td>{@code auto}</td><td>{@code auto} or 0..15 ({@code /sys/class/pwm/pwmchipN}); passive buzzer</td></tr>
  * <tr><td>feedback.pwm.channel</td><td>{@code auto}</td><td>{@code auto} (GPIO 18: 0 on a Pi 4, 2 on a Pi 5) or 0..3; passive buzzer</td></tr>
+ * <tr><td>vouchers.answerTimeout</td><td>3s</td><td>500ms..30s; a scanned voucher without the sink's answer by then gets CANNOT_CHECK and is cancelled</td></tr>
  * <tr><td>feedback.gpio.activeLow</td><td>false</td><td>{@code true} (all), {@code false} (none), or a comma list of green, red, blue, buzzer</td></tr>
  * </table>
  *
@@ -95,7 +96,8 @@ public record GatewayConfig(
         Path outboxDir,
         MqttSettings mqtt,
         FeedbackSettings feedback,
-        OutboxLimits outboxLimits) {
+        OutboxLimits outboxLimits,
+        VoucherSettings vouchers) {
 
     public static final Path SERIAL_BY_ID = Path.of("/dev/serial/by-id");
 
@@ -112,6 +114,14 @@ public record GatewayConfig(
         Objects.requireNonNull(mqtt, "mqtt");
         Objects.requireNonNull(feedback, "feedback");
         Objects.requireNonNull(outboxLimits, "outboxLimits");
+        Objects.requireNonNull(vouchers, "vouchers");
+    }
+
+    /** @param answerTimeout how long a scanned voucher waits for the sink's answer before "cannot check now" */
+    public record VoucherSettings(Duration answerTimeout) {
+        public VoucherSettings {
+            Objects.requireNonNull(answerTimeout, "answerTimeout");
+        }
     }
 
     /** {@code AUTO} remains only when auto-detection found nothing at start: the gateway keeps looking. */
@@ -277,8 +287,12 @@ public record GatewayConfig(
 
         OutboxLimits outboxLimits = outboxLimits(s);
 
+        // long enough for a round trip over a shop's uplink, short enough that the customer is still there
+        VoucherSettings vouchers = new VoucherSettings(
+                s.duration("vouchers.answerTimeout", Duration.ofSeconds(3), Duration.ofMillis(500), Duration.ofSeconds(30)));
+
         s.rejectUnknownKeys();
-        return new GatewayConfig(deviceId, location, scanner, cards, outboxDir, mqtt, feedback, outboxLimits);
+        return new GatewayConfig(deviceId, location, scanner, cards, outboxDir, mqtt, feedback, outboxLimits, vouchers);
     }
 
     private static OutboxLimits outboxLimits(Settings s) {

@@ -39,8 +39,8 @@ public final class ConsoleFeedback implements Feedback {
 
     private static String colour(Signal signal) {
         return switch (signal) {
-            case ACCEPTED, ACCEPTED_OFFLINE -> "\u001B[32m";
-            case REWARD_DUE, TOO_SOON -> "\u001B[33m";
+            case ACCEPTED, ACCEPTED_OFFLINE, VOUCHER_OK -> "\u001B[32m";
+            case REWARD_DUE, TOO_SOON, CANNOT_CHECK -> "\u001B[33m";
             case REJECTED, SCANNER_LOST, STORAGE_FAULT, STORAGE_NEAR_FULL -> "\u001B[31m";
         };
     }

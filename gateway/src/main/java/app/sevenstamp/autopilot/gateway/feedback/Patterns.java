@@ -19,6 +19,8 @@ import java.util.List;
  *     (at most 120 ms) are good news, <b>long</b> tones (250 ms and more) are "look at this".</li>
  * <li>The count tells which: 1 short = stamped; 2 short = stamped offline; 3 short + 1 long = reward;
  *     1 long = not our card; 2 long = too soon; 3 long slow = scanner lost; a rapid trill = storage fault.</li>
+ * <li>Vouchers: 2 + 2 short = voucher redeemed, hand over the reward; 1 long then 2 short on amber = cannot
+ *     check now (offline or no answer), nothing redeemed. A refused voucher sounds like "not our card".</li>
  * <li>Pitch is a second cue for passive buzzers: good news near the piezo's loud 2.7 kHz, problems low
  *     (under 1 kHz), a rising arpeggio for a reward, a falling pair for "too soon", a warble for a fault.</li>
  * <li>The light outlasts the sound, so a glance a moment later still catches it.</li>
@@ -68,6 +70,24 @@ public final class Patterns {
     private static final Pattern STORAGE_NEAR_FULL = new Pattern("storage-near-full", concat(
             repeat(2, Step.of(100, AMBER, LOW), Step.of(100, RED)),
             List.of(Step.of(600, AMBER))));
+    /** Two pairs of short high beeps on green: good news that asks staff to act (hand over the reward). */
+    private static final Pattern VOUCHER_OK = new Pattern("voucher-ok", List.of(
+            Step.of(80, GREEN, HIGH),
+            Step.of(60, GREEN),
+            Step.of(80, GREEN, HIGH),
+            Step.of(220, GREEN),
+            Step.of(80, GREEN, 3200),
+            Step.of(60, GREEN),
+            Step.of(80, GREEN, 3200),
+            Step.of(700, GREEN)));
+    /** Amber, one long and two short middle tones: "not now", neither the yes of green nor the no of red. */
+    private static final Pattern CANNOT_CHECK = new Pattern("cannot-check", List.of(
+            Step.of(400, AMBER, 1200),
+            Step.of(150, AMBER),
+            Step.of(100, AMBER, 1200),
+            Step.of(100, AMBER),
+            Step.of(100, AMBER, 1200),
+            Step.of(650, AMBER)));
     /** One identify cycle, 2 s: the loop in {@link PatternPlayer} repeats it. A tick, so a person nearby hears it. */
     private static final Pattern IDENTIFY = new Pattern("identify", List.of(
             Step.of(40, BLUE, 3000),
@@ -99,6 +119,8 @@ public final class Patterns {
             case SCANNER_LOST -> SCANNER_LOST;
             case STORAGE_FAULT -> STORAGE_FAULT;
             case STORAGE_NEAR_FULL -> STORAGE_NEAR_FULL;
+            case VOUCHER_OK -> VOUCHER_OK;
+            case CANNOT_CHECK -> CANNOT_CHECK;
         };
     }
 

@@ -25,7 +25,17 @@ public enum Signal {
      * For staff, not the customer: the outbox passed its near-full threshold (the scan itself was stored).
      * Given once when the alarm starts; the uplink or the disk needs attention before scans are refused.
      */
-    STORAGE_NEAR_FULL;
+    STORAGE_NEAR_FULL,
+    /**
+     * A scanned voucher was redeemed by the sink just now: hand over the reward. Not a stamp sound, so staff
+     * do not mistake a stamp for a reward. A refused voucher (expired, used, unknown, damaged) is REJECTED.
+     */
+    VOUCHER_OK,
+    /**
+     * A scanned voucher could not be checked (the box is offline, or the sink did not answer in time): nothing
+     * was redeemed, the customer keeps the voucher and can try again later. Neither yes nor no.
+     */
+    CANNOT_CHECK;
 
     /**
      * A refused scan: "too soon" sounds gentler than "not our card", which asks staff to look. A daily cap

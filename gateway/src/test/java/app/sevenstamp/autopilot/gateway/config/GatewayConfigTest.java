@@ -375,4 +375,14 @@ class GatewayConfigTest {
         assertEquals("scanner.port: '/dev/ttyACM0' is not allowed; allowed: nothing with scanner.type=auto (it finds the "
                 + "device); set scanner.type=serial or hid to name one", error("scanner.type", "auto", "scanner.port", "/dev/ttyACM0"));
     }
+
+    @Test
+    void voucherAnswerTimeoutDefaultsToThreeSecondsAndIsBounded() {
+        assertEquals(Duration.ofSeconds(3), load().vouchers().answerTimeout());
+        assertEquals(Duration.ofMillis(1500), load("vouchers.answerTimeout", "1500ms").vouchers().answerTimeout());
+        assertEquals("vouchers.answerTimeout: '100ms' is not allowed; allowed: a duration like 500ms, 30s, 5m, 1h or 7d, "
+                + "from 500ms to 30s", error("vouchers.answerTimeout", "100ms"));
+        assertEquals("vouchers.answerTimeout: '1m' is not allowed; allowed: a duration like 500ms, 30s, 5m, 1h or 7d, "
+                + "from 500ms to 30s", error("vouchers.answerTimeout", "1m"));
+    }
 }

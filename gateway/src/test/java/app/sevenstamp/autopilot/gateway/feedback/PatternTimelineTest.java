@@ -118,6 +118,32 @@ class PatternTimelineTest {
     }
 
     @Test
+    void voucherOkIsTwoPairsOfShortBeepsOnGreen() {
+        assertEquals(List.of(
+                at(0, GREEN, BUZZER),
+                at(80, GREEN),
+                at(140, GREEN, BUZZER),
+                at(220, GREEN),
+                at(440, GREEN, BUZZER),
+                at(520, GREEN),
+                at(580, GREEN, BUZZER),
+                at(660, GREEN),
+                at(1360)), play(Signal.VOUCHER_OK));
+    }
+
+    @Test
+    void cannotCheckIsOneLongAndTwoShortTonesOnAmber() {
+        assertEquals(List.of(
+                at(0, GREEN, RED, BUZZER),
+                at(400, GREEN, RED),
+                at(550, GREEN, RED, BUZZER),
+                at(650, GREEN, RED),
+                at(750, GREEN, RED, BUZZER),
+                at(850, GREEN, RED),
+                at(1500)), play(Signal.CANNOT_CHECK));
+    }
+
+    @Test
     void selfTestLightsEachColourThenThreeTones() {
         assertEquals(List.of(
                 at(0, GREEN),

@@ -9,7 +9,7 @@ import java.net.ServerSocket;
 import java.util.Properties;
 
 /** Moquette in-process on a loopback port chosen by the OS, without persistence or telemetry. */
-final class TestBroker implements AutoCloseable {
+public final class TestBroker implements AutoCloseable {
     private final int port;
     private Server server;
 
@@ -17,19 +17,19 @@ final class TestBroker implements AutoCloseable {
         this.port = port;
     }
 
-    static TestBroker start() {
+    public static TestBroker start() {
         TestBroker broker = new TestBroker(freePort());
         broker.startAgain();
         return broker;
     }
 
     /** A broker that is not running yet, on a port nobody listens on. */
-    static TestBroker notStarted() {
+    public static TestBroker notStarted() {
         return new TestBroker(freePort());
     }
 
     /** Starts on the same port as before, as a restarted broker would (its memory is empty). */
-    void startAgain() {
+    public void startAgain() {
         Properties p = new Properties();
         p.setProperty(IConfig.HOST_PROPERTY_NAME, "127.0.0.1");
         p.setProperty(IConfig.PORT_PROPERTY_NAME, String.valueOf(port));
@@ -44,14 +44,14 @@ final class TestBroker implements AutoCloseable {
         }
     }
 
-    void stop() {
+    public void stop() {
         if (server != null) {
             server.stopServer();
             server = null;
         }
     }
 
-    String url() {
+    public String url() {
         return "tcp://127.0.0.1:" + port;
     }
 
