@@ -163,7 +163,46 @@ public final class Migrations {
                         from_seq BIGINT NOT NULL,
                         to_seq BIGINT NOT NULL,
                         detected_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-                        PRIMARY KEY (device_id, from_seq))""")));
+                        PRIMARY KEY (device_id, from_seq))""")),
+            new Migration(7, "vouchers, redeem requests, POS code pool; voucher lines in the ledger", List.of(
+                    """
+                    CREATE TABLE vouchers (
+                        code VARCHAR(24) PRIMARY KEY,
+                        title VARCHAR(80) NOT NULL,
+                        origin VARCHAR(16) NOT NULL,
+                        card_id VARCHAR(26),
+                        program_id VARCHAR(24),
+                        location VARCHAR(64),
+                        valid_from TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        valid_until TIMESTAMP(9) WITH TIME ZONE,
+                        pos_code VARCHAR(64),
+                        issued_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        issued_by VARCHAR(64) NOT NULL,
+                        reason VARCHAR(500),
+                        event_id VARCHAR(64),
+                        redeemed_at TIMESTAMP(9) WITH TIME ZONE,
+                        redeemed_by VARCHAR(64),
+                        redeem_request VARCHAR(64))""",
+                    "CREATE INDEX vouchers_by_card ON vouchers(card_id)",
+                    """
+                    CREATE TABLE voucher_requests (
+                        request_id VARCHAR(64) PRIMARY KEY,
+                        device_id VARCHAR(64) NOT NULL,
+                        voucher_code VARCHAR(64) NOT NULL,
+                        action VARCHAR(8) NOT NULL,
+                        outcome VARCHAR(24) NOT NULL,
+                        decided_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+                    """
+                    CREATE TABLE voucher_pos_codes (
+                        pos_code VARCHAR(64) PRIMARY KEY,
+                        imported_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        voucher_code VARCHAR(24),
+                        taken_at TIMESTAMP(9) WITH TIME ZONE)""",
+                    "CREATE INDEX voucher_pos_codes_by_voucher ON voucher_pos_codes(voucher_code, pos_code)",
+                    // A free-standing goodwill voucher belongs to no card, and its lines must still be in the ledger.
+                    "ALTER TABLE ledger ALTER COLUMN card_id DROP NOT NULL",
+                    "ALTER TABLE ledger ALTER COLUMN program_id DROP NOT NULL",
+                    "ALTER TABLE ledger ADD COLUMN voucher_code VARCHAR(24)")));
 
     private Migrations() {
     }
