@@ -160,7 +160,7 @@ public final class SinkServer implements AutoCloseable {
             if (!config.access().posKeys().isEmpty()) {
                 new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(http);
             }
-            new AdminApi(adminToken, new CardCorrections(store, clock), new Ledger(store),
+            new AdminApi(adminToken, new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(http);
             FleetHttp.register(http, fleet, adminToken);
             new VoucherApi(adminToken, config.access().posKeys(), new VoucherStore(store), voucherIssuer, redemptions, store,

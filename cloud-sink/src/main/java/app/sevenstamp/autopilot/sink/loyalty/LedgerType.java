@@ -23,5 +23,7 @@ public enum LedgerType {
     /** A voucher was redeemed; for a reward voucher the card's available rewards go down with it. */
     VOUCHER_REDEEMED,
     /** A redemption taken back (the box cancelled an unanswered request); the voucher is usable again. */
-    VOUCHER_REVERSED
+    VOUCHER_REVERSED,
+    /** A reward voucher made void because the stamp that earned it was undone; it is expired from then on. */
+    VOUCHER_VOIDED
 }

@@ -21,7 +21,8 @@ import org.tinylog.Logger;
  * transaction that earned it), and goodwill vouchers for operators. Each issue takes a POS code from the
  * pool and writes a VOUCHER_ISSUED ledger line, in the same transaction as the voucher row.
  *
- * <p>When a card's reward is redeemed the old way (a REDEEM event: the card scanned in redeem mode),
+ * <p>When an operator undoes the stamp that earned a reward, its unused voucher is voided (expired now).
+ * When a card's reward is redeemed the old way (a REDEEM event: the card scanned in redeem mode),
  * the card's oldest active reward voucher is marked redeemed with it, so one reward cannot be spent
  * twice, once by card and once by voucher.
  *
@@ -72,6 +73,13 @@ public final class VoucherIssuer implements LedgerHook {
         if (line.type() == LedgerType.REWARD) {
             for (int i = 0; i < line.rewards(); i++) {
                 issueReward(tx, line);
+            }
+        } else if (line.type() == LedgerType.UNDO && line.rewards() < 0) {
+            // The undone stamp's reward is gone (CardCorrections refuses an undo whose reward was used).
+            for (Voucher v : VoucherStore.unusedRewardsOf(tx, line.cardId(), line.eventId())) {
+                VoucherStore.expire(tx, v.code(), line.recordedAt());
+                VoucherStore.ledger(tx, v, LedgerType.VOUCHER_VOIDED, 0, line.eventId(), null, line.recordedAt(),
+                        line.recordedAt(), "UNDO", line.actor());
             }
         } else if (line.type() == LedgerType.REDEEM) {
             Optional<Voucher> v = VoucherStore.oldestActiveReward(tx, line.cardId(), line.recordedAt());

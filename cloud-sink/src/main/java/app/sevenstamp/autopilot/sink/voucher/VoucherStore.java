@@ -74,6 +74,32 @@ public final class VoucherStore {
         }
     }
 
+    /** The card's unredeemed reward vouchers earned by the stamp event {@code eventId}, locked. */
+    static List<Voucher> unusedRewardsOf(SinkStore.Tx tx, String cardId, String eventId) throws SQLException {
+        List<Voucher> out = new ArrayList<>();
+        try (PreparedStatement ps = tx.connection().prepareStatement("SELECT " + COLUMNS + " FROM vouchers WHERE card_id = ? "
+                + "AND event_id = ? AND origin = 'REWARD' AND redeemed_at IS NULL ORDER BY code FOR UPDATE")) {
+            ps.setString(1, cardId);
+            ps.setString(2, eventId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(row(rs));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Ends the voucher's validity at {@code at} (it reads as EXPIRED from then on). */
+    static void expire(SinkStore.Tx tx, VoucherCode code, Instant at) throws SQLException {
+        try (PreparedStatement ps = tx.connection().prepareStatement(
+                "UPDATE vouchers SET valid_until = ? WHERE code = ? AND redeemed_at IS NULL")) {
+            ps.setObject(1, utc(at));
+            ps.setString(2, code.text());
+            ps.executeUpdate();
+        }
+    }
+
     static void insert(SinkStore.Tx tx, Voucher v) throws SQLException {
         try (PreparedStatement ps = tx.connection().prepareStatement("INSERT INTO vouchers (" + COLUMNS
                 + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {

@@ -223,6 +223,26 @@ class VoucherStoreTest {
     }
 
     @Test
+    void undoingTheStampThatEarnedARewardVoidsItsUnusedVoucher() {
+        EventProcessor processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee",
+                new Program("coffee", "Coffee", 2)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
+        String code = Vectors.cardText("valid");
+        for (int i = 1; i <= 2; i++) {
+            processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, "ev-" + i,
+                    "counter-1", i, code, "coffee", CARD, "shop-1", T0.minusSeconds(100 - i), 1, "boot", true,
+                    EventKind.STAMP))).orElseThrow();
+        }
+        Voucher v = vouchers.byCard(CARD).get(0);
+        new app.sevenstamp.autopilot.sink.store.CardCorrections(store, clock, issuer).undoLastStamp(CARD, "scanned twice",
+                "ann");
+        assertEquals(VoucherState.EXPIRED, state(v), "the reward is gone, so is its voucher");
+        assertEquals(RedeemOutcome.EXPIRED, redemptions.decide(redeem("r1", v, "shop-1"), "counter-1").outcome());
+        assertEquals(List.of("VOUCHER_ISSUED", "VOUCHER_VOIDED"), voucherLines(v));
+        Ledger ledger = new Ledger(store);
+        assertEquals(ledger.projected(), ledger.derive());
+    }
+
+    @Test
     void theImportIsIdempotentAndAnEmptyPoolStillIssuesVouchersWithoutATillCode() {
         assertEquals(3, pool.importFile(clock.instant()));
         assertEquals(0, pool.importFile(clock.instant()), "a second import adds nothing");
