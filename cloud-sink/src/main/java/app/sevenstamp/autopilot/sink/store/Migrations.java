@@ -184,6 +184,8 @@ public final class Migrations {
                         redeemed_by VARCHAR(64),
                         redeem_request VARCHAR(64))""",
                     "CREATE INDEX vouchers_by_card ON vouchers(card_id)",
+                    // The last guard that no till code goes to two vouchers (NULLs, vouchers without one, are distinct).
+                    "CREATE UNIQUE INDEX vouchers_by_pos_code ON vouchers(pos_code)",
                     """
                     CREATE TABLE voucher_requests (
                         request_id VARCHAR(64) PRIMARY KEY,
