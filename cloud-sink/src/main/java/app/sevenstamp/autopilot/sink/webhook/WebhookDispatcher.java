@@ -36,7 +36,8 @@ import org.tinylog.Logger;
 /**
  * Outgoing webhooks, fed by the ledger: every STAMP line is sent as {@code stamp.added}, every
  * REWARD line as {@code reward.issued}, every REDEEM line as {@code reward.redeemed}, every voucher line as
- * {@code voucher.issued}, {@code voucher.redeemed} or {@code voucher.reversed} (with {@code voucherCode}), in ledger
+ * {@code voucher.issued}, {@code voucher.redeemed}, {@code voucher.reversed} or {@code voucher.voided} (with
+ * {@code voucherCode}), in ledger
  * order, at least once. Because the ledger is written in the card's own transaction, no webhook
  * can be lost between the decision and the send; the position sent so far is kept in
  * {@code webhook_cursor}, and every attempt is recorded in {@code webhook_deliveries}.
@@ -192,7 +193,8 @@ public final class WebhookDispatcher implements AutoCloseable {
             List<Map<String, Object>> out = new ArrayList<>();
             try (PreparedStatement ps = tx.connection().prepareStatement("SELECT id, entry_type, card_id, program_id, "
                     + "stamps_delta, rewards_delta, event_id, location, occurred_at, note, voucher_code FROM ledger WHERE id > ? AND "
-                    + "entry_type IN ('STAMP', 'REWARD', 'REDEEM', 'VOUCHER_ISSUED', 'VOUCHER_REDEEMED', 'VOUCHER_REVERSED') "
+                    + "entry_type IN ('STAMP', 'REWARD', 'REDEEM', 'VOUCHER_ISSUED', 'VOUCHER_REDEEMED', 'VOUCHER_REVERSED', "
+                    + "'VOUCHER_VOIDED') "
                     + "ORDER BY id FETCH FIRST " + BATCH + " ROWS ONLY")) {
                 ps.setLong(1, cursor);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -205,6 +207,7 @@ public final class WebhookDispatcher implements AutoCloseable {
                             case VOUCHER_ISSUED -> "voucher.issued";
                             case VOUCHER_REDEEMED -> "voucher.redeemed";
                             case VOUCHER_REVERSED -> "voucher.reversed";
+                            case VOUCHER_VOIDED -> "voucher.voided";
                             default -> "reward.redeemed";
                         });
                         m.put("cardId", rs.getString(3));
