@@ -1,9 +1,12 @@
 package app.sevenstamp.autopilot.sink;
 
 import app.sevenstamp.autopilot.protocol.RejectReason;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -25,6 +28,12 @@ public final class SinkMetrics {
     private final Map<RejectReason, LongAdder> rejectedByReason = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> malformedByKind = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> flaggedByKind = new ConcurrentHashMap<>();
+    private final List<Supplier<Map<String, Long>>> parts = new CopyOnWriteArrayList<>();
+
+    /** Adds another part's counters (vouchers...) to {@link #snapshot()}; their names carry the part's prefix. */
+    public void include(Supplier<Map<String, Long>> counters) {
+        parts.add(counters);
+    }
 
     /** Applied: a new stamp or redemption. */
     public long accepted() {
@@ -75,6 +84,7 @@ public final class SinkMetrics {
         rejectedByReason.forEach((reason, n) -> out.put("rejected." + reason.name(), n.sum()));
         malformedByKind.forEach((kind, n) -> out.put("malformed." + kind, n.sum()));
         flaggedByKind.forEach((flag, n) -> out.put("flagged." + flag, n.sum()));
+        parts.forEach(p -> out.putAll(p.get()));
         return out;
     }
 

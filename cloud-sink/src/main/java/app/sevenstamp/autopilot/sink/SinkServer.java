@@ -17,6 +17,7 @@ import app.sevenstamp.autopilot.sink.service.SinkHealth;
 import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.HttpApi;
 import app.sevenstamp.autopilot.sink.http.PosApi;
+import app.sevenstamp.autopilot.sink.http.VoucherApi;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
@@ -24,7 +25,14 @@ import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.voucher.PosCodePool;
+import app.sevenstamp.autopilot.sink.voucher.RedeemService;
+import app.sevenstamp.autopilot.sink.voucher.Redemptions;
+import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
+import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
+import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
 import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -55,6 +63,7 @@ public final class SinkServer implements AutoCloseable {
     private final IngestService ingest;
     private final HttpApi http;
     private FleetService fleet;
+    private RedeemService redeem;
     /** Null when no webhook.url is set. */
     private final WebhookDispatcher webhooks;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -129,11 +138,26 @@ public final class SinkServer implements AutoCloseable {
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
+            VoucherMetrics voucherMetrics = new VoucherMetrics();
+            metrics.include(voucherMetrics::snapshot);
+            PosCodePool posCodes = new PosCodePool(store, config.vouchers().posCodes(), config.vouchers().poolLowWarning(),
+                    voucherMetrics);
+            posCodes.importFile(clock.instant());
+            VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
+                    new SecureRandom());
+            // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
+            DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec(), DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits));
+                    metrics, clock, new WireCodec(), admitted, voucherIssuer);
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor, store, metrics);
             started.push(ingest);
+            Redemptions redemptions = new Redemptions(store, voucherMetrics, clock);
+            RedeemService redeem = RedeemService.start(new RedeemService.Settings(brokerUrl, config.clientId() + "-redeem",
+                    mqttUser, mqttPassword, config.store().subscription(config.topics().allRedeems()), config.tls()),
+                    config.topics(), redemptions, store, admitted, voucherMetrics,
+                    clock);
+            started.push(redeem);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);
             WebhookDispatcher webhooks = null;
@@ -144,17 +168,22 @@ public final class SinkServer implements AutoCloseable {
             if (!config.access().posKeys().isEmpty()) {
                 new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(http);
             }
-            new AdminApi(adminToken, new CardCorrections(store, clock), new Ledger(store),
+            new AdminApi(adminToken, new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(http);
             FleetHttp.register(http, fleet, adminToken);
+            new VoucherApi(adminToken, config.access().posKeys(), new VoucherStore(store), voucherIssuer, redemptions, store,
+                    clock).register(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
+            server.redeem = redeem;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
                     throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
                             + SUBSCRIBE_WAIT.toSeconds() + " s");
                 }
                 Logger.warn("broker {} not reachable yet; the sink keeps connecting in the background", brokerUrl);
+            } else if (!redeem.awaitSubscribed(SUBSCRIBE_WAIT)) {
+                Logger.warn("voucher redemption not subscribed yet on {}; it keeps trying in the background", brokerUrl);
             }
             Logger.info("sink started in {} ms: broker {}, HTTP port {}, key {}, programs {}",
                     (System.nanoTime() - t0) / 1_000_000, brokerUrl, http.port(), key.keyId(), config.programs().keySet());
@@ -226,6 +255,7 @@ public final class SinkServer implements AutoCloseable {
             return;
         }
         long t0 = System.nanoTime();
+        closeAll(new ArrayDeque<>(List.of(redeem)));
         closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
         if (webhooks != null) {
             webhooks.close();

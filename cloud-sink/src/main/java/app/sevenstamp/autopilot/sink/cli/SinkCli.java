@@ -59,6 +59,7 @@ public final class SinkCli {
             "  claims create --location L [--uses N] [--expires 7d] --config FILE [--url URL] | claims list",
             "      create a provisioning claim and print its token",
             LedgerCommand.USAGE,
+            VoucherCommand.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -146,6 +147,11 @@ public final class SinkCli {
             case "ledger": {
                 Args a = Args.parse(rest, Set.of("config", "card", "stamps", "rewards", "reason", "operator"));
                 return new LedgerCommand(out, err).run(a, config(a, true));
+            }
+            case "vouchers": {
+                Args a = Args.parse(rest, Set.of("config", "title", "reason", "card", "valid", "from", "location",
+                        "operator", "qr", "code128"));
+                return new VoucherCommand(out, err).run(a, config(a, true));
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");

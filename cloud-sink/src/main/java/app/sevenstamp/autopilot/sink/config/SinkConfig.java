@@ -53,7 +53,9 @@ import java.util.regex.Pattern;
  * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
- * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings}.
+ * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
+ * {@code program.<id>.voucherTitle}, {@code program.<id>.voucherValidity}, {@code vouchers.posCodes} and
+ * {@code vouchers.poolLowWarning} in {@link VoucherSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -81,7 +83,8 @@ public record SinkConfig(
 
         StoreSettings store,
         AccessSettings access,
-        WebhookSettings webhook) {
+        WebhookSettings webhook,
+        VoucherSettings vouchers) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -90,7 +93,7 @@ public record SinkConfig(
     static final Pattern PROGRAM_NAME = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final String PROGRAM_PREFIX = "program.";
     private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name", "cooldown", "dailyCap",
-            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry");
+            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry", "voucherTitle", "voucherValidity");
 
     public SinkConfig {
         Objects.requireNonNull(storeDir, "storeDir");
@@ -105,6 +108,7 @@ public record SinkConfig(
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(webhook, "webhook");
+        Objects.requireNonNull(vouchers, "vouchers");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -176,10 +180,11 @@ public record SinkConfig(
         StoreSettings store = StoreSettings.from(s, mode);
         AccessSettings access = AccessSettings.from(s);
         WebhookSettings webhook = WebhookSettings.from(s);
+        VoucherSettings vouchers = VoucherSettings.from(s, programs);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, httpHost, httpPort, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers);
     }
 
     public Topics topics() {
@@ -203,7 +208,7 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

@@ -20,7 +20,29 @@ final class CardPage {
                 + "<div class=\"stamps\" role=\"img\" aria-label=\"" + esc(progress) + "\">" + circles + "</div>\n"
                 + "<p class=\"progress\">" + esc(progress) + "</p>\n"
                 + "<p class=\"rewards\">Rewards available: " + card.rewardsAvailable() + "</p>\n"
-                + "<p class=\"last\">Last stamp: " + esc(card.lastStampAt() == null ? "none yet" : card.lastStampAt()) + "</p>\n");
+                + "<p class=\"last\">Last stamp: " + esc(card.lastStampAt() == null ? "none yet" : card.lastStampAt()) + "</p>\n"
+                + vouchers(card));
+    }
+
+    /** The card's vouchers: title, state, code as text and as a QR image (rendered by the sink from the code alone). */
+    private static String vouchers(CardView card) {
+        if (card.vouchers().isEmpty()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder("<h2>Vouchers</h2>\n<ul class=\"vouchers\">\n");
+        for (java.util.Map<String, Object> v : card.vouchers()) {
+            String code = String.valueOf(v.get("code"));
+            b.append("<li><strong>").append(esc(String.valueOf(v.get("title")))).append("</strong> ")
+                    .append(esc(String.valueOf(v.get("state")).toLowerCase(java.util.Locale.ROOT)))
+                    .append(v.get("validUntil") == null ? "" : ", valid until " + esc(String.valueOf(v.get("validUntil"))))
+                    .append("<br><code>").append(esc(code)).append("</code>");
+            if ("ACTIVE".equals(v.get("state"))) {
+                b.append("<br><img alt=\"QR code of ").append(esc(code)).append("\" width=\"160\" src=\"/api/v1/vouchers/")
+                        .append(esc(code)).append("/qr.png\">");
+            }
+            b.append("</li>\n");
+        }
+        return b.append("</ul>\n").toString();
     }
 
     static String message(String title, String text) {

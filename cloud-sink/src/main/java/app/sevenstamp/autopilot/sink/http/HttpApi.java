@@ -18,6 +18,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -31,6 +32,7 @@ import org.tinylog.Logger;
  * <li>{@code GET /api/v1/cards/{cardId}}: the card as JSON ({@link CardView}); 404 for a card
  *     without stamps yet, 400 for a text that cannot be a card id;</li>
  * <li>{@code GET /cards/{cardId}}: the same as a small HTML page;</li>
+ * <li>{@code GET /api/v1/cards/{cardId}/vouchers}: the card's vouchers for operators ({@code VoucherApi});</li>
  * <li>{@code GET /api/v1/metrics}: the ingest counters ({@link SinkMetrics#snapshot()}) and the open
  *     sequence gaps over all devices ({@code gapsOpen}, {@code eventsMissing});</li>
  * <li>{@code GET /api/v1/devices/{deviceId}/gaps}: the device's open sequence gaps;</li>
@@ -44,6 +46,8 @@ public final class HttpApi implements AutoCloseable {
     private static final String CARDS_PAGE = "/cards/";
     private static final String DEVICES_API = "/api/v1/devices/";
     private volatile HttpHandler devicesHandler;
+    private static final String VOUCHERS_SUFFIX = "/vouchers";
+    private volatile CardVouchers cardVouchers;
     private static final java.util.regex.Pattern GAPS_PATH = java.util.regex.Pattern.compile(
             "/api/v1/devices/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})/gaps");
     private static final String JSON = "application/json; charset=utf-8";
@@ -102,8 +106,33 @@ public final class HttpApi implements AutoCloseable {
         server.createContext(path, handler);
     }
 
+    /** The card's vouchers, for the card JSON and page and for {@code GET /api/v1/cards/{id}/vouchers}. */
+    public interface CardVouchers {
+        /** What the customer may see of the card's vouchers. */
+        List<Map<String, Object>> customerView(String cardId);
+
+        /** Answers {@code GET /api/v1/cards/{id}/vouchers} (operator token checked there). */
+        void operatorList(HttpExchange ex, String cardId) throws IOException;
+    }
+
+    /** Shows vouchers on cards from now on. */
+    public void routeCardVouchers(CardVouchers vouchers) {
+        cardVouchers = vouchers;
+    }
+
+    private List<Map<String, Object>> vouchersOf(String cardId) {
+        CardVouchers v = cardVouchers;
+        return v == null ? List.of() : v.customerView(cardId);
+    }
+
     private void cardJson(HttpExchange ex) throws IOException {
         String id = ex.getRequestURI().getPath().substring(CARDS_API.length());
+        CardVouchers vouchers = cardVouchers;
+        if (vouchers != null && id.endsWith(VOUCHERS_SUFFIX)
+                && CardCode.CARD_ID.matcher(id.substring(0, id.length() - VOUCHERS_SUFFIX.length())).matches()) {
+            vouchers.operatorList(ex, id.substring(0, id.length() - VOUCHERS_SUFFIX.length()));
+            return;
+        }
         if (!CardCode.CARD_ID.matcher(id).matches()) {
             sendJson(ex, 400, Map.of("error", "'" + id + "' is not a card id; a card id matches " + CardCode.CARD_ID.pattern()));
             return;
@@ -113,7 +142,7 @@ public final class HttpApi implements AutoCloseable {
             sendJson(ex, 404, Map.of("error", "card " + id + " has no stamps yet"));
             return;
         }
-        sendJson(ex, 200, CardView.of(card.get(), programs.get(card.get().programId())));
+        sendJson(ex, 200, CardView.of(card.get(), programs.get(card.get().programId()), vouchersOf(id)));
     }
 
     private void cardPage(HttpExchange ex) throws IOException {
@@ -128,7 +157,7 @@ public final class HttpApi implements AutoCloseable {
                     + "Show it at the counter on your next visit."));
             return;
         }
-        send(ex, 200, HTML, CardPage.render(CardView.of(card.get(), programs.get(card.get().programId()))));
+        send(ex, 200, HTML, CardPage.render(CardView.of(card.get(), programs.get(card.get().programId()), vouchersOf(id))));
     }
 
     private void metricsJson(HttpExchange ex) throws IOException {

@@ -34,7 +34,7 @@ import org.tinylog.Logger;
  */
 public final class PosApi {
     static final String PATH = "/api/v1/stamps";
-    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,128}");
+    static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,128}");
     private static final int MAX_BODY = 4096;
 
     private final Map<String, byte[]> keys;
@@ -108,6 +108,11 @@ public final class PosApi {
 
     /** Which location the key belongs to; every key is compared, in constant time. */
     private Optional<String> location(String authorization) {
+        return location(keys, authorization);
+    }
+
+    /** The location whose key ({@code Bearer <key>} bytes) is {@code authorization}; every key is compared, in constant time. */
+    static Optional<String> location(Map<String, byte[]> keys, String authorization) {
         if (authorization == null) {
             return Optional.empty();
         }

@@ -23,6 +23,7 @@ import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SeqGap;
 import app.sevenstamp.autopilot.sink.store.SeqNote;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
@@ -73,6 +74,7 @@ public final class EventProcessor {
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private final DeviceGate devices;
     private final DeadLetters deadLetters;
+    private final LedgerHook ledgerHook;
 
     /** Takes events from every device. */
     public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
@@ -82,6 +84,13 @@ public final class EventProcessor {
 
     public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
             SinkMetrics metrics, Clock clock, WireCodec codec, DeviceGate devices) {
+        this(topics, verifier, programs, store, metrics, clock, codec, devices, LedgerHook.NONE);
+    }
+
+    /** @param ledgerHook told of every ledger line an accepted event appends, inside its transaction (vouchers) */
+    public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
+            SinkMetrics metrics, Clock clock, WireCodec codec, DeviceGate devices, LedgerHook ledgerHook) {
+        this.ledgerHook = Objects.requireNonNull(ledgerHook, "ledgerHook");
         this.topics = Objects.requireNonNull(topics, "topics");
         this.verifier = Objects.requireNonNull(verifier, "verifier");
         this.programs = Map.copyOf(programs);
@@ -243,8 +252,9 @@ public final class EventProcessor {
                     : new StoredCard(event.cardId(), program.id(), applied.after(), lastStampAt, now);
             tx.saveCard(after, before.isEmpty());
             for (StampDecision.Delta d : applied.deltas()) {
-                Ledger.append(tx, line(event, program, d, at, now, null,
-                        d.type() == LedgerType.STAMP ? applied.flag() : null));
+                LedgerEntry line = line(event, program, d, at, now, null, d.type() == LedgerType.STAMP ? applied.flag() : null);
+                Ledger.append(tx, line);
+                ledgerHook.appended(tx, line);
             }
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
                     applied.rewardEarned(), state(after, program));

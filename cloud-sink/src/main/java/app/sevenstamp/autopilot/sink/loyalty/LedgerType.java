@@ -17,5 +17,13 @@ public enum LedgerType {
     /** A manual correction by an operator, with a reason. */
     ADJUST,
     /** An operator's undo of a card's last stamp (and what that stamp earned), with a reason. */
-    UNDO
+    UNDO,
+    /** A voucher was issued (for a reward, or as goodwill); the line names its code. */
+    VOUCHER_ISSUED,
+    /** A voucher was redeemed; for a reward voucher the card's available rewards go down with it. */
+    VOUCHER_REDEEMED,
+    /** A redemption taken back (the box cancelled an unanswered request); the voucher is usable again. */
+    VOUCHER_REVERSED,
+    /** A reward voucher made void because the stamp that earned it was undone; it is expired from then on. */
+    VOUCHER_VOIDED
 }

@@ -24,10 +24,17 @@ public final class CardCorrections {
 
     private final SinkStore store;
     private final Clock clock;
+    private final LedgerHook ledgerHook;
 
     public CardCorrections(SinkStore store, Clock clock) {
+        this(store, clock, LedgerHook.NONE);
+    }
+
+    /** @param ledgerHook told of the UNDO line inside its transaction (the undone reward's voucher is voided) */
+    public CardCorrections(SinkStore store, Clock clock, LedgerHook ledgerHook) {
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.ledgerHook = Objects.requireNonNull(ledgerHook, "ledgerHook");
     }
 
     /**
@@ -85,9 +92,11 @@ public final class CardCorrections {
             }
             CardBalance after = new CardBalance(b.stamps() + stamps, b.rewardsAvailable() + rewards,
                     b.rewardsEarnedTotal() + earned);
-            Ledger.append(tx, new LedgerEntry(0, cardId, card.programId(), LedgerType.UNDO, stamps, rewards, earned,
+            LedgerEntry undo = new LedgerEntry(0, cardId, card.programId(), LedgerType.UNDO, stamps, rewards, earned,
                     stamp.eventId(), stamp.location(), stamp.occurredAt(), now, "operator", reason, actor(operator), null,
-                    stamp.id()));
+                    stamp.id());
+            Ledger.append(tx, undo);
+            ledgerHook.appended(tx, undo);
             Instant lastStampAt = Ledger.lastStampLine(tx.connection(), cardId).map(LedgerEntry::occurredAt)
                     .orElse(null);
             StoredCard updated = card.with(after, lastStampAt);

@@ -133,7 +133,7 @@ public final class Ledger {
         return store.transaction(tx -> {
             Map<String, CardBalance> out = new TreeMap<>();
             try (PreparedStatement ps = tx.connection().prepareStatement("SELECT card_id, SUM(stamps_delta), "
-                    + "SUM(rewards_delta), SUM(earned_delta) FROM ledger GROUP BY card_id"); ResultSet rs = ps.executeQuery()) {
+                    + "SUM(rewards_delta), SUM(earned_delta) FROM ledger WHERE card_id IS NOT NULL GROUP BY card_id"); ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.put(rs.getString(1), new CardBalance(rs.getInt(2), rs.getInt(3), rs.getInt(4)));
                 }

@@ -172,7 +172,48 @@ public final class Migrations {
                         id INT PRIMARY KEY CHECK (id = 1),
                         version BIGINT NOT NULL,
                         content VARCHAR(16384) NOT NULL,
-                        changed_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""")));
+                        changed_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""")),
+            new Migration(9, "vouchers, redeem requests, POS code pool; voucher lines in the ledger", List.of(
+                    """
+                    CREATE TABLE vouchers (
+                        code VARCHAR(24) PRIMARY KEY,
+                        title VARCHAR(80) NOT NULL,
+                        origin VARCHAR(16) NOT NULL,
+                        card_id VARCHAR(26),
+                        program_id VARCHAR(24),
+                        location VARCHAR(64),
+                        valid_from TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        valid_until TIMESTAMP(9) WITH TIME ZONE,
+                        pos_code VARCHAR(64),
+                        issued_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        issued_by VARCHAR(64) NOT NULL,
+                        reason VARCHAR(500),
+                        event_id VARCHAR(64),
+                        redeemed_at TIMESTAMP(9) WITH TIME ZONE,
+                        redeemed_by VARCHAR(64),
+                        redeem_request VARCHAR(64))""",
+                    "CREATE INDEX vouchers_by_card ON vouchers(card_id)",
+                    // The last guard that no till code goes to two vouchers (NULLs, vouchers without one, are distinct).
+                    "CREATE UNIQUE INDEX vouchers_by_pos_code ON vouchers(pos_code)",
+                    """
+                    CREATE TABLE voucher_requests (
+                        request_id VARCHAR(64) PRIMARY KEY,
+                        device_id VARCHAR(64) NOT NULL,
+                        voucher_code VARCHAR(64) NOT NULL,
+                        action VARCHAR(8) NOT NULL,
+                        outcome VARCHAR(24) NOT NULL,
+                        decided_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+                    """
+                    CREATE TABLE voucher_pos_codes (
+                        pos_code VARCHAR(64) PRIMARY KEY,
+                        imported_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        voucher_code VARCHAR(24),
+                        taken_at TIMESTAMP(9) WITH TIME ZONE)""",
+                    "CREATE INDEX voucher_pos_codes_by_voucher ON voucher_pos_codes(voucher_code, pos_code)",
+                    // A free-standing goodwill voucher belongs to no card, and its lines must still be in the ledger.
+                    "ALTER TABLE ledger ALTER COLUMN card_id DROP NOT NULL",
+                    "ALTER TABLE ledger ALTER COLUMN program_id DROP NOT NULL",
+                    "ALTER TABLE ledger ADD COLUMN voucher_code VARCHAR(24)")));
 
     private Migrations() {
     }

@@ -35,7 +35,9 @@ import org.tinylog.Logger;
 
 /**
  * Outgoing webhooks, fed by the ledger: every STAMP line is sent as {@code stamp.added}, every
- * REWARD line as {@code reward.issued}, every REDEEM line as {@code reward.redeemed}, in ledger
+ * REWARD line as {@code reward.issued}, every REDEEM line as {@code reward.redeemed}, every voucher line as
+ * {@code voucher.issued}, {@code voucher.redeemed}, {@code voucher.reversed} or {@code voucher.voided} (with
+ * {@code voucherCode}), in ledger
  * order, at least once. Because the ledger is written in the card's own transaction, no webhook
  * can be lost between the decision and the send; the position sent so far is kept in
  * {@code webhook_cursor}, and every attempt is recorded in {@code webhook_deliveries}.
@@ -190,8 +192,10 @@ public final class WebhookDispatcher implements AutoCloseable {
         return store.transaction(tx -> {
             List<Map<String, Object>> out = new ArrayList<>();
             try (PreparedStatement ps = tx.connection().prepareStatement("SELECT id, entry_type, card_id, program_id, "
-                    + "stamps_delta, rewards_delta, event_id, location, occurred_at, note FROM ledger WHERE id > ? AND "
-                    + "entry_type IN ('STAMP', 'REWARD', 'REDEEM') ORDER BY id FETCH FIRST " + BATCH + " ROWS ONLY")) {
+                    + "stamps_delta, rewards_delta, event_id, location, occurred_at, note, voucher_code FROM ledger WHERE id > ? AND "
+                    + "entry_type IN ('STAMP', 'REWARD', 'REDEEM', 'VOUCHER_ISSUED', 'VOUCHER_REDEEMED', 'VOUCHER_REVERSED', "
+                    + "'VOUCHER_VOIDED') "
+                    + "ORDER BY id FETCH FIRST " + BATCH + " ROWS ONLY")) {
                 ps.setLong(1, cursor);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -200,6 +204,10 @@ public final class WebhookDispatcher implements AutoCloseable {
                         m.put("type", switch (LedgerType.valueOf(rs.getString(2))) {
                             case STAMP -> "stamp.added";
                             case REWARD -> "reward.issued";
+                            case VOUCHER_ISSUED -> "voucher.issued";
+                            case VOUCHER_REDEEMED -> "voucher.redeemed";
+                            case VOUCHER_REVERSED -> "voucher.reversed";
+                            case VOUCHER_VOIDED -> "voucher.voided";
                             default -> "reward.redeemed";
                         });
                         m.put("cardId", rs.getString(3));
@@ -208,6 +216,9 @@ public final class WebhookDispatcher implements AutoCloseable {
                         m.put("location", rs.getString(8));
                         m.put("occurredAt", rs.getObject(9, OffsetDateTime.class).toInstant().toString());
                         m.put("note", rs.getString(10));
+                        if (rs.getString(11) != null) {
+                            m.put("voucherCode", rs.getString(11));
+                        }
                         out.add(m);
                     }
                 }

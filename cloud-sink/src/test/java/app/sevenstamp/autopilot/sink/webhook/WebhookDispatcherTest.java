@@ -149,6 +149,30 @@ class WebhookDispatcherTest {
         assertEquals(2, counts[1]);
     }
 
+    @Test
+    void voucherLinesAreSentAsVoucherIssuedAndVoucherRedeemedWithTheirCode() throws Exception {
+        failFirst.set(0);
+        TestClock clock = new TestClock();
+        app.sevenstamp.autopilot.sink.voucher.VoucherMetrics metrics = new app.sevenstamp.autopilot.sink.voucher.VoucherMetrics();
+        app.sevenstamp.autopilot.sink.voucher.VoucherIssuer issuer = new app.sevenstamp.autopilot.sink.voucher.VoucherIssuer(
+                store, new app.sevenstamp.autopilot.sink.voucher.PosCodePool(store, null, 0, metrics), Map.of(), metrics,
+                clock, new java.security.SecureRandom());
+        app.sevenstamp.autopilot.sink.voucher.Voucher v = issuer.goodwill(new app.sevenstamp.autopilot.sink.voucher
+                .VoucherIssuer.Goodwill("Cake", null, Duration.ofDays(1), null, null, "sorry", "ann"));
+        new app.sevenstamp.autopilot.sink.voucher.Redemptions(store, metrics, clock).decide(
+                new app.sevenstamp.autopilot.protocol.RedeemRequest(WireCodec.SCHEMA, "r1", "counter-1",
+                        app.sevenstamp.autopilot.protocol.RedeemRequest.Action.REDEEM, v.code().text(), "shop-1",
+                        clock.instant()), "counter-1");
+        WebhookDispatcher webhooks = new WebhookDispatcher(store,
+                URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook"), SECRET, clock);
+        assertEquals(2, webhooks.runOnce());
+        ObjectMapper json = new ObjectMapper();
+        assertEquals(List.of("voucher.issued", "voucher.redeemed"), received.stream().map(r -> readType(json, r.body())).toList());
+        for (Received r : received) {
+            assertEquals(v.code().text(), json.readTree(r.body()).get("voucherCode").asText());
+        }
+    }
+
     private static String readType(ObjectMapper json, String body) {
         try {
             return json.readTree(body).get("type").asText();

@@ -1,0 +1,150 @@
+package app.sevenstamp.autopilot.sink.cli;
+
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.AdminToken;
+import app.sevenstamp.autopilot.sink.voucher.VoucherImages;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * {@code vouchers issue|show|list}: goodwill vouchers and lookups through the RUNNING sink's operator API
+ * ({@code admin.token} from the same config file), so that a voucher takes its till code from the pool in
+ * the sink's own transaction. {@code --qr} and {@code --code128} write the code as PNG files, drawn here.
+ */
+final class VoucherCommand {
+    static final String USAGE = String.join("\n",
+            "  vouchers issue --title TEXT --reason TEXT [--card ID] [--valid 30d] [--from DATE] [--location L]",
+            "                 [--operator NAME] [--qr FILE.png] [--code128 FILE.png] --config FILE",
+            "      issue a one-time goodwill voucher (bound to a card, or free-standing); prints its code",
+            "  vouchers show CODE [--qr FILE.png] [--code128 FILE.png] --config FILE",
+            "      print the voucher as JSON (state, validity, till code); optionally write its images",
+            "  vouchers list [--card ID] --config FILE",
+            "      print the newest vouchers (or the card's) as JSON");
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final ObjectMapper json = new ObjectMapper();
+
+    VoucherCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(Args a, SinkConfig config) throws UsageException, IOException, InterruptedException {
+        if (a.words().isEmpty()) {
+            throw new UsageException("'vouchers' needs one subcommand: issue, show or list");
+        }
+        String sub = a.words().get(0);
+        String base = "http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/vouchers";
+        HttpRequest.Builder request;
+        switch (sub) {
+            case "issue" -> {
+                words(a, 1, "vouchers issue");
+                ObjectNode body = json.createObjectNode();
+                body.put("title", a.required("title", "TEXT"));
+                body.put("reason", a.required("reason", "TEXT"));
+                putIf(body, "cardId", a.option("card"));
+                putIf(body, "valid", a.option("valid"));
+                putIf(body, "from", a.option("from"));
+                putIf(body, "location", a.option("location"));
+                body.put("operator", a.option("operator") == null ? System.getProperty("user.name", "admin")
+                        : a.option("operator"));
+                request = HttpRequest.newBuilder(URI.create(base)).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
+            }
+            case "show" -> {
+                words(a, 2, "vouchers show CODE");
+                Optional<VoucherCode> code = VoucherCode.parse(a.words().get(1));
+                if (code.isEmpty()) {
+                    err.println("autopilot-sink: '" + a.words().get(1) + "' is not a voucher code (7V-XXXX-XXXX-XXXX-XXXX; "
+                            + "the last character is a check character)");
+                    return SinkCli.USAGE;
+                }
+                request = HttpRequest.newBuilder(URI.create(base + "/" + code.get().text())).GET();
+            }
+            case "list" -> {
+                words(a, 1, "vouchers list");
+                String card = a.option("card");
+                request = HttpRequest.newBuilder(URI.create(card == null ? base
+                        : base + "?card=" + URLEncoder.encode(card, StandardCharsets.UTF_8))).GET();
+            }
+            default -> throw new UsageException("unknown vouchers subcommand '" + sub + "'; use issue, show or list");
+        }
+        HttpResponse<String> response = send(config, request);
+        int status = response.statusCode();
+        if (status != 200 && status != 201) {
+            err.println("autopilot-sink: the sink answered " + status + ": " + response.body());
+            return status == 409 ? SinkCli.REFUSED : status == 404 ? 1 : SinkCli.IO;
+        }
+        if (sub.equals("list")) {
+            out.println(response.body());
+            return SinkCli.OK;
+        }
+        JsonNode voucher = json.readTree(response.body());
+        VoucherCode code = VoucherCode.parse(voucher.path("code").asText()).orElseThrow(() -> new IOException(
+                "the sink answered without a voucher code: " + response.body()));
+        images(a, code);
+        out.println(sub.equals("issue") ? code.text() : response.body());
+        return SinkCli.OK;
+    }
+
+    private void images(Args a, VoucherCode code) throws IOException {
+        for (VoucherImages.Kind kind : VoucherImages.Kind.values()) {
+            String file = a.option(kind == VoucherImages.Kind.QR ? "qr" : "code128");
+            if (file != null) {
+                Path target = Path.of(file).toAbsolutePath();
+                if (target.getParent() != null) {
+                    Files.createDirectories(target.getParent());
+                }
+                Files.write(target, VoucherImages.png(code, kind));
+            }
+        }
+    }
+
+    private static HttpResponse<String> send(SinkConfig config, HttpRequest.Builder request)
+            throws IOException, InterruptedException {
+        String token;
+        try {
+            token = AdminToken.forClient(config);
+        } catch (IOException e) {
+            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
+                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
+        }
+        try {
+            return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(request
+                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(15)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IOException("the sink at " + config.httpHost() + ":" + config.httpPort()
+                    + " does not answer (is it running with this config?): " + e.getMessage(), e);
+        }
+    }
+
+    private static void putIf(ObjectNode body, String name, String value) {
+        if (value != null) {
+            body.put(name, value);
+        }
+    }
+
+    private static void words(Args a, int expected, String command) throws UsageException {
+        if (a.words().size() != expected) {
+            throw new UsageException("'" + command + "' takes " + (expected - 1) + " argument(s), got "
+                    + (a.words().size() - 1));
+        }
+    }
+}

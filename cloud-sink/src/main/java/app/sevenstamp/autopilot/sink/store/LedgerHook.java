@@ -1,0 +1,15 @@
+package app.sevenstamp.autopilot.sink.store;
+
+import java.sql.SQLException;
+
+/**
+ * Told of each ledger line the ingest appends, inside the same transaction, so that another part
+ * can write what follows from it atomically with it: an earned reward becomes a voucher in the
+ * transaction that earned it (see {@code voucher.VoucherIssuer}).
+ */
+@FunctionalInterface
+public interface LedgerHook {
+    LedgerHook NONE = (tx, line) -> { };
+
+    void appended(SinkStore.Tx tx, LedgerEntry line) throws SQLException;
+}

@@ -1,0 +1,223 @@
+package app.sevenstamp.autopilot.sink.voucher;
+
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoreException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.tinylog.Logger;
+
+/**
+ * The redeem-code pool: codes the shop's till already accepts (one per line in {@code vouchers.posCodes}),
+ * imported into {@code voucher_pos_codes} at start, each handed to exactly one voucher so that the
+ * cashier can type it into the till. No POS integration: the shop loads the same codes into its till.
+ *
+ * <p>Import is idempotent (a code already in the table is kept as it is, used or not), and codes
+ * removed from the file stay in the table: a code handed out must stay with its voucher.
+ *
+ * <p>Taking a code is safe with several sink instances on one PostgreSQL: {@code FOR UPDATE SKIP LOCKED}
+ * lets concurrent transactions pass each other's candidate, and the conditional UPDATE ({@code voucher_code
+ * IS NULL}) is what guarantees no code goes out twice (on H2 it is the only guard; see {@link #skipLocked}). An empty pool never refuses a voucher: it is issued
+ * without a POS code, counted and logged.
+ *
+ * <p>Thread-safe.
+ */
+public final class PosCodePool {
+    /** Printable, no spaces: what a till's keypad or a scanner can enter. */
+    static final Pattern POS_CODE = Pattern.compile("[\\x21-\\x7E]{1,64}");
+    private static final int ATTEMPTS = 5;
+
+    private final SinkStore store;
+    private final Path file;
+    private final int lowThreshold;
+    private final VoucherMetrics metrics;
+    private final AtomicBoolean warnedLow = new AtomicBoolean();
+    private final AtomicBoolean warnedEmpty = new AtomicBoolean();
+    private volatile Boolean skipLocked;
+
+    /** @param file null for no pool: vouchers carry no POS code */
+    public PosCodePool(SinkStore store, Path file, int lowThreshold, VoucherMetrics metrics) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.file = file;
+        this.lowThreshold = lowThreshold;
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+    }
+
+    public boolean configured() {
+        return file != null;
+    }
+
+    /**
+     * Reads the file and adds the codes the table lacks; returns how many were added.
+     *
+     * @throws ConfigException when the file is missing or holds a line that cannot be a till code
+     */
+    public int importFile(Instant now) {
+        if (file == null) {
+            return 0;
+        }
+        Set<String> codes = read(file);
+        int added;
+        try (Connection c = store.connection()) {
+            Set<String> known = new HashSet<>();
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pos_code FROM voucher_pos_codes")) {
+                while (rs.next()) {
+                    known.add(rs.getString(1));
+                }
+            }
+            added = 0;
+            // One statement each, in auto-commit: a code another instance adds at the same moment fails alone.
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO voucher_pos_codes (pos_code, imported_at) VALUES (?, ?)")) {
+                for (String code : codes) {
+                    if (known.contains(code)) {
+                        continue;
+                    }
+                    ps.setString(1, code);
+                    ps.setObject(2, VoucherStore.utc(now));
+                    try {
+                        added += ps.executeUpdate();
+                    } catch (SQLException e) {
+                        if (!"23505".equals(e.getSQLState())) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new StoreException(store.describe() + ": cannot import the POS codes of " + file + ": " + e.getMessage(), e);
+        }
+        long free = free();
+        if (free > lowThreshold) {
+            warnedLow.set(false);
+            warnedEmpty.set(false);
+        }
+        Logger.info("POS code pool {}: {} codes in the file, {} new, {} unused", file, codes.size(), added, free);
+        checkLow(free);
+        return added;
+    }
+
+    /**
+     * Takes one unused code for {@code voucherCode} inside the caller's transaction; empty when the pool
+     * is empty or not configured (the voucher is issued without one).
+     */
+    Optional<String> take(SinkStore.Tx tx, String voucherCode, Instant now) throws SQLException {
+        if (file == null) {
+            return Optional.empty();
+        }
+        String pick = "SELECT pos_code FROM voucher_pos_codes WHERE voucher_code IS NULL ORDER BY pos_code FETCH FIRST 1 "
+                + "ROWS ONLY" + (skipLocked(tx) ? " FOR UPDATE SKIP LOCKED" : "");
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            String candidate = null;
+            try (PreparedStatement ps = tx.connection().prepareStatement(pick);
+                    ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    candidate = rs.getString(1);
+                }
+            }
+            if (candidate == null) {
+                break;
+            }
+            try (PreparedStatement ps = tx.connection().prepareStatement("UPDATE voucher_pos_codes SET voucher_code = ?, "
+                    + "taken_at = ? WHERE pos_code = ? AND voucher_code IS NULL")) {
+                ps.setString(1, voucherCode);
+                ps.setObject(2, VoucherStore.utc(now));
+                ps.setString(3, candidate);
+                if (ps.executeUpdate() == 1) {
+                    checkLow(free(tx));
+                    return Optional.of(candidate);
+                }
+            }
+        }
+        metrics.posCodesFree(0);
+        if (warnedEmpty.compareAndSet(false, true)) {
+            Logger.warn("POS code pool {} is empty: vouchers are issued without a till code (counted as "
+                    + "vouchers.issuedWithoutPosCode); add codes to the file and restart the sink", file);
+        } else {
+            Logger.debug("POS code pool empty: voucher {} has no till code", voucherCode);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * PostgreSQL: {@code FOR UPDATE SKIP LOCKED}, so that concurrent instances pass each other's candidate
+     * instead of queueing behind it. H2 (one process) locks every matching row before the limit applies,
+     * which made an issue take 38 ms with 2,000 codes; there the conditional UPDATE alone decides.
+     */
+    private boolean skipLocked(SinkStore.Tx tx) throws SQLException {
+        Boolean known = skipLocked;
+        if (known == null) {
+            known = tx.connection().getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT)
+                    .contains("postgres");
+            skipLocked = known;
+        }
+        return known;
+    }
+
+    /** Unused codes now. */
+    public long free() {
+        return store.transaction(this::free);
+    }
+
+    private long free(SinkStore.Tx tx) throws SQLException {
+        try (Statement st = tx.connection().createStatement();
+                ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM voucher_pos_codes WHERE voucher_code IS NULL")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private void checkLow(long free) {
+        metrics.posCodesFree(free);
+        if (free <= lowThreshold && free > 0 && warnedLow.compareAndSet(false, true)) {
+            Logger.warn("POS code pool {} is running low: {} unused codes left (vouchers.poolLowWarning={}); "
+                    + "add codes to the file (and to the till) and restart the sink", file, free, lowThreshold);
+        }
+    }
+
+    static Set<String> read(Path file) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException("vouchers.posCodes: cannot read '" + file + "' (" + e.getMessage()
+                    + "); it must be a text file with one till code per line");
+        }
+        Set<String> codes = new LinkedHashSet<>();
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (!POS_CODE.matcher(line).matches()) {
+                bad.add((i + 1) + ": '" + (line.length() > 40 ? line.substring(0, 40) + "..." : line) + "'");
+                continue;
+            }
+            codes.add(line);
+        }
+        if (!bad.isEmpty()) {
+            throw new ConfigException("vouchers.posCodes: '" + file + "' has " + bad.size() + " line(s) that are not a "
+                    + "till code (allowed: 1 to 64 printable characters without spaces; '#' starts a comment): line "
+                    + String.join(", line ", bad.subList(0, Math.min(5, bad.size()))));
+        }
+        return codes;
+    }
+}

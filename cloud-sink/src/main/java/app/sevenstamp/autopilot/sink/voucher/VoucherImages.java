@@ -1,0 +1,82 @@
+package app.sevenstamp.autopilot.sink.voucher;
+
+import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
+import com.google.zxing.BarcodeFormat;
+import com.google.zxing.EncodeHintType;
+import com.google.zxing.WriterException;
+import com.google.zxing.common.BitMatrix;
+import com.google.zxing.oned.Code128Writer;
+import com.google.zxing.qrcode.QRCodeWriter;
+import com.google.zxing.qrcode.decoder.ErrorCorrectionLevel;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import javax.imageio.ImageIO;
+
+/**
+ * A voucher code as PNG: a QR code (phones, the box's 2D scanner) and a Code128 bar code (1D scanners and
+ * tills). Both carry {@link VoucherCode#text()}. zxing core only. Stateless.
+ */
+public final class VoucherImages {
+    /** Pixels per QR module and per narrowest bar: crisp on paper and on a phone. */
+    static final int QR_MODULE = 8;
+    static final int BAR = 3;
+    static final int BAR_HEIGHT = 120;
+
+    /** The two kinds, by the file name the HTTP API serves them under. */
+    public enum Kind {
+        QR("qr.png"),
+        CODE128("code128.png");
+
+        private final String fileName;
+
+        Kind(String fileName) {
+            this.fileName = fileName;
+        }
+
+        public String fileName() {
+            return fileName;
+        }
+    }
+
+    private VoucherImages() {
+    }
+
+    public static byte[] png(VoucherCode code, Kind kind) {
+        BitMatrix m;
+        int scale;
+        try {
+            if (kind == Kind.QR) {
+                // Size 0: one pixel per module; a quiet zone of 4 modules, as scanners expect.
+                m = new QRCodeWriter().encode(code.text(), BarcodeFormat.QR_CODE, 0, 0,
+                        Map.of(EncodeHintType.MARGIN, 4, EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M));
+                scale = QR_MODULE;
+            } else {
+                m = new Code128Writer().encode(code.text(), BarcodeFormat.CODE_128, 0, 1, Map.of(EncodeHintType.MARGIN, 10));
+                scale = BAR;
+            }
+        } catch (WriterException e) {
+            throw new IllegalStateException("cannot encode " + code + " as " + kind + ": " + e.getMessage(), e);
+        }
+        int width = m.getWidth() * scale;
+        int height = kind == Kind.QR ? m.getHeight() * scale : BAR_HEIGHT;
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_BINARY);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                boolean black = kind == Kind.QR ? m.get(x / scale, y / scale) : m.get(x / scale, 0);
+                image.setRGB(x, y, black ? 0x000000 : 0xFFFFFF);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            if (!ImageIO.write(image, "png", out)) {
+                throw new IllegalStateException("this JVM has no PNG writer");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

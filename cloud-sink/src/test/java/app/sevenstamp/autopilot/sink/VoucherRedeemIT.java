@@ -1,0 +1,236 @@
+package app.sevenstamp.autopilot.sink;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.AckOutcome;
+import app.sevenstamp.autopilot.protocol.RedeemAnswer;
+import app.sevenstamp.autopilot.protocol.RedeemOutcome;
+import app.sevenstamp.autopilot.protocol.RedeemRequest;
+import app.sevenstamp.autopilot.protocol.StampAck;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
+import app.sevenstamp.autopilot.sink.cli.SinkCli;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.store.Ledger;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.zxing.BinaryBitmap;
+import com.google.zxing.RGBLuminanceSource;
+import com.google.zxing.Reader;
+import com.google.zxing.common.HybridBinarizer;
+import com.google.zxing.oned.Code128Reader;
+import com.google.zxing.qrcode.QRCodeReader;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Vouchers through the running sink: a reward becomes a voucher with a till code, an operator issues a
+ * goodwill voucher with the CLI, the images decode back to the code, a box redeems and cancels over the
+ * embedded broker, a bad payload is counted and the service goes on, a till redeems through the POS API.
+ */
+class VoucherRedeemIT {
+    private static final String TOKEN = "test-admin-token-0123456789abcdef";
+    private static final String POS_KEY = "pos-key-for-shop-1-0123456789abcdef";
+    private static final String CARD = "ABCDEFGHJKMNPQRS";
+    private static final String DEVICE = "counter-1";
+
+    @TempDir
+    Path dir;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final ObjectMapper json = new ObjectMapper();
+    private final WireCodec codec = new WireCodec();
+    private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+
+    private record Result(int status, String out, String err) {
+    }
+
+    private Result cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(args);
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private HttpResponse<byte[]> get(int port, String path, boolean token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        if (token) {
+            b.header("Authorization", "Bearer " + TOKEN);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private HttpResponse<byte[]> posRedeem(int port, String code, String key, String idempotencyKey) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/vouchers/" + code
+                + "/redeem")).POST(HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + key);
+        if (idempotencyKey != null) {
+            b.header("Idempotency-Key", idempotencyKey);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** What a scanner reads from the PNG, with zxing's own readers. */
+    static String decode(byte[] png, Reader reader) throws Exception {
+        BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
+        int[] pixels = image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+        return reader.decode(new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(image.getWidth(),
+                image.getHeight(), pixels)))).getText();
+    }
+
+    private static RedeemRequest request(String id, RedeemRequest.Action action, String code) {
+        return new RedeemRequest(WireCodec.SCHEMA, id, DEVICE, action, code, "shop-1", Instant.parse("2026-11-23T09:00:00Z"));
+    }
+
+    @Test
+    void vouchersAreIssuedShownRedeemedAndCancelledThroughTheRunningSink() throws Exception {
+        Path store = dir.resolve("store");
+        Files.createDirectories(store);
+        Files.writeString(store.resolve("signing.key"),
+                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        Path codes = dir.resolve("till-codes.txt");
+        Files.writeString(codes, "TILL-1\nTILL-2\n", StandardCharsets.UTF_8);
+        String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=1\nprogram.coffee.voucherTitle=Free coffee\n"
+                + "program.coffee.voucherValidity=30d\nvouchers.posCodes=" + codes + "\nvouchers.poolLowWarning=1\n"
+                + "admin.token=" + TOKEN + "\npos.shop-1.apiKey=" + POS_KEY + "\n";
+        Path serveConfig = dir.resolve("serve.properties");
+        Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig))) {
+            int port = sink.httpPort();
+            Path cliConfig = dir.resolve("cli.properties");
+            Files.writeString(cliConfig, common + "http.port=" + port + "\n", StandardCharsets.UTF_8);
+
+            BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+            BlockingQueue<RedeemAnswer> answers = new LinkedBlockingQueue<>();
+            MqttClient box = new MqttClient(sink.brokerUrl(), "it-voucher-box", new MemoryPersistence());
+            box.connect();
+            box.subscribe(topics.acks(DEVICE), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+            box.subscribe(topics.redeemAnswers(DEVICE), 1, (t, m) -> answers.add(codec.decode(m.getPayload(),
+                    RedeemAnswer.class)));
+
+            // One stamp completes the card: the reward becomes a voucher with the first till code.
+            box.publish(topics.stamps(DEVICE), Vectors.bytes("stamp-event.json"), 1, false);
+            StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+            assertNotNull(ack);
+            assertEquals(AckOutcome.ACCEPTED, ack.outcome());
+            JsonNode card = json.readTree(get(port, "/api/v1/cards/" + CARD, false).body());
+            assertEquals(1, card.path("vouchers").size(), card.toString());
+            JsonNode reward = card.path("vouchers").get(0);
+            assertEquals("Free coffee", reward.path("title").asText());
+            assertEquals("ACTIVE", reward.path("state").asText());
+            assertEquals("TILL-1", reward.path("posCode").asText());
+            String rewardCode = reward.path("code").asText();
+            String page = new String(get(port, "/cards/" + CARD, false).body(), StandardCharsets.UTF_8);
+            assertTrue(page.contains(rewardCode) && page.contains("/api/v1/vouchers/" + rewardCode + "/qr.png"), page);
+
+            // The images decode back to the code.
+            HttpResponse<byte[]> qr = get(port, "/api/v1/vouchers/" + rewardCode + "/qr.png", false);
+            assertEquals(200, qr.statusCode());
+            assertEquals("image/png", qr.headers().firstValue("Content-Type").orElse(""));
+            assertEquals(rewardCode, decode(qr.body(), new QRCodeReader()));
+            assertEquals(rewardCode, decode(get(port, "/api/v1/vouchers/" + rewardCode + "/code128.png", false).body(),
+                    new Code128Reader()));
+            assertEquals(400, get(port, "/api/v1/vouchers/7V-0000-0000-0000-0001/qr.png", false).statusCode(),
+                    "a code with a wrong check character is refused");
+
+            // CLI round trip: a goodwill voucher for the card, with its images written to files.
+            Path qrFile = dir.resolve("out/goodwill-qr.png");
+            Path barFile = dir.resolve("out/goodwill-code128.png");
+            Result issued = cli("vouchers", "issue", "--title", "Sorry cake", "--reason", "machine broken", "--card", CARD,
+                    "--valid", "30d", "--operator", "ana", "--qr", qrFile.toString(), "--code128", barFile.toString(),
+                    "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, issued.status(), issued.err());
+            String goodwill = issued.out().strip();
+            assertTrue(VoucherCode.parse(goodwill).isPresent(), goodwill);
+            assertEquals(goodwill, decode(Files.readAllBytes(qrFile), new QRCodeReader()));
+            assertEquals(goodwill, decode(Files.readAllBytes(barFile), new Code128Reader()));
+            Result shown = cli("vouchers", "show", goodwill, "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, shown.status(), shown.err());
+            JsonNode g = json.readTree(shown.out());
+            assertEquals("ACTIVE", g.path("state").asText());
+            assertEquals("GOODWILL", g.path("origin").asText());
+            assertEquals("TILL-2", g.path("posCode").asText());
+            assertEquals("machine broken", g.path("reason").asText());
+            assertEquals("operator:ana", g.path("issuedBy").asText());
+            Result listed = cli("vouchers", "list", "--card", CARD, "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, listed.status(), listed.err());
+            assertEquals(2, json.readTree(listed.out()).path("vouchers").size(), listed.out());
+            Result refused = cli("vouchers", "issue", "--title", "Cake", "--reason", "x", "--card", "ZZZZZZZZZZZZZZZZ",
+                    "--config", cliConfig.toString());
+            assertEquals(SinkCli.REFUSED, refused.status(), refused.err());
+            assertEquals(401, get(port, "/api/v1/cards/" + CARD + "/vouchers", false).statusCode());
+            assertEquals(2, json.readTree(get(port, "/api/v1/cards/" + CARD + "/vouchers", true).body())
+                    .path("vouchers").size());
+
+            // A box redeems over MQTT; bad payloads in between are counted and change nothing.
+            box.publish(topics.redeem(DEVICE), "{not json".getBytes(StandardCharsets.UTF_8), 1, false);
+            box.publish(topics.redeem(DEVICE), codec.encode(new RedeemRequest(WireCodec.SCHEMA, "r-x", "counter-2",
+                    RedeemRequest.Action.REDEEM, rewardCode, "shop-1", Instant.now())), 1, false);
+            box.publish(topics.redeem(DEVICE), codec.encode(request("r-1", RedeemRequest.Action.REDEEM, rewardCode)), 1, false);
+            RedeemAnswer redeemed = answers.poll(10, TimeUnit.SECONDS);
+            assertNotNull(redeemed);
+            assertEquals("r-1", redeemed.requestId());
+            assertEquals(RedeemOutcome.REDEEMED, redeemed.outcome());
+            assertEquals("TILL-1", redeemed.posCode());
+            assertEquals("Free coffee", redeemed.title());
+            assertEquals(1L, sink.metrics().snapshot().get("vouchers.malformed.json"));
+            assertEquals(1L, sink.metrics().snapshot().get("vouchers.malformed.topic"));
+            assertEquals(0, sink.store().card(CARD).orElseThrow().balance().rewardsAvailable());
+
+            // The box heard nothing in time and cancels: the voucher is usable again.
+            box.publish(topics.redeem(DEVICE), codec.encode(request("r-1", RedeemRequest.Action.CANCEL, rewardCode)), 1, false);
+            RedeemAnswer cancelled = answers.poll(10, TimeUnit.SECONDS);
+            assertNotNull(cancelled);
+            assertEquals(RedeemOutcome.CANCELLED, cancelled.outcome());
+            assertEquals(1, sink.store().card(CARD).orElseThrow().balance().rewardsAvailable());
+
+            // A till redeems it through the POS API; a retry with the same key gets the same answer.
+            HttpResponse<byte[]> till = posRedeem(port, rewardCode, POS_KEY, "receipt-77");
+            assertEquals(200, till.statusCode(), new String(till.body(), StandardCharsets.UTF_8));
+            assertEquals(RedeemOutcome.REDEEMED, codec.decode(till.body(), RedeemAnswer.class).outcome());
+            assertEquals(RedeemOutcome.REDEEMED, codec.decode(posRedeem(port, rewardCode, POS_KEY, "receipt-77").body(),
+                    RedeemAnswer.class).outcome());
+            HttpResponse<byte[]> again = posRedeem(port, rewardCode, POS_KEY, "receipt-78");
+            assertEquals(422, again.statusCode());
+            assertEquals(RedeemOutcome.ALREADY_REDEEMED, codec.decode(again.body(), RedeemAnswer.class).outcome());
+            assertEquals(401, posRedeem(port, rewardCode, "wrong-key-0123456789abcdefghij", "k").statusCode());
+            assertEquals(400, posRedeem(port, rewardCode, POS_KEY, null).statusCode());
+
+            // The box's late redeem of the goodwill voucher still works after all this.
+            box.publish(topics.redeem(DEVICE), codec.encode(request("r-2", RedeemRequest.Action.REDEEM, goodwill)), 1, false);
+            RedeemAnswer second = answers.poll(10, TimeUnit.SECONDS);
+            assertNotNull(second);
+            assertEquals(RedeemOutcome.REDEEMED, second.outcome());
+            await().atMost(Duration.ofSeconds(5)).until(() -> sink.metrics().snapshot().get("vouchers.redeem.REDEEMED") == 3L);
+            assertEquals(0L, sink.metrics().snapshot().get("vouchers.posCodesFree"));
+
+            Ledger ledger = new Ledger(sink.store());
+            assertEquals(ledger.projected(), ledger.derive());
+            box.disconnect(500);
+            box.close();
+        }
+    }
+}
