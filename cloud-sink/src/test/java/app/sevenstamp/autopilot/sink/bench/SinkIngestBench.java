@@ -55,6 +55,8 @@ class SinkIngestBench {
     private static final int DEVICES = 8;
     private static final int CARDS = 200;
     private static final int BATCH = 500;
+    /** {@code h2} or {@code pg} to run one database only (scripts/bench-sink: ONLY=...); all by default. */
+    private static final String ONLY = System.getProperty("bench.only", "");
 
     @TempDir
     Path dir;
@@ -71,12 +73,16 @@ class SinkIngestBench {
             Files.writeString(key, "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n",
                     StandardCharsets.UTF_8);
             Path h2raw = dir.resolve("h2raw/sink");
-            row("H2", "raw batched JDBC insert", 1, raw(() -> H2Database.open(h2raw, 8)));
-            row("H2", "sink ingest", 1, ingest(broker, key, "h2", null, 1));
-            String pgRaw = pg.newDatabase();
-            row("PostgreSQL", "raw batched JDBC insert", 1, raw(() -> PostgresDatabase.open(pgRaw, "sink", null, 8)));
-            row("PostgreSQL", "sink ingest", 1, ingest(broker, key, "pg1", pg.newDatabase(), 1));
-            row("PostgreSQL", "sink ingest", 2, ingest(broker, key, "pg2", pg.newDatabase(), 2));
+            if (ONLY.isEmpty() || ONLY.equals("h2")) {
+                row("H2", "raw batched JDBC insert", 1, raw(() -> H2Database.open(h2raw, 8)));
+                row("H2", "sink ingest", 1, ingest(broker, key, "h2", null, 1));
+            }
+            if (ONLY.isEmpty() || ONLY.equals("pg")) {
+                String pgRaw = pg.newDatabase();
+                row("PostgreSQL", "raw batched JDBC insert", 1, raw(() -> PostgresDatabase.open(pgRaw, "sink", null, 8)));
+                row("PostgreSQL", "sink ingest", 1, ingest(broker, key, "pg1", pg.newDatabase(), 1));
+                row("PostgreSQL", "sink ingest", 2, ingest(broker, key, "pg2", pg.newDatabase(), 2));
+            }
         } finally {
             pg.destroy();
         }
