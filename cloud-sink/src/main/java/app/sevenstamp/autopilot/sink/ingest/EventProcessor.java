@@ -115,7 +115,7 @@ public final class EventProcessor {
         if (!(check(topic, payload) instanceof Ready ready)) {
             return Optional.empty();
         }
-        Decided decided = store.transaction(tx -> decideIn(tx, ready));
+        Decided decided = store.transaction(tx -> decideIn(tx, ready, true));
         return Optional.of(finish(ready, decided));
     }
 
@@ -130,9 +130,9 @@ public final class EventProcessor {
      *
      * <p>Decide before write: card checks, rule rejections and duplicates are decisions, each
      * written as its own row, so one event's rejection never undoes another's stamp. Events are
-     * decided in arrival order, each seeing the card as the events before it left it. All card rows
-     * and then all device rows the batch touches are locked first, in key order (see
-     * {@link SinkStore.Tx#lockBatch}). If the transaction fails anyway (a database error, an event
+     * decided in arrival order, each seeing the card as the events before it left it. The card rows
+     * the batch touches are locked first, in key order ({@link SinkStore.Tx#lockCards}); the device
+     * rows last ({@link #noteSeqs}). If the transaction fails anyway (a database error, an event
      * that cannot be written) nothing of it stays, and the events are decided again one by one, each
      * in its own transaction: an event that fails alone is parked as a dead letter of kind
      * {@value #APPLY_FAILED} and left unanswered, and the others commit.
@@ -153,20 +153,17 @@ public final class EventProcessor {
             try {
                 decided = store.transaction(tx -> {
                     Set<String> cards = new HashSet<>();
-                    Set<String> seqDevices = new HashSet<>();
                     for (Ready r : ready) {
                         if (r.program() != null) {
                             cards.add(r.event().cardId());
                         }
-                        if (sequenced(r.event().deviceId())) {
-                            seqDevices.add(r.event().deviceId());
-                        }
                     }
-                    tx.lockBatch(cards, seqDevices);
+                    tx.lockCards(cards);
                     List<Decided> out = new ArrayList<>(ready.size());
                     for (Ready r : ready) {
-                        out.add(decideIn(tx, r));
+                        out.add(decideIn(tx, r, false));
                     }
+                    noteSeqs(tx, ready, out);
                     return out;
                 });
             } catch (RuntimeException e) {
@@ -192,7 +189,7 @@ public final class EventProcessor {
     private void oneByOne(List<Ready> ready, Map<Ready, Outbound> answers) {
         for (Ready r : ready) {
             try {
-                Decided decided = store.transaction(tx -> decideIn(tx, r));
+                Decided decided = store.transaction(tx -> decideIn(tx, r, true));
                 answers.put(r, finish(r, decided));
             } catch (RuntimeException e) {
                 String detail = "event " + r.event().eventId() + " from " + r.event().deviceId() + " could not be applied: "
@@ -278,9 +275,38 @@ public final class EventProcessor {
         return new Ready(topic, payload, event, null, null, program);
     }
 
-    /** The database part of one event, inside the caller's transaction. */
-    private Decided decideIn(SinkStore.Tx tx, Ready r) throws SQLException {
-        return r.reject() != null ? rejectIn(tx, r.event(), r.reject(), r.detail()) : applyIn(tx, r.event(), r.program());
+    /**
+     * The database part of one event, inside the caller's transaction.
+     *
+     * @param seq whether to note the device's sequence number now; a batch notes them all at its end
+     *            ({@link #noteSeqs})
+     */
+    private Decided decideIn(SinkStore.Tx tx, Ready r, boolean seq) throws SQLException {
+        return r.reject() != null ? rejectIn(tx, r.event(), r.reject(), r.detail(), seq)
+                : applyIn(tx, r.event(), r.program(), seq);
+    }
+
+    /**
+     * The batch's sequence numbers, device by device in id order, each device's in arrival order,
+     * as the last statements of the batch. With a shared subscription both instances get events of
+     * every device, so the device rows are the rows they contend for most: locked at the end, and
+     * in one order (cards before devices, as everywhere), they are held for the commit only.
+     */
+    private void noteSeqs(SinkStore.Tx tx, List<Ready> ready, List<Decided> decided) throws SQLException {
+        Map<String, List<Integer>> byDevice = new java.util.TreeMap<>();
+        for (int i = 0; i < ready.size(); i++) {
+            StampEvent e = ready.get(i).event();
+            if (!decided.get(i).redelivery() && sequenced(e.deviceId())) {
+                byDevice.computeIfAbsent(e.deviceId(), d -> new ArrayList<>()).add(i);
+            }
+        }
+        Instant now = clock.instant();
+        for (List<Integer> indexes : byDevice.values()) {
+            for (int i : indexes) {
+                StampEvent e = ready.get(i).event();
+                decided.set(i, decided.get(i).withSeq(tx.noteDeviceSeq(e.deviceId(), e.seq(), now)));
+            }
+        }
     }
 
     /** Counts and logs what a committed transaction decided, and builds the answer. */
@@ -328,6 +354,10 @@ public final class EventProcessor {
         Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
             this(ack, redelivery, storedReason, detail, null, SeqNote.NONE);
         }
+
+        Decided withSeq(SeqNote note) {
+            return new Decided(ack, redelivery, storedReason, detail, flag, note);
+        }
     }
 
     /** Once per gap: when it opens (WARN) and when a late event fills it (INFO); after the commit. */
@@ -350,7 +380,7 @@ public final class EventProcessor {
      * decide ({@link StampDecision}), and the event row, the card row and the ledger lines are
      * written together, so the ledger always explains the card.
      */
-    private Decided applyIn(SinkStore.Tx tx, StampEvent event, Program program) throws SQLException {
+    private Decided applyIn(SinkStore.Tx tx, StampEvent event, Program program, boolean seq) throws SQLException {
         Instant now = clock.instant();
         Optional<StoredCard> before = tx.lockCard(event.cardId());
         CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
@@ -364,7 +394,7 @@ public final class EventProcessor {
             if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
                 return duplicate(tx, event);
             }
-            SeqNote note = noteSeq(tx, event, now);
+            SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
             if (before.isPresent()) {
                 Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
                         refused.detail()), at, now, reason, null));
@@ -377,7 +407,7 @@ public final class EventProcessor {
         if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
             return duplicate(tx, event);
         }
-        SeqNote note = noteSeq(tx, event, now);
+        SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
         if (event.kind() == EventKind.STAMP) {
             lastStampAt = later(lastStampAt, at);
         }
@@ -424,12 +454,13 @@ public final class EventProcessor {
                 event.eventId(), event.location(), at, now, reason, d.note(), event.deviceId(), flag, null);
     }
 
-    private Decided rejectIn(SinkStore.Tx tx, StampEvent event, RejectReason reason, String detail) throws SQLException {
+    private Decided rejectIn(SinkStore.Tx tx, StampEvent event, RejectReason reason, String detail, boolean seq)
+            throws SQLException {
         Instant now = clock.instant();
         if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
             return duplicate(tx, event);
         }
-        SeqNote note = noteSeq(tx, event, now);
+        SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
         StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
                 false, null);
         return new Decided(ack, false, reason.name(), detail, null, note);

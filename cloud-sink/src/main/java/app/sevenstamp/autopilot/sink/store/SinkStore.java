@@ -234,15 +234,14 @@ public final class SinkStore implements AutoCloseable {
         }
 
         /**
-         * Locks the existing rows of these cards, then of these devices, each in key order, until the
-         * end of the transaction. A batch takes all its locks up front in one global order (cards
-         * before devices, as a single event does), so two instances whose batches share cards wait
-         * for each other instead of deadlocking. Rows that do not exist yet are created later in the
-         * batch; a race over one of those is a {@link Conflict} or a deadlock the store retries.
+         * Locks the existing rows of these cards, in card id order, until the end of the transaction.
+         * A batch takes its card locks up front in one global order, so two instances whose batches
+         * share cards wait for each other instead of deadlocking. Rows that do not exist yet are
+         * created later in the batch; a race over one of those is a {@link Conflict} or a deadlock
+         * the store retries.
          */
-        public void lockBatch(Collection<String> cardIds, Collection<String> deviceIds) throws SQLException {
+        public void lockCards(Collection<String> cardIds) throws SQLException {
             lockRows("cards", "card_id", cardIds);
-            lockRows("devices", "device_id", deviceIds);
         }
 
         private void lockRows(String table, String key, Collection<String> ids) throws SQLException {
