@@ -172,8 +172,24 @@ class ScaleOutIT {
 
     @Test
     void twoSinksShareTheEventsAndOneKilledMidStreamLosesAndDoublesNothing() throws Exception {
+        run(null);
+    }
+
+    /**
+     * The same with a broker that lets each sink have 1000 events in flight, so that a sink's
+     * batches hold up to {@code IngestService.BATCH} events each (with Mosquitto's default of 20,
+     * they hold 20 at most): the kill lands in the middle of big batches, whose events are neither
+     * half-applied nor lost.
+     */
+    @Test
+    void aSinkKilledDuringLargeBatchesLosesAndDoublesNothing() throws Exception {
+        run("allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 100000\n");
+    }
+
+    private void run(String brokerConfig) throws Exception {
         assertTrue(Files.isRegularFile(JAR), JAR.toAbsolutePath() + " is built by the package phase");
-        broker = MosquittoProcess.start(dir.resolve("mosquitto"));
+        broker = brokerConfig == null ? MosquittoProcess.start(dir.resolve("mosquitto"))
+                : MosquittoProcess.start(dir.resolve("mosquitto"), brokerConfig);
         String pgUrl = PostgresCluster.shared().newDatabase();
         Path key = dir.resolve("signing.key");
         Files.writeString(key, "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n",
@@ -235,6 +251,8 @@ class ScaleOutIT {
         assertEquals(total, query(pgUrl, "SELECT SUM(stamps + " + STAMPS_REQUIRED + " * rewards_earned_total) FROM cards"),
                 "every stamp on its card exactly once");
         assertEquals(CARDS, query(pgUrl, "SELECT COUNT(*) FROM cards"));
+        assertEquals(total, query(pgUrl, "SELECT COUNT(*) FROM ledger WHERE entry_type = 'STAMP'"),
+                "one ledger line per stamp: no half-applied event");
         long byB = accepted("b");
         Logger.info("sink b accepted {} of {} events; sink a the rest before it was killed", byB, total);
         assertTrue(byB > 0 && byB < total, "both instances took part: b accepted " + byB + " of " + total);

@@ -84,7 +84,7 @@ public final class PosApi {
                 JsonExchange.send(ex, 400, Map.of("error", "the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}"));
                 return;
             }
-            String device = "pos-" + location.get();
+            String device = EventProcessor.POS_DEVICE_PREFIX + location.get();
             StampEvent event = new StampEvent(WireCodec.SCHEMA, eventId(location.get(), idempotencyKey), device, 1, code,
                     parts[2], parts[3], location.get(), clock.instant(), 1, "pos", true,
                     kindText.equals("stamp") ? EventKind.STAMP : EventKind.REDEEM);

@@ -32,6 +32,9 @@ import app.sevenstamp.autopilot.sink.store.StoredEvent;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -54,18 +57,27 @@ import org.tinylog.Logger;
  * equal the event's, and its program must be configured: those failures are stored and answered
  * REJECTED, so the gateway stops retrying them.
  *
- * <p>Thread-safe, but meant for the one ingest thread: two threads could answer the same card
- * out of order.
+ * <p>{@link #processBatch} decides many messages in one transaction (the MQTT ingest);
+ * {@link #process} one (the POS route).
+ *
+ * <p>Thread-safe, but meant for the one ingest thread (and the POS route): two threads could
+ * answer the same card out of order.
  */
 public final class EventProcessor {
     /** Event ids are UUIDs; anything printable up to 64 characters is kept as a key. */
     static final Pattern EVENT_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
 
+    /** Dead-letter and malformed-counter kind of an event whose transaction fails on its own (a poison event). */
+    public static final String APPLY_FAILED = "apply";
+
+    /** Device ids of the POS route's pseudo-devices start with this; see {@link #sequenced}. */
+    public static final String POS_DEVICE_PREFIX = "pos-";
+
     /** Stored as the reason of a redeem without an available reward; see {@link #wireReason}. */
     static final String NO_REWARD = RejectReason.NO_REWARD.name();
 
     private final Topics topics;
-    private final CardVerifier verifier;
+    private final VerifiedCards cards;
     private final Map<String, Program> programs;
     private final SinkStore store;
     private final SinkMetrics metrics;
@@ -92,7 +104,7 @@ public final class EventProcessor {
             SinkMetrics metrics, Clock clock, WireCodec codec, DeviceGate devices, LedgerHook ledgerHook) {
         this.ledgerHook = Objects.requireNonNull(ledgerHook, "ledgerHook");
         this.topics = Objects.requireNonNull(topics, "topics");
-        this.verifier = Objects.requireNonNull(verifier, "verifier");
+        this.cards = new VerifiedCards(Objects.requireNonNull(verifier, "verifier"), VerifiedCards.DEFAULT_CAPACITY);
         this.programs = Map.copyOf(programs);
         this.store = Objects.requireNonNull(store, "store");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -103,63 +115,212 @@ public final class EventProcessor {
     }
 
     /**
+     * Decides one message in its own transaction (the POS route, and the tests).
+     *
      * @throws app.sevenstamp.autopilot.sink.store.StoreException when the database fails; nothing
      *         was applied then, and the gateway will send the event again
      */
     public Optional<Outbound> process(String topic, byte[] payload) {
+        if (!(check(topic, payload) instanceof Ready ready)) {
+            return Optional.empty();
+        }
+        Decided decided = store.transaction(tx -> decideIn(tx, ready, true));
+        return Optional.of(finish(ready, decided));
+    }
+
+    /** One message of a batch, as it came from the broker. */
+    public record Message(String topic, byte[] payload) {
+    }
+
+    /**
+     * Decides a batch of messages in ONE transaction (group commit): one commit, and one sync by the
+     * caller, for the whole batch instead of one per event. Returns one entry per message, in order:
+     * the answer to publish, or empty (unusable message, parked; or not applied, left for redelivery).
+     *
+     * <p>Decide before write: card checks, rule rejections and duplicates are decisions, each
+     * written as its own row, so one event's rejection never undoes another's stamp. Events are
+     * decided in arrival order, each seeing the card as the events before it left it. The card rows
+     * the batch touches are locked first, in key order ({@link SinkStore.Tx#lockCards}); the device
+     * rows last ({@link #noteSeqs}). If the transaction fails anyway (a database error, an event
+     * that cannot be written) nothing of it stays, and the events are decided again one by one, each
+     * in its own transaction: an event that fails alone is parked as a dead letter of kind
+     * {@value #APPLY_FAILED} and left unanswered, and the others commit.
+     */
+    public List<Optional<Outbound>> processBatch(List<Message> messages) {
+        List<Checked> checked = new ArrayList<>(messages.size());
+        List<Ready> ready = new ArrayList<>(messages.size());
+        for (Message m : messages) {
+            Checked c = check(m.topic(), m.payload());
+            checked.add(c);
+            if (c instanceof Ready r) {
+                ready.add(r);
+            }
+        }
+        Map<Ready, Outbound> answers = new IdentityHashMap<>();
+        if (!ready.isEmpty()) {
+            List<Decided> decided = null;
+            try {
+                decided = store.transaction(tx -> {
+                    Set<String> cards = new HashSet<>();
+                    for (Ready r : ready) {
+                        if (r.program() != null) {
+                            cards.add(r.event().cardId());
+                        }
+                    }
+                    tx.lockCards(cards);
+                    List<Decided> out = new ArrayList<>(ready.size());
+                    for (Ready r : ready) {
+                        out.add(decideIn(tx, r, false));
+                    }
+                    noteSeqs(tx, ready, out);
+                    return out;
+                });
+            } catch (RuntimeException e) {
+                Logger.warn("a batch of {} events failed as a whole ({}); deciding them one by one", ready.size(),
+                        String.valueOf(e.getMessage()));
+            }
+            if (decided != null) {
+                for (int i = 0; i < ready.size(); i++) {
+                    answers.put(ready.get(i), finish(ready.get(i), decided.get(i)));
+                }
+            } else {
+                oneByOne(ready, answers);
+            }
+        }
+        List<Optional<Outbound>> out = new ArrayList<>(messages.size());
+        for (Checked c : checked) {
+            out.add(c instanceof Ready r ? Optional.ofNullable(answers.get(r)) : Optional.empty());
+        }
+        return out;
+    }
+
+    /** The fallback of a failed batch: each event in its own transaction, in order. */
+    private void oneByOne(List<Ready> ready, Map<Ready, Outbound> answers) {
+        for (Ready r : ready) {
+            try {
+                Decided decided = store.transaction(tx -> decideIn(tx, r, true));
+                answers.put(r, finish(r, decided));
+            } catch (RuntimeException e) {
+                String detail = "event " + r.event().eventId() + " from " + r.event().deviceId() + " could not be applied: "
+                        + e.getMessage();
+                metrics.countMalformed(APPLY_FAILED);
+                warnOnce("malformed:" + APPLY_FAILED, detail + "; parked as a dead letter, not answered");
+                try {
+                    deadLetters.park(clock.instant(), r.topic(), r.event().deviceId(), APPLY_FAILED, detail, r.payload());
+                } catch (RuntimeException parkFailed) {
+                    // The database itself is gone: the rest would fail the same way, slowly. Left
+                    // unanswered, the gateways send them again.
+                    Logger.error("cannot park the failed event either ({}); the rest of the batch is left for "
+                            + "redelivery", parkFailed.getMessage());
+                    return;
+                }
+            }
+        }
+    }
+
+    /** What checking a message found before any transaction: unusable (parked already), or ready to decide. */
+    private sealed interface Checked permits Unusable, Ready {
+    }
+
+    private enum Unusable implements Checked {
+        PARKED
+    }
+
+    /**
+     * A decodable event from an admitted device. {@code reject} is set when its card fails the
+     * checks (then it is recorded REJECTED with {@code detail}); otherwise {@code program} is the
+     * card's program.
+     */
+    private record Ready(String topic, byte[] payload, StampEvent event, RejectReason reject, String detail,
+            Program program) implements Checked {
+    }
+
+    private Checked check(String topic, byte[] payload) {
         Optional<String> topicDevice = topics.deviceOf(topic);
         if (topicDevice.isEmpty()) {
             malformed(topic, null, payload, SinkMetrics.TOPIC_MISMATCH, "a message on topic '" + topic
                     + "', which names no device");
-            return Optional.empty();
+            return Unusable.PARKED;
         }
         String device = topicDevice.get();
         if (!devices.admits(device)) {
             malformed(topic, device, payload, DeviceGate.KIND, "device '" + shorten(device) + "' is not admitted "
                     + "(devices.allowed); its event is parked as a dead letter and not answered");
-            return Optional.empty();
+            return Unusable.PARKED;
         }
         StampEvent event;
         try {
             event = codec.decodeStampEvent(payload);
         } catch (MalformedMessageException e) {
             malformed(topic, device, payload, e.kind(), "device " + device + " sent a malformed stamp event: " + e.getMessage());
-            return Optional.empty();
+            return Unusable.PARKED;
         }
         if (!event.deviceId().equals(device)) {
             malformed(topic, device, payload, SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
                     + shorten(event.deviceId()) + "' but came on the topic of device '" + device + "'");
-            return Optional.empty();
+            return Unusable.PARKED;
         }
         if (!EVENT_ID.matcher(event.eventId()).matches()) {
             malformed(topic, device, payload, "field", "device " + device + " sent an event id that is empty, longer than 64 characters "
                     + "or not printable ASCII: '" + shorten(event.eventId()) + "'");
-            return Optional.empty();
+            return Unusable.PARKED;
         }
-        StampAck ack = decide(event);
-        return Optional.of(new Outbound(topics.acks(device), codec.encode(ack), ack));
+        CardCheck check = cards.verify(event.cardCode());
+        if (check instanceof CardCheck.Invalid invalid) {
+            return new Ready(topic, payload, event, invalid.reason(), invalid.detail(), null);
+        }
+        CardCode card = ((CardCheck.Valid) check).card();
+        Program program = programs.get(card.programId());
+        if (!card.cardId().equals(event.cardId()) || !card.programId().equals(event.programId())) {
+            return new Ready(topic, payload, event, RejectReason.MALFORMED, "event says card " + shorten(event.cardId())
+                    + " of program " + shorten(event.programId()) + " but its card code is card " + card.cardId()
+                    + " of program " + card.programId(), null);
+        }
+        if (program == null) {
+            return new Ready(topic, payload, event, RejectReason.UNKNOWN_PROGRAM, "card " + card.cardId()
+                    + " is of program '" + card.programId() + "', which this sink does not run (configured: "
+                    + String.join(", ", programs.keySet()) + ")", null);
+        }
+        return new Ready(topic, payload, event, null, null, program);
     }
 
-    private StampAck decide(StampEvent event) {
-        CardCheck check = verifier.verify(event.cardCode());
-        Decided decided;
-        if (check instanceof CardCheck.Invalid invalid) {
-            decided = reject(event, invalid.reason(), invalid.detail());
-        } else {
-            CardCode card = ((CardCheck.Valid) check).card();
-            Program program = programs.get(card.programId());
-            if (!card.cardId().equals(event.cardId()) || !card.programId().equals(event.programId())) {
-                decided = reject(event, RejectReason.MALFORMED, "event says card " + shorten(event.cardId())
-                        + " of program " + shorten(event.programId()) + " but its card code is card " + card.cardId()
-                        + " of program " + card.programId());
-            } else if (program == null) {
-                decided = reject(event, RejectReason.UNKNOWN_PROGRAM, "card " + card.cardId() + " is of program '"
-                        + card.programId() + "', which this sink does not run (configured: "
-                        + String.join(", ", programs.keySet()) + ")");
-            } else {
-                decided = apply(event, program);
+    /**
+     * The database part of one event, inside the caller's transaction.
+     *
+     * @param seq whether to note the device's sequence number now; a batch notes them all at its end
+     *            ({@link #noteSeqs})
+     */
+    private Decided decideIn(SinkStore.Tx tx, Ready r, boolean seq) throws SQLException {
+        return r.reject() != null ? rejectIn(tx, r.event(), r.reject(), r.detail(), seq)
+                : applyIn(tx, r.event(), r.program(), seq);
+    }
+
+    /**
+     * The batch's sequence numbers, device by device in id order, each device's in arrival order,
+     * as the last statements of the batch. With a shared subscription both instances get events of
+     * every device, so the device rows are the rows they contend for most: locked at the end, and
+     * in one order (cards before devices, as everywhere), they are held for the commit only.
+     */
+    private void noteSeqs(SinkStore.Tx tx, List<Ready> ready, List<Decided> decided) throws SQLException {
+        Map<String, List<Integer>> byDevice = new java.util.TreeMap<>();
+        for (int i = 0; i < ready.size(); i++) {
+            StampEvent e = ready.get(i).event();
+            if (!decided.get(i).redelivery() && sequenced(e.deviceId())) {
+                byDevice.computeIfAbsent(e.deviceId(), d -> new ArrayList<>()).add(i);
             }
         }
+        Instant now = clock.instant();
+        for (List<Integer> indexes : byDevice.values()) {
+            for (int i : indexes) {
+                StampEvent e = ready.get(i).event();
+                decided.set(i, decided.get(i).withSeq(tx.noteDeviceSeq(e.deviceId(), e.seq(), now)));
+            }
+        }
+    }
+
+    /** Counts and logs what a committed transaction decided, and builds the answer. */
+    private Outbound finish(Ready r, Decided decided) {
+        StampEvent event = r.event();
         // Counted only after the commit: a failed transaction leaves the event to be sent again.
         StampAck ack = decided.ack();
         reportSeq(decided.seq());
@@ -184,7 +345,16 @@ public final class EventProcessor {
             warnOnce("reject:" + decided.storedReason(), "rejected event " + event.eventId() + " from "
                     + event.deviceId() + " (" + decided.storedReason() + "): " + decided.detail());
         }
-        return ack;
+        return new Outbound(topics.acks(event.deviceId()), codec.encode(ack), ack);
+    }
+
+    /**
+     * Whether the device numbers its events 1, 2, 3 so that a missing number means a lost event.
+     * The POS route's pseudo-devices ({@value #POS_DEVICE_PREFIX}location) send every event as seq
+     * 1: for them there is no sequence to check, and no device row to lock.
+     */
+    static boolean sequenced(String deviceId) {
+        return !deviceId.startsWith(POS_DEVICE_PREFIX);
     }
 
     /** What a transaction decided, handed out of it so that counting and logging follow the commit. */
@@ -192,6 +362,10 @@ public final class EventProcessor {
             SeqNote seq) {
         Decided(StampAck ack, boolean redelivery, String storedReason, String detail) {
             this(ack, redelivery, storedReason, detail, null, SeqNote.NONE);
+        }
+
+        Decided withSeq(SeqNote note) {
+            return new Decided(ack, redelivery, storedReason, detail, flag, note);
         }
     }
 
@@ -215,51 +389,49 @@ public final class EventProcessor {
      * decide ({@link StampDecision}), and the event row, the card row and the ledger lines are
      * written together, so the ledger always explains the card.
      */
-    private Decided apply(StampEvent event, Program program) {
+    private Decided applyIn(SinkStore.Tx tx, StampEvent event, Program program, boolean seq) throws SQLException {
         Instant now = clock.instant();
-        return store.transaction(tx -> {
-            Optional<StoredCard> before = tx.lockCard(event.cardId());
-            CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
-            Instant at = stampTime(event, now);
-            Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
-            StampDecision.Outcome outcome = event.kind() == EventKind.STAMP
-                    ? decideStamp(tx, event, program, balance, lastStampAt, at)
-                    : redeem(balance);
-            if (outcome instanceof StampDecision.Refused refused) {
-                String reason = refused.reason().name();
-                if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
-                    return duplicate(tx, event);
-                }
-                SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
-                if (before.isPresent()) {
-                    Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
-                            refused.detail()), at, now, reason, null));
-                }
-                StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
-                        wireReason(reason), false, before.map(c -> state(c, program)).orElse(null));
-                return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail(), null, note);
-            }
-            StampDecision.Applied applied = (StampDecision.Applied) outcome;
-            if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
+        Optional<StoredCard> before = tx.lockCard(event.cardId());
+        CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
+        Instant at = stampTime(event, now);
+        Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
+        StampDecision.Outcome outcome = event.kind() == EventKind.STAMP
+                ? decideStamp(tx, event, program, balance, lastStampAt, at)
+                : redeem(balance);
+        if (outcome instanceof StampDecision.Refused refused) {
+            String reason = refused.reason().name();
+            if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
                 return duplicate(tx, event);
             }
-            SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
-            if (event.kind() == EventKind.STAMP) {
-                lastStampAt = later(lastStampAt, at);
+            SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
+            if (before.isPresent()) {
+                Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
+                        refused.detail()), at, now, reason, null));
             }
-            StoredCard after = before.isPresent()
-                    ? before.get().with(applied.after(), lastStampAt)
-                    : new StoredCard(event.cardId(), program.id(), applied.after(), lastStampAt, now);
-            tx.saveCard(after, before.isEmpty());
-            for (StampDecision.Delta d : applied.deltas()) {
-                LedgerEntry line = line(event, program, d, at, now, null, d.type() == LedgerType.STAMP ? applied.flag() : null);
-                Ledger.append(tx, line);
-                ledgerHook.appended(tx, line);
-            }
-            StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
-                    applied.rewardEarned(), state(after, program));
-            return new Decided(ack, false, null, null, applied.flag(), note);
-        });
+            StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
+                    wireReason(reason), false, before.map(c -> state(c, program)).orElse(null));
+            return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail(), null, note);
+        }
+        StampDecision.Applied applied = (StampDecision.Applied) outcome;
+        if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
+            return duplicate(tx, event);
+        }
+        SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
+        if (event.kind() == EventKind.STAMP) {
+            lastStampAt = later(lastStampAt, at);
+        }
+        StoredCard after = before.isPresent()
+                ? before.get().with(applied.after(), lastStampAt)
+                : new StoredCard(event.cardId(), program.id(), applied.after(), lastStampAt, now);
+        tx.saveCard(after, before.isEmpty());
+        for (StampDecision.Delta d : applied.deltas()) {
+            LedgerEntry line = line(event, program, d, at, now, null, d.type() == LedgerType.STAMP ? applied.flag() : null);
+            Ledger.append(tx, line);
+            ledgerHook.appended(tx, line);
+        }
+        StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
+                applied.rewardEarned(), state(after, program));
+        return new Decided(ack, false, null, null, applied.flag(), note);
     }
 
     /** Reads what the program's rules need (only those that are switched on cost a query). */
@@ -292,17 +464,20 @@ public final class EventProcessor {
                 event.eventId(), event.location(), at, now, reason, d.note(), event.deviceId(), flag, null);
     }
 
-    private Decided reject(StampEvent event, RejectReason reason, String detail) {
+    private Decided rejectIn(SinkStore.Tx tx, StampEvent event, RejectReason reason, String detail, boolean seq)
+            throws SQLException {
         Instant now = clock.instant();
-        return store.transaction(tx -> {
-            if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
-                return duplicate(tx, event);
-            }
-            SeqNote note = tx.noteDeviceSeq(event.deviceId(), event.seq(), now);
-            StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
-                    false, null);
-            return new Decided(ack, false, reason.name(), detail, null, note);
-        });
+        if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
+            return duplicate(tx, event);
+        }
+        SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
+        StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
+                false, null);
+        return new Decided(ack, false, reason.name(), detail, null, note);
+    }
+
+    private static SeqNote noteSeq(SinkStore.Tx tx, StampEvent event, Instant now) throws SQLException {
+        return sequenced(event.deviceId()) ? tx.noteDeviceSeq(event.deviceId(), event.seq(), now) : SeqNote.NONE;
     }
 
     /**

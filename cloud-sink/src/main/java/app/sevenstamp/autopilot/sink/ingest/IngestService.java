@@ -10,16 +10,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.SocketFactory;
+import org.eclipse.paho.client.mqttv3.IMqttActionListener;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
@@ -50,15 +53,33 @@ import org.tinylog.Logger;
  *
  * <p><b>Threads.</b> Paho's callback thread only hands each message to a bounded queue; it never
  * touches the database or publishes (Paho deadlocks when a callback waits on the client). The one
- * "ingest" thread takes batches from the queue, decides each event in its own transaction, syncs
- * once per batch, then publishes the answers and PUBACKs without waiting for them. The
+ * "ingest" thread takes batches from the queue (what is there, up to {@link #BATCH}), decides the
+ * whole batch in ONE transaction ({@link EventProcessor#processBatch}: group commit), syncs once,
+ * then publishes the answers and PUBACKs without waiting for them. The
  * "sink-mqtt-connect" thread runs the connect loop: exponential backoff with jitter from 1 s to
  * 60 s, for the first connect as well (Paho's automatic reconnect does not retry a failed first
  * connect). No lock is shared between these threads; they meet only at the queue and at atomics.
  */
 public final class IngestService implements AutoCloseable {
     static final int QUEUE_CAPACITY = 1024;
-    static final int BATCH = 64;
+    /**
+     * At most this many events per transaction. In practice the broker's in-flight window for the
+     * sink's session bounds a batch first (the sink PUBACKs only after the commit, so the broker
+     * sends no more than that many unacknowledged): 10 in Moquette 0.17 (fixed), 20 in Mosquitto
+     * unless {@code max_inflight_messages} is raised. It also stays well below Paho's
+     * {@code maxInflight} (1000) for the answers, which go out without waiting for their PUBACKs.
+     */
+    static final int BATCH = 256;
+    /**
+     * Paho's maxInflight: answers published and not yet completed. Paho frees an answer's slot on
+     * its callback thread, the same thread that waits in {@code messageArrived} while the ingest
+     * queue is full; then completions lag behind by up to a queue's worth (JFR and the bench showed
+     * "Too many publishes in progress" with 1000 here). Four queues' worth keeps the window from
+     * ever being what stops an answer; {@link #ackWindow} waits for a slot should it still be.
+     */
+    static final int ACK_WINDOW = 4 * QUEUE_CAPACITY;
+    /** How long an answer waits for a free in-flight slot before it is given up (the gateway redelivers). */
+    private static final long ACK_SLOT_WAIT_MS = 5_000;
     private static final long CONNECT_TIMEOUT_MS = 10_000;
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
@@ -90,6 +111,7 @@ public final class IngestService implements AutoCloseable {
     private final SinkMetrics metrics;
     private final MqttAsyncClient client;
     private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final Semaphore ackWindow = new Semaphore(ACK_WINDOW);
     private final ScheduledExecutorService connector;
     private final Thread worker;
     private final Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble());
@@ -162,7 +184,7 @@ public final class IngestService implements AutoCloseable {
         o.setConnectionTimeout((int) (CONNECT_TIMEOUT_MS / 1000));
         o.setKeepAliveInterval(30);
         // Acks go out without waiting for their PUBACK; Paho's default of 10 in flight would throttle a burst.
-        o.setMaxInflight(1000);
+        o.setMaxInflight(ACK_WINDOW);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
         SocketFactory sockets = settings.tls().socketFactory(settings.brokerUrl());
         o.setHttpsHostnameVerificationEnabled(true);
@@ -280,7 +302,7 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    /** The ingest thread: batches, one transaction per event, one sync per batch, then the answers. */
+    /** The ingest thread: batches, one transaction and one sync per batch, then the answers. */
     private void work() {
         List<Inbound> batch = new ArrayList<>(BATCH);
         List<Outbound> answers = new ArrayList<>(BATCH);
@@ -292,14 +314,13 @@ public final class IngestService implements AutoCloseable {
                 }
                 batch.add(first);
                 queue.drainTo(batch, BATCH - 1);
-                for (Inbound in : batch) {
-                    decide(in, answers);
-                }
+                decide(batch, answers);
                 if (!answers.isEmpty() && !sync()) {
                     answers.clear();
                 }
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACK_SLOT_WAIT_MS);
                 for (Outbound answer : answers) {
-                    publish(answer);
+                    publish(answer, deadline);
                 }
                 for (Inbound in : batch) {
                     pubAck(in);
@@ -316,14 +337,21 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    private void decide(Inbound in, List<Outbound> answers) {
+    /** The whole batch in one transaction; see {@link EventProcessor#processBatch}. */
+    private void decide(List<Inbound> batch, List<Outbound> answers) {
+        List<EventProcessor.Message> messages = new ArrayList<>(batch.size());
+        for (Inbound in : batch) {
+            messages.add(new EventProcessor.Message(in.topic(), in.payload()));
+        }
         try {
-            processor.process(in.topic(), in.payload()).ifPresent(answers::add);
+            for (Optional<Outbound> answer : processor.processBatch(messages)) {
+                answer.ifPresent(answers::add);
+            }
         } catch (StoreException e) {
-            // Not applied and not answered: the gateway keeps the event and sends it again.
-            Logger.error("store failure, event on {} left for redelivery: {}", in.topic(), e.getMessage());
+            // Not applied and not answered: the gateways keep the events and send them again.
+            Logger.error("store failure, {} events left for redelivery: {}", batch.size(), e.getMessage());
         } catch (RuntimeException e) {
-            Logger.error(e, "cannot process a message on {}; left for redelivery", in.topic());
+            Logger.error(e, "cannot process a batch of {} messages; left for redelivery", batch.size());
         }
     }
 
@@ -338,18 +366,63 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    private void publish(Outbound answer) {
+    /** @param deadline {@link System#nanoTime} after which no answer of this batch waits for a slot any more */
+    private void publish(Outbound answer, long deadline) {
         try {
-            client.publish(answer.topic(), answer.payload(), 1, false);
-        } catch (MqttException e) {
-            metrics.countAckNotSent();
-            String text = "cannot send the answer to event {} ({}): {}; the gateway will send the event again";
-            if (!warnedNotConnected) {
-                warnedNotConnected = true;
-                Logger.warn(text, answer.ack().eventId(), answer.ack().outcome(), describe(e));
-            } else {
-                Logger.debug(text, answer.ack().eventId(), answer.ack().outcome(), describe(e));
+            // Paho refuses a publish beyond maxInflight (REASON_CODE_MAX_INFLIGHT) instead of
+            // waiting; a burst of batched answers outruns the broker's PUBACKs, so wait here for a
+            // slot (backpressure on the ingest) rather than drop answers. Not while disconnected,
+            // and at most ACK_SLOT_WAIT_MS per batch.
+            long wait = client.isConnected() ? Math.max(0, deadline - System.nanoTime()) : 0;
+            if (!ackWindow.tryAcquire(wait, TimeUnit.NANOSECONDS)) {
+                throw new MqttException(MqttException.REASON_CODE_MAX_INFLIGHT);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            metrics.countAckNotSent();
+            return;
+        } catch (MqttException e) {
+            notSent(answer, e);
+            return;
+        }
+        AckSlot slot = new AckSlot();
+        try {
+            client.publish(answer.topic(), answer.payload(), 1, false, null, slot);
+        } catch (MqttException e) {
+            slot.release();
+            notSent(answer, e);
+        }
+    }
+
+    /** Returns its in-flight slot once, whichever way the publish ends (Paho may report a kept token twice). */
+    private final class AckSlot implements IMqttActionListener {
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        void release() {
+            if (released.compareAndSet(false, true)) {
+                ackWindow.release();
+            }
+        }
+
+        @Override
+        public void onSuccess(IMqttToken token) {
+            release();
+        }
+
+        @Override
+        public void onFailure(IMqttToken token, Throwable cause) {
+            release();
+        }
+    }
+
+    private void notSent(Outbound answer, MqttException e) {
+        metrics.countAckNotSent();
+        String text = "cannot send the answer to event {} ({}): {}; the gateway will send the event again";
+        if (!warnedNotConnected) {
+            warnedNotConnected = true;
+            Logger.warn(text, answer.ack().eventId(), answer.ack().outcome(), describe(e));
+        } else {
+            Logger.debug(text, answer.ack().eventId(), answer.ack().outcome(), describe(e));
         }
     }
 

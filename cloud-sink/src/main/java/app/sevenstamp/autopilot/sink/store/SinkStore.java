@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -32,6 +33,8 @@ import org.tinylog.Logger;
  */
 public final class SinkStore implements AutoCloseable {
     static final String DUPLICATE_KEY = "23505";
+    /** Serialization failure and deadlock victim: the transaction was rolled back and may simply run again. */
+    private static final java.util.Set<String> RETRYABLE = java.util.Set.of("40001", "40P01");
     private static final int MAX_ATTEMPTS = 3;
     /** Connections per pool: the ingest, the HTTP API's four threads, and some room. */
     public static final int DEFAULT_POOL_SIZE = 8;
@@ -96,7 +99,16 @@ public final class SinkStore implements AutoCloseable {
                         throw new StoreException("card row conflict persisted after " + attempt + " attempts", conflict);
                     }
                     Logger.debug("retrying a transaction after a card row conflict (attempt {})", attempt);
-                } catch (SQLException | RuntimeException e) {
+                } catch (SQLException e) {
+                    c.rollback();
+                    // PostgreSQL picked this transaction as a deadlock victim (two instances creating
+                    // the same new rows in opposite orders) or refused it for serialisation: nothing
+                    // of it stayed, so running it again from the start is safe.
+                    if (!RETRYABLE.contains(e.getSQLState()) || attempt >= MAX_ATTEMPTS) {
+                        throw e;
+                    }
+                    Logger.debug("retrying a transaction after {} (attempt {})", e.getSQLState(), attempt);
+                } catch (RuntimeException e) {
                     c.rollback();
                     throw e;
                 } finally {
@@ -219,6 +231,36 @@ public final class SinkStore implements AutoCloseable {
         /** The connection of this transaction, for statements of other packages' tables (ledger, dead letters). */
         public Connection connection() {
             return c;
+        }
+
+        /**
+         * Locks the existing rows of these cards, in card id order, until the end of the transaction.
+         * A batch takes its card locks up front in one global order, so two instances whose batches
+         * share cards wait for each other instead of deadlocking. Rows that do not exist yet are
+         * created later in the batch; a race over one of those is a {@link Conflict} or a deadlock
+         * the store retries.
+         */
+        public void lockCards(Collection<String> cardIds) throws SQLException {
+            lockRows("cards", "card_id", cardIds);
+        }
+
+        private void lockRows(String table, String key, Collection<String> ids) throws SQLException {
+            List<String> sorted = new ArrayList<>(new java.util.TreeSet<>(ids));
+            if (sorted.isEmpty()) {
+                return;
+            }
+            String marks = String.join(", ", java.util.Collections.nCopies(sorted.size(), "?"));
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + key + " FROM " + table + " WHERE " + key
+                    + " IN (" + marks + ") ORDER BY " + key + " FOR UPDATE")) {
+                for (int i = 0; i < sorted.size(); i++) {
+                    ps.setString(i + 1, sorted.get(i));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        // reading the rows is what locks them
+                    }
+                }
+            }
         }
 
         /** The card, locked until the end of the transaction; empty when it has no row yet. */
