@@ -230,9 +230,10 @@ public final class SinkServer implements AutoCloseable {
         return ingest.isSubscribed();
     }
 
-    /** What the systemd watchdog checks: ingest thread, store, broker connection ({@link SinkHealth}). */
+    /** What the systemd watchdog checks: ingest and redeem threads, store, broker connection ({@link SinkHealth}). */
     public app.sevenstamp.autopilot.protocol.support.HealthCheck healthCheck() {
-        return SinkHealth.of(ingest::workerAlive, store::connection, ingest::isSubscribed, SinkHealth.BROKER_GRACE,
+        return SinkHealth.of(ingest::workerAlive, redeem::workerAlive, store::connection, ingest::isSubscribed,
+                SinkHealth.BROKER_GRACE,
                 System::nanoTime);
     }
 

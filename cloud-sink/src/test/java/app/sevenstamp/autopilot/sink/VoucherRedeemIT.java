@@ -2,7 +2,9 @@ package app.sevenstamp.autopilot.sink;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.AckOutcome;
@@ -85,8 +87,13 @@ class VoucherRedeemIT {
     }
 
     private HttpResponse<byte[]> posRedeem(int port, String code, String key, String idempotencyKey) throws Exception {
+        return pos(port, code, "redeem", key, idempotencyKey);
+    }
+
+    private HttpResponse<byte[]> pos(int port, String code, String action, String key, String idempotencyKey)
+            throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/vouchers/" + code
-                + "/redeem")).POST(HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + key);
+                + "/" + action)).POST(HttpRequest.BodyPublishers.noBody()).header("Authorization", "Bearer " + key);
         if (idempotencyKey != null) {
             b.header("Idempotency-Key", idempotencyKey);
         }
@@ -141,10 +148,13 @@ class VoucherRedeemIT {
             JsonNode reward = card.path("vouchers").get(0);
             assertEquals("Free coffee", reward.path("title").asText());
             assertEquals("ACTIVE", reward.path("state").asText());
-            assertEquals("TILL-1", reward.path("posCode").asText());
+            assertFalse(reward.has("posCode"), "the public card view shows no till code: " + reward);
             String rewardCode = reward.path("code").asText();
             String page = new String(get(port, "/cards/" + CARD, false).body(), StandardCharsets.UTF_8);
             assertTrue(page.contains(rewardCode) && page.contains("/api/v1/vouchers/" + rewardCode + "/qr.png"), page);
+            assertFalse(page.contains("TILL-1"), page);
+            assertEquals("TILL-1", json.readTree(get(port, "/api/v1/cards/" + CARD + "/vouchers", true).body())
+                    .path("vouchers").get(0).path("posCode").asText(), "operators see it");
 
             // The images decode back to the code.
             HttpResponse<byte[]> qr = get(port, "/api/v1/vouchers/" + rewardCode + "/qr.png", false);
@@ -211,21 +221,52 @@ class VoucherRedeemIT {
             HttpResponse<byte[]> till = posRedeem(port, rewardCode, POS_KEY, "receipt-77");
             assertEquals(200, till.statusCode(), new String(till.body(), StandardCharsets.UTF_8));
             assertEquals(RedeemOutcome.REDEEMED, codec.decode(till.body(), RedeemAnswer.class).outcome());
+            assertEquals("TILL-1", codec.decode(till.body(), RedeemAnswer.class).posCode());
             assertEquals(RedeemOutcome.REDEEMED, codec.decode(posRedeem(port, rewardCode, POS_KEY, "receipt-77").body(),
                     RedeemAnswer.class).outcome());
-            HttpResponse<byte[]> again = posRedeem(port, rewardCode, POS_KEY, "receipt-78");
+            assertEquals(0, sink.store().card(CARD).orElseThrow().balance().rewardsAvailable());
+
+            // The till timed out and the cashier gives up: its cancel with the same key gives the voucher back,
+            // and the redeem arriving after it hands nothing over.
+            HttpResponse<byte[]> tillCancel = pos(port, rewardCode, "cancel", POS_KEY, "receipt-77");
+            assertEquals(200, tillCancel.statusCode(), new String(tillCancel.body(), StandardCharsets.UTF_8));
+            assertEquals(RedeemOutcome.CANCELLED, codec.decode(tillCancel.body(), RedeemAnswer.class).outcome());
+            assertEquals(1, sink.store().card(CARD).orElseThrow().balance().rewardsAvailable());
+            HttpResponse<byte[]> late = posRedeem(port, rewardCode, POS_KEY, "receipt-77");
+            assertEquals(422, late.statusCode());
+            assertEquals(RedeemOutcome.CANCELLED, codec.decode(late.body(), RedeemAnswer.class).outcome());
+            assertEquals(400, pos(port, rewardCode, "cancel", POS_KEY, null).statusCode());
+            assertEquals(401, pos(port, rewardCode, "cancel", "wrong-key-0123456789abcdefghij", "k").statusCode());
+
+            assertEquals(200, posRedeem(port, rewardCode, POS_KEY, "receipt-78").statusCode());
+            HttpResponse<byte[]> again = posRedeem(port, rewardCode, POS_KEY, "receipt-79");
             assertEquals(422, again.statusCode());
             assertEquals(RedeemOutcome.ALREADY_REDEEMED, codec.decode(again.body(), RedeemAnswer.class).outcome());
+            assertNull(codec.decode(again.body(), RedeemAnswer.class).posCode(), "a refusal shows no till code");
             assertEquals(401, posRedeem(port, rewardCode, "wrong-key-0123456789abcdefghij", "k").statusCode());
             assertEquals(400, posRedeem(port, rewardCode, POS_KEY, null).statusCode());
 
-            // The box's late redeem of the goodwill voucher still works after all this.
+            // One receipt number for a second voucher is a request of its own: the goodwill voucher is redeemed.
+            HttpResponse<byte[]> sameReceipt = posRedeem(port, goodwill, POS_KEY, "receipt-78");
+            assertEquals(200, sameReceipt.statusCode(), new String(sameReceipt.body(), StandardCharsets.UTF_8));
+            assertEquals("TILL-2", codec.decode(sameReceipt.body(), RedeemAnswer.class).posCode());
+
+            // The box's late redeem of the goodwill voucher finds it used; a box reusing a request id of another
+            // voucher gets OTHER and no till code.
             box.publish(topics.redeem(DEVICE), codec.encode(request("r-2", RedeemRequest.Action.REDEEM, goodwill)), 1, false);
             RedeemAnswer second = answers.poll(10, TimeUnit.SECONDS);
             assertNotNull(second);
-            assertEquals(RedeemOutcome.REDEEMED, second.outcome());
-            await().atMost(Duration.ofSeconds(5)).until(() -> sink.metrics().snapshot().get("vouchers.redeem.REDEEMED") == 3L);
+            assertEquals(RedeemOutcome.ALREADY_REDEEMED, second.outcome());
+            assertNull(second.posCode());
+            box.publish(topics.redeem(DEVICE), codec.encode(request("r-1", RedeemRequest.Action.REDEEM, goodwill)), 1, false);
+            RedeemAnswer reused = answers.poll(10, TimeUnit.SECONDS);
+            assertNotNull(reused);
+            assertEquals(RedeemOutcome.OTHER, reused.outcome());
+            assertNull(reused.posCode());
+            await().atMost(Duration.ofSeconds(5)).until(() -> sink.metrics().snapshot().get("vouchers.redeem.REDEEMED") == 4L);
             assertEquals(0L, sink.metrics().snapshot().get("vouchers.posCodesFree"));
+            assertTrue(sink.healthCheck().names().contains("redeem"));
+            assertEquals(java.util.Optional.empty(), sink.healthCheck().firstProblem());
 
             Ledger ledger = new Ledger(sink.store());
             assertEquals(ledger.projected(), ledger.derive());

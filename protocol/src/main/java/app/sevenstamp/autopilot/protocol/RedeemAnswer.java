@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param outcome     what happened
  * @param voucherCode the voucher's canonical text
  * @param title       what the voucher is for ("Free coffee"), for the box's log and display; null when unknown
- * @param posCode     the code the till accepts for this voucher, from the configured pool; null when none
+ * @param posCode     the code the till accepts for this voucher, from the configured pool; only with
+ *                    {@link RedeemOutcome#REDEEMED}, null otherwise or when the voucher has none
  * @param validUntil  end of the voucher's validity; null when unknown or unlimited
  */
 public record RedeemAnswer(

@@ -13,7 +13,9 @@ import java.util.Objects;
  * was told is what the sink keeps: no voucher is used up without the counter having seen it accepted.
  *
  * @param schema      wire schema version
- * @param requestId   unique per scan (UUIDv7); the sink answers and deduplicates on it
+ * @param requestId   unique per scan (UUIDv7); the sink answers and deduplicates on it. It stays tied to
+ *                    the voucher and device it was first seen with: the same id for another voucher or
+ *                    from another device is answered {@link RedeemOutcome#OTHER} and changes nothing
  * @param deviceId    the box that scanned
  * @param action      redeem, or cancel an unanswered redeem
  * @param voucherCode the voucher's canonical text ({@code VoucherCode.text()})

@@ -49,13 +49,16 @@ import org.tinylog.Logger;
  *     from the code alone without a lookup, so the route tells nobody whether a code exists</li>
  * <li>{@code POST /api/v1/vouchers/{code}/redeem} (POS key of a location, {@code Idempotency-Key}): redeem at a
  *     till, the same decision as a box's ({@link Redemptions}); 200 REDEEMED, 422 any refusal, with the
- *     {@link RedeemAnswer} as JSON</li>
+ *     {@link RedeemAnswer} as JSON; 409 OTHER when the key was used for another voucher</li>
+ * <li>{@code POST /api/v1/vouchers/{code}/cancel} (the same POS key and {@code Idempotency-Key}): the till gave up
+ *     waiting for its redeem: reverses what that redeem did, and a redeem arriving later redeems nothing; 200
+ *     CANCELLED</li>
  * </ul>
  * Runs on the HTTP API's pool; each request is one short transaction.
  */
 public final class VoucherApi implements HttpApi.CardVouchers {
     static final String PATH = "/api/v1/vouchers";
-    private static final Pattern ROUTE = Pattern.compile("/([^/]{1,64})(?:/(qr\\.png|code128\\.png|redeem))?");
+    private static final Pattern ROUTE = Pattern.compile("/([^/]{1,64})(?:/(qr\\.png|code128\\.png|redeem|cancel))?");
     private static final Pattern TITLE = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final Pattern LOCATION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final int MAX_BODY = 4096;
@@ -133,12 +136,13 @@ public final class VoucherApi implements HttpApi.CardVouchers {
             }
             Optional<VoucherCode> code = VoucherCode.parse(m.group(1));
             String leaf = m.group(2);
-            if ("redeem".equals(leaf)) {
+            if ("redeem".equals(leaf) || "cancel".equals(leaf)) {
                 if (!method.equals("POST")) {
                     notAllowed(ex, "POST");
                     return;
                 }
-                redeem(ex, m.group(1));
+                till(ex, code.map(VoucherCode::text).orElse(m.group(1)), "redeem".equals(leaf)
+                        ? RedeemRequest.Action.REDEEM : RedeemRequest.Action.CANCEL);
                 return;
             }
             if (!method.equals("GET") && !method.equals("HEAD")) {
@@ -264,7 +268,8 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         }
     }
 
-    private void redeem(HttpExchange ex, String codeText) throws IOException {
+    /** A till's redeem, or its cancel of the redeem with the same Idempotency-Key. */
+    private void till(HttpExchange ex, String codeText, RedeemRequest.Action action) throws IOException {
         Optional<String> location = PosApi.location(posKeys, ex.getRequestHeaders().getFirst("Authorization"));
         if (location.isEmpty()) {
             JsonExchange.send(ex, 401, Map.of("error", "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"));
@@ -273,17 +278,21 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         String idempotencyKey = ex.getRequestHeaders().getFirst("Idempotency-Key");
         if (idempotencyKey == null || !PosApi.IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
             JsonExchange.send(ex, 400, Map.of("error", "the header Idempotency-Key is required: 1 to 128 printable characters, "
-                    + "the same for every retry of one redemption"));
+                    + "the same for every retry of one redemption and for its cancel"));
             return;
         }
         String device = "pos-" + location.get();
-        // The same derivation as a POS stamp's event id: stable across retries, distinct across locations.
-        String requestId = PosApi.eventId(location.get(), "redeem\n" + idempotencyKey);
-        RedeemAnswer answer = redemptions.decide(new RedeemRequest(WireCodec.SCHEMA, requestId, device,
-                RedeemRequest.Action.REDEEM, codeText, location.get(), clock.instant()), device);
+        // The same derivation as a POS stamp's event id: stable across retries, distinct across locations. The
+        // voucher code is part of it, so one receipt number used for two vouchers makes two requests.
+        String requestId = PosApi.eventId(location.get(), "redeem\n" + idempotencyKey + "\n" + codeText);
+        RedeemAnswer answer = redemptions.decide(new RedeemRequest(WireCodec.SCHEMA, requestId, device, action, codeText,
+                location.get(), clock.instant()), device);
         store.sync();
-        Logger.info("voucher {} redeemed at the till of {}: {}", answer.voucherCode(), location.get(), answer.outcome());
-        JsonExchange.sendBytes(ex, answer.outcome() == RedeemOutcome.REDEEMED ? 200 : 422, codec.encode(answer));
+        Logger.info("voucher {} {} at the till of {}: {}", answer.voucherCode(), action, location.get(), answer.outcome());
+        // 200 only for what was asked: a redeem answered CANCELLED (it came after its cancel) hands nothing over.
+        RedeemOutcome done = action == RedeemRequest.Action.REDEEM ? RedeemOutcome.REDEEMED : RedeemOutcome.CANCELLED;
+        int status = answer.outcome() == done ? 200 : answer.outcome() == RedeemOutcome.OTHER ? 409 : 422;
+        JsonExchange.sendBytes(ex, status, codec.encode(answer));
     }
 
     private static void notAllowed(HttpExchange ex, String allow) throws IOException {

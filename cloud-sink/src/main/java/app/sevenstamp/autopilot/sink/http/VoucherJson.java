@@ -10,7 +10,11 @@ final class VoucherJson {
     private VoucherJson() {
     }
 
-    /** For the card page and card JSON: no operator's reason, no who-did-what. */
+    /**
+     * For the card page and card JSON, which anyone who read the card's barcode can open: no operator's reason,
+     * no who-did-what, and no till code (a till takes a keyed till code without a check, so showing it would
+     * let anyone with the card id redeem at a till).
+     */
     static Map<String, Object> customer(Voucher v, Instant now) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("code", v.code().text());
@@ -18,13 +22,13 @@ final class VoucherJson {
         m.put("state", v.state(now).name());
         m.put("validFrom", v.validFrom().toString());
         m.put("validUntil", text(v.validUntil()));
-        m.put("posCode", v.posCode());
         m.put("redeemedAt", text(v.redeemedAt()));
         return m;
     }
 
     static Map<String, Object> operator(Voucher v, Instant now) {
         Map<String, Object> m = customer(v, now);
+        m.put("posCode", v.posCode());
         m.put("origin", v.origin().name());
         m.put("cardId", v.cardId());
         m.put("programId", v.programId());

@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
 
 /**
  * The sink's health for systemd's watchdog ({@link app.sevenstamp.autopilot.protocol.support.Watchdog}):
- * the ingest thread runs, the store answers, and the ingest is connected to the broker or has been
+ * the ingest and voucher redeem threads run, the store answers, and the ingest is connected to the broker or has been
  * reconnecting for less than {@code brokerGrace}. A broker outage alone is not a reason to restart at
  * once (Paho reconnects by itself); one that outlasts the grace may be a client stuck in a state only a
  * restart clears, and the restart is cheap and rate-limited by the unit.
@@ -35,11 +35,14 @@ public final class SinkHealth {
     /**
      * @param nanoTime a monotonic clock ({@code System::nanoTime} in production)
      */
-    public static HealthCheck of(BooleanSupplier ingestAlive, Connections store, BooleanSupplier brokerConnected,
-            Duration brokerGrace, LongSupplier nanoTime) {
+    public static HealthCheck of(BooleanSupplier ingestAlive, BooleanSupplier redeemAlive, Connections store,
+            BooleanSupplier brokerConnected, Duration brokerGrace, LongSupplier nanoTime) {
         BrokerOutage outage = new BrokerOutage(brokerConnected, brokerGrace, nanoTime);
         return new HealthCheck(List.of(
                 new HealthCheck.Probe("ingest", () -> ingestAlive.getAsBoolean() ? null : "the ingest thread has ended"),
+                // without it boxes get no answers and every redemption times out, while stamps still flow
+                new HealthCheck.Probe("redeem", () -> redeemAlive.getAsBoolean() ? null
+                        : "the voucher redeem thread has ended"),
                 new HealthCheck.Probe("store", () -> storeProblem(store)),
                 new HealthCheck.Probe("broker", outage::problem)));
     }

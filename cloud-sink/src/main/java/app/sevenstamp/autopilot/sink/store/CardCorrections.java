@@ -30,7 +30,10 @@ public final class CardCorrections {
         this(store, clock, LedgerHook.NONE);
     }
 
-    /** @param ledgerHook told of the UNDO line inside its transaction (the undone reward's voucher is voided) */
+    /**
+     * @param ledgerHook told of the UNDO and ADJUST lines inside their transaction, after the card row is saved
+     *                   (vouchers the card's rewards no longer cover are voided)
+     */
     public CardCorrections(SinkStore store, Clock clock, LedgerHook ledgerHook) {
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -58,10 +61,12 @@ public final class CardCorrections {
             }
             CardBalance after = new CardBalance(b.stamps() + stamps, b.rewardsAvailable() + rewards,
                     b.rewardsEarnedTotal() + earned);
-            Ledger.append(tx, new LedgerEntry(0, cardId, card.programId(), LedgerType.ADJUST, stamps, rewards, earned,
-                    null, null, now, now, "operator", reason, actor(operator), null, null));
+            LedgerEntry line = new LedgerEntry(0, cardId, card.programId(), LedgerType.ADJUST, stamps, rewards, earned,
+                    null, null, now, now, "operator", reason, actor(operator), null, null);
+            Ledger.append(tx, line);
             StoredCard updated = card.with(after, card.lastStampAt());
             tx.saveCard(updated, false);
+            ledgerHook.appended(tx, line);
             return updated;
         });
     }
@@ -96,11 +101,11 @@ public final class CardCorrections {
                     stamp.eventId(), stamp.location(), stamp.occurredAt(), now, "operator", reason, actor(operator), null,
                     stamp.id());
             Ledger.append(tx, undo);
-            ledgerHook.appended(tx, undo);
             Instant lastStampAt = Ledger.lastStampLine(tx.connection(), cardId).map(LedgerEntry::occurredAt)
                     .orElse(null);
             StoredCard updated = card.with(after, lastStampAt);
             tx.saveCard(updated, false);
+            ledgerHook.appended(tx, undo);
             return updated;
         });
     }

@@ -14,6 +14,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.tinylog.Logger;
@@ -90,8 +91,10 @@ public final class SinkStore implements AutoCloseable {
             try (Connection c = db.connection()) {
                 c.setAutoCommit(false);
                 try {
-                    T result = work.run(new Tx(c, db));
+                    Tx tx = new Tx(c, db);
+                    T result = work.run(tx);
                     c.commit();
+                    tx.afterCommit.forEach(Runnable::run);
                     return result;
                 } catch (Tx.Conflict conflict) {
                     c.rollback();
@@ -222,10 +225,20 @@ public final class SinkStore implements AutoCloseable {
     public static final class Tx {
         private final Connection c;
         private final Database db;
+        private final List<Runnable> afterCommit = new ArrayList<>();
 
         private Tx(Connection c, Database db) {
             this.c = c;
             this.db = db;
+        }
+
+        /**
+         * Runs {@code action} once this attempt has committed, never for an attempt that rolled back or
+         * is retried: for counters that must count what stayed, not what was tried. Keep it short and
+         * non-throwing: it runs on the committing thread.
+         */
+        public void afterCommit(Runnable action) {
+            afterCommit.add(Objects.requireNonNull(action, "action"));
         }
 
         /** The connection of this transaction, for statements of other packages' tables (ledger, dead letters). */

@@ -178,6 +178,9 @@ public final class RedeemService implements AutoCloseable {
             try {
                 in = queue.poll(200, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
+                if (running) {
+                    Logger.error("redeem: the redeem thread was interrupted; it stops");
+                }
                 Thread.currentThread().interrupt();
                 return;
             }
@@ -191,8 +194,18 @@ public final class RedeemService implements AutoCloseable {
                 Logger.error("redeem: the store failed on a request from {}: {}", in.topic(), e.getMessage());
             } catch (RuntimeException e) {
                 Logger.error(e, "redeem: a request from {} failed", in.topic());
+            } catch (Error e) {
+                // The JVM is in trouble (out of memory, a broken class): going on could answer wrongly. The
+                // thread ends, workerAlive() turns false and the health check stops feeding the watchdog.
+                Logger.error(e, "redeem: a request from {} hit {}; the redeem thread stops", in.topic(), e);
+                throw e;
             }
         }
+    }
+
+    /** False once the redeem thread has ended (for the health check); it ends only on close or on an Error. */
+    public boolean workerAlive() {
+        return worker.isAlive();
     }
 
     /** Decides one message; the answer to publish, or empty for unusable input (counted and parked). */

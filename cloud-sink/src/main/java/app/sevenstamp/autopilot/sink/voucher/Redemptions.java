@@ -18,10 +18,12 @@ import java.util.Optional;
 /**
  * Decides one redeem request, the same for a box (MQTT) and a till (POS API), in one transaction.
  *
- * <p>Rules, in order: a request id seen before gets its recorded answer again (a CANCEL, once recorded,
+ * <p>Rules, in order: a request id seen before for another voucher or device is OTHER (nothing written, no
+ * till code); a request id seen before gets its recorded answer again (a CANCEL, once recorded,
  * answers CANCELLED for ever, so a REDEEM that arrives after its CANCEL redeems nothing); an unknown
  * code is UNKNOWN; then REDEEMED by another request is ALREADY_REDEEMED, past validity EXPIRED, before it
- * NOT_ACTIVE, a voucher bound to another location WRONG_LOCATION; else it is redeemed now. Time is the
+ * NOT_ACTIVE, a voucher bound to another location WRONG_LOCATION, a reward voucher whose card has no reward
+ * left ALREADY_REDEEMED; else it is redeemed now. The till code is answered only with REDEEMED. Time is the
  * sink's clock, never the box's.
  *
  * <p>Exactly once across instances: the voucher row is locked ({@code SELECT ... FOR UPDATE}) before
@@ -70,6 +72,14 @@ public final class Redemptions {
             }
             Voucher v = locked.get();
             Optional<VoucherStore.RequestRow> seen = VoucherStore.request(tx, r.requestId());
+            if (seen.isPresent() && !(code.text().equals(seen.get().voucherCode())
+                    && r.deviceId().equals(seen.get().deviceId()))) {
+                // The id was used for another voucher or by another device: not a redelivery. Answering the
+                // stored outcome for this voucher would tell a reuse REDEEMED (and show its till code) while
+                // redeeming nothing; a CANCEL would rewrite the other request's row. Refuse, change nothing.
+                tx.afterCommit(() -> metrics.countOutcome(RedeemOutcome.OTHER));
+                return answer(r, RedeemOutcome.OTHER, null, code.text());
+            }
             if (r.action() == RedeemRequest.Action.CANCEL) {
                 cancel(tx, r, v, seen, actor, now);
                 return answer(r, RedeemOutcome.CANCELLED, v, code.text());
@@ -85,6 +95,11 @@ public final class Redemptions {
                 case ACTIVE -> v.location() != null && !v.location().equals(r.location())
                         ? RedeemOutcome.WRONG_LOCATION : RedeemOutcome.REDEEMED;
             };
+            if (outcome == RedeemOutcome.REDEEMED && !cardCanGiveReward(tx, v)) {
+                // The reward this voucher stands for is gone from the card (used by card, by an undo or an
+                // operator's adjustment): to the counter it is used up. The voucher is left as it is.
+                outcome = RedeemOutcome.ALREADY_REDEEMED;
+            }
             if (outcome == RedeemOutcome.REDEEMED) {
                 if (!VoucherStore.markRedeemed(tx, code, now, actor, r.requestId())) {
                     throw new SQLException("voucher " + code + " was redeemed under its own row lock");
@@ -95,7 +110,9 @@ public final class Redemptions {
             }
             VoucherStore.saveRequest(tx, new VoucherStore.RequestRow(r.requestId(), r.deviceId(), code.text(),
                     RedeemRequest.Action.REDEEM.name(), outcome.name()), true, now);
-            metrics.countOutcome(outcome);
+            RedeemOutcome decided = outcome;
+            // Counted once the decision stayed: a rolled back or retried attempt counts nothing.
+            tx.afterCommit(() -> metrics.countOutcome(decided));
             return answer(r, outcome, v, code.text());
         });
     }
@@ -110,11 +127,20 @@ public final class Redemptions {
             int delta = taken == 0 ? 0 : cardRewards(tx, v, -taken);
             VoucherStore.ledger(tx, v, LedgerType.VOUCHER_REVERSED, delta, r.requestId(), r.location(), now, now,
                     "CANCELLED", actor);
-            metrics.countReversed();
+            tx.afterCommit(metrics::countReversed);
         }
         VoucherStore.saveRequest(tx, new VoucherStore.RequestRow(r.requestId(), r.deviceId(), v.code().text(),
                 RedeemRequest.Action.CANCEL.name(), RedeemOutcome.CANCELLED.name()), seen.isEmpty(), now);
-        metrics.countOutcome(RedeemOutcome.CANCELLED);
+        tx.afterCommit(() -> metrics.countOutcome(RedeemOutcome.CANCELLED));
+    }
+
+    /** False for a reward voucher whose card has no reward left to give; true for any other voucher. */
+    private static boolean cardCanGiveReward(SinkStore.Tx tx, Voucher v) throws SQLException {
+        if (v.origin() != VoucherOrigin.REWARD || v.cardId() == null) {
+            return true;
+        }
+        Optional<StoredCard> card = tx.lockCard(v.cardId());
+        return card.isPresent() && card.get().balance().rewardsAvailable() > 0;
     }
 
     /**
@@ -146,8 +172,10 @@ public final class Redemptions {
         }
     }
 
+    /** The till code only with REDEEMED: a refusal must not tell anyone a code that can be keyed at a till. */
     private static RedeemAnswer answer(RedeemRequest r, RedeemOutcome outcome, Voucher v, String code) {
         return new RedeemAnswer(WireCodec.SCHEMA, r.requestId(), r.deviceId(), outcome, code,
-                v == null ? null : v.title(), v == null ? null : v.posCode(), v == null ? null : v.validUntil());
+                v == null ? null : v.title(), v == null || outcome != RedeemOutcome.REDEEMED ? null : v.posCode(),
+                v == null ? null : v.validUntil());
     }
 }

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,6 +23,8 @@ import org.tinylog.Logger;
  * pool and writes a VOUCHER_ISSUED ledger line, in the same transaction as the voucher row.
  *
  * <p>When an operator undoes the stamp that earned a reward, its unused voucher is voided (expired now).
+ * After any undo or adjustment that lowers the card's rewards, the card's newest unexpired reward vouchers
+ * are voided until they are no more than its rewards available.
  * When a card's reward is redeemed the old way (a REDEEM event: the card scanned in redeem mode),
  * the card's oldest active reward voucher is marked redeemed with it, so one reward cannot be spent
  * twice, once by card and once by voucher.
@@ -77,10 +80,11 @@ public final class VoucherIssuer implements LedgerHook {
         } else if (line.type() == LedgerType.UNDO && line.rewards() < 0) {
             // The undone stamp's reward is gone (CardCorrections refuses an undo whose reward was used).
             for (Voucher v : VoucherStore.unusedRewardsOf(tx, line.cardId(), line.eventId())) {
-                VoucherStore.expire(tx, v.code(), line.recordedAt());
-                VoucherStore.ledger(tx, v, LedgerType.VOUCHER_VOIDED, 0, line.eventId(), null, line.recordedAt(),
-                        line.recordedAt(), "UNDO", line.actor());
+                voidVoucher(tx, v, line);
             }
+            fitToCard(tx, line);
+        } else if (line.type() == LedgerType.ADJUST && line.rewards() < 0) {
+            fitToCard(tx, line);
         } else if (line.type() == LedgerType.REDEEM) {
             Optional<Voucher> v = VoucherStore.oldestActiveReward(tx, line.cardId(), line.recordedAt());
             if (v.isPresent() && VoucherStore.markRedeemed(tx, v.get().code(), line.recordedAt(), line.actor(), line.eventId())) {
@@ -89,6 +93,30 @@ public final class VoucherIssuer implements LedgerHook {
                         line.occurredAt(), line.recordedAt(), "CARD_REDEEM", line.actor());
             }
         }
+    }
+
+    /**
+     * After a correction took rewards off the card (told after the card row was saved), voids the card's
+     * newest unexpired reward vouchers until there are no more of them than rewards available. Else a
+     * voucher would stand for a reward the card no longer has (undo of a later stamp whose voucher was
+     * redeemed; an adjustment for a reward handed over offline) and one reward could be spent twice.
+     */
+    private static void fitToCard(SinkStore.Tx tx, LedgerEntry line) throws SQLException {
+        Optional<StoredCard> card = tx.lockCard(line.cardId());
+        if (card.isEmpty()) {
+            return;
+        }
+        List<Voucher> open = VoucherStore.unexpiredRewardsNewestFirst(tx, line.cardId(), line.recordedAt());
+        int excess = open.size() - Math.max(0, card.get().balance().rewardsAvailable());
+        for (int i = 0; i < excess; i++) {
+            voidVoucher(tx, open.get(i), line);
+        }
+    }
+
+    private static void voidVoucher(SinkStore.Tx tx, Voucher v, LedgerEntry line) throws SQLException {
+        VoucherStore.expire(tx, v.code(), line.recordedAt());
+        VoucherStore.ledger(tx, v, LedgerType.VOUCHER_VOIDED, 0, line.eventId(), null, line.recordedAt(),
+                line.recordedAt(), line.type().name(), line.actor());
     }
 
     private void issueReward(SinkStore.Tx tx, LedgerEntry line) throws SQLException {
@@ -102,7 +130,9 @@ public final class VoucherIssuer implements LedgerHook {
         VoucherStore.insert(tx, v);
         VoucherStore.ledger(tx, v, LedgerType.VOUCHER_ISSUED, 0, line.eventId(), line.location(), now, now, "REWARD",
                 line.actor());
-        metrics.countIssued(posCode.isPresent(), pool.configured());
+        boolean withPosCode = posCode.isPresent();
+        // Inside the ingest's batch transaction, which may roll back or be retried: count what stayed.
+        tx.afterCommit(() -> metrics.countIssued(withPosCode, pool.configured()));
     }
 
     /**
@@ -135,7 +165,8 @@ public final class VoucherIssuer implements LedgerHook {
             VoucherStore.insert(tx, issued);
             VoucherStore.ledger(tx, issued, LedgerType.VOUCHER_ISSUED, 0, null, g.location(), now, now, "GOODWILL",
                     "operator:" + g.operator());
-            metrics.countIssued(posCode.isPresent(), pool.configured());
+            boolean withPosCode = posCode.isPresent();
+            tx.afterCommit(() -> metrics.countIssued(withPosCode, pool.configured()));
             return issued;
         });
         Logger.info("goodwill voucher {} '{}' issued by {} ({}){}; valid {} .. {}", v.code(), v.title(), g.operator(),

@@ -74,6 +74,23 @@ public final class VoucherStore {
         }
     }
 
+    /** The card's unredeemed reward vouchers not expired at {@code now}, newest first, locked. */
+    static List<Voucher> unexpiredRewardsNewestFirst(SinkStore.Tx tx, String cardId, Instant now) throws SQLException {
+        List<Voucher> out = new ArrayList<>();
+        try (PreparedStatement ps = tx.connection().prepareStatement("SELECT " + COLUMNS + " FROM vouchers WHERE card_id = ? "
+                + "AND origin = 'REWARD' AND redeemed_at IS NULL AND (valid_until IS NULL OR valid_until > ?) "
+                + "ORDER BY issued_at DESC, code DESC FOR UPDATE")) {
+            ps.setString(1, cardId);
+            ps.setObject(2, utc(now));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(row(rs));
+                }
+            }
+        }
+        return out;
+    }
+
     /** The card's unredeemed reward vouchers earned by the stamp event {@code eventId}, locked. */
     static List<Voucher> unusedRewardsOf(SinkStore.Tx tx, String cardId, String eventId) throws SQLException {
         List<Voucher> out = new ArrayList<>();

@@ -22,8 +22,8 @@ class SinkHealthTest {
         AtomicBoolean connected = new AtomicBoolean(true);
         AtomicLong now = new AtomicLong(1_000);
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
-            HealthCheck health = SinkHealth.of(() -> true, store::connection, connected::get, Duration.ofMinutes(5), now::get);
-            assertEquals(java.util.List.of("ingest", "store", "broker"), health.names());
+            HealthCheck health = SinkHealth.of(() -> true, () -> true, store::connection, connected::get, Duration.ofMinutes(5), now::get);
+            assertEquals(java.util.List.of("ingest", "redeem", "store", "broker"), health.names());
             assertEquals(Optional.empty(), health.firstProblem());
 
             connected.set(false);
@@ -43,14 +43,19 @@ class SinkHealthTest {
     }
 
     @Test
-    void aDeadIngestThreadOrAnUnreachableStoreIsAProblem() {
+    void aDeadIngestOrRedeemThreadOrAnUnreachableStoreIsAProblem() {
         AtomicBoolean ingestAlive = new AtomicBoolean(true);
         SinkStore store = SinkStore.open(dir.resolve("sink"));
-        HealthCheck health = SinkHealth.of(ingestAlive::get, store::connection, () -> true, Duration.ofMinutes(5), System::nanoTime);
+        AtomicBoolean redeemAlive = new AtomicBoolean(true);
+        HealthCheck health = SinkHealth.of(ingestAlive::get, redeemAlive::get, store::connection, () -> true,
+                Duration.ofMinutes(5), System::nanoTime);
         assertEquals(Optional.empty(), health.firstProblem());
         ingestAlive.set(false);
         assertEquals(Optional.of("ingest: the ingest thread has ended"), health.firstProblem());
         ingestAlive.set(true);
+        redeemAlive.set(false);
+        assertEquals(Optional.of("redeem: the voucher redeem thread has ended"), health.firstProblem());
+        redeemAlive.set(true);
         store.close();
         String problem = health.firstProblem().orElseThrow();
         assertEquals(true, problem.startsWith("store: cannot reach the database: "), problem);

@@ -62,7 +62,7 @@ class SinkUnderSystemdIT {
         int fed = count(notify.received(), "WATCHDOG=1");
         await().atMost(WAIT).until(() -> count(notify.received(), "WATCHDOG=1") >= fed + 3);
         String text = Files.readString(log, StandardCharsets.UTF_8);
-        assertTrue(text.contains("systemd watchdog on: 1 s; fed every 500 ms while these are healthy: ingest, store, broker"), text);
+        assertTrue(text.contains("systemd watchdog on: 1 s; fed every 500 ms while these are healthy: ingest, redeem, store, broker"), text);
         assertTrue(!text.contains("unhealthy"), text);
 
         sink.destroy();

@@ -331,6 +331,187 @@ class VoucherStoreTest {
         assertEquals(List.of("VOUCHER_ISSUED", "VOUCHER_REDEEMED"), voucherLines(v));
     }
 
+    @Test
+    void aRequestIdUsedForAnotherVoucherOrByAnotherDeviceIsRefusedAndChangesNothing() {
+        pool.importFile(clock.instant());
+        Voucher a = goodwill("Cake", Duration.ofDays(30), null, null);
+        Voucher b = goodwill("Tea", Duration.ofDays(30), null, null);
+        RedeemAnswer first = redemptions.decide(redeem("x", a, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.REDEEMED, first.outcome());
+        assertEquals(a.posCode(), first.posCode());
+
+        // One receipt number reused for a second voucher: not a redelivery, so neither REDEEMED nor b's till code.
+        RedeemAnswer reuse = redemptions.decide(redeem("x", b, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.OTHER, reuse.outcome());
+        assertNull(reuse.posCode());
+        assertNull(reuse.title());
+        assertEquals(VoucherState.ACTIVE, state(b));
+        RedeemRequest otherDevice = new RedeemRequest(WireCodec.SCHEMA, "x", "counter-2", RedeemRequest.Action.REDEEM,
+                a.code().text(), "shop-1", T0);
+        RedeemAnswer stolen = redemptions.decide(otherDevice, "counter-2");
+        assertEquals(RedeemOutcome.OTHER, stolen.outcome(), "another device's replay of a used id");
+        assertNull(stolen.posCode());
+
+        // A CANCEL of x naming b must not rewrite x's row: the real CANCEL of x still reverses a.
+        assertEquals(RedeemOutcome.OTHER, redemptions.decide(cancel("x", b), "counter-1").outcome());
+        assertEquals(VoucherState.REDEEMED, state(a));
+        assertEquals(RedeemOutcome.CANCELLED, redemptions.decide(cancel("x", a), "counter-1").outcome());
+        assertEquals(VoucherState.ACTIVE, state(a));
+
+        assertEquals(RedeemOutcome.REDEEMED, redemptions.decide(redeem("y", b, "shop-1"), "counter-1").outcome());
+        assertEquals(List.of("VOUCHER_ISSUED", "VOUCHER_REDEEMED"), voucherLines(b));
+        assertEquals(List.of("VOUCHER_ISSUED", "VOUCHER_REDEEMED", "VOUCHER_REVERSED"), voucherLines(a));
+        assertEquals(3L, metrics.snapshot().get("vouchers.redeem.OTHER"));
+    }
+
+    @Test
+    void anAnswerCarriesTheTillCodeOnlyWhenItRedeems() {
+        pool.importFile(clock.instant());
+        Voucher bound = goodwill("Cake", Duration.ofDays(30), null, "shop-1");
+        Voucher later = goodwill("Tea", Duration.ofDays(30), T0.plus(Duration.ofDays(1)), null);
+        Voucher shortLived = goodwill("Bun", Duration.ofHours(1), null, null);
+        assertNotNull(bound.posCode());
+        assertNotNull(later.posCode());
+        assertNotNull(shortLived.posCode());
+
+        RedeemAnswer wrong = redemptions.decide(redeem("r1", bound, "shop-2"), "counter-1");
+        assertEquals(RedeemOutcome.WRONG_LOCATION, wrong.outcome());
+        assertNull(wrong.posCode());
+        RedeemAnswer early = redemptions.decide(redeem("r2", later, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.NOT_ACTIVE, early.outcome());
+        assertNull(early.posCode());
+        RedeemAnswer ok = redemptions.decide(redeem("r3", bound, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.REDEEMED, ok.outcome());
+        assertEquals(bound.posCode(), ok.posCode());
+        assertEquals(bound.posCode(), redemptions.decide(redeem("r3", bound, "shop-1"), "counter-1").posCode(),
+                "a redelivery of the redeeming request gets the till code again");
+        RedeemAnswer used = redemptions.decide(redeem("r4", bound, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.ALREADY_REDEEMED, used.outcome());
+        assertNull(used.posCode());
+        assertNull(redemptions.decide(cancel("r3", bound), "counter-1").posCode());
+        clock.advance(Duration.ofHours(2));
+        RedeemAnswer expired = redemptions.decide(redeem("r5", shortLived, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.EXPIRED, expired.outcome());
+        assertNull(expired.posCode());
+    }
+
+    private EventProcessor everyStampEarns() {
+        return new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 1)), store,
+                new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
+    }
+
+    /** One accepted stamp; the clock moves on a minute, so each reward voucher has its own issue time. */
+    private void stamp(EventProcessor processor, int seq) {
+        StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + seq, "counter-1", seq, Vectors.cardText("valid"), "coffee",
+                CARD, "shop-1", T0.minusSeconds(100 - seq), 1, "boot", true, EventKind.STAMP);
+        assertEquals(AckOutcome.ACCEPTED, processor.process(topics.stamps("counter-1"), codec.encode(e)).orElseThrow()
+                .ack().outcome());
+        clock.advance(Duration.ofMinutes(1));
+    }
+
+    private Voucher rewardOf(String eventId) {
+        return vouchers.byCard(CARD).stream().filter(v -> eventId.equals(v.eventId())).findFirst().orElseThrow();
+    }
+
+    private int rewards() {
+        return store.card(CARD).orElseThrow().balance().rewardsAvailable();
+    }
+
+    @Test
+    void aRewardVoucherWhoseCardHasNoRewardLeftIsRefusedAndLeftAsItIs() {
+        pool.importFile(clock.instant());
+        stamp(everyStampEarns(), 1);
+        Voucher v = rewardOf("ev-1");
+        // Without the voucher hook (as before vouchers voided on adjustments): the reward goes, the voucher stays.
+        new app.sevenstamp.autopilot.sink.store.CardCorrections(store, clock).adjust(CARD, 0, -1, "given offline", "ann");
+        assertEquals(0, rewards());
+        assertEquals(VoucherState.ACTIVE, state(v));
+
+        RedeemAnswer a = redemptions.decide(redeem("r1", v, "shop-1"), "counter-1");
+        assertEquals(RedeemOutcome.ALREADY_REDEEMED, a.outcome(), "the card's reward was spent already");
+        assertNull(a.posCode());
+        assertEquals(VoucherState.ACTIVE, state(v), "refused, not marked");
+        assertEquals(0, rewards());
+        assertEquals(List.of("VOUCHER_ISSUED"), voucherLines(v));
+        Ledger ledger = new Ledger(store);
+        assertEquals(ledger.projected(), ledger.derive());
+    }
+
+    @Test
+    void undoingALaterStampAfterItsVoucherWasRedeemedVoidsTheVoucherTheCardNoLongerCovers() {
+        EventProcessor processor = everyStampEarns();
+        stamp(processor, 1);
+        stamp(processor, 2);
+        Voucher v1 = rewardOf("ev-1");
+        Voucher v2 = rewardOf("ev-2");
+        assertEquals(2, rewards());
+        assertEquals(RedeemOutcome.REDEEMED, redemptions.decide(redeem("r2", v2, "shop-1"), "counter-1").outcome());
+        assertEquals(1, rewards());
+
+        new app.sevenstamp.autopilot.sink.store.CardCorrections(store, clock, issuer).undoLastStamp(CARD, "scanned twice",
+                "ann");
+        assertEquals(0, rewards(), "the undone stamp's reward is the one its voucher already used");
+        assertEquals(VoucherState.EXPIRED, state(v1), "no reward is left for the older voucher");
+        assertEquals(RedeemOutcome.EXPIRED, redemptions.decide(redeem("r1", v1, "shop-1"), "counter-1").outcome());
+        assertEquals(List.of("VOUCHER_ISSUED", "VOUCHER_VOIDED"), voucherLines(v1));
+        assertEquals(0, rewards());
+        Ledger ledger = new Ledger(store);
+        assertEquals(ledger.projected(), ledger.derive());
+    }
+
+    @Test
+    void anAdjustmentThatTakesARewardVoidsTheNewestVoucherTheCardNoLongerCovers() {
+        EventProcessor processor = everyStampEarns();
+        stamp(processor, 1);
+        stamp(processor, 2);
+        Voucher v1 = rewardOf("ev-1");
+        Voucher v2 = rewardOf("ev-2");
+        var corrections = new app.sevenstamp.autopilot.sink.store.CardCorrections(store, clock, issuer);
+        corrections.adjust(CARD, 3, 0, "paper card carried over", "ann");
+        assertEquals(VoucherState.ACTIVE, state(v1), "an adjustment that takes no reward voids nothing");
+        assertEquals(VoucherState.ACTIVE, state(v2));
+
+        corrections.adjust(CARD, 0, -1, "reward handed over while offline", "ann");
+        assertEquals(1, rewards());
+        assertEquals(VoucherState.ACTIVE, state(v1));
+        assertEquals(VoucherState.EXPIRED, state(v2), "the newest voucher goes");
+        assertEquals(List.of("VOUCHER_ISSUED", "VOUCHER_VOIDED"), voucherLines(v2));
+        String reason = store.transaction(tx -> {
+            try (var ps = tx.connection().prepareStatement("SELECT reason FROM ledger WHERE voucher_code = ? "
+                    + "AND entry_type = 'VOUCHER_VOIDED'")) {
+                ps.setString(1, v2.code().text());
+                try (var rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getString(1) : null;
+                }
+            }
+        });
+        assertEquals("ADJUST", reason);
+        assertEquals(RedeemOutcome.REDEEMED, redemptions.decide(redeem("r1", v1, "shop-1"), "counter-1").outcome());
+        assertEquals(0, rewards());
+        Ledger ledger = new Ledger(store);
+        assertEquals(ledger.projected(), ledger.derive());
+    }
+
+    @Test
+    void metricsCountOnlyWhatCommittedNotAttemptsThatWereRolledBackOrRetried() {
+        // A deadlock victim on the first attempt: the batch runs again, and its voucher is issued once.
+        int[] attempts = {0};
+        LedgerEntry reward = new LedgerEntry(0, CARD, "coffee", LedgerType.REWARD, 0, 1, 1, "ev-1", "shop-1", T0, T0,
+                null, null, "counter-1", null, null);
+        store.transaction(tx -> {
+            issuer.appended(tx, reward);
+            if (++attempts[0] == 1) {
+                throw new java.sql.SQLException("deadlock detected", "40P01");
+            }
+            return null;
+        });
+        assertEquals(2, attempts[0]);
+        assertEquals(1, vouchers.byCard(CARD).size());
+        assertEquals(1, metrics.issued(), "the retried attempt's voucher is not counted");
+
+        assertEquals(List.of("VOUCHER_ISSUED"), voucherLines(vouchers.byCard(CARD).get(0)), "one issue line, not two");
+    }
+
     private List<String> voucherLines(Voucher v) {
         return store.transaction(tx -> {
             List<String> out = new ArrayList<>();

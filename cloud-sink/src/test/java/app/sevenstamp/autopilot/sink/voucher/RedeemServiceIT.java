@@ -1,0 +1,79 @@
+package app.sevenstamp.autopilot.sink.voucher;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.RedeemAnswer;
+import app.sevenstamp.autopilot.protocol.RedeemOutcome;
+import app.sevenstamp.autopilot.protocol.RedeemRequest;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
+import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
+import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The redeem thread on a real broker and H2 file: it outlives a failed request, and an Error ends it visibly. */
+class RedeemServiceIT {
+    private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+    private final WireCodec codec = new WireCodec();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFailedRequestLeavesTheWorkerRunningAndAnErrorEndsItSoTheHealthCheckSeesIt() throws Exception {
+        // The device gate is the first thing the worker asks about a request: a seam to make one fail.
+        DeviceGate gate = device -> switch (device) {
+            case "boom-runtime" -> throw new IllegalStateException("simulated failure of one request");
+            case "boom-error" -> throw new Error("simulated failure of the JVM");
+            default -> true;
+        };
+        MovableClock clock = new MovableClock(Instant.parse("2026-11-23T08:00:00Z"));
+        VoucherMetrics metrics = new VoucherMetrics();
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
+                RedeemService redeem = RedeemService.start(new RedeemService.Settings(broker.url(), "it-redeem", null, null,
+                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock), store, gate,
+                        metrics, clock)) {
+            assertTrue(redeem.awaitSubscribed(Duration.ofSeconds(15)));
+            MqttClient box = new MqttClient(broker.url(), "it-redeem-box", new MemoryPersistence());
+            box.connect();
+            try {
+                BlockingQueue<RedeemAnswer> answers = new LinkedBlockingQueue<>();
+                box.subscribe(topics.redeemAnswers("counter-1"), 1, (t, m) -> answers.add(codec.decode(m.getPayload(),
+                        RedeemAnswer.class)));
+                byte[] any = "{}".getBytes(StandardCharsets.UTF_8);
+                box.publish(topics.redeem("boom-runtime"), any, 1, false);
+                String unknown = VoucherCode.random(new SecureRandom()).text();
+                box.publish(topics.redeem("counter-1"), codec.encode(new RedeemRequest(WireCodec.SCHEMA, "r1", "counter-1",
+                        RedeemRequest.Action.REDEEM, unknown, "shop-1", clock.instant())), 1, false);
+                RedeemAnswer a = answers.poll(10, TimeUnit.SECONDS);
+                assertNotNull(a, "the request after the failed one is still answered");
+                assertEquals(RedeemOutcome.UNKNOWN, a.outcome());
+                assertTrue(redeem.workerAlive());
+
+                box.publish(topics.redeem("boom-error"), any, 1, false);
+                await().atMost(Duration.ofSeconds(10)).until(() -> !redeem.workerAlive());
+            } finally {
+                box.disconnect(500);
+                box.close();
+            }
+        }
+    }
+}
