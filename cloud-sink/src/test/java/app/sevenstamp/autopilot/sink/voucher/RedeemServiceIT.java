@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.protocol.RedeemRequest;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
@@ -44,7 +45,7 @@ class RedeemServiceIT {
             case "boom-error" -> throw new Error("simulated failure of the JVM");
             default -> true;
         };
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-23T08:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-23T08:00:00Z"));
         VoucherMetrics metrics = new VoucherMetrics();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);

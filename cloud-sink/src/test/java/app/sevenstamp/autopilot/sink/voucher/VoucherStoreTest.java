@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.protocol.RedeemRequest;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
@@ -62,7 +63,7 @@ class VoucherStoreTest {
     Path dir;
     private Backend.Fixture fixture;
     private SinkStore store;
-    private final MovableClock clock = new MovableClock(T0);
+    private final MutableClock clock = new MutableClock(T0);
     private final VoucherMetrics metrics = new VoucherMetrics();
     private final SecureRandom random = new SecureRandom();
     private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);

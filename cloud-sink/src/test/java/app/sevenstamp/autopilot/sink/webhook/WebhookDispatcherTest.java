@@ -6,6 +6,7 @@ import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
@@ -21,11 +22,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -43,30 +41,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 @EnumSource(Backend.class)
 class WebhookDispatcherTest {
     private static final String SECRET = "webhook-secret-0123456789abcdef";
-
-    /** A clock the test moves; no sleeping. */
-    private static final class TestClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-11-23T09:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-    }
 
     private record Received(String body, String timestamp, String signature, String delivery) {
     }
@@ -105,7 +79,7 @@ class WebhookDispatcherTest {
 
     @Test
     void stampsAndTheRewardAreSentSignedInOrderAfterTwoFailuresWithBackoff() throws Exception {
-        TestClock clock = new TestClock();
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-23T09:00:00Z"));
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
@@ -152,7 +126,7 @@ class WebhookDispatcherTest {
     @Test
     void voucherLinesAreSentAsVoucherIssuedAndVoucherRedeemedWithTheirCode() throws Exception {
         failFirst.set(0);
-        TestClock clock = new TestClock();
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-23T09:00:00Z"));
         app.sevenstamp.autopilot.sink.voucher.VoucherMetrics metrics = new app.sevenstamp.autopilot.sink.voucher.VoucherMetrics();
         app.sevenstamp.autopilot.sink.voucher.VoucherIssuer issuer = new app.sevenstamp.autopilot.sink.voucher.VoucherIssuer(
                 store, new app.sevenstamp.autopilot.sink.voucher.PosCodePool(store, null, 0, metrics), Map.of(), metrics,

@@ -158,20 +158,8 @@ class FleetIT {
 
     @Test
     void theRealGatewayProvisionsStampsAsItselfTakesConfigAndCommandsAndGoesOfflineByItsWill() throws Exception {
-        String claim = sink.fleet().createClaim("shop-7", 1, Duration.ofDays(7)).token();
         Path state = dir.resolve("state");
-        Path config = dir.resolve("gateway.properties");
-        Files.writeString(config, String.join("\n",
-                "provision.claimToken=" + claim,
-                "provision.hardwareId=hw-e2e-1",
-                "mqtt.url=" + mosquitto.url(),
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=1s",
-                "outbox.dir=" + state,
-                "scanner.type=stdin",
-                "feedback.type=console",
-                "fleet.heartbeat=1s",
-                ""), StandardCharsets.UTF_8);
+        Path config = claimOnlyConfig("shop-7", "hw-e2e-1", state);
         FleetRegistry registry = sink.fleet().registry();
         String deviceId;
         try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-1.log"))) {
@@ -212,20 +200,8 @@ class FleetIT {
 
     @Test
     void flushSelfTestLogLevelAndRestartAreAcknowledgedAndRestartExitsForTheSupervisor() throws Exception {
-        String claim = sink.fleet().createClaim("shop-9", 1, Duration.ofDays(7)).token();
         Path state = dir.resolve("state");
-        Path config = dir.resolve("gateway.properties");
-        Files.writeString(config, String.join("\n",
-                "provision.claimToken=" + claim,
-                "provision.hardwareId=hw-cmd-1",
-                "mqtt.url=" + mosquitto.url(),
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=1s",
-                "outbox.dir=" + state,
-                "scanner.type=stdin",
-                "feedback.type=console",
-                "fleet.heartbeat=1s",
-                ""), StandardCharsets.UTF_8);
+        Path config = claimOnlyConfig("shop-9", "hw-cmd-1", state);
         FleetRegistry registry = sink.fleet().registry();
         String deviceId;
         try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-1.log"))) {
@@ -347,4 +323,22 @@ class FleetIT {
         return status == null ? -1 : new ObjectMapper().readTree(status).path("configVersion").asLong(-1);
     }
 
+
+    /** A box as it comes out of the installer: a claim for the location, the broker, nothing else of its own. */
+    private Path claimOnlyConfig(String location, String hardwareId, Path state) throws Exception {
+        String claim = sink.fleet().createClaim(location, 1, Duration.ofDays(7)).token();
+        Path config = dir.resolve("gateway.properties");
+        Files.writeString(config, String.join("\n",
+                "provision.claimToken=" + claim,
+                "provision.hardwareId=" + hardwareId,
+                "mqtt.url=" + mosquitto.url(),
+                "mqtt.reconnect.min=100ms",
+                "mqtt.reconnect.max=1s",
+                "outbox.dir=" + state,
+                "scanner.type=stdin",
+                "feedback.type=console",
+                "fleet.heartbeat=1s",
+                ""), StandardCharsets.UTF_8);
+        return config;
+    }
 }
