@@ -132,7 +132,7 @@ public final class SinkServer implements AutoCloseable {
                     : publisher -> new DynSecAccess(config.topics(), publisher);
             FleetService fleet = FleetService.start(new FleetService.Settings(brokerUrl, config.clientId() + "-fleet",
                     mqttUser, mqttPassword, config.topics(), config.provisionUsername(), config.provisionPassword(),
-                    key.trustedKeyLine()), registry, accessFactory, clock);
+                    key.trustedKeyLine(), config.tls()), registry, accessFactory, clock);
             started.push(fleet);
             fleet.publishRules(CounterRulesBook.versioned(store, config.programs(), clock));
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {

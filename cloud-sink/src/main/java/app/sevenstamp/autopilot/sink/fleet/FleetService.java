@@ -13,7 +13,7 @@ import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
-import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
 import java.nio.charset.StandardCharsets;
@@ -65,10 +65,11 @@ public final class FleetService implements AutoCloseable {
      * @param dynsec      the same object as access when the broker is Mosquitto with dynamic security
      */
     public record Settings(String brokerUrl, String clientId, String username, String password, Topics topics,
-            String provisionUser, String provisionPassword, String trustedKeyLine) {
+            String provisionUser, String provisionPassword, String trustedKeyLine, MqttTls tls) {
         public Settings {
             Objects.requireNonNull(brokerUrl, "brokerUrl");
             Objects.requireNonNull(topics, "topics");
+            tls = tls == null ? MqttTls.NONE : tls;
         }
 
         @Override
@@ -221,7 +222,9 @@ public final class FleetService implements AutoCloseable {
         o.setAutomaticReconnect(true);
         o.setMaxReconnectDelay(30_000);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        o.setSocketFactory(NoDelaySockets.forUrl(settings.brokerUrl()));
+        // the same CA and client certificate as the ingest: a fleet on a private CA is the usual case
+        o.setSocketFactory(settings.tls().socketFactory(settings.brokerUrl()));
+        o.setHttpsHostnameVerificationEnabled(true);
         o.setConnectionTimeout(10);
         if (settings.username() != null) {
             o.setUserName(settings.username());

@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.gateway.fleet;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import java.io.IOException;
 import java.io.Reader;
@@ -87,7 +88,9 @@ public final class FleetBoot {
                 String url = properties.getProperty("mqtt.url", "tcp://127.0.0.1:1883").trim();
                 Topics topics = new Topics(properties.getProperty("mqtt.topicPrefix", Topics.DEFAULT_PREFIX).trim());
                 String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
-                new Provisioner(url, topics, fleet, hw, version).provisionInto(stateDir);
+                // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
+                MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);
+                new Provisioner(url, topics, fleet, hw, version, tls).provisionInto(stateDir);
             }
             Properties effective = new Properties();
             effective.putAll(properties);

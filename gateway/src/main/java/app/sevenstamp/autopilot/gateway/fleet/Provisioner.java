@@ -7,7 +7,7 @@ import app.sevenstamp.autopilot.protocol.ProvisionResponse;
 import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -29,6 +29,7 @@ import org.tinylog.Logger;
  */
 public final class Provisioner {
     private final String url;
+    private final MqttTls tls;
     private final Topics topics;
     private final FleetSettings settings;
     private final String hardwareId;
@@ -45,7 +46,14 @@ public final class Provisioner {
         }
     }
 
+    /** Over plain TCP, or TLS with the JVM's CA store. */
     public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, String version) {
+        this(url, topics, settings, hardwareId, version, MqttTls.NONE);
+    }
+
+    /** @param tls the CA (and client certificate) of {@code mqtt.tls.*}, used for an ssl:// url */
+    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, String version, MqttTls tls) {
+        this.tls = tls;
         this.url = url;
         this.topics = topics;
         this.settings = settings;
@@ -70,7 +78,8 @@ public final class Provisioner {
             MqttConnectOptions o = new MqttConnectOptions();
             o.setCleanSession(true);
             o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-            o.setSocketFactory(NoDelaySockets.forUrl(url));
+            o.setSocketFactory(tls.socketFactory(url));
+            o.setHttpsHostnameVerificationEnabled(true);
             o.setConnectionTimeout((int) Math.max(1, settings.provisionTimeout().toSeconds()));
             o.setUserName(settings.provisionUsername());
             o.setPassword(settings.provisionPassword().toCharArray());

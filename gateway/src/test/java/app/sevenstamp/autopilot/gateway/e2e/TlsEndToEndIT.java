@@ -96,6 +96,56 @@ class TlsEndToEndIT {
         }
     }
 
+    @Test
+    void aBoxWithOnlyAClaimAndTheCaProvisionsAndStampsOverTls() throws Exception {
+        try (MosquittoProcess mosquitto = MosquittoProcess.startWithDynamicSecurity(dir.resolve("mosquitto"), "admin",
+                "admin-secret", MosquittoProcess.tlsListener(pki.ca(), broker.cert(), broker.key(), false))) {
+            Properties p = new Properties();
+            p.setProperty("store.dir", dir.resolve("sink").toString());
+            p.setProperty("http.port", "0");
+            p.setProperty("broker.mode", "external");
+            p.setProperty("broker.url", mosquitto.sslUrl());
+            p.setProperty("mqtt.tls.ca", pki.ca().toString());
+            p.setProperty("mqtt.username", "admin");
+            p.setProperty("mqtt.password", "admin-secret");
+            p.setProperty("fleet.provisioning", "true");
+            p.setProperty("program.coffee.stampsRequired", "5");
+            Path sinkProperties = dir.resolve("sink.properties");
+            try (var out = Files.newBufferedWriter(sinkProperties, StandardCharsets.UTF_8)) {
+                p.store(out, "TLS fleet sink");
+            }
+            String card = SinkCli.issue(sinkProperties, "coffee", 1).get(0);
+            String cardId = card.split("\\.")[3];
+            try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProperties.toString())))) {
+                // the sink's fleet client reaches the TLS listener with the configured CA, not only its ingest
+                assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready over TLS with dynamic security");
+                String claim = sink.fleet().createClaim("shop-tls", 1, Duration.ofDays(1)).token();
+                Path gatewayConfig = dir.resolve("gateway.properties");
+                Files.writeString(gatewayConfig, String.join("\n", List.of(
+                        "provision.claimToken=" + claim,
+                        "provision.hardwareId=hw-tls-1",
+                        "mqtt.url=" + mosquitto.sslUrl(),
+                        "mqtt.tls.ca=" + pki.ca(),
+                        "mqtt.reconnect.min=100ms",
+                        "mqtt.reconnect.max=1s",
+                        "outbox.dir=" + dir.resolve("state"),
+                        "scanner.type=stdin",
+                        "feedback.type=console",
+                        "")), StandardCharsets.UTF_8);
+                try (GatewayProcess gateway = GatewayProcess.start(gatewayConfig, dir.resolve("gateway.log"))) {
+                    await().atMost(WAIT).until(() -> sink.fleet().registry().devices().stream()
+                            .anyMatch(d -> d.online() && d.deviceId().startsWith("shop-tls-")));
+                    gateway.type(card);
+                    assertTrue(gateway.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED").contains("card=" + cardId));
+                    await().atMost(WAIT).until(() -> {
+                        JsonNode c = cardJson(sink, cardId);
+                        return c != null && c.get("stamps").asInt() == 1;
+                    });
+                }
+            }
+        }
+    }
+
     private String trustedKeyOfAFreshSink() throws Exception {
         Files.writeString(dir.resolve("sink.properties"), "store.dir=" + dir.resolve("sink") + "\nprogram.coffee.stampsRequired=5\n");
         return SinkCli.trustedKey(dir.resolve("sink.properties"));

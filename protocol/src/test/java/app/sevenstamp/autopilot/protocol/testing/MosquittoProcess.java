@@ -47,6 +47,12 @@ public final class MosquittoProcess implements AutoCloseable {
      * drive the plugin through {@code $CONTROL/dynamic-security/v1}).
      */
     public static MosquittoProcess startWithDynamicSecurity(Path dir, String admin, String adminPassword) {
+        return startWithDynamicSecurity(dir, admin, adminPassword, "");
+    }
+
+    /** As {@link #startWithDynamicSecurity(Path, String, String)}, plus listener lines such as {@link #tlsListener}. */
+    public static MosquittoProcess startWithDynamicSecurity(Path dir, String admin, String adminPassword,
+            String listenerConfig) {
         Path ctrl = Tools.require("mosquitto_ctrl", "mosquitto");
         if (!Files.isRegularFile(DYNSEC_PLUGIN)) {
             throw new AssertionError(DYNSEC_PLUGIN + " is missing: install the Debian package 'mosquitto'");
@@ -67,7 +73,7 @@ public final class MosquittoProcess implements AutoCloseable {
         }
         // started as root, mosquitto would drop to the 'mosquitto' user, which cannot read a test's temp dir
         return start(dir, "user " + System.getProperty("user.name") + "\nallow_anonymous false\nplugin " + DYNSEC_PLUGIN
-                + "\nplugin_opt_config_file " + json + "\n");
+                + "\nplugin_opt_config_file " + json + "\n" + listenerConfig);
     }
 
     public int port() {
@@ -89,8 +95,14 @@ public final class MosquittoProcess implements AutoCloseable {
      */
     public static String tlsConfig(Path ca, Path cert, Path key, boolean requireClientCertificate) {
         // run as root (CI), Mosquitto drops to user 'mosquitto', which cannot read the test's 0700 temp folder
-        return "user " + System.getProperty("user.name") + "\nallow_anonymous true\ncafile " + ca + "\ncertfile " + cert + "\nkeyfile " + key
-                + "\nrequire_certificate " + requireClientCertificate + "\n";
+        return "user " + System.getProperty("user.name") + "\nallow_anonymous true\n"
+                + tlsListener(ca, cert, key, requireClientCertificate);
+    }
+
+    /** Only the TLS lines of {@link #tlsConfig}, for a broker whose access is set otherwise (dynamic security). */
+    public static String tlsListener(Path ca, Path cert, Path key, boolean requireClientCertificate) {
+        return "cafile " + ca + "\ncertfile " + cert + "\nkeyfile " + key + "\nrequire_certificate "
+                + requireClientCertificate + "\n";
     }
 
     public synchronized void start() {
