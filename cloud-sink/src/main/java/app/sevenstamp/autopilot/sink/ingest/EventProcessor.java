@@ -245,7 +245,7 @@ public final class EventProcessor {
         String device = topicDevice.get();
         if (!devices.admits(device)) {
             malformed(topic, device, payload, DeviceGate.KIND, "device '" + shorten(device) + "' is not admitted "
-                    + "(devices.allowed); its event is parked as a dead letter and not answered");
+                    + "(not in devices.allowed, or revoked); its event is parked as a dead letter and not answered");
             return Unusable.PARKED;
         }
         StampEvent event;

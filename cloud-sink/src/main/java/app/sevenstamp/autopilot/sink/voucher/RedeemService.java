@@ -217,7 +217,7 @@ public final class RedeemService implements AutoCloseable {
         }
         if (!devices.admits(device.get())) {
             malformed(topic, device.get(), payload, DeviceGate.KIND, "device '" + device.get() + "' is not admitted "
-                    + "(devices.allowed); its redeem request is parked and not answered");
+                    + "(not in devices.allowed, or revoked); its redeem request is parked and not answered");
             return Optional.empty();
         }
         RedeemRequest r;

@@ -99,8 +99,8 @@ class DeadLetterTest {
         DeadLetter intruder = latest.stream().filter(d -> d.kind().equals("device")).findFirst().orElseThrow();
         assertEquals("intruder-9", intruder.deviceId());
         assertArrayEquals(good, intruder.payload(), "kept as it came, to be replayed once the device is admitted");
-        assertEquals("device 'intruder-9' is not admitted (devices.allowed); its event is parked as a dead letter and "
-                + "not answered", intruder.detail());
+        assertEquals("device 'intruder-9' is not admitted (not in devices.allowed, or revoked); its event is parked as a "
+                + "dead letter and not answered", intruder.detail());
         DeadLetter schema = latest.stream().filter(d -> d.kind().equals("schema")).findFirst().orElseThrow();
         assertTrue(schema.detail().contains("schema 99 is not supported"), schema.detail());
     }
