@@ -83,7 +83,20 @@ public final class EventProcessor {
     private final SinkMetrics metrics;
     private final Clock clock;
     private final WireCodec codec;
+    private static final int PARKED_FAILURES_REMEMBERED = 4096;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /**
+     * Event ids parked because they could not be applied, newest last: the gateway sends such an event again
+     * and again (it is never answered), and one dead letter per event is enough. Bounded; ingest thread only.
+     */
+    private final Map<String, Boolean> parkedFailures = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > PARKED_FAILURES_REMEMBERED;
+        }
+    };
     private final DeviceGate devices;
     private final DeadLetters deadLetters;
     private final LedgerHook ledgerHook;
@@ -205,6 +218,9 @@ public final class EventProcessor {
                         + e.getMessage();
                 metrics.countMalformed(APPLY_FAILED);
                 warnOnce("malformed:" + APPLY_FAILED, detail + "; parked as a dead letter, not answered");
+                if (parkedFailures.put(r.event().eventId(), Boolean.TRUE) != null) {
+                    continue; // a resend of an event parked already: counted, not parked twice
+                }
                 try {
                     deadLetters.park(clock.instant(), r.topic(), r.event().deviceId(), APPLY_FAILED, detail, r.payload());
                 } catch (RuntimeException parkFailed) {

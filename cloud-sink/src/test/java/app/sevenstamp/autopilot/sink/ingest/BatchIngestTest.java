@@ -208,6 +208,9 @@ class BatchIngestTest {
         assertTrue(again.get(0).isEmpty());
         assertEquals(AckOutcome.DUPLICATE, ack(again.get(1)).outcome());
         assertEquals(2, store.countEvents());
+        assertEquals(2, metrics.malformed(EventProcessor.APPLY_FAILED), "each failure is counted");
+        assertEquals(1L, new DeadLetters(store).countByKind().get(EventProcessor.APPLY_FAILED),
+                "a resent poison event is not parked twice");
     }
 
     @Test
