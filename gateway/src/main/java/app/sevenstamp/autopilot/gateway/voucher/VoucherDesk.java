@@ -385,20 +385,23 @@ public final class VoucherDesk implements AutoCloseable {
         }
         waiting.decrementAndGet();
         p.timeout().cancel(false);
-        // final outcome: forgotten durably before the signal, so a restart cannot cancel a handed-over reward
-        forget(answer.requestId());
         String code = p.request().voucherCode();
-        long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
         if (answer.outcome() == RedeemOutcome.REDEEMED) {
+            // forgotten durably before the signal, so that a restart cannot cancel a handed-over reward
+            forget(answer.requestId());
+            long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
             Logger.info("voucher {} redeemed in {} ms: {} (POS code {})", code, ms, answer.title(), answer.posCode());
             feedback.signal(Signal.VOUCHER_OK, "voucher=" + code + (answer.title() == null ? "" : " title=\""
                     + answer.title() + "\"") + (answer.posCode() == null ? "" : " posCode=" + answer.posCode())
                     + " ms=" + ms);
         } else {
+            long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
             RedeemOutcome outcome = answer.outcome();
             Logger.warn("voucher {} refused by the sink: {} (after {} ms){}", code, outcome, ms,
                     answer.validUntil() == null ? "" : "; valid until " + answer.validUntil());
             feedback.signal(Signal.REJECTED, "reason=" + outcome + " voucher=" + code);
+            // after the signal: nothing was redeemed, so a CANCEL after a power cut in between would be harmless
+            forget(answer.requestId());
         }
     }
 

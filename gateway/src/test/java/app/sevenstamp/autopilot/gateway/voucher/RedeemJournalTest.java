@@ -66,6 +66,31 @@ class RedeemJournalTest {
         assertTrue(Files.exists(dir.resolve(bad.getFileName() + ".bad")), "kept for staff, never deleted");
     }
 
+    /** Not a timing assertion: prints what the journal adds to one voucher scan (one record, one remove). */
+    @Test
+    void costOfRecordAndRemoveIsReported() throws Exception {
+        RedeemJournal journal = RedeemJournal.open(dir);
+        int n = 50;
+        long[] record = new long[n];
+        long[] remove = new long[n];
+        for (int i = 0; i < n; i++) {
+            RedeemRequest r = redeem(1_700_000_000_000L + i);
+            long t0 = System.nanoTime();
+            journal.record(r);
+            long t1 = System.nanoTime();
+            journal.remove(r.requestId());
+            record[i] = t1 - t0;
+            remove[i] = System.nanoTime() - t1;
+        }
+        java.util.Arrays.sort(record);
+        java.util.Arrays.sort(remove);
+        org.tinylog.Logger.info("voucher journal on {} over {} scans: record (write, fsync, rename, dir fsync) median "
+                + "{} us max {} us; remove (delete, dir fsync) median {} us max {} us", dir, n, record[n / 2] / 1000,
+                record[n - 1] / 1000, remove[n / 2] / 1000, remove[n - 1] / 1000);
+        assertEquals(0, journal.size());
+        assertEquals(List.of(), RedeemJournal.open(dir).loaded());
+    }
+
     @Test
     void requestIdThatIsNoUuidIsRefused() throws Exception {
         RedeemJournal journal = RedeemJournal.open(dir);
