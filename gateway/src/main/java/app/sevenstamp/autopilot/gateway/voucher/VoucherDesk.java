@@ -138,8 +138,9 @@ public final class VoucherDesk implements AutoCloseable {
                 cancels.put(r.requestId(), new Cancel(cancelOf(r), now));
             }
             Logger.warn("{} voucher request(s) from before the restart were never confirmed to the counter; cancelling "
-                    + "them at the sink (vouchers {})", cancels.size(),
-                    journal.loaded().stream().map(RedeemRequest::voucherCode).toList());
+                    + "them at the sink (vouchers {}{})", cancels.size(),
+                    journal.loaded().stream().limit(10).map(RedeemRequest::voucherCode).toList(),
+                    cancels.size() > 10 ? " and more" : "");
         }
         this.thread = new ScheduledThreadPoolExecutor(1, NamedThreads.of("voucher-desk"));
         this.thread.setRemoveOnCancelPolicy(true); // an answered voucher's timeout must not linger in the queue
@@ -518,9 +519,9 @@ public final class VoucherDesk implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             Logger.debug("not every CANCEL was taken by the uplink before stopping: {}", e.toString());
         }
-        Logger.warn("stopping with {} voucher request(s) not yet confirmed cancelled by the sink (vouchers {}); "
+        Logger.warn("stopping with {} voucher request(s) not yet confirmed cancelled by the sink (vouchers, first 10: {}); "
                 + "recorded, cancelled again after the next start", cancels.size(),
-                cancels.values().stream().map(c -> c.request.voucherCode()).toList());
+                cancels.values().stream().limit(10).map(c -> c.request.voucherCode()).toList());
     }
 
     @Override
