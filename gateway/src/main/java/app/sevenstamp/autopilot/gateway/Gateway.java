@@ -137,9 +137,10 @@ public final class Gateway implements AutoCloseable {
         });
         rules.loadStored();
         loadCounterHistory(outbox, guard, env.clock());
-        // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts
+        // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts;
+        // only its unconfirmed requests are journalled (in the state dir), so that their CANCEL survives a restart
         VoucherDesk vouchers = new VoucherDesk(uplink, new Topics(config.mqtt().topicPrefix()), config.deviceId(),
-                config.location(), feedback, env.clock(), config.vouchers().answerTimeout());
+                config.location(), feedback, env.clock(), config.vouchers().answerTimeout(), config.outboxDir());
         vouchers.attach();
         StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
                 uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT, vouchers::scan);

@@ -13,7 +13,11 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import java.time.Clock;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -39,20 +43,39 @@ import org.tinylog.Logger;
  * within {@code vouchers.answerTimeout} gives {@code CANNOT_CHECK}, and a CANCEL with the same request id is
  * published so that the sink reverses what it may have done: what the counter was told is what the sink keeps.
  *
+ * <p>Durable cancels: each REDEEM is recorded in a {@link RedeemJournal} (fsynced) before it is published,
+ * and the record goes only when the outcome is final: an answer in time, or the sink's CANCELLED for that
+ * request. A request that timed out, one still waiting when the desk closes, and every record found at start
+ * (a request from a previous run can never be honoured at the counter) is "to cancel": its CANCEL is sent
+ * at once, again after every reconnect, and while connected with a backoff from {@link #CANCEL_RETRY} to
+ * {@link #CANCEL_RETRY_MAX}, until the CANCELLED answer arrives. Paho taking a CANCEL proves nothing: the
+ * broker or the sink may still lose it.
+ *
  * <p>Threading: {@link #scan} runs on the pipeline thread and never waits (a publish is only handed to the
- * uplink's queue), so a stamp scanned while a voucher waits for its answer is processed at once. One thread
- * ({@code voucher-desk}) owns the waiting: timeouts, answers and CANCEL retries all run on it. Paho's callback
- * thread only decodes an answer and hands it over, and only for a request this desk knows, so that queue is
- * bounded by {@link #MAX_PENDING} plus {@link #MAX_CANCELS}. The one race, an answer against its timeout, is
- * settled by whoever removes the request from {@code pending} first: the counter gets exactly one signal.
+ * uplink's queue, the journal's fsync runs on the desk thread), so a stamp scanned while a voucher waits is
+ * processed at once. One thread ({@code voucher-desk}) owns the waiting, the journal and the cancels:
+ * timeouts, answers and CANCEL retries all run on it. Paho's callback thread only decodes an answer and hands
+ * it over, and only for a request this desk knows, so that queue is bounded by {@link #MAX_PENDING} plus
+ * {@link #MAX_RECORDS}. The one race, an answer against its timeout, is settled by whoever removes the
+ * request from {@code pending} first: the counter gets exactly one signal.
  */
 public final class VoucherDesk implements AutoCloseable {
     /** Vouchers waiting for an answer at once; one counter rarely has two, more means the sink is stuck. */
     public static final int MAX_PENDING = 8;
-    /** Cancels remembered (to retry while offline, and to recognise late answers); beyond it the oldest goes. */
-    static final int MAX_CANCELS = 64;
-    /** A CANCEL the uplink could not take (offline) is offered again this often until it can. */
+    /**
+     * Requests recorded (waiting or to cancel). Never evicted: a forgotten CANCEL can cost a customer a
+     * voucher. Beyond it a voucher scan gets CANNOT_CHECK (the sink has not confirmed cancels for a long time).
+     */
+    static final int MAX_RECORDS = 1000;
+    /** First delay before a CANCEL is sent again while connected; doubled up to {@link #CANCEL_RETRY_MAX}. */
     static final Duration CANCEL_RETRY = Duration.ofSeconds(2);
+    static final Duration CANCEL_RETRY_MAX = Duration.ofSeconds(60);
+    /** How often the desk looks for due cancels and for a reconnect. */
+    static final Duration CANCEL_TICK = Duration.ofMillis(500);
+    /** CANCELs handed to the uplink per tick: a large backlog must not flood the uplink's queue. */
+    static final int CANCELS_PER_TICK = 32;
+    /** Subdirectory of the state directory that holds the journal. */
+    public static final String JOURNAL_DIR = "voucher-requests";
 
     private final Uplink uplink;
     private final Feedback feedback;
@@ -64,34 +87,42 @@ public final class VoucherDesk implements AutoCloseable {
     private final Duration answerTimeout;
     private final WireCodec codec = new WireCodec();
     private final ScheduledThreadPoolExecutor thread;
+    /** Null when the journal cannot be opened: then no voucher is sent (CANNOT_CHECK reason=STORAGE). */
+    private final RedeemJournal journal;
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
-    /** Requests given up on, with their CANCEL; insertion-ordered for eviction, written on the desk thread only. */
-    private final Map<String, Cancel> cancels = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
+    /** Requests to cancel until the sink confirms; written on the desk thread only, read by Paho's thread. */
+    private final Map<String, Cancel> cancels = new ConcurrentHashMap<>();
     /** Vouchers between the scan and their single signal; bounded by {@link #MAX_PENDING}. */
     private final AtomicInteger waiting = new AtomicInteger();
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong ignored = new AtomicLong();
+    private final AtomicLong cancelsSent = new AtomicLong();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /** Desk thread only: the connection state at the last tick, to notice a reconnect. */
+    private boolean wasConnected;
+    private boolean fullLogged;
 
     private record Pending(RedeemRequest request, long scannedAtNanos, ScheduledFuture<?> timeout) {
     }
 
+    /** A CANCEL and when it is due again; desk thread only. */
     private static final class Cancel {
         final RedeemRequest request;
-        volatile boolean handed;
-        /** The sink answered the CANCEL; kept to recognise a late answer to the REDEEM. */
-        boolean confirmed;
+        long dueNanos;
+        long delayNanos = CANCEL_RETRY.toNanos();
 
-        Cancel(RedeemRequest request) {
+        Cancel(RedeemRequest request, long dueNanos) {
             this.request = request;
+            this.dueNanos = dueNanos;
         }
     }
 
     /**
+     * @param stateDir      the box's state directory (the outbox's); the journal lives in {@link #JOURNAL_DIR}
      * @param answerTimeout how long the counter waits for the sink's answer before "cannot check now"
      */
     public VoucherDesk(Uplink uplink, Topics topics, String deviceId, String location, Feedback feedback,
-            Clock clock, Duration answerTimeout) {
+            Clock clock, Duration answerTimeout, Path stateDir) {
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.feedback = Objects.requireNonNull(feedback, "feedback");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -100,9 +131,33 @@ public final class VoucherDesk implements AutoCloseable {
         this.answerTimeout = Objects.requireNonNull(answerTimeout, "answerTimeout");
         this.redeemTopic = topics.redeem(deviceId);
         this.answersTopic = topics.redeemAnswers(deviceId);
+        this.journal = openJournal(stateDir.resolve(JOURNAL_DIR));
+        if (journal != null && !journal.loaded().isEmpty()) {
+            long now = System.nanoTime();
+            for (RedeemRequest r : journal.loaded()) {
+                cancels.put(r.requestId(), new Cancel(cancelOf(r), now));
+            }
+            Logger.warn("{} voucher request(s) from before the restart were never confirmed to the counter; cancelling "
+                    + "them at the sink (vouchers {}{})", cancels.size(),
+                    journal.loaded().stream().limit(10).map(RedeemRequest::voucherCode).toList(),
+                    cancels.size() > 10 ? " and more" : "");
+        }
         this.thread = new ScheduledThreadPoolExecutor(1, NamedThreads.of("voucher-desk"));
         this.thread.setRemoveOnCancelPolicy(true); // an answered voucher's timeout must not linger in the queue
         this.thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.thread.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
+        this.thread.scheduleWithFixedDelay(() -> guarded(this::tick), CANCEL_TICK.toMillis(), CANCEL_TICK.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    private static RedeemJournal openJournal(Path dir) {
+        try {
+            return RedeemJournal.open(dir);
+        } catch (IOException | RuntimeException e) {
+            Logger.error(e, "cannot open the voucher request journal {}: vouchers cannot be checked at this box "
+                    + "(CANNOT_CHECK reason=STORAGE) until it can", dir);
+            return null;
+        }
     }
 
     /** Subscribes to the answers on every connect, like the acks; call before {@code uplink.start()}. */
@@ -144,14 +199,21 @@ public final class VoucherDesk implements AutoCloseable {
     }
 
     /**
-     * Desk thread: the request is waiting, with its timeout, before it is published, so an answer always
-     * finds it. Publishing only hands the request to the uplink's queue.
+     * Desk thread: the request is recorded durably and waiting, with its timeout, before it is published, so
+     * a power cut cannot lose its CANCEL and an answer always finds it. Publishing only hands it to the
+     * uplink's queue.
      */
     private void send(RedeemRequest request, long scannedAt) {
         String id = request.requestId();
+        String code = request.voucherCode();
+        if (!recorded(request)) {
+            waiting.decrementAndGet();
+            feedback.signal(Signal.CANNOT_CHECK, "voucher=" + code + " reason=STORAGE");
+            return;
+        }
         ScheduledFuture<?> timeout = thread.schedule(() -> timedOut(id), answerTimeout.toNanos(), TimeUnit.NANOSECONDS);
         pending.put(id, new Pending(request, scannedAt, timeout));
-        Logger.info("voucher {} sent for redemption (request {})", request.voucherCode(), id);
+        Logger.info("voucher {} sent for redemption (request {})", code, id);
         uplink.publish(redeemTopic, codec.encode(request), false).whenComplete((handed, error) -> {
             if (!Boolean.TRUE.equals(handed)) {
                 onDesk(() -> notHanded(id));
@@ -159,7 +221,37 @@ public final class VoucherDesk implements AutoCloseable {
         });
     }
 
-    /** The connection dropped between the check and the publish: nothing went out. */
+    /** Whether the REDEEM may go out: recorded durably, under the bound. Desk thread. */
+    private boolean recorded(RedeemRequest request) {
+        if (journal == null) {
+            Logger.error("voucher {} not checked: the voucher request journal could not be opened (see the start "
+                    + "of the log); nothing redeemed", request.voucherCode());
+            return false;
+        }
+        if (journal.size() >= MAX_RECORDS) {
+            if (!fullLogged) {
+                fullLogged = true;
+                Logger.error("voucher {} not checked: {} voucher requests wait for the sink to confirm their CANCEL; "
+                        + "no voucher is sent until it does (is the sink's redeem service running?); nothing redeemed",
+                        request.voucherCode(), MAX_RECORDS);
+            }
+            return false;
+        }
+        fullLogged = false;
+        try {
+            journal.record(request);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            Logger.error(e, "voucher {} not checked: its request could not be recorded before sending; nothing "
+                    + "redeemed", request.voucherCode());
+            return false;
+        }
+    }
+
+    /**
+     * The connection dropped between the check and the publish: most likely nothing went out, but the
+     * record stays "to cancel" all the same, as a CANCEL for a request the sink never saw is harmless.
+     */
     private void notHanded(String requestId) {
         Pending p = pending.remove(requestId);
         if (p == null) {
@@ -170,6 +262,7 @@ public final class VoucherDesk implements AutoCloseable {
         Logger.warn("voucher {} not checked: the connection dropped before the request went out; nothing redeemed",
                 p.request().voucherCode());
         feedback.signal(Signal.CANNOT_CHECK, "voucher=" + p.request().voucherCode() + " reason=OFFLINE");
+        toCancel(p.request());
     }
 
     private void timedOut(String requestId) {
@@ -182,43 +275,65 @@ public final class VoucherDesk implements AutoCloseable {
         Logger.warn("voucher {} not checked: no answer from the sink within {} ms (request {}); cancelling it, "
                 + "nothing redeemed", code, answerTimeout.toMillis(), requestId);
         feedback.signal(Signal.CANNOT_CHECK, "voucher=" + code + " reason=NO_ANSWER");
-        RedeemRequest r = p.request();
-        Cancel cancel = new Cancel(new RedeemRequest(WireCodec.SCHEMA, r.requestId(), r.deviceId(),
-                RedeemRequest.Action.CANCEL, r.voucherCode(), r.location(), clock.instant()));
-        synchronized (cancels) {
-            cancels.put(requestId, cancel);
-            while (cancels.size() > MAX_CANCELS) {
-                var eldest = cancels.entrySet().iterator().next();
-                if (!eldest.getValue().handed) {
-                    Logger.error("gave up the CANCEL of request {} (voucher {}): {} cancels waiting for the broker; "
-                            + "if the sink redeemed it, check the voucher there", eldest.getKey(),
-                            eldest.getValue().request.voucherCode(), MAX_CANCELS);
-                }
-                cancels.remove(eldest.getKey());
-            }
-        }
-        sendCancel(cancel);
+        toCancel(p.request());
     }
 
-    private void sendCancel(Cancel cancel) {
-        String id = cancel.request.requestId();
-        if (!cancels.containsKey(id)) {
-            return; // evicted meanwhile
+    /** Desk thread: the request is already in the journal; its CANCEL goes now if connected, else at the reconnect. */
+    private void toCancel(RedeemRequest redeem) {
+        Cancel cancel = new Cancel(cancelOf(redeem), System.nanoTime());
+        cancels.put(redeem.requestId(), cancel);
+        if (uplink.isConnected()) {
+            publishCancel(cancel, System.nanoTime());
         }
-        uplink.publish(redeemTopic, codec.encode(cancel.request), false).whenComplete((handed, error) -> onDesk(() -> {
-            if (Boolean.TRUE.equals(handed)) {
-                cancel.handed = true;
-                Logger.info("CANCEL of request {} (voucher {}) published", id, cancel.request.voucherCode());
-            } else {
-                Logger.debug("CANCEL of request {} not published (offline); again in {} ms", id, CANCEL_RETRY.toMillis());
-                try {
-                    thread.schedule(() -> sendCancel(cancel), CANCEL_RETRY.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (RejectedExecutionException e) {
-                    Logger.warn("stopping with the CANCEL of request {} (voucher {}) unsent", id,
-                            cancel.request.voucherCode());
-                }
+    }
+
+    private RedeemRequest cancelOf(RedeemRequest r) {
+        return new RedeemRequest(WireCodec.SCHEMA, r.requestId(), r.deviceId(), RedeemRequest.Action.CANCEL,
+                r.voucherCode(), r.location(), clock.instant());
+    }
+
+    /**
+     * Desk thread, every {@link #CANCEL_TICK}: after a reconnect every CANCEL is due at once; while connected
+     * the due ones go out, each then waiting twice as long (up to {@link #CANCEL_RETRY_MAX}) for its CANCELLED.
+     */
+    private void tick() {
+        boolean connected = uplink.isConnected();
+        long now = System.nanoTime();
+        if (connected && !wasConnected) {
+            for (Cancel c : cancels.values()) {
+                c.dueNanos = now;
+                c.delayNanos = CANCEL_RETRY.toNanos();
             }
-        }));
+        }
+        wasConnected = connected;
+        if (!connected) {
+            return;
+        }
+        int sent = 0;
+        for (Cancel c : cancels.values()) {
+            if (sent >= CANCELS_PER_TICK) {
+                break;
+            }
+            if (now - c.dueNanos >= 0) {
+                publishCancel(c, now);
+                sent++;
+            }
+        }
+    }
+
+    private void publishCancel(Cancel cancel, long now) {
+        cancel.dueNanos = now + cancel.delayNanos;
+        cancel.delayNanos = Math.min(cancel.delayNanos * 2, CANCEL_RETRY_MAX.toNanos());
+        cancelsSent.incrementAndGet();
+        String id = cancel.request.requestId();
+        uplink.publish(redeemTopic, codec.encode(cancel.request), false).whenComplete((handed, error) -> {
+            if (Boolean.TRUE.equals(handed)) {
+                Logger.info("CANCEL of request {} (voucher {}) published; kept until the sink confirms it", id,
+                        cancel.request.voucherCode());
+            } else {
+                Logger.debug("CANCEL of request {} not published (offline); again after the reconnect", id);
+            }
+        });
     }
 
     /** Paho's callback thread: decode and hand over, nothing else. */
@@ -256,47 +371,67 @@ public final class VoucherDesk implements AutoCloseable {
         Pending p = pending.remove(answer.requestId());
         if (p == null) {
             Cancel c = cancels.get(answer.requestId());
-            if (answer.outcome() == RedeemOutcome.CANCELLED) {
-                if (c != null) {
-                    c.confirmed = true;
-                }
+            if (c != null && answer.outcome() == RedeemOutcome.CANCELLED) {
+                forget(answer.requestId());
+                cancels.remove(answer.requestId());
                 Logger.info("sink confirmed the CANCEL of request {} (voucher {}): nothing redeemed by it",
                         answer.requestId(), answer.voucherCode());
             } else {
                 ignored.incrementAndGet();
                 Logger.warn("late redeem answer {} for request {} (voucher {}) ignored: the counter was told "
                         + "CANNOT_CHECK and the CANCEL {}", answer.outcome(), answer.requestId(), answer.voucherCode(),
-                        c == null ? "was sent" : c.confirmed ? "is confirmed" : c.handed ? "is on its way"
-                                : "is waiting to be sent");
+                        c == null ? "is confirmed" : "is sent until the sink confirms it");
             }
             return;
         }
         waiting.decrementAndGet();
         p.timeout().cancel(false);
         String code = p.request().voucherCode();
-        long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
         if (answer.outcome() == RedeemOutcome.REDEEMED) {
+            // forgotten durably before the signal, so that a restart cannot cancel a handed-over reward
+            forget(answer.requestId());
+            long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
             Logger.info("voucher {} redeemed in {} ms: {} (POS code {})", code, ms, answer.title(), answer.posCode());
             feedback.signal(Signal.VOUCHER_OK, "voucher=" + code + (answer.title() == null ? "" : " title=\""
                     + answer.title() + "\"") + (answer.posCode() == null ? "" : " posCode=" + answer.posCode())
                     + " ms=" + ms);
         } else {
+            long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
             RedeemOutcome outcome = answer.outcome();
             Logger.warn("voucher {} refused by the sink: {} (after {} ms){}", code, outcome, ms,
                     answer.validUntil() == null ? "" : "; valid until " + answer.validUntil());
             feedback.signal(Signal.REJECTED, "reason=" + outcome + " voucher=" + code);
+            // after the signal: nothing was redeemed, so a CANCEL after a power cut in between would be harmless
+            forget(answer.requestId());
+        }
+    }
+
+    /** Desk thread: the request's outcome is final. */
+    private void forget(String requestId) {
+        if (journal == null) {
+            return; // nothing was ever recorded or sent
+        }
+        try {
+            journal.remove(requestId);
+        } catch (IOException | RuntimeException e) {
+            // the record stays: after a restart its CANCEL would go out (for REDEEMED: the sink gives the
+            // voucher back although the reward was handed over, the lesser harm than a lost voucher)
+            Logger.error(e, "cannot delete the record of voucher request {}; it will be cancelled after a restart",
+                    requestId);
+        }
+    }
+
+    private void guarded(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            Logger.error(e, "voucher desk error"); // one bad answer or tick must not end the desk
         }
     }
 
     private void onDesk(Runnable task) {
         try {
-            thread.execute(() -> {
-                try {
-                    task.run();
-                } catch (RuntimeException e) {
-                    Logger.error(e, "voucher desk error"); // one bad answer must not end the desk
-                }
-            });
+            thread.execute(() -> guarded(task));
         } catch (RejectedExecutionException e) {
             Logger.debug("voucher desk stopped; dropping a hand-over");
         }
@@ -326,9 +461,25 @@ public final class VoucherDesk implements AutoCloseable {
         return waiting.get();
     }
 
+    /** Requests recorded durably and still to be cancelled (the sink has not confirmed their CANCEL). */
+    public int cancelsWaiting() {
+        return cancels.size();
+    }
+
+    /** CANCELs handed to the uplink so far (sends and resends). */
+    public long cancelsSent() {
+        return cancelsSent.get();
+    }
+
+    /** Mean cost of one journal write or delete with its fsyncs, in microseconds (0 before the first). */
+    public long journalMeanMicros() {
+        return journal == null ? 0 : journal.meanSyncMicros();
+    }
+
     /**
-     * Stops waiting. A voucher still waiting gets no signal (the gateway is going down) and its CANCEL is not
-     * sent: logged, so that staff can check it in the sink.
+     * Stops waiting. A voucher still waiting gets no signal (the gateway is going down); it becomes "to
+     * cancel" (it is in the journal already) and its CANCEL is handed to the uplink if connected; whatever the
+     * sink has not confirmed is cancelled again after the next start.
      */
     public void close(Duration wait) {
         thread.shutdown();
@@ -340,15 +491,37 @@ public final class VoucherDesk implements AutoCloseable {
             Thread.currentThread().interrupt();
             thread.shutdownNow();
         }
+        // the desk thread has stopped (or is stopping): only this thread touches the maps from here on
         for (Pending p : pending.values()) {
-            Logger.warn("stopping while voucher {} waits for its answer (request {}); check it in the sink",
-                    p.request().voucherCode(), p.request().requestId());
+            p.timeout().cancel(false);
+            Logger.warn("stopping while voucher {} waits for its answer (request {}); it is recorded and cancelled at "
+                    + "the sink now if connected, else after the next start", p.request().voucherCode(),
+                    p.request().requestId());
+            cancels.put(p.request().requestId(), new Cancel(cancelOf(p.request()), System.nanoTime()));
         }
-        synchronized (cancels) {
-            cancels.values().stream().filter(c -> !c.handed).forEach(c -> Logger.warn(
-                    "stopping with the CANCEL of request {} (voucher {}) unsent; check the voucher in the sink",
-                    c.request.requestId(), c.request.voucherCode()));
+        pending.clear();
+        if (cancels.isEmpty()) {
+            return;
         }
+        List<java.util.concurrent.CompletableFuture<Boolean>> handed = new ArrayList<>();
+        if (uplink.isConnected()) {
+            cancels.values().stream().limit(CANCELS_PER_TICK).forEach(c -> {
+                cancelsSent.incrementAndGet();
+                handed.add(uplink.publish(redeemTopic, codec.encode(c.request), false));
+            });
+        }
+        try {
+            // a short, bounded wait so that the uplink, closed next, has taken them; the journal keeps them anyway
+            java.util.concurrent.CompletableFuture.allOf(handed.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(Math.min(wait.toMillis(), 200), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            Logger.debug("not every CANCEL was taken by the uplink before stopping: {}", e.toString());
+        }
+        Logger.warn("stopping with {} voucher request(s) not yet confirmed cancelled by the sink (vouchers, first 10: {}); "
+                + "recorded, cancelled again after the next start", cancels.size(),
+                cancels.values().stream().limit(10).map(c -> c.request.voucherCode()).toList());
     }
 
     @Override

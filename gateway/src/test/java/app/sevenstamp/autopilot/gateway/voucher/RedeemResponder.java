@@ -33,7 +33,9 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  *
  * <p>Vouchers it knows are added with {@link #issue}; any other code is UNKNOWN. While {@link #hold} is on,
  * REDEEM requests are decided and committed at once but their answers are held back (a slow sink or network)
- * until {@link #releaseHeld}; answers to CANCEL are never held.
+ * until {@link #releaseHeld}; answers to CANCEL are never held. {@link #ignoreCancels} makes it drop the next
+ * CANCELs unread (lost between broker and sink), and {@link #reconnect} brings it back after a broker restart
+ * with its state (the sink's database) intact.
  */
 public final class RedeemResponder implements AutoCloseable {
     record Voucher(String title, String posCode) {
@@ -51,8 +53,11 @@ public final class RedeemResponder implements AutoCloseable {
     private final Set<String> cancelled = new HashSet<>();
     private final List<RedeemRequest> held = new java.util.ArrayList<>();
     private volatile boolean hold;
+    private final java.util.concurrent.atomic.AtomicInteger cancelsToIgnore = new java.util.concurrent.atomic.AtomicInteger();
+    private final String url;
 
     public RedeemResponder(String url) throws MqttException {
+        this.url = url;
         client = new MqttAsyncClient(url, "redeem-responder-" + System.nanoTime(), new MemoryPersistence());
         client.setCallback(new MqttCallback() {
             @Override
@@ -64,6 +69,9 @@ public final class RedeemResponder implements AutoCloseable {
             public void messageArrived(String topic, MqttMessage message) throws Exception {
                 RedeemRequest request = codec.decode(message.getPayload(), RedeemRequest.class);
                 received.add(request);
+                if (request.action() == RedeemRequest.Action.CANCEL && cancelsToIgnore.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    return; // lost on its way into the sink: no answer, nothing reversed
+                }
                 worker.execute(() -> handle(request));
             }
 
@@ -71,11 +79,25 @@ public final class RedeemResponder implements AutoCloseable {
             public void deliveryComplete(IMqttDeliveryToken token) {
             }
         });
+        connect();
+    }
+
+    private void connect() throws MqttException {
         MqttConnectOptions options = new MqttConnectOptions();
         options.setCleanSession(true);
         options.setSocketFactory(NoDelaySockets.forUrl(url)); // as the sink does: no Nagle delay on its answers
         client.connect(options).waitForCompletion(5000);
         client.subscribe(topics.allRedeems(), 1).waitForCompletion(5000);
+    }
+
+    /** After the broker was restarted: connects again, keeping what it redeemed and cancelled. */
+    public void reconnect() throws MqttException {
+        connect();
+    }
+
+    /** The next {@code n} CANCELs are received but get no answer and reverse nothing. */
+    public void ignoreCancels(int n) {
+        cancelsToIgnore.set(n);
     }
 
     public void issue(String code, String title, String posCode) {

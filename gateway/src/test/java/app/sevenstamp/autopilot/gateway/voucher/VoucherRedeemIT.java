@@ -105,7 +105,7 @@ class VoucherRedeemIT {
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, "boot-v", Duration.ofSeconds(30),
                 () -> ThreadLocalRandom.current().nextDouble(), Clock.systemUTC(), () -> true);
         desk = new VoucherDesk(uplink, new Topics(Topics.DEFAULT_PREFIX), DEVICE, LOCATION, feedback, Clock.systemUTC(),
-                answerTimeout);
+                answerTimeout, dir);
         desk.attach();
         StampFactory factory = new StampFactory(DEVICE, LOCATION, Clock.systemUTC(), Ticker.SYSTEM, "boot-v", () -> true);
         ScanPolicy policy = new ScanPolicy(Vectors.verifier(), Set.of("coffee", "bakery-7"));
@@ -113,6 +113,28 @@ class VoucherRedeemIT {
                 uplink::wake, 64, Duration.ofSeconds(5), desk::scan);
         uplink.start();
         pipeline.start();
+    }
+
+    /** Staff pull the plug: the pipeline, the desk and the uplink stop; the broker, responder and files stay. */
+    private void stopGateway() {
+        pipeline.close(Duration.ofSeconds(2));
+        desk.close(Duration.ofSeconds(1));
+        uplink.close(Duration.ofSeconds(5));
+        pipeline = null;
+        desk = null;
+        uplink = null;
+    }
+
+    /** The journal's records on disk: what a restart would cancel. */
+    private long journalFiles() throws Exception {
+        Path journal = dir.resolve(VoucherDesk.JOURNAL_DIR);
+        try (var files = java.nio.file.Files.list(journal)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".req")).count();
+        }
+    }
+
+    private List<RedeemRequest> cancelsReceived(RedeemResponder r) {
+        return r.received().stream().filter(q -> q.action() == RedeemRequest.Action.CANCEL).toList();
     }
 
     private void scan(String text) {
@@ -159,6 +181,9 @@ class VoucherRedeemIT {
         assertTrue(responder.redeemed(code));
         assertEquals(0L, outbox.count().join(), "a voucher is never a stamp in the outbox");
         assertEquals(0, desk.pendingCount());
+        assertEquals(0L, journalFiles(), "an answered request leaves no record");
+        assertEquals(0, desk.cancelsWaiting());
+        assertEquals(0L, desk.cancelsSent());
     }
 
     @Test
@@ -177,6 +202,83 @@ class VoucherRedeemIT {
         awaitSignals(Signal.VOUCHER_OK, Signal.REJECTED, Signal.REJECTED);
         assertEquals("reason=UNKNOWN voucher=" + unknown, voucherSignals().get(2).details());
         assertEquals(List.of(code, code, unknown), responder.received().stream().map(RedeemRequest::voucherCode).toList());
+        assertEquals(0L, journalFiles(), "a refusal is final: no record, no CANCEL");
+        assertEquals(0L, desk.cancelsSent());
+    }
+
+    @Test
+    void answerLostAndBoxRestartedWhileOfflineCancelsAfterTheReconnect() throws Exception {
+        startOnline(Duration.ofSeconds(2));
+        String code = issued("Cake", "POS-0010");
+        responder.hold(true); // the sink commits the redemption; its answer is lost in the drop below
+        scan(code);
+        await().atMost(WAIT).until(() -> responder.received().size() == 1);
+        String requestId = responder.received().get(0).requestId();
+        assertTrue(responder.redeemed(code));
+        broker.stop();
+        await().atMost(WAIT).until(() -> !uplink.isConnected());
+        awaitSignals(Signal.CANNOT_CHECK);
+        assertEquals("voucher=" + code + " reason=NO_ANSWER", voucherSignals().get(0).details());
+
+        stopGateway(); // staff power-cycle the box while it is still offline
+        assertEquals(1L, journalFiles(), "the CANCEL to send survives the restart");
+        startGateway(Duration.ofSeconds(2));
+        assertEquals(1, desk.cancelsWaiting(), "a request from before the restart is to be cancelled");
+        assertTrue(responder.redeemed(code), "nothing reached the sink while offline");
+
+        broker.startAgain();
+        responder.reconnect();
+        await().atMost(WAIT).until(() -> !responder.redeemed(code));
+        await().atMost(WAIT).until(() -> desk.cancelsWaiting() == 0 && journalFiles() == 0);
+        List<RedeemRequest> cancels = cancelsReceived(responder);
+        assertFalse(cancels.isEmpty());
+        cancels.forEach(c -> assertEquals(requestId, c.requestId(), "the CANCEL names the unanswered request"));
+        assertEquals(code, cancels.get(0).voucherCode());
+        assertEquals(List.of(Signal.CANNOT_CHECK), feedback.signals(), "the restart gives no signal of its own");
+
+        responder.hold(false); // the customer tries again: the voucher is active
+        scan(code);
+        awaitSignals(Signal.CANNOT_CHECK, Signal.VOUCHER_OK);
+    }
+
+    @Test
+    void cancelIsSentAgainUntilTheSinkConfirmsIt() throws Exception {
+        startOnline(Duration.ofSeconds(1));
+        String code = issued("Cake", "POS-0011");
+        responder.hold(true);
+        responder.ignoreCancels(1); // the first CANCEL is taken by Paho and the broker, but never reaches the sink
+        scan(code);
+        awaitSignals(Signal.CANNOT_CHECK);
+        await().atMost(WAIT).until(() -> cancelsReceived(responder).size() >= 2);
+        await().atMost(WAIT).until(() -> !responder.redeemed(code));
+        await().atMost(WAIT).until(() -> desk.cancelsWaiting() == 0 && journalFiles() == 0);
+        String requestId = responder.received().get(0).requestId();
+        cancelsReceived(responder).forEach(c -> assertEquals(requestId, c.requestId()));
+        long sent = desk.cancelsSent();
+        assertTrue(sent >= 2, "sent " + sent);
+        assertEquals(List.of(Signal.CANNOT_CHECK), feedback.signals());
+    }
+
+    @Test
+    void closeWithAVoucherWaitingRecordsItAndCancelsItAfterTheNextStart() throws Exception {
+        startOnline(Duration.ofSeconds(20));
+        String code = issued("Cake", "POS-0012");
+        responder.hold(true);
+        responder.ignoreCancels(1); // whatever close() gets out is lost: only the journal can save the voucher
+        scan(code);
+        await().atMost(WAIT).until(() -> responder.received().size() == 1);
+        assertEquals(1, desk.pendingCount());
+        VoucherDesk closed = desk;
+        stopGateway();
+        assertEquals(1L, journalFiles(), "the waiting request is recorded as to cancel");
+        assertEquals(1, closed.cancelsWaiting());
+        assertEquals(1L, closed.cancelsSent(), "connected at close: a CANCEL was attempted");
+        assertEquals(List.of(), feedback.signals(), "stopping gives the waiting voucher no signal");
+
+        startGateway(Duration.ofSeconds(20));
+        await().atMost(WAIT).until(() -> !responder.redeemed(code));
+        await().atMost(WAIT).until(() -> desk.cancelsWaiting() == 0 && journalFiles() == 0);
+        assertEquals(List.of(), feedback.signals());
     }
 
     @Test
@@ -331,7 +433,9 @@ class VoucherRedeemIT {
         }
         assertEquals(30, feedback.signals().stream().filter(s -> s == Signal.VOUCHER_OK).count());
         List<Long> sorted = ms.stream().sorted().toList();
-        Logger.info("voucher scan-to-signal via Moquette over {} scans: median {} ms, max {} ms (first {} ms)",
-                sorted.size(), sorted.get(sorted.size() / 2) / 10.0, sorted.get(sorted.size() - 1) / 10.0, ms.get(0) / 10.0);
+        Logger.info("voucher scan-to-signal via Moquette over {} scans: median {} ms, max {} ms (first {} ms); "
+                + "journal write or delete with fsync: mean {} us", sorted.size(), sorted.get(sorted.size() / 2) / 10.0,
+                sorted.get(sorted.size() - 1) / 10.0, ms.get(0) / 10.0, desk.journalMeanMicros());
+        assertEquals(0L, journalFiles());
     }
 }
