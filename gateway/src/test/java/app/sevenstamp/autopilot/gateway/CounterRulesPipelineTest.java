@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.Gateway;
-import app.sevenstamp.autopilot.gateway.MutableClock;
 import app.sevenstamp.autopilot.gateway.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
 import app.sevenstamp.autopilot.protocol.CounterRules;
@@ -13,6 +12,7 @@ import app.sevenstamp.autopilot.protocol.DesiredConfig;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.Settings;
+import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
