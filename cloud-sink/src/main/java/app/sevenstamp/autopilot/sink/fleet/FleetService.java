@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
 import java.nio.charset.StandardCharsets;
@@ -222,16 +223,8 @@ public final class FleetService implements AutoCloseable {
         o.setAutomaticReconnect(true);
         o.setMaxReconnectDelay(30_000);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        // the same CA and client certificate as the ingest: a fleet on a private CA is the usual case
-        o.setSocketFactory(settings.tls().socketFactory(settings.brokerUrl()));
-        o.setHttpsHostnameVerificationEnabled(true);
+        BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
         o.setConnectionTimeout(10);
-        if (settings.username() != null) {
-            o.setUserName(settings.username());
-        }
-        if (settings.password() != null) {
-            o.setPassword(settings.password().toCharArray());
-        }
         long delay = 500;
         while (!closing) {
             try {

@@ -4,6 +4,7 @@ import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.time.Duration;
@@ -21,7 +22,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.net.SocketFactory;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
@@ -186,17 +186,7 @@ public final class IngestService implements AutoCloseable {
         // Acks go out without waiting for their PUBACK; Paho's default of 10 in flight would throttle a burst.
         o.setMaxInflight(ACK_WINDOW);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        SocketFactory sockets = settings.tls().socketFactory(settings.brokerUrl());
-        o.setHttpsHostnameVerificationEnabled(true);
-        if (sockets != null) {
-            o.setSocketFactory(sockets);
-        }
-        if (settings.username() != null) {
-            o.setUserName(settings.username());
-        }
-        if (settings.password() != null) {
-            o.setPassword(settings.password().toCharArray());
-        }
+        BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
         return o;
     }
 

@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
@@ -24,7 +25,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import javax.net.SocketFactory;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
 import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
@@ -141,16 +141,7 @@ public final class RedeemService implements AutoCloseable {
         o.setKeepAliveInterval(30);
         o.setMaxInflight(1000);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        SocketFactory sockets = settings.tls().socketFactory(settings.brokerUrl());
-        if (sockets != null) {
-            o.setSocketFactory(sockets);
-        }
-        if (settings.username() != null) {
-            o.setUserName(settings.username());
-        }
-        if (settings.password() != null) {
-            o.setPassword(settings.password().toCharArray());
-        }
+        BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
         try {
             client.connect(o).waitForCompletion(15_000);
         } catch (MqttException e) {
