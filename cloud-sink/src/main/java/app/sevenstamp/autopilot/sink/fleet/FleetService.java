@@ -91,6 +91,9 @@ public final class FleetService implements AutoCloseable {
     private final CountDownLatch ready = new CountDownLatch(1);
     /** Revoked device ids, read by the ingest for every event: kept in memory, loaded at start. */
     private final Set<String> revoked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** How stale the revoked list may get when another sink instance revokes a device. */
+    static final Duration REVOKED_REREAD = Duration.ofSeconds(10);
+    private volatile Instant revokedReadAt;
     private volatile boolean closing;
     /** The counter rules to keep retained on PREFIX/rules; null until {@link #publishRules}. */
     private volatile CounterRules rules;
@@ -102,6 +105,7 @@ public final class FleetService implements AutoCloseable {
         this.dynsec = access instanceof DynSecAccess d ? d : null;
         this.clock = clock;
         this.revoked.addAll(registry.revokedIds());
+        this.revokedReadAt = clock.instant();
         this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
         this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
                 NamedThreads.of("fleet"), (task, pool) -> Logger.warn("fleet queue full: a message was dropped"));
@@ -180,9 +184,28 @@ public final class FleetService implements AutoCloseable {
         return id;
     }
 
-    /** False for a revoked device: the ingest's gate, so that whatever still arrives from it is refused. */
+    /**
+     * False for a revoked device: the ingest's gate, so that whatever still arrives from it is refused. Another
+     * sink instance on the same database may revoke too; the list is read again at most every
+     * {@link #REVOKED_REREAD} (on the fleet thread, never on the caller's), so its revocations count here too.
+     */
     public boolean admits(String deviceId) {
+        Instant now = clock.instant();
+        if (now.isAfter(revokedReadAt.plus(REVOKED_REREAD))) {
+            revokedReadAt = now; // before the read: two callers at once cost at most one more read
+            worker.execute(this::rereadRevoked);
+        }
         return !revoked.contains(deviceId);
+    }
+
+    private void rereadRevoked() {
+        try {
+            java.util.Set<String> now = registry.revokedIds();
+            revoked.addAll(now);
+            revoked.retainAll(now); // a box provisioned again elsewhere is admitted again
+        } catch (RuntimeException e) {
+            Logger.warn("fleet: cannot read the revoked devices again ({}); keeping the list I have", e.getMessage());
+        }
     }
 
     /**

@@ -185,4 +185,27 @@ class FleetEmbeddedIT {
             device.close();
         }
     }
+
+    @Test
+    void aRevocationWrittenByAnotherSinkInstanceIsEnforcedHereWithinTheRereadPeriod() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("store.dir", dir.resolve("sink").toString());
+        p.setProperty("http.port", "0");
+        p.setProperty("broker.port", "0");
+        p.setProperty("fleet.provisioning", "true");
+        p.setProperty("program.coffee.stampsRequired", "5");
+        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, "reread")))) {
+            FleetService fleet = sink.fleet();
+            String token = fleet.createClaim("shop-r", 1, Duration.ofDays(1)).token();
+            FleetRegistry.Decision d = fleet.registry().provision(token, "hw-r", Instant.now(), "hash", loc -> "shop-r-1");
+            assertTrue(d instanceof FleetRegistry.Granted, d.toString());
+            assertTrue(fleet.admits("shop-r-1"));
+            // another instance on the same database revokes it: only the registry row changes, not this
+            // instance's memory
+            assertTrue(fleet.registry().revoke("shop-r-1", Instant.now()).isPresent());
+            await().atMost(FleetService.REVOKED_REREAD.plusSeconds(20)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> !fleet.admits("shop-r-1"));
+            assertTrue(fleet.admits("shop-other"), "other devices are still admitted");
+        }
+    }
 }
