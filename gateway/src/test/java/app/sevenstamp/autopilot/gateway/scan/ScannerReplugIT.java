@@ -77,11 +77,24 @@ class ScannerReplugIT {
 
     /**
      * Live threads, without the JDK's "process reaper" pool: the test itself starts socat and mkfifo
-     * processes, and that pool grows and idles out on its own schedule (60 s), unrelated to the scanner.
+     * processes, and that pool grows and idles out on its own schedule (60 s), unrelated to the scanner;
+     * nor Awaitility's pollers, which the test's own waits start and which end a moment later.
      */
     private static int threads() {
         return (int) Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.isAlive() && !t.getName().startsWith("process reaper")).count();
+                .filter(t -> t.isAlive() && !t.getName().startsWith("process reaper")
+                        && !t.getName().startsWith("awaitility")).count();
+    }
+
+    /** As {@link #settledFds}, for threads: one that ends a moment later is not a leak. */
+    private static int settledThreads(int expected) {
+        try {
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> threads() <= expected);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            System.out.println("threads still alive: " + Thread.getAllStackTraces().keySet().stream()
+                    .map(Thread::getName).sorted().toList());
+        }
+        return threads();
     }
 
     private static long scannerThreads() {
@@ -116,8 +129,8 @@ class ScannerReplugIT {
                 pty.close();
                 await().atMost(WAIT).until(() -> lost.get() == n + 1);
             }
+            threadsAfter = settledThreads(threadsBefore);
             fdsAfter = settledFds(fdsBefore.size());
-            threadsAfter = threads();
         } finally {
             source.close();
             pty.close();
@@ -158,8 +171,8 @@ class ScannerReplugIT {
                 Fifo.playAndUnplug(fifo, new EvdevStreams.Stream(EventSize.BYTES_24).type(KeyLayout.US, "scan-" + i).enter().bytes());
                 await().atMost(WAIT).until(() -> lost.get() == n + 1);
             }
+            threadsAfter = settledThreads(threadsBefore);
             fdsAfter = settledFds(fdsBefore.size());
-            threadsAfter = threads();
         } finally {
             source.close();
         }
