@@ -128,10 +128,11 @@ public final class Gateway implements AutoCloseable {
                 ACK_TIMEOUT, () -> ThreadLocalRandom.current().nextDouble(), env.clock(), env.clockSynced());
         StampFactory factory = new StampFactory(config.deviceId(), config.location(), env.clock(), env.ticker(),
                 env.bootId(), env.clockSynced());
+        Topics topics = new Topics(config.mqtt().topicPrefix());
         // counter rules: the stored set and this counter's recent stamps, before the first scan
         LiveCards cards = new LiveCards(config.cards());
         CounterGuard guard = new CounterGuard();
-        CounterRulesAgent rules = new CounterRulesAgent(new Topics(config.mqtt().topicPrefix()), config.outboxDir(), r -> {
+        CounterRulesAgent rules = new CounterRulesAgent(topics, config.outboxDir(), r -> {
             guard.rules(r);
             outbox.historyRetention(guard.horizon());
         });
@@ -139,7 +140,7 @@ public final class Gateway implements AutoCloseable {
         loadCounterHistory(outbox, guard, env.clock());
         // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts;
         // only its unconfirmed requests are journalled (in the state dir), so that their CANCEL survives a restart
-        VoucherDesk vouchers = new VoucherDesk(uplink, new Topics(config.mqtt().topicPrefix()), config.deviceId(),
+        VoucherDesk vouchers = new VoucherDesk(uplink, topics, config.deviceId(),
                 config.location(), feedback, env.clock(), config.vouchers().answerTimeout(), config.outboxDir());
         vouchers.attach();
         StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
@@ -147,7 +148,7 @@ public final class Gateway implements AutoCloseable {
         ScannerState scannerState = new ScannerState("starting");
         ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
         // the status reports the scanner's phase (ready, searching, lost) with its device and losses
-        FleetAgent fleet = new FleetAgent(config.deviceId(), new Topics(config.mqtt().topicPrefix()), uplink, outbox,
+        FleetAgent fleet = new FleetAgent(config.deviceId(), topics, uplink, outbox,
                 feedback, config.outboxDir(), env.clock(), version, heartbeat, () -> describe(scannerState.get()),
                 restart);
         fleet.hotKey("cards.programs", v -> cards.apply("cards.programs", v));
