@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,26 +45,48 @@ class ScannerReplugIT {
     };
 
     /**
-     * What each open descriptor points to, so a failure shows what leaked. Sockets are left out: the scan
-     * sources open none, and the test framework's fork opens its channel to Maven lazily (one socket
-     * appeared once during a run here, unrelated to the cycles).
+     * What each open descriptor points to, so a failure shows what leaked. Left out: sockets (the scan
+     * sources open none, and the test framework's fork opens its channel to Maven lazily), the listing's own
+     * directory descriptor, and descriptors that close between the listing and the read of their link: both
+     * exist only for a moment, and CI once saw two of each in a "before" listing, which made the counts differ
+     * with nothing leaked.
      */
     private static List<String> openFds() throws IOException {
+        String listing = Path.of("/proc/self/fd").toRealPath().toString();
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.map(fd -> {
                 try {
                     return Files.readSymbolicLink(fd).toString();
                 } catch (IOException e) {
-                    return "(closed while listing)"; // the descriptor of the listing itself
+                    return TRANSIENT;
                 }
-            }).filter(target -> !target.startsWith("socket:")).sorted().toList();
+            }).filter(target -> !target.startsWith("socket:") && !target.equals(TRANSIENT) && !target.equals(listing))
+                    .sorted().toList();
         }
+    }
+
+    private static final String TRANSIENT = "(closed while listing)";
+
+    /**
+     * The smallest of the listings taken over half a second: the baseline without a descriptor that some
+     * thread (a class loaded from a jar, the process reaper closing a child's pipe) holds for a moment.
+     */
+    private static List<String> baselineFds() throws IOException {
+        AtomicReference<List<String>> smallest = new AtomicReference<>(openFds());
+        AtomicInteger samples = new AtomicInteger();
+        await().pollInterval(Duration.ofMillis(50)).atMost(Duration.ofSeconds(5)).until(() -> {
+            List<String> now = openFds();
+            if (now.size() < smallest.get().size()) {
+                smallest.set(now);
+            }
+            return samples.incrementAndGet() >= 10;
+        });
+        return smallest.get();
     }
 
     /**
      * The open descriptors once the count is back at {@code expected}, or after 5 s: a descriptor another
-     * thread holds for a moment (a class loaded from a jar, a child process's pipe not yet closed) goes away,
-     * a leaked one stays and fails the comparison.
+     * thread holds for a moment goes away, a leaked one stays and fails the comparison.
      */
     private static List<String> settledFds(int expected) throws IOException {
         try {
@@ -117,7 +140,7 @@ class ScannerReplugIT {
             await().atMost(WAIT).until(() -> ready.get() == 1);
             pty.close();
             await().atMost(WAIT).until(() -> lost.get() == 1);
-            fdsBefore = openFds();
+            fdsBefore = baselineFds();
             threadsBefore = threads();
 
             for (int i = 1; i <= CYCLES; i++) {
@@ -139,8 +162,9 @@ class ScannerReplugIT {
         assertEquals("SCAN-" + CYCLES, ((Frame.Text) frames.get(CYCLES - 1)).text());
         System.out.printf("serial replug x%d: fds %d -> %d, threads %d -> %d%n", CYCLES, fdsBefore.size(), fdsAfter.size(),
                 threadsBefore, threadsAfter);
-        // the measurements are taken in the same state (scanner lost, socat gone): equal is the only right answer
-        assertEquals(fdsBefore.size(), fdsAfter.size(), "open file descriptors after " + CYCLES + " unplugs: before "
+        // the measurements are taken in the same state (scanner lost, socat gone): a leak of one descriptor
+        // per cycle would show 100 more; the baseline is the smallest listing, so any one more is a leak
+        assertTrue(fdsAfter.size() <= fdsBefore.size(), "open file descriptors after " + CYCLES + " unplugs: before "
                 + fdsBefore + "\nafter " + fdsAfter);
         assertTrue(threadsAfter <= threadsBefore, "threads " + threadsBefore + " -> " + threadsAfter);
         await().atMost(WAIT).until(() -> scannerThreads() == 0);
@@ -161,7 +185,7 @@ class ScannerReplugIT {
             await().atMost(WAIT).until(() -> ready.get() == 1);
             Fifo.playAndUnplug(fifo, new byte[0]);
             await().atMost(WAIT).until(() -> lost.get() == 1);
-            fdsBefore = openFds();
+            fdsBefore = baselineFds();
             threadsBefore = threads();
 
             for (int i = 1; i <= CYCLES; i++) {
@@ -180,7 +204,7 @@ class ScannerReplugIT {
         assertEquals(CYCLES, frames.size());
         System.out.printf("keyboard replug x%d: fds %d -> %d, threads %d -> %d%n", CYCLES, fdsBefore.size(), fdsAfter.size(),
                 threadsBefore, threadsAfter);
-        assertEquals(fdsBefore.size(), fdsAfter.size(), "open file descriptors after " + CYCLES + " unplugs: before "
+        assertTrue(fdsAfter.size() <= fdsBefore.size(), "open file descriptors after " + CYCLES + " unplugs: before "
                 + fdsBefore + "\nafter " + fdsAfter);
         assertTrue(threadsAfter <= threadsBefore, "threads " + threadsBefore + " -> " + threadsAfter);
     }
