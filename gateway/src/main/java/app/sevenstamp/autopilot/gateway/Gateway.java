@@ -153,6 +153,8 @@ public final class Gateway implements AutoCloseable {
                 restart);
         fleet.hotKey("cards.programs", v -> cards.apply("cards.programs", v));
         fleet.hotKey("cards.trustedKeys", v -> cards.apply("cards.trustedKeys", v));
+        fleet.reportCounterState(rules::version, vouchers::cancelsWaiting);
+        rules.onApplied(fleet::publishStatusNow);
         fleet.attach();
         rules.attach(uplink);
 

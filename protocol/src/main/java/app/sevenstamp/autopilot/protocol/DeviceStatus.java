@@ -21,6 +21,12 @@ import java.util.Objects;
  * @param cpuTemperatureC    CPU temperature, NaN when unknown
  * @param storage            the outbox's alarm state: {@code ok}, {@code near-full} or {@code full}; null when
  *                           not reported (older gateways, the last will)
+ * @param rulesVersion       the version of the counter rules the box enforces offline, 0 when it has none yet;
+ *                           null when not reported. The sink compares it with what it publishes: a box behind
+ *                           judges with old limits.
+ * @param voucherCancels     voucher redemptions the box has journalled and still has to cancel (their answer
+ *                           came too late; the sink has not confirmed the CANCEL); null when not reported. Above
+ *                           0 for long means vouchers stuck as redeemed at the sink.
  */
 public record DeviceStatus(
         int schema,
@@ -35,17 +41,19 @@ public record DeviceStatus(
         String scanner,
         long diskFreeBytes,
         double cpuTemperatureC,
-        String storage) {
+        String storage,
+        Long rulesVersion,
+        Integer voucherCancels) {
 
     public DeviceStatus {
         Objects.requireNonNull(deviceId, "deviceId");
     }
 
-    /** A status without the storage alarm (added later in schema 1; absent means not reported). */
+    /** A status without the fields added later in schema 1 (absent means not reported): the last will's shape. */
     public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
             long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
             double cpuTemperatureC) {
         this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
-                scanner, diskFreeBytes, cpuTemperatureC, null);
+                scanner, diskFreeBytes, cpuTemperatureC, null, null, null);
     }
 }

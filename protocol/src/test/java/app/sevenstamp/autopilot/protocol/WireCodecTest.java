@@ -58,8 +58,19 @@ class WireCodecTest {
     }
 
     @Test
-    void onlineStatusCarriesTheStorageAlarm() throws Exception {
-        assertEquals("ok", codec.decodeStatus(Vectors.bytes("status-online.json")).storage());
+    void onlineStatusCarriesTheStorageAlarmRulesVersionAndVoucherCancels() throws Exception {
+        DeviceStatus s = codec.decodeStatus(Vectors.bytes("status-online.json"));
+        assertEquals("ok", s.storage());
+        assertEquals(1795420800L, s.rulesVersion());
+        assertEquals(0, s.voucherCancels());
+    }
+
+    @Test
+    void offlineStatusLeavesTheLaterFieldsUnreported() throws Exception {
+        DeviceStatus s = codec.decodeStatus(Vectors.bytes("status-offline.json"));
+        assertNull(s.storage());
+        assertNull(s.rulesVersion());
+        assertNull(s.voucherCancels());
     }
 
     @Test

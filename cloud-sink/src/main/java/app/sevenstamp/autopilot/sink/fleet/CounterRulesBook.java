@@ -21,12 +21,15 @@ import org.tinylog.Logger;
  * program's cooldown, daily cap and time zone (minTravel only flags, so it stays at the sink).
  *
  * <p>The version must grow whenever the rules change, and only then, across restarts: a box keeps the
- * newest version it has seen and ignores the rest. A hash of the content is not ordered, and the wall
- * clock may go back; so the sink keeps one row in its database ({@code counter_rules}: version and a
- * canonical text of the content) and bumps the version, in one transaction, when the configured rules
- * differ from what it published last. The same rules after a restart keep their version (the boxes see
- * nothing new); a changed file gives version + 1. The database is the sink's one durable place (H2 or
- * PostgreSQL), shared by every sink instance, so two sinks on one database agree on the numbering.
+ * newest version it has seen and ignores the rest. A hash of the content is not ordered; so the sink keeps
+ * one row in its database ({@code counter_rules}: version and a canonical text of the content) and, in one
+ * transaction, gives changed rules a new version: the wall-clock second of the change, or the old version
+ * + 1 if the clock went back. The same rules after a restart keep their version (the boxes see nothing
+ * new). Numbering by the clock keeps a fresh or restored database ahead of what the boxes stored from the
+ * old one (counting from 1 again, the boxes ignored every new rule until the count caught up); for the
+ * rare case it does not (restored database, same content, boxes holding a later version) a box's status
+ * reports its version, and {@link #versioned(SinkStore, Map, Clock, long)} numbers past it. The database
+ * is shared by every sink instance, so two sinks on one database agree on the numbering.
  */
 public final class CounterRulesBook {
     private CounterRulesBook() {
@@ -50,8 +53,16 @@ public final class CounterRulesBook {
         return b.toString();
     }
 
-    /** The rules to publish now, with the version bumped in the database if they changed since the last start. */
+    /** The rules to publish now, with a new version in the database if they changed since the last start. */
     public static CounterRules versioned(SinkStore store, Map<String, Program> programs, Clock clock) {
+        return versioned(store, programs, clock, 0);
+    }
+
+    /**
+     * As {@link #versioned(SinkStore, Map, Clock)}, and also a new version when the stored one is not above
+     * {@code above}: a version some box holds (the caller checks it is not in the future).
+     */
+    public static CounterRules versioned(SinkStore store, Map<String, Program> programs, Clock clock, long above) {
         Map<String, CounterRules.Limits> limits = limits(programs);
         String content = canonical(limits);
         try (Connection c = store.connection()) {
@@ -61,8 +72,9 @@ public final class CounterRulesBook {
                 try (PreparedStatement st = c.prepareStatement(
                         "SELECT version, content FROM counter_rules WHERE id = 1 FOR UPDATE");
                      ResultSet rs = st.executeQuery()) {
+                    long next = Math.max(clock.instant().getEpochSecond(), above + 1);
                     if (!rs.next()) {
-                        version = 1;
+                        version = Math.max(1, next);
                         try (PreparedStatement ins = c.prepareStatement(
                                 "INSERT INTO counter_rules (id, version, content, changed_at) VALUES (1, ?, ?, ?)")) {
                             ins.setLong(1, version);
@@ -70,11 +82,12 @@ public final class CounterRulesBook {
                             ins.setObject(3, clock.instant().atOffset(ZoneOffset.UTC));
                             ins.executeUpdate();
                         }
-                        Logger.info("counter rules: first version 1");
-                    } else if (rs.getString(2).equals(content)) {
+                        Logger.info("counter rules: first version {}", version);
+                    } else if (rs.getString(2).equals(content) && rs.getLong(1) > above) {
                         version = rs.getLong(1);
                     } else {
-                        version = rs.getLong(1) + 1;
+                        boolean sameContent = rs.getString(2).equals(content);
+                        version = Math.max(rs.getLong(1) + 1, next);
                         try (PreparedStatement up = c.prepareStatement(
                                 "UPDATE counter_rules SET version = ?, content = ?, changed_at = ? WHERE id = 1")) {
                             up.setLong(1, version);
@@ -82,7 +95,11 @@ public final class CounterRulesBook {
                             up.setObject(3, clock.instant().atOffset(ZoneOffset.UTC));
                             up.executeUpdate();
                         }
-                        Logger.info("counter rules changed since the last start: version {}", version);
+                        if (sameContent) {
+                            Logger.info("counter rules numbered past version {} that a box holds: version {}", above, version);
+                        } else {
+                            Logger.info("counter rules changed since the last start: version {}", version);
+                        }
                     }
                 }
                 c.commit();

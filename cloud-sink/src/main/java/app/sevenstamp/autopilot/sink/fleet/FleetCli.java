@@ -44,7 +44,8 @@ public final class FleetCli {
                     out.println(d.path("deviceId").asText() + "\t" + (!d.path("revokedAt").isNull() && !d.path("revokedAt").isMissingNode() ? "revoked"
                             : d.path("online").asBoolean() ? "online" : "offline")
                             + "\t" + d.path("location").asText("-") + "\tconfig " + d.path("configVersion").asLong()
-                            + "/" + d.path("desiredVersion").asLong() + "\tlast seen " + d.path("lastSeenAt").asText("never"));
+                            + "/" + d.path("desiredVersion").asLong() + "\t" + rules(d) + "\t" + cancels(d)
+                            + "\tlast seen " + d.path("lastSeenAt").asText("never"));
                 }
                 return 0;
             }
@@ -120,6 +121,22 @@ public final class FleetCli {
         JsonNode c = call("POST", "/api/v1/claims", body);
         out.println(c.path("token").asText());
         return 0;
+    }
+
+    /** "rules 3/3", or with a warning when the box judges with older limits than the sink publishes. */
+    static String rules(JsonNode d) {
+        long at = d.path("rulesVersion").asLong(-1);
+        long published = d.path("rulesPublished").asLong(0);
+        if (at < 0) {
+            return "rules ?";
+        }
+        return "rules " + at + "/" + published + (at < published ? " (behind)" : "");
+    }
+
+    /** Voucher redemptions the box still has to cancel: non-zero for long means vouchers stuck as redeemed. */
+    static String cancels(JsonNode d) {
+        int n = d.path("voucherCancels").asInt(-1);
+        return n < 0 ? "cancels ?" : "cancels " + n;
     }
 
     private static String arg(List<String> words, int i, String what) {

@@ -152,6 +152,11 @@ public final class FleetHttp {
             // a stored status is one the sink decoded before; unreadable means nothing to show
         }
         n.put("configVersion", status == null ? -1 : status.path("configVersion").asLong(-1));
+        // -1: not reported (no status yet, or a box older than the field)
+        long rules = status == null ? -1 : status.path("rulesVersion").asLong(-1);
+        n.put("rulesVersion", rules);
+        n.put("rulesPublished", fleet.rulesVersion());
+        n.put("voucherCancels", status == null ? -1 : status.path("voucherCancels").asInt(-1));
         if (detail) {
             n.put("provisionedAt", d.provisionedAt() == null ? null : d.provisionedAt().toString());
             n.set("desiredConfig", JSON.valueToTree(d.desiredConfig()));

@@ -32,9 +32,11 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
 import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
@@ -90,13 +92,19 @@ public final class FleetService implements AutoCloseable {
     private final ThreadPoolExecutor worker;
     private final CountDownLatch ready = new CountDownLatch(1);
     /** Revoked device ids, read by the ingest for every event: kept in memory, loaded at start. */
-    private final Set<String> revoked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> revoked = ConcurrentHashMap.newKeySet();
     /** How stale the revoked list may get when another sink instance revokes a device. */
     static final Duration REVOKED_REREAD = Duration.ofSeconds(10);
     private volatile Instant revokedReadAt;
     private volatile boolean closing;
     /** The counter rules to keep retained on PREFIX/rules; null until {@link #publishRules}. */
     private volatile CounterRules rules;
+    /** Numbers the rules past a version a box holds; null: boxes ahead are only logged. */
+    private volatile LongFunction<CounterRules> renumber;
+    /** Devices already warned about a rules version in the future, so a bad box logs once. */
+    private final Set<String> warnedFuture = ConcurrentHashMap.newKeySet();
+    /** How far ahead of this sink's clock a box's rules version may be and still be believed. */
+    static final Duration RULES_SKEW = Duration.ofDays(1);
 
     private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) throws MqttException {
         this.settings = settings;
@@ -292,6 +300,21 @@ public final class FleetService implements AutoCloseable {
      * Keeps {@code r} retained (QoS 1) on {@code PREFIX/rules} for every box: now if connected, and again on
      * every (re)connect, so a broker restarted without its retained store gets it back.
      */
+    /** The version of the counter rules this sink keeps retained for the boxes; 0 before {@link #publishRules}. */
+    public long rulesVersion() {
+        CounterRules r = rules;
+        return r == null ? 0 : r.version();
+    }
+
+    /**
+     * When a box reports a counter rules version above the one published (the database was reset or
+     * restored), {@code renumber} gives the rules a version past it, and they are published at once: the
+     * box would ignore anything not newer than what it holds. Called on the fleet thread.
+     */
+    public void renumberRulesWith(LongFunction<CounterRules> renumber) {
+        this.renumber = Objects.requireNonNull(renumber, "renumber");
+    }
+
     public void publishRules(CounterRules r) {
         rules = Objects.requireNonNull(r, "rules");
         worker.execute(this::publishRulesNow);
@@ -342,6 +365,9 @@ public final class FleetService implements AutoCloseable {
                 }
                 DeviceStatus s = codec.decodeStatus(payload);
                 registry.noteStatus(deviceId, s.online(), new String(payload, StandardCharsets.UTF_8), clock.instant());
+                if (s.rulesVersion() != null) {
+                    catchUpRules(deviceId, s.rulesVersion());
+                }
             } else if (topic.equals(topics.commandAcks(deviceId))) {
                 CommandAck a = codec.decode(payload, CommandAck.class);
                 if (!registry.ackCommand(a.commandId(), deviceId, a.ok(), a.result(), clock.instant())) {
@@ -353,6 +379,26 @@ public final class FleetService implements AutoCloseable {
         } catch (RuntimeException e) {
             Logger.error(e, "fleet: handling a message on {} failed", topic);
         }
+    }
+
+    /** A box holding newer counter rules than published ignores ours: number them past its version. */
+    private void catchUpRules(String deviceId, long held) {
+        CounterRules published = rules;
+        LongFunction<CounterRules> next = renumber;
+        if (published == null || next == null || held <= published.version()) {
+            return;
+        }
+        // versions are wall-clock seconds: one far in the future is a broken or hostile box, not a newer sink
+        if (held > clock.instant().plus(RULES_SKEW).getEpochSecond()) {
+            if (warnedFuture.add(deviceId)) {
+                Logger.warn("fleet: {} reports counter rules version {}, beyond this sink's clock; not followed. Clear "
+                        + "counter-rules.json on that box", deviceId, held);
+            }
+            return;
+        }
+        Logger.warn("fleet: {} holds counter rules version {}, newer than the published {} (a reset or restored "
+                + "database?); numbering past it", deviceId, held, published.version());
+        publishRules(next.apply(held));
     }
 
     private void provision(String nonce, byte[] payload) {

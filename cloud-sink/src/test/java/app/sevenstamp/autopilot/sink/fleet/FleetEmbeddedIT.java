@@ -136,8 +136,10 @@ class FleetEmbeddedIT {
                     }
                 }).start();
             });
+            // a box that judges with older counter rules than the sink publishes, and owes two voucher cancels
+            long rules = sink.fleet().rulesVersion();
             device.publish(TOPICS.status(id), codec.encode(new DeviceStatus(1, id, true, Instant.now(), "t", 0, 1, 0, 0,
-                    "stdin", 1, Double.NaN)), 1, true);
+                    "stdin", 1, Double.NaN, "ok", rules - 1, 2)), 1, true);
             await().atMost(Duration.ofSeconds(10)).until(() -> sink.fleet().registry().device(id).orElseThrow().online());
 
             Run set = cli("devices", "config", "set", id, "fleet.heartbeat=5s", "--config", file.toString(), "--url", url);
@@ -157,6 +159,7 @@ class FleetEmbeddedIT {
 
             Run list = cli("devices", "list", "--config", file.toString(), "--url", url);
             assertTrue(list.out().contains(id + "\tonline\tshop-3"), list.out());
+            assertTrue(list.out().contains("\trules " + (rules - 1) + "/" + rules + " (behind)\tcancels 2\t"), list.out());
             Run refused = cli("devices", "config", "set", id, "mqtt.password=x", "--config", file.toString(), "--url", url);
             assertEquals(1, refused.status());
             assertTrue(refused.err().contains("cannot be set remotely"), refused.err());

@@ -34,6 +34,7 @@ public final class CounterRulesAgent implements AutoCloseable {
     private final ThreadPoolExecutor worker;
     private final AtomicLong refused = new AtomicLong();
     private volatile long version;
+    private volatile Runnable applied;
 
     /** @param apply swaps the rules in (the counter guard and the outbox's history retention); must not block */
     public CounterRulesAgent(Topics topics, Path stateDir, Consumer<CounterRules> apply) {
@@ -115,6 +116,18 @@ public final class CounterRulesAgent implements AutoCloseable {
         apply.accept(r);
         version = r.version();
         Logger.info("counter rules version {} applied: {}", r.version(), describe(r));
+        Runnable then = applied;
+        if (then != null) {
+            then.run();
+        }
+    }
+
+    /**
+     * Runs {@code then} on the rules thread after each newly applied version (not for the stored one loaded
+     * at start); it must not block. The gateway publishes its status then, so the sink sees the version at once.
+     */
+    public void onApplied(Runnable then) {
+        this.applied = Objects.requireNonNull(then, "then");
     }
 
     private CounterRules decode(byte[] payload) throws MalformedMessageException {

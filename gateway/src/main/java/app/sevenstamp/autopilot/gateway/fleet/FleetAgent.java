@@ -31,6 +31,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.tinylog.Logger;
 
@@ -77,6 +79,9 @@ public final class FleetAgent implements AutoCloseable {
     /** Keys the running gateway applies at once; registered before attach, read on the fleet thread. */
     private final Map<String, Consumer<String>> hot = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile Applied lastApplied;
+    /** Parts whose state the status also reports; set before attach, null when the gateway has none. */
+    private volatile LongSupplier rulesVersion;
+    private volatile IntSupplier voucherCancels;
 
     /**
      * @param restart called after the ack of a {@code restart} command was handed to the uplink
@@ -107,6 +112,16 @@ public final class FleetAgent implements AutoCloseable {
      */
     public void hotKey(String key, Consumer<String> apply) {
         hot.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(apply, "apply"));
+    }
+
+    /**
+     * Reports in every status the counter rules version the box enforces and the voucher cancels it still
+     * owes the sink: what an operator needs to see a box judging with old limits, or vouchers stuck as
+     * redeemed. Both suppliers are read on the fleet thread and must not block.
+     */
+    public void reportCounterState(LongSupplier rulesVersion, IntSupplier voucherCancels) {
+        this.rulesVersion = Objects.requireNonNull(rulesVersion, "rulesVersion");
+        this.voucherCancels = Objects.requireNonNull(voucherCancels, "voucherCancels");
     }
 
     /** What the newest desired config this run received did; null before the first. */
@@ -155,9 +170,17 @@ public final class FleetAgent implements AutoCloseable {
         } catch (IOException e) {
             Logger.debug("status: no disk figure: {}", e.toString());
         }
+        LongSupplier rules = rulesVersion;
+        IntSupplier cancels = voucherCancels;
         return new DeviceStatus(WireCodec.SCHEMA, deviceId, true, clock.instant(), version, configVersion,
                 (System.nanoTime() - startedNanos) / 1_000_000_000L, backlog, oldestAge, scanner.get(), disk, cpuTemperature(),
-                outbox.health().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+                outbox.health().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                rules == null ? null : rules.getAsLong(), cancels == null ? null : cancels.getAsInt());
+    }
+
+    /** Publishes the status now, on the fleet thread, besides the heartbeat: after a change an operator should see. */
+    public void publishStatusNow() {
+        worker.execute(this::publishStatus);
     }
 
     private void publishStatus() {

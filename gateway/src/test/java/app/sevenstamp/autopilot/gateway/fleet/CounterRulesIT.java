@@ -63,6 +63,8 @@ class CounterRulesIT {
     private Running gateway;
     private String coffee;
     private String tea;
+    /** The version the sink published at start: the wall-clock second its rules were first numbered. */
+    private long v;
 
     /** A gateway in this JVM with a pipe for its scanner and its console lines collected. */
     private final class Running implements AutoCloseable {
@@ -143,7 +145,9 @@ class CounterRulesIT {
         coffee = issuer.issue(config.program("coffee").orElseThrow());
         tea = issuer.issue(config.program("tea").orElseThrow());
         gateway = new Running(sink.brokerUrl(), sink.trustedKey());
-        await().atMost(WAIT).until(() -> gateway.gw.counterRules().version() == 1);
+        v = sink.fleet().rulesVersion();
+        assertTrue(v > 1_700_000_000L, "numbered by the clock: " + v);
+        await().atMost(WAIT).until(() -> gateway.gw.counterRules().version() == v);
     }
 
     @AfterEach
@@ -185,20 +189,25 @@ class CounterRulesIT {
         String first = gateway.scan(coffee);
         assertTrue(first.startsWith("ACCEPTED "), first);
         await().atMost(WAIT).until(() -> stampsAtSink(coffee) == 1); // acked: the outbox row is gone
+        // the status tells the operator which rules the box judges with, and that no voucher cancel is owed
+        gateway.gw.fleet().publishStatusNow();
+        await().atMost(WAIT).until(() -> sink.fleet().registry().device("counter-1")
+                .map(d -> String.valueOf(d.lastStatus())).orElse("").contains("\"rulesVersion\":" + v));
+        assertTrue(sink.fleet().registry().device("counter-1").orElseThrow().lastStatus().contains("\"voucherCancels\":0"));
 
         sink.close(); // the broker with it
         await().atMost(WAIT).until(() -> !gateway.gw.online());
         clock.advance(Duration.ofMinutes(3));
         String soon = gateway.scan(coffee);
         assertTrue(soon.startsWith("TOO_SOON reason=TOO_SOON card "), soon);
-        assertTrue(soon.contains("cooldown 600 s (counter rules version 1)"), soon);
+        assertTrue(soon.contains("cooldown 600 s (counter rules version " + v + ")"), soon);
         assertTrue(gateway.scan(tea).startsWith("ACCEPTED_OFFLINE "), "tea has no limits");
 
         // restart while the broker is down: the rules come from the state file, the memory from the outbox
         gateway.close();
         clock.advance(Duration.ofMinutes(3));
         gateway = new Running(sink.brokerUrl(), sink.trustedKey());
-        assertEquals(1, gateway.gw.counterRules().version());
+        assertEquals(v, gateway.gw.counterRules().version());
         String afterRestart = gateway.scan(coffee);
         assertTrue(afterRestart.startsWith("TOO_SOON reason=TOO_SOON "), afterRestart);
         assertTrue(afterRestart.contains("stamped at this counter 360 s ago"), afterRestart);
@@ -207,27 +216,33 @@ class CounterRulesIT {
     }
 
     @Test
-    void onlyNewerValidRulesReplaceTheOnesInForce() throws Exception {
+    void onlyNewerValidRulesReplaceTheOnesInForceAndTheSinkNumbersPastABoxAhead() throws Exception {
         CounterRulesAgent agent = gateway.gw.counterRules();
-        publishRetained(TOPICS.rules(), "{\"schema\":1,\"version\":7,\"programs\":{\"coffee\":{\"cooldownSeconds\":-5,"
-                .concat("\"dailyCap\":0,\"timeZone\":\"UTC\"}}}").getBytes(StandardCharsets.UTF_8));
+        publishRetained(TOPICS.rules(), ("{\"schema\":1,\"version\":" + (v + 6) + ",\"programs\":{\"coffee\":{")
+                .concat("\"cooldownSeconds\":-5,\"dailyCap\":0,\"timeZone\":\"UTC\"}}}").getBytes(StandardCharsets.UTF_8));
         publishRetained(TOPICS.rules(), "not json".getBytes(StandardCharsets.UTF_8));
-        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, 8, Map.of("coffee",
+        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, v + 7, Map.of("coffee",
                 new CounterRules.Limits(60, 0, "Atlantis/Capital")))));
         await().atMost(WAIT).until(() -> agent.refused() == 3);
-        assertEquals(1, agent.version(), "malformed rules leave version 1 in force");
+        assertEquals(v, agent.version(), "malformed rules leave the sink's version in force");
 
-        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, 5, Map.of())));
-        await().atMost(WAIT).until(() -> agent.version() == 5);
-        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, 4, Map.of("coffee",
-                new CounterRules.Limits(600, 0, "UTC")))));
-        // an older version is ignored: without limits, the same card is stamped twice in a row
-        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED"));
-        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED"), "version 4 was ignored");
-        assertEquals(5, agent.version());
-        assertEquals(3, agent.refused());
+        // a newer version without limits: the box takes it, and its status now reports a version above the
+        // sink's (as after the sink's database was restored from a backup); the sink numbers its own rules
+        // past it, and the box takes those: the cooldown is back
+        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, v + 4, Map.of())));
+        await().atMost(WAIT).until(() -> agent.version() == v + 5);
+        assertEquals(v + 5, sink.fleet().rulesVersion());
         String file = Files.readString(dir.resolve("gateway").resolve(StateFiles.RULES));
-        assertTrue(file.contains("\"version\":5"), file);
+        assertTrue(file.contains("\"version\":" + (v + 5)), file);
+
+        // an older version is ignored (then a refused one, so that the older one was handled before the scans)
+        publishRetained(TOPICS.rules(), codec.encode(new CounterRules(1, v + 3, Map.of())));
+        publishRetained(TOPICS.rules(), "still not json".getBytes(StandardCharsets.UTF_8));
+        await().atMost(WAIT).until(() -> agent.refused() == 4);
+        assertTrue(gateway.scan(coffee).startsWith("ACCEPTED"));
+        String soon = gateway.scan(coffee);
+        assertTrue(soon.startsWith("TOO_SOON "), "version v+3 without limits was ignored: " + soon);
+        assertEquals(v + 5, agent.version());
     }
 
     @Test
