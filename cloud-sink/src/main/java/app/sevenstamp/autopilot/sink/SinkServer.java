@@ -144,7 +144,7 @@ public final class SinkServer implements AutoCloseable {
                     voucherMetrics);
             posCodes.importFile(clock.instant());
             VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
-                    new SecureRandom());
+                    new SecureRandom(), key.verifier(), config.programs().keySet());
             // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
