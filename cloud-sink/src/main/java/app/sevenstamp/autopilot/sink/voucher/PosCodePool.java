@@ -7,13 +7,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -176,9 +176,15 @@ public final class PosCodePool {
         failed = s;
         pending = null;
         metrics.countPosCodesFileError();
-        long free = free();
-        metrics.posCodesFree(free);
-        Logger.error("{}; nothing of this version of the file was imported, the codes imported before stay ({} unused); "
+        String free;
+        try {
+            long n = free();
+            metrics.posCodesFree(n);
+            free = n + " unused";
+        } catch (StoreException e) {
+            free = "unused count unknown: " + e.getMessage(); // the error about the file must still be logged
+        }
+        Logger.error("{}; nothing of this version of the file was imported, the codes imported before stay ({}); "
                 + "fix the file and the sink reads it again when it changes", why, free);
         return Refresh.FAILED;
     }
