@@ -26,6 +26,7 @@ import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.voucher.PosCodePool;
+import app.sevenstamp.autopilot.sink.voucher.PosCodeWatcher;
 import app.sevenstamp.autopilot.sink.voucher.RedeemService;
 import app.sevenstamp.autopilot.sink.voucher.Redemptions;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
@@ -64,6 +65,8 @@ public final class SinkServer implements AutoCloseable {
     private final HttpApi http;
     private FleetService fleet;
     private RedeemService redeem;
+    /** Null when no vouchers.posCodes is set. */
+    private PosCodeWatcher posCodeWatcher;
     /** Null when no webhook.url is set. */
     private final WebhookDispatcher webhooks;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -144,8 +147,13 @@ public final class SinkServer implements AutoCloseable {
             PosCodePool posCodes = new PosCodePool(store, config.vouchers().posCodes(), config.vouchers().poolLowWarning(),
                     voucherMetrics);
             posCodes.importFile(clock.instant());
+            PosCodeWatcher posCodeWatcher = null;
+            if (posCodes.configured()) {
+                posCodeWatcher = PosCodeWatcher.start(posCodes, clock);
+                started.push(posCodeWatcher);
+            }
             VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
-                    new SecureRandom());
+                    new SecureRandom(), key.verifier(), config.programs().keySet());
             // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
@@ -177,6 +185,7 @@ public final class SinkServer implements AutoCloseable {
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
             server.redeem = redeem;
+            server.posCodeWatcher = posCodeWatcher;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
                     throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
@@ -257,7 +266,7 @@ public final class SinkServer implements AutoCloseable {
             return;
         }
         long t0 = System.nanoTime();
-        closeAll(new ArrayDeque<>(List.of(redeem)));
+        closeAll(posCodeWatcher == null ? new ArrayDeque<>(List.of(redeem)) : new ArrayDeque<>(List.of(posCodeWatcher, redeem)));
         closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
         if (webhooks != null) {
             webhooks.close();

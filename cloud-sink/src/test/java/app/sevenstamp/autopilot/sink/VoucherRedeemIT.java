@@ -274,4 +274,107 @@ class VoucherRedeemIT {
             box.close();
         }
     }
+
+    /**
+     * A customer with a brand-new wallet card (no stamp yet) gets a goodwill voucher by the card's scanned code
+     * (CLI and API); the card then shows it and takes its first stamp as usual. Meanwhile the shop loads new
+     * till codes into the file, and the running sink picks them up when its clock says a check is due.
+     */
+    @Test
+    void aNewCardGetsAGoodwillVoucherByItsCodeAndNewTillCodesArriveWithoutARestart() throws Exception {
+        Path store = dir.resolve("store");
+        Files.createDirectories(store);
+        Files.writeString(store.resolve("signing.key"),
+                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
+        Path codes = dir.resolve("till-codes.txt");
+        Files.writeString(codes, "TILL-1\n", StandardCharsets.UTF_8);
+        Files.setLastModifiedTime(codes, java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(60)));
+        String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=2\nvouchers.posCodes=" + codes
+                + "\nvouchers.poolLowWarning=1\nadmin.token=" + TOKEN + "\n";
+        Path serveConfig = dir.resolve("serve.properties");
+        Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
+        app.sevenstamp.autopilot.protocol.testing.MutableClock clock =
+                new app.sevenstamp.autopilot.protocol.testing.MutableClock(Instant.now());
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig), clock)) {
+            int port = sink.httpPort();
+            Path cliConfig = dir.resolve("cli.properties");
+            Files.writeString(cliConfig, common + "http.port=" + port + "\n", StandardCharsets.UTF_8);
+            String newCard = "NEWCARD2345ABCDE";
+            String newCode = Vectors.signer().sign("coffee", newCard);
+            assertEquals(404, get(port, "/api/v1/cards/" + newCard, false).statusCode(), "no stamp, no card yet");
+
+            // The bare id is refused with what to give instead; the scanned code works (typed into --card, as a
+            // scanner would).
+            Result bare = cli("vouchers", "issue", "--title", "Sorry", "--reason", "rude barista", "--card", newCard,
+                    "--config", cliConfig.toString());
+            assertEquals(SinkCli.REFUSED, bare.status(), bare.err());
+            assertTrue(bare.err().contains("--card-code"), bare.err());
+            Result issued = cli("vouchers", "issue", "--title", "Sorry", "--reason", "rude barista", "--card", newCode,
+                    "--operator", "ana", "--config", cliConfig.toString());
+            assertEquals(SinkCli.OK, issued.status(), issued.err());
+            String first = issued.out().strip();
+            JsonNode card = json.readTree(get(port, "/api/v1/cards/" + newCard, false).body());
+            assertEquals(0, card.path("stamps").asInt(), card.toString());
+            assertEquals(1, card.path("vouchers").size(), card.toString());
+            assertEquals(first, card.path("vouchers").get(0).path("code").asText());
+            assertTrue(new String(get(port, "/cards/" + newCard, false).body(), StandardCharsets.UTF_8).contains(first));
+
+            // The API: a forged code and a card of a program this sink does not run are refused (409).
+            HttpResponse<String> forged = postVoucher(port, "{\"title\":\"Sorry\",\"reason\":\"x\",\"cardCode\":\""
+                    + Vectors.cardText("altered card id") + "\"}");
+            assertEquals(409, forged.statusCode(), forged.body());
+            assertTrue(forged.body().contains("BAD_SIGNATURE"), forged.body());
+            HttpResponse<String> tea = postVoucher(port, "{\"title\":\"Sorry\",\"reason\":\"x\",\"cardCode\":\""
+                    + Vectors.signer().sign("tea", "TEACARD234567ABC") + "\"}");
+            assertEquals(409, tea.statusCode(), tea.body());
+            assertEquals(400, postVoucher(port, "{\"title\":\"Sorry\",\"reason\":\"x\",\"cardId\":\"" + newCode
+                    + "\"}").statusCode(), "a scanned code in cardId is a client error");
+
+            // The pool had one code, the first voucher took it: the next one goes without.
+            HttpResponse<String> second = postVoucher(port, "{\"title\":\"Sorry again\",\"reason\":\"x\","
+                    + "\"cardCode\":\"" + newCode + "\"}");
+            assertEquals(201, second.statusCode(), second.body());
+            assertTrue(json.readTree(second.body()).path("posCode").isMissingNode()
+                    || json.readTree(second.body()).path("posCode").isNull(), second.body());
+            assertEquals(0L, sink.metrics().snapshot().get("vouchers.posCodesFree"));
+
+            // The shop loads two new codes into its till and the file; the sink's next check reads them.
+            Files.writeString(codes, "TILL-1\nTILL-2\nTILL-3\n", StandardCharsets.UTF_8);
+            Files.setLastModifiedTime(codes, java.nio.file.attribute.FileTime.from(clock.instant().minusSeconds(5)));
+            clock.advance(Duration.ofSeconds(31));
+            await().atMost(Duration.ofSeconds(10)).until(() -> sink.metrics().snapshot().get("vouchers.posCodesFree") == 2L);
+            HttpResponse<String> third = postVoucher(port, "{\"title\":\"Cake\",\"reason\":\"x\",\"cardCode\":\""
+                    + newCode + "\"}");
+            assertEquals("TILL-2", json.readTree(third.body()).path("posCode").asText(), third.body());
+
+            // The card's first stamps arrive from a box: counted from 0 on the row the voucher made.
+            BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+            MqttClient box = new MqttClient(sink.brokerUrl(), "it-new-card-box", new MemoryPersistence());
+            box.connect();
+            box.subscribe(topics.acks(DEVICE), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+            for (int seq = 1; seq <= 2; seq++) {
+                box.publish(topics.stamps(DEVICE), codec.encode(new app.sevenstamp.autopilot.protocol.StampEvent(
+                        WireCodec.SCHEMA, "new-card-" + seq, DEVICE, seq, newCode, "coffee", newCard, "shop-1",
+                        Instant.now(), seq, "boot", true, app.sevenstamp.autopilot.protocol.EventKind.STAMP)), 1, false);
+                StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+                assertNotNull(ack);
+                assertEquals(AckOutcome.ACCEPTED, ack.outcome(), ack.toString());
+                assertEquals(seq == 1 ? 1 : 0, ack.card().stamps());
+            }
+            card = json.readTree(get(port, "/api/v1/cards/" + newCard, false).body());
+            assertEquals(1, card.path("rewardsAvailable").asInt(), card.toString());
+            assertEquals(4, card.path("vouchers").size(), "three goodwill vouchers and the reward's: " + card);
+            assertEquals(1L, sink.store().countCards());
+            Ledger ledger = new Ledger(sink.store());
+            assertEquals(ledger.projected(), ledger.derive());
+            box.disconnect(500);
+            box.close();
+        }
+    }
+
+    private HttpResponse<String> postVoucher(int port, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/vouchers"))
+                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
 }

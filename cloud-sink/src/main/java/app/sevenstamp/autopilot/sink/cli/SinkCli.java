@@ -149,8 +149,8 @@ public final class SinkCli {
                 return new LedgerCommand(out, err).run(a, config(a, true));
             }
             case "vouchers": {
-                Args a = Args.parse(rest, Set.of("config", "title", "reason", "card", "valid", "from", "location",
-                        "operator", "qr", "code128"));
+                Args a = Args.parse(rest, Set.of("config", "title", "reason", "card", "card-code", "valid", "from",
+                        "location", "operator", "qr", "code128"));
                 return new VoucherCommand(out, err).run(a, config(a, true));
             }
             default:

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.cli;
 
+import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
@@ -28,9 +29,11 @@ import java.util.Optional;
  */
 final class VoucherCommand {
     static final String USAGE = String.join("\n",
-            "  vouchers issue --title TEXT --reason TEXT [--card ID] [--valid 30d] [--from DATE] [--location L]",
-            "                 [--operator NAME] [--qr FILE.png] [--code128 FILE.png] --config FILE",
-            "      issue a one-time goodwill voucher (bound to a card, or free-standing); prints its code",
+            "  vouchers issue --title TEXT --reason TEXT [--card ID | --card-code CODE] [--valid 30d] [--from DATE]",
+            "                 [--location L] [--operator NAME] [--qr FILE.png] [--code128 FILE.png] --config FILE",
+            "      issue a one-time goodwill voucher (bound to a card, or free-standing); prints its code. --card needs",
+            "      a card with stamps; --card-code (or --card) with the card's scanned code (7S1....) also works for a",
+            "      new card: the sink verifies the code and creates the card with 0 stamps",
             "  vouchers show CODE [--qr FILE.png] [--code128 FILE.png] --config FILE",
             "      print the voucher as JSON (state, validity, till code); optionally write its images",
             "  vouchers list [--card ID] --config FILE",
@@ -58,7 +61,15 @@ final class VoucherCommand {
                 ObjectNode body = json.createObjectNode();
                 body.put("title", a.required("title", "TEXT"));
                 body.put("reason", a.required("reason", "TEXT"));
-                putIf(body, "cardId", a.option("card"));
+                String card = a.option("card");
+                String cardCode = a.option("card-code");
+                // a scanner types the card's code where the operator expected an id: that is what --card-code is for
+                if (card != null && cardCode == null && card.startsWith(CardCode.MAGIC + ".")) {
+                    cardCode = card;
+                    card = null;
+                }
+                putIf(body, "cardId", card);
+                putIf(body, "cardCode", cardCode);
                 putIf(body, "valid", a.option("valid"));
                 putIf(body, "from", a.option("from"));
                 putIf(body, "location", a.option("location"));

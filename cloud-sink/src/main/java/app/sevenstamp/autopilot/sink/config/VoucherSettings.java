@@ -20,8 +20,8 @@ import java.util.TreeMap;
  * <tr><th>key</th><th>default</th><th>allowed</th></tr>
  * <tr><td>{@code program.<id>.voucherTitle}</td><td>{@code Reward: <program name>}</td><td>1..80 characters without control characters</td></tr>
  * <tr><td>{@code program.<id>.voucherValidity}</td><td>{@code 90d}</td><td>0d..3650d after the reward was earned; 0d for no end</td></tr>
- * <tr><td>{@code vouchers.posCodes}</td><td>(none: vouchers carry no till code)</td><td>a readable text file, one till code per line (1..64 printable characters, {@code #} comments); imported at start</td></tr>
- * <tr><td>{@code vouchers.poolLowWarning}</td><td>{@code 20}</td><td>0..1000000; at or below this many unused codes the sink warns once</td></tr>
+ * <tr><td>{@code vouchers.posCodes}</td><td>(none: vouchers carry no till code)</td><td>a readable text file, one till code per line (1..64 printable characters, {@code #} comments); imported at start, and again within 30 s when the file changes</td></tr>
+ * <tr><td>{@code vouchers.poolLowWarning}</td><td>{@code 20}</td><td>0..1000000; at or below this many unused codes the sink warns once, and again only after the file refilled the pool above it</td></tr>
  * </table>
  */
 public record VoucherSettings(Map<String, VoucherPlan> plans, Path posCodes, int poolLowWarning) {

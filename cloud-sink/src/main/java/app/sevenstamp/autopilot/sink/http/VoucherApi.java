@@ -41,8 +41,10 @@ import org.tinylog.Logger;
 /**
  * Vouchers over HTTP.
  * <ul>
- * <li>{@code POST /api/v1/vouchers} (operator token) {@code {"title","reason","cardId"?,"valid":"30d"?,"from":"2026-12-01"?,
- *     "location"?,"operator"?}}: a goodwill voucher; 201 with the voucher, 409 when refused (unknown card...)</li>
+ * <li>{@code POST /api/v1/vouchers} (operator token) {@code {"title","reason","cardId"?,"cardCode"?,"valid":"30d"?,
+ *     "from":"2026-12-01"?,"location"?,"operator"?}}: a goodwill voucher; 201 with the voucher, 409 when refused
+ *     (unknown card without its code, a code that does not verify...). {@code cardCode} is the card's full scanned
+ *     code: a card the sink does not know yet is created with 0 stamps</li>
  * <li>{@code GET /api/v1/vouchers[?card=ID]} and {@code GET /api/v1/cards/{id}/vouchers} (operator token): lists</li>
  * <li>{@code GET /api/v1/vouchers/{code}} (operator token): one voucher with its state now</li>
  * <li>{@code GET /api/v1/vouchers/{code}/qr.png} and {@code .../code128.png} (no token): the code as an image, drawn
@@ -206,11 +208,16 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         String title = body.path("title").asText("");
         String reason = body.path("reason").asText("");
         String cardId = body.path("cardId").asText(null);
+        String cardCode = body.path("cardCode").asText(null);
         String location = body.path("location").asText(null);
         String operator = body.path("operator").asText("admin");
         String problem = !TITLE.matcher(title).matches() ? "title: 1 to 80 characters without control characters is required"
                 : reason.isBlank() || reason.length() > 500 ? "reason: why the voucher is given (1 to 500 characters) is required"
                 : cardId != null && !CardCode.CARD_ID.matcher(cardId).matches() ? "cardId: '" + cardId + "' is not a card id"
+                        + (cardId.startsWith(CardCode.MAGIC + ".") ? "; a scanned card code goes into 'cardCode'" : "")
+                : cardCode != null && (cardCode.isBlank() || cardCode.length() > CardCode.MAX_LENGTH) ? "cardCode: the "
+                        + "card's scanned code (7S1.<key>.<program>.<card>.<signature>, at most " + CardCode.MAX_LENGTH
+                        + " characters) is expected"
                 : location != null && !LOCATION.matcher(location).matches() ? "location: '" + location + "' is not a location id"
                 : null;
         if (problem != null) {
@@ -227,7 +234,8 @@ public final class VoucherApi implements HttpApi.CardVouchers {
             return;
         }
         try {
-            Voucher v = issuer.goodwill(new VoucherIssuer.Goodwill(title, cardId, validity, from, location, reason, operator));
+            Voucher v = issuer.goodwill(new VoucherIssuer.Goodwill(title, cardId, validity, from, location, reason, operator,
+                    cardCode));
             JsonExchange.send(ex, 201, VoucherJson.operator(v, clock.instant()));
         } catch (VoucherIssuer.Refused e) {
             JsonExchange.send(ex, 409, Map.of("error", e.getMessage()));

@@ -7,11 +7,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -26,11 +29,14 @@ import org.tinylog.Logger;
 
 /**
  * The redeem-code pool: codes the shop's till already accepts (one per line in {@code vouchers.posCodes}),
- * imported into {@code voucher_pos_codes} at start, each handed to exactly one voucher so that the
- * cashier can type it into the till. No POS integration: the shop loads the same codes into its till.
+ * imported into {@code voucher_pos_codes} at start and again whenever the file changes ({@link #refresh},
+ * called by {@link PosCodeWatcher}), each handed to exactly one voucher so that the cashier can type it into
+ * the till. No POS integration: the shop loads the same codes into its till.
  *
  * <p>Import is idempotent (a code already in the table is kept as it is, used or not), and codes
- * removed from the file stay in the table: a code handed out must stay with its voucher.
+ * removed from the file stay in the table: a code handed out must stay with its voucher. A changed file
+ * that cannot be used (unreadable, a bad line) is logged once and imports nothing: the codes imported
+ * before stay, and the file is read again when it changes next.
  *
  * <p>Taking a code is safe with several sink instances on one PostgreSQL: {@code FOR UPDATE SKIP LOCKED}
  * lets concurrent transactions pass each other's candidate, and the conditional UPDATE ({@code voucher_code
@@ -42,7 +48,29 @@ import org.tinylog.Logger;
 public final class PosCodePool {
     /** Printable, no spaces: what a till's keypad or a scanner can enter. */
     static final Pattern POS_CODE = Pattern.compile("[\\x21-\\x7E]{1,64}");
+    /**
+     * A file changed less than this long ago may still be being written (an editor's save, a script's
+     * append): a half-written last line would be imported as a code the till does not know.
+     */
+    static final Duration QUIET = Duration.ofSeconds(2);
     private static final int ATTEMPTS = 5;
+
+    /** What {@link #refresh} did. */
+    public enum Refresh {
+        /** The file is as it was last read (or there is no pool). */
+        UNCHANGED,
+        /** Changed moments ago: read at the next check, once the writer is done. */
+        SETTLING,
+        /** Read again; new codes (if any) are in the pool. */
+        IMPORTED,
+        /** Cannot be used; logged once for this version of the file, the codes imported before stay. */
+        FAILED
+    }
+
+    /** A version of the file, as far as a cheap look tells: modification time and size; null time when missing. */
+    private record Stamp(FileTime modified, long size) {
+        static final Stamp MISSING = new Stamp(null, -1);
+    }
 
     private final SinkStore store;
     private final Path file;
@@ -51,6 +79,10 @@ public final class PosCodePool {
     private final AtomicBoolean warnedLow = new AtomicBoolean();
     private final AtomicBoolean warnedEmpty = new AtomicBoolean();
     private volatile Boolean skipLocked;
+    // Guarded by this (refresh and importFile are synchronized): the file versions seen.
+    private Stamp imported;
+    private Stamp pending;
+    private Stamp failed;
 
     /** @param file null for no pool: vouchers carry no POS code */
     public PosCodePool(SinkStore store, Path file, int lowThreshold, VoucherMetrics metrics) {
@@ -65,15 +97,120 @@ public final class PosCodePool {
     }
 
     /**
-     * Reads the file and adds the codes the table lacks; returns how many were added.
+     * Reads the file and adds the codes the table lacks; returns how many were added. At start: a file that
+     * cannot be used stops the start.
      *
      * @throws ConfigException when the file is missing or holds a line that cannot be a till code
      */
-    public int importFile(Instant now) {
+    public synchronized int importFile(Instant now) {
         if (file == null) {
             return 0;
         }
+        Stamp before = stamp();
         Set<String> codes = read(file);
+        int added = insert(codes, now);
+        imported = before;
+        pending = null;
+        failed = null;
+        afterImport("", codes.size(), added);
+        return added;
+    }
+
+    /**
+     * Reads the file again if it changed (modification time or size) since it was last read, and adds the
+     * codes the table lacks. Never throws for the file: a changed file that cannot be used is logged once as
+     * an error naming the key and the file, and the codes already imported stay.
+     */
+    public synchronized Refresh refresh(Instant now) {
+        if (file == null) {
+            return Refresh.UNCHANGED;
+        }
+        Stamp s = stamp();
+        if (s.equals(imported)) {
+            pending = null;
+            failed = null;
+            return Refresh.UNCHANGED;
+        }
+        if (s.equals(failed)) {
+            return Refresh.FAILED; // logged when this version was first seen
+        }
+        if (s == Stamp.MISSING) {
+            return fail(s, "vouchers.posCodes: '" + file + "' cannot be read (it is missing or not a regular file)");
+        }
+        // Settled: unchanged since the last check, or last written a while ago (a future time counts as settled
+        // only via the first rule, so a file from a machine with a skewed clock waits one check).
+        boolean settled = s.equals(pending) || !s.modified().toInstant().isAfter(now.minus(QUIET));
+        if (!settled) {
+            pending = s;
+            return Refresh.SETTLING;
+        }
+        Set<String> codes;
+        try {
+            codes = read(file);
+        } catch (ConfigException e) {
+            return fail(s, e.getMessage());
+        }
+        Stamp after = stamp();
+        if (!after.equals(s)) {
+            pending = after; // written to while being read: try again once it is quiet
+            return Refresh.SETTLING;
+        }
+        int added;
+        try {
+            added = insert(codes, now);
+        } catch (StoreException e) {
+            // Not the file's fault: tried again at the next check.
+            Logger.warn("vouchers.posCodes: the changed file {} could not be imported now: {}; trying again at the "
+                    + "next check", file, e.getMessage());
+            return Refresh.SETTLING;
+        }
+        imported = s;
+        pending = null;
+        failed = null;
+        afterImport("re-read after it changed: ", codes.size(), added);
+        return Refresh.IMPORTED;
+    }
+
+    /** @param why names the key and the file, as {@link #read} does */
+    private Refresh fail(Stamp s, String why) {
+        failed = s;
+        pending = null;
+        metrics.countPosCodesFileError();
+        String free;
+        try {
+            long n = free();
+            metrics.posCodesFree(n);
+            free = n + " unused";
+        } catch (StoreException e) {
+            free = "unused count unknown: " + e.getMessage(); // the error about the file must still be logged
+        }
+        Logger.error("{}; nothing of this version of the file was imported, the codes imported before stay ({}); "
+                + "fix the file and the sink reads it again when it changes", why, free);
+        return Refresh.FAILED;
+    }
+
+    private void afterImport(String what, int inFile, int added) {
+        metrics.countPosCodesAdded(added);
+        long free = free();
+        if (free > lowThreshold) {
+            // refilled: the next time it runs low (or empty) is worth a warning again
+            warnedLow.set(false);
+            warnedEmpty.set(false);
+        }
+        Logger.info("POS code pool {}: {}{} codes in the file, {} new, {} unused", file, what, inFile, added, free);
+        checkLow(free);
+    }
+
+    private Stamp stamp() {
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            return a.isRegularFile() ? new Stamp(a.lastModifiedTime(), a.size()) : Stamp.MISSING;
+        } catch (IOException e) {
+            return Stamp.MISSING;
+        }
+    }
+
+    private int insert(Set<String> codes, Instant now) {
         int added;
         try (Connection c = store.connection()) {
             Set<String> known = new HashSet<>();
@@ -104,13 +241,6 @@ public final class PosCodePool {
         } catch (SQLException e) {
             throw new StoreException(store.describe() + ": cannot import the POS codes of " + file + ": " + e.getMessage(), e);
         }
-        long free = free();
-        if (free > lowThreshold) {
-            warnedLow.set(false);
-            warnedEmpty.set(false);
-        }
-        Logger.info("POS code pool {}: {} codes in the file, {} new, {} unused", file, codes.size(), added, free);
-        checkLow(free);
         return added;
     }
 
@@ -149,7 +279,8 @@ public final class PosCodePool {
         metrics.posCodesFree(0);
         if (warnedEmpty.compareAndSet(false, true)) {
             Logger.warn("POS code pool {} is empty: vouchers are issued without a till code (counted as "
-                    + "vouchers.issuedWithoutPosCode); add codes to the file and restart the sink", file);
+                    + "vouchers.issuedWithoutPosCode); add codes to the file (and to the till): the sink reads it again "
+                    + "within {} s of a change", file, PosCodeWatcher.CHECK_EVERY.toSeconds());
         } else {
             Logger.debug("POS code pool empty: voucher {} has no till code", voucherCode);
         }
@@ -187,8 +318,10 @@ public final class PosCodePool {
     private void checkLow(long free) {
         metrics.posCodesFree(free);
         if (free <= lowThreshold && free > 0 && warnedLow.compareAndSet(false, true)) {
+            metrics.countPosCodesLowWarning();
             Logger.warn("POS code pool {} is running low: {} unused codes left (vouchers.poolLowWarning={}); "
-                    + "add codes to the file (and to the till) and restart the sink", file, free, lowThreshold);
+                    + "add codes to the file (and to the till): the sink reads it again within {} s of a change", file, free,
+                    lowThreshold, PosCodeWatcher.CHECK_EVERY.toSeconds());
         }
     }
 

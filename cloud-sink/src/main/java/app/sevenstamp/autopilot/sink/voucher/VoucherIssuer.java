@@ -1,6 +1,10 @@
 package app.sevenstamp.autopilot.sink.voucher;
 
+import app.sevenstamp.autopilot.protocol.card.CardCheck;
+import app.sevenstamp.autopilot.protocol.card.CardCode;
+import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
+import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.LedgerHook;
@@ -15,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import org.tinylog.Logger;
 
 /**
@@ -29,19 +35,36 @@ import org.tinylog.Logger;
  * the card's oldest active reward voucher is marked redeemed with it, so one reward cannot be spent
  * twice, once by card and once by voucher.
  *
+ * <p>A goodwill voucher for a card the sink has no row of yet (a new wallet card, never stamped) needs the
+ * card's full scanned code: verified with the sink's card key and checked against its programs, it proves the
+ * card exists, and the card row is created with 0 stamps in the voucher's transaction. The first stamp then
+ * finds that row like any other. A bare card id proves nothing (anyone can type one), so it is refused.
+ *
  * <p>Thread-safe (no mutable state besides the random source, which is thread-safe).
  */
 public final class VoucherIssuer implements LedgerHook {
     /** The title of a reward voucher for a program without {@code program.<id>.voucherTitle}. */
     static final String DEFAULT_TITLE = "Reward";
 
-    /** An operator's one-time voucher. */
+    /**
+     * An operator's one-time voucher.
+     *
+     * @param cardId   the card it is bound to, which the sink must know already (null for none or with cardCode)
+     * @param cardCode the card's full scanned code ({@code 7S1....}): binds the voucher to that card and creates
+     *                 the card with 0 stamps if the sink has no row of it yet; null for none
+     */
     public record Goodwill(String title, String cardId, Duration validity, Instant validFrom, String location,
-            String reason, String operator) {
+            String reason, String operator, String cardCode) {
         public Goodwill {
             Objects.requireNonNull(title, "title");
             Objects.requireNonNull(reason, "reason");
             Objects.requireNonNull(operator, "operator");
+        }
+
+        /** Without a card code. */
+        public Goodwill(String title, String cardId, Duration validity, Instant validFrom, String location,
+                String reason, String operator) {
+            this(title, cardId, validity, validFrom, location, reason, operator, null);
         }
     }
 
@@ -60,9 +83,23 @@ public final class VoucherIssuer implements LedgerHook {
     private final VoucherMetrics metrics;
     private final Clock clock;
     private final SecureRandom random;
+    private final CardVerifier cards;
+    private final Set<String> programIds;
 
+    /** Without card codes: a goodwill voucher can be bound only to a card the sink knows. */
     public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
             Clock clock, SecureRandom random) {
+        this(store, pool, plans, metrics, clock, random, new CardVerifier(Map.of()), Set.of());
+    }
+
+    /**
+     * @param cards      checks a goodwill voucher's card code: the sink's own card key, as the ingest checks stamps
+     * @param programIds the programs the sink runs: a verified card of another program is refused
+     */
+    public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
+            Clock clock, SecureRandom random, CardVerifier cards, Set<String> programIds) {
+        this.cards = Objects.requireNonNull(cards, "cards");
+        this.programIds = Set.copyOf(programIds);
         this.store = Objects.requireNonNull(store, "store");
         this.pool = Objects.requireNonNull(pool, "pool");
         this.plans = Map.copyOf(plans);
@@ -136,9 +173,11 @@ public final class VoucherIssuer implements LedgerHook {
     }
 
     /**
-     * Issues a goodwill voucher in its own transaction.
+     * Issues a goodwill voucher in its own transaction. With a card code whose card the sink does not know yet,
+     * the card is created with 0 stamps in the same transaction.
      *
-     * @throws Refused when the card is unknown or the validity window is empty
+     * @throws Refused when the card is unknown (without a code), the card code does not verify or names a
+     *                 program this sink does not run, or the validity window is empty
      */
     public Voucher goodwill(Goodwill g) {
         Instant now = clock.instant();
@@ -148,19 +187,37 @@ public final class VoucherIssuer implements LedgerHook {
             throw new Refused("the voucher would have expired at " + until + " before it was issued; choose a later "
                     + "start or a longer validity");
         }
+        CardCode scanned = g.cardCode() == null ? null : verified(g.cardCode(), g.cardId());
+        String cardId = scanned != null ? scanned.cardId() : g.cardId();
+        boolean[] created = new boolean[1];
         Voucher v = store.transaction(tx -> {
+            created[0] = false; // a retried attempt starts over
             String programId = null;
-            if (g.cardId() != null) {
-                Optional<StoredCard> card = tx.card(g.cardId());
-                if (card.isEmpty()) {
-                    throw new Refused("card " + g.cardId() + " has no stamps yet, so the sink does not know it; issue "
-                            + "a free-standing voucher (without a card) instead");
+            if (cardId != null) {
+                // Locked: the ingest may be creating the same card right now; a race over the new row is retried.
+                Optional<StoredCard> card = tx.lockCard(cardId);
+                if (card.isEmpty() && scanned == null) {
+                    throw new Refused("card " + cardId + " has no stamps yet, so the sink does not know it; give the "
+                            + "card's full scanned code instead (the text of its barcode, 7S1.<key>.<program>.<card>."
+                            + "<signature>: 'cardCode' in the API, --card-code on the command line), which the sink "
+                            + "verifies and then creates the card with 0 stamps, or issue a free-standing voucher "
+                            + "(without a card)");
                 }
-                programId = card.get().programId();
+                if (card.isEmpty()) {
+                    tx.saveCard(new StoredCard(cardId, scanned.programId(), CardBalance.EMPTY, null, now), true);
+                    created[0] = true;
+                    programId = scanned.programId();
+                } else {
+                    programId = card.get().programId();
+                    if (scanned != null && !programId.equals(scanned.programId())) {
+                        throw new Refused("card " + cardId + " is stored under program '" + programId + "' but its code "
+                                + "names program '" + scanned.programId() + "'; check the card before issuing");
+                    }
+                }
             }
             VoucherCode code = VoucherCode.random(random);
             Optional<String> posCode = pool.take(tx, code.text(), now);
-            Voucher issued = new Voucher(code, g.title(), VoucherOrigin.GOODWILL, g.cardId(), programId, g.location(), from,
+            Voucher issued = new Voucher(code, g.title(), VoucherOrigin.GOODWILL, cardId, programId, g.location(), from,
                     until, posCode.orElse(null), now, "operator:" + g.operator(), g.reason(), null, null, null, null);
             VoucherStore.insert(tx, issued);
             VoucherStore.ledger(tx, issued, LedgerType.VOUCHER_ISSUED, 0, null, g.location(), now, now, "GOODWILL",
@@ -169,9 +226,32 @@ public final class VoucherIssuer implements LedgerHook {
             tx.afterCommit(() -> metrics.countIssued(withPosCode, pool.configured()));
             return issued;
         });
+        if (created[0]) {
+            Logger.info("card {} of program {} created with 0 stamps for a goodwill voucher (its code verified)",
+                    v.cardId(), v.programId());
+        }
         Logger.info("goodwill voucher {} '{}' issued by {} ({}){}; valid {} .. {}", v.code(), v.title(), g.operator(),
                 g.reason(), v.cardId() == null ? "" : " for card " + v.cardId(), v.validFrom(),
                 v.validUntil() == null ? "no end" : v.validUntil());
         return v;
+    }
+
+    /** The card of a scanned code, checked as the ingest checks a stamp's; else refused with why. */
+    private CardCode verified(String cardCode, String cardId) {
+        CardCheck check = cards.verify(cardCode.strip());
+        if (check instanceof CardCheck.Invalid bad) {
+            throw new Refused("the card code is not a valid card of this sink (" + bad.reason() + ": " + bad.detail()
+                    + "); scan the customer's wallet card again, or issue a free-standing voucher");
+        }
+        CardCode card = ((CardCheck.Valid) check).card();
+        if (cardId != null && !cardId.equals(card.cardId())) {
+            throw new Refused("cardId " + cardId + " is not the card of the card code (" + card.cardId()
+                    + "); give only the card code");
+        }
+        if (!programIds.contains(card.programId())) {
+            throw new Refused("card " + card.cardId() + " is of program '" + card.programId() + "', which this sink "
+                    + "does not run (configured: " + String.join(", ", new TreeSet<>(programIds)) + ")");
+        }
+        return card;
     }
 }

@@ -18,6 +18,9 @@ public final class VoucherMetrics {
     private final LongAdder answersNotSent = new LongAdder();
     private final LongAdder requestsDropped = new LongAdder();
     private final AtomicLong posCodesFree = new AtomicLong(-1);
+    private final LongAdder posCodesAdded = new LongAdder();
+    private final LongAdder posCodesFileErrors = new LongAdder();
+    private final LongAdder posCodesLowWarnings = new LongAdder();
     private final Map<RedeemOutcome, LongAdder> outcomes = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> malformed = new ConcurrentHashMap<>();
 
@@ -52,6 +55,33 @@ public final class VoucherMetrics {
     /** Unused POS codes in the pool as last counted; -1 when no pool is configured. */
     public long posCodesFree() {
         return posCodesFree.get();
+    }
+
+    /** Till codes added to the pool since start: at start and by re-reading the changed file. */
+    public long posCodesAdded() {
+        return posCodesAdded.sum();
+    }
+
+    /** Times the changed pool file could not be used (unreadable, bad lines), each bad version counted once. */
+    public long posCodesFileErrors() {
+        return posCodesFileErrors.sum();
+    }
+
+    /** Times the pool ran low (at or below {@code vouchers.poolLowWarning}) and the sink warned: once per refill. */
+    public long posCodesLowWarnings() {
+        return posCodesLowWarnings.sum();
+    }
+
+    void countPosCodesLowWarning() {
+        posCodesLowWarnings.increment();
+    }
+
+    void countPosCodesAdded(int n) {
+        posCodesAdded.add(n);
+    }
+
+    void countPosCodesFileError() {
+        posCodesFileErrors.increment();
     }
 
     void countIssued(boolean withPosCode, boolean poolConfigured) {
@@ -94,6 +124,9 @@ public final class VoucherMetrics {
         out.put("vouchers.answersNotSent", answersNotSent.sum());
         out.put("vouchers.requestsDropped", requestsDropped.sum());
         out.put("vouchers.posCodesFree", posCodesFree());
+        out.put("vouchers.posCodesAdded", posCodesAdded());
+        out.put("vouchers.posCodesFileErrors", posCodesFileErrors());
+        out.put("vouchers.posCodesLowWarnings", posCodesLowWarnings());
         outcomes.forEach((o, n) -> out.put("vouchers.redeem." + o.name(), n.sum()));
         malformed.forEach((k, n) -> out.put("vouchers.malformed." + k, n.sum()));
         return out;

@@ -265,7 +265,8 @@ class VoucherStoreTest {
     void aGoodwillVoucherForAnUnknownCardOrAnAlreadyEndedWindowIsRefused() {
         VoucherIssuer.Refused unknown = assertThrows(VoucherIssuer.Refused.class, () -> issuer.goodwill(
                 new VoucherIssuer.Goodwill("Cake", "ZZZZZZZZZZZZZZZZ", Duration.ofDays(1), null, null, "sorry", "ann")));
-        assertTrue(unknown.getMessage().startsWith("card ZZZZZZZZZZZZZZZZ has no stamps yet"), unknown.getMessage());
+        assertTrue(unknown.getMessage().startsWith("card ZZZZZZZZZZZZZZZZ has no stamps yet, so the sink does not know it; "
+                + "give the card's full scanned code instead"), unknown.getMessage());
         assertThrows(VoucherIssuer.Refused.class, () -> goodwill("Cake", Duration.ofDays(1), T0.minus(Duration.ofDays(3)),
                 null));
         assertEquals(0, metrics.issued());
