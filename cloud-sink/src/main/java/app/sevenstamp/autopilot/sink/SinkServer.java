@@ -138,7 +138,7 @@ public final class SinkServer implements AutoCloseable {
                     key.trustedKeyLine(), config.tls()), registry, accessFactory, clock);
             started.push(fleet);
             fleet.publishRules(CounterRulesBook.versioned(store, config.programs(), clock));
-            fleet.renumberRulesWith(held -> CounterRulesBook.versioned(store, config.programs(), clock, held));
+            fleet.renumberRulesWith(held -> CounterRulesBook.numberedPast(store, config.programs(), clock, held));
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.tinylog.Logger;
 
@@ -28,7 +29,7 @@ import org.tinylog.Logger;
  * new). Numbering by the clock keeps a fresh or restored database ahead of what the boxes stored from the
  * old one (counting from 1 again, the boxes ignored every new rule until the count caught up); for the
  * rare case it does not (restored database, same content, boxes holding a later version) a box's status
- * reports its version, and {@link #versioned(SinkStore, Map, Clock, long)} numbers past it. The database
+ * reports its version, and {@link #numberedPast} numbers past it. The database
  * is shared by every sink instance, so two sinks on one database agree on the numbering.
  */
 public final class CounterRulesBook {
@@ -55,55 +56,100 @@ public final class CounterRulesBook {
 
     /** The rules to publish now, with a new version in the database if they changed since the last start. */
     public static CounterRules versioned(SinkStore store, Map<String, Program> programs, Clock clock) {
-        return versioned(store, programs, clock, 0);
+        Map<String, CounterRules.Limits> limits = limits(programs);
+        String content = canonical(limits);
+        return inTransaction(store, c -> {
+            Stored row = stored(c);
+            long version;
+            if (row == null) {
+                version = Math.max(1, clock.instant().getEpochSecond());
+                write(c, "INSERT INTO counter_rules (version, content, changed_at, id) VALUES (?, ?, ?, 1)", version,
+                        content, clock);
+                Logger.info("counter rules: first version {}", version);
+            } else if (row.content().equals(content)) {
+                version = row.version();
+            } else {
+                version = Math.max(row.version() + 1, clock.instant().getEpochSecond());
+                write(c, "UPDATE counter_rules SET version = ?, content = ?, changed_at = ? WHERE id = 1", version,
+                        content, clock);
+                Logger.info("counter rules changed since the last start: version {}", version);
+            }
+            return Optional.of(new CounterRules(WireCodec.SCHEMA, version, limits));
+        }).orElseThrow();
     }
 
     /**
-     * As {@link #versioned(SinkStore, Map, Clock)}, and also a new version when the stored one is not above
-     * {@code above}: a version some box holds (the caller checks it is not in the future).
+     * The rules to publish when a box holds version {@code held}, above this sink's (the database was restored
+     * from before a change, or another sink on the database changed the rules): numbered past {@code held} if
+     * the database is below it; as stored if the database holds {@code held} or more with this sink's rules
+     * (nothing written); empty when the database holds other rules than {@code programs} (sinks with different
+     * programs on one database: numbering past the box would put this sink's rules over the other's, and the
+     * other's back, without end).
      */
-    public static CounterRules versioned(SinkStore store, Map<String, Program> programs, Clock clock, long above) {
+    public static Optional<CounterRules> numberedPast(SinkStore store, Map<String, Program> programs, Clock clock,
+            long held) {
         Map<String, CounterRules.Limits> limits = limits(programs);
         String content = canonical(limits);
+        return inTransaction(store, c -> {
+            Stored row = stored(c);
+            if (row != null && !row.content().equals(content)) {
+                Logger.warn("counter rules: the database holds version {} with other rules than this sink's programs; "
+                        + "run every sink on one database with the same programs", row.version());
+                return Optional.empty();
+            }
+            if (row != null && row.version() >= held) {
+                return Optional.of(new CounterRules(WireCodec.SCHEMA, row.version(), limits));
+            }
+            long version = Math.max(held + 1, clock.instant().getEpochSecond());
+            write(c, row == null ? "INSERT INTO counter_rules (version, content, changed_at, id) VALUES (?, ?, ?, 1)"
+                    : "UPDATE counter_rules SET version = ?, content = ?, changed_at = ? WHERE id = 1", version, content, clock);
+            Logger.info("counter rules numbered past version {} that a box holds: version {}", held, version);
+            return Optional.of(new CounterRules(WireCodec.SCHEMA, version, limits));
+        });
+    }
+
+    private record Stored(long version, String content) {
+    }
+
+    private interface Work {
+        Optional<CounterRules> run(Connection c) throws SQLException;
+    }
+
+    private static Stored stored(Connection c) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("SELECT version, content FROM counter_rules WHERE id = 1 FOR UPDATE");
+             ResultSet rs = st.executeQuery()) {
+            return rs.next() ? new Stored(rs.getLong(1), rs.getString(2)) : null;
+        }
+    }
+
+    private static void write(Connection c, String sql, long version, String content, Clock clock) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(sql)) {
+            st.setLong(1, version);
+            st.setString(2, content);
+            st.setObject(3, clock.instant().atOffset(ZoneOffset.UTC));
+            st.executeUpdate();
+        }
+    }
+
+    /** Runs {@code work} in one transaction, once more if two sinks inserted the first row at the same moment. */
+    private static Optional<CounterRules> inTransaction(SinkStore store, Work work) {
+        try {
+            return once(store, work);
+        } catch (StoreException e) {
+            if (e.getCause() instanceof SQLException q && q.getSQLState() != null && q.getSQLState().startsWith("23")) {
+                return once(store, work); // the other insert committed: this time the row is there to read
+            }
+            throw e;
+        }
+    }
+
+    private static Optional<CounterRules> once(SinkStore store, Work work) {
         try (Connection c = store.connection()) {
             c.setAutoCommit(false);
             try {
-                long version;
-                try (PreparedStatement st = c.prepareStatement(
-                        "SELECT version, content FROM counter_rules WHERE id = 1 FOR UPDATE");
-                     ResultSet rs = st.executeQuery()) {
-                    long next = Math.max(clock.instant().getEpochSecond(), above + 1);
-                    if (!rs.next()) {
-                        version = Math.max(1, next);
-                        try (PreparedStatement ins = c.prepareStatement(
-                                "INSERT INTO counter_rules (id, version, content, changed_at) VALUES (1, ?, ?, ?)")) {
-                            ins.setLong(1, version);
-                            ins.setString(2, content);
-                            ins.setObject(3, clock.instant().atOffset(ZoneOffset.UTC));
-                            ins.executeUpdate();
-                        }
-                        Logger.info("counter rules: first version {}", version);
-                    } else if (rs.getString(2).equals(content) && rs.getLong(1) > above) {
-                        version = rs.getLong(1);
-                    } else {
-                        boolean sameContent = rs.getString(2).equals(content);
-                        version = Math.max(rs.getLong(1) + 1, next);
-                        try (PreparedStatement up = c.prepareStatement(
-                                "UPDATE counter_rules SET version = ?, content = ?, changed_at = ? WHERE id = 1")) {
-                            up.setLong(1, version);
-                            up.setString(2, content);
-                            up.setObject(3, clock.instant().atOffset(ZoneOffset.UTC));
-                            up.executeUpdate();
-                        }
-                        if (sameContent) {
-                            Logger.info("counter rules numbered past version {} that a box holds: version {}", above, version);
-                        } else {
-                            Logger.info("counter rules changed since the last start: version {}", version);
-                        }
-                    }
-                }
+                Optional<CounterRules> r = work.run(c);
                 c.commit();
-                return new CounterRules(WireCodec.SCHEMA, version, limits);
+                return r;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;

@@ -29,6 +29,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -99,12 +100,20 @@ public final class FleetService implements AutoCloseable {
     private volatile boolean closing;
     /** The counter rules to keep retained on PREFIX/rules; null until {@link #publishRules}. */
     private volatile CounterRules rules;
-    /** Numbers the rules past a version a box holds; null: boxes ahead are only logged. */
-    private volatile LongFunction<CounterRules> renumber;
+    /** Numbers the rules past a version a box holds, if the database agrees; null: boxes ahead are ignored. */
+    private volatile LongFunction<Optional<CounterRules>> renumber;
+    /** When this sink last looked at a box ahead (System.nanoTime), so that one box cannot drive the fleet. */
+    private long lastCatchUpNanos;
+    private boolean caughtUpOnce;
     /** Devices already warned about a rules version in the future, so a bad box logs once. */
     private final Set<String> warnedFuture = ConcurrentHashMap.newKeySet();
     /** How far ahead of this sink's clock a box's rules version may be and still be believed. */
     static final Duration RULES_SKEW = Duration.ofDays(1);
+    /**
+     * At most one look at a box ahead per this time: each renumbering rewrites the rules file on every box, so a
+     * broken or hostile box reporting ever higher versions costs the fleet at most six rewrites an hour.
+     */
+    static final Duration CATCH_UP_EVERY = Duration.ofMinutes(10);
 
     private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) throws MqttException {
         this.settings = settings;
@@ -307,11 +316,12 @@ public final class FleetService implements AutoCloseable {
     }
 
     /**
-     * When a box reports a counter rules version above the one published (the database was reset or
-     * restored), {@code renumber} gives the rules a version past it, and they are published at once: the
-     * box would ignore anything not newer than what it holds. Called on the fleet thread.
+     * When a box reports a counter rules version above the one published (the database was restored from
+     * before a change), {@code renumber} gives the rules a version past it, and they are published at once: the
+     * box would ignore anything not newer than what it holds. It returns the database's rules (with the
+     * version another sink gave them), or empty when the database holds other rules. Called on the fleet thread.
      */
-    public void renumberRulesWith(LongFunction<CounterRules> renumber) {
+    public void renumberRulesWith(LongFunction<Optional<CounterRules>> renumber) {
         this.renumber = Objects.requireNonNull(renumber, "renumber");
     }
 
@@ -381,11 +391,16 @@ public final class FleetService implements AutoCloseable {
         }
     }
 
-    /** A box holding newer counter rules than published ignores ours: number them past its version. */
+    /**
+     * A box holding newer counter rules than published ignores ours: number them past its version. Only for a
+     * device this sink admits, not further than a day ahead of the sink's clock, and at most once per
+     * {@link #CATCH_UP_EVERY}; the database decides (in {@code renumber}) whether there is anything to do, so
+     * several sinks on one database number past a box once between them. Fleet thread only.
+     */
     private void catchUpRules(String deviceId, long held) {
         CounterRules published = rules;
-        LongFunction<CounterRules> next = renumber;
-        if (published == null || next == null || held <= published.version()) {
+        LongFunction<Optional<CounterRules>> next = renumber;
+        if (published == null || next == null || held <= published.version() || !admits(deviceId)) {
             return;
         }
         // versions are wall-clock seconds: one far in the future is a broken or hostile box, not a newer sink
@@ -396,9 +411,18 @@ public final class FleetService implements AutoCloseable {
             }
             return;
         }
-        Logger.warn("fleet: {} holds counter rules version {}, newer than the published {} (a reset or restored "
-                + "database?); numbering past it", deviceId, held, published.version());
-        publishRules(next.apply(held));
+        long now = System.nanoTime();
+        if (caughtUpOnce && now - lastCatchUpNanos < CATCH_UP_EVERY.toNanos()) {
+            return;
+        }
+        caughtUpOnce = true;
+        lastCatchUpNanos = now;
+        Optional<CounterRules> current = next.apply(held);
+        if (current.isPresent() && current.get().version() > published.version()) {
+            Logger.warn("fleet: {} held counter rules version {}, newer than the published {}; publishing version {}",
+                    deviceId, held, published.version(), current.get().version());
+            publishRules(current.get());
+        }
     }
 
     private void provision(String nonce, byte[] payload) {

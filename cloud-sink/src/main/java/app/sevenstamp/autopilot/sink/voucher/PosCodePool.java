@@ -4,6 +4,8 @@ import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,11 +137,17 @@ public final class PosCodePool {
             return Refresh.FAILED; // logged when this version was first seen
         }
         if (s == Stamp.MISSING) {
+            if (!s.equals(pending)) {
+                pending = s; // an editor that deletes and writes the file anew: missing for one check is no error
+                return Refresh.SETTLING;
+            }
             return fail(s, "vouchers.posCodes: '" + file + "' cannot be read (it is missing or not a regular file)");
         }
         // Settled: unchanged since the last check, or last written a while ago (a future time counts as settled
-        // only via the first rule, so a file from a machine with a skewed clock waits one check).
-        boolean settled = s.equals(pending) || !s.modified().toInstant().isAfter(now.minus(QUIET));
+        // only via the first rule, so a file from a machine with a skewed clock waits one check). A file whose
+        // last line has no line end yet also waits one check: "A-00" of "A-001" is a valid till code too.
+        boolean settled = s.equals(pending)
+                || !s.modified().toInstant().isAfter(now.minus(QUIET)) && endsWithLineEnd();
         if (!settled) {
             pending = s;
             return Refresh.SETTLING;
@@ -169,6 +177,20 @@ public final class PosCodePool {
         failed = null;
         afterImport("re-read after it changed: ", codes.size(), added);
         return Refresh.IMPORTED;
+    }
+
+    /** True for an empty file or one whose last byte ends a line; false also when it cannot be read now. */
+    private boolean endsWithLineEnd() {
+        try (FileChannel ch = FileChannel.open(file)) {
+            if (ch.size() == 0) {
+                return true;
+            }
+            ByteBuffer last = ByteBuffer.allocate(1);
+            ch.read(last, ch.size() - 1);
+            return last.get(0) == '\n' || last.get(0) == '\r';
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** @param why names the key and the file, as {@link #read} does */

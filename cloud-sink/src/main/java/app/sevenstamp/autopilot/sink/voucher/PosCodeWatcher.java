@@ -49,6 +49,9 @@ public final class PosCodeWatcher implements AutoCloseable {
 
     private void tick() {
         Instant now = clock.instant();
+        if (now.isBefore(next.minus(every))) {
+            next = now; // the clock was set back: a check due in an hour would leave new codes unseen that long
+        }
         if (now.isBefore(next)) {
             return;
         }
@@ -64,10 +67,12 @@ public final class PosCodeWatcher implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        // no interrupt: H2 closes its whole database when a thread is interrupted inside a write, and the
+        // rest of the sink (ingest's last batch) still needs it; a running import is short, so let it finish
+        timer.shutdown();
         try {
-            if (!timer.awaitTermination(2, TimeUnit.SECONDS)) {
-                Logger.warn("the pos-codes thread did not stop within 2 s");
+            if (!timer.awaitTermination(10, TimeUnit.SECONDS)) {
+                Logger.warn("the pos-codes thread did not stop within 10 s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -76,10 +76,32 @@ class CounterRulesBookTest {
 
             // a box reports a version above the sink's (a database restored from before a change): past it
             long boxHolds = fresh.version() + 500;
-            CounterRules past = CounterRulesBook.versioned(store, coffee(Duration.ofMinutes(5)), clock, boxHolds);
+            CounterRules past = CounterRulesBook.numberedPast(store, coffee(Duration.ofMinutes(5)), clock, boxHolds)
+                    .orElseThrow();
             assertEquals(boxHolds + 1, past.version());
-            assertEquals(past.version(), CounterRulesBook.versioned(store, coffee(Duration.ofMinutes(5)), clock, boxHolds)
-                    .version(), "once past, the same report changes nothing");
+            assertEquals(past, CounterRulesBook.numberedPast(store, coffee(Duration.ofMinutes(5)), clock, boxHolds)
+                    .orElseThrow(), "once past, the same report (another sink's, say) gives the stored rules");
+            assertEquals(past.version(), CounterRulesBook.versioned(store, coffee(Duration.ofMinutes(5)), clock).version());
+        }
+    }
+
+    @Test
+    void twoSinksWithDifferentProgramsOnOneDatabaseDoNotNumberPastEachOther() {
+        MutableClock clock = new MutableClock(T0);
+        try (SinkStore store = backend.fixture(dir.resolve("shared")).open()) {
+            long old = CounterRulesBook.versioned(store, coffee(Duration.ofMinutes(5)), clock).version();
+            clock.advance(Duration.ofMinutes(1));
+            // sink A restarts with a longer cooldown; the boxes take A's version and report it
+            long newer = CounterRulesBook.versioned(store, coffee(Duration.ofMinutes(10)), clock).version();
+            assertTrue(newer > old);
+            // sink B still runs the old programs: it must not put them back over A's with a higher version
+            assertTrue(CounterRulesBook.numberedPast(store, coffee(Duration.ofMinutes(5)), clock, newer).isEmpty());
+            // a third sink with A's programs adopts A's version as stored, without writing
+            CounterRules adopted = CounterRulesBook.numberedPast(store, coffee(Duration.ofMinutes(10)), clock, newer)
+                    .orElseThrow();
+            assertEquals(newer, adopted.version());
+            assertEquals(600, adopted.programs().get("coffee").cooldownSeconds());
+            assertEquals(newer, CounterRulesBook.versioned(store, coffee(Duration.ofMinutes(10)), clock).version());
         }
     }
 }

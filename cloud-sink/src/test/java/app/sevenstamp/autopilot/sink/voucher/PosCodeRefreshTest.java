@@ -100,10 +100,18 @@ class PosCodeRefreshTest {
         assertEquals(5, pool.free(), "one taken, one added");
         assertEquals(6, metrics.posCodesAdded());
 
+        // A last line without its line end may be cut short ("B-00" of "B-002"): it waits one check.
+        append("B-00", clock.instant().minusSeconds(10));
+        assertEquals(PosCodePool.Refresh.SETTLING, pool.refresh(clock.instant()));
+        append("2\n", clock.instant().minusSeconds(10));
+        assertEquals(PosCodePool.Refresh.IMPORTED, pool.refresh(clock.instant()));
+        assertEquals(6, pool.free(), "B-002 added, no B-00");
+        assertEquals(7, metrics.posCodesAdded());
+
         // A batch that replaces the file: the codes gone from it stay in the pool, with their vouchers or free.
         write("C-001\n", clock.instant().minusSeconds(10));
         assertEquals(PosCodePool.Refresh.IMPORTED, pool.refresh(clock.instant()));
-        assertEquals(6, pool.free());
+        assertEquals(7, pool.free());
         assertEquals(0, metrics.posCodesFileErrors());
     }
 
@@ -123,7 +131,9 @@ class PosCodeRefreshTest {
         assertEquals(3, pool.free());
 
         Files.delete(file);
-        assertEquals(PosCodePool.Refresh.FAILED, pool.refresh(clock.instant()));
+        assertEquals(PosCodePool.Refresh.SETTLING, pool.refresh(clock.instant()), "an editor may be writing it anew");
+        assertEquals(1, metrics.posCodesFileErrors());
+        assertEquals(PosCodePool.Refresh.FAILED, pool.refresh(clock.instant()), "missing at two checks in a row");
         assertEquals(PosCodePool.Refresh.FAILED, pool.refresh(clock.instant()));
         assertEquals(2, metrics.posCodesFileErrors());
         assertEquals(3, pool.free());
@@ -173,6 +183,12 @@ class PosCodeRefreshTest {
             clock.advance(PosCodeWatcher.CHECK_EVERY);
             await().atMost(Duration.ofSeconds(10)).until(() -> metrics.posCodesFileErrors() == 1);
             assertEquals(5, pool.free());
+
+            // the clock is set back an hour (NTP): checks go on every CHECK_EVERY from the new time
+            clock.set(clock.instant().minus(Duration.ofHours(1)));
+            write("E-001\n", clock.instant().minusSeconds(10));
+            clock.advance(PosCodeWatcher.CHECK_EVERY);
+            await().atMost(Duration.ofSeconds(10)).until(() -> metrics.posCodesFree() == 6);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces().keySet().stream()
                 .noneMatch(t -> t.getName().equals("pos-codes") && t.isAlive()));

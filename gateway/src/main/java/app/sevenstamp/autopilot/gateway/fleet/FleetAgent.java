@@ -180,7 +180,11 @@ public final class FleetAgent implements AutoCloseable {
 
     /** Publishes the status now, on the fleet thread, besides the heartbeat: after a change an operator should see. */
     public void publishStatusNow() {
-        worker.execute(this::publishStatus);
+        try {
+            worker.execute(this::publishStatus);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the gateway is stopping (goodbye sent): the offline status stands
+        }
     }
 
     private void publishStatus() {
