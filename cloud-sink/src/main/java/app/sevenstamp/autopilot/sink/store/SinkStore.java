@@ -13,10 +13,14 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.tinylog.Logger;
 
 /**
@@ -254,26 +258,57 @@ public final class SinkStore implements AutoCloseable {
          * the store retries.
          */
         public void lockCards(Collection<String> cardIds) throws SQLException {
-            lockRows("cards", "card_id", cardIds);
+            lockAndReadCards(cardIds);
         }
 
-        private void lockRows(String table, String key, Collection<String> ids) throws SQLException {
-            List<String> sorted = new ArrayList<>(new java.util.TreeSet<>(ids));
+        /**
+         * {@link #lockCards} that also returns the rows it locked (by card id; a card without a row is
+         * absent): one round trip for the locks and the reads of a whole batch.
+         */
+        public Map<String, StoredCard> lockAndReadCards(Collection<String> cardIds) throws SQLException {
+            List<String> sorted = new ArrayList<>(new TreeSet<>(cardIds));
+            Map<String, StoredCard> out = new HashMap<>();
             if (sorted.isEmpty()) {
-                return;
+                return out;
             }
-            String marks = String.join(", ", java.util.Collections.nCopies(sorted.size(), "?"));
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + key + " FROM " + table + " WHERE " + key
-                    + " IN (" + marks + ") ORDER BY " + key + " FOR UPDATE")) {
+            try (PreparedStatement ps = c.prepareStatement(CARD_COLUMNS + " WHERE card_id IN (" + marks(sorted.size())
+                    + ") ORDER BY card_id FOR UPDATE")) {
                 for (int i = 0; i < sorted.size(); i++) {
                     ps.setString(i + 1, sorted.get(i));
                 }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        // reading the rows is what locks them
+                        StoredCard card = cardRow(rs);
+                        out.put(card.cardId(), card);
                     }
                 }
             }
+            return out;
+        }
+
+        /** The stored events among these ids, by id: one round trip for the duplicate check of a whole batch. */
+        public Map<String, StoredEvent> events(Collection<String> eventIds) throws SQLException {
+            List<String> ids = new ArrayList<>(new TreeSet<>(eventIds));
+            Map<String, StoredEvent> out = new HashMap<>();
+            if (ids.isEmpty()) {
+                return out;
+            }
+            try (PreparedStatement ps = c.prepareStatement(EVENT_COLUMNS + " WHERE event_id IN (" + marks(ids.size()) + ")")) {
+                for (int i = 0; i < ids.size(); i++) {
+                    ps.setString(i + 1, ids.get(i));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        StoredEvent e = eventRow(rs);
+                        out.put(e.eventId(), e);
+                    }
+                }
+            }
+            return out;
+        }
+
+        private static String marks(int n) {
+            return String.join(", ", java.util.Collections.nCopies(n, "?"));
         }
 
         /** The card, locked until the end of the transaction; empty when it has no row yet. */
@@ -286,20 +321,8 @@ public final class SinkStore implements AutoCloseable {
          * decides, so a concurrent writer of the same id cannot slip past.
          */
         public boolean insertEvent(StoredEvent e) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(db.insertIgnoringDuplicate("INSERT INTO events (event_id, "
-                    + "device_id, seq, card_id, program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "event_id"))) {
-                ps.setString(1, e.eventId());
-                ps.setString(2, e.deviceId());
-                ps.setLong(3, e.seq());
-                ps.setString(4, clip(e.cardId(), 160));
-                ps.setString(5, clip(e.programId(), 160));
-                ps.setString(6, e.kind());
-                ps.setObject(7, utc(e.deviceTime()));
-                ps.setObject(8, utc(e.receivedAt()));
-                ps.setBoolean(9, e.clockSynced());
-                ps.setString(10, e.outcome().name());
-                ps.setString(11, e.reason());
+            try (PreparedStatement ps = c.prepareStatement(insertEventSql())) {
+                bindEvent(ps, e);
                 return ps.executeUpdate() == 1;
             } catch (SQLException ex) {
                 if (DUPLICATE_KEY.equals(ex.getSQLState())) {
@@ -309,18 +332,74 @@ public final class SinkStore implements AutoCloseable {
             }
         }
 
+        /**
+         * Inserts new events in one JDBC batch. The caller checked that none of them is stored
+         * ({@link #events}); one that another writer stored since (a concurrent instance, the POS
+         * route) is a {@link Conflict}: the whole transaction runs again and finds it stored then, so
+         * the primary key still decides and no event counts twice.
+         */
+        public void insertEvents(List<StoredEvent> events) throws SQLException {
+            if (events.isEmpty()) {
+                return;
+            }
+            try (PreparedStatement ps = c.prepareStatement(insertEventSql())) {
+                for (StoredEvent e : events) {
+                    bindEvent(ps, e);
+                    ps.addBatch();
+                }
+                int[] counts = ps.executeBatch();
+                for (int i = 0; i < counts.length; i++) {
+                    if (counts[i] == 0) {
+                        throw new Conflict(events.get(i).eventId(), null);
+                    }
+                    if (counts[i] != 1) {
+                        throw new SQLException("inserting event " + events.get(i).eventId() + " reported " + counts[i]
+                                + " rows (a JDBC batch option that hides the row counts?)");
+                    }
+                }
+            } catch (SQLException ex) {
+                if (isDuplicateKey(ex)) {
+                    throw new Conflict("of a batch of events", ex);
+                }
+                throw ex;
+            }
+        }
+
+        /** H2 reports a failed batch row as the next exception of a BatchUpdateException. */
+        private static boolean isDuplicateKey(SQLException ex) {
+            for (SQLException e = ex; e != null; e = e.getNextException()) {
+                if (DUPLICATE_KEY.equals(e.getSQLState())) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private String insertEventSql() {
+            return db.insertIgnoringDuplicate("INSERT INTO events (event_id, device_id, seq, card_id, program_id, kind, "
+                    + "device_time, received_at, clock_synced, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "event_id");
+        }
+
+        private static void bindEvent(PreparedStatement ps, StoredEvent e) throws SQLException {
+            ps.setString(1, e.eventId());
+            ps.setString(2, e.deviceId());
+            ps.setLong(3, e.seq());
+            ps.setString(4, clip(e.cardId(), 160));
+            ps.setString(5, clip(e.programId(), 160));
+            ps.setString(6, e.kind());
+            ps.setObject(7, utc(e.deviceTime()));
+            ps.setObject(8, utc(e.receivedAt()));
+            ps.setBoolean(9, e.clockSynced());
+            ps.setString(10, e.outcome().name());
+            ps.setString(11, e.reason());
+        }
+
         /** Inserts a new card or updates an existing one; {@code isNew} says which. */
         public void saveCard(StoredCard card, boolean isNew) throws SQLException {
             if (isNew) {
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO cards (card_id, program_id, stamps, "
-                        + "rewards_available, rewards_earned_total, last_stamp_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-                    ps.setString(1, card.cardId());
-                    ps.setString(2, card.programId());
-                    ps.setInt(3, card.balance().stamps());
-                    ps.setInt(4, card.balance().rewardsAvailable());
-                    ps.setInt(5, card.balance().rewardsEarnedTotal());
-                    ps.setObject(6, utc(card.lastStampAt()));
-                    ps.setObject(7, utc(card.firstSeenAt()));
+                try (PreparedStatement ps = c.prepareStatement(INSERT_CARD)) {
+                    bindNewCard(ps, card);
                     ps.executeUpdate();
                 } catch (SQLException ex) {
                     if (DUPLICATE_KEY.equals(ex.getSQLState())) {
@@ -330,15 +409,78 @@ public final class SinkStore implements AutoCloseable {
                 }
                 return;
             }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE cards SET stamps = ?, rewards_available = ?, "
-                    + "rewards_earned_total = ?, last_stamp_at = ? WHERE card_id = ?")) {
-                ps.setInt(1, card.balance().stamps());
-                ps.setInt(2, card.balance().rewardsAvailable());
-                ps.setInt(3, card.balance().rewardsEarnedTotal());
-                ps.setObject(4, utc(card.lastStampAt()));
-                ps.setString(5, card.cardId());
+            try (PreparedStatement ps = c.prepareStatement(UPDATE_CARD)) {
+                bindCardUpdate(ps, card);
                 if (ps.executeUpdate() != 1) {
                     throw new SQLException("card " + card.cardId() + " vanished during its own transaction");
+                }
+            }
+        }
+
+        private static final String INSERT_CARD = "INSERT INTO cards (card_id, program_id, stamps, rewards_available, "
+                + "rewards_earned_total, last_stamp_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+        private static final String UPDATE_CARD = "UPDATE cards SET stamps = ?, rewards_available = ?, "
+                + "rewards_earned_total = ?, last_stamp_at = ? WHERE card_id = ?";
+
+        private static void bindNewCard(PreparedStatement ps, StoredCard card) throws SQLException {
+            ps.setString(1, card.cardId());
+            ps.setString(2, card.programId());
+            ps.setInt(3, card.balance().stamps());
+            ps.setInt(4, card.balance().rewardsAvailable());
+            ps.setInt(5, card.balance().rewardsEarnedTotal());
+            ps.setObject(6, utc(card.lastStampAt()));
+            ps.setObject(7, utc(card.firstSeenAt()));
+        }
+
+        private static void bindCardUpdate(PreparedStatement ps, StoredCard card) throws SQLException {
+            ps.setInt(1, card.balance().stamps());
+            ps.setInt(2, card.balance().rewardsAvailable());
+            ps.setInt(3, card.balance().rewardsEarnedTotal());
+            ps.setObject(4, utc(card.lastStampAt()));
+            ps.setString(5, card.cardId());
+        }
+
+        /**
+         * Saves cards in two JDBC batches, inserts then updates, each in card id order: {@code isNew}
+         * says which rows do not exist yet. Like {@link #saveCard}: a new row another writer created
+         * first is a {@link Conflict}, an existing row that is gone is an error.
+         */
+        public void saveCards(Collection<StoredCard> cards, java.util.function.Predicate<String> isNew) throws SQLException {
+            List<StoredCard> inserts = new ArrayList<>();
+            List<StoredCard> updates = new ArrayList<>();
+            TreeMap<String, StoredCard> byId = new TreeMap<>();
+            for (StoredCard card : cards) {
+                byId.put(card.cardId(), card);
+            }
+            for (StoredCard card : byId.values()) {
+                (isNew.test(card.cardId()) ? inserts : updates).add(card);
+            }
+            if (!inserts.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement(INSERT_CARD)) {
+                    for (StoredCard card : inserts) {
+                        bindNewCard(ps, card);
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                } catch (SQLException ex) {
+                    if (isDuplicateKey(ex)) {
+                        throw new Conflict("of a batch of new cards", ex);
+                    }
+                    throw ex;
+                }
+            }
+            if (!updates.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement(UPDATE_CARD)) {
+                    for (StoredCard card : updates) {
+                        bindCardUpdate(ps, card);
+                        ps.addBatch();
+                    }
+                    int[] counts = ps.executeBatch();
+                    for (int i = 0; i < counts.length; i++) {
+                        if (counts[i] != 1 && counts[i] != Statement.SUCCESS_NO_INFO) {
+                            throw new SQLException("card " + updates.get(i).cardId() + " vanished during its own transaction");
+                        }
+                    }
                 }
             }
         }
@@ -350,6 +492,19 @@ public final class SinkStore implements AutoCloseable {
          * a rolled-back event changes nothing. A device seen for the first time at seq N > 1 opens 1..N-1.
          */
         public SeqNote noteDeviceSeq(String deviceId, long seq, Instant at) throws SQLException {
+            return noteDeviceSeqs(deviceId, List.of(seq), at).get(0);
+        }
+
+        /**
+         * {@link #noteDeviceSeq} for several numbers of one device, in the given order, with one read
+         * and one write of its row: each number is judged against the highest one before it, exactly as
+         * if noted one by one. Returns one note per number.
+         */
+        public List<SeqNote> noteDeviceSeqs(String deviceId, List<Long> seqs, Instant at) throws SQLException {
+            List<SeqNote> notes = new ArrayList<>(seqs.size());
+            if (seqs.isEmpty()) {
+                return notes;
+            }
             Long last = null;
             try (PreparedStatement ps = c.prepareStatement("SELECT last_seq FROM devices WHERE device_id = ? FOR UPDATE")) {
                 ps.setString(1, deviceId);
@@ -359,7 +514,9 @@ public final class SinkStore implements AutoCloseable {
                     }
                 }
             }
+            int from = 0;
             if (last == null) {
+                long seq = seqs.get(0);
                 try (PreparedStatement ps = c.prepareStatement(
                         "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
                     ps.setString(1, deviceId);
@@ -372,15 +529,31 @@ public final class SinkStore implements AutoCloseable {
                     }
                     throw ex;
                 }
-                return seq > 1 ? new SeqNote(insertGap(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE;
+                notes.add(seq > 1 ? new SeqNote(insertGap(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE);
+                last = seq;
+                from = 1;
+            }
+            if (from == seqs.size()) {
+                return notes;
+            }
+            long highest = last;
+            for (int i = from; i < seqs.size(); i++) {
+                long seq = seqs.get(i);
+                notes.add(step(deviceId, highest, seq, at));
+                highest = Math.max(highest, seq);
             }
             try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
                     + "last_event_at = ? WHERE device_id = ?")) {
-                ps.setLong(1, seq);
+                ps.setLong(1, highest);
                 ps.setObject(2, utc(at));
                 ps.setString(3, deviceId);
                 ps.executeUpdate();
             }
+            return notes;
+        }
+
+        /** One number against the highest before it: opens a gap, fills one, or is the next. */
+        private SeqNote step(String deviceId, long last, long seq, Instant at) throws SQLException {
             if (seq > last + 1) {
                 return new SeqNote(insertGap(new SeqGap(deviceId, last + 1, seq - 1, at)), null);
             }
@@ -429,16 +602,10 @@ public final class SinkStore implements AutoCloseable {
         }
 
         public Optional<StoredEvent> event(String eventId) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement("SELECT event_id, device_id, seq, card_id, program_id, kind, "
-                    + "device_time, received_at, clock_synced, outcome, reason FROM events WHERE event_id = ?")) {
+            try (PreparedStatement ps = c.prepareStatement(EVENT_COLUMNS + " WHERE event_id = ?")) {
                 ps.setString(1, eventId);
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        return Optional.empty();
-                    }
-                    return Optional.of(new StoredEvent(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4),
-                            rs.getString(5), rs.getString(6), instant(rs, 7), instant(rs, 8), rs.getBoolean(9),
-                            AckOutcome.valueOf(rs.getString(10)), rs.getString(11)));
+                    return rs.next() ? Optional.of(eventRow(rs)) : Optional.empty();
                 }
             }
         }
@@ -448,18 +615,29 @@ public final class SinkStore implements AutoCloseable {
         }
 
         private Optional<StoredCard> card(String cardId, boolean forUpdate) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement("SELECT card_id, program_id, stamps, rewards_available, "
-                    + "rewards_earned_total, last_stamp_at, first_seen_at FROM cards WHERE card_id = ?"
+            try (PreparedStatement ps = c.prepareStatement(CARD_COLUMNS + " WHERE card_id = ?"
                     + (forUpdate ? " FOR UPDATE" : ""))) {
                 ps.setString(1, cardId);
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        return Optional.empty();
-                    }
-                    return Optional.of(new StoredCard(rs.getString(1), rs.getString(2),
-                            new CardBalance(rs.getInt(3), rs.getInt(4), rs.getInt(5)), instant(rs, 6), instant(rs, 7)));
+                    return rs.next() ? Optional.of(cardRow(rs)) : Optional.empty();
                 }
             }
+        }
+
+        private static final String EVENT_COLUMNS = "SELECT event_id, device_id, seq, card_id, program_id, kind, "
+                + "device_time, received_at, clock_synced, outcome, reason FROM events";
+        private static final String CARD_COLUMNS = "SELECT card_id, program_id, stamps, rewards_available, "
+                + "rewards_earned_total, last_stamp_at, first_seen_at FROM cards";
+
+        private static StoredEvent eventRow(ResultSet rs) throws SQLException {
+            return new StoredEvent(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
+                    rs.getString(6), instant(rs, 7), instant(rs, 8), rs.getBoolean(9), AckOutcome.valueOf(rs.getString(10)),
+                    rs.getString(11));
+        }
+
+        private static StoredCard cardRow(ResultSet rs) throws SQLException {
+            return new StoredCard(rs.getString(1), rs.getString(2), new CardBalance(rs.getInt(3), rs.getInt(4), rs.getInt(5)),
+                    instant(rs, 6), instant(rs, 7));
         }
 
         private static OffsetDateTime utc(Instant at) {
