@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -138,8 +139,12 @@ final class BatchView {
         }
     }
 
-    /** Writes everything pending: event rows, then card rows (in id order), then ledger lines (in order). */
+    /**
+     * Writes everything pending: event rows and card rows in id order (two instances that happen to
+     * write the same ones wait for each other rather than deadlock), then ledger lines in order.
+     */
     void flush() throws SQLException {
+        pendingEvents.sort(Comparator.comparing(StoredEvent::eventId));
         tx.insertEvents(pendingEvents);
         pendingEvents.clear();
         if (!pendingCards.isEmpty()) {

@@ -334,17 +334,21 @@ public final class EventProcessor {
                 byDevice.computeIfAbsent(e.deviceId(), d -> new ArrayList<>()).add(i);
             }
         }
-        Instant now = clock.instant();
+        Map<String, List<Long>> seqs = new java.util.TreeMap<>();
         for (Map.Entry<String, List<Integer>> device : byDevice.entrySet()) {
-            List<Long> seqs = new ArrayList<>(device.getValue().size());
+            List<Long> numbers = new ArrayList<>(device.getValue().size());
             for (int i : device.getValue()) {
-                seqs.add(ready.get(i).event().seq());
+                numbers.add(ready.get(i).event().seq());
             }
-            // One read and one write of the device row for all its events of the batch.
-            List<SeqNote> notes = tx.noteDeviceSeqs(device.getKey(), seqs, now);
-            for (int k = 0; k < notes.size(); k++) {
+            seqs.put(device.getKey(), numbers);
+        }
+        // One statement locks and reads the batch's device rows, one JDBC batch updates them.
+        Map<String, List<SeqNote>> notes = tx.noteDeviceSeqs(seqs, clock.instant());
+        for (Map.Entry<String, List<Integer>> device : byDevice.entrySet()) {
+            List<SeqNote> deviceNotes = notes.get(device.getKey());
+            for (int k = 0; k < deviceNotes.size(); k++) {
                 int i = device.getValue().get(k);
-                decided.set(i, decided.get(i).withSeq(notes.get(k)));
+                decided.set(i, decided.get(i).withSeq(deviceNotes.get(k)));
             }
         }
     }

@@ -492,64 +492,86 @@ public final class SinkStore implements AutoCloseable {
          * a rolled-back event changes nothing. A device seen for the first time at seq N > 1 opens 1..N-1.
          */
         public SeqNote noteDeviceSeq(String deviceId, long seq, Instant at) throws SQLException {
-            return noteDeviceSeqs(deviceId, List.of(seq), at).get(0);
+            return noteDeviceSeqs(Map.of(deviceId, List.of(seq)), at).get(deviceId).get(0);
         }
 
         /**
-         * {@link #noteDeviceSeq} for several numbers of one device, in the given order, with one read
-         * and one write of its row: each number is judged against the highest one before it, exactly as
-         * if noted one by one. Returns one note per number.
+         * {@link #noteDeviceSeq} for several devices and several numbers each, with one statement that
+         * locks and reads all their rows (in device id order) and one JDBC batch that updates them: each
+         * device's numbers are judged in the given order, each against the highest one before it,
+         * exactly as if noted one by one. Returns one note per number, by device.
          */
-        public List<SeqNote> noteDeviceSeqs(String deviceId, List<Long> seqs, Instant at) throws SQLException {
-            List<SeqNote> notes = new ArrayList<>(seqs.size());
-            if (seqs.isEmpty()) {
-                return notes;
+        public Map<String, List<SeqNote>> noteDeviceSeqs(Map<String, List<Long>> seqsByDevice, Instant at)
+                throws SQLException {
+            TreeMap<String, List<Long>> devices = new TreeMap<>(seqsByDevice);
+            devices.values().removeIf(List::isEmpty);
+            Map<String, List<SeqNote>> out = new HashMap<>();
+            if (devices.isEmpty()) {
+                return out;
             }
-            Long last = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT last_seq FROM devices WHERE device_id = ? FOR UPDATE")) {
-                ps.setString(1, deviceId);
+            Map<String, Long> lastSeqs = new HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT device_id, last_seq FROM devices WHERE device_id IN ("
+                    + marks(devices.size()) + ") ORDER BY device_id FOR UPDATE")) {
+                int i = 1;
+                for (String d : devices.keySet()) {
+                    ps.setString(i++, d);
+                }
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        last = rs.getLong(1);
+                    while (rs.next()) {
+                        lastSeqs.put(rs.getString(1), rs.getLong(2));
                     }
                 }
             }
-            int from = 0;
-            if (last == null) {
-                long seq = seqs.get(0);
-                try (PreparedStatement ps = c.prepareStatement(
-                        "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
-                    ps.setString(1, deviceId);
-                    ps.setLong(2, seq);
-                    ps.setObject(3, utc(at));
-                    ps.executeUpdate();
-                } catch (SQLException ex) {
-                    if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                        throw new Conflict(deviceId, ex);
+            Map<String, Long> raised = new TreeMap<>();
+            for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
+                String deviceId = device.getKey();
+                List<Long> seqs = device.getValue();
+                List<SeqNote> notes = new ArrayList<>(seqs.size());
+                out.put(deviceId, notes);
+                Long last = lastSeqs.get(deviceId);
+                int from = 0;
+                if (last == null) {
+                    long seq = seqs.get(0);
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
+                        ps.setString(1, deviceId);
+                        ps.setLong(2, seq);
+                        ps.setObject(3, utc(at));
+                        ps.executeUpdate();
+                    } catch (SQLException ex) {
+                        if (DUPLICATE_KEY.equals(ex.getSQLState())) {
+                            throw new Conflict(deviceId, ex);
+                        }
+                        throw ex;
                     }
-                    throw ex;
+                    notes.add(seq > 1 ? new SeqNote(insertGap(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE);
+                    last = seq;
+                    from = 1;
                 }
-                notes.add(seq > 1 ? new SeqNote(insertGap(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE);
-                last = seq;
-                from = 1;
+                if (from == seqs.size()) {
+                    continue;
+                }
+                long highest = last;
+                for (int i = from; i < seqs.size(); i++) {
+                    long seq = seqs.get(i);
+                    notes.add(step(deviceId, highest, seq, at));
+                    highest = Math.max(highest, seq);
+                }
+                raised.put(deviceId, highest);
             }
-            if (from == seqs.size()) {
-                return notes;
+            if (!raised.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
+                        + "last_event_at = ? WHERE device_id = ?")) {
+                    for (Map.Entry<String, Long> d : raised.entrySet()) {
+                        ps.setLong(1, d.getValue());
+                        ps.setObject(2, utc(at));
+                        ps.setString(3, d.getKey());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
             }
-            long highest = last;
-            for (int i = from; i < seqs.size(); i++) {
-                long seq = seqs.get(i);
-                notes.add(step(deviceId, highest, seq, at));
-                highest = Math.max(highest, seq);
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
-                    + "last_event_at = ? WHERE device_id = ?")) {
-                ps.setLong(1, highest);
-                ps.setObject(2, utc(at));
-                ps.setString(3, deviceId);
-                ps.executeUpdate();
-            }
-            return notes;
+            return out;
         }
 
         /** One number against the highest before it: opens a gap, fills one, or is the next. */
