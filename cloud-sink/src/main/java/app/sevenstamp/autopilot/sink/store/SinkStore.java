@@ -522,16 +522,14 @@ public final class SinkStore implements AutoCloseable {
                     }
                 }
             }
-            Map<String, Long> raised = new TreeMap<>();
+            // New devices get their row now; then each device's numbers are judged against its highest.
+            Map<String, Long> base = new HashMap<>();
+            GapBook book = new GapBook();
             for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
                 String deviceId = device.getKey();
-                List<Long> seqs = device.getValue();
-                List<SeqNote> notes = new ArrayList<>(seqs.size());
-                out.put(deviceId, notes);
                 Long last = lastSeqs.get(deviceId);
-                int from = 0;
                 if (last == null) {
-                    long seq = seqs.get(0);
+                    long seq = device.getValue().get(0);
                     try (PreparedStatement ps = c.prepareStatement(
                             "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
                         ps.setString(1, deviceId);
@@ -544,21 +542,49 @@ public final class SinkStore implements AutoCloseable {
                         }
                         throw ex;
                     }
-                    notes.add(seq > 1 ? new SeqNote(insertGap(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE);
                     last = seq;
+                }
+                base.put(deviceId, last);
+            }
+            // The stored gaps can only hold numbers up to the device's highest before the batch.
+            Map<String, long[]> ranges = new TreeMap<>();
+            for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
+                long below = base.get(device.getKey());
+                boolean fresh = !lastSeqs.containsKey(device.getKey());
+                List<Long> seqs = device.getValue();
+                for (int i = fresh ? 1 : 0; i < seqs.size(); i++) {
+                    long seq = seqs.get(i);
+                    if (seq <= below) {
+                        long[] r = ranges.computeIfAbsent(device.getKey(), d -> new long[] {seq, seq});
+                        r[0] = Math.min(r[0], seq);
+                        r[1] = Math.max(r[1], seq);
+                    }
+                }
+            }
+            book.load(c, ranges);
+            Map<String, Long> raised = new TreeMap<>();
+            for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
+                String deviceId = device.getKey();
+                List<Long> seqs = device.getValue();
+                List<SeqNote> notes = new ArrayList<>(seqs.size());
+                out.put(deviceId, notes);
+                int from = 0;
+                if (!lastSeqs.containsKey(deviceId)) {
+                    long seq = seqs.get(0);
+                    notes.add(seq > 1 ? new SeqNote(book.open(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE);
                     from = 1;
                 }
-                if (from == seqs.size()) {
-                    continue;
-                }
-                long highest = last;
+                long highest = base.get(deviceId);
                 for (int i = from; i < seqs.size(); i++) {
                     long seq = seqs.get(i);
-                    notes.add(step(deviceId, highest, seq, at));
+                    notes.add(step(book, deviceId, highest, seq, at));
                     highest = Math.max(highest, seq);
                 }
-                raised.put(deviceId, highest);
+                if (from < seqs.size()) {
+                    raised.put(deviceId, highest);
+                }
             }
+            book.write(c);
             if (!raised.isEmpty()) {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
                         + "last_event_at = ? WHERE device_id = ?")) {
@@ -575,52 +601,16 @@ public final class SinkStore implements AutoCloseable {
         }
 
         /** One number against the highest before it: opens a gap, fills one, or is the next. */
-        private SeqNote step(String deviceId, long last, long seq, Instant at) throws SQLException {
+        private static SeqNote step(GapBook book, String deviceId, long last, long seq, Instant at) {
             if (seq > last + 1) {
-                return new SeqNote(insertGap(new SeqGap(deviceId, last + 1, seq - 1, at)), null);
+                return new SeqNote(book.open(new SeqGap(deviceId, last + 1, seq - 1, at)), null);
             }
             if (seq > last) {
                 return SeqNote.NONE;
             }
-            SeqGap hit = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT from_seq, to_seq, detected_at FROM device_gaps "
-                    + "WHERE device_id = ? AND from_seq <= ? AND to_seq >= ? FOR UPDATE")) {
-                ps.setString(1, deviceId);
-                ps.setLong(2, seq);
-                ps.setLong(3, seq);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        hit = new SeqGap(deviceId, rs.getLong(1), rs.getLong(2), instant(rs, 3));
-                    }
-                }
-            }
-            if (hit == null) {
-                return SeqNote.NONE; // an old number outside any gap: e.g. a gateway whose counter restarted
-            }
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM device_gaps WHERE device_id = ? AND from_seq = ?")) {
-                ps.setString(1, deviceId);
-                ps.setLong(2, hit.from());
-                ps.executeUpdate();
-            }
-            if (hit.from() < seq) {
-                insertGap(new SeqGap(deviceId, hit.from(), seq - 1, hit.detectedAt()));
-            }
-            if (seq < hit.to()) {
-                insertGap(new SeqGap(deviceId, seq + 1, hit.to(), hit.detectedAt()));
-            }
-            return new SeqNote(null, hit);
-        }
-
-        private SeqGap insertGap(SeqGap gap) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO device_gaps (device_id, from_seq, to_seq, detected_at) VALUES (?, ?, ?, ?)")) {
-                ps.setString(1, gap.deviceId());
-                ps.setLong(2, gap.from());
-                ps.setLong(3, gap.to());
-                ps.setObject(4, utc(gap.detectedAt()));
-                ps.executeUpdate();
-            }
-            return gap;
+            SeqGap hit = book.fill(deviceId, seq);
+            // none: an old number outside any gap, e.g. a gateway whose counter restarted
+            return hit == null ? SeqNote.NONE : new SeqNote(null, hit);
         }
 
         public Optional<StoredEvent> event(String eventId) throws SQLException {
