@@ -152,8 +152,8 @@ public final class EventProcessor {
      * <p>Decide before write: card checks, rule rejections and duplicates are decisions, each
      * written as its own row, so one event's rejection never undoes another's stamp. Events are
      * decided in arrival order, each seeing the card as the events before it left it. The card rows
-     * the batch touches are locked first, in key order ({@link SinkStore.Tx#lockCards}); the device
-     * rows last ({@link #noteSeqs}). If the transaction fails anyway (a database error, an event
+     * the batch touches are locked and read first, in key order ({@link SinkStore.Tx#lockAndReadCards}),
+     * with few round trips after that ({@link #decideAll}); the device rows last ({@link #noteSeqs}). If the transaction fails anyway (a database error, an event
      * that cannot be written) nothing of it stays, and the events are decided again one by one, each
      * in its own transaction: an event that fails alone is parked as a dead letter of kind
      * {@value #APPLY_FAILED} and left unanswered, and the others commit.

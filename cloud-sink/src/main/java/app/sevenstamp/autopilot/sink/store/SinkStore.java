@@ -251,19 +251,12 @@ public final class SinkStore implements AutoCloseable {
         }
 
         /**
-         * Locks the existing rows of these cards, in card id order, until the end of the transaction.
-         * A batch takes its card locks up front in one global order, so two instances whose batches
-         * share cards wait for each other instead of deadlocking. Rows that do not exist yet are
-         * created later in the batch; a race over one of those is a {@link Conflict} or a deadlock
-         * the store retries.
-         */
-        public void lockCards(Collection<String> cardIds) throws SQLException {
-            lockAndReadCards(cardIds);
-        }
-
-        /**
-         * {@link #lockCards} that also returns the rows it locked (by card id; a card without a row is
-         * absent): one round trip for the locks and the reads of a whole batch.
+         * Locks the existing rows of these cards, in card id order, until the end of the transaction,
+         * and returns them (by card id; a card without a row is absent): one round trip for the locks
+         * and the reads of a whole batch. A batch takes its card locks up front in one global order,
+         * so two instances whose batches share cards wait for each other instead of deadlocking. Rows
+         * that do not exist yet are created later in the batch; a race over one of those is a
+         * {@link Conflict} or a deadlock the store retries.
          */
         public Map<String, StoredCard> lockAndReadCards(Collection<String> cardIds) throws SQLException {
             List<String> sorted = new ArrayList<>(new TreeSet<>(cardIds));
