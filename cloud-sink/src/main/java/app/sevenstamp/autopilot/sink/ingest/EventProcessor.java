@@ -21,7 +21,6 @@ import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.loyalty.StampDecision;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
-import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SeqGap;
@@ -137,7 +136,7 @@ public final class EventProcessor {
         if (!(check(topic, payload) instanceof Ready ready)) {
             return Optional.empty();
         }
-        Decided decided = store.transaction(tx -> decideIn(tx, ready, true));
+        Decided decided = store.transaction(tx -> decideAll(tx, List.of(ready)).get(0));
         return Optional.of(finish(ready, decided));
     }
 
@@ -153,8 +152,8 @@ public final class EventProcessor {
      * <p>Decide before write: card checks, rule rejections and duplicates are decisions, each
      * written as its own row, so one event's rejection never undoes another's stamp. Events are
      * decided in arrival order, each seeing the card as the events before it left it. The card rows
-     * the batch touches are locked first, in key order ({@link SinkStore.Tx#lockCards}); the device
-     * rows last ({@link #noteSeqs}). If the transaction fails anyway (a database error, an event
+     * the batch touches are locked and read first, in key order ({@link SinkStore.Tx#lockAndReadCards}),
+     * with few round trips after that ({@link #decideAll}); the device rows last ({@link #noteSeqs}). If the transaction fails anyway (a database error, an event
      * that cannot be written) nothing of it stays, and the events are decided again one by one, each
      * in its own transaction: an event that fails alone is parked as a dead letter of kind
      * {@value #APPLY_FAILED} and left unanswered, and the others commit.
@@ -173,21 +172,7 @@ public final class EventProcessor {
         if (!ready.isEmpty()) {
             List<Decided> decided = null;
             try {
-                decided = store.transaction(tx -> {
-                    Set<String> cards = new HashSet<>();
-                    for (Ready r : ready) {
-                        if (r.program() != null) {
-                            cards.add(r.event().cardId());
-                        }
-                    }
-                    tx.lockCards(cards);
-                    List<Decided> out = new ArrayList<>(ready.size());
-                    for (Ready r : ready) {
-                        out.add(decideIn(tx, r, false));
-                    }
-                    noteSeqs(tx, ready, out);
-                    return out;
-                });
+                decided = store.transaction(tx -> decideAll(tx, ready));
             } catch (RuntimeException e) {
                 Logger.warn("a batch of {} events failed as a whole ({}); deciding them one by one", ready.size(),
                         String.valueOf(e.getMessage()));
@@ -211,7 +196,7 @@ public final class EventProcessor {
     private void oneByOne(List<Ready> ready, Map<Ready, Outbound> answers) {
         for (Ready r : ready) {
             try {
-                Decided decided = store.transaction(tx -> decideIn(tx, r, true));
+                Decided decided = store.transaction(tx -> decideAll(tx, List.of(r)).get(0));
                 answers.put(r, finish(r, decided));
             } catch (RuntimeException e) {
                 String detail = "event " + r.event().eventId() + " from " + r.event().deviceId() + " could not be applied: "
@@ -301,14 +286,38 @@ public final class EventProcessor {
     }
 
     /**
-     * The database part of one event, inside the caller's transaction.
-     *
-     * @param seq whether to note the device's sequence number now; a batch notes them all at its end
-     *            ({@link #noteSeqs})
+     * The database part of events, in order, inside the caller's transaction: a batch, or one event
+     * (the POS route, the fallback), by the same code. The events already stored are read in one
+     * query and the cards locked and read in one ({@link BatchView}); each event is then judged
+     * against the cards as the events before it left them, and the rows are written in JDBC batches.
+     * The sequence numbers come last ({@link #noteSeqs}).
      */
-    private Decided decideIn(SinkStore.Tx tx, Ready r, boolean seq) throws SQLException {
-        return r.reject() != null ? rejectIn(tx, r.event(), r.reject(), r.detail(), seq)
-                : applyIn(tx, r.event(), r.program(), seq);
+    private List<Decided> decideAll(SinkStore.Tx tx, List<Ready> ready) throws SQLException {
+        List<String> eventIds = new ArrayList<>(ready.size());
+        Set<String> cardIds = new HashSet<>();
+        for (Ready r : ready) {
+            eventIds.add(r.event().eventId());
+            if (r.program() != null) {
+                cardIds.add(r.event().cardId());
+            }
+        }
+        BatchView view = BatchView.open(tx, eventIds, cardIds);
+        List<Decided> out = new ArrayList<>(ready.size());
+        for (Ready r : ready) {
+            out.add(decideIn(view, r));
+        }
+        view.flush();
+        noteSeqs(tx, ready, out);
+        return out;
+    }
+
+    private Decided decideIn(BatchView view, Ready r) throws SQLException {
+        StoredEvent stored = view.event(r.event().eventId());
+        if (stored != null) {
+            return duplicate(view, r.event(), stored);
+        }
+        return r.reject() != null ? rejectIn(view, r.event(), r.reject(), r.detail())
+                : applyIn(view, r.event(), r.program());
     }
 
     /**
@@ -325,11 +334,21 @@ public final class EventProcessor {
                 byDevice.computeIfAbsent(e.deviceId(), d -> new ArrayList<>()).add(i);
             }
         }
-        Instant now = clock.instant();
-        for (List<Integer> indexes : byDevice.values()) {
-            for (int i : indexes) {
-                StampEvent e = ready.get(i).event();
-                decided.set(i, decided.get(i).withSeq(tx.noteDeviceSeq(e.deviceId(), e.seq(), now)));
+        Map<String, List<Long>> seqs = new java.util.TreeMap<>();
+        for (Map.Entry<String, List<Integer>> device : byDevice.entrySet()) {
+            List<Long> numbers = new ArrayList<>(device.getValue().size());
+            for (int i : device.getValue()) {
+                numbers.add(ready.get(i).event().seq());
+            }
+            seqs.put(device.getKey(), numbers);
+        }
+        // One statement locks and reads the batch's device rows, one JDBC batch updates them.
+        Map<String, List<SeqNote>> notes = tx.noteDeviceSeqs(seqs, clock.instant());
+        for (Map.Entry<String, List<Integer>> device : byDevice.entrySet()) {
+            List<SeqNote> deviceNotes = notes.get(device.getKey());
+            for (int k = 0; k < deviceNotes.size(); k++) {
+                int i = device.getValue().get(k);
+                decided.set(i, decided.get(i).withSeq(deviceNotes.get(k)));
             }
         }
     }
@@ -403,65 +422,71 @@ public final class EventProcessor {
     /**
      * Applies a stamp or redeem to its card in one transaction: the card row is locked, the rules
      * decide ({@link StampDecision}), and the event row, the card row and the ledger lines are
-     * written together, so the ledger always explains the card.
+     * written together, so the ledger always explains the card. The caller checked that the event
+     * is not stored yet.
      */
-    private Decided applyIn(SinkStore.Tx tx, StampEvent event, Program program, boolean seq) throws SQLException {
+    private Decided applyIn(BatchView view, StampEvent event, Program program) throws SQLException {
         Instant now = clock.instant();
-        Optional<StoredCard> before = tx.lockCard(event.cardId());
+        Optional<StoredCard> before = view.card(event.cardId());
         CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
         Instant at = stampTime(event, now);
         Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
         StampDecision.Outcome outcome = event.kind() == EventKind.STAMP
-                ? decideStamp(tx, event, program, balance, lastStampAt, at)
+                ? decideStamp(view, event, program, balance, lastStampAt, at)
                 : redeem(balance);
         if (outcome instanceof StampDecision.Refused refused) {
             String reason = refused.reason().name();
-            if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason, now))) {
-                return duplicate(tx, event);
-            }
-            SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
+            view.insert(row(event, AckOutcome.REJECTED, reason, now));
             if (before.isPresent()) {
-                Ledger.append(tx, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
+                append(view, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
                         refused.detail()), at, now, reason, null));
             }
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
                     wireReason(reason), false, before.map(c -> state(c, program)).orElse(null));
-            return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail(), null, note);
+            return new Decided(ack, false, reason, "card " + event.cardId() + ": " + refused.detail(), null, SeqNote.NONE);
         }
         StampDecision.Applied applied = (StampDecision.Applied) outcome;
-        if (!tx.insertEvent(row(event, AckOutcome.ACCEPTED, null, now))) {
-            return duplicate(tx, event);
-        }
-        SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
+        view.insert(row(event, AckOutcome.ACCEPTED, null, now));
         if (event.kind() == EventKind.STAMP) {
             lastStampAt = later(lastStampAt, at);
         }
         StoredCard after = before.isPresent()
                 ? before.get().with(applied.after(), lastStampAt)
                 : new StoredCard(event.cardId(), program.id(), applied.after(), lastStampAt, now);
-        tx.saveCard(after, before.isEmpty());
+        view.save(after);
         for (StampDecision.Delta d : applied.deltas()) {
-            LedgerEntry line = line(event, program, d, at, now, null, d.type() == LedgerType.STAMP ? applied.flag() : null);
-            Ledger.append(tx, line);
-            ledgerHook.appended(tx, line);
+            append(view, line(event, program, d, at, now, null, d.type() == LedgerType.STAMP ? applied.flag() : null));
         }
         StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.ACCEPTED, null,
                 applied.rewardEarned(), state(after, program));
-        return new Decided(ack, false, null, null, applied.flag(), note);
+        return new Decided(ack, false, null, null, applied.flag(), SeqNote.NONE);
+    }
+
+    /**
+     * Appends the line and tells the hook of it; a line the hook wants is handed over with everything
+     * before it written (the hook writes rows of its own, e.g. a voucher and its ledger line, right
+     * after this one).
+     */
+    private void append(BatchView view, LedgerEntry line) throws SQLException {
+        view.append(line);
+        if (ledgerHook.wants(line)) {
+            view.flush();
+            ledgerHook.appended(view.tx(), line);
+        }
     }
 
     /** Reads what the program's rules need (only those that are switched on cost a query). */
-    private static StampDecision.Outcome decideStamp(SinkStore.Tx tx, StampEvent event, Program program,
+    private static StampDecision.Outcome decideStamp(BatchView view, StampEvent event, Program program,
             CardBalance balance, Instant lastStampAt, Instant at) throws SQLException {
         StampRules rules = program.rules();
         int thatDay = 0;
         if (rules.dailyCap() > 0) {
             Instant dayStart = at.atZone(rules.zone()).toLocalDate().atStartOfDay(rules.zone()).toInstant();
             Instant dayEnd = at.atZone(rules.zone()).toLocalDate().plusDays(1).atStartOfDay(rules.zone()).toInstant();
-            thatDay = Ledger.stampsBetween(tx, event.cardId(), dayStart, dayEnd);
+            thatDay = view.stampsBetween(event.cardId(), dayStart, dayEnd);
         }
         StampDecision.LastStamp last = rules.minTravel().isZero() ? null
-                : Ledger.lastStamp(tx, event.cardId()).orElse(null);
+                : view.lastStamp(event.cardId()).orElse(null);
         return StampDecision.stamp(program, balance, lastStampAt, at, thatDay, last, event.location());
     }
 
@@ -480,35 +505,26 @@ public final class EventProcessor {
                 event.eventId(), event.location(), at, now, reason, d.note(), event.deviceId(), flag, null);
     }
 
-    private Decided rejectIn(SinkStore.Tx tx, StampEvent event, RejectReason reason, String detail, boolean seq)
-            throws SQLException {
+    private Decided rejectIn(BatchView view, StampEvent event, RejectReason reason, String detail) {
         Instant now = clock.instant();
-        if (!tx.insertEvent(row(event, AckOutcome.REJECTED, reason.name(), now))) {
-            return duplicate(tx, event);
-        }
-        SeqNote note = seq ? noteSeq(tx, event, now) : SeqNote.NONE;
+        view.insert(row(event, AckOutcome.REJECTED, reason.name(), now));
         StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED, reason,
                 false, null);
-        return new Decided(ack, false, reason.name(), detail, null, note);
-    }
-
-    private static SeqNote noteSeq(SinkStore.Tx tx, StampEvent event, Instant now) throws SQLException {
-        return sequenced(event.deviceId()) ? tx.noteDeviceSeq(event.deviceId(), event.seq(), now) : SeqNote.NONE;
+        return new Decided(ack, false, reason.name(), detail, null, SeqNote.NONE);
     }
 
     /**
-     * The answer to a redelivery: the same decision as the first time, never a second count. An
-     * accepted event is answered DUPLICATE with the card as it is now; a rejected one is rejected
-     * again with its stored reason, so the gateway can tell the two apart.
+     * The answer to a redelivery (stored before the batch, or earlier in it): the same decision as
+     * the first time, never a second count. An accepted event is answered DUPLICATE with the card as
+     * it is now; a rejected one is rejected again with its stored reason, so the gateway can tell the
+     * two apart.
      */
-    private Decided duplicate(SinkStore.Tx tx, StampEvent event) throws SQLException {
-        StoredEvent original = tx.event(event.eventId()).orElseThrow(() -> new SQLException(
-                "event " + event.eventId() + " is a duplicate key but cannot be read back"));
+    private Decided duplicate(BatchView view, StampEvent event, StoredEvent original) throws SQLException {
         if (original.outcome() == AckOutcome.REJECTED) {
             return new Decided(new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,
                     wireReason(original.reason()), false, null), true, original.reason(), null);
         }
-        CardState card = original.cardId() == null ? null : tx.card(original.cardId())
+        CardState card = original.cardId() == null ? null : view.card(original.cardId())
                 .map(c -> state(c, programs.get(c.programId()))).orElse(null);
         return new Decided(new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.DUPLICATE, null,
                 false, card), true, null, null);

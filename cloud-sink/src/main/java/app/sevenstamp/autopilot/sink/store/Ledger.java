@@ -37,29 +37,49 @@ public final class Ledger {
 
     /** Appends one line inside the caller's transaction. */
     public static void append(SinkStore.Tx tx, LedgerEntry e) throws SQLException {
-        try (PreparedStatement ps = tx.connection().prepareStatement("INSERT INTO ledger (card_id, program_id, entry_type, "
-                + "stamps_delta, rewards_delta, earned_delta, event_id, location, occurred_at, recorded_at, reason, note, "
-                + "actor, flag, undoes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            ps.setString(1, e.cardId());
-            ps.setString(2, e.programId());
-            ps.setString(3, e.type().name());
-            ps.setInt(4, e.stamps());
-            ps.setInt(5, e.rewards());
-            ps.setInt(6, e.earned());
-            ps.setString(7, e.eventId());
-            ps.setString(8, clip(e.location(), 64));
-            ps.setObject(9, e.occurredAt().atOffset(ZoneOffset.UTC));
-            ps.setObject(10, e.recordedAt().atOffset(ZoneOffset.UTC));
-            ps.setString(11, clip(e.reason(), 32));
-            ps.setString(12, clip(e.note(), 500));
-            ps.setString(13, clip(e.actor(), 64));
-            ps.setString(14, e.flag());
-            if (e.undoes() == null) {
-                ps.setNull(15, Types.BIGINT);
-            } else {
-                ps.setLong(15, e.undoes());
-            }
+        try (PreparedStatement ps = tx.connection().prepareStatement(INSERT)) {
+            bind(ps, e);
             ps.executeUpdate();
+        }
+    }
+
+    /** Appends lines in one JDBC batch, in the given order (their ids follow it), inside the caller's transaction. */
+    public static void appendAll(SinkStore.Tx tx, List<LedgerEntry> lines) throws SQLException {
+        if (lines.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = tx.connection().prepareStatement(INSERT)) {
+            for (LedgerEntry e : lines) {
+                bind(ps, e);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    private static final String INSERT = "INSERT INTO ledger (card_id, program_id, entry_type, stamps_delta, "
+            + "rewards_delta, earned_delta, event_id, location, occurred_at, recorded_at, reason, note, actor, flag, undoes) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private static void bind(PreparedStatement ps, LedgerEntry e) throws SQLException {
+        ps.setString(1, e.cardId());
+        ps.setString(2, e.programId());
+        ps.setString(3, e.type().name());
+        ps.setInt(4, e.stamps());
+        ps.setInt(5, e.rewards());
+        ps.setInt(6, e.earned());
+        ps.setString(7, e.eventId());
+        ps.setString(8, clip(e.location(), 64));
+        ps.setObject(9, e.occurredAt().atOffset(ZoneOffset.UTC));
+        ps.setObject(10, e.recordedAt().atOffset(ZoneOffset.UTC));
+        ps.setString(11, clip(e.reason(), 32));
+        ps.setString(12, clip(e.note(), 500));
+        ps.setString(13, clip(e.actor(), 64));
+        ps.setString(14, e.flag());
+        if (e.undoes() == null) {
+            ps.setNull(15, Types.BIGINT);
+        } else {
+            ps.setLong(15, e.undoes());
         }
     }
 

@@ -10,7 +10,26 @@ import java.sql.SQLException;
  */
 @FunctionalInterface
 public interface LedgerHook {
-    LedgerHook NONE = (tx, line) -> { };
+    LedgerHook NONE = new LedgerHook() {
+        @Override
+        public void appended(SinkStore.Tx tx, LedgerEntry line) {
+        }
+
+        @Override
+        public boolean wants(LedgerEntry line) {
+            return false;
+        }
+    };
 
     void appended(SinkStore.Tx tx, LedgerEntry line) throws SQLException;
+
+    /**
+     * Whether {@link #appended} does anything for this line. The ingest batches the lines nobody
+     * wants (one JDBC batch at the end); before a wanted line is handed over, everything pending is
+     * written, so the hook sees the database (and the ledger's order) exactly as it would have line by
+     * line. True unless a hook knows better.
+     */
+    default boolean wants(LedgerEntry line) {
+        return true;
+    }
 }

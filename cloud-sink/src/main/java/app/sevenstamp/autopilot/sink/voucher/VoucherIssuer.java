@@ -109,6 +109,15 @@ public final class VoucherIssuer implements LedgerHook {
     }
 
     @Override
+    public boolean wants(LedgerEntry line) {
+        return switch (line.type()) {
+            case REWARD, REDEEM -> true;
+            case UNDO, ADJUST -> line.rewards() < 0;
+            default -> false;
+        };
+    }
+
+    @Override
     public void appended(SinkStore.Tx tx, LedgerEntry line) throws SQLException {
         if (line.type() == LedgerType.REWARD) {
             for (int i = 0; i < line.rewards(); i++) {

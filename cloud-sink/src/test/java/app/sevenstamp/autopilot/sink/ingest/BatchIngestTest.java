@@ -19,6 +19,8 @@ import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
+import app.sevenstamp.autopilot.sink.store.StoredEvent;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.PoisonEvents;
@@ -150,6 +152,38 @@ class BatchIngestTest {
         assertEquals(1, metrics.duplicates());
         assertEquals(2, store.countEvents());
         assertEquals(1, store.card("AAAAAAAAAAAAAAAA").orElseThrow().balance().stamps());
+    }
+
+    @Test
+    void anEventThatAnotherWriterStoresWhileTheBatchRunsIsAnsweredDuplicateAndNotCountedTwice() {
+        // The batch looks its event ids up once, at its start. Another writer (a second instance, the
+        // POS route) that stores one of them before the batch writes its rows must still win: the
+        // primary key refuses the batch's row, the batch runs again and answers that event DUPLICATE.
+        StampEvent first = stamp("first", "counter-1", 1, cardA, T0);
+        StampEvent later = stamp("later", "counter-1", 2, cardB, T0);
+        java.util.concurrent.atomic.AtomicInteger otherWrites = new java.util.concurrent.atomic.AtomicInteger();
+        LedgerHook otherWriter = (tx, line) -> {
+            if (otherWrites.getAndIncrement() == 0) {
+                // its own connection and transaction, committed before the batch goes on
+                store.transaction(other -> other.insertEvent(new StoredEvent("later", "counter-1", 2, "BBBBBBBBBBBBBBBB",
+                        "coffee", "STAMP", T0, T0, true, AckOutcome.ACCEPTED, null)));
+            }
+        };
+        EventProcessor racing = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE), store, metrics,
+                Clock.fixed(T0.plus(Duration.ofDays(1)), ZoneOffset.UTC), codec, DeviceGate.ANY, otherWriter);
+
+        List<Optional<Outbound>> answers = racing.processBatch(List.of(message(first), message(later)));
+
+        assertEquals(AckOutcome.ACCEPTED, ack(answers.get(0)).outcome());
+        assertEquals(AckOutcome.DUPLICATE, ack(answers.get(1)).outcome(), "the other writer's row decides");
+        assertTrue(otherWrites.get() >= 2, "the batch ran again after the refused row: " + otherWrites.get());
+        assertEquals(1, metrics.accepted());
+        assertEquals(1, metrics.duplicates());
+        assertEquals(2, store.countEvents());
+        assertEquals(1, store.card("AAAAAAAAAAAAAAAA").orElseThrow().balance().stamps(), "stamped once, not per attempt");
+        assertTrue(store.card("BBBBBBBBBBBBBBBB").isEmpty(), "the batch did not apply the event the other writer had");
+        assertEquals(1, new Ledger(store).entries("AAAAAAAAAAAAAAAA").size());
+        assertEquals(new Ledger(store).derive(), new Ledger(store).projected());
     }
 
     @Test
