@@ -100,6 +100,17 @@ class UnderSystemdIT {
         assertTrue(box.property(UNIT, "StatusText").startsWith("stamping: device=shop-sd-"), box.property(UNIT, "StatusText"));
         String firstPid = box.property(UNIT, "MainPID");
         assertNotEquals("0", firstPid);
+        // the hardening was applied to the running JVM, not skipped (systemd skips what it cannot do in
+        // some containers): no privileges, a seccomp filter, the system read-only but its state directory
+        String proc = box.exec("cat", "/proc/" + firstPid + "/status");
+        for (String line : List.of("NoNewPrivs:\t1", "Seccomp:\t2", "CapEff:\t0000000000000000", "CapBnd:\t0000000000000000")) {
+            assertTrue(proc.lines().anyMatch(line::equals), line + " in\n" + proc);
+        }
+        String mounts = box.exec("cat", "/proc/" + firstPid + "/mountinfo");
+        assertTrue(mountOptions(mounts, "/").startsWith("ro,"), "ProtectSystem=strict: / read-only\n" + mounts);
+        assertTrue(mountOptions(mounts, "/home").startsWith("ro,"), "ProtectHome\n" + mounts);
+        assertTrue(mountOptions(mounts, "/proc/sys").startsWith("ro,"), "ProtectKernelTunables\n" + mounts);
+        assertTrue(mountOptions(mounts, "/var/lib/7stamp-autopilot").startsWith("rw,"), "StateDirectory writable\n" + mounts);
         await("the device online at the sink").atMost(WAIT).until(() -> registry.devices().stream().anyMatch(FleetRegistry.Device::online));
         String deviceId = registry.devices().get(0).deviceId();
         assertTrue(deviceId.startsWith("shop-sd-"), deviceId);
@@ -154,6 +165,93 @@ class UnderSystemdIT {
         assertTrue(info.contains("INFO [main] GatewayMain: gateway ready: device=" + deviceId), info);
     }
 
+    /**
+     * The sink's unit, installed as its header says (jar, config root:autopilot-sink 640, a system user,
+     * {@code enable --now}), with the embedded broker: READY=1, the watchdog fed past WatchdogSec, a
+     * SIGKILL (what the watchdog sends) restarted with the H2 store reopened in its StateDirectory, a
+     * clean stop, and the journal's priorities.
+     */
+    @Test
+    void theSinkUnitStartsIsWatchedRecoversFromAKillAndStopsCleanly() throws Exception {
+        assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
+                "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
+        String unit = "7stamp-sink.service";
+        Path jar = Path.of("..", "cloud-sink", "target", "autopilot-sink.jar");
+        assertTrue(Files.isRegularFile(jar), jar.toAbsolutePath() + " is missing: the reactor builds cloud-sink before gateway");
+        try (SystemdContainer box = SystemdContainer.boot(dir.resolve("box"))) {
+            try {
+                Path share = box.root().resolve("usr/share/7stamp-autopilot");
+                Files.createDirectories(share);
+                Files.copy(jar, share.resolve("autopilot-sink.jar"));
+                Files.copy(Path.of("..", "systemd", unit), box.root().resolve("etc/systemd/system").resolve(unit));
+                box.exec("adduser", "--quiet", "--system", "--group", "--no-create-home", "autopilot-sink");
+                // the container shares the host's network: free ports of the host are free in there
+                int http = freePort();
+                int broker = freePort();
+                Path config = box.root().resolve("etc/7stamp-autopilot/sink.properties");
+                Files.createDirectories(config.getParent());
+                Files.writeString(config, String.join("\n",
+                        "store.dir=/var/lib/7stamp-sink/store",
+                        "http.port=" + http,
+                        "broker.port=" + broker,
+                        "program.coffee.stampsRequired=5",
+                        ""), StandardCharsets.UTF_8);
+                box.exec("chown", "root:autopilot-sink", "/etc/7stamp-autopilot/sink.properties");
+                box.exec("chmod", "640", "/etc/7stamp-autopilot/sink.properties");
+                box.exec("systemctl", "daemon-reload");
+                long t0 = System.nanoTime();
+                box.exec("systemctl", "enable", "--now", unit); // Type=notify: returns once READY=1 arrived
+                Logger.info("systemctl enable --now {} took {} ms", unit, (System.nanoTime() - t0) / 1_000_000);
+                assertEquals("active", box.property(unit, "ActiveState"));
+                String firstPid = box.property(unit, "MainPID");
+                assertEquals("ok\n", get("http://127.0.0.1:" + http + "/healthz"), "the HTTP API answers on the host");
+
+                assertEquals("30s", box.property(unit, "WatchdogUSec"));
+                long ready = Long.parseLong(box.property(unit, "ActiveEnterTimestampMonotonic"));
+                await("a watchdog ping later than WatchdogSec after READY=1").atMost(WAIT).until(
+                        () -> Long.parseLong(box.property(unit, "WatchdogTimestampMonotonic")) - ready > WATCHDOG_USEC);
+                assertEquals(firstPid, box.property(unit, "MainPID"));
+                assertEquals("0", box.property(unit, "NRestarts"));
+
+                // killed as the watchdog kills: Restart=on-failure starts it again on the same store
+                box.exec("systemctl", "kill", "--signal=SIGKILL", unit);
+                await("systemd restarted the sink").atMost(WAIT).until(() -> box.property(unit, "NRestarts").equals("1")
+                        && box.property(unit, "ActiveState").equals("active"));
+                assertNotEquals(firstPid, box.property(unit, "MainPID"));
+                assertEquals("ok\n", get("http://127.0.0.1:" + http + "/healthz"));
+
+                t0 = System.nanoTime();
+                box.exec("systemctl", "stop", unit);
+                Logger.info("systemctl stop {} took {} ms", unit, (System.nanoTime() - t0) / 1_000_000);
+                assertEquals("success", box.property(unit, "Result"));
+                assertEquals("143", box.property(unit, "ExecMainStatus"));
+                String log = box.exec("journalctl", "--no-pager", "-u", unit, "-o", "cat");
+                assertTrue(log.contains("SinkServer: sink started in"), log);
+                assertTrue(box.exec("journalctl", "--no-pager", "-u", unit, "-p", "info", "-o", "cat").contains("SinkServer: sink started in"));
+                String warnings = box.exec("journalctl", "--no-pager", "-u", unit, "-p", "warning", "-o", "cat");
+                assertFalse(warnings.contains(" INFO ["), "info lines are not at warning: " + warnings);
+                assertTrue(warnings.contains("Main process exited, code=killed, status=9/KILL"), warnings);
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError(e.getMessage() + "\n--- journal of " + unit + ":\n"
+                        + box.run("journalctl", "--no-pager", "-u", unit).output(), e);
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static String get(String url) throws IOException, InterruptedException {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), url + ": " + r.body());
+        return r.body();
+    }
+
     /** The sink in this JVM with its embedded broker and HTTP API on free ports of 127.0.0.1 (the container shares the network). */
     private SinkServer startSink() throws IOException, InterruptedException {
         Properties p = new Properties();
@@ -183,6 +281,18 @@ class UnderSystemdIT {
         String printed = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, String.join(" ", args) + ": " + printed + err.toString(StandardCharsets.UTF_8));
         return printed;
+    }
+
+    /** The options of the mount on {@code mountPoint} in a /proc/PID/mountinfo (the last one: it covers the earlier). */
+    private static String mountOptions(String mountinfo, String mountPoint) {
+        String options = "(not mounted)";
+        for (String line : mountinfo.split("\n")) {
+            String[] f = line.split(" ");
+            if (f.length > 5 && f[4].equals(mountPoint)) {
+                options = f[5];
+            }
+        }
+        return options;
     }
 
     /** As install-gateway.sh's set_key: replace the key's line (also a commented one), else append it. */
