@@ -166,6 +166,42 @@ class UnderSystemdIT {
     }
 
     /**
+     * scripts/install-gateway.sh where systemd runs (DebPackageIT runs it in a chroot, where it only
+     * enables the unit): its {@code systemctl enable/restart} branch starts the gateway with the broker
+     * and the claim it wrote, and the box provisions itself and comes online at the sink.
+     */
+    @Test
+    void theInstallScriptStartsTheGatewayWhenSystemdRuns() throws Exception {
+        assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
+                "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
+        Path deb = DebPackageIT.theDeb();
+        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"))) {
+            try {
+                Files.copy(deb, box.root().resolve("root/gateway.deb"));
+                Files.copy(Path.of("..", "scripts", "install-gateway.sh"), box.root().resolve("root/install-gateway.sh"));
+                String claim = cli("claims", "create", "--location", "shop-inst", "--uses", "1", "--expires", "1d").trim();
+                long t0 = System.nanoTime();
+                SystemdContainer.Result install = box.run("bash", "/root/install-gateway.sh", "--offline", "--deb", "/root/gateway.deb",
+                        "--broker", sink.brokerUrl(), "--claim", claim);
+                Logger.info("install-gateway.sh took {} ms", (System.nanoTime() - t0) / 1_000_000);
+                assertEquals(0, install.status(), install.output());
+                assertTrue(install.output().contains("==> 7stamp-gateway is running; follow it with: journalctl -fu 7stamp-gateway"),
+                        install.output());
+                assertEquals("enabled", box.exec("systemctl", "is-enabled", UNIT).trim());
+                assertEquals("active", box.property(UNIT, "ActiveState"));
+                FleetRegistry registry = sink.fleet().registry();
+                await("the installed box online at the sink").atMost(WAIT)
+                        .until(() -> registry.devices().stream().anyMatch(d -> d.online() && d.location().equals("shop-inst")));
+                // provisioned with the hardware id the box found itself (the script sets none)
+                assertTrue(registry.devices().get(0).hardwareId() != null && !registry.devices().get(0).hardwareId().isBlank());
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError(e.getMessage() + "\n--- journal of " + UNIT + ":\n"
+                        + box.run("journalctl", "--no-pager", "-u", UNIT).output(), e);
+            }
+        }
+    }
+
+    /**
      * The sink's unit, installed as its header says (jar, config root:autopilot-sink 640, a system user,
      * {@code enable --now}), with the embedded broker: READY=1, the watchdog fed past WatchdogSec, a
      * SIGKILL (what the watchdog sends) restarted with the H2 store reopened in its StateDirectory, a
