@@ -226,6 +226,16 @@ class UnderSystemdIT {
                 int broker = freePort();
                 Path config = box.root().resolve("etc/7stamp-autopilot/sink.properties");
                 Files.createDirectories(config.getParent());
+                // first a bad config: status 78, not restarted, the reason in the journal as an error
+                Files.writeString(config, "http.port=99999\n", StandardCharsets.UTF_8);
+                box.exec("chmod", "644", "/etc/7stamp-autopilot/sink.properties");
+                box.exec("systemctl", "daemon-reload");
+                assertEquals(1, box.run("systemctl", "start", unit).status(), "the start job fails");
+                assertEquals("78", box.property(unit, "ExecMainStatus"));
+                assertEquals("0", box.property(unit, "NRestarts"), "a configuration error is not restarted");
+                String errors = box.exec("journalctl", "--no-pager", "-u", unit, "-p", "err", "-o", "cat");
+                assertTrue(errors.contains("autopilot-sink: configuration error: http.port"), errors);
+                box.exec("systemctl", "reset-failed", unit);
                 Files.writeString(config, String.join("\n",
                         "store.dir=/var/lib/7stamp-sink/store",
                         "http.port=" + http,
@@ -234,7 +244,6 @@ class UnderSystemdIT {
                         ""), StandardCharsets.UTF_8);
                 box.exec("chown", "root:autopilot-sink", "/etc/7stamp-autopilot/sink.properties");
                 box.exec("chmod", "640", "/etc/7stamp-autopilot/sink.properties");
-                box.exec("systemctl", "daemon-reload");
                 long t0 = System.nanoTime();
                 box.exec("systemctl", "enable", "--now", unit); // Type=notify: returns once READY=1 arrived
                 Logger.info("systemctl enable --now {} took {} ms", unit, (System.nanoTime() - t0) / 1_000_000);
