@@ -8,6 +8,7 @@ import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
 import app.sevenstamp.autopilot.protocol.support.Watchdog;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;
 import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
@@ -44,7 +45,7 @@ public final class GatewayMain {
     private static int start(String[] args) {
         Path configFile = parse(args);
         if (configFile == null) {
-            System.err.println(USAGE);
+            System.err.println(JournalConsoleWriter.errorLine(USAGE));
             return EX_USAGE;
         }
         GatewayConfig config;
@@ -54,14 +55,14 @@ public final class GatewayMain {
             boot = FleetBoot.read(configFile).complete(HostFacts.hostName(), HardwareId::read, version());
             config = boot.config();
         } catch (ConfigException e) {
-            System.err.println(e.getMessage());
+            System.err.println(JournalConsoleWriter.errorLine(e.getMessage()));
             return EX_CONFIG;
         } catch (Provisioner.RefusedException e) {
-            System.err.println("provisioning refused by the sink: " + e.getMessage()
-                    + "; ask for a new claim (autopilot-sink claims create) and put it into provision.claimToken");
+            System.err.println(JournalConsoleWriter.errorLine("provisioning refused by the sink: " + e.getMessage()
+                    + "; ask for a new claim (autopilot-sink claims create) and put it into provision.claimToken"));
             return EX_CONFIG;
         } catch (IllegalStateException e) {
-            System.err.println(e.getMessage()); // no hardware identity for provisioning
+            System.err.println(JournalConsoleWriter.errorLine(e.getMessage())); // no hardware identity for provisioning
             return EX_CONFIG;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.sink.cli;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
@@ -80,7 +81,7 @@ public final class SinkCli {
             err.print(USAGE_TEXT);
             return USAGE;
         } catch (ConfigException e) {
-            err.println("autopilot-sink: configuration error: " + e.getMessage());
+            err.println(errorLine("autopilot-sink: configuration error: " + e.getMessage()));
             return CONFIG;
         } catch (StoreException | UncheckedIOException e) {
             err.println("autopilot-sink: " + e.getMessage());
@@ -96,6 +97,14 @@ public final class SinkCli {
             err.println("autopilot-sink: internal error: " + e);
             return SOFTWARE;
         }
+    }
+
+    /**
+     * An error line, with the journal's {@code <3>} when it goes to the process's stderr and that is the
+     * journal (under the unit): else {@code serve}'s configuration error would be logged at info.
+     */
+    private String errorLine(String message) {
+        return err == System.err ? JournalConsoleWriter.errorLine(message) : message;
     }
 
     private int dispatch(String[] argv) throws UsageException, IOException, InterruptedException {

@@ -34,7 +34,7 @@ class DebPackageIT {
     private static final Path TARGET = Path.of("target");
     private static final String SUITE = "bookworm";
     private static final String INCLUDE = "adduser,openjdk-17-jre-headless";
-    private static final Path CACHE = Path.of(System.getProperty("user.home"), ".cache", "7stamp-chroot",
+    static final Path CACHE = Path.of(System.getProperty("user.home"), ".cache", "7stamp-chroot",
             SUITE + "-minbase-jre17");
 
     @TempDir
@@ -155,7 +155,7 @@ class DebPackageIT {
         assertTrue(Files.readAllLines(config).contains("provision.claimToken=clm_second_token"));
     }
 
-    private static Path theDeb() throws IOException {
+    static Path theDeb() throws IOException {
         try (Stream<Path> files = Files.list(TARGET)) {
             List<Path> debs = files.filter(p -> p.getFileName().toString().matches("7stamp-autopilot-gateway_.+_all\\.deb"))
                     .toList();
@@ -165,7 +165,7 @@ class DebPackageIT {
     }
 
     /** The cached bookworm tree, made with debootstrap when missing (atomically: a half-made tree is never used). */
-    private static synchronized Path baseTree() throws IOException, InterruptedException {
+    static synchronized Path baseTree() throws IOException, InterruptedException {
         Path complete = CACHE.resolve(".7stamp-complete");
         if (Files.exists(complete)) {
             return CACHE;

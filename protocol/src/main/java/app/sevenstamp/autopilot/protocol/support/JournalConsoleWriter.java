@@ -58,6 +58,15 @@ public final class JournalConsoleWriter extends AbstractFormatPatternWriter {
         err.flush();
     }
 
+    /**
+     * {@code message} for stderr as an error line: with {@code <3>} when stderr is the journal. For what a
+     * main method prints itself before it exits (a configuration error), which would otherwise reach the
+     * journal at the stream's default priority, info.
+     */
+    public static String errorLine(String message) {
+        return stderrIsJournal(System.getenv("JOURNAL_STREAM"), Path.of("/proc/self/fd/2")) ? prefixed(Level.ERROR, message) : message;
+    }
+
     /** The syslog priority journald understands (sd-daemon(3)). */
     static int priority(Level level) {
         return switch (level) {
