@@ -31,6 +31,12 @@ public record StoreSettings(String url, String user, String password, int poolSi
     public static StoreSettings from(Settings s, BrokerMode brokerMode) {
         String url = s.matching("store.url", null, POSTGRES_URL,
                 "jdbc:postgresql://HOST[:PORT]/DATABASE, or nothing for the H2 file in store.dir");
+        if (url != null && url.toLowerCase(java.util.Locale.ROOT).matches(".*[?&]rewritebatchedinserts=true(&.*)?")) {
+            // the driver then reports no row counts for a batch, and the ingest needs them: a count of 0 is an
+            // event another sink stored first; without them every batch would fall back to one event at a time
+            throw new ConfigException("store.url: reWriteBatchedInserts=true is not allowed; the sink's batches need the "
+                    + "row count of each insert (remove the option or set it to false)");
+        }
         String user = s.string("store.user", null);
         String password = s.string("store.password", null);
         if (url == null && (user != null || password != null)) {

@@ -31,6 +31,7 @@ import app.sevenstamp.autopilot.sink.store.StoredEvent;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -426,10 +427,12 @@ public final class EventProcessor {
      * is not stored yet.
      */
     private Decided applyIn(BatchView view, StampEvent event, Program program) throws SQLException {
-        Instant now = clock.instant();
+        // microseconds, what PostgreSQL keeps: the batch judges later events of the card against these times
+        // in memory, one event at a time reads them back from the database; both must see the same instant
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Optional<StoredCard> before = view.card(event.cardId());
         CardBalance balance = before.map(StoredCard::balance).orElse(CardBalance.EMPTY);
-        Instant at = stampTime(event, now);
+        Instant at = stampTime(event, now).truncatedTo(ChronoUnit.MICROS);
         Instant lastStampAt = before.map(StoredCard::lastStampAt).orElse(null);
         StampDecision.Outcome outcome = event.kind() == EventKind.STAMP
                 ? decideStamp(view, event, program, balance, lastStampAt, at)
@@ -438,7 +441,8 @@ public final class EventProcessor {
             String reason = refused.reason().name();
             view.insert(row(event, AckOutcome.REJECTED, reason, now));
             if (before.isPresent()) {
-                append(view, line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
+                // not for the hook: a rejection issues and redeems nothing
+                view.append(line(event, program, new StampDecision.Delta(LedgerType.REJECTED, 0, 0, 0,
                         refused.detail()), at, now, reason, null));
             }
             StampAck ack = new StampAck(WireCodec.SCHEMA, event.eventId(), event.deviceId(), AckOutcome.REJECTED,

@@ -111,7 +111,7 @@ public final class SinkStore implements AutoCloseable {
                     // PostgreSQL picked this transaction as a deadlock victim (two instances creating
                     // the same new rows in opposite orders) or refused it for serialisation: nothing
                     // of it stayed, so running it again from the start is safe.
-                    if (!RETRYABLE.contains(e.getSQLState()) || attempt >= MAX_ATTEMPTS) {
+                    if (e.getSQLState() == null || !RETRYABLE.contains(e.getSQLState()) || attempt >= MAX_ATTEMPTS) {
                         throw e;
                     }
                     Logger.debug("retrying a transaction after {} (attempt {})", e.getSQLState(), attempt);

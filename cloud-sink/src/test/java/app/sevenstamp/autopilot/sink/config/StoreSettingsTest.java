@@ -58,6 +58,8 @@ class StoreSettingsTest {
     void badStoreValuesNameKeyAndAllowedValues() {
         assertTrue(error("store.url", "jdbc:mysql://db/sink").startsWith("store.url: 'jdbc:mysql://db/sink'"));
         assertTrue(error("store.poolSize", "1").startsWith("store.poolSize"));
+        assertTrue(error("store.url", "jdbc:postgresql://db/sink?ssl=true&reWriteBatchedInserts=true")
+                .startsWith("store.url: reWriteBatchedInserts=true is not allowed"));
         assertEquals("store.user: set without store.url; the H2 file needs no user, so set "
                 + "store.url=jdbc:postgresql://... or remove it", error("store.user", "sink"));
     }

@@ -214,6 +214,25 @@ class BatchEquivalenceTest {
         assertEquals(new Ledger(batched.store).derive(), new Ledger(batched.store).projected(), "the ledger explains the cards");
     }
 
+    @Test
+    void timesFinerThanAMicrosecondAreJudgedAsTheDatabaseKeepsThem() {
+        // 08:00:00.000000400 and 10 minutes later less 300 ns: PostgreSQL keeps microseconds, so one event at a
+        // time compares 08:00:00 with 08:10:00 (exactly the cooldown: accepted); the batch must not compare the
+        // nanoseconds it still holds in memory
+        Instant first = T0.plusNanos(400);
+        Instant second = T0.plus(Duration.ofMinutes(10)).plusNanos(100);
+        List<EventProcessor.Message> in = List.of(message(stamp("n1", "counter-1", 1, cardA, first, "shop-1")),
+                message(stamp("n2", "counter-1", 2, cardA, second, "shop-1")));
+        Sink batched = new Sink("batched");
+        Sink single = new Sink("single");
+        StampAck b = batched.processor.processBatch(in).get(1).orElseThrow().ack();
+        single.processor.process(in.get(0).topic(), in.get(0).payload());
+        StampAck o = single.processor.process(in.get(1).topic(), in.get(1).payload()).orElseThrow().ack();
+        assertEquals(AckOutcome.ACCEPTED, o.outcome(), "10 minutes to the microsecond is not within the cooldown");
+        assertEquals(o, b);
+        assertEquals(single.store.card("AAAAAAAAAAAAAAAA"), batched.store.card("AAAAAAAAAAAAAAAA"));
+    }
+
     private static StampAck ack(List<Optional<StampAck>> answers, int i) {
         return answers.get(i).orElseThrow(() -> new AssertionError("no answer " + i));
     }
