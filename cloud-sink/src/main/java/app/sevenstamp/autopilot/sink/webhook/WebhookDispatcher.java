@@ -39,8 +39,17 @@ import org.tinylog.Logger;
  * {@code voucher.issued}, {@code voucher.redeemed}, {@code voucher.reversed} or {@code voucher.voided} (with
  * {@code voucherCode}), in ledger
  * order, at least once. Because the ledger is written in the card's own transaction, no webhook
- * can be lost between the decision and the send; the position sent so far is kept in
- * {@code webhook_cursor}, and every attempt is recorded in {@code webhook_deliveries}.
+ * can be lost between the decision and the send. Every attempt is recorded in {@code webhook_deliveries};
+ * a line with a successful delivery there is done.
+ *
+ * <p>Lines that commit out of id order: ledger ids are given at insert, and transactions (an ingest batch,
+ * the POS route, a redemption, another sink instance) commit in any order, so a line can appear after
+ * lines with higher ids were sent. A cursor moved past it would skip it for ever. So the cursor in
+ * {@code webhook_cursor} only moves over lines older than {@link #SETTLE} (no transaction runs that long)
+ * with every relevant line below delivered; each round sends the new lines after what this dispatcher
+ * sent, and every {@link #SWEEP} it also sends the ones that appeared late behind it. Such a late line is
+ * sent out of ledger order; the receiver deduplicates on {@code X-7stamp-Delivery} and orders by
+ * {@code ledgerId} if it must.
  *
  * <p>Signature: header {@code X-7stamp-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>}
  * with {@code X-7stamp-Timestamp} (epoch seconds) and {@code X-7stamp-Delivery} (a unique id per line);
@@ -56,7 +65,15 @@ import org.tinylog.Logger;
 public final class WebhookDispatcher implements AutoCloseable {
     static final Duration LEASE = Duration.ofSeconds(60);
     static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+    /** Longer than any transaction of the sink: a line recorded before that is committed or rolled back. */
+    static final Duration SETTLE = Duration.ofMinutes(2);
+    /** How often the lines behind the sent ones are looked at for late commits. */
+    static final Duration SWEEP = Duration.ofSeconds(30);
     private static final int BATCH = 50;
+    private static final String TYPES = "entry_type IN ('STAMP', 'REWARD', 'REDEEM', 'VOUCHER_ISSUED', 'VOUCHER_REDEEMED', "
+            + "'VOUCHER_REVERSED', 'VOUCHER_VOIDED')";
+    private static final String UNSENT = "NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.ledger_id = ledger.id "
+            + "AND d.error IS NULL)";
 
     private final SinkStore store;
     private final URI url;
@@ -68,6 +85,9 @@ public final class WebhookDispatcher implements AutoCloseable {
     private ScheduledExecutorService scheduler;
     private int failures;
     private Instant nextTry = Instant.MIN;
+    /** The highest id this dispatcher sent while it held the lease; below it, only late lines are unsent. */
+    private long sentThrough = -1;
+    private Instant nextSweep = Instant.MIN;
 
     public WebhookDispatcher(SinkStore store, URI url, String secret, Clock clock) {
         this.store = store;
@@ -101,15 +121,37 @@ public final class WebhookDispatcher implements AutoCloseable {
         try {
             Long c = lease(now);
             if (c == null) {
-                return 0; // another instance sends
+                sentThrough = -1; // another instance sends: what it sent is not ours to assume
+                return 0;
             }
             cursor = c;
         } catch (StoreException e) {
             Logger.warn("webhooks: {}", e.getMessage());
             return 0;
         }
+        sentThrough = Math.max(sentThrough, cursor);
         int delivered = 0;
-        for (Map<String, Object> line : pending(cursor)) {
+        if (!now.isBefore(nextSweep)) {
+            // lines that committed after higher ones were sent, then the cursor over what has settled
+            int late = send(unsent(cursor, sentThrough));
+            if (late < 0) {
+                return 0;
+            }
+            if (late > 0) {
+                Logger.info("webhooks: {} line(s) committed after later ones were sent; sent now", late);
+            }
+            delivered += late;
+            settle(cursor, now);
+            nextSweep = now.plus(SWEEP);
+        }
+        int fresh = send(unsent(sentThrough, Long.MAX_VALUE));
+        return fresh < 0 ? delivered : delivered + fresh;
+    }
+
+    /** Sends the lines in order until one fails; returns how many were delivered, or -1 after a failure. */
+    private int send(List<Map<String, Object>> lines) {
+        int delivered = 0;
+        for (Map<String, Object> line : lines) {
             long id = (Long) line.get("ledgerId");
             String body;
             try {
@@ -136,7 +178,7 @@ public final class WebhookDispatcher implements AutoCloseable {
                 error = e.getClass().getSimpleName() + ": " + e.getMessage();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return delivered;
+                return -1;
             }
             record(delivery, id, (String) line.get("type"), body, status, error, clock.instant());
             if (error != null) {
@@ -145,10 +187,10 @@ public final class WebhookDispatcher implements AutoCloseable {
                 nextTry = clock.instant().plusSeconds(seconds);
                 Logger.warn("webhook {} to {} failed ({}), attempt {}; next try in {} s", delivery, url, error, failures,
                         seconds);
-                return delivered;
+                return -1;
             }
             failures = 0;
-            advance(id);
+            sentThrough = Math.max(sentThrough, id);
             delivered++;
         }
         return delivered;
@@ -188,15 +230,18 @@ public final class WebhookDispatcher implements AutoCloseable {
         });
     }
 
-    private List<Map<String, Object>> pending(long cursor) {
+    /** The relevant lines with {@code after < id <= through} and no successful delivery, oldest first. */
+    private List<Map<String, Object>> unsent(long after, long through) {
+        if (through <= after) {
+            return List.of();
+        }
         return store.transaction(tx -> {
             List<Map<String, Object>> out = new ArrayList<>();
             try (PreparedStatement ps = tx.connection().prepareStatement("SELECT id, entry_type, card_id, program_id, "
-                    + "stamps_delta, rewards_delta, event_id, location, occurred_at, note, voucher_code FROM ledger WHERE id > ? AND "
-                    + "entry_type IN ('STAMP', 'REWARD', 'REDEEM', 'VOUCHER_ISSUED', 'VOUCHER_REDEEMED', 'VOUCHER_REVERSED', "
-                    + "'VOUCHER_VOIDED') "
-                    + "ORDER BY id FETCH FIRST " + BATCH + " ROWS ONLY")) {
-                ps.setLong(1, cursor);
+                    + "stamps_delta, rewards_delta, event_id, location, occurred_at, note, voucher_code FROM ledger WHERE id > ? "
+                    + "AND id <= ? AND " + TYPES + " AND " + UNSENT + " ORDER BY id FETCH FIRST " + BATCH + " ROWS ONLY")) {
+                ps.setLong(1, after);
+                ps.setLong(2, through);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         Map<String, Object> m = new LinkedHashMap<>();
@@ -245,13 +290,41 @@ public final class WebhookDispatcher implements AutoCloseable {
         });
     }
 
-    private void advance(long ledgerId) {
+    /**
+     * Moves the cursor over the lines that can no longer change: recorded before {@link #SETTLE} and with
+     * every relevant line up to them delivered. A line still in an open transaction was recorded after its
+     * lower-id neighbours, so it is never passed.
+     */
+    private void settle(long cursor, Instant now) {
         store.transaction(tx -> {
+            long firstUnsent = Long.MAX_VALUE;
             try (PreparedStatement ps = tx.connection().prepareStatement(
-                    "UPDATE webhook_cursor SET last_ledger_id = ? WHERE id = 1 AND owner = ?")) {
-                ps.setLong(1, ledgerId);
-                ps.setString(2, owner);
-                ps.executeUpdate();
+                    "SELECT MIN(id) FROM ledger WHERE id > ? AND " + TYPES + " AND " + UNSENT)) {
+                ps.setLong(1, cursor);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getObject(1) != null) {
+                        firstUnsent = rs.getLong(1);
+                    }
+                }
+            }
+            long settled;
+            try (PreparedStatement ps = tx.connection().prepareStatement(
+                    "SELECT MAX(id) FROM ledger WHERE id > ? AND id < ? AND recorded_at < ?")) {
+                ps.setLong(1, cursor);
+                ps.setLong(2, firstUnsent);
+                ps.setObject(3, now.minus(SETTLE).atOffset(ZoneOffset.UTC));
+                try (ResultSet rs = ps.executeQuery()) {
+                    settled = rs.next() && rs.getObject(1) != null ? rs.getLong(1) : cursor;
+                }
+            }
+            if (settled > cursor) {
+                try (PreparedStatement ps = tx.connection().prepareStatement(
+                        "UPDATE webhook_cursor SET last_ledger_id = ? WHERE id = 1 AND owner = ? AND last_ledger_id < ?")) {
+                    ps.setLong(1, settled);
+                    ps.setString(2, owner);
+                    ps.setLong(3, settled);
+                    ps.executeUpdate();
+                }
             }
             return null;
         });
@@ -260,9 +333,11 @@ public final class WebhookDispatcher implements AutoCloseable {
     @Override
     public void close() {
         if (scheduler != null) {
-            scheduler.shutdownNow();
+            // no interrupt: H2 closes its whole database when a thread is interrupted inside a write; a send
+            // gives up after its 10 s timeout
+            scheduler.shutdown();
             try {
-                scheduler.awaitTermination(2, TimeUnit.SECONDS);
+                scheduler.awaitTermination(12, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.sink.webhook;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
@@ -145,6 +146,75 @@ class WebhookDispatcherTest {
         for (Received r : received) {
             assertEquals(v.code().text(), json.readTree(r.body()).get("voucherCode").asText());
         }
+    }
+
+    private static long cursor(SinkStore store) {
+        return store.transaction(tx -> {
+            try (Statement st = tx.connection().createStatement();
+                 ResultSet rs = st.executeQuery("SELECT last_ledger_id FROM webhook_cursor WHERE id = 1")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    @Test
+    void aLineThatCommitsAfterLaterOnesWereSentIsStillSentAndTheCursorOnlyPassesSettledLines() throws Exception {
+        failFirst.set(0);
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-23T09:00:00Z"));
+        Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+        WireCodec codec = new WireCodec();
+        EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
+                Map.of("coffee", new Program("coffee", "Coffee", 5)), store, new SinkMetrics(), clock, codec);
+        String code = Vectors.cardText("valid");
+        java.util.function.IntConsumer stamp = i -> processor.process(topics.stamps("counter-1"), codec.encode(
+                new StampEvent(WireCodec.SCHEMA, "e" + i, "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1",
+                        clock.instant().plusSeconds(i), i, "boot", true, EventKind.STAMP))).orElseThrow();
+        stamp.accept(1);
+        WebhookDispatcher webhooks = new WebhookDispatcher(store,
+                URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook"), SECRET, clock);
+        assertEquals(1, webhooks.runOnce());
+
+        // another transaction (the POS route, a redemption, the other instance) takes the next ledger id and
+        // commits only after a later line was written and sent
+        long lateId;
+        try (java.sql.Connection slow = store.connection()) {
+            slow.setAutoCommit(false);
+            try (java.sql.PreparedStatement ins = slow.prepareStatement("INSERT INTO ledger (card_id, program_id, "
+                    + "entry_type, stamps_delta, rewards_delta, earned_delta, event_id, location, occurred_at, recorded_at, "
+                    + "actor) VALUES ('ZZZZZZZZZZZZZZZZ', 'coffee', 'STAMP', 1, 0, 0, 'pos-1', 'shop-1', ?, ?, 'pos')",
+                    java.sql.Statement.RETURN_GENERATED_KEYS)) {
+                ins.setObject(1, clock.instant().atOffset(java.time.ZoneOffset.UTC));
+                ins.setObject(2, clock.instant().atOffset(java.time.ZoneOffset.UTC));
+                ins.executeUpdate();
+                try (ResultSet keys = ins.getGeneratedKeys()) {
+                    keys.next();
+                    lateId = keys.getLong(1);
+                }
+            }
+            stamp.accept(2);
+            assertEquals(1, webhooks.runOnce(), "the second stamp, whose line has a higher id");
+            slow.commit();
+        }
+        assertEquals(0, webhooks.runOnce(), "the late line waits for the sweep");
+        clock.advance(WebhookDispatcher.SWEEP);
+        assertEquals(1, webhooks.runOnce(), "the sweep finds the line that committed late");
+        assertEquals("wh-" + lateId, received.get(received.size() - 1).delivery());
+        assertEquals(3, received.size());
+        assertEquals(0, webhooks.runOnce(), "nothing twice");
+
+        long before = cursor(store);
+        assertTrue(before < lateId, "lines newer than the settle time are not passed: " + before);
+        clock.advance(WebhookDispatcher.SETTLE.plus(WebhookDispatcher.SWEEP));
+        assertEquals(0, webhooks.runOnce());
+        assertTrue(cursor(store) > lateId, "all sent and settled: the cursor passes them");
+
+        // a second dispatcher (another instance, after the lease) sends nothing twice
+        clock.advance(WebhookDispatcher.LEASE);
+        WebhookDispatcher other = new WebhookDispatcher(store,
+                URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook"), SECRET, clock);
+        assertEquals(0, other.runOnce());
+        assertEquals(3, received.size());
     }
 
     private static String readType(ObjectMapper json, String body) {
