@@ -1,0 +1,260 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import app.sevenstamp.autopilot.protocol.support.RedoLog;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.h2.store.fs.FileBase;
+import org.h2.store.fs.FilePath;
+import org.h2.store.fs.FilePathWrapper;
+
+/**
+ * A file system for H2 ({@code jdbc:h2:cut:/path}) and the redo log that passes everything to the real
+ * one and records every write, truncate and sync, so that a test can ask: what would be on the disk
+ * if the power went out after operation {@code k}? (The ALICE / CrashMonkey / LazyFS idea.)
+ *
+ * <p>The model: a file's content is durable up to its last sync; the writes and truncates since then
+ * were in the page cache, and a power cut keeps any subset of them, the last kept write possibly torn
+ * at a 512-byte sector. Directory operations (create, rename, delete) are taken as durable at once,
+ * which is kinder than a real file system only for names: the contents behind a renamed name still
+ * lose what was not synced.
+ */
+public final class PowerCutFs extends FilePathWrapper {
+    static final String SCHEME = "cut";
+    private static final int SECTOR = 512;
+    private static final Recorder RECORDER = new Recorder();
+
+    static {
+        FilePath.register(new PowerCutFs());
+    }
+
+    /** For H2, which makes instances of a registered file system by reflection. */
+    public PowerCutFs() {
+    }
+
+    /** The recorder; the file system is registered once per JVM. */
+    static Recorder recorder() {
+        return RECORDER;
+    }
+
+    /** The H2 URL prefix and the redo log opener that go through the recorder. */
+    static Outbox.Storage storage(String h2Settings, long redoRewriteBytes) {
+        return new Outbox.Storage(SCHEME + ":", h2Settings, new RedoLog.FileOps() {
+            @Override
+            public FileChannel open(Path file) throws IOException {
+                return FilePath.get(SCHEME + ":" + file).open("rw");
+            }
+
+            @Override
+            public void replace(Path from, Path to) {
+                FilePath.get(SCHEME + ":" + from).moveTo(FilePath.get(SCHEME + ":" + to), true);
+            }
+        }, redoRewriteBytes);
+    }
+
+    @Override
+    public String getScheme() {
+        return SCHEME;
+    }
+
+    @Override
+    public FileChannel open(String mode) throws IOException {
+        return new Recording(getBase().open(mode), getBase().toString());
+    }
+
+    @Override
+    public void moveTo(FilePath newName, boolean atomicReplace) {
+        RECORDER.add(new Op(Kind.MOVE, getBase().toString(), 0, null, ((FilePathWrapper) newName).unwrap().toString()));
+        super.moveTo(newName, atomicReplace);
+    }
+
+    @Override
+    public void delete() {
+        RECORDER.add(new Op(Kind.DELETE, getBase().toString(), 0, null, null));
+        super.delete();
+    }
+
+    enum Kind { WRITE, TRUNCATE, SYNC, MOVE, DELETE }
+
+    /** One recorded operation; {@code target} is the new name of a MOVE. */
+    record Op(Kind kind, String file, long pos, byte[] data, String target) {
+    }
+
+    /** Every operation, in order, from every thread. */
+    static final class Recorder {
+        private final List<Op> ops = new ArrayList<>();
+
+        synchronized void add(Op op) {
+            ops.add(op);
+        }
+
+        synchronized int size() {
+            return ops.size();
+        }
+
+        synchronized List<Op> since(int from) {
+            return List.copyOf(ops.subList(from, ops.size()));
+        }
+    }
+
+    private static final class Recording extends FileBase {
+        private final FileChannel base;
+        private final String file;
+
+        Recording(FileChannel base, String file) {
+            this.base = base;
+            this.file = file;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return base.read(dst);
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            return base.read(dst, position);
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            return write(src, base.position());
+        }
+
+        @Override
+        public synchronized int write(ByteBuffer src, long position) throws IOException {
+            ByteBuffer copy = src.duplicate();
+            int n = base.write(src, position);
+            byte[] data = new byte[n];
+            copy.get(data);
+            RECORDER.add(new Op(Kind.WRITE, file, position, data, null));
+            if (base.position() < position + n) {
+                base.position(position + n);
+            }
+            return n;
+        }
+
+        @Override
+        public long position() throws IOException {
+            return base.position();
+        }
+
+        @Override
+        public FileChannel position(long newPosition) throws IOException {
+            base.position(newPosition);
+            return this;
+        }
+
+        @Override
+        public long size() throws IOException {
+            return base.size();
+        }
+
+        @Override
+        public synchronized FileChannel truncate(long size) throws IOException {
+            if (size < base.size()) {
+                RECORDER.add(new Op(Kind.TRUNCATE, file, size, null, null));
+            }
+            base.truncate(size);
+            return this;
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            base.force(metaData);
+            RECORDER.add(new Op(Kind.SYNC, file, 0, null, null));
+        }
+
+        @Override
+        public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+            return base.tryLock(position, size, shared);
+        }
+
+        @Override
+        protected void implCloseChannel() throws IOException {
+            base.close();
+        }
+    }
+
+    /**
+     * Replays recorded operations and, at any point, writes what a power cut would leave on the disk.
+     * Files start as they were when the recording began (empty directory: no files).
+     */
+    static final class Disk {
+        private final Map<String, byte[]> durable = new HashMap<>();
+        private final Map<String, List<Op>> pending = new HashMap<>();
+
+        void apply(Op op) {
+            switch (op.kind()) {
+                case WRITE, TRUNCATE -> {
+                    durable.putIfAbsent(op.file(), new byte[0]);
+                    pending.computeIfAbsent(op.file(), f -> new ArrayList<>()).add(op);
+                }
+                case SYNC -> {
+                    byte[] content = durable.getOrDefault(op.file(), new byte[0]);
+                    for (Op p : pending.getOrDefault(op.file(), List.of())) {
+                        content = applyTo(content, p, Integer.MAX_VALUE);
+                    }
+                    durable.put(op.file(), content);
+                    pending.remove(op.file());
+                }
+                case MOVE -> {
+                    byte[] content = durable.remove(op.file());
+                    List<Op> unsynced = pending.remove(op.file());
+                    durable.put(op.target(), content == null ? new byte[0] : content);
+                    pending.remove(op.target());
+                    if (unsynced != null) {
+                        List<Op> moved = new ArrayList<>();
+                        for (Op p : unsynced) {
+                            moved.add(new Op(p.kind(), op.target(), p.pos(), p.data(), null));
+                        }
+                        pending.put(op.target(), moved);
+                    }
+                }
+                case DELETE -> {
+                    durable.remove(op.file());
+                    pending.remove(op.file());
+                }
+            }
+        }
+
+        /**
+         * Writes every file as a power cut now would leave it into {@code into} (same file names, flat):
+         * the durable content plus a random subset of the unsynced writes, one of them maybe torn.
+         */
+        void cut(Path into, Random random) throws IOException {
+            for (Map.Entry<String, byte[]> e : durable.entrySet()) {
+                byte[] content = e.getValue();
+                List<Op> unsynced = pending.getOrDefault(e.getKey(), List.of());
+                for (Op p : unsynced) {
+                    int roll = random.nextInt(8);
+                    if (roll < 4) {
+                        content = applyTo(content, p, Integer.MAX_VALUE); // reached the disk
+                    } else if (roll == 4 && p.kind() == Kind.WRITE) {
+                        content = applyTo(content, p, SECTOR * random.nextInt(1 + p.data().length / SECTOR)); // torn
+                    } // else lost
+                }
+                Files.write(into.resolve(Path.of(e.getKey()).getFileName()), content);
+            }
+        }
+
+        private static byte[] applyTo(byte[] content, Op op, int keep) {
+            if (op.kind() == Kind.TRUNCATE) {
+                return op.pos() < content.length ? java.util.Arrays.copyOf(content, (int) op.pos()) : content;
+            }
+            int n = Math.min(keep, op.data().length);
+            long end = op.pos() + n;
+            byte[] out = end > content.length ? java.util.Arrays.copyOf(content, (int) end) : content.clone();
+            System.arraycopy(op.data(), 0, out, (int) op.pos(), n);
+            return out;
+        }
+    }
+}

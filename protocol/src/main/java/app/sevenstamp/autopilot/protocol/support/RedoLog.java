@@ -1,0 +1,280 @@
+package app.sevenstamp.autopilot.protocol.support;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
+/**
+ * An append-only file of records, each batch made durable by {@code fdatasync} before {@link #append}
+ * returns: the durable record of writes that H2 alone cannot be trusted to keep across a crash
+ * (docs/durability.md: H2 2.5 loses synced commits after RETENTION_TIME, and can roll back to an
+ * older state after the first clean close that follows a crash).
+ *
+ * <p>Format: records one after the other, each {@code [int length][int crc32c][length bytes]}, the
+ * checksum over the length and the bytes. At open the records are checked; the first one that is
+ * short, out of range or fails its checksum ends the log (a torn or never-synced tail) and the file is
+ * cut there, so that later appends do not follow garbage. A zero-filled region (a file extended but
+ * not written before a power cut) fails the length check. {@link #rewrite} replaces the whole log
+ * atomically (new file, fsync, rename, fsync of the directory), so a crash leaves the old or the new.
+ *
+ * <p>Not thread-safe: its owner (one thread) calls it.
+ */
+public final class RedoLog implements AutoCloseable {
+    /** A record larger than this is refused on append and ends the log on read. */
+    public static final int MAX_RECORD_BYTES = 1 << 20;
+    private static final int HEADER = 8;
+
+    /** How the log's files are opened and replaced: the real file system, or a test's recording one. */
+    public interface FileOps {
+        FileChannel open(Path file) throws IOException;
+
+        /** Renames {@code from} over {@code to} atomically and makes the rename durable. */
+        void replace(Path from, Path to) throws IOException;
+    }
+
+    /** The real file system. */
+    public static final FileOps FILES = new FileOps() {
+        @Override
+        public FileChannel open(Path file) throws IOException {
+            return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        }
+
+        @Override
+        public void replace(Path from, Path to) throws IOException {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel dir = FileChannel.open(to.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+                dir.force(true);
+            } catch (IOException e) {
+                // some file systems refuse to open a directory: the rename is then as durable as they make it
+            }
+        }
+    };
+
+    /** Receives records in log order. */
+    @FunctionalInterface
+    public interface Reader<E extends Exception> {
+        void record(byte[] record) throws E;
+    }
+
+    private final Path file;
+    private final FileOps ops;
+    private final long cutBytes;
+    private FileChannel channel;
+    private long end;
+
+    private RedoLog(Path file, FileOps ops, FileChannel channel, long end, long cutBytes) {
+        this.file = file;
+        this.ops = ops;
+        this.channel = channel;
+        this.end = end;
+        this.cutBytes = cutBytes;
+    }
+
+    /** Opens (or creates) the log; a torn tail is cut off (and the cut synced) before this returns. */
+    public static RedoLog open(Path file, FileOps ops) throws IOException {
+        Objects.requireNonNull(file, "file");
+        FileChannel channel = ops.open(file);
+        try {
+            long size = channel.size();
+            long valid = scan(channel, size, null);
+            if (valid < size) {
+                channel.truncate(valid);
+                channel.force(true);
+            }
+            return new RedoLog(file, ops, channel, valid, size - valid);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** Reads the records from the start up to {@code size}; returns where the whole records end. */
+    private static <E extends Exception> long scan(FileChannel channel, long size, Reader<E> reader)
+            throws IOException, E {
+        long pos = 0;
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        CRC32C crc = new CRC32C();
+        while (pos + HEADER <= size) {
+            header.clear();
+            if (readFully(channel, header, pos) < HEADER) {
+                break;
+            }
+            header.flip();
+            int length = header.getInt();
+            int expected = header.getInt();
+            if (length <= 0 || length > MAX_RECORD_BYTES || pos + HEADER + length > size) {
+                break;
+            }
+            ByteBuffer body = ByteBuffer.allocate(length);
+            if (readFully(channel, body, pos + HEADER) < length) {
+                break;
+            }
+            crc.reset();
+            crc.update(header.array(), 0, 4);
+            crc.update(body.array());
+            if ((int) crc.getValue() != expected) {
+                break;
+            }
+            if (reader != null) {
+                reader.record(body.array());
+            }
+            pos += HEADER + length;
+        }
+        return pos;
+    }
+
+    private static int readFully(FileChannel channel, ByteBuffer into, long pos) throws IOException {
+        int total = 0;
+        while (into.hasRemaining()) {
+            int n = channel.read(into, pos + total);
+            if (n < 0) {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    /** Streams every record, oldest first (the log is not held in memory: it may hold a long backlog). */
+    public <E extends Exception> void read(Reader<E> reader) throws IOException, E {
+        scan(channel, end, reader);
+    }
+
+    /** Bytes cut off at open (a torn or unsynced tail); 0 normally. */
+    public long cutAtOpen() {
+        return cutBytes;
+    }
+
+    /**
+     * Writes the records in one write at the end of the log; with {@code sync}, returns only after
+     * {@code fdatasync}, so they survive a power cut. Without it they survive a killed process only.
+     * On an I/O error the log is cut back to where it was, so a half-written batch never precedes a
+     * later one.
+     */
+    public void append(List<byte[]> batch, boolean sync) throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        ByteBuffer buf = encode(batch);
+        try {
+            writeFully(channel, buf, end);
+            if (sync) {
+                channel.force(false);
+            }
+        } catch (IOException e) {
+            try {
+                channel.truncate(end);
+            } catch (IOException ignored) {
+                // the next open cuts whatever half record is left: its checksum fails
+            }
+            throw e;
+        }
+        end += buf.limit();
+    }
+
+    private static ByteBuffer encode(List<byte[]> batch) {
+        int total = 0;
+        for (byte[] r : batch) {
+            if (r.length == 0 || r.length > MAX_RECORD_BYTES) {
+                throw new IllegalArgumentException("a redo record must have 1 to " + MAX_RECORD_BYTES + " bytes, not "
+                        + r.length);
+            }
+            total += HEADER + r.length;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(total);
+        CRC32C crc = new CRC32C();
+        for (byte[] r : batch) {
+            int at = buf.position();
+            buf.putInt(r.length);
+            crc.reset();
+            crc.update(buf.array(), at, 4);
+            crc.update(r);
+            buf.putInt((int) crc.getValue());
+            buf.put(r);
+        }
+        return buf.flip();
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer buf, long pos) throws IOException {
+        long at = pos;
+        while (buf.hasRemaining()) {
+            at += channel.write(buf, at);
+        }
+    }
+
+    /** Starts a replacement of the whole log; nothing changes until {@link Rewrite#commit}. */
+    public Rewrite rewrite() throws IOException {
+        Path next = file.resolveSibling(file.getFileName() + ".new");
+        return new Rewrite(next, ops.open(next));
+    }
+
+    /** A new log being written beside the old one. */
+    public final class Rewrite implements AutoCloseable {
+        private final Path next;
+        private final FileChannel out;
+        private long size;
+        private boolean done;
+
+        private Rewrite(Path next, FileChannel out) throws IOException {
+            this.next = next;
+            this.out = out;
+            out.truncate(0); // a leftover of an earlier rewrite that crashed
+        }
+
+        public void add(List<byte[]> records) throws IOException {
+            if (records.isEmpty()) {
+                return;
+            }
+            ByteBuffer buf = encode(records);
+            writeFully(out, buf, size);
+            size += buf.limit();
+        }
+
+        /** Syncs the new log, renames it over the old one (durably) and appends to it from now on. */
+        public void commit() throws IOException {
+            out.force(true);
+            out.close();
+            ops.replace(next, file); // on failure the old log is still open and whole
+            done = true;
+            end = size;
+            channel.close();
+            channel = ops.open(file); // if this fails, appends fail (closed channel) until the log is reopened
+
+        }
+
+        /** Drops an uncommitted rewrite; the old log stays as it was. */
+        @Override
+        public void close() throws IOException {
+            if (!done) {
+                out.close();
+                Files.deleteIfExists(next);
+            }
+        }
+    }
+
+    /** False after a failed rewrite left no file to append to: open the log again. */
+    public boolean isOpen() {
+        return channel.isOpen();
+    }
+
+    /** Bytes in the log now. */
+    public long bytes() {
+        return end;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}
