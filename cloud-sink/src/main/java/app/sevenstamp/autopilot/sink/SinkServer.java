@@ -20,6 +20,7 @@ import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.http.VoucherApi;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
+import app.sevenstamp.autopilot.sink.ingest.IngestRedo;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
 import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
@@ -33,6 +34,7 @@ import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
 import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -65,6 +67,7 @@ public final class SinkServer implements AutoCloseable {
     private final HttpApi http;
     private FleetService fleet;
     private RedeemService redeem;
+    private IngestRedo ingestRedo;
     /** Null when no vouchers.posCodes is set. */
     private PosCodeWatcher posCodeWatcher;
     /** Null when no webhook.url is set. */
@@ -158,8 +161,24 @@ public final class SinkServer implements AutoCloseable {
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
                     metrics, clock, new WireCodec(), admitted, voucherIssuer);
+            IngestRedo ingestRedo = null;
+            if (!config.store().postgres()) {
+                // H2 does not keep every synced commit (docs/durability.md): acknowledged batches are logged,
+                // and whatever H2 lost since the last clean stop is applied again before the ingest subscribes
+                Path redoFile = Path.of(config.databaseFile() + ".ingest.redo");
+                try {
+                    ingestRedo = IngestRedo.open(redoFile);
+                    started.push(ingestRedo);
+                    ingestRedo.replayInto(processor);
+                } catch (java.io.IOException e) {
+                    throw new app.sevenstamp.autopilot.sink.store.StoreException("ingest redo log " + redoFile
+                            + " cannot be read: " + e.getMessage() + "; the sink does not start without it, since it may "
+                            + "hold acknowledged stamps the store lost", e);
+                }
+            }
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
-                    mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor, store, metrics);
+                    mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor,
+                    store, ingestRedo, metrics);
             started.push(ingest);
             Redemptions redemptions = new Redemptions(store, voucherMetrics, clock);
             RedeemService redeem = RedeemService.start(new RedeemService.Settings(brokerUrl, config.clientId() + "-redeem",
@@ -186,6 +205,7 @@ public final class SinkServer implements AutoCloseable {
             server.fleet = fleet;
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
+            server.ingestRedo = ingestRedo;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
                     throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
@@ -276,6 +296,12 @@ public final class SinkServer implements AutoCloseable {
             broker.close(Duration.ofMillis(Math.max(500, left)));
         }
         closeAll(new ArrayDeque<>(List.of(store)));
+        if (ingestRedo != null) {
+            if (store.closedCleanly()) {
+                ingestRedo.cleanStop();
+            }
+            closeAll(new ArrayDeque<>(List.of(ingestRedo)));
+        }
         Logger.info("sink stopped in {} ms; counted {}", (System.nanoTime() - t0) / 1_000_000, metrics.snapshot());
     }
 

@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -108,6 +109,8 @@ public final class IngestService implements AutoCloseable {
     private final Settings settings;
     private final EventProcessor processor;
     private final SinkStore store;
+    /** The H2 store's durable record of acknowledged batches; null on PostgreSQL. */
+    private final IngestRedo redo;
     private final SinkMetrics metrics;
     private final MqttAsyncClient client;
     private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
@@ -126,11 +129,12 @@ public final class IngestService implements AutoCloseable {
     private volatile boolean closing;
     private volatile boolean warnedNotConnected;
 
-    private IngestService(Settings settings, EventProcessor processor, SinkStore store, SinkMetrics metrics)
-            throws MqttException {
+    private IngestService(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
+            SinkMetrics metrics) throws MqttException {
         this.settings = settings;
         this.processor = processor;
         this.store = store;
+        this.redo = redo;
         this.metrics = metrics;
         this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
         this.connector = Executors.newSingleThreadScheduledExecutor(NamedThreads.daemon("sink-mqtt-connect"));
@@ -139,9 +143,15 @@ public final class IngestService implements AutoCloseable {
 
     /** Starts the ingest thread and the connect loop; returns at once. */
     public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, SinkMetrics metrics) {
+        return start(settings, processor, store, null, metrics);
+    }
+
+    /** @param redo where acknowledged batches are made durable (the H2 store); null to sync the store instead */
+    public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
+            SinkMetrics metrics) {
         IngestService ingest;
         try {
-            ingest = new IngestService(settings, processor, store, metrics);
+            ingest = new IngestService(settings, processor, store, redo, metrics);
         } catch (MqttException e) {
             throw new IllegalArgumentException("cannot create an MQTT client for " + settings.brokerUrl() + ": "
                     + e.getMessage(), e);
@@ -305,7 +315,7 @@ public final class IngestService implements AutoCloseable {
                 batch.add(first);
                 queue.drainTo(batch, BATCH - 1);
                 decide(batch, answers);
-                if (!answers.isEmpty() && !sync()) {
+                if (!answers.isEmpty() && !durable(batch)) {
                     answers.clear();
                 }
                 long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACK_SLOT_WAIT_MS);
@@ -345,7 +355,22 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    private boolean sync() {
+    /** Makes the decided batch durable before anyone hears of it: the redo log on H2, a sync on PostgreSQL. */
+    private boolean durable(List<Inbound> batch) {
+        if (redo != null) {
+            List<EventProcessor.Message> messages = new ArrayList<>(batch.size());
+            for (Inbound in : batch) {
+                messages.add(new EventProcessor.Message(in.topic(), in.payload()));
+            }
+            try {
+                redo.logged(messages);
+                return true;
+            } catch (IOException | RuntimeException e) {
+                // Committed but not in the log: no answer, so the gateways send these again (DUPLICATE then)
+                Logger.error("ingest redo log write failed; answers held back for redelivery: {}", e.toString());
+                return false;
+            }
+        }
         try {
             store.sync();
             return true;
