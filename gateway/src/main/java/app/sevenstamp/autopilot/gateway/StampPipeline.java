@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -185,9 +186,10 @@ public final class StampPipeline implements AutoCloseable {
         }
         String card = "card=" + draft.cardId() + " program=" + draft.programId();
         long start = System.nanoTime();
+        CompletableFuture<StoredEvent> append = outbox.append(draft);
         StoredEvent stored;
         try {
-            stored = outbox.append(draft).get(storeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            stored = awaitAppend(append, card);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof OutboxFullException full) {
                 Logger.error("stamp NOT stored ({}): {}; the customer got STORAGE_FAULT", card, full.getMessage());
@@ -197,12 +199,16 @@ public final class StampPipeline implements AutoCloseable {
             storageFault(card, e.getCause() == null ? e : e.getCause());
             return;
         } catch (TimeoutException e) {
-            storageFault(card, new TimeoutException("no durable commit within " + storeTimeout.toMillis()
-                    + " ms; the stamp may still be stored and sent"));
+            storageFault(card, e);
             return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            storageFault(card, e);
+            if (append.cancel(false)) {
+                storageFault(card, e);
+            } else {
+                // only at a forced stop: the row may be committed, so no fault is claimed (nor a success)
+                Logger.warn("interrupted while the stamp ({}) was being stored; it may be stored, no feedback given", card);
+            }
             return;
         }
         if (draft.kind() == EventKind.STAMP) {
@@ -220,6 +226,28 @@ public final class StampPipeline implements AutoCloseable {
         lastHealth = health;
         Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
                 (System.nanoTime() - start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
+    }
+
+    /**
+     * Waits up to {@code storeTimeout} for the append, then withdraws it if the outbox has not started it:
+     * nothing is stored and the customer's STORAGE_FAULT ("scan again") is true. An append the outbox has
+     * started cannot be withdrawn, so it is waited for whatever it takes: a fault answered for a row that
+     * then commits makes the rescan stamp twice. (A write that never ends is the watchdog's: the pipeline
+     * health check reports the scan stuck.)
+     */
+    private StoredEvent awaitAppend(CompletableFuture<StoredEvent> append, String card)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        try {
+            return append.get(storeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            if (append.cancel(false)) {
+                throw new TimeoutException("the outbox did not start the append within " + storeTimeout.toMillis()
+                        + " ms; withdrawn, nothing stored");
+            }
+            Logger.warn("stamp ({}) not durable within {} ms, but the outbox is writing it: waiting for the outcome",
+                    card, storeTimeout.toMillis());
+            return append.get();
+        }
     }
 
     private void reject(Decision.Reject reject) {

@@ -121,6 +121,25 @@ public final class Outbox implements AutoCloseable {
     private record Job(int priority, long order, Runnable run) {
     }
 
+    /**
+     * A job's future. {@code cancel} withdraws the job only while the owner thread has not started it (the
+     * job then never runs); once it has started, {@code cancel} returns false and the future completes with
+     * what the job did. A caller that gave up waiting thus learns whether the work can still happen.
+     */
+    private static final class JobFuture<T> extends CompletableFuture<T> {
+        /** Claimed by whichever comes first: the owner thread starting the job, or a cancel. */
+        private final AtomicBoolean claimed = new AtomicBoolean();
+
+        boolean start() {
+            return claimed.compareAndSet(false, true);
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            return claimed.compareAndSet(false, true) && super.cancel(false);
+        }
+    }
+
     private record PendingDelete(String eventId, CompletableFuture<Boolean> done) {
     }
 
@@ -923,9 +942,12 @@ public final class Outbox implements AutoCloseable {
         T run() throws Exception;
     }
 
-    /** @param priority 0 for appends (a customer waits), 1 for the drain and reads, 2 for the shutdown */
+    /**
+     * @param priority 0 for appends (a customer waits), 1 for the drain and reads, 2 for the shutdown
+     * @return cancelling it withdraws the job if it has not started yet, else returns false ({@link JobFuture})
+     */
     private <T> CompletableFuture<T> submit(int priority, Task<T> task) {
-        CompletableFuture<T> future = new CompletableFuture<>();
+        JobFuture<T> future = new JobFuture<>();
         if (closed) {
             future.completeExceptionally(new RejectedExecutionException("the outbox is closed"));
             return future;
@@ -938,6 +960,9 @@ public final class Outbox implements AutoCloseable {
             return future;
         }
         jobs.add(new Job(priority, order.incrementAndGet(), () -> {
+            if (!future.start()) {
+                return; // withdrawn by its caller before it started
+            }
             try {
                 future.complete(task.run());
             } catch (Throwable e) {
