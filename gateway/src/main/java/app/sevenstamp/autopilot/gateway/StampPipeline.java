@@ -39,7 +39,8 @@ import org.tinylog.Logger;
  * failure gives STORAGE_FAULT, so the customer does not walk off believing the scan counted.
  *
  * <p>Threading: scanner threads call {@link #accept}, which only offers the frame to a bounded queue
- * (a full queue drops the frame, counted and logged: a scanner spewing garbage must not exhaust memory).
+ * (a full queue drops the frame, answered STORAGE_FAULT, counted and logged: a scanner spewing garbage must
+ * not exhaust memory).
  * One thread ({@code stamp-pipeline}) does the rest; it waits for the outbox, never for the network.
  */
 public final class StampPipeline implements AutoCloseable {
@@ -59,7 +60,10 @@ public final class StampPipeline implements AutoCloseable {
     /** Where a scan that looks like a voucher goes instead of the outbox; null: to the policy like any scan. */
     private final Consumer<String> vouchers;
     private final BlockingQueue<Frame> queue;
+    private final int capacity;
     private final AtomicLong dropped = new AtomicLong();
+    /** The last scan offered was dropped: the next drop continues a burst (logged every 100th only). */
+    private volatile boolean overflowing;
     private final Thread thread;
     private volatile boolean closing;
     /** System.nanoTime() when the scan in work was taken from the queue; 0 while idle (for the health check). */
@@ -96,6 +100,7 @@ public final class StampPipeline implements AutoCloseable {
         this.online = Objects.requireNonNull(online, "online");
         this.appended = Objects.requireNonNull(appended, "appended");
         this.storeTimeout = Objects.requireNonNull(storeTimeout, "storeTimeout");
+        this.capacity = capacity;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.thread = NamedThreads.of("stamp-pipeline").newThread(this::run);
     }
@@ -104,15 +109,26 @@ public final class StampPipeline implements AutoCloseable {
         thread.start();
     }
 
-    /** From a scanner thread; never blocks. */
+    /**
+     * From a scanner thread; never blocks. A scan that is not taken is answered STORAGE_FAULT at once (the
+     * customer must not walk off believing it counted), counted for the status, and logged.
+     */
     public void accept(Frame frame) {
-        if (closing || !queue.offer(frame)) {
-            long n = dropped.incrementAndGet();
-            if (n > 1 && n % 100 != 0) {
-                return; // a scanner spewing garbage must not flood the log either
+        if (!closing && queue.offer(frame)) {
+            if (overflowing) {
+                overflowing = false;
             }
-            Logger.warn("scan dropped: {} ({} dropped so far)", closing ? "the gateway is stopping"
-                    : "the pipeline queue is full (" + (queue.size() + queue.remainingCapacity()) + " scans waiting)", n);
+            return;
+        }
+        long n = dropped.incrementAndGet();
+        feedback.signal(Signal.STORAGE_FAULT, (closing ? "reason=STOPPING" : "reason=QUEUE_FULL waiting=" + capacity)
+                + " dropped=" + n);
+        boolean burstStarts = !overflowing;
+        overflowing = true;
+        if (burstStarts || n % 100 == 0) { // a scanner spewing garbage must not flood the log
+            Logger.warn("scan dropped and answered STORAGE_FAULT: {} ({} dropped since start; in a burst every 100th is "
+                    + "logged)", closing ? "the gateway is stopping" : "the pipeline queue is full (" + capacity
+                    + " scans waiting, the outbox is slow or stuck)", n);
         }
     }
 
@@ -132,7 +148,7 @@ public final class StampPipeline implements AutoCloseable {
         return null;
     }
 
-    /** Scans dropped because the queue was full or the gateway was stopping. */
+    /** Scans dropped since start because the queue was full or the gateway was stopping; the status reports it. */
     public long dropped() {
         return dropped.get();
     }

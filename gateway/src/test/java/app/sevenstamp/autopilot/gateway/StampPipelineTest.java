@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.gateway;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
@@ -188,16 +187,6 @@ class StampPipelineTest {
     }
 
     @Test
-    void aFullQueueDropsScansAndCountsThem() {
-        StampPipeline notStarted = pipeline(2);
-        notStarted.accept(new Frame.Text("a"));
-        notStarted.accept(new Frame.Text("b"));
-        notStarted.accept(new Frame.Text("c"));
-        assertEquals(1, notStarted.dropped());
-        assertFalse(feedback.given().size() > 0);
-    }
-
-    @Test
     void closeFinishesScansAlreadyQueued() throws Exception {
         for (int i = 0; i < 5; i++) {
             pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
@@ -207,6 +196,8 @@ class StampPipelineTest {
         assertEquals(5L, outbox.count().get());
         pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
         assertEquals(1, pipeline.dropped(), "no scans are taken after close");
+        assertEquals("STORAGE_FAULT reason=STOPPING dropped=1",
+                feedback.given().get(5).signal() + " " + feedback.given().get(5).details(), "but each one is answered");
     }
 
     @Test
@@ -246,6 +237,28 @@ class StampPipelineTest {
         assertEquals(Signal.ACCEPTED_OFFLINE, feedback.given().get(0).signal());
         assertEquals("card=ABCDEFGHJKMNPQRS program=coffee seq=1", feedback.given().get(0).details());
         assertEquals(List.of("ABCDEFGHJKMNPQRS"), cardsStored());
+    }
+
+    @Test
+    void everyScanThatDoesNotFitTheQueueSoundsTheFaultAndIsCounted() throws Exception {
+        outboxClock.holdNextRead();
+        pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
+        outboxClock.awaitHeld(); // the pipeline thread waits for this scan's append; the queue (64) fills up
+        for (int i = 0; i < 64 + 10; i++) {
+            pipeline.accept(new Frame.Text("flood-" + i));
+        }
+        assertEquals(10, pipeline.dropped());
+        List<String> answered = feedback.given().stream().map(g -> g.signal() + " " + g.details()).toList();
+        List<String> expected = new ArrayList<>();
+        for (int n = 1; n <= 10; n++) {
+            expected.add("STORAGE_FAULT reason=QUEUE_FULL waiting=64 dropped=" + n);
+        }
+        assertEquals(expected, answered, "each dropped scan is answered at once, while the pipeline is stuck");
+
+        outboxClock.release();
+        await().until(() -> feedback.given().size() == 10 + 1 + 64);
+        assertEquals(Signal.ACCEPTED_OFFLINE, feedback.given().get(10).signal());
+        assertEquals(10, pipeline.dropped(), "the scans that fitted were all processed");
     }
 
     /** A fixed clock that, when told, stalls the next thread that reads it until released. */
