@@ -154,6 +154,7 @@ public final class Gateway implements AutoCloseable {
         fleet.hotKey("cards.programs", v -> cards.apply("cards.programs", v));
         fleet.hotKey("cards.trustedKeys", v -> cards.apply("cards.trustedKeys", v));
         fleet.reportCounterState(rules::version, vouchers::cancelsWaiting);
+        fleet.reportDroppedScans(pipeline::dropped);
         rules.onApplied(fleet::publishStatusNow);
         fleet.attach();
         rules.attach(uplink);

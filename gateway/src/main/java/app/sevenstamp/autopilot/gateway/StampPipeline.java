@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -38,7 +39,8 @@ import org.tinylog.Logger;
  * failure gives STORAGE_FAULT, so the customer does not walk off believing the scan counted.
  *
  * <p>Threading: scanner threads call {@link #accept}, which only offers the frame to a bounded queue
- * (a full queue drops the frame, counted and logged: a scanner spewing garbage must not exhaust memory).
+ * (a full queue drops the frame, answered STORAGE_FAULT, counted and logged: a scanner spewing garbage must
+ * not exhaust memory).
  * One thread ({@code stamp-pipeline}) does the rest; it waits for the outbox, never for the network.
  */
 public final class StampPipeline implements AutoCloseable {
@@ -58,7 +60,10 @@ public final class StampPipeline implements AutoCloseable {
     /** Where a scan that looks like a voucher goes instead of the outbox; null: to the policy like any scan. */
     private final Consumer<String> vouchers;
     private final BlockingQueue<Frame> queue;
+    private final int capacity;
     private final AtomicLong dropped = new AtomicLong();
+    /** The last scan offered was dropped: the next drop continues a burst (logged every 100th only). */
+    private volatile boolean overflowing;
     private final Thread thread;
     private volatile boolean closing;
     /** System.nanoTime() when the scan in work was taken from the queue; 0 while idle (for the health check). */
@@ -95,6 +100,7 @@ public final class StampPipeline implements AutoCloseable {
         this.online = Objects.requireNonNull(online, "online");
         this.appended = Objects.requireNonNull(appended, "appended");
         this.storeTimeout = Objects.requireNonNull(storeTimeout, "storeTimeout");
+        this.capacity = capacity;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.thread = NamedThreads.of("stamp-pipeline").newThread(this::run);
     }
@@ -103,15 +109,26 @@ public final class StampPipeline implements AutoCloseable {
         thread.start();
     }
 
-    /** From a scanner thread; never blocks. */
+    /**
+     * From a scanner thread; never blocks. A scan that is not taken is answered STORAGE_FAULT at once (the
+     * customer must not walk off believing it counted), counted for the status, and logged.
+     */
     public void accept(Frame frame) {
-        if (closing || !queue.offer(frame)) {
-            long n = dropped.incrementAndGet();
-            if (n > 1 && n % 100 != 0) {
-                return; // a scanner spewing garbage must not flood the log either
+        if (!closing && queue.offer(frame)) {
+            if (overflowing) {
+                overflowing = false;
             }
-            Logger.warn("scan dropped: {} ({} dropped so far)", closing ? "the gateway is stopping"
-                    : "the pipeline queue is full (" + (queue.size() + queue.remainingCapacity()) + " scans waiting)", n);
+            return;
+        }
+        long n = dropped.incrementAndGet();
+        feedback.signal(Signal.STORAGE_FAULT, (closing ? "reason=STOPPING" : "reason=QUEUE_FULL waiting=" + capacity)
+                + " dropped=" + n);
+        boolean burstStarts = !overflowing;
+        overflowing = true;
+        if (burstStarts || n % 100 == 0) { // a scanner spewing garbage must not flood the log
+            Logger.warn("scan dropped and answered STORAGE_FAULT: {} ({} dropped since start; in a burst every 100th is "
+                    + "logged)", closing ? "the gateway is stopping" : "the pipeline queue is full (" + capacity
+                    + " scans waiting, the outbox is slow or stuck)", n);
         }
     }
 
@@ -131,7 +148,7 @@ public final class StampPipeline implements AutoCloseable {
         return null;
     }
 
-    /** Scans dropped because the queue was full or the gateway was stopping. */
+    /** Scans dropped since start because the queue was full or the gateway was stopping; the status reports it. */
     public long dropped() {
         return dropped.get();
     }
@@ -185,9 +202,10 @@ public final class StampPipeline implements AutoCloseable {
         }
         String card = "card=" + draft.cardId() + " program=" + draft.programId();
         long start = System.nanoTime();
+        CompletableFuture<StoredEvent> append = outbox.append(draft);
         StoredEvent stored;
         try {
-            stored = outbox.append(draft).get(storeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            stored = awaitAppend(append, card);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof OutboxFullException full) {
                 Logger.error("stamp NOT stored ({}): {}; the customer got STORAGE_FAULT", card, full.getMessage());
@@ -197,12 +215,16 @@ public final class StampPipeline implements AutoCloseable {
             storageFault(card, e.getCause() == null ? e : e.getCause());
             return;
         } catch (TimeoutException e) {
-            storageFault(card, new TimeoutException("no durable commit within " + storeTimeout.toMillis()
-                    + " ms; the stamp may still be stored and sent"));
+            storageFault(card, e);
             return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            storageFault(card, e);
+            if (append.cancel(false)) {
+                storageFault(card, e);
+            } else {
+                // only at a forced stop: the row may be committed, so no fault is claimed (nor a success)
+                Logger.warn("interrupted while the stamp ({}) was being stored; it may be stored, no feedback given", card);
+            }
             return;
         }
         if (draft.kind() == EventKind.STAMP) {
@@ -220,6 +242,28 @@ public final class StampPipeline implements AutoCloseable {
         lastHealth = health;
         Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
                 (System.nanoTime() - start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
+    }
+
+    /**
+     * Waits up to {@code storeTimeout} for the append, then withdraws it if the outbox has not started it:
+     * nothing is stored and the customer's STORAGE_FAULT ("scan again") is true. An append the outbox has
+     * started cannot be withdrawn, so it is waited for whatever it takes: a fault answered for a row that
+     * then commits makes the rescan stamp twice. (A write that never ends is the watchdog's: the pipeline
+     * health check reports the scan stuck.)
+     */
+    private StoredEvent awaitAppend(CompletableFuture<StoredEvent> append, String card)
+            throws ExecutionException, TimeoutException, InterruptedException {
+        try {
+            return append.get(storeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            if (append.cancel(false)) {
+                throw new TimeoutException("the outbox did not start the append within " + storeTimeout.toMillis()
+                        + " ms; withdrawn, nothing stored");
+            }
+            Logger.warn("stamp ({}) not durable within {} ms, but the outbox is writing it: waiting for the outcome",
+                    card, storeTimeout.toMillis());
+            return append.get();
+        }
     }
 
     private void reject(Decision.Reject reject) {

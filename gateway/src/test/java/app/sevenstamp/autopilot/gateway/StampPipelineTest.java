@@ -2,14 +2,15 @@ package app.sevenstamp.autopilot.gateway;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
@@ -19,8 +20,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -35,6 +41,8 @@ class StampPipelineTest {
     @TempDir
     Path dir;
 
+    /** The outbox's clock: the outbox thread reads it inside an append, so holding it stalls that thread. */
+    private final HeldClock outboxClock = new HeldClock(NOW);
     private Outbox outbox;
     private RecordingFeedback feedback;
     private final AtomicBoolean online = new AtomicBoolean();
@@ -43,9 +51,12 @@ class StampPipelineTest {
 
     @BeforeEach
     void start() throws Exception {
-        outbox = Outbox.open(dir, Clock.fixed(NOW, ZoneOffset.UTC));
-        // what the outbox holds at the moment a signal is given
+        outbox = Outbox.open(dir, outboxClock);
+        // what the outbox holds at the moment a signal is given (not asked while a test stalls its thread)
         feedback = new RecordingFeedback(() -> {
+            if (outboxClock.holding()) {
+                return "outbox thread held";
+            }
             try {
                 return outbox.count().join();
             } catch (RuntimeException e) {
@@ -57,14 +68,35 @@ class StampPipelineTest {
     }
 
     private StampPipeline pipeline(int capacity) {
+        return pipeline(capacity, Duration.ofSeconds(5));
+    }
+
+    private StampPipeline pipeline(int capacity, Duration storeTimeout) {
         StampFactory factory = new StampFactory("counter-1", "shop-12", Clock.fixed(NOW, ZoneOffset.UTC),
                 () -> 42_000_000L, BOOT, () -> true);
         return new StampPipeline(new ScanPolicy(Vectors.verifier(), Set.of("coffee", "bakery-7")), factory, outbox,
-                feedback, online::get, appended::incrementAndGet, capacity, Duration.ofSeconds(5));
+                feedback, online::get, appended::incrementAndGet, capacity, storeTimeout);
+    }
+
+    /** Replaces the started pipeline with one that gives up on the outbox after {@code storeTimeout}. */
+    private void useStoreTimeout(Duration storeTimeout) {
+        pipeline.close(Duration.ofSeconds(2));
+        pipeline = pipeline(64, storeTimeout);
+        pipeline.start();
+    }
+
+    /** The card of every event in the outbox, in sequence order. */
+    private List<String> cardsStored() throws Exception {
+        List<String> cards = new ArrayList<>();
+        for (StoredEvent e : outbox.pending(0, 1000).get()) {
+            cards.add(new WireCodec().decodeStampEvent(e.payload()).cardId());
+        }
+        return cards;
     }
 
     @AfterEach
     void stop() {
+        outboxClock.release(); // a failed test must not leave the outbox thread stalled
         pipeline.close(Duration.ofSeconds(2));
         outbox.close(Duration.ofSeconds(5));
     }
@@ -155,16 +187,6 @@ class StampPipelineTest {
     }
 
     @Test
-    void aFullQueueDropsScansAndCountsThem() {
-        StampPipeline notStarted = pipeline(2);
-        notStarted.accept(new Frame.Text("a"));
-        notStarted.accept(new Frame.Text("b"));
-        notStarted.accept(new Frame.Text("c"));
-        assertEquals(1, notStarted.dropped());
-        assertFalse(feedback.given().size() > 0);
-    }
-
-    @Test
     void closeFinishesScansAlreadyQueued() throws Exception {
         for (int i = 0; i < 5; i++) {
             pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
@@ -174,5 +196,121 @@ class StampPipelineTest {
         assertEquals(5L, outbox.count().get());
         pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
         assertEquals(1, pipeline.dropped(), "no scans are taken after close");
+        assertEquals("STORAGE_FAULT reason=STOPPING dropped=1",
+                feedback.given().get(5).signal() + " " + feedback.given().get(5).details(), "but each one is answered");
+    }
+
+    @Test
+    void aScanTimedOutBeforeTheOutboxStartedItIsNotStoredSoTheRescanStampsOnce() throws Exception {
+        useStoreTimeout(Duration.ofMillis(200));
+        // the outbox thread is busy with another write (a slow fsync, a compaction) for longer than the timeout
+        outboxClock.holdNextRead();
+        CompletableFuture<StoredEvent> busy = outbox.append(new StampDraft(EventIds.next(NOW.toEpochMilli()),
+                "counter-1", Vectors.cardText("valid, program with digit and dash"), "bakery-7", "ZZZZ2222YYYY3333",
+                "shop-12", NOW, 1L, BOOT, true, EventKind.STAMP));
+        outboxClock.awaitHeld();
+        pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
+        await().until(() -> feedback.given().size() == 1);
+        assertEquals(Signal.STORAGE_FAULT, feedback.given().get(0).signal());
+
+        outboxClock.release();
+        busy.get(5, TimeUnit.SECONDS);
+        assertEquals(List.of("ZZZZ2222YYYY3333"), cardsStored(),
+                "the scan answered STORAGE_FAULT must not be stored after the answer");
+        pipeline.accept(new Frame.Text(Vectors.cardText("valid"))); // the customer scans again, as told
+        await().until(() -> feedback.given().size() == 2);
+        assertEquals(Signal.ACCEPTED_OFFLINE, feedback.given().get(1).signal());
+        assertEquals(List.of("ZZZZ2222YYYY3333", "ABCDEFGHJKMNPQRS"), cardsStored(), "one scan that counted, one stamp");
+        assertEquals(1, appended.get());
+    }
+
+    @Test
+    void anAppendAlreadyUnderWayAtTheTimeoutIsWaitedForAndAnsweredAsStored() throws Exception {
+        useStoreTimeout(Duration.ofMillis(200));
+        outboxClock.holdNextRead();
+        pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
+        outboxClock.awaitHeld(); // the outbox thread is writing this scan's row
+        await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(3))
+                .until(() -> feedback.given().isEmpty()); // well past the timeout: no fault for a row being written
+        outboxClock.release();
+        await().until(() -> feedback.given().size() == 1);
+        assertEquals(Signal.ACCEPTED_OFFLINE, feedback.given().get(0).signal());
+        assertEquals("card=ABCDEFGHJKMNPQRS program=coffee seq=1", feedback.given().get(0).details());
+        assertEquals(List.of("ABCDEFGHJKMNPQRS"), cardsStored());
+    }
+
+    @Test
+    void everyScanThatDoesNotFitTheQueueSoundsTheFaultAndIsCounted() throws Exception {
+        outboxClock.holdNextRead();
+        pipeline.accept(new Frame.Text(Vectors.cardText("valid")));
+        outboxClock.awaitHeld(); // the pipeline thread waits for this scan's append; the queue (64) fills up
+        for (int i = 0; i < 64 + 10; i++) {
+            pipeline.accept(new Frame.Text("flood-" + i));
+        }
+        assertEquals(10, pipeline.dropped());
+        List<String> answered = feedback.given().stream().map(g -> g.signal() + " " + g.details()).toList();
+        List<String> expected = new ArrayList<>();
+        for (int n = 1; n <= 10; n++) {
+            expected.add("STORAGE_FAULT reason=QUEUE_FULL waiting=64 dropped=" + n);
+        }
+        assertEquals(expected, answered, "each dropped scan is answered at once, while the pipeline is stuck");
+
+        outboxClock.release();
+        await().until(() -> feedback.given().size() == 10 + 1 + 64);
+        assertEquals(Signal.ACCEPTED_OFFLINE, feedback.given().get(10).signal());
+        assertEquals(10, pipeline.dropped(), "the scans that fitted were all processed");
+    }
+
+    /** A fixed clock that, when told, stalls the next thread that reads it until released. */
+    static final class HeldClock extends Clock {
+        private final Instant now;
+        private final AtomicBoolean armed = new AtomicBoolean();
+        private volatile CountDownLatch entered = new CountDownLatch(1);
+        private volatile CountDownLatch released = new CountDownLatch(0);
+
+        HeldClock(Instant now) {
+            this.now = now;
+        }
+
+        void holdNextRead() {
+            entered = new CountDownLatch(1);
+            released = new CountDownLatch(1);
+            armed.set(true);
+        }
+
+        void awaitHeld() throws InterruptedException {
+            assertTrue(entered.await(10, TimeUnit.SECONDS), "nobody read the clock");
+        }
+
+        boolean holding() {
+            return entered.getCount() == 0 && released.getCount() > 0;
+        }
+
+        void release() {
+            released.countDown();
+        }
+
+        @Override
+        public Instant instant() {
+            if (armed.compareAndSet(true, false)) {
+                entered.countDown();
+                try {
+                    released.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return now;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
     }
 }

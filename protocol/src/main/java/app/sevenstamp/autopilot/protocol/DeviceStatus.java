@@ -27,6 +27,9 @@ import java.util.Objects;
  * @param voucherCancels     voucher redemptions the box has journalled and still has to cancel (their answer
  *                           came too late; the sink has not confirmed the CANCEL); null when not reported. Above
  *                           0 for long means vouchers stuck as redeemed at the sink.
+ * @param droppedScans       scans the box dropped since it started, each answered STORAGE_FAULT, because its scan
+ *                           queue was full (the outbox slow or stuck, or a scanner flooding it) or it was stopping;
+ *                           null when not reported. Growing means customers are told to scan again.
  */
 public record DeviceStatus(
         int schema,
@@ -43,10 +46,19 @@ public record DeviceStatus(
         double cpuTemperatureC,
         String storage,
         Long rulesVersion,
-        Integer voucherCancels) {
+        Integer voucherCancels,
+        Long droppedScans) {
 
     public DeviceStatus {
         Objects.requireNonNull(deviceId, "deviceId");
+    }
+
+    /** A status without {@code droppedScans} (not reported), as gateways before it sent. */
+    public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
+            long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
+            double cpuTemperatureC, String storage, Long rulesVersion, Integer voucherCancels) {
+        this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
+                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, null);
     }
 
     /** A status without the fields added later in schema 1 (absent means not reported): the last will's shape. */
@@ -54,6 +66,6 @@ public record DeviceStatus(
             long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
             double cpuTemperatureC) {
         this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
-                scanner, diskFreeBytes, cpuTemperatureC, null, null, null);
+                scanner, diskFreeBytes, cpuTemperatureC, null, null, null, null);
     }
 }

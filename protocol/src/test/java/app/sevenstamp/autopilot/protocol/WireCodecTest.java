@@ -58,11 +58,12 @@ class WireCodecTest {
     }
 
     @Test
-    void onlineStatusCarriesTheStorageAlarmRulesVersionAndVoucherCancels() throws Exception {
+    void onlineStatusCarriesTheStorageAlarmRulesVersionVoucherCancelsAndDroppedScans() throws Exception {
         DeviceStatus s = codec.decodeStatus(Vectors.bytes("status-online.json"));
         assertEquals("ok", s.storage());
         assertEquals(1795420800L, s.rulesVersion());
         assertEquals(0, s.voucherCancels());
+        assertEquals(3L, s.droppedScans());
     }
 
     @Test
@@ -71,6 +72,7 @@ class WireCodecTest {
         assertNull(s.storage());
         assertNull(s.rulesVersion());
         assertNull(s.voucherCancels());
+        assertNull(s.droppedScans());
     }
 
     @Test

@@ -82,6 +82,7 @@ public final class FleetAgent implements AutoCloseable {
     /** Parts whose state the status also reports; set before attach, null when the gateway has none. */
     private volatile LongSupplier rulesVersion;
     private volatile IntSupplier voucherCancels;
+    private volatile LongSupplier droppedScans;
 
     /**
      * @param restart called after the ack of a {@code restart} command was handed to the uplink
@@ -122,6 +123,15 @@ public final class FleetAgent implements AutoCloseable {
     public void reportCounterState(LongSupplier rulesVersion, IntSupplier voucherCancels) {
         this.rulesVersion = Objects.requireNonNull(rulesVersion, "rulesVersion");
         this.voucherCancels = Objects.requireNonNull(voucherCancels, "voucherCancels");
+    }
+
+    /**
+     * Reports in every status how many scans the pipeline dropped since start (each answered STORAGE_FAULT):
+     * a box whose outbox is stuck or whose scanner floods it tells customers to scan again, and an operator
+     * should see that without the box's log. Read on the fleet thread; must not block.
+     */
+    public void reportDroppedScans(LongSupplier droppedScans) {
+        this.droppedScans = Objects.requireNonNull(droppedScans, "droppedScans");
     }
 
     /** What the newest desired config this run received did; null before the first. */
@@ -172,10 +182,12 @@ public final class FleetAgent implements AutoCloseable {
         }
         LongSupplier rules = rulesVersion;
         IntSupplier cancels = voucherCancels;
+        LongSupplier dropped = droppedScans;
         return new DeviceStatus(WireCodec.SCHEMA, deviceId, true, clock.instant(), version, configVersion,
                 (System.nanoTime() - startedNanos) / 1_000_000_000L, backlog, oldestAge, scanner.get(), disk, cpuTemperature(),
                 outbox.health().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
-                rules == null ? null : rules.getAsLong(), cancels == null ? null : cancels.getAsInt());
+                rules == null ? null : rules.getAsLong(), cancels == null ? null : cancels.getAsInt(),
+                dropped == null ? null : dropped.getAsLong());
     }
 
     /** Publishes the status now, on the fleet thread, besides the heartbeat: after a change an operator should see. */

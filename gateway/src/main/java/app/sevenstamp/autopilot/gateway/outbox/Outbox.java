@@ -142,6 +142,25 @@ public final class Outbox implements AutoCloseable {
         static final Storage FILES = new Storage("file:", "", RedoLog.FILES, REDO_REWRITE_BYTES);
     }
 
+    /**
+     * A job's future. {@code cancel} withdraws the job only while the owner thread has not started it (the
+     * job then never runs); once it has started, {@code cancel} returns false and the future completes with
+     * what the job did. A caller that gave up waiting thus learns whether the work can still happen.
+     */
+    private static final class JobFuture<T> extends CompletableFuture<T> {
+        /** Claimed by whichever comes first: the owner thread starting the job, or a cancel. */
+        private final AtomicBoolean claimed = new AtomicBoolean();
+
+        boolean start() {
+            return claimed.compareAndSet(false, true);
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            return claimed.compareAndSet(false, true) && super.cancel(false);
+        }
+    }
+
     private record PendingDelete(String eventId, CompletableFuture<Boolean> done) {
     }
 
@@ -705,6 +724,8 @@ public final class Outbox implements AutoCloseable {
                 return null;
             }).whenComplete((ignored, error) -> {
                 if (error != null) {
+                    // refused (a full task queue) or failed: the next delete must be able to schedule a flush
+                    deleteScheduled.set(false);
                     failDeletes(error);
                 }
             });
@@ -726,6 +747,11 @@ public final class Outbox implements AutoCloseable {
                 deleteScheduled.set(false);
                 flushDeletes();
                 return null;
+            }).whenComplete((ignored, error) -> {
+                if (error != null) {
+                    deleteScheduled.set(false);
+                    failDeletes(error);
+                }
             });
         }
         try {
@@ -1060,9 +1086,12 @@ public final class Outbox implements AutoCloseable {
         T run() throws Exception;
     }
 
-    /** @param priority 0 for appends (a customer waits), 1 for the drain and reads, 2 for the shutdown */
+    /**
+     * @param priority 0 for appends (a customer waits), 1 for the drain and reads, 2 for the shutdown
+     * @return cancelling it withdraws the job if it has not started yet, else returns false ({@link JobFuture})
+     */
     private <T> CompletableFuture<T> submit(int priority, Task<T> task) {
-        CompletableFuture<T> future = new CompletableFuture<>();
+        JobFuture<T> future = new JobFuture<>();
         if (closed) {
             future.completeExceptionally(new RejectedExecutionException("the outbox is closed"));
             return future;
@@ -1075,6 +1104,9 @@ public final class Outbox implements AutoCloseable {
             return future;
         }
         jobs.add(new Job(priority, order.incrementAndGet(), () -> {
+            if (!future.start()) {
+                return; // withdrawn by its caller before it started
+            }
             try {
                 future.complete(task.run());
             } catch (Throwable e) {

@@ -41,6 +41,11 @@ final class InflightWindow {
         lastSentSeq = Math.max(lastSentSeq, event.seq());
     }
 
+    /** An event read from the outbox but not sent (the sink has it already): the next read starts after it too. */
+    void skipped(long seq) {
+        lastSentSeq = Math.max(lastSentSeq, seq);
+    }
+
     /** The entry of an acknowledged event, or null when it was not in flight (an ack from an earlier connection). */
     Entry acked(String eventId) {
         return entries.remove(eventId);

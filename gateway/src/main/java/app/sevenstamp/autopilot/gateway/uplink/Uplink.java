@@ -40,7 +40,9 @@ import org.tinylog.Logger;
  * <p>Delivery: QoS 1 from the outbox in sequence order, at most {@code mqtt.inflight} events waiting
  * for the sink's acknowledgement (a broker PUBACK only says the broker has it). After a reconnect,
  * or when no acknowledgement came for {@code ackTimeout}, every unacknowledged event is sent again; the
- * sink deduplicates on the event id, so delivery is at-least-once and the effect exactly-once.
+ * sink deduplicates on the event id, so delivery is at-least-once and the effect exactly-once. An
+ * acknowledged event whose outbox delete fails is deleted again after a jittered, growing wait
+ * ({@link UndeletedAcks}), connected or not, and is not sent again meanwhile.
  *
  * <p>Connection: Paho's automatic reconnect does not retry a failed first connect, so this class runs
  * its own loop, for the first connect too, with exponential backoff and full jitter between
@@ -61,6 +63,12 @@ public final class Uplink implements AutoCloseable {
     private static final Duration RETRY_READ = Duration.ofSeconds(1);
     private static final Duration CLOCK_POLL = Duration.ofSeconds(1);
     private static final int CORRECTION_BATCH = 500;
+    /**
+     * Retries of a failed delete: the outbox reopens a failed store at most once a second, and while it cannot
+     * (a full disk) each retry costs one failed job, so a few seconds apart at most.
+     */
+    private static final Duration DELETE_RETRY_MIN = Duration.ofMillis(250);
+    private static final Duration DELETE_RETRY_MAX = Duration.ofSeconds(5);
 
     private final MqttSettings settings;
     private final String deviceId;
@@ -74,6 +82,7 @@ public final class Uplink implements AutoCloseable {
     private final Backoff backoff;
     private final InflightWindow window;
     private final AckReceiver receiver;
+    private final UndeletedAcks undeleted;
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final Thread thread;
@@ -100,6 +109,8 @@ public final class Uplink implements AutoCloseable {
     private int attempt;
     /** The last outbox read returned less than asked: nothing more to send until a wake or a resend. */
     private boolean drained;
+    /** Retry rounds of failed deletes since a delete last worked, for the log. */
+    private int deleteRounds;
     /** {@link Outbox#unsyncedAppends()} as of the last complete clock correction. */
     private long correctedUpTo;
 
@@ -129,6 +140,10 @@ public final class Uplink implements AutoCloseable {
     }
 
     record Ack(StampAck ack) implements Event {
+    }
+
+    /** The outbox answered the delete of an acknowledged event; {@code error} null when it is gone. */
+    record DeleteDone(String eventId, Throwable error) implements Event {
     }
 
     record Close() implements Event {
@@ -184,6 +199,7 @@ public final class Uplink implements AutoCloseable {
         this.ackTimeout = Objects.requireNonNull(ackTimeout, "ackTimeout");
         this.backoff = new Backoff(settings.reconnectMin(), settings.reconnectMax(), random);
         this.window = new InflightWindow(settings.inflight());
+        this.undeleted = new UndeletedAcks(new Backoff(DELETE_RETRY_MIN, DELETE_RETRY_MAX, random));
         // acks are bounded by what is in flight (twice, counting Paho's own redeliveries); a flood of
         // unsolicited ones beyond that is dropped and counted
         this.receiver = new AckReceiver(acksTopic, deviceId, 4 * settings.inflight() + 64, this::post,
@@ -275,6 +291,10 @@ public final class Uplink implements AutoCloseable {
                 due = Math.min(due, oldest.getAsLong() + ackTimeout.toNanos());
             }
         }
+        OptionalLong retry = undeleted.retryAt();
+        if (retry.isPresent()) {
+            due = Math.min(due, retry.getAsLong());
+        }
         if (outbox.unsyncedAppends() > correctedUpTo) {
             due = Math.min(due, now + CLOCK_POLL.toNanos()); // watch for the clock to synchronise
         }
@@ -363,6 +383,8 @@ public final class Uplink implements AutoCloseable {
         } else if (event instanceof Ack ack) {
             receiver.taken();
             onAck(ack.ack());
+        } else if (event instanceof DeleteDone done) {
+            onDeleteDone(done);
         }
     }
 
@@ -376,6 +398,9 @@ public final class Uplink implements AutoCloseable {
 
     private void onTimers() {
         long now = ticker.nanoTime();
+        for (String eventId : undeleted.due(now)) {
+            delete(eventId); // the outbox is local: connected or not
+        }
         if (state == State.DISCONNECTED && now - nextConnectAt >= 0) {
             connect();
         }
@@ -504,12 +529,7 @@ public final class Uplink implements AutoCloseable {
     private void onAck(StampAck ack) {
         InflightWindow.Entry entry = window.acked(ack.eventId());
         String seq = entry == null ? "?" : String.valueOf(entry.seq());
-        outbox.delete(ack.eventId()).whenComplete((deleted, error) -> {
-            if (error != null) {
-                Logger.error("cannot delete acknowledged event {} from the outbox: {}; it will be sent again",
-                        ack.eventId(), error.toString());
-            }
-        });
+        delete(ack.eventId());
         switch (ack.outcome()) {
             case REJECTED -> Logger.warn("sink rejected event {} (seq {}): {}", ack.eventId(), seq, ack.reason());
             case DUPLICATE -> Logger.debug("sink already had event {} (seq {})", ack.eventId(), seq);
@@ -521,6 +541,37 @@ public final class Uplink implements AutoCloseable {
             String card = ack.card() == null ? "" : "card=" + ack.card().cardId() + " program=" + ack.card().programId()
                     + " rewards=" + ack.card().rewardsAvailable();
             feedback.signal(Signal.REWARD_DUE, card);
+        }
+    }
+
+    /** Deletes an acknowledged event; the outcome comes back to this thread as {@link DeleteDone}. */
+    private void delete(String eventId) {
+        undeleted.deleting(eventId);
+        outbox.delete(eventId).whenComplete((found, error) -> post(new DeleteDone(eventId, error)));
+    }
+
+    private void onDeleteDone(DeleteDone done) {
+        if (done.error() == null) {
+            undeleted.deleted(done.eventId());
+            if (deleteRounds > 0 && undeleted.size() == 0) {
+                Logger.info("acknowledged events deleted from the outbox again, after {} failed attempt(s)", deleteRounds);
+                deleteRounds = 0;
+            }
+            return;
+        }
+        Duration wait = undeleted.failed(done.eventId(), ticker.nanoTime());
+        if (wait == null) {
+            Logger.debug("cannot delete acknowledged event {} either: {}", done.eventId(), done.error().toString());
+            return;
+        }
+        deleteRounds++;
+        String message = "cannot delete acknowledged event {} from the outbox (attempt {}): {}; {} acknowledged event(s) "
+                + "wait, deleted again in {} ms and not sent again meanwhile";
+        Object[] args = {done.eventId(), deleteRounds, done.error().toString(), undeleted.size(), wait.toMillis()};
+        if (deleteRounds == 1 || deleteRounds % 12 == 0) { // about once a minute while it lasts
+            Logger.warn(message, args);
+        } else {
+            Logger.debug(message, args);
         }
     }
 
@@ -543,6 +594,10 @@ public final class Uplink implements AutoCloseable {
             }
             drained = batch.size() < wanted;
             for (StoredEvent event : batch) {
+                if (undeleted.holds(event.eventId())) {
+                    window.skipped(event.seq()); // acknowledged, its delete under way or waiting for a retry
+                    continue;
+                }
                 try {
                     client.publish(stampsTopic, event.payload(), 1, false);
                 } catch (MqttException e) {

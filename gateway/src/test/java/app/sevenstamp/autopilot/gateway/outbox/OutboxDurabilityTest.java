@@ -78,24 +78,57 @@ class OutboxDurabilityTest {
 
     @Test
     void appendsOvertakeAQueueOfDrainWork() throws Exception {
-        outbox = Outbox.open(dir, clock);
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean blocking = new java.util.concurrent.atomic.AtomicBoolean();
+        // the owner thread reads the clock inside an append: there the test holds it, so that the whole queue
+        // (300 drain reads, then one scan) is in place before anything of it runs; no race with the test thread
+        Clock holding = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                if (blocking.compareAndSet(true, false)) {
+                    held.countDown();
+                    try {
+                        hold.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return T0;
+            }
+        };
+        outbox = Outbox.open(dir, holding);
         for (int i = 1; i <= 200; i++) {
             outbox.append(draft(i, i, true)).get();
         }
+        blocking.set(true);
+        CompletableFuture<StoredEvent> blocker = outbox.append(draft(998, 998, true));
+        held.await();
         List<CompletableFuture<?>> drain = new ArrayList<>();
         List<Long> finished = java.util.Collections.synchronizedList(new ArrayList<>());
         for (int i = 0; i < 300; i++) {
             final long n = i;
             drain.add(outbox.pending(0, 200).thenRun(() -> finished.add(n)));
         }
-        StoredEvent scan = outbox.append(draft(999, 999, true)).thenApply(e -> {
+        CompletableFuture<StoredEvent> scan = outbox.append(draft(999, 999, true)).thenApply(e -> {
             finished.add(-1L);
             return e;
-        }).get();
+        });
+        hold.countDown();
+        assertEquals(201, blocker.get().seq());
+        assertEquals(202, scan.get().seq());
         CompletableFuture.allOf(drain.toArray(CompletableFuture[]::new)).get();
-        assertEquals(201, scan.seq());
-        int position = finished.indexOf(-1L);
-        assertTrue(position < 5, "the append ran after " + position + " of 300 queued drain reads");
+        assertEquals(0, finished.indexOf(-1L), "the scan waited behind queued drain reads");
     }
 
     @Test

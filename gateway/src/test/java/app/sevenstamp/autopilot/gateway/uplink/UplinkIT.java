@@ -10,16 +10,23 @@ import app.sevenstamp.autopilot.gateway.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxLimits;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,6 +46,8 @@ class UplinkIT {
     private final RecordingFeedback feedback = new RecordingFeedback();
     private final List<AutoCloseable> open = new ArrayList<>();
     private Uplink uplink;
+    /** A size-limited tmpfs mounted by the test, unmounted after the outbox is closed. */
+    private Path mounted;
 
     @BeforeEach
     void openOutbox() throws Exception {
@@ -54,6 +63,9 @@ class UplinkIT {
             open.get(i).close();
         }
         outbox.close(Duration.ofSeconds(5));
+        if (mounted != null) {
+            run("umount", "-l", mounted.toString());
+        }
     }
 
     private <T extends AutoCloseable> T closeLater(T resource) {
@@ -209,5 +221,68 @@ class UplinkIT {
         await().atMost(WAIT).until(() -> backlog() == 0);
         assertTrue(uplink.isConnected());
         assertFalse(sink.received().isEmpty());
+    }
+
+    @Test
+    void aDeleteThatFailsAfterTheAckIsRetriedSoonWithoutAReconnectOrAResend() throws Exception {
+        Path disk = mountTmpfs("size=8m");
+        outbox.close(Duration.ofSeconds(5));
+        outbox = Outbox.open(disk, Clock.systemUTC(), new OutboxLimits(1000, 1L << 30, 0, 99));
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink sink = closeLater(FakeSink.silent(broker.url()));
+        startUplink(broker.url(), 10, Duration.ofSeconds(60));
+        await().atMost(WAIT).until(uplink::isConnected);
+        append(3);
+        await().atMost(WAIT).until(() -> sink.received().size() == 3);
+
+        // the disk fills up behind the outbox's back: the deletes after the acks fail (H2 closes its store on the
+        // write error and cannot reopen it while the disk stays full)
+        Path filler = fill(disk);
+        sink.ackAllReceived(FakeSink::accepted);
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+                .until(() -> outbox.status().backlog() == 3 && sink.received().size() == 3);
+
+        Files.delete(filler);
+        await().atMost(WAIT).until(() -> outbox.status().backlog() == 0);
+        assertEquals(0, backlog());
+        assertEquals(seqs(1, 3), sink.receivedSeqs(), "acknowledged once, deleted, never sent again");
+        assertTrue(uplink.isConnected(), "deleted without waiting for a reconnect");
+    }
+
+    /** Mounts a size-limited tmpfs; needs root (as the tests run in CI), and fails loudly otherwise. */
+    private Path mountTmpfs(String options) throws IOException, InterruptedException {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new AssertionError("mounting a size-limited tmpfs needs root; run the integration tests as root"
+                    + " (scripts/test does), user is " + System.getProperty("user.name"));
+        }
+        Path where = Files.createDirectories(dir.resolve("disk"));
+        run("mount", "-t", "tmpfs", "-o", options, "tmpfs", where.toString());
+        mounted = where;
+        return where;
+    }
+
+    /** Writes a file until the file system has no space left; returns it. */
+    private static Path fill(Path disk) throws IOException {
+        Path filler = disk.resolve("filler");
+        ByteBuffer block = ByteBuffer.allocate(64 * 1024);
+        try (FileChannel out = FileChannel.open(filler, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            while (true) {
+                block.clear();
+                out.write(block);
+            }
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("No space left")) {
+                throw e;
+            }
+        }
+        return filler;
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new AssertionError(String.join(" ", command) + " failed: " + out);
+        }
     }
 }
