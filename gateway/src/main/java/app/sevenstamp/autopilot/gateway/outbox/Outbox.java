@@ -99,6 +99,7 @@ public final class Outbox implements AutoCloseable {
     private final ConcurrentLinkedQueue<PendingDelete> deletes = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean deleteScheduled = new AtomicBoolean();
     private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong compactions = new AtomicLong();
     private final AtomicLong appends = new AtomicLong();
     /** Rows stored with an unsynchronised clock since open (plus those found at open): see {@link #unsyncedAppends}. */
     private final AtomicLong unsynced = new AtomicLong();
@@ -478,14 +479,14 @@ public final class Outbox implements AutoCloseable {
 
     /**
      * Compaction is due in a quiet moment (small backlog) with a file bigger than needed; or, whatever
-     * the backlog, with a file at a quarter of {@code outbox.maxBytes} that doubled since the last
-     * compaction, so that a counter that never pauses cannot grow it into the limit, and a large
-     * backlog (whose live rows alone are that big) does not compact at every operation.
+     * the backlog, with a file past a quarter of {@code outbox.maxBytes} that grew by an eighth of it
+     * since the last compaction: a counter that never pauses cannot grow the file into the limit, and a
+     * large backlog (whose live rows alone are that big) does not compact at every operation.
      */
     private boolean compactDue() {
         long size = sizeOfFile();
-        boolean quiet = size > COMPACT_ABOVE_BYTES && backlog <= 1000;
-        boolean large = size > limits.maxBytes() / 4 && size > 2 * sizeAfterCompaction;
+        boolean quiet = size > COMPACT_ABOVE_BYTES && backlog <= 1000 && size > 2 * sizeAfterCompaction;
+        boolean large = size > limits.maxBytes() / 4 && size - sizeAfterCompaction > limits.maxBytes() / 8;
         return quiet || large;
     }
 
@@ -516,6 +517,7 @@ public final class Outbox implements AutoCloseable {
         connect(true);
         reconcile();
         sizeAfterCompaction = sizeOfFile();
+        compactions.incrementAndGet();
         Logger.info("outbox compacted from {} KB to {} KB in {} ms ({} events waiting)", size / 1024,
                 sizeAfterCompaction / 1024, (System.nanoTime() - start) / 1_000_000, backlog);
     }
@@ -897,6 +899,11 @@ public final class Outbox implements AutoCloseable {
     /** The file, for log lines. */
     public Path file() {
         return dbFile;
+    }
+
+    /** Compactions since open (each a clean close and reopen of H2). */
+    long compactions() {
+        return compactions.get();
     }
 
     /** Operations refused because the task queue was full. */

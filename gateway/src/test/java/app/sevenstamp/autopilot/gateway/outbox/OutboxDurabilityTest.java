@@ -131,6 +131,34 @@ class OutboxDurabilityTest {
         assertEquals(0, finished.indexOf(-1L), "the scan waited behind queued drain reads");
     }
 
+    /**
+     * A backlog whose live rows alone pass a quarter of {@code outbox.maxBytes} (a long offline day): the
+     * outbox used to compact after every append and ack batch then (70-100 ms each). Now it compacts
+     * only after the file grew by an eighth of the limit since the last compaction.
+     */
+    @Test
+    void aBacklogLargerThanAQuarterOfTheLimitDoesNotCompactAtEveryAppend() throws Exception {
+        long maxBytes = 2L << 20;
+        outbox = Outbox.open(dir, clock, new OutboxLimits(100_000, maxBytes, 0, 95));
+        int i = 0;
+        boolean liveRowsPastAQuarter = false;
+        while (!liveRowsPastAQuarter) {
+            long compacted = outbox.compactions();
+            outbox.append(draft(++i, i, true)).get();
+            // right after a compaction the file is about the live rows
+            liveRowsPastAQuarter = outbox.compactions() > compacted && outbox.status().fileBytes() > maxBytes / 4;
+            assertTrue(i < 20_000, "the live rows never passed a quarter of the limit");
+        }
+        long before = outbox.compactions();
+        for (int n = 0; n < 300; n++) {
+            outbox.append(draft(++i, i, true)).get();
+        }
+        long during = outbox.compactions() - before;
+        assertTrue(during < 30, during + " compactions during 300 appends with a " + (i - 300) + "-event backlog");
+        assertEquals(OutboxHealth.OK, outbox.health(), "the file stays away from its limit");
+        assertEquals(i, outbox.count().get());
+    }
+
     @Test
     void aCorruptFileIsNeverSilentlyEmptiedAndWhatCanBeReadIsSalvaged() throws Exception {
         Path original = dir.resolve("original");
