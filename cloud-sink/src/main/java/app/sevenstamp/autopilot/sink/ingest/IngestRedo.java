@@ -39,7 +39,12 @@ public final class IngestRedo implements AutoCloseable {
     }
 
     public static IngestRedo open(Path file) throws IOException {
-        RedoLog log = RedoLog.open(file, RedoLog.FILES);
+        return open(file, RedoLog.FILES);
+    }
+
+    /** @param ops the file system: the real one, or the power-cut test's recording one */
+    public static IngestRedo open(Path file, RedoLog.FileOps ops) throws IOException {
+        RedoLog log = RedoLog.open(file, ops);
         if (log.cutAtOpen() > 0) {
             Logger.warn("ingest redo log {}: {} bytes of a torn or unsynced tail cut off (their batches were never "
                     + "acknowledged, so the boxes still hold them)", file, log.cutAtOpen());
@@ -48,7 +53,7 @@ public final class IngestRedo implements AutoCloseable {
     }
 
     /** Appends the batch's messages and syncs: after this the batch may be acknowledged. */
-    void logged(List<EventProcessor.Message> batch) throws IOException {
+    public void logged(List<EventProcessor.Message> batch) throws IOException {
         List<byte[]> records = new ArrayList<>(batch.size());
         for (EventProcessor.Message m : batch) {
             records.add(encode(m));

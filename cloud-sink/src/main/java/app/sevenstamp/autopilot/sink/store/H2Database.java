@@ -37,6 +37,14 @@ public final class H2Database implements Database {
      *         only record of every customer's stamps, so starting empty beside it would be worse.
      */
     public static H2Database open(Path databaseFile, int poolSize) {
+        return open(databaseFile, poolSize, "file:", "");
+    }
+
+    /**
+     * As {@link #open(Path, int)}, through H2's file system {@code fileSystem} (its URL prefix, {@code file:}
+     * normally) and with extra URL {@code settings}: how the power-cut test records every write below H2.
+     */
+    public static H2Database open(Path databaseFile, int poolSize, String fileSystem, String settings) {
         Path file = databaseFile.toAbsolutePath().normalize();
         try {
             Files.createDirectories(file.getParent());
@@ -46,7 +54,8 @@ public final class H2Database implements Database {
         HikariConfig config = new HikariConfig();
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook would close the database while the
         // sink's hook is still draining the ingest queue; the sink runs SHUTDOWN itself, last.
-        config.setJdbcUrl("jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=10000");
+        config.setJdbcUrl("jdbc:h2:" + fileSystem + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0;LOCK_TIMEOUT=10000"
+                + settings);
         config.setUsername("sink");
         config.setPassword("");
         config.setMaximumPoolSize(poolSize);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.testing.PowerCutFs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -59,7 +60,7 @@ class OutboxPowerCutTest {
         PowerCutFs.Recorder recorder = PowerCutFs.recorder();
         int from = recorder.size();
         Path live = dir.resolve("live");
-        Outbox.Storage storage = PowerCutFs.storage(H2_SETTINGS, 8 * 1024);
+        Outbox.Storage storage = new Outbox.Storage(PowerCutFs.h2Prefix(), H2_SETTINGS, PowerCutFs.fileOps(), 8 * 1024);
         OutboxLimits limits = new OutboxLimits(100_000, 64L << 20, 0, 90);
         Outbox outbox = Outbox.open(live, clock, limits, storage);
         try {

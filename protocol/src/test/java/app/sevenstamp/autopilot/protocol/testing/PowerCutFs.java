@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.gateway.outbox;
+package app.sevenstamp.autopilot.protocol.testing;
 
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.IOException;
@@ -28,7 +28,7 @@ import org.h2.store.fs.FilePathWrapper;
  * lose what was not synced.
  */
 public final class PowerCutFs extends FilePathWrapper {
-    static final String SCHEME = "cut";
+    private static final String SCHEME = "cut";
     private static final int SECTOR = 512;
     private static final Recorder RECORDER = new Recorder();
 
@@ -40,14 +40,19 @@ public final class PowerCutFs extends FilePathWrapper {
     public PowerCutFs() {
     }
 
-    /** The recorder; the file system is registered once per JVM. */
-    static Recorder recorder() {
+    /** The recorder; the file system is registered once per JVM (by loading this class). */
+    public static Recorder recorder() {
         return RECORDER;
     }
 
-    /** The H2 URL prefix and the redo log opener that go through the recorder. */
-    static Outbox.Storage storage(String h2Settings, long redoRewriteBytes) {
-        return new Outbox.Storage(SCHEME + ":", h2Settings, new RedoLog.FileOps() {
+    /** The H2 URL prefix of this file system: {@code jdbc:h2:} + this + the path. */
+    public static String h2Prefix() {
+        return SCHEME + ":";
+    }
+
+    /** File operations for a {@link RedoLog} that go through the recorder too. */
+    public static RedoLog.FileOps fileOps() {
+        return new RedoLog.FileOps() {
             @Override
             public FileChannel open(Path file) throws IOException {
                 return FilePath.get(SCHEME + ":" + file).open("rw");
@@ -57,7 +62,7 @@ public final class PowerCutFs extends FilePathWrapper {
             public void replace(Path from, Path to) {
                 FilePath.get(SCHEME + ":" + from).moveTo(FilePath.get(SCHEME + ":" + to), true);
             }
-        }, redoRewriteBytes);
+        };
     }
 
     @Override
@@ -82,25 +87,25 @@ public final class PowerCutFs extends FilePathWrapper {
         super.delete();
     }
 
-    enum Kind { WRITE, TRUNCATE, SYNC, MOVE, DELETE }
+    public enum Kind { WRITE, TRUNCATE, SYNC, MOVE, DELETE }
 
     /** One recorded operation; {@code target} is the new name of a MOVE. */
-    record Op(Kind kind, String file, long pos, byte[] data, String target) {
+    public record Op(Kind kind, String file, long pos, byte[] data, String target) {
     }
 
     /** Every operation, in order, from every thread. */
-    static final class Recorder {
+    public static final class Recorder {
         private final List<Op> ops = new ArrayList<>();
 
         synchronized void add(Op op) {
             ops.add(op);
         }
 
-        synchronized int size() {
+        public synchronized int size() {
             return ops.size();
         }
 
-        synchronized List<Op> since(int from) {
+        public synchronized List<Op> since(int from) {
             return List.copyOf(ops.subList(from, ops.size()));
         }
     }
@@ -188,11 +193,11 @@ public final class PowerCutFs extends FilePathWrapper {
      * Replays recorded operations and, at any point, writes what a power cut would leave on the disk.
      * Files start as they were when the recording began (empty directory: no files).
      */
-    static final class Disk {
+    public static final class Disk {
         private final Map<String, byte[]> durable = new HashMap<>();
         private final Map<String, List<Op>> pending = new HashMap<>();
 
-        void apply(Op op) {
+        public void apply(Op op) {
             switch (op.kind()) {
                 case WRITE, TRUNCATE -> {
                     durable.putIfAbsent(op.file(), new byte[0]);
@@ -230,7 +235,7 @@ public final class PowerCutFs extends FilePathWrapper {
          * Writes every file as a power cut now would leave it into {@code into} (same file names, flat):
          * the durable content plus a random subset of the unsynced writes, one of them maybe torn.
          */
-        void cut(Path into, Random random) throws IOException {
+        public void cut(Path into, Random random) throws IOException {
             for (Map.Entry<String, byte[]> e : durable.entrySet()) {
                 byte[] content = e.getValue();
                 List<Op> unsynced = pending.getOrDefault(e.getKey(), List.of());

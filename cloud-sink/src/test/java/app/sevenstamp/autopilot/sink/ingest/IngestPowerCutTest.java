@@ -1,0 +1,210 @@
+package app.sevenstamp.autopilot.sink.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.card.CardSigner;
+import app.sevenstamp.autopilot.protocol.testing.PowerCutFs;
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoreException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The single-box sink's promise under a power cut: a stamp it acknowledged is counted after the
+ * restart. A real store (H2) and ingest redo log run on {@link PowerCutFs}; batches are decided, logged
+ * (that is when they would be acknowledged), with idle periods past H2's RETENTION_TIME (200 ms here)
+ * and clean restarts between. For each cut point the disk is rebuilt as a power cut (or, every fourth,
+ * kill -9) would leave it, a new store opens it, the log is replayed, and every acknowledged event must
+ * be in the store.
+ *
+ * <p>{@code -Dpowercut.seed=N} replays a run; {@code -Dpowercut.cuts=N} (default 150) cut points.
+ */
+class IngestPowerCutTest {
+    private static final long SEED = Long.getLong("powercut.seed", System.nanoTime());
+    private static final int CUTS = Integer.getInteger("powercut.cuts", 150);
+    private static final Instant T0 = Instant.parse("2026-11-23T08:00:00Z");
+    private static final Program COFFEE = new Program("coffee", "Coffee", 10,
+            new StampRules(Duration.ZERO, 0, Duration.ZERO, ZoneId.of("UTC")), RewardPlan.SIMPLE);
+
+    private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+    private final WireCodec codec = new WireCodec();
+    private final Clock clock = Clock.fixed(T0.plus(Duration.ofDays(1)), ZoneOffset.UTC);
+    private final CardSigner signer = Vectors.signer();
+    private final Map<String, Integer> acknowledgedAt = new HashMap<>();
+
+    @TempDir
+    Path dir;
+
+    private final class Sink implements AutoCloseable {
+        final H2Database db;
+        final SinkStore store;
+        final IngestRedo redo;
+        final EventProcessor processor;
+
+        Sink(Path where, boolean recorded) throws Exception {
+            db = recorded ? H2Database.open(where.resolve("sink"), 4, PowerCutFs.h2Prefix(), ";RETENTION_TIME=200")
+                    : H2Database.open(where.resolve("sink"), 4);
+            store = SinkStore.open(db);
+            redo = recorded ? IngestRedo.open(where.resolve("sink.ingest.redo"), PowerCutFs.fileOps())
+                    : IngestRedo.open(where.resolve("sink.ingest.redo"));
+            processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE), store, new SinkMetrics(),
+                    clock, codec);
+            redo.replayInto(processor);
+        }
+
+        @Override
+        public void close() throws Exception {
+            store.close();
+            if (store.closedCleanly()) {
+                redo.cleanStop();
+            }
+            redo.close();
+        }
+    }
+
+    @Test
+    void everyAcknowledgedStampSurvivesAPowerCutAtAnyPoint() throws Exception {
+        System.out.println("IngestPowerCutTest seed=" + SEED + " cuts=" + CUTS + " (replay: -Dpowercut.seed=" + SEED + ")");
+        Random random = new Random(SEED);
+        PowerCutFs.Recorder recorder = PowerCutFs.recorder();
+        int from = recorder.size();
+        Path live = dir.resolve("live");
+        Files.createDirectories(live);
+        Sink sink = new Sink(live, true);
+        long seq = 0;
+        try {
+            for (int step = 0; step < 60; step++) {
+                int what = random.nextInt(10);
+                if (what < 7) {
+                    List<EventProcessor.Message> batch = new ArrayList<>();
+                    List<String> ids = new ArrayList<>();
+                    for (int i = 1 + random.nextInt(5); i > 0; i--) {
+                        seq++;
+                        String card = signer.sign("coffee", random.nextBoolean() ? "AAAAAAAAAAAAAAAA" : "BBBBBBBBBBBBBBBB");
+                        StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + seq, "counter-1", seq, card, "coffee",
+                                card.split("\\.")[3], "shop-1", T0.plusSeconds(seq), seq, "boot", true, EventKind.STAMP);
+                        batch.add(new EventProcessor.Message(topics.stamps("counter-1"), codec.encode(e)));
+                        ids.add(e.eventId());
+                    }
+                    sink.processor.processBatch(batch);
+                    sink.redo.logged(batch); // from here the sink would answer and PUBACK
+                    int durable = lastSyncOf(recorder.since(from), "sink.ingest.redo");
+                    for (String id : ids) {
+                        acknowledgedAt.put(id, durable);
+                    }
+                } else if (what < 9) {
+                    Thread.sleep(250); // past RETENTION_TIME: H2 writes into reused space from here
+                } else {
+                    sink.close();
+                    sink = new Sink(live, true);
+                }
+            }
+        } finally {
+            sink.close();
+        }
+        List<PowerCutFs.Op> ops = recorder.since(from);
+        TreeSet<Integer> cuts = new TreeSet<>();
+        while (cuts.size() < Math.min(CUTS, ops.size() + 1)) {
+            cuts.add(random.nextInt(ops.size() + 1));
+        }
+        PowerCutFs.Disk disk = new PowerCutFs.Disk();
+        int applied = 0;
+        int checked = 0;
+        List<String> failures = new ArrayList<>();
+        for (int cut : cuts) {
+            while (applied < cut) {
+                disk.apply(ops.get(applied++));
+            }
+            boolean killNine = checked++ % 4 == 0;
+            Path image = Files.createDirectory(dir.resolve("cut-" + cut));
+            disk.cut(image, killNine ? new AllWrites() : new Random(SEED ^ cut));
+            String where = "cut after op " + cut + "/" + ops.size() + (killNine ? " (kill -9)" : "");
+            try (Sink recovered = new Sink(image, false)) {
+                Set<String> stored = storedEvents(recovered.db);
+                List<String> lost = new ArrayList<>();
+                for (Map.Entry<String, Integer> a : acknowledgedAt.entrySet()) {
+                    if (a.getValue() <= cut && !stored.contains(a.getKey())) {
+                        lost.add(a.getKey());
+                    }
+                }
+                if (!lost.isEmpty()) {
+                    failures.add(where + ": acknowledged and lost " + lost);
+                }
+            } catch (StoreException e) {
+                failures.add(where + ": the store does not open: " + e.getMessage());
+            }
+            deleteTree(image);
+        }
+        System.out.println("IngestPowerCutTest: " + ops.size() + " operations, " + acknowledgedAt.size()
+                + " stamps acknowledged (the first after op " + acknowledgedAt.values().stream().min(Integer::compare).orElse(-1)
+                + "), " + checked + " cut points checked, " + failures.size() + " failed");
+        assertEquals(List.of(), failures, "seed " + SEED);
+        assertTrue(checked > 0);
+    }
+
+    private static Set<String> storedEvents(H2Database db) throws Exception {
+        Set<String> ids = new HashSet<>();
+        try (Connection c = db.connection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT event_id FROM events")) {
+            while (rs.next()) {
+                ids.add(rs.getString(1));
+            }
+        }
+        return ids;
+    }
+
+    private static int lastSyncOf(List<PowerCutFs.Op> ops, String name) {
+        for (int i = ops.size() - 1; i >= 0; i--) {
+            if (ops.get(i).kind() == PowerCutFs.Kind.SYNC && ops.get(i).file().endsWith(name)) {
+                return i + 1;
+            }
+        }
+        throw new AssertionError("the batch was acknowledged without a sync of " + name);
+    }
+
+    /** What kill -9 leaves: every write reached the page cache. */
+    private static final class AllWrites extends Random {
+        @Override
+        public int nextInt(int bound) {
+            return 0;
+        }
+    }
+
+    private static void deleteTree(Path root) throws Exception {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted((a, b) -> b.compareTo(a)).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
