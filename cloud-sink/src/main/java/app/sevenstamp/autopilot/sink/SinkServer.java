@@ -20,7 +20,11 @@ import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.http.VoucherApi;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
+import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import app.sevenstamp.autopilot.sink.ingest.IngestRedo;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.H2Snapshot;
+import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
 import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
@@ -68,6 +72,7 @@ public final class SinkServer implements AutoCloseable {
     private FleetService fleet;
     private RedeemService redeem;
     private IngestRedo ingestRedo;
+    private IngestRedo.Snapshots snapshots;
     /** Null when no vouchers.posCodes is set. */
     private PosCodeWatcher posCodeWatcher;
     /** Null when no webhook.url is set. */
@@ -105,7 +110,38 @@ public final class SinkServer implements AutoCloseable {
         try {
             SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());
             SinkMetrics metrics = new SinkMetrics();
-            SinkStore store = SinkStore.open(config.store().open(config.databaseFile()));
+            IngestRedo ingestRedo = null;
+            H2Snapshot.Opened h2 = null;
+            SinkStore store;
+            if (config.store().postgres()) {
+                store = SinkStore.open(config.store().open(config.databaseFile()));
+            } else {
+                // H2 does not keep every synced commit, nor its state across a crash (docs/durability.md): acknowledged
+                // batches are logged since the last snapshot; a store that came back older is rebuilt from the snapshot
+                Path redoFile = Path.of(config.databaseFile() + ".ingest.redo");
+                try {
+                    ingestRedo = IngestRedo.open(redoFile);
+                    started.push(ingestRedo);
+                    h2 = H2Snapshot.openTrusted(config.databaseFile(),
+                            () -> (H2Database) config.store().open(config.databaseFile()), ingestRedo.generation(),
+                            ingestRedo.unfinishedFirstStart());
+                } catch (java.io.IOException e) {
+                    throw new StoreException("ingest redo log " + redoFile + " or the snapshot cannot be read: "
+                            + e.getMessage() + "; the sink does not start without them, since they may hold acknowledged "
+                            + "stamps the store lost", e);
+                }
+                store = h2.store();
+                if (ingestRedo.generation() == 0) {
+                    // the first start: a snapshot before anything can be written, so that a store H2 cannot open
+                    // later can always be rebuilt
+                    H2Database db = h2.db();
+                    try {
+                        ingestRedo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
+                    } catch (java.io.IOException e) {
+                        throw new StoreException("the first snapshot of " + db.describe() + " failed: " + e.getMessage(), e);
+                    }
+                }
+            }
             started.push(store);
             EmbeddedBroker broker = null;
             String brokerUrl = config.brokerUrl();
@@ -161,24 +197,23 @@ public final class SinkServer implements AutoCloseable {
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
                     metrics, clock, new WireCodec(), admitted, voucherIssuer);
-            IngestRedo ingestRedo = null;
-            if (!config.store().postgres()) {
-                // H2 does not keep every synced commit (docs/durability.md): acknowledged batches are logged,
-                // and whatever H2 lost since the last clean stop is applied again before the ingest subscribes
-                Path redoFile = Path.of(config.databaseFile() + ".ingest.redo");
+            IngestRedo.Snapshots snapshots = null;
+            if (ingestRedo != null) {
+                H2Database db = h2.db();
+                snapshots = generation -> H2Snapshot.write(db, generation, RedoLog.FILES);
                 try {
-                    ingestRedo = IngestRedo.open(redoFile);
-                    started.push(ingestRedo);
-                    ingestRedo.replayInto(processor);
+                    int restored = ingestRedo.replayInto(processor);
+                    if (restored > 0 || h2.rebuilt()) {
+                        // a repaired store: a snapshot of it before anything else happens
+                        ingestRedo.checkpoint(snapshots);
+                    }
                 } catch (java.io.IOException e) {
-                    throw new app.sevenstamp.autopilot.sink.store.StoreException("ingest redo log " + redoFile
-                            + " cannot be read: " + e.getMessage() + "; the sink does not start without it, since it may "
-                            + "hold acknowledged stamps the store lost", e);
+                    throw new StoreException("ingest redo log replay failed: " + e.getMessage(), e);
                 }
             }
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor,
-                    store, ingestRedo, metrics);
+                    store, ingestRedo, snapshots, metrics);
             started.push(ingest);
             Redemptions redemptions = new Redemptions(store, voucherMetrics, clock);
             RedeemService redeem = RedeemService.start(new RedeemService.Settings(brokerUrl, config.clientId() + "-redeem",
@@ -206,6 +241,7 @@ public final class SinkServer implements AutoCloseable {
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
             server.ingestRedo = ingestRedo;
+            server.snapshots = snapshots;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
                 if (broker != null) {
                     throw new IllegalStateException("the ingest did not subscribe to the embedded broker within "
@@ -295,11 +331,15 @@ public final class SinkServer implements AutoCloseable {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;
             broker.close(Duration.ofMillis(Math.max(500, left)));
         }
+        if (ingestRedo != null) {
+            try {
+                ingestRedo.checkpoint(snapshots); // the next start has nothing to replay
+            } catch (java.io.IOException | RuntimeException e) {
+                Logger.warn("ingest redo log checkpoint at stop failed ({}); the next start replays the log", e.toString());
+            }
+        }
         closeAll(new ArrayDeque<>(List.of(store)));
         if (ingestRedo != null) {
-            if (store.closedCleanly()) {
-                ingestRedo.cleanStop();
-            }
             closeAll(new ArrayDeque<>(List.of(ingestRedo)));
         }
         Logger.info("sink stopped in {} ms; counted {}", (System.nanoTime() - t0) / 1_000_000, metrics.snapshot());

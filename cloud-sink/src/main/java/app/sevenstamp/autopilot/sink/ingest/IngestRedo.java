@@ -3,11 +3,8 @@ package app.sevenstamp.autopilot.sink.ingest;
 import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,27 +12,41 @@ import java.util.Optional;
 import org.tinylog.Logger;
 
 /**
- * The single-box sink's durable record of the stamp events it acknowledged ({@code <store>.ingest.redo}),
- * for the H2 store only: H2 2.5 can lose commits it wrote and synced, and roll back after a crash
- * (docs/durability.md), and the box deletes an event once the sink acknowledged it, so the sink must
- * keep it somewhere that survives. Each batch's messages are appended and fdatasynced after the
- * batch's transaction commits and before any answer goes out. At start, before the ingest subscribes,
- * the log is replayed through the same {@link EventProcessor}: events H2 still has answer DUPLICATE,
- * lost ones are applied again, in their original order.
+ * The single-box sink's durable record of the stamp events it acknowledged since its last snapshot
+ * ({@code <store>.ingest.redo}), for the H2 store only: H2 2.5 can lose commits it wrote and synced,
+ * and come back older after a crash (docs/durability.md), while the box deletes an event once the sink
+ * acknowledged it. Each batch's messages are appended and fdatasynced after the batch's transaction
+ * commits and before any answer goes out. At start, before the ingest subscribes, the log is replayed
+ * through the same {@link EventProcessor}: events the store still has answer DUPLICATE, lost ones are
+ * applied again, in their original order.
  *
- * <p>The log is emptied at a clean stop (after H2's SHUTDOWN), but only when this run's replay found
- * nothing missing: after a crash, H2's first clean close can bring back an older state, so the log is
- * kept until a later start shows H2 whole. PostgreSQL needs none of this (its commit is durable).
+ * <p>The log's first record is the generation of the snapshot it continues ({@code H2Snapshot}). A
+ * {@link #checkpoint} writes a new snapshot (the store marked with the next generation first), then
+ * replaces the log by one that holds only that generation: what the old log held is in the snapshot.
+ * PostgreSQL needs none of this (its commit is durable).
  *
  * <p>Owned by the ingest thread while it runs; the replay and the stop run before and after it.
  */
 public final class IngestRedo implements AutoCloseable {
+    /** The log is checkpointed past this size (about 6,000 events). */
+    public static final long CHECKPOINT_BYTES = 4L << 20;
+    private static final byte MESSAGE = 1;
+    private static final byte GENERATION = 2;
     private static final int REPLAY_BATCH = 256;
     private final RedoLog log;
-    private volatile boolean wholeAtStart = true;
+    private final boolean existed;
+    private long generation;
 
-    private IngestRedo(RedoLog log) {
+    /** Writes a snapshot of the store marked with the given generation; see {@code H2Snapshot#write}. */
+    @FunctionalInterface
+    public interface Snapshots {
+        void write(long generation) throws IOException;
+    }
+
+    private IngestRedo(RedoLog log, boolean existed, long generation) {
         this.log = log;
+        this.existed = existed;
+        this.generation = generation;
     }
 
     public static IngestRedo open(Path file) throws IOException {
@@ -44,12 +55,36 @@ public final class IngestRedo implements AutoCloseable {
 
     /** @param ops the file system: the real one, or the power-cut test's recording one */
     public static IngestRedo open(Path file, RedoLog.FileOps ops) throws IOException {
+        boolean existed = java.nio.file.Files.exists(file);
         RedoLog log = RedoLog.open(file, ops);
         if (log.cutAtOpen() > 0) {
             Logger.warn("ingest redo log {}: {} bytes of a torn or unsynced tail cut off (their batches were never "
                     + "acknowledged, so the boxes still hold them)", file, log.cutAtOpen());
         }
-        return new IngestRedo(log);
+        long[] generation = {0};
+        log.<IOException>read(r -> {
+            if (r[0] == GENERATION) {
+                try (DataInputStream in = in(r)) {
+                    in.readByte();
+                    generation[0] = Math.max(generation[0], in.readLong());
+                }
+            }
+        });
+        return new IngestRedo(log, existed, generation[0]);
+    }
+
+    /**
+     * Whether this store never finished a first start: the log was there before this start (a release that
+     * writes it created it) but no snapshot was ever taken, which the first start does before anything
+     * else can write. A store in that state that H2 cannot open holds nothing anyone was told about.
+     */
+    public boolean unfinishedFirstStart() {
+        return existed && generation == 0;
+    }
+
+    /** The generation of the snapshot this log continues (0: none yet). */
+    public long generation() {
+        return generation;
     }
 
     /** Appends the batch's messages and syncs: after this the batch may be acknowledged. */
@@ -66,13 +101,13 @@ public final class IngestRedo implements AutoCloseable {
      * anyone; returns how many were applied now (missing from the store) rather than answered DUPLICATE.
      */
     public int replayInto(EventProcessor processor) throws IOException {
-        if (log.bytes() == 0) {
-            return 0;
-        }
         long start = System.nanoTime();
         List<EventProcessor.Message> batch = new ArrayList<>(REPLAY_BATCH);
         int[] counts = new int[2]; // messages, applied again
         log.<IOException>read(r -> {
+            if (r[0] != MESSAGE) {
+                return;
+            }
             batch.add(decode(r));
             counts[0]++;
             if (batch.size() == REPLAY_BATCH) {
@@ -83,10 +118,11 @@ public final class IngestRedo implements AutoCloseable {
         if (!batch.isEmpty()) {
             counts[1] += applied(processor.processBatch(batch));
         }
-        wholeAtStart = counts[1] == 0;
-        if (wholeAtStart) {
-            Logger.info("ingest redo log: {} acknowledged event(s) replayed in {} ms; the store had them all", counts[0],
-                    (System.nanoTime() - start) / 1_000_000);
+        if (counts[1] == 0) {
+            if (counts[0] > 0) {
+                Logger.info("ingest redo log: {} acknowledged event(s) replayed in {} ms; the store had them all",
+                        counts[0], (System.nanoTime() - start) / 1_000_000);
+            }
         } else {
             Logger.warn("ingest redo log: {} acknowledged event(s) replayed in {} ms; {} that the store had lost were "
                     + "applied again", counts[0], (System.nanoTime() - start) / 1_000_000, counts[1]);
@@ -104,18 +140,23 @@ public final class IngestRedo implements AutoCloseable {
         return n;
     }
 
-    /** After the store's clean SHUTDOWN: empties the log if this run started with the store whole. */
-    public void cleanStop() {
-        if (!wholeAtStart) {
-            Logger.info("ingest redo log kept: this run restored events H2 had lost, so the next start replays it once "
-                    + "more (H2 can come back older after the first clean close that follows a crash)");
-            return;
+    /** Whether the log is long enough for a {@link #checkpoint}. */
+    public boolean checkpointDue() {
+        return log.bytes() > CHECKPOINT_BYTES;
+    }
+
+    /**
+     * A snapshot of the store at the next generation, then a log that holds only that generation. A
+     * crash in between leaves the old log beside the new snapshot: replayed over it, it answers DUPLICATE.
+     */
+    public void checkpoint(Snapshots snapshots) throws IOException {
+        long next = generation + 1;
+        snapshots.write(next);
+        try (RedoLog.Rewrite fresh = log.rewrite()) {
+            fresh.add(List.of(generationRecord(next)));
+            fresh.commit();
         }
-        try (RedoLog.Rewrite empty = log.rewrite()) {
-            empty.commit();
-        } catch (IOException e) {
-            Logger.warn("ingest redo log not emptied ({}); the next start replays it, which is harmless", e.toString());
-        }
+        generation = next;
     }
 
     /** Bytes in the log now. */
@@ -128,22 +169,31 @@ public final class IngestRedo implements AutoCloseable {
         log.close();
     }
 
+    private static byte[] generationRecord(long generation) {
+        return RedoLog.record(out -> {
+            out.writeByte(GENERATION);
+            out.writeLong(generation);
+        });
+    }
+
     private static byte[] encode(EventProcessor.Message m) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(m.payload().length + 64);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
+        return RedoLog.record(out -> {
+            out.writeByte(MESSAGE);
             out.writeUTF(m.topic());
             out.writeInt(m.payload().length);
             out.write(m.payload());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a byte array does not fail
-        }
-        return bytes.toByteArray();
+        });
     }
 
     private static EventProcessor.Message decode(byte[] r) throws IOException {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(r))) {
+        try (DataInputStream in = in(r)) {
+            in.readByte();
             String topic = in.readUTF();
             return new EventProcessor.Message(topic, in.readNBytes(in.readInt()));
         }
+    }
+
+    private static DataInputStream in(byte[] r) {
+        return new DataInputStream(new ByteArrayInputStream(r));
     }
 }

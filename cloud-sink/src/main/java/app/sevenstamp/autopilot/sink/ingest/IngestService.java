@@ -111,6 +111,8 @@ public final class IngestService implements AutoCloseable {
     private final SinkStore store;
     /** The H2 store's durable record of acknowledged batches; null on PostgreSQL. */
     private final IngestRedo redo;
+    /** Writes the H2 store's snapshot when the redo log is due for a checkpoint; null with no redo log. */
+    private final IngestRedo.Snapshots snapshots;
     private final SinkMetrics metrics;
     private final MqttAsyncClient client;
     private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
@@ -130,11 +132,12 @@ public final class IngestService implements AutoCloseable {
     private volatile boolean warnedNotConnected;
 
     private IngestService(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
-            SinkMetrics metrics) throws MqttException {
+            IngestRedo.Snapshots snapshots, SinkMetrics metrics) throws MqttException {
         this.settings = settings;
         this.processor = processor;
         this.store = store;
         this.redo = redo;
+        this.snapshots = snapshots;
         this.metrics = metrics;
         this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
         this.connector = Executors.newSingleThreadScheduledExecutor(NamedThreads.daemon("sink-mqtt-connect"));
@@ -143,15 +146,18 @@ public final class IngestService implements AutoCloseable {
 
     /** Starts the ingest thread and the connect loop; returns at once. */
     public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, SinkMetrics metrics) {
-        return start(settings, processor, store, null, metrics);
+        return start(settings, processor, store, null, null, metrics);
     }
 
-    /** @param redo where acknowledged batches are made durable (the H2 store); null to sync the store instead */
+    /**
+     * @param redo where acknowledged batches are made durable (the H2 store); null to sync the store instead
+     * @param snapshots writes the store's snapshot when the redo log is due for a checkpoint
+     */
     public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
-            SinkMetrics metrics) {
+            IngestRedo.Snapshots snapshots, SinkMetrics metrics) {
         IngestService ingest;
         try {
-            ingest = new IngestService(settings, processor, store, redo, metrics);
+            ingest = new IngestService(settings, processor, store, redo, snapshots, metrics);
         } catch (MqttException e) {
             throw new IllegalArgumentException("cannot create an MQTT client for " + settings.brokerUrl() + ": "
                     + e.getMessage(), e);
@@ -325,6 +331,9 @@ public final class IngestService implements AutoCloseable {
                 for (Inbound in : batch) {
                     pubAck(in);
                 }
+                if (redo != null && redo.checkpointDue()) {
+                    checkpoint();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -352,6 +361,15 @@ public final class IngestService implements AutoCloseable {
             Logger.error("store failure, {} events left for redelivery: {}", batch.size(), e.getMessage());
         } catch (RuntimeException e) {
             Logger.error(e, "cannot process a batch of {} messages; left for redelivery", batch.size());
+        }
+    }
+
+    /** Between batches: a snapshot of the store, then a short log. A failure leaves the long log, which is safe. */
+    private void checkpoint() {
+        try {
+            redo.checkpoint(snapshots);
+        } catch (IOException | RuntimeException e) {
+            Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds", e.toString());
         }
     }
 

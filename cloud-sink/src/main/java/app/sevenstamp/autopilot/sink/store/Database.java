@@ -36,9 +36,4 @@ public interface Database extends AutoCloseable {
     /** Closes the pool (and for an embedded database, the database cleanly). */
     @Override
     void close();
-
-    /** After {@link #close}: whether an embedded database was shut down cleanly (true when there is none). */
-    default boolean closedCleanly() {
-        return true;
-    }
 }

@@ -22,11 +22,13 @@ import org.tinylog.Logger;
 public final class H2Database implements Database {
     private final Path file;
     private final HikariDataSource pool;
-    private volatile boolean closedCleanly;
 
-    private H2Database(Path file, HikariDataSource pool) {
+    private final String fileSystem;
+
+    private H2Database(Path file, HikariDataSource pool, String fileSystem) {
         this.file = file;
         this.pool = pool;
+        this.fileSystem = fileSystem;
     }
 
     /**
@@ -63,7 +65,7 @@ public final class H2Database implements Database {
         config.setPoolName("sink-store-h2");
         config.setConnectionTimeout(10_000);
         try {
-            return new H2Database(file, new HikariDataSource(config));
+            return new H2Database(file, new HikariDataSource(config), fileSystem);
         } catch (HikariPool.PoolInitializationException e) {
             throw new StoreException(openFailure(file, e.getCause()), e);
         }
@@ -81,6 +83,11 @@ public final class H2Database implements Database {
 
     public Path file() {
         return file;
+    }
+
+    /** H2's file-system prefix this database runs on ({@code file:} normally). */
+    public String fileSystem() {
+        return fileSystem;
     }
 
     @Override
@@ -115,18 +122,12 @@ public final class H2Database implements Database {
         }
     }
 
-    @Override
-    public boolean closedCleanly() {
-        return closedCleanly;
-    }
-
     /** Runs SHUTDOWN (which writes and closes the file cleanly), then closes the pool. */
     @Override
     public void close() {
         try (Connection c = pool.getConnection()) {
             try (Statement st = c.createStatement()) {
                 st.execute("SHUTDOWN");
-                closedCleanly = true;
             } catch (SQLException e) {
                 Logger.warn("{}: SHUTDOWN failed: {}", describe(), SinkStore.firstLine(e.getMessage()));
             }

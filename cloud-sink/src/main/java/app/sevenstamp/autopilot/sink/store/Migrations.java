@@ -222,7 +222,14 @@ public final class Migrations {
                     // A free-standing goodwill voucher belongs to no card, and its lines must still be in the ledger.
                     "ALTER TABLE ledger ALTER COLUMN card_id DROP NOT NULL",
                     "ALTER TABLE ledger ALTER COLUMN program_id DROP NOT NULL",
-                    "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS voucher_code VARCHAR(24)")));
+                    "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS voucher_code VARCHAR(24)")),
+            new Migration(10, "durability marker: the generation of the last snapshot (H2 store)", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS durability_marker (
+                        id INT PRIMARY KEY CHECK (id = 1),
+                        generation BIGINT NOT NULL)""",
+                    "INSERT INTO durability_marker (id, generation) SELECT 1, 0 WHERE NOT EXISTS "
+                            + "(SELECT 1 FROM durability_marker)")));
 
     private Migrations() {
     }

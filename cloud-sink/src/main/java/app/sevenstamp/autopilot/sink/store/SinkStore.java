@@ -198,11 +198,6 @@ public final class SinkStore implements AutoCloseable {
         Logger.info("store closed");
     }
 
-    /** After {@link #close}: false when an embedded database could not be shut down cleanly. */
-    public boolean closedCleanly() {
-        return db.closedCleanly();
-    }
-
     private long count(String sql) {
         return read(c -> {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {

@@ -14,7 +14,9 @@ import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.H2Snapshot;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.nio.file.Files;
@@ -41,11 +43,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The single-box sink's promise under a power cut: a stamp it acknowledged is counted after the
- * restart. A real store (H2) and ingest redo log run on {@link PowerCutFs}; batches are decided, logged
- * (that is when they would be acknowledged), with idle periods past H2's RETENTION_TIME (200 ms here)
- * and clean restarts between. For each cut point the disk is rebuilt as a power cut (or, every fourth,
- * kill -9) would leave it, a new store opens it, the log is replayed, and every acknowledged event must
- * be in the store.
+ * restart, and the store opens. A real store (H2), its snapshot and the ingest redo log run on
+ * {@link PowerCutFs}; batches are decided, logged (that is when they would be acknowledged), with idle
+ * periods past H2's RETENTION_TIME (200 ms here), checkpoints and clean restarts between. For each cut
+ * point the disk is rebuilt as a power cut (or, every fourth, kill -9) would leave it, a new sink starts
+ * on it as SinkServer does, and every acknowledged event must be in the store.
  *
  * <p>{@code -Dpowercut.seed=N} replays a run; {@code -Dpowercut.cuts=N} (default 150) cut points.
  */
@@ -65,29 +67,37 @@ class IngestPowerCutTest {
     @TempDir
     Path dir;
 
+    /** The H2 store, its redo log and snapshot, started the way SinkServer starts them. */
     private final class Sink implements AutoCloseable {
         final H2Database db;
         final SinkStore store;
         final IngestRedo redo;
         final EventProcessor processor;
+        final IngestRedo.Snapshots snapshots;
 
         Sink(Path where, boolean recorded) throws Exception {
-            db = recorded ? H2Database.open(where.resolve("sink"), 4, PowerCutFs.h2Prefix(), ";RETENTION_TIME=200")
-                    : H2Database.open(where.resolve("sink"), 4);
-            store = SinkStore.open(db);
-            redo = recorded ? IngestRedo.open(where.resolve("sink.ingest.redo"), PowerCutFs.fileOps())
-                    : IngestRedo.open(where.resolve("sink.ingest.redo"));
+            RedoLog.FileOps files = recorded ? PowerCutFs.fileOps() : RedoLog.FILES;
+            redo = IngestRedo.open(where.resolve("sink.ingest.redo"), files);
+            H2Snapshot.Opened opened = H2Snapshot.openTrusted(where.resolve("sink"), () -> recorded
+                    ? H2Database.open(where.resolve("sink"), 4, PowerCutFs.h2Prefix(), ";RETENTION_TIME=200")
+                    : H2Database.open(where.resolve("sink"), 4), redo.generation(), redo.unfinishedFirstStart());
+            db = opened.db();
+            store = opened.store();
+            snapshots = generation -> H2Snapshot.write(db, generation, files);
+            if (redo.generation() == 0) {
+                redo.checkpoint(snapshots);
+            }
             processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE), store, new SinkMetrics(),
                     clock, codec);
-            redo.replayInto(processor);
+            if (redo.replayInto(processor) > 0 || opened.rebuilt()) {
+                redo.checkpoint(snapshots);
+            }
         }
 
         @Override
         public void close() throws Exception {
+            redo.checkpoint(snapshots);
             store.close();
-            if (store.closedCleanly()) {
-                redo.cleanStop();
-            }
             redo.close();
         }
     }
@@ -122,8 +132,10 @@ class IngestPowerCutTest {
                     for (String id : ids) {
                         acknowledgedAt.put(id, durable);
                     }
-                } else if (what < 9) {
+                } else if (what < 8) {
                     Thread.sleep(250); // past RETENTION_TIME: H2 writes into reused space from here
+                } else if (what < 9) {
+                    sink.redo.checkpoint(sink.snapshots); // as the ingest does when the log is long
                 } else {
                     sink.close();
                     sink = new Sink(live, true);

@@ -6,7 +6,6 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -68,7 +67,7 @@ final class OutboxRedo {
     }
 
     static byte[] stored(Stored s) {
-        return write(out -> {
+        return RedoLog.record(out -> {
             out.writeByte(STORED);
             out.writeLong(s.seq());
             out.writeUTF(s.eventId());
@@ -82,7 +81,7 @@ final class OutboxRedo {
     }
 
     static byte[] acked(List<String> eventIds) {
-        return write(out -> {
+        return RedoLog.record(out -> {
             out.writeByte(ACKED);
             out.writeInt(eventIds.size());
             for (String id : eventIds) {
@@ -92,7 +91,7 @@ final class OutboxRedo {
     }
 
     static byte[] corrected(String eventId, String payload) {
-        return write(out -> {
+        return RedoLog.record(out -> {
             out.writeByte(CORRECTED);
             out.writeUTF(eventId);
             writeText(out, payload);
@@ -100,7 +99,7 @@ final class OutboxRedo {
     }
 
     private static byte[] nextSeq(long next) {
-        return write(out -> {
+        return RedoLog.record(out -> {
             out.writeByte(NEXT_SEQ);
             out.writeLong(next);
         });
@@ -291,20 +290,5 @@ final class OutboxRedo {
 
     private static String readText(DataInputStream in) throws IOException {
         return new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
-    }
-
-    @FunctionalInterface
-    private interface Writer {
-        void write(DataOutputStream out) throws IOException;
-    }
-
-    private static byte[] write(Writer w) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            w.write(out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a byte array does not fail
-        }
-        return bytes.toByteArray();
     }
 }

@@ -264,6 +264,23 @@ public final class RedoLog implements AutoCloseable {
         return channel.isOpen();
     }
 
+    /** Writes one record's fields. */
+    @FunctionalInterface
+    public interface RecordWriter {
+        void write(java.io.DataOutputStream out) throws IOException;
+    }
+
+    /** A record's bytes, written field by field. */
+    public static byte[] record(RecordWriter writer) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(256);
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            writer.write(out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a byte array does not fail
+        }
+        return bytes.toByteArray();
+    }
+
     /** Bytes in the log now. */
     public long bytes() {
         return end;

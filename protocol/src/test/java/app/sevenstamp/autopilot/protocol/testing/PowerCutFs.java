@@ -25,7 +25,8 @@ import org.h2.store.fs.FilePathWrapper;
  * were in the page cache, and a power cut keeps any subset of them, the last kept write possibly torn
  * at a 512-byte sector. Directory operations (create, rename, delete) are taken as durable at once,
  * which is kinder than a real file system only for names: the contents behind a renamed name still
- * lose what was not synced.
+ * lose what was not synced. A file's creation is recorded when it is opened through this file system
+ * and did not exist.
  */
 public final class PowerCutFs extends FilePathWrapper {
     private static final String SCHEME = "cut";
@@ -72,7 +73,22 @@ public final class PowerCutFs extends FilePathWrapper {
 
     @Override
     public FileChannel open(String mode) throws IOException {
+        if (!getBase().exists()) {
+            RECORDER.add(new Op(Kind.CREATE, getBase().toString(), 0, null, null));
+        }
         return new Recording(getBase().open(mode), getBase().toString());
+    }
+
+    /** Through {@link #open}, so that what H2 writes as a stream (SCRIPT TO, BACKUP) is recorded too. */
+    @Override
+    public java.io.OutputStream newOutputStream(boolean append) throws IOException {
+        FileChannel channel = open("rw");
+        if (append) {
+            channel.position(channel.size());
+        } else {
+            channel.truncate(0);
+        }
+        return java.nio.channels.Channels.newOutputStream(channel);
     }
 
     @Override
@@ -87,7 +103,7 @@ public final class PowerCutFs extends FilePathWrapper {
         super.delete();
     }
 
-    public enum Kind { WRITE, TRUNCATE, SYNC, MOVE, DELETE }
+    public enum Kind { CREATE, WRITE, TRUNCATE, SYNC, MOVE, DELETE }
 
     /** One recorded operation; {@code target} is the new name of a MOVE. */
     public record Op(Kind kind, String file, long pos, byte[] data, String target) {
@@ -199,6 +215,7 @@ public final class PowerCutFs extends FilePathWrapper {
 
         public void apply(Op op) {
             switch (op.kind()) {
+                case CREATE -> durable.putIfAbsent(op.file(), new byte[0]);
                 case WRITE, TRUNCATE -> {
                     durable.putIfAbsent(op.file(), new byte[0]);
                     pending.computeIfAbsent(op.file(), f -> new ArrayList<>()).add(op);
