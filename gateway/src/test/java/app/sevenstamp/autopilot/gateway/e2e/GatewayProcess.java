@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -37,12 +38,17 @@ final class GatewayProcess implements AutoCloseable {
     }
 
     static GatewayProcess start(Path config, Path log, List<String> command) {
+        return start(log, command, Map.of());
+    }
+
+    private static GatewayProcess start(Path log, List<String> command, Map<String, String> environment) {
         if (!Files.isRegularFile(JAR)) {
             throw new AssertionError(JAR.toAbsolutePath() + " is missing: integration tests run after `mvn package`");
         }
         try {
-            Process p = new ProcessBuilder(command).redirectError(log.toFile()).start();
-            return new GatewayProcess(p, log);
+            ProcessBuilder builder = new ProcessBuilder(command).redirectError(log.toFile());
+            builder.environment().putAll(environment);
+            return new GatewayProcess(builder.start(), log);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -50,8 +56,13 @@ final class GatewayProcess implements AutoCloseable {
 
     /** The gateway on this machine's JVM. */
     static GatewayProcess start(Path config, Path log) {
+        return start(config, log, Map.of());
+    }
+
+    /** The gateway on this machine's JVM, with these variables added to its environment (a preloaded clock, say). */
+    static GatewayProcess start(Path config, Path log, Map<String, String> environment) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        return start(config, log, List.of(java, "-Xmx64m", "-jar", JAR.toString(), "--config", config.toString()));
+        return start(log, List.of(java, "-Xmx64m", "-jar", JAR.toString(), "--config", config.toString()), environment);
     }
 
     /** Waits for the next stdout line that matches, skipping others; fails with the log on timeout. */
