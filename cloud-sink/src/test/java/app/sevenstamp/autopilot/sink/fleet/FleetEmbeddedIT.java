@@ -166,7 +166,7 @@ class FleetEmbeddedIT {
 
             // the embedded authorizer: a publish on another device's topic never reaches a subscriber
             LinkedBlockingQueue<String> stamps = new LinkedBlockingQueue<>();
-            MqttClient observer = connect(sink.brokerUrl(), "observer", "autopilot-sink", Files.readString(token).trim());
+            MqttClient observer = connect(sink.brokerUrl(), "autopilot-sink-observer", "autopilot-sink", Files.readString(token).trim());
             observer.subscribe(TOPICS.prefix() + "/gw/+/cmdack", 1, (t, m) -> stamps.add(t));
             // QoS 0: Moquette 0.17 sends no PUBACK for a denied QoS 1 publish, which would block Paho's sync client
             device.publish(TOPICS.commandAcks("someone-else"), "x".getBytes(StandardCharsets.UTF_8), 0, false);
