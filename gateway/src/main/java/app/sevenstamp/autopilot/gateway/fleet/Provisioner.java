@@ -75,6 +75,9 @@ public final class Provisioner {
         // the one client id the broker lets the shared account use (see ProvisionRequest.clientId)
         MqttClient client = new MqttClient(url, ProvisionRequest.clientId(settings.provisionUsername()),
                 new MemoryPersistence());
+        // Paho's blocking calls wait forever by default; a box that lost the shared id mid-CONNECT or
+        // mid-SUBSCRIBE to another box must not hang (measured: two of four boxes stuck 90 s)
+        client.setTimeToWait(settings.provisionTimeout().toMillis());
         CompletableFuture<ProvisionResponse> answer = new CompletableFuture<>();
         client.setCallback(new org.eclipse.paho.client.mqttv3.MqttCallback() {
             @Override
