@@ -45,8 +45,14 @@ class DynSecTakeoverIT {
     @BeforeEach
     void start() throws Exception {
         mosquitto = MosquittoProcess.startWithDynamicSecurity(dir.resolve("mosquitto"), ADMIN, ADMIN_PASSWORD);
-        // the sink's bootstrap and a grant, driven as FleetService does; the first bootstrap gives the admin
-        // the sink's role, and the plugin then ends the admin's session: connect again and repeat
+        bootstrap();
+    }
+
+    /**
+     * The sink's bootstrap and two grants, driven as FleetService does; the first bootstrap gives the admin
+     * the sink's role, and the plugin then ends the admin's session: connect again and repeat.
+     */
+    private void bootstrap() throws Exception {
         for (int attempt = 0; attempt < 2; attempt++) {
             MqttClient control = connect("autopilot-sink-setup", ADMIN, ADMIN_PASSWORD);
             DynSecAccess dynsec = new DynSecAccess(TOPICS, (topic, payload) -> {
@@ -166,5 +172,33 @@ class DynSecTakeoverIT {
                 "provision"));
         assertTrue(refused.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
                 || refused.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED, refused.toString());
+    }
+
+    @Test
+    void aProvisioningAccountCreatedBeforeTheBindingIsBoundAtTheNextBootstrap() throws Exception {
+        // as a sink of the previous version left it: the account without a client id
+        MqttClient admin = connect("autopilot-sink-test", ADMIN, ADMIN_PASSWORD);
+        admin.publish(DynSecAccess.CONTROL, ("{\"commands\":[{\"command\":\"setClientId\",\"username\":\"provision\"}]}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), 1, false);
+        admin.disconnect();
+        admin.close();
+        MqttClient unbound = null;
+        for (int i = 0; i < 50 && unbound == null; i++) {
+            try {
+                unbound = connect("prov-0123456789abcdef", "provision", "provision");
+            } catch (MqttException e) {
+                Thread.sleep(100);
+            }
+        }
+        assertTrue(unbound != null, "the binding was removed");
+        unbound.disconnect();
+        unbound.close();
+
+        bootstrap();
+        MqttException refused = assertThrows(MqttException.class, () -> connect("prov-0123456789abcdef", "provision",
+                "provision"));
+        assertTrue(refused.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
+                || refused.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED, refused.toString());
+        connect(ProvisionRequest.clientId("provision"), "provision", "provision").disconnect();
     }
 }

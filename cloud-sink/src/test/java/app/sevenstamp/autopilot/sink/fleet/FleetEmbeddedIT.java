@@ -100,6 +100,10 @@ class FleetEmbeddedIT {
             Run bad = cli("claims", "create", "--location", "shop-3", "--expires", "soon", "--config", file.toString(), "--url", url);
             assertEquals(1, bad.status());
             assertTrue(bad.err().contains("expires"), bad.err());
+            // its devices' ids would be client ids of the provisioning account
+            Run provLocation = cli("claims", "create", "--location", "prov", "--config", file.toString(), "--url", url);
+            assertEquals(1, provLocation.status(), provLocation.out());
+            assertTrue(provLocation.err().contains("must not be 'prov' or start with 'prov-'"), provLocation.err());
 
             // anonymous clients are refused once provisioning is on
             assertThrows(MqttException.class, () -> connect(sink.brokerUrl(), "anon", null, null));
