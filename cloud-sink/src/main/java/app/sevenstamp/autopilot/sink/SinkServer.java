@@ -156,7 +156,8 @@ public final class SinkServer implements AutoCloseable {
                     mqttUser = "autopilot-sink";
                     mqttPassword = adminToken;
                 }
-                embeddedAccess = new EmbeddedAccess(config.topics(), mqttUser, mqttPassword, config.provisionUsername(),
+                embeddedAccess = new EmbeddedAccess(config.topics(), mqttUser, mqttPassword, config.clientId(),
+                        config.provisionUsername(),
                         config.provisionPassword(), registry.passwordHashes());
             }
             if (config.brokerMode() == BrokerMode.EMBEDDED) {

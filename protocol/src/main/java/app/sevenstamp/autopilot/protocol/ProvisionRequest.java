@@ -25,6 +25,16 @@ public record ProvisionRequest(int schema, String nonce, String claimToken, Stri
         Objects.requireNonNull(responseKey, "responseKey");
     }
 
+    /**
+     * The one client id the provisioning account connects with. Mosquitto's dynamic security cannot
+     * match a login's client ids by prefix, and MQTT ends the session of any client whose id another
+     * presents; so the sink binds the public account to this id, and it can take over no one else.
+     * Boxes provisioning at the same moment take it from each other: the Provisioner tries again.
+     */
+    public static String clientId(String provisionUsername) {
+        return "prov-" + provisionUsername;
+    }
+
     /** Never prints the claim token or the key. */
     @Override
     public String toString() {

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.fleet;
 
+import app.sevenstamp.autopilot.protocol.ProvisionRequest;
 import app.sevenstamp.autopilot.protocol.Topics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,6 +24,8 @@ import org.tinylog.Logger;
  * sink's fleet client, which must log in as the plugin's admin (the user {@code mosquitto_ctrl dynsec
  * init} created). Each device gets a client (user name = client id = device id) with one role,
  * {@code 7stamp-dev-<id>}, whose ACLs name exactly its own topics; the plugin's default denies the rest.
+ * The shared provisioning account is bound to the client id {@link ProvisionRequest#clientId}, so the
+ * public login cannot present (and take over) the sink's or a device's client id.
  */
 public final class DynSecAccess implements BrokerAccess {
     public static final String CONTROL = "$CONTROL/dynamic-security/v1";
@@ -63,12 +66,24 @@ public final class DynSecAccess implements BrokerAccess {
         cmds.add(acl(PROVISION_ROLE, "publishClientSend", p + "/provision/req/+"));
         cmds.add(acl(PROVISION_ROLE, "subscribePattern", p + "/provision/resp/+"));
         cmds.add(acl(PROVISION_ROLE, "publishClientReceive", p + "/provision/resp/+"));
-        // created once with its role; never changed afterwards, which would disconnect boxes mid-provisioning
-        ObjectNode provision = cmd("createClient").put("username", provisionUser).put("password", provisionPassword);
+        // created once with its role; never changed afterwards, which would disconnect boxes mid-provisioning.
+        // Bound to one client id: its password is public, and with any other id it could take over the
+        // sink's or a device's session (binding the victims' ids does not stop that in Mosquitto 2.0)
+        String provisionId = ProvisionRequest.clientId(provisionUser);
+        ObjectNode provision = cmd("createClient").put("username", provisionUser).put("password", provisionPassword)
+                .put("clientid", provisionId);
         provision.putArray("roles").addObject().put("rolename", PROVISION_ROLE);
         cmds.add(provision);
+        cmds.add(cmd("getClient").put("username", provisionUser));
         cmds.add(cmd("getClient").put("username", sinkUser));
         List<JsonNode> answers = run(cmds);
+        String boundId = answers.get(answers.size() - 2).path("data").path("client").path("clientid").asText("");
+        if (!provisionId.equals(boundId)) {
+            // an account created before the binding: bind it now (this once ends its sessions)
+            run(List.of(cmd("setClientId").put("username", provisionUser).put("clientid", provisionId)));
+            Logger.info("dynamic security: bound the provisioning account {} to the client id {}", provisionUser,
+                    provisionId);
+        }
         JsonNode roles = answers.get(answers.size() - 1).path("data").path("client").path("roles");
         for (JsonNode r : roles) {
             if (SINK_ROLE.equals(r.path("rolename").asText())) {

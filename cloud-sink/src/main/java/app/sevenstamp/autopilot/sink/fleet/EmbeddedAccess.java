@@ -15,11 +15,21 @@ import org.tinylog.Logger;
  *
  * <p>Three kinds of user: the sink itself (its configured user name: everything under the prefix),
  * the shared provisioning account (publish requests, read responses), and each device (its own topics).
+ *
+ * <p>Each kind is also bound to its client ids, checked at CONNECT before Moquette looks for a session
+ * to take over: MQTT ends the session of whoever holds a client id another client presents, and the
+ * provisioning password is public. The sink's login connects only with the sink's client ids
+ * ({@code mqtt.clientId} and {@code mqtt.clientId-...}: ingest, {@code -fleet}, {@code -redeem}, an
+ * operator's observer), which nobody else may present; the provisioning account only with
+ * {@code prov-...}; a device only with its device id.
  */
 public final class EmbeddedAccess implements BrokerAccess, IAuthenticator, IAuthorizatorPolicy {
+    /** The client ids the provisioning account may use; the gateway's Provisioner picks {@code prov-<nonce>}. */
+    public static final String PROVISION_CLIENT_PREFIX = "prov-";
     private final Topics topics;
     private final String sinkUser;
     private final String sinkPassword;
+    private final String sinkClientId;
     private final String provisionUser;
     private final String provisionPassword;
     /** device id (= user name) to password hash; devices are also bound to their client id. */
@@ -27,11 +37,13 @@ public final class EmbeddedAccess implements BrokerAccess, IAuthenticator, IAuth
     /** Ends a client's session on the broker; set once when the broker exists (it is built after this). */
     private volatile java.util.function.Consumer<String> disconnect = clientId -> { };
 
-    public EmbeddedAccess(Topics topics, String sinkUser, String sinkPassword, String provisionUser,
-            String provisionPassword, Map<String, String> knownDevices) {
+    /** @param sinkClientId {@code mqtt.clientId}: the sink's ingest client, and the stem of its other clients' ids */
+    public EmbeddedAccess(Topics topics, String sinkUser, String sinkPassword, String sinkClientId,
+            String provisionUser, String provisionPassword, Map<String, String> knownDevices) {
         this.topics = topics;
         this.sinkUser = Objects.requireNonNull(sinkUser, "sinkUser");
         this.sinkPassword = sinkPassword == null ? "" : sinkPassword;
+        this.sinkClientId = Objects.requireNonNull(sinkClientId, "sinkClientId");
         this.provisionUser = provisionUser;
         this.provisionPassword = provisionPassword;
         devices.putAll(knownDevices);
@@ -59,17 +71,25 @@ public final class EmbeddedAccess implements BrokerAccess, IAuthenticator, IAuth
         String pw = password == null ? "" : new String(password, java.nio.charset.StandardCharsets.UTF_8);
         boolean ok;
         if (sinkUser.equals(username)) {
-            ok = java.security.MessageDigest.isEqual(sinkPassword.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            ok = isSinkClientId(clientId) && java.security.MessageDigest.isEqual(
+                    sinkPassword.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                     pw.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } else if (provisionUser.equals(username)) {
-            ok = provisionPassword.equals(pw);
+            ok = clientId != null && clientId.startsWith(PROVISION_CLIENT_PREFIX) && provisionPassword.equals(pw);
         } else {
-            ok = username != null && username.equals(clientId) && Passwords.matches(pw, devices.get(username));
+            // refused even with the right password, so that a device named like them could not take over
+            // a box provisioning or the sink (FleetService.createClaim refuses locations named prov...)
+            ok = username != null && username.equals(clientId) && !clientId.startsWith(PROVISION_CLIENT_PREFIX)
+                    && !isSinkClientId(clientId) && Passwords.matches(pw, devices.get(username));
         }
         if (!ok) {
             Logger.info("embedded broker refused client {} user {}", clientId, username);
         }
         return ok;
+    }
+
+    private boolean isSinkClientId(String clientId) {
+        return clientId != null && (clientId.equals(sinkClientId) || clientId.startsWith(sinkClientId + "-"));
     }
 
     @Override

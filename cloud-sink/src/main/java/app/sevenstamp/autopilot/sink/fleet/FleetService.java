@@ -162,6 +162,11 @@ public final class FleetService implements AutoCloseable {
 
     public Claim createClaim(String location, int uses, Duration validFor) {
         Topics.requireDeviceId(location);
+        if ((location + "-").startsWith(EmbeddedAccess.PROVISION_CLIENT_PREFIX)) {
+            // its devices' ids (location-<hex>) would be client ids of the provisioning account
+            throw new IllegalArgumentException("location '" + location + "' must not be 'prov' or start with 'prov-': "
+                    + "those are the client ids of boxes still provisioning");
+        }
         byte[] b = new byte[15];
         random.nextBytes(b);
         String token = "clm_" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);

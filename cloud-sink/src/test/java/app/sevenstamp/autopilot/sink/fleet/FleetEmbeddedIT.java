@@ -100,6 +100,10 @@ class FleetEmbeddedIT {
             Run bad = cli("claims", "create", "--location", "shop-3", "--expires", "soon", "--config", file.toString(), "--url", url);
             assertEquals(1, bad.status());
             assertTrue(bad.err().contains("expires"), bad.err());
+            // its devices' ids would be client ids of the provisioning account
+            Run provLocation = cli("claims", "create", "--location", "prov", "--config", file.toString(), "--url", url);
+            assertEquals(1, provLocation.status(), provLocation.out());
+            assertTrue(provLocation.err().contains("must not be 'prov' or start with 'prov-'"), provLocation.err());
 
             // anonymous clients are refused once provisioning is on
             assertThrows(MqttException.class, () -> connect(sink.brokerUrl(), "anon", null, null));
@@ -166,7 +170,7 @@ class FleetEmbeddedIT {
 
             // the embedded authorizer: a publish on another device's topic never reaches a subscriber
             LinkedBlockingQueue<String> stamps = new LinkedBlockingQueue<>();
-            MqttClient observer = connect(sink.brokerUrl(), "observer", "autopilot-sink", Files.readString(token).trim());
+            MqttClient observer = connect(sink.brokerUrl(), "autopilot-sink-observer", "autopilot-sink", Files.readString(token).trim());
             observer.subscribe(TOPICS.prefix() + "/gw/+/cmdack", 1, (t, m) -> stamps.add(t));
             // QoS 0: Moquette 0.17 sends no PUBACK for a denied QoS 1 publish, which would block Paho's sync client
             device.publish(TOPICS.commandAcks("someone-else"), "x".getBytes(StandardCharsets.UTF_8), 0, false);

@@ -72,8 +72,30 @@ public final class Provisioner {
         random.nextBytes(n);
         String nonce = Base64.getUrlEncoder().withoutPadding().encodeToString(n);
         String key = ProvisionSeal.newKey(random);
-        MqttClient client = new MqttClient(url, "prov-" + nonce.substring(0, 16), new MemoryPersistence());
+        // the one client id the broker lets the shared account use (see ProvisionRequest.clientId)
+        MqttClient client = new MqttClient(url, ProvisionRequest.clientId(settings.provisionUsername()),
+                new MemoryPersistence());
+        // Paho's blocking calls wait forever by default; a box that lost the shared id mid-CONNECT or
+        // mid-SUBSCRIBE to another box must not hang (measured: two of four boxes stuck 90 s)
+        client.setTimeToWait(settings.provisionTimeout().toMillis());
         CompletableFuture<ProvisionResponse> answer = new CompletableFuture<>();
+        client.setCallback(new org.eclipse.paho.client.mqttv3.MqttCallback() {
+            @Override
+            public void connectionLost(Throwable cause) {
+                // most likely another box provisioning right now took the shared client id: try again soon,
+                // instead of waiting out provision.timeout for an answer this session can no longer get
+                answer.completeExceptionally(cause instanceof MqttException m ? m
+                        : new MqttException(MqttException.REASON_CODE_CONNECTION_LOST, cause));
+            }
+
+            @Override
+            public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) {
+            }
+
+            @Override
+            public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
+            }
+        });
         try {
             MqttConnectOptions o = new MqttConnectOptions();
             o.setCleanSession(true);
@@ -103,6 +125,9 @@ public final class Provisioner {
                 throw new RefusedException("the sink's grant could not be opened: " + e.getMessage());
             }
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof MqttException m) {
+                throw m;
+            }
             throw new IllegalStateException(e);
         } finally {
             try {
@@ -116,7 +141,7 @@ public final class Provisioner {
         }
     }
 
-    /** Attempts until granted (backoff 1 s doubling to 60 s) or refused; stores the identity and the initial config. */
+    /** Attempts until granted (backoff 0.5-1 s doubling to 30-60 s) or refused; stores the identity and the initial config. */
     public ProvisionGrant provisionInto(Path stateDir) throws RefusedException, InterruptedException {
         long delay = 1000;
         while (true) {
@@ -127,8 +152,10 @@ public final class Provisioner {
                         hardwareId, stateDir.resolve(StateFiles.IDENTITY));
                 return g;
             } catch (MqttException | TimeoutException e) {
-                Logger.warn("provisioning at {} failed ({}); trying again in {} ms", url, e.toString(), delay);
-                Thread.sleep(delay); // nothing else runs before the box has an identity
+                // jitter: boxes that took the shared client id from each other must not meet again
+                long wait = delay / 2 + random.nextLong(delay / 2 + 1);
+                Logger.warn("provisioning at {} failed ({}); trying again in {} ms", url, e.toString(), wait);
+                Thread.sleep(wait); // nothing else runs before the box has an identity
                 delay = Math.min(60_000, delay * 2);
             }
         }

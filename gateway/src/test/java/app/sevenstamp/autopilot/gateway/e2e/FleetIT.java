@@ -132,6 +132,37 @@ class FleetIT {
         observer.disconnect();
     }
 
+    /**
+     * The provisioning account has one client id (so that it can take over nobody else's session): boxes
+     * provisioning at the same moment take it from each other, and each must still get its identity.
+     */
+    @Test
+    void boxesProvisioningAtTheSameMomentAllGetTheirIdentity() throws Exception {
+        String claim = sink.fleet().createClaim("shop-9", 4, Duration.ofDays(1)).token();
+        java.util.concurrent.ExecutorService boxes = java.util.concurrent.Executors.newFixedThreadPool(4);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        try {
+            java.util.List<java.util.concurrent.Future<ProvisionGrant>> grants = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                String hw = "hw-concurrent-" + i;
+                Path state = dir.resolve(hw);
+                Files.createDirectories(state);
+                grants.add(boxes.submit(() -> {
+                    go.await();
+                    return provisioner(claim, hw).provisionInto(state);
+                }));
+            }
+            go.countDown();
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            for (var g : grants) {
+                ids.add(g.get(90, TimeUnit.SECONDS).deviceId());
+            }
+            assertEquals(4, ids.size(), "four boxes, four devices: " + ids);
+        } finally {
+            boxes.shutdownNow();
+        }
+    }
+
     @Test
     void expiredAndUsedUpClaimsAreRefusedAndTheSameBoxOnlyRotatesItsPassword() throws Exception {
         Instant past = Instant.now().minus(Duration.ofHours(1));
