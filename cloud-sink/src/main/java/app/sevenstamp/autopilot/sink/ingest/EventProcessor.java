@@ -41,7 +41,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
 import org.tinylog.Logger;
 
 /**
@@ -50,9 +49,10 @@ import org.tinylog.Logger;
  * after the transaction is on the disk; empty for a payload that gets no answer (malformed, or
  * sent on another device's topic: there is nobody trustworthy to answer).
  *
- * <p>Checks, in order: the topic names a device; the payload decodes ({@link WireCodec}); the
- * event's device id is the topic's (a device cannot stamp in another's name); the event id is
- * usable as a key. Those failures are counted as malformed, never stored. Then the card code is
+ * <p>Checks, in order: the topic names a device; the payload decodes ({@link WireCodec}, which also
+ * holds every field to its format: the event id a lowercase UUID, seq, lengths); the event's device
+ * id is the topic's (a device cannot stamp in another's name); its seq jumps at most
+ * {@link #MAX_SEQ_JUMP}. Those failures are counted as malformed, never stored. Then the card code is
  * verified again with the sink's own key (the gateway's offline check is not trusted), its ids must
  * equal the event's, and its program must be configured: those failures are stored and answered
  * REJECTED, so the gateway stops retrying them.
@@ -64,9 +64,6 @@ import org.tinylog.Logger;
  * answer the same card out of order.
  */
 public final class EventProcessor {
-    /** Event ids are UUIDs; anything printable up to 64 characters is kept as a key. */
-    static final Pattern EVENT_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
-
     /** Dead-letter and malformed-counter kind of an event whose transaction fails on its own (a poison event). */
     public static final String APPLY_FAILED = "apply";
 
@@ -277,11 +274,6 @@ public final class EventProcessor {
         if (!event.deviceId().equals(device)) {
             malformed(topic, device, payload, SinkMetrics.TOPIC_MISMATCH, "event " + shorten(event.eventId()) + " names device '"
                     + shorten(event.deviceId()) + "' but came on the topic of device '" + device + "'");
-            return Unusable.PARKED;
-        }
-        if (!EVENT_ID.matcher(event.eventId()).matches()) {
-            malformed(topic, device, payload, "field", "device " + device + " sent an event id that is empty, longer than 64 characters "
-                    + "or not printable ASCII: '" + shorten(event.eventId()) + "'");
             return Unusable.PARKED;
         }
         CardCheck check = cards.verify(event.cardCode());
