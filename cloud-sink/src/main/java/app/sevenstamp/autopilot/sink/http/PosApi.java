@@ -61,7 +61,9 @@ public final class PosApi {
     /**
      * location + key of the requests this instance is deciding now: a retry that arrives meanwhile
      * answers 409 instead of racing the first. Another instance's in-progress request is not seen
-     * here; the key binding and the event id still keep the two to one stamp.
+     * here; the key binding and the event id still keep the two to one stamp. Note: HttpApi's
+     * executor runs one request at a time until 100 wait, so within one instance the two overlap
+     * only then.
      */
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
 
