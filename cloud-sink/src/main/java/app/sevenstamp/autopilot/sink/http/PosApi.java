@@ -24,8 +24,8 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -105,7 +105,8 @@ public final class PosApi {
             String code = body == null ? null : body.path("cardCode").asText(null);
             String[] parts = code == null ? new String[0] : code.split("\\.");
             String kindText = body == null ? "stamp" : body.path("kind").asText("stamp");
-            if (parts.length != 5 || code.length() > CardCode.MAX_LENGTH || !(kindText.equals("stamp") || kindText.equals("redeem"))) {
+            boolean kindOk = kindText.equals("stamp") || kindText.equals("redeem");
+            if (parts.length != 5 || code.length() > CardCode.MAX_LENGTH || !kindOk) {
                 JsonExchange.send(ex, 400, Map.of("error", "the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}"));
                 return;
             }
