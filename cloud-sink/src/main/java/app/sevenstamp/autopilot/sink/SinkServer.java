@@ -219,8 +219,8 @@ public final class SinkServer implements AutoCloseable {
             Redemptions redemptions = new Redemptions(store, voucherMetrics, clock);
             RedeemService redeem = RedeemService.start(new RedeemService.Settings(brokerUrl, config.clientId() + "-redeem",
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allRedeems()), config.tls()),
-                    config.topics(), redemptions, store, admitted, voucherMetrics,
-                    clock);
+                    config.topics(), redemptions, store, admitted,
+                    device -> registry.device(device).map(FleetRegistry.Device::location), voucherMetrics, clock);
             started.push(redeem);
             HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
             started.push(http);

@@ -79,4 +79,30 @@ class OperatorLedgerIT {
             assertEquals(401, noToken.statusCode());
         }
     }
+    /**
+     * Issue 12, item 5: {@code "stamps": 4294967297} was read as 1 (truncated to an int) and applied.
+     * An amount outside -1000..1000 (the CLI's range) or not a whole number is refused, and nothing changes.
+     */
+    @Test
+    void anAdjustmentOutOfRangeIsRefusedNotTruncated() throws Exception {
+        Path store = VectorStore.create(dir);
+        Path serveConfig = dir.resolve("serve.properties");
+        Files.writeString(serveConfig, "store.dir=" + store + "\nprogram.coffee.stampsRequired=10\nadmin.token=" + TOKEN
+                + "\nbroker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig))) {
+            assertEquals(AckOutcome.ACCEPTED, VectorStore.stampGoldenEvent(sink.brokerUrl(), "it-adjust").outcome());
+            URI adjust = URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/admin/cards/ABCDEFGHJKMNPQRS/adjust");
+            for (String amount : new String[] {"\"stamps\":4294967297", "\"stamps\":1001", "\"rewards\":-1001",
+                    "\"stamps\":1.5", "\"stamps\":\"3\""}) {
+                HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(adjust)
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .POST(HttpRequest.BodyPublishers.ofString("{" + amount + ",\"reason\":\"test\"}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(400, r.statusCode(), amount + ": " + r.body());
+                String field = amount.substring(1, amount.indexOf('"', 1));
+                assertEquals("{\"error\":\"" + field + " must be a whole number from -1000 to 1000\"}", r.body(), amount);
+            }
+            assertEquals(1, sink.store().card("ABCDEFGHJKMNPQRS").orElseThrow().balance().stamps());
+        }
+    }
 }

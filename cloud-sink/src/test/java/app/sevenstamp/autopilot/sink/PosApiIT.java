@@ -76,4 +76,42 @@ class PosApiIT {
             assertTrue(sink.store().event(a.eventId()).isPresent());
         }
     }
+    /**
+     * Issue 12, item 5: the same Idempotency-Key with another card answered 200 DUPLICATE with the
+     * first card's data. Like the IETF Idempotency-Key draft and Stripe: the key is bound to its
+     * request, another request under it is refused with 422, the first one's answer goes only to
+     * the same request.
+     */
+    @Test
+    void anIdempotencyKeyIsBoundToTheRequestItWasFirstUsedFor() throws Exception {
+        Path store = VectorStore.create(dir);
+        Path config = dir.resolve("sink.properties");
+        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
+                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY, ""), StandardCharsets.UTF_8);
+        String cardA = "{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}";
+        String other = Vectors.signer().sign("coffee", "ZZZZ2222YYYY3333");
+        String cardB = "{\"cardCode\":\"" + other + "\"}";
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+            int port = sink.httpPort();
+            assertEquals(200, post(port, KEY, "till-7-receipt-2001", cardA).statusCode());
+
+            HttpResponse<byte[]> reused = post(port, KEY, "till-7-receipt-2001", cardB);
+            String text = new String(reused.body(), StandardCharsets.UTF_8);
+            assertEquals(422, reused.statusCode(), text);
+            assertEquals("{\"error\":\"Idempotency-Key 'till-7-receipt-2001' was first used for another request "
+                    + "(another card code or kind); use a new key for a new stamp\"}", text);
+            assertTrue(sink.store().card("ZZZZ2222YYYY3333").isEmpty(), "the second card got nothing");
+
+            HttpResponse<byte[]> reusedAsRedeem = post(port, KEY, "till-7-receipt-2001",
+                    "{\"cardCode\":\"" + Vectors.cardText("valid") + "\",\"kind\":\"redeem\"}");
+            assertEquals(422, reusedAsRedeem.statusCode());
+
+            // the same request, even with its fields written in another order and with spaces, is a retry
+            StampAck retry = codec.decodeAck(post(port, KEY, "till-7-receipt-2001",
+                    "{ \"kind\": \"stamp\", \"cardCode\": \"" + Vectors.cardText("valid") + "\" }").body());
+            assertEquals(AckOutcome.DUPLICATE, retry.outcome());
+            assertEquals("ABCDEFGHJKMNPQRS", retry.card().cardId());
+            assertEquals(1, retry.card().stamps());
+        }
+    }
 }

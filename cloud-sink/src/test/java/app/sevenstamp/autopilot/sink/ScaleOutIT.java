@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -213,7 +214,7 @@ class ScaleOutIT {
             for (Gateway g : gateways) {
                 String code = cards.get(n % CARDS);
                 String[] parts = code.split("\\.");
-                g.publish(new StampEvent(WireCodec.SCHEMA, g.device + "-" + i, g.device, i, code, parts[2], parts[3],
+                g.publish(new StampEvent(WireCodec.SCHEMA, TestIds.event(g.device + "-" + i), g.device, i, code, parts[2], parts[3],
                         "shop-1", t0.plusMillis(n), i, "boot", true, EventKind.STAMP));
                 n++;
             }

@@ -19,6 +19,7 @@ import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.zxing.BinaryBitmap;
@@ -354,7 +355,7 @@ class VoucherRedeemIT {
             box.subscribe(topics.acks(DEVICE), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
             for (int seq = 1; seq <= 2; seq++) {
                 box.publish(topics.stamps(DEVICE), codec.encode(new app.sevenstamp.autopilot.protocol.StampEvent(
-                        WireCodec.SCHEMA, "new-card-" + seq, DEVICE, seq, newCode, "coffee", newCard, "shop-1",
+                        WireCodec.SCHEMA, TestIds.event("new-card-" + seq), DEVICE, seq, newCode, "coffee", newCard, "shop-1",
                         Instant.now(), seq, "boot", true, app.sevenstamp.autopilot.protocol.EventKind.STAMP)), 1, false);
                 StampAck ack = acks.poll(10, TimeUnit.SECONDS);
                 assertNotNull(ack);

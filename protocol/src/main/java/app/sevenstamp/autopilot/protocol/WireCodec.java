@@ -27,6 +27,13 @@ public final class WireCodec {
     /** Nothing in the contract comes near this; a bigger payload is refused before parsing. */
     public static final int MAX_PAYLOAD_BYTES = 16 * 1024;
 
+    /**
+     * The highest sequence number a stamp event may carry, 2^53 - 1: the largest integer every JSON
+     * reader holds exactly (JavaScript's Number.MAX_SAFE_INTEGER), far beyond what a box counts in
+     * its life, and far enough from Long.MAX_VALUE that {@code seq + 1} and sums over gaps cannot overflow.
+     */
+    public static final long MAX_SEQ = (1L << 53) - 1;
+
     private final ObjectMapper mapper;
 
     public WireCodec() {
@@ -94,7 +101,11 @@ public final class WireCodec {
                     + " is not supported (this side reads 1.." + SCHEMA + ")", null);
         }
         try {
-            return mapper.treeToValue(tree, type);
+            T value = mapper.treeToValue(tree, type);
+            if (value instanceof StampEvent event) {
+                StampEventFields.check(event);
+            }
+            return value;
         } catch (IOException | IllegalArgumentException e) {
             throw new MalformedMessageException("field", what + ": " + firstLine(e), e);
         }

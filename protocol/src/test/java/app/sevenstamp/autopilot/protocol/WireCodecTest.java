@@ -45,6 +45,45 @@ class WireCodecTest {
                 "re-encoding " + vector + " must give the same JSON tree");
     }
 
+    /** The golden stamp event with one field replaced by a raw JSON value. */
+    private byte[] stampEventWith(String field, String rawJson) throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode tree =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(Vectors.bytes("stamp-event.json"));
+        tree.set(field, json.readTree(rawJson));
+        return json.writeValueAsBytes(tree);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "eventId=\"../../etc/passwd<script>\"",
+            "eventId=\"019AB0F2-5C3E-7A41-9C1D-2F6B8E4A7D10\"",
+            "eventId=\"{019ab0f2-5c3e-7a41-9c1d-2f6b8e4a7d10}\"",
+            "eventId=\"\"",
+            "seq=9223372036854775807",
+            "seq=9007199254740992",
+            "deviceId=\"counter-1/../x\"",
+            "location=\"<b>shop</b>\"",
+            "bootId=\"%s\"",
+            "cardCode=\"%s\"",
+            "programId=\"%s\"",
+            "cardId=\"%s\""})
+    void stampEventFieldsOutsideTheirDocumentedFormatAreMalformed(String change) throws Exception {
+        String[] kv = change.split("=", 2);
+        String raw = kv[1].replace("%s", "x".repeat(2000));
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> codec.decodeStampEvent(stampEventWith(kv[0], raw)));
+        assertEquals("field", e.kind());
+        assertTrue(e.getMessage().contains(kv[0]), e.getMessage());
+    }
+
+    @Test
+    void stampEventAtTheEdgesOfItsRangesDecodes() throws Exception {
+        assertEquals(WireCodec.MAX_SEQ, codec.decodeStampEvent(stampEventWith("seq", "9007199254740991")).seq());
+        assertEquals("a".repeat(64), codec.decodeStampEvent(stampEventWith("bootId", "\"" + "a".repeat(64) + "\"")).bootId());
+        String uuid = EventIds.next(System.currentTimeMillis());
+        assertEquals(uuid, codec.decodeStampEvent(stampEventWith("eventId", "\"" + uuid + "\"")).eventId());
+    }
+
     @Test
     void ackVectorsCarryOutcomeReasonAndCard() throws Exception {
         StampAck accepted = codec.decodeAck(Vectors.bytes("ack-accepted.json"));

@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.sink.cli;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.AdminToken;
+import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -59,8 +60,8 @@ final class LedgerCommand {
                 body.put("operator", a.option("operator") == null ? System.getProperty("user.name", "admin")
                         : a.option("operator"));
                 if (sub.equals("adjust")) {
-                    body.put("stamps", a.integer("stamps", 0, -1000, 1000));
-                    body.put("rewards", a.integer("rewards", 0, -1000, 1000));
+                    body.put("stamps", a.integer("stamps", 0, -CardCorrections.MAX_ADJUST, CardCorrections.MAX_ADJUST));
+                    body.put("rewards", a.integer("rewards", 0, -CardCorrections.MAX_ADJUST, CardCorrections.MAX_ADJUST));
                 }
                 request = HttpRequest.newBuilder(URI.create(base + sub))
                         .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))

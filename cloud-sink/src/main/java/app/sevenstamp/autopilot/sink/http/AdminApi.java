@@ -104,10 +104,16 @@ public final class AdminApi {
             }
             String reason = body.path("reason").asText(null);
             String operator = body.path("operator").asText("admin");
+            for (String field : new String[] {"stamps", "rewards"}) {
+                if (action.equals("adjust") && amount(body, field) == null) {
+                    JsonExchange.send(ex, 400, Map.of("error", field + " must be a whole number from -"
+                            + CardCorrections.MAX_ADJUST + " to " + CardCorrections.MAX_ADJUST));
+                    return;
+                }
+            }
             try {
                 StoredCard card = action.equals("adjust")
-                        ? corrections.adjust(cardId, body.path("stamps").asInt(0), body.path("rewards").asInt(0), reason,
-                                operator)
+                        ? corrections.adjust(cardId, amount(body, "stamps"), amount(body, "rewards"), reason, operator)
                         : corrections.undoLastStamp(cardId, reason, operator);
                 Logger.info("card {} {} by operator {}: {} (now {})", cardId, action, operator, reason, card.balance());
                 JsonExchange.send(ex, 200, CardView.of(card, programs.get(card.programId())));
@@ -121,6 +127,21 @@ public final class AdminApi {
             Logger.error(e, "admin {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
             JsonExchange.trySendError(ex, 500, "internal error");
         }
+    }
+
+    /**
+     * An adjustment's amount: 0 when absent, null when not a whole JSON number within
+     * {@link CardCorrections#MAX_ADJUST}. Jackson's asInt truncated 4294967297 to 1 and read "3" and 1.5 as numbers.
+     */
+    private static Integer amount(JsonNode body, String field) {
+        JsonNode n = body.get(field);
+        if (n == null) {
+            return 0;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || Math.abs(n.intValue()) > CardCorrections.MAX_ADJUST) {
+            return null;
+        }
+        return n.intValue();
     }
 
     private void deadLetters(HttpExchange ex) throws IOException {

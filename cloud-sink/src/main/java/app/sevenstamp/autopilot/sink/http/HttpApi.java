@@ -205,7 +205,8 @@ public final class HttpApi implements AutoCloseable {
             one.put("missing", g.missing());
             one.put("detectedAt", g.detectedAt().toString());
             gaps.add(one);
-            missing += g.missing();
+            // capped: gaps stored before their span was bounded can add up beyond a long
+            missing = missing + g.missing() < 0 ? Long.MAX_VALUE : missing + g.missing();
         }
         Map<String, Object> body = new java.util.LinkedHashMap<>();
         body.put("deviceId", device);

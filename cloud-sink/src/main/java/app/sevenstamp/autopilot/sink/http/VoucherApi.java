@@ -290,9 +290,9 @@ public final class VoucherApi implements HttpApi.CardVouchers {
             return;
         }
         String device = "pos-" + location.get();
-        // The same derivation as a POS stamp's event id: stable across retries, distinct across locations. The
-        // voucher code is part of it, so one receipt number used for two vouchers makes two requests.
-        String requestId = PosApi.eventId(location.get(), "redeem\n" + idempotencyKey + "\n" + codeText);
+        // Stable across retries, distinct across locations. The voucher code is part of it, so one receipt
+        // number used for two vouchers makes two requests.
+        String requestId = requestId(location.get(), "redeem\n" + idempotencyKey + "\n" + codeText);
         RedeemAnswer answer = redemptions.decide(new RedeemRequest(WireCodec.SCHEMA, requestId, device, action, codeText,
                 location.get(), clock.instant()), device);
         store.sync();
@@ -301,6 +301,20 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         RedeemOutcome done = action == RedeemRequest.Action.REDEEM ? RedeemOutcome.REDEEMED : RedeemOutcome.CANCELLED;
         int status = answer.outcome() == done ? 200 : answer.outcome() == RedeemOutcome.OTHER ? 409 : 422;
         JsonExchange.sendBytes(ex, status, codec.encode(answer));
+    }
+
+    /**
+     * 'pos-' and 40 hex digits of SHA-256(location, key), what POS stamp event ids were too. Kept for
+     * redemptions: a cancel must find the redeem stored under the id a sink before this one derived.
+     */
+    private static String requestId(String location, String idempotencyKey) {
+        try {
+            byte[] hash = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((location + "\n" + idempotencyKey).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "pos-" + java.util.HexFormat.of().formatHex(hash).substring(0, 40);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
     }
 
     private static void notAllowed(HttpExchange ex, String allow) throws IOException {

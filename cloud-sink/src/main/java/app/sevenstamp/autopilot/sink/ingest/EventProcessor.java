@@ -41,7 +41,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
 import org.tinylog.Logger;
 
 /**
@@ -50,9 +49,10 @@ import org.tinylog.Logger;
  * after the transaction is on the disk; empty for a payload that gets no answer (malformed, or
  * sent on another device's topic: there is nobody trustworthy to answer).
  *
- * <p>Checks, in order: the topic names a device; the payload decodes ({@link WireCodec}); the
- * event's device id is the topic's (a device cannot stamp in another's name); the event id is
- * usable as a key. Those failures are counted as malformed, never stored. Then the card code is
+ * <p>Checks, in order: the topic names a device; the payload decodes ({@link WireCodec}, which also
+ * holds every field to its format: the event id a lowercase UUID, seq, lengths); the event's device
+ * id is the topic's (a device cannot stamp in another's name); its seq jumps at most
+ * {@link #MAX_SEQ_JUMP}. Those failures are counted as malformed, never stored. Then the card code is
  * verified again with the sink's own key (the gateway's offline check is not trusted), its ids must
  * equal the event's, and its program must be configured: those failures are stored and answered
  * REJECTED, so the gateway stops retrying them.
@@ -64,11 +64,21 @@ import org.tinylog.Logger;
  * answer the same card out of order.
  */
 public final class EventProcessor {
-    /** Event ids are UUIDs; anything printable up to 64 characters is kept as a key. */
-    static final Pattern EVENT_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
-
     /** Dead-letter and malformed-counter kind of an event whose transaction fails on its own (a poison event). */
     public static final String APPLY_FAILED = "apply";
+
+    /**
+     * The furthest a device's sequence number may jump beyond the highest one the sink has of it (0
+     * for a device not seen yet): a gap is at most this many events minus one. A box that buffered
+     * through a week-long outage at a busy counter holds a few thousand events; 100,000 is years of
+     * one counter's scans, so only a forged or corrupted number goes further, and it would otherwise
+     * open a gap of up to 2^53 "missing" events that never close. Such an event is a dead letter of
+     * kind {@value #SEQ_JUMP}, not answered.
+     */
+    public static final long MAX_SEQ_JUMP = 100_000;
+
+    /** Dead-letter and malformed-counter kind of an event whose seq jumps more than {@link #MAX_SEQ_JUMP}. */
+    public static final String SEQ_JUMP = "seq-jump";
 
     /** Device ids of the POS route's pseudo-devices start with this; see {@link #sequenced}. */
     public static final String POS_DEVICE_PREFIX = "pos-";
@@ -134,7 +144,9 @@ public final class EventProcessor {
      *         was applied then, and the gateway will send the event again
      */
     public Optional<Outbound> process(String topic, byte[] payload) {
-        if (!(check(topic, payload) instanceof Ready ready)) {
+        List<Checked> checked = new ArrayList<>(List.of(check(topic, payload)));
+        refuseSeqJumps(checked);
+        if (!(checked.get(0) instanceof Ready ready)) {
             return Optional.empty();
         }
         Decided decided = store.transaction(tx -> decideAll(tx, List.of(ready)).get(0));
@@ -163,8 +175,10 @@ public final class EventProcessor {
         List<Checked> checked = new ArrayList<>(messages.size());
         List<Ready> ready = new ArrayList<>(messages.size());
         for (Message m : messages) {
-            Checked c = check(m.topic(), m.payload());
-            checked.add(c);
+            checked.add(check(m.topic(), m.payload()));
+        }
+        refuseSeqJumps(checked);
+        for (Checked c : checked) {
             if (c instanceof Ready r) {
                 ready.add(r);
             }
@@ -262,11 +276,6 @@ public final class EventProcessor {
                     + shorten(event.deviceId()) + "' but came on the topic of device '" + device + "'");
             return Unusable.PARKED;
         }
-        if (!EVENT_ID.matcher(event.eventId()).matches()) {
-            malformed(topic, device, payload, "field", "device " + device + " sent an event id that is empty, longer than 64 characters "
-                    + "or not printable ASCII: '" + shorten(event.eventId()) + "'");
-            return Unusable.PARKED;
-        }
         CardCheck check = cards.verify(event.cardCode());
         if (check instanceof CardCheck.Invalid invalid) {
             return new Ready(topic, payload, event, invalid.reason(), invalid.detail(), null);
@@ -284,6 +293,45 @@ public final class EventProcessor {
                     + String.join(", ", programs.keySet()) + ")", null);
         }
         return new Ready(topic, payload, event, null, null, program);
+    }
+
+    /**
+     * Parks the events whose seq jumps more than {@link #MAX_SEQ_JUMP} beyond their device's highest
+     * (stored, or earlier in this batch; 0 for a new device), replacing them in {@code checked}.
+     * Judged before the transaction, against numbers read without a lock: they only ever rise, so a
+     * stale read can refuse an event only if its device moved on by nearly the whole span meanwhile.
+     */
+    private void refuseSeqJumps(List<Checked> checked) {
+        Set<String> devices = new HashSet<>();
+        for (Checked c : checked) {
+            if (c instanceof Ready r && sequenced(r.event().deviceId())) {
+                devices.add(r.event().deviceId());
+            }
+        }
+        if (devices.isEmpty()) {
+            return;
+        }
+        Map<String, Long> highest = new java.util.HashMap<>(store.lastSeqs(devices));
+        for (int i = 0; i < checked.size(); i++) {
+            if (!(checked.get(i) instanceof Ready r) || !sequenced(r.event().deviceId())) {
+                continue;
+            }
+            StampEvent e = r.event();
+            long last = highest.getOrDefault(e.deviceId(), 0L);
+            if (e.seq() - last <= MAX_SEQ_JUMP) {
+                highest.put(e.deviceId(), Math.max(last, e.seq()));
+                continue;
+            }
+            checked.set(i, Unusable.PARKED);
+            String detail = "device " + e.deviceId() + " sent event " + e.eventId() + " with seq " + e.seq() + ", "
+                    + (e.seq() - last) + " beyond its highest (" + last + "); more than " + MAX_SEQ_JUMP
+                    + " is refused as forged or corrupt (a gap that large would never close)";
+            if (parkedFailures.put(e.eventId(), Boolean.TRUE) != null) {
+                metrics.countMalformed(SEQ_JUMP); // a resend: counted, not parked twice
+                continue;
+            }
+            malformed(r.topic(), e.deviceId(), r.payload(), SEQ_JUMP, detail);
+        }
     }
 
     /**

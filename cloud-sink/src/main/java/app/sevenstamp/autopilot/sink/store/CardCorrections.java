@@ -41,6 +41,13 @@ public final class CardCorrections {
     }
 
     /**
+     * The most stamps, and the most rewards, one adjustment adds or removes: an operator's correction of
+     * one card, never a bulk import; it also keeps every balance far from int overflow. The admin
+     * route and the CLI refuse more.
+     */
+    public static final int MAX_ADJUST = 1000;
+
+    /**
      * Adds (or with negative numbers removes) stamps and rewards. Rewards granted count as earned.
      *
      * @throws Refused for a card without stamps yet, a blank reason, or a balance that would go negative

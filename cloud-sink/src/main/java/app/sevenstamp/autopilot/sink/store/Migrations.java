@@ -229,7 +229,15 @@ public final class Migrations {
                         id INT PRIMARY KEY CHECK (id = 1),
                         generation BIGINT NOT NULL)""",
                     "INSERT INTO durability_marker (id, generation) SELECT 1, 0 WHERE NOT EXISTS "
-                            + "(SELECT 1 FROM durability_marker)")));
+                            + "(SELECT 1 FROM durability_marker)")),
+            new Migration(11, "POS requests: an Idempotency-Key bound to the request it was first used for", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS pos_requests (
+                        location VARCHAR(32) NOT NULL,
+                        idempotency_key VARCHAR(128) NOT NULL,
+                        request_hash VARCHAR(64) NOT NULL,
+                        created_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        PRIMARY KEY (location, idempotency_key))""")));
 
     private Migrations() {
     }

@@ -164,13 +164,42 @@ public final class SinkStore implements AutoCloseable {
         });
     }
 
-    /** Open gaps over all devices and the events missing in them: {@code [gaps, missing]}. */
+    /**
+     * Open gaps over all devices and the events missing in them: {@code [gaps, missing]}, the sum
+     * capped at Long.MAX_VALUE. Summed as DECIMAL: a BIGINT sum of gaps written before their span was
+     * bounded overflowed, and the metrics route failed on every call ("Numeric value out of range").
+     */
     public long[] gapTotals() {
         return read(c -> {
             try (Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT COUNT(*), COALESCE(SUM(to_seq - from_seq + 1), 0) FROM device_gaps")) {
+                 ResultSet rs = st.executeQuery("SELECT COUNT(*), COALESCE(SUM(CAST(to_seq AS DECIMAL(20)) - from_seq + 1), 0) "
+                         + "FROM device_gaps")) {
                 rs.next();
-                return new long[] {rs.getLong(1), rs.getLong(2)};
+                java.math.BigDecimal missing = rs.getBigDecimal(2);
+                return new long[] {rs.getLong(1), missing.min(java.math.BigDecimal.valueOf(Long.MAX_VALUE)).longValue()};
+            }
+        });
+    }
+
+    /** The highest sequence number stored of each of {@code deviceIds} that the sink has seen; unlocked, may be stale (only ever lower). */
+    public Map<String, Long> lastSeqs(java.util.Collection<String> deviceIds) {
+        if (deviceIds.isEmpty()) {
+            return Map.of();
+        }
+        List<String> ids = List.copyOf(deviceIds);
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT device_id, last_seq FROM devices WHERE device_id IN ("
+                    + String.join(", ", java.util.Collections.nCopies(ids.size(), "?")) + ")")) {
+                for (int i = 0; i < ids.size(); i++) {
+                    ps.setString(i + 1, ids.get(i));
+                }
+                Map<String, Long> out = new HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+                return out;
             }
         });
     }

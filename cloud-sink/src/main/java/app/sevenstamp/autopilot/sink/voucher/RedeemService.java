@@ -45,7 +45,8 @@ import org.tinylog.Logger;
  *
  * <p>Bad input: a payload that does not decode, or names another device than its topic, or an unusable
  * request id, is counted ({@code vouchers.malformed.<kind>}), logged once per kind at WARN, parked as a
- * dead letter, and not answered; the service goes on.
+ * dead letter, and not answered; the service goes on. A provisioned box's request is checked against the
+ * location it was provisioned for ({@link DeviceLocations}), not the one it claims.
  *
  * <p>Threads: Paho's callback thread only offers each message to a bounded queue (full: counted and
  * dropped; the box cancels after its timeout). The one "redeem" thread decides, syncs and publishes
@@ -90,12 +91,14 @@ public final class RedeemService implements AutoCloseable {
     private final ScheduledExecutorService connector;
     private final Thread worker;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final DeviceLocations locations;
     private final CountDownLatch subscribed = new CountDownLatch(1);
     private volatile boolean running = true;
 
     private RedeemService(Settings settings, Topics topics, Redemptions redemptions, SinkStore store, DeviceGate devices,
-            VoucherMetrics metrics, Clock clock) throws MqttException {
+            DeviceLocations locations, VoucherMetrics metrics, Clock clock) throws MqttException {
         this.settings = settings;
+        this.locations = Objects.requireNonNull(locations, "locations");
         this.topics = topics;
         this.redemptions = redemptions;
         this.store = store;
@@ -111,9 +114,15 @@ public final class RedeemService implements AutoCloseable {
     /** Starts the worker and the connect loop; returns at once. */
     public static RedeemService start(Settings settings, Topics topics, Redemptions redemptions, SinkStore store,
             DeviceGate devices, VoucherMetrics metrics, Clock clock) {
+        return start(settings, topics, redemptions, store, devices, DeviceLocations.NONE, metrics, clock);
+    }
+
+    /** @param locations where each box was provisioned; a provisioned box's requests are checked against that */
+    public static RedeemService start(Settings settings, Topics topics, Redemptions redemptions, SinkStore store,
+            DeviceGate devices, DeviceLocations locations, VoucherMetrics metrics, Clock clock) {
         RedeemService s;
         try {
-            s = new RedeemService(settings, topics, redemptions, store, devices, metrics, clock);
+            s = new RedeemService(settings, topics, redemptions, store, devices, locations, metrics, clock);
         } catch (MqttException e) {
             throw new IllegalArgumentException("cannot create an MQTT client for " + settings.brokerUrl() + ": "
                     + e.getMessage(), e);
@@ -228,6 +237,19 @@ public final class RedeemService implements AutoCloseable {
             malformed(topic, device.get(), payload, "field", "device " + device.get() + " sent a request id that is empty, "
                     + "longer than 64 characters or not printable ASCII");
             return Optional.empty();
+        }
+        Optional<String> provisioned = locations.of(device.get());
+        if (provisioned.isPresent() && !provisioned.get().equals(r.location())) {
+            // the box's credentials decide where it stands, not what its request says
+            String detail = "device " + device.get() + " was provisioned for location " + provisioned.get()
+                    + " but its redeem request says '" + shorten(r.location()) + "'; checked as " + provisioned.get();
+            if (warned.add("location:" + device.get())) {
+                Logger.warn(detail);
+            } else {
+                Logger.debug(detail);
+            }
+            r = new RedeemRequest(r.schema(), r.requestId(), r.deviceId(), r.action(), r.voucherCode(), provisioned.get(),
+                    r.deviceTime());
         }
         RedeemAnswer answer = redemptions.decide(r, device.get());
         store.sync(); // the answer may hand over a reward: the decision must survive a power cut first

@@ -18,6 +18,7 @@ import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -188,7 +189,7 @@ class SinkIngestBench {
                         // Each device counts 1, 2, 3, ... like a real gateway: a stride here would open a
                         // sequence gap (a row and a WARN) on every event and measure that instead.
                         long seq = i / DEVICES + 1;
-                        StampEvent e = new StampEvent(WireCodec.SCHEMA, name + "-" + i, "counter-" + device, seq, code,
+                        StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event(name + "-" + i), "counter-" + device, seq, code,
                                 parts[2], parts[3], "shop-1", at.plusMillis(i), seq, "boot", true, EventKind.STAMP);
                         gateways.get(device).publish(topics.stamps("counter-" + device), codec.encode(e), 1, false);
                     }

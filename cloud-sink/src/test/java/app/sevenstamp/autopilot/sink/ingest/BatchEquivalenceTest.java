@@ -27,6 +27,7 @@ import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherPlan;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -107,7 +108,7 @@ class BatchEquivalenceTest {
     private static StampEvent event(String id, String device, long seq, String code, Instant at, String location,
             EventKind kind) {
         String[] p = code.split("\\.");
-        return new StampEvent(WireCodec.SCHEMA, id, device, seq, code, p[2], p[3], location, at, seq, "boot", true, kind);
+        return new StampEvent(WireCodec.SCHEMA, TestIds.event(id), device, seq, code, p[2], p[3], location, at, seq, "boot", true, kind);
     }
 
     private static StampEvent stamp(String id, String device, long seq, String code, Instant at, String location) {
@@ -204,8 +205,8 @@ class BatchEquivalenceTest {
         for (String id : List.of("a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "c1",
                 "c2", "c3", "c4", "c5", "x1",
                 "r1", "r2")) {
-            assertEquals(single.store.event(id).map(e -> e.outcome() + " " + e.reason()),
-                    batched.store.event(id).map(e -> e.outcome() + " " + e.reason()), "event " + id);
+            assertEquals(single.store.event(TestIds.event(id)).map(e -> e.outcome() + " " + e.reason()),
+                    batched.store.event(TestIds.event(id)).map(e -> e.outcome() + " " + e.reason()), "event " + id);
         }
         for (String device : List.of("counter-1", "counter-2")) {
             assertEquals(single.store.lastSeq(device), batched.store.lastSeq(device), "last seq of " + device);

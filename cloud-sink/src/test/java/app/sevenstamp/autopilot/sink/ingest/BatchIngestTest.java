@@ -24,6 +24,7 @@ import app.sevenstamp.autopilot.sink.store.StoredEvent;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.PoisonEvents;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -86,7 +87,7 @@ class BatchIngestTest {
 
     private static StampEvent stamp(String id, String device, long seq, String code, Instant at) {
         String[] p = code.split("\\.");
-        return new StampEvent(WireCodec.SCHEMA, id, device, seq, code, p[2], p[3], "shop-1", at, seq, "boot", true,
+        return new StampEvent(WireCodec.SCHEMA, TestIds.event(id), device, seq, code, p[2], p[3], "shop-1", at, seq, "boot", true,
                 EventKind.STAMP);
     }
 
@@ -165,7 +166,7 @@ class BatchIngestTest {
         LedgerHook otherWriter = (tx, line) -> {
             if (otherWrites.getAndIncrement() == 0) {
                 // its own connection and transaction, committed before the batch goes on
-                store.transaction(other -> other.insertEvent(new StoredEvent("later", "counter-1", 2, "BBBBBBBBBBBBBBBB",
+                store.transaction(other -> other.insertEvent(new StoredEvent(later.eventId(), "counter-1", 2, "BBBBBBBBBBBBBBBB",
                         "coffee", "STAMP", T0, T0, true, AckOutcome.ACCEPTED, null)));
             }
         };
@@ -206,7 +207,7 @@ class BatchIngestTest {
         assertEquals(3, metrics.accepted());
         assertEquals(1, metrics.rejected(RejectReason.TOO_SOON));
         assertEquals(4, store.countEvents(), "the rejection is recorded too");
-        assertEquals(AckOutcome.REJECTED, store.event("a2").orElseThrow().outcome());
+        assertEquals(AckOutcome.REJECTED, store.event(TestIds.event("a2")).orElseThrow().outcome());
         assertEquals(new Ledger(store).derive(), new Ledger(store).projected());
     }
 
@@ -214,7 +215,7 @@ class BatchIngestTest {
     void aPoisonEventIsParkedAndTheRestOfItsBatchCommits() throws Exception {
         PoisonEvents.install(store, fixture.url() != null);
         StampEvent good1 = stamp("good-1", "counter-1", 1, cardA, T0);
-        StampEvent poison = stamp(PoisonEvents.PREFIX + "1", "counter-1", 2, cardB, T0);
+        StampEvent poison = stamp(PoisonEvents.PREFIX + "0000-4000-8000-000000000001", "counter-1", 2, cardB, T0);
         StampEvent good2 = stamp("good-2", "counter-1", 3, cardB, T0.plus(Duration.ofHours(1)));
         byte[] junk = "{not json".getBytes(StandardCharsets.UTF_8);
         List<Optional<Outbound>> answers = processor.processBatch(List.of(message(good1), message(poison),

@@ -15,6 +15,7 @@ import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -60,7 +61,7 @@ class ConcurrentBatchesTest {
             String code = cards.get(i % CARDS);
             String[] p = code.split("\\.");
             String device = "counter-" + (i % 4);
-            StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + i, device, i / 4 + 1, code, p[2], p[3], "shop-1",
+            StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + i), device, i / 4 + 1, code, p[2], p[3], "shop-1",
                     t0.plusSeconds(i), i, "boot", true, EventKind.STAMP);
             all.add(new EventProcessor.Message(topics.stamps(device), codec.encode(e)));
         }

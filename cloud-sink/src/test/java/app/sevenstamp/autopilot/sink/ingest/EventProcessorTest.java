@@ -16,6 +16,7 @@ import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -76,7 +77,7 @@ class EventProcessorTest {
 
     private static StampEvent event(String id, long seq, String code, EventKind kind, Instant at, boolean synced) {
         String[] parts = code.split("\\.");
-        return new StampEvent(WireCodec.SCHEMA, id, DEVICE, seq, code, parts.length > 2 ? parts[2] : "x",
+        return new StampEvent(WireCodec.SCHEMA, TestIds.event(id), DEVICE, seq, code, parts.length > 2 ? parts[2] : "x",
                 parts.length > 3 ? parts[3] : "X", "shop-12", at, 1, "boot", synced, kind);
     }
 
@@ -155,7 +156,7 @@ class EventProcessorTest {
 
     @Test
     void anEventWhoseFieldsDisagreeWithItsCardCodeIsRejected() {
-        StampEvent lying = new StampEvent(WireCodec.SCHEMA, "lying", DEVICE, 1, Vectors.cardText("valid"), "coffee",
+        StampEvent lying = new StampEvent(WireCodec.SCHEMA, TestIds.event("lying"), DEVICE, 1, Vectors.cardText("valid"), "coffee",
                 "ZZZZ2222YYYY3333", "shop-12", GOLDEN_TIME, 1, "boot", true, EventKind.STAMP);
         assertEquals(RejectReason.MALFORMED, ack(lying).reason());
         assertEquals(0, store.countCards());
@@ -187,11 +188,23 @@ class EventProcessorTest {
         assertEquals(0, store.countEvents());
     }
 
+    /** Issue 12, item 5: an event id outside the contract's format was stored, counted and shown on pages. */
     @Test
-    void anEventIdThatCannotBeAKeyIsMalformed() {
-        assertTrue(send(event("x".repeat(65), 1, Vectors.cardText("valid"), EventKind.STAMP, NOW, true)).isEmpty());
-        assertTrue(send(event("with space", 1, Vectors.cardText("valid"), EventKind.STAMP, NOW, true)).isEmpty());
-        assertEquals(2, metrics.malformed("field"));
+    void anEventIdThatIsNotALowercaseUuidIsADeadLetterAndTheSinkGoesOn() {
+        String code = Vectors.cardText("valid");
+        String[] p = code.split("\\.");
+        List<String> bad = List.of("../../etc/passwd<script>", "x".repeat(65), "with space",
+                "019AB0F2-5C3E-7A41-9C1D-2F6B8E4A7D10");
+        for (String id : bad) {
+            StampEvent e = new StampEvent(WireCodec.SCHEMA, id, DEVICE, 1, code, p[2], p[3], "shop-12", NOW, 1, "boot", true,
+                    EventKind.STAMP);
+            assertTrue(send(e).isEmpty(), id);
+        }
+        assertEquals(bad.size(), metrics.malformed("field"));
+        assertEquals(Map.of("field", (long) bad.size()),
+                new app.sevenstamp.autopilot.sink.store.DeadLetters(store).countByKind());
+        assertEquals(0, store.countEvents());
+        assertEquals(AckOutcome.ACCEPTED, ack(event("after", 1, code, EventKind.STAMP, NOW, true)).outcome());
     }
 
     @Test
@@ -200,7 +213,7 @@ class EventProcessorTest {
         StampAck refused = ack(event("redeem-0", 1, code, EventKind.REDEEM, NOW, true));
         assertEquals(AckOutcome.REJECTED, refused.outcome());
         assertEquals(RejectReason.NO_REWARD, refused.reason());
-        assertEquals("NO_REWARD", store.event("redeem-0").orElseThrow().reason());
+        assertEquals("NO_REWARD", store.event(TestIds.event("redeem-0")).orElseThrow().reason());
         for (int i = 1; i <= 10; i++) {
             ack(event("s" + i, i + 1, code, EventKind.STAMP, NOW, true));
         }
@@ -218,7 +231,7 @@ class EventProcessorTest {
         Instant epoch = Instant.parse("1970-01-01T00:01:00Z");
         StampAck a = ack(event("unsynced", 1, Vectors.cardText("valid"), EventKind.STAMP, epoch, false));
         assertEquals(NOW, a.card().lastStampAt());
-        assertEquals(epoch, store.event("unsynced").orElseThrow().deviceTime(), "the device's own time is still recorded");
+        assertEquals(epoch, store.event(TestIds.event("unsynced")).orElseThrow().deviceTime(), "the device's own time is still recorded");
     }
 
     @Test

@@ -19,6 +19,7 @@ import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.H2Snapshot;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -121,7 +122,7 @@ class IngestPowerCutTest {
                     for (int i = 1 + random.nextInt(5); i > 0; i--) {
                         seq++;
                         String card = signer.sign("coffee", random.nextBoolean() ? "AAAAAAAAAAAAAAAA" : "BBBBBBBBBBBBBBBB");
-                        StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + seq, "counter-1", seq, card, "coffee",
+                        StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + seq), "counter-1", seq, card, "coffee",
                                 card.split("\\.")[3], "shop-1", T0.plusSeconds(seq), seq, "boot", true, EventKind.STAMP);
                         batch.add(new EventProcessor.Message(topics.stamps("counter-1"), codec.encode(e)));
                         ids.add(e.eventId());

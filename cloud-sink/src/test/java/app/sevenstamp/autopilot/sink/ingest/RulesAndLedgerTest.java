@@ -27,6 +27,7 @@ import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -91,7 +92,7 @@ class RulesAndLedgerTest {
     private StampAck send(String code, EventKind kind, Instant at, String location) {
         String[] p = code.split("\\.");
         seq++;
-        StampEvent e = new StampEvent(WireCodec.SCHEMA, "e" + seq, DEVICE, seq, code, p[2], p[3], location, at, seq, "boot",
+        StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + seq), DEVICE, seq, code, p[2], p[3], location, at, seq, "boot",
                 true, kind);
         return processor.process(topics.stamps(DEVICE), codec.encode(e)).orElseThrow().ack();
     }
@@ -104,7 +105,7 @@ class RulesAndLedgerTest {
         assertEquals(AckOutcome.REJECTED, soon.outcome());
         assertEquals(RejectReason.TOO_SOON, soon.reason());
         assertEquals(1, soon.card().stamps(), "the box can show the card as it is");
-        assertEquals("TOO_SOON", store.event("e2").orElseThrow().reason());
+        assertEquals("TOO_SOON", store.event(TestIds.event("e2")).orElseThrow().reason());
         assertEquals(AckOutcome.ACCEPTED, send(c, EventKind.STAMP, T0.plus(Duration.ofMinutes(30)), "shop-1").outcome());
         assertEquals(1, metrics.rejected(RejectReason.TOO_SOON));
         LedgerEntry rejected = new Ledger(store).entries("COOLCOOLCOOLCOOL").stream()

@@ -13,7 +13,8 @@ import java.sql.Statement;
  * batch down with it.
  */
 public final class PoisonEvents {
-    public static final String PREFIX = "poison-";
+    /** Event ids are lowercase UUIDs on the wire: a poison id is one that starts with these hex digits. */
+    public static final String PREFIX = "0000dead-";
 
     private PoisonEvents() {
     }

@@ -25,6 +25,7 @@ import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -107,7 +108,7 @@ class GoodwillNewCardTest {
 
     private StampAck stamp(EventProcessor p, String cardId, String cardCode) {
         seq++;
-        StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + seq, "counter-1", seq, cardCode, "coffee", cardId,
+        StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + seq), "counter-1", seq, cardCode, "coffee", cardId,
                 "shop-1", T0.plusSeconds(seq), 1, "boot", true, EventKind.STAMP);
         return p.process(topics.stamps("counter-1"), codec.encode(e)).orElseThrow().ack();
     }

@@ -25,6 +25,7 @@ import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -183,7 +184,7 @@ class VoucherStoreTest {
                 new Program("coffee", "Coffee", 2)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 2; i++) {
-            StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + i, "counter-1", i, code, "coffee", CARD, "shop-1",
+            StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + i), "counter-1", i, code, "coffee", CARD, "shop-1",
                     T0.minusSeconds(100 - i), 1, "boot", true, EventKind.STAMP);
             assertEquals(AckOutcome.ACCEPTED, processor.process(topics.stamps("counter-1"), codec.encode(e)).orElseThrow()
                     .ack().outcome());
@@ -196,7 +197,7 @@ class VoucherStoreTest {
         assertEquals("coffee", v.programId());
         assertEquals("POS-0001", v.posCode(), "the first unused code of the pool");
         assertEquals(T0.plus(Duration.ofDays(90)), v.validUntil());
-        assertEquals("ev-2", v.eventId());
+        assertEquals(TestIds.event("ev-2"), v.eventId());
         assertEquals(VoucherState.ACTIVE, v.state(clock.instant()));
         assertEquals(1, store.card(CARD).orElseThrow().balance().rewardsAvailable());
 
@@ -214,7 +215,7 @@ class VoucherStoreTest {
                 LedgerType.VOUCHER_REDEEMED, LedgerType.VOUCHER_REVERSED), types);
 
         // The card scanned in redeem mode uses the reward and, with it, its voucher: no second spending.
-        StampEvent r = new StampEvent(WireCodec.SCHEMA, "ev-redeem", "counter-1", 3, code, "coffee", CARD, "shop-1", T0, 1,
+        StampEvent r = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-redeem"), "counter-1", 3, code, "coffee", CARD, "shop-1", T0, 1,
                 "boot", true, EventKind.REDEEM);
         assertEquals(AckOutcome.ACCEPTED, processor.process(topics.stamps("counter-1"), codec.encode(r)).orElseThrow()
                 .ack().outcome());
@@ -229,7 +230,7 @@ class VoucherStoreTest {
                 new Program("coffee", "Coffee", 2)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 2; i++) {
-            processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, "ev-" + i,
+            processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + i),
                     "counter-1", i, code, "coffee", CARD, "shop-1", T0.minusSeconds(100 - i), 1, "boot", true,
                     EventKind.STAMP))).orElseThrow();
         }
@@ -404,7 +405,7 @@ class VoucherStoreTest {
 
     /** One accepted stamp; the clock moves on a minute, so each reward voucher has its own issue time. */
     private void stamp(EventProcessor processor, int seq) {
-        StampEvent e = new StampEvent(WireCodec.SCHEMA, "ev-" + seq, "counter-1", seq, Vectors.cardText("valid"), "coffee",
+        StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + seq), "counter-1", seq, Vectors.cardText("valid"), "coffee",
                 CARD, "shop-1", T0.minusSeconds(100 - seq), 1, "boot", true, EventKind.STAMP);
         assertEquals(AckOutcome.ACCEPTED, processor.process(topics.stamps("counter-1"), codec.encode(e)).orElseThrow()
                 .ack().outcome());
@@ -412,7 +413,7 @@ class VoucherStoreTest {
     }
 
     private Voucher rewardOf(String eventId) {
-        return vouchers.byCard(CARD).stream().filter(v -> eventId.equals(v.eventId())).findFirst().orElseThrow();
+        return vouchers.byCard(CARD).stream().filter(v -> TestIds.event(eventId).equals(v.eventId())).findFirst().orElseThrow();
     }
 
     private int rewards() {

@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
@@ -87,7 +88,7 @@ class WebhookDispatcherTest {
                 Map.of("coffee", new Program("coffee", "Coffee", 5)), store, new SinkMetrics(), clock, codec);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 5; i++) {
-            processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, "e" + i,
+            processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + i),
                     "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1", clock.instant().plusSeconds(i), i,
                     "boot", true, EventKind.STAMP))).orElseThrow();
         }
@@ -168,7 +169,7 @@ class WebhookDispatcherTest {
                 Map.of("coffee", new Program("coffee", "Coffee", 5)), store, new SinkMetrics(), clock, codec);
         String code = Vectors.cardText("valid");
         java.util.function.IntConsumer stamp = i -> processor.process(topics.stamps("counter-1"), codec.encode(
-                new StampEvent(WireCodec.SCHEMA, "e" + i, "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1",
+                new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + i), "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1",
                         clock.instant().plusSeconds(i), i, "boot", true, EventKind.STAMP))).orElseThrow();
         stamp.accept(1);
         WebhookDispatcher webhooks = new WebhookDispatcher(store,

@@ -90,6 +90,11 @@ public final class CardVerifier {
             return invalid(RejectReason.MALFORMED, "signature has " + signature.length + " bytes, expected "
                     + Ed25519.SIGNATURE_BYTES);
         }
+        // The decoder ignores the unused low bits of the last character and takes padding: without
+        // this, 17 texts would be one card (the same signature bytes under different scans).
+        if (!Base64.getUrlEncoder().withoutPadding().encodeToString(signature).equals(parts[4])) {
+            return invalid(RejectReason.MALFORMED, "signature is not in canonical base64url (unpadded, unused bits zero)");
+        }
         PublicKey key = keys.get(card.keyId());
         if (key == null) {
             return invalid(RejectReason.UNKNOWN_KEY, "card " + card.cardId() + " is signed by unknown key '"

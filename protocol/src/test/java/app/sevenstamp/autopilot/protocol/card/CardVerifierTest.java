@@ -32,6 +32,24 @@ class CardVerifierTest {
         }
     }
 
+    /**
+     * 86 base64url characters carry 516 bits for a 64-byte signature: the last character's 4 low
+     * bits are unused, and a lenient decoder maps 16 texts (and a padded one) to the same bytes.
+     * One card must have one text, or the texts a card was seen under cannot be told apart.
+     */
+    @Test
+    void signatureIsAcceptedOnlyInItsCanonicalBase64url() {
+        String valid = Vectors.cardText("valid");
+        assertInstanceOf(CardCheck.Valid.class, verifier.verify(valid));
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        int last = alphabet.indexOf(valid.charAt(valid.length() - 1));
+        String sameBytes = valid.substring(0, valid.length() - 1) + alphabet.charAt(last ^ 1);
+        CardCheck.Invalid invalid = assertInstanceOf(CardCheck.Invalid.class, verifier.verify(sameBytes));
+        assertEquals(RejectReason.MALFORMED, invalid.reason());
+        assertEquals("signature is not in canonical base64url (unpadded, unused bits zero)", invalid.detail());
+        assertInstanceOf(CardCheck.Invalid.class, verifier.verify(valid + "=="));
+    }
+
     @Test
     void derivedPublicKeyMatchesRfc8032TestVector1() {
         HexFormat hex = HexFormat.of();
