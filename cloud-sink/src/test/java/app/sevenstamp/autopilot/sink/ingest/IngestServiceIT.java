@@ -16,6 +16,7 @@ import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.net.InetAddress;
@@ -74,9 +75,10 @@ class IngestServiceIT {
     }
 
     /** Publishes one stamp event the way a gateway does and waits for its answer. */
-    private StampAck roundTrip(String url, String eventId) throws Exception {
+    private StampAck roundTrip(String url, String name) throws Exception {
+        String eventId = TestIds.event(name); // the wire contract takes lowercase UUIDs only
         BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
-        MqttClient gateway = new MqttClient(url, "it-gateway-" + eventId, new MemoryPersistence());
+        MqttClient gateway = new MqttClient(url, "it-gateway-" + name, new MemoryPersistence());
         MqttConnectOptions o = new MqttConnectOptions();
         o.setSocketFactory(NoDelaySockets.forUrl(url));
         gateway.connect(o);
@@ -86,7 +88,7 @@ class IngestServiceIT {
                     .replace("019ab0f2-5c3e-7a41-9c1d-2f6b8e4a7d10", eventId);
             gateway.publish(topics.stamps("counter-1"), golden.getBytes(StandardCharsets.UTF_8), 1, false);
             StampAck ack = acks.poll(10, TimeUnit.SECONDS);
-            assertNotNull(ack, "no answer to " + eventId);
+            assertNotNull(ack, "no answer to " + name);
             assertEquals(eventId, ack.eventId());
             return ack;
         } finally {
