@@ -38,7 +38,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -129,7 +128,8 @@ class IngestPowerCutTest {
                     }
                     sink.processor.processBatch(batch);
                     sink.redo.logged(batch); // from here the sink would answer and PUBACK
-                    int durable = lastSyncOf(recorder.since(from), "sink.ingest.redo");
+                    List<PowerCutFs.Op> sofar = recorder.since(from);
+                    int durable = PowerCutFs.afterLastSync(sofar, sofar.size(), "sink.ingest.redo");
                     for (String id : ids) {
                         acknowledgedAt.put(id, durable);
                     }
@@ -160,7 +160,7 @@ class IngestPowerCutTest {
             }
             boolean killNine = checked++ % 4 == 0;
             Path image = Files.createDirectory(dir.resolve("cut-" + cut));
-            disk.cut(image, killNine ? new AllWrites() : new Random(SEED ^ cut));
+            disk.cut(image, killNine, SEED ^ cut);
             String where = "cut after op " + cut + "/" + ops.size() + (killNine ? " (kill -9)" : "");
             try (Sink recovered = new Sink(image, false)) {
                 Set<String> stored = storedEvents(recovered.db);
@@ -176,7 +176,7 @@ class IngestPowerCutTest {
             } catch (StoreException e) {
                 failures.add(where + ": the store does not open: " + e.getMessage());
             }
-            deleteTree(image);
+            PowerCutFs.deleteImage(image);
         }
         System.out.println("IngestPowerCutTest: " + ops.size() + " operations, " + acknowledgedAt.size()
                 + " stamps acknowledged (the first after op " + acknowledgedAt.values().stream().min(Integer::compare).orElse(-1)
@@ -196,28 +196,5 @@ class IngestPowerCutTest {
         return ids;
     }
 
-    private static int lastSyncOf(List<PowerCutFs.Op> ops, String name) {
-        for (int i = ops.size() - 1; i >= 0; i--) {
-            if (ops.get(i).kind() == PowerCutFs.Kind.SYNC && ops.get(i).file().endsWith(name)) {
-                return i + 1;
-            }
-        }
-        throw new AssertionError("the batch was acknowledged without a sync of " + name);
-    }
 
-    /** What kill -9 leaves: every write reached the page cache. */
-    private static final class AllWrites extends Random {
-        @Override
-        public int nextInt(int bound) {
-            return 0;
-        }
-    }
-
-    private static void deleteTree(Path root) throws Exception {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted((a, b) -> b.compareTo(a)).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
 }

@@ -63,8 +63,8 @@ import org.tinylog.Logger;
  * that commits hundreds of times a second grows by ~40 KB per commit for that long. The outbox compacts
  * ({@code SHUTDOWN COMPACT}, a clean close that rewrites the live rows, then reopen) when the backlog is
  * small (at most 1,000 rows) and the file is above 4 MB, and whatever the backlog when the file reaches
- * a quarter of {@code outbox.maxBytes} and has doubled since the last compaction (so a large backlog
- * does not make every operation compact).
+ * a quarter of {@code outbox.maxBytes} and has grown by an eighth of it since the last compaction (so a
+ * large backlog does not make every operation compact).
  *
  * <p>Capacity ({@link OutboxLimits}): an append beyond a limit is refused with
  * {@link OutboxFullException}; past {@code nearFullPercent} the health turns NEAR_FULL. A write error

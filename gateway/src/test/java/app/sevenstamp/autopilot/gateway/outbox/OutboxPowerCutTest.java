@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,7 +69,7 @@ class OutboxPowerCutTest {
                     for (int i = 1 + random.nextInt(4); i > 0; i--) {
                         StoredEvent e = outbox.append(draft(random)).get();
                         int raw = recorder.size() - from;
-                        confirmedAt.put(e.eventId(), lastRedoSyncBefore(recorder.since(from), raw));
+                        confirmedAt.put(e.eventId(), PowerCutFs.afterLastSync(recorder.since(from), raw, "outbox.redo"));
                         seqOf.put(e.eventId(), e.seq());
                     }
                 } else if (what < 8) {
@@ -108,7 +107,7 @@ class OutboxPowerCutTest {
             }
             boolean killNine = checked % 4 == 0;
             Path image = Files.createDirectory(dir.resolve("cut-" + cut));
-            disk.cut(image, killNine ? new AllWrites() : new Random(SEED ^ cut));
+            disk.cut(image, killNine, SEED ^ cut);
             Outbox recovered = Outbox.open(image, clock, limits);
             try {
                 if (recovered.salvageReport().isPresent()) {
@@ -120,7 +119,7 @@ class OutboxPowerCutTest {
                 String problem = check(cut, recovered);
                 if (problem != null && Boolean.getBoolean("powercut.keep")) {
                     Path kept = Files.createTempDirectory("powercut-" + cut + "-");
-                    disk.cut(kept, killNine ? new AllWrites() : new Random(SEED ^ cut));
+                    disk.cut(kept, killNine, SEED ^ cut);
                     System.out.println("kept the image of cut " + cut + " in " + kept);
                 }
                 if (problem != null) {
@@ -129,7 +128,7 @@ class OutboxPowerCutTest {
             } finally {
                 recovered.close(Duration.ofSeconds(5));
             }
-            deleteTree(image);
+            PowerCutFs.deleteImage(image);
             checked++;
         }
         System.out.println("OutboxPowerCutTest: " + ops.size() + " operations recorded, " + confirmedAt.size()
@@ -174,17 +173,6 @@ class OutboxPowerCutTest {
         return null;
     }
 
-    /** The op index just after the redo log's last sync before {@code raw}: when the stamp became durable. */
-    private static int lastRedoSyncBefore(List<PowerCutFs.Op> ops, int raw) {
-        for (int i = raw - 1; i >= 0; i--) {
-            PowerCutFs.Op op = ops.get(i);
-            if (op.kind() == PowerCutFs.Kind.SYNC && op.file().endsWith("outbox.redo")) {
-                return i + 1;
-            }
-        }
-        throw new AssertionError("an append completed without syncing the redo log");
-    }
-
     private StampDraft draft(Random random) {
         String card = "CARD" + Integer.toString(random.nextInt(1 << 30), 36).toUpperCase();
         Instant now = clock.instant();
@@ -192,19 +180,5 @@ class OutboxPowerCutTest {
                 "coffee", card, "shop-12", now, System.nanoTime(), "boot-1", true, EventKind.STAMP);
     }
 
-    /** What kill -9 leaves: every write reached the page cache, so every one is kept. */
-    private static final class AllWrites extends Random {
-        @Override
-        public int nextInt(int bound) {
-            return 0;
-        }
-    }
 
-    private static void deleteTree(Path root) throws Exception {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted((a, b) -> b.compareTo(a)).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
 }

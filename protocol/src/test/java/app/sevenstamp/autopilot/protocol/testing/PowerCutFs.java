@@ -206,6 +206,36 @@ public final class PowerCutFs extends FilePathWrapper {
     }
 
     /**
+     * The op index just after the last sync of the file named {@code fileName} among {@code ops[0, before)}:
+     * from there on, what was written to it before that sync survives any cut.
+     */
+    public static int afterLastSync(List<Op> ops, int before, String fileName) {
+        for (int i = before - 1; i >= 0; i--) {
+            if (ops.get(i).kind() == Kind.SYNC && Path.of(ops.get(i).file()).getFileName().toString().equals(fileName)) {
+                return i + 1;
+            }
+        }
+        throw new AssertionError("no sync of " + fileName + " before op " + before);
+    }
+
+    /** Deletes a cut's image, and whatever the store that opened it wrote there, once it was checked. */
+    public static void deleteImage(Path image) throws IOException {
+        try (java.util.stream.Stream<Path> paths = Files.walk(image)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** A random source whose every draw keeps the write: {@link Disk#cut} then loses nothing. */
+    private static final class AllWrites extends Random {
+        @Override
+        public int nextInt(int bound) {
+            return 0;
+        }
+    }
+
+    /**
      * Replays recorded operations and, at any point, writes what a power cut would leave on the disk.
      * Files start as they were when the recording began (empty directory: no files).
      */
@@ -246,6 +276,14 @@ public final class PowerCutFs extends FilePathWrapper {
                     pending.remove(op.file());
                 }
             }
+        }
+
+        /**
+         * {@link #cut} with the subset drawn from {@code seed}; or, with {@code killNine}, every unsynced write
+         * kept: what kill -9 leaves, since every write reached the page cache.
+         */
+        public void cut(Path into, boolean killNine, long seed) throws IOException {
+            cut(into, killNine ? new AllWrites() : new Random(seed));
         }
 
         /**
