@@ -177,7 +177,9 @@ class UplinkIT {
     @Test
     void theFirstConnectIsRetriedUntilTheBrokerIsUp() throws Exception {
         TestBroker broker = closeLater(TestBroker.notStarted());
-        startUplink(broker.url(), 10, Duration.ofSeconds(30));
+        // The uplink may connect and publish before the sink below has subscribed (its retry is every
+        // 100-500 ms); those publishes reach no one, so the resend after the ack timeout must fall inside WAIT.
+        startUplink(broker.url(), 10, Duration.ofSeconds(2));
         append(3);
         await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !uplink.isConnected());
         broker.startAgain();
