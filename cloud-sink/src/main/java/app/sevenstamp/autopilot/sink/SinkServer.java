@@ -15,9 +15,12 @@ import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
 import app.sevenstamp.autopilot.sink.service.SinkHealth;
 import app.sevenstamp.autopilot.sink.http.AdminApi;
-import app.sevenstamp.autopilot.sink.http.HttpApi;
+import app.sevenstamp.autopilot.sink.http.PublicApi;
 import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.http.VoucherApi;
+import app.sevenstamp.autopilot.sink.web.Credentials;
+import app.sevenstamp.autopilot.sink.web.Router;
+import app.sevenstamp.autopilot.sink.web.WebServer;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
@@ -68,7 +71,7 @@ public final class SinkServer implements AutoCloseable {
     private final SinkStore store;
     private final EmbeddedBroker broker;
     private final IngestService ingest;
-    private final HttpApi http;
+    private final WebServer http;
     private FleetService fleet;
     private RedeemService redeem;
     private IngestRedo ingestRedo;
@@ -80,7 +83,7 @@ public final class SinkServer implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
-            IngestService ingest, HttpApi http, WebhookDispatcher webhooks) {
+            IngestService ingest, WebServer http, WebhookDispatcher webhooks) {
         this.config = config;
         this.key = key;
         this.metrics = metrics;
@@ -222,21 +225,23 @@ public final class SinkServer implements AutoCloseable {
                     config.topics(), redemptions, store, admitted,
                     device -> registry.device(device).map(FleetRegistry.Device::location), voucherMetrics, clock);
             started.push(redeem);
-            HttpApi http = HttpApi.start(config.httpHost(), config.httpPort(), store, config.programs(), metrics);
-            started.push(http);
             WebhookDispatcher webhooks = null;
             if (config.webhook().enabled()) {
                 webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();
                 started.push(webhooks);
             }
+            Router router = new Router(new Credentials(adminToken, config.access().posKeys()));
+            VoucherApi voucherApi = new VoucherApi(new VoucherStore(store), voucherIssuer, redemptions, store, clock);
+            new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
+            voucherApi.register(router);
             if (!config.access().posKeys().isEmpty()) {
-                new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(http);
+                new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(router);
             }
-            new AdminApi(adminToken, new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
-                    new DeadLetters(store), config.programs()).register(http);
-            FleetHttp.register(http, fleet, adminToken);
-            new VoucherApi(adminToken, config.access().posKeys(), new VoucherStore(store), voucherIssuer, redemptions, store,
-                    clock).register(http);
+            new AdminApi(new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
+                    new DeadLetters(store), config.programs()).register(router);
+            FleetHttp.register(router, fleet);
+            WebServer http = WebServer.start(config.http(), router);
+            started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
             server.redeem = redeem;

@@ -100,7 +100,8 @@ class OperatorLedgerIT {
                         HttpResponse.BodyHandlers.ofString());
                 assertEquals(400, r.statusCode(), amount + ": " + r.body());
                 String field = amount.substring(1, amount.indexOf('"', 1));
-                assertEquals("{\"error\":\"" + field + " must be a whole number from -1000 to 1000\"}", r.body(), amount);
+                assertEquals("{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,\"detail\":\"" + field
+                        + " must be a whole number from -1000 to 1000\"}", r.body(), amount);
             }
             assertEquals(1, sink.store().card("ABCDEFGHJKMNPQRS").orElseThrow().balance().stamps());
         }

@@ -98,7 +98,8 @@ class PosApiIT {
             HttpResponse<byte[]> reused = post(port, KEY, "till-7-receipt-2001", cardB);
             String text = new String(reused.body(), StandardCharsets.UTF_8);
             assertEquals(422, reused.statusCode(), text);
-            assertEquals("{\"error\":\"Idempotency-Key 'till-7-receipt-2001' was first used for another request "
+            assertEquals("{\"type\":\"about:blank\",\"title\":\"Unprocessable Content\",\"status\":422,\"detail\":"
+                    + "\"Idempotency-Key 'till-7-receipt-2001' was first used for another request "
                     + "(another card code or kind); use a new key for a new stamp\"}", text);
             assertTrue(sink.store().card("ZZZZ2222YYYY3333").isEmpty(), "the second card got nothing");
 

@@ -182,11 +182,11 @@ class SinkServerIT {
     void theHttpApiAnswersUnknownAndInvalidCardsAndHealth() throws Exception {
         HttpResponse<String> unknown = get("/api/v1/cards/ZZZZ2222YYYY3333");
         assertEquals(404, unknown.statusCode());
-        assertEquals("card ZZZZ2222YYYY3333 has no stamps yet", json.readTree(unknown.body()).get("error").asText());
+        assertEquals("card ZZZZ2222YYYY3333 has no stamps yet", json.readTree(unknown.body()).get("detail").asText());
 
         HttpResponse<String> invalid = get("/api/v1/cards/not-a-card");
         assertEquals(400, invalid.statusCode());
-        assertTrue(json.readTree(invalid.body()).get("error").asText().startsWith("'not-a-card' is not a card id"));
+        assertTrue(json.readTree(invalid.body()).get("detail").asText().startsWith("'not-a-card' is not a card id"));
 
         assertEquals(404, get("/cards/ZZZZ2222YYYY3333").statusCode());
         assertEquals(400, get("/cards/%3Cscript%3E").statusCode());

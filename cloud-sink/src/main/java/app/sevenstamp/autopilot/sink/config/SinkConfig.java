@@ -40,8 +40,6 @@ import java.util.regex.Pattern;
  * <tr><td>{@code mqtt.tls.ca}</td><td>(none: the JVM's CA store)</td><td>external only: PEM file of the CA that signed the broker's certificate; needs an {@code ssl://} broker.url</td></tr>
  * <tr><td>{@code mqtt.tls.cert}</td><td>(none)</td><td>external only: PEM client certificate (chain), with {@code mqtt.tls.key}</td></tr>
  * <tr><td>{@code mqtt.tls.key}</td><td>(none)</td><td>its private key, PEM PKCS#8 ({@code BEGIN PRIVATE KEY}), RSA or EC</td></tr>
- * <tr><td>{@code http.host}</td><td>{@code 127.0.0.1}</td><td>the address the HTTP API listens on</td></tr>
- * <tr><td>{@code http.port}</td><td>{@code 8080}</td><td>0..65535; 0 picks a free port</td></tr>
  * <tr><td>{@code fleet.provisioning}</td><td>{@code false}</td><td>{@code true}, {@code false}: answer provisioning claims and create per-device broker credentials</td></tr>
  * <tr><td>{@code fleet.provisionUsername}</td><td>{@code provision}</td><td>1..64 of letters, digits, {@code _ . -}: the shared low-privilege account boxes provision with</td></tr>
  * <tr><td>{@code fleet.provisionPassword}</td><td>{@code provision}</td><td>any text; not a secret (it only lets a box ask)</td></tr>
@@ -51,6 +49,7 @@ import java.util.regex.Pattern;
  * </table>
  * The rules and reward plan of a program ({@code program.<id>.cooldown}, {@code dailyCap}, {@code minTravel},
  * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
+ * The HTTP server's keys ({@code http.host}, {@code http.port} and its limits) are described in {@link HttpSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
@@ -72,8 +71,7 @@ public record SinkConfig(
         String clientId,
         String username,
         String password,
-        String httpHost,
-        int httpPort,
+        HttpSettings http,
         Map<String, Program> programs,
         MqttTls tls,
         boolean fleetProvisioning,
@@ -104,7 +102,7 @@ public record SinkConfig(
         Objects.requireNonNull(brokerUrl, "brokerUrl");
         Objects.requireNonNull(topicPrefix, "topicPrefix");
         Objects.requireNonNull(clientId, "clientId");
-        Objects.requireNonNull(httpHost, "httpHost");
+        Objects.requireNonNull(http, "http");
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(webhook, "webhook");
@@ -162,8 +160,7 @@ public record SinkConfig(
                     + "set broker.mode=external and broker.url=ssl://HOST:8883, or remove the mqtt.tls keys");
         }
 
-        String httpHost = s.matching("http.host", "127.0.0.1", HOST, "a host name or IP address");
-        int httpPort = s.integer("http.port", 8080, 0, 65535);
+        HttpSettings http = HttpSettings.from(s);
 
         boolean fleetProvisioning = s.bool("fleet.provisioning", false);
         String provisionUsername = s.matching("fleet.provisionUsername", "provision", CLIENT_ID,
@@ -183,8 +180,16 @@ public record SinkConfig(
         VoucherSettings vouchers = VoucherSettings.from(s, programs);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
-                clientId, username, password, httpHost, httpPort, programs, tls, fleetProvisioning, provisionUsername,
+                clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
                 provisionPassword, adminTokenFile, store, access, webhook, vouchers);
+    }
+
+    public String httpHost() {
+        return http.host();
+    }
+
+    public int httpPort() {
+        return http.port();
     }
 
     public Topics topics() {
@@ -207,7 +212,7 @@ public record SinkConfig(
                 + ", brokerMode=" + Settings.name(brokerMode) + ", brokerHost=" + brokerHost + ", brokerPort=" + brokerPort
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
-                + ", httpHost=" + httpHost + ", httpPort=" + httpPort + ", programs=" + programs.values()
+                + ", http=" + http + ", programs=" + programs.values()
                 + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + "]";
     }
 

@@ -162,7 +162,7 @@ public final class FleetCli {
         }
         JsonNode n = r.body().length == 0 ? JSON.createObjectNode() : JSON.readTree(r.body());
         if (r.statusCode() >= 400) {
-            throw new IllegalArgumentException("sink answered " + r.statusCode() + ": " + n.path("error").asText(""));
+            throw new IllegalArgumentException("sink answered " + r.statusCode() + ": " + n.path("detail").asText(""));
         }
         return n;
     }

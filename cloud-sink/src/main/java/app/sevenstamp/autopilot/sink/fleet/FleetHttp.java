@@ -2,24 +2,21 @@ package app.sevenstamp.autopilot.sink.fleet;
 
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
-import app.sevenstamp.autopilot.sink.http.HttpApi;
-import app.sevenstamp.autopilot.sink.http.JsonExchange;
-import app.sevenstamp.autopilot.sink.store.StoreException;
+import app.sevenstamp.autopilot.sink.web.Access;
+import app.sevenstamp.autopilot.sink.web.Exchange;
+import app.sevenstamp.autopilot.sink.web.Problem;
+import app.sevenstamp.autopilot.sink.web.Router;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * The fleet HTTP API, every route behind {@code Authorization: Bearer <admin token>}:
+ * The fleet HTTP API, every route behind the operator's token ({@link Access#ADMIN}):
  * <ul>
  * <li>{@code GET /api/v1/devices}; {@code GET /api/v1/devices/{id}} (with desired config, last status, recent commands);</li>
  * <li>{@code POST /api/v1/devices/{id}/config} with a JSON object of key to value (empty value removes);</li>
@@ -34,106 +31,81 @@ public final class FleetHttp {
     private static final int MAX_BODY = 16 * 1024;
 
     private final FleetService fleet;
-    private final byte[] token;
 
-    private FleetHttp(FleetService fleet, String token) {
+    private FleetHttp(FleetService fleet) {
         this.fleet = fleet;
-        this.token = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
     }
 
-    public static void register(HttpApi http, FleetService fleet, String adminToken) {
-        FleetHttp api = new FleetHttp(fleet, adminToken);
-        http.route("/api/v1/devices", api::handle);
-        http.routeDevices(api::handle);
-        http.route("/api/v1/claims", api::handle);
+    public static void register(Router router, FleetService fleet) {
+        FleetHttp api = new FleetHttp(fleet);
+        router.get("/api/v1/claims", Access.ADMIN, ex -> ex.json(200,
+                        fleet.registry().claims().stream().map(FleetHttp::claimJson).toList()))
+                .post("/api/v1/claims", Access.ADMIN, api::createClaim)
+                .get("/api/v1/devices", Access.ADMIN, ex -> ex.json(200,
+                        fleet.registry().devices().stream().map(d -> api.deviceJson(d, false)).toList()))
+                .get("/api/v1/devices/{id}", Access.ADMIN, api::device)
+                .post("/api/v1/devices/{id}/config", Access.ADMIN, api::config)
+                .post("/api/v1/devices/{id}/revoke", Access.ADMIN, ex -> ex.json(200,
+                        api.deviceJson(api.call(() -> fleet.revoke(ex.param("id"))), true)))
+                .post("/api/v1/devices/{id}/commands", Access.ADMIN, api::command)
+                .get("/api/v1/devices/{id}/commands/{commandId}", Access.ADMIN, api::commandState);
     }
 
-    private void handle(HttpExchange ex) throws IOException {
+    private void createClaim(Exchange ex) {
+        JsonNode body = ex.jsonObject(MAX_BODY);
+        String location = text(body, "location");
+        int uses = body.path("uses").asInt(1);
+        if (uses < 1 || uses > 100_000) {
+            throw Problem.badRequest("uses: " + uses + " is not allowed; allowed: 1..100000");
+        }
+        Duration ttl = duration(body.path("expires").asText("7d"));
+        ex.json(201, claimJson(call(() -> fleet.createClaim(location, uses, ttl))));
+    }
+
+    private void device(Exchange ex) {
+        String id = ex.param("id");
+        Device d = fleet.registry().device(id).orElseThrow(() -> Problem.notFound("no device " + id));
+        ex.json(200, deviceJson(d, true));
+    }
+
+    private void config(Exchange ex) {
+        JsonNode body = ex.jsonObject(MAX_BODY);
+        Map<String, String> changes;
         try {
-            String auth = ex.getRequestHeaders().getFirst("Authorization");
-            if (auth == null || !MessageDigest.isEqual(token, auth.getBytes(StandardCharsets.UTF_8))) {
-                ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                JsonExchange.send(ex, 401, Map.of("error", "missing or wrong bearer token (see admin.tokenFile)"));
-                return;
-            }
-            route(ex);
+            changes = JSON.convertValue(body, new TypeReference<Map<String, String>>() { });
         } catch (IllegalArgumentException e) {
-            JsonExchange.send(ex, 400, Map.of("error", String.valueOf(e.getMessage())));
-        } catch (StoreException e) {
-            JsonExchange.send(ex, 503, Map.of("error", "the registry is unavailable: " + e.getMessage()));
-        } catch (IllegalStateException e) {
-            JsonExchange.send(ex, 503, Map.of("error", String.valueOf(e.getMessage())));
-        } catch (RuntimeException e) {
-            org.tinylog.Logger.error(e, "fleet HTTP {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
-            JsonExchange.send(ex, 500, Map.of("error", "internal error"));
-        } finally {
-            ex.close();
+            throw Problem.badRequest("the body must be a JSON object of key to text value");
         }
+        ex.json(200, deviceJson(call(() -> fleet.setConfig(ex.param("id"), changes)), true));
     }
 
-    private void route(HttpExchange ex) throws IOException {
-        String method = ex.getRequestMethod();
-        String[] parts = ex.getRequestURI().getPath().replaceAll("/+$", "").split("/");
-        // "", "api", "v1", "devices"|"claims", id, sub, subId
-        String what = parts.length > 3 ? parts[3] : "";
-        if (what.equals("claims") && parts.length == 4) {
-            if (method.equals("GET")) {
-                JsonExchange.send(ex, 200, fleet.registry().claims().stream().map(FleetHttp::claimJson).toList());
-            } else if (method.equals("POST")) {
-                JsonNode body = JsonExchange.readObject(ex, MAX_BODY);
-                String location = text(body, "location");
-                int uses = body.path("uses").asInt(1);
-                if (uses < 1 || uses > 100_000) {
-                    throw new IllegalArgumentException("uses: " + uses + " is not allowed; allowed: 1..100000");
-                }
-                Duration ttl = duration(body.path("expires").asText("7d"));
-                JsonExchange.send(ex, 201, claimJson(fleet.createClaim(location, uses, ttl)));
-            } else {
-                JsonExchange.send(ex, 405, Map.of("error", "use GET or POST"));
-            }
-            return;
+    private void command(Exchange ex) {
+        JsonNode body = ex.jsonObject(MAX_BODY);
+        String command = text(body, "command");
+        String commandId = call(() -> fleet.sendCommand(ex.param("id"), command, body.path("argument").asText(null)));
+        ex.json(202, Map.of("commandId", commandId));
+    }
+
+    private void commandState(Exchange ex) {
+        String id = ex.param("id");
+        String commandId = ex.param("commandId");
+        var c = fleet.registry().command(commandId).filter(x -> x.deviceId().equals(id))
+                .orElseThrow(() -> Problem.notFound("no command " + commandId + " for " + id));
+        ex.json(200, commandJson(c));
+    }
+
+    /**
+     * The fleet service says what is wrong with a request by IllegalArgumentException (400) and that it
+     * cannot act now (no broker) by IllegalStateException (503).
+     */
+    private <T> T call(java.util.function.Supplier<T> action) {
+        try {
+            return action.get();
+        } catch (IllegalArgumentException e) {
+            throw Problem.badRequest(String.valueOf(e.getMessage()));
+        } catch (IllegalStateException e) {
+            throw new Problem(503, String.valueOf(e.getMessage()));
         }
-        if (what.equals("devices")) {
-            if (parts.length == 4 && method.equals("GET")) {
-                JsonExchange.send(ex, 200, fleet.registry().devices().stream().map(d -> deviceJson(d, false)).toList());
-                return;
-            }
-            String id = parts.length > 4 ? parts[4] : "";
-            if (parts.length == 5 && method.equals("GET")) {
-                Device d = fleet.registry().device(id).orElse(null);
-                if (d == null) {
-                    JsonExchange.send(ex, 404, Map.of("error", "no device " + id));
-                } else {
-                    JsonExchange.send(ex, 200, deviceJson(d, true));
-                }
-                return;
-            }
-            if (parts.length == 6 && parts[5].equals("config") && method.equals("POST")) {
-                Map<String, String> changes = JSON.convertValue(JsonExchange.readObject(ex, MAX_BODY), new TypeReference<Map<String, String>>() { });
-                JsonExchange.send(ex, 200, deviceJson(fleet.setConfig(id, changes), true));
-                return;
-            }
-            if (parts.length == 6 && parts[5].equals("revoke") && method.equals("POST")) {
-                JsonExchange.send(ex, 200, deviceJson(fleet.revoke(id), true));
-                return;
-            }
-            if (parts.length == 6 && parts[5].equals("commands") && method.equals("POST")) {
-                JsonNode body = JsonExchange.readObject(ex, MAX_BODY);
-                String commandId = fleet.sendCommand(id, text(body, "command"), body.path("argument").asText(null));
-                JsonExchange.send(ex, 202, Map.of("commandId", commandId));
-                return;
-            }
-            if (parts.length == 7 && parts[5].equals("commands") && method.equals("GET")) {
-                var c = fleet.registry().command(parts[6]).filter(x -> x.deviceId().equals(id));
-                if (c.isEmpty()) {
-                    JsonExchange.send(ex, 404, Map.of("error", "no command " + parts[6] + " for " + id));
-                } else {
-                    JsonExchange.send(ex, 200, commandJson(c.get()));
-                }
-                return;
-            }
-        }
-        JsonExchange.send(ex, 404, Map.of("error", "no such resource: " + method + " " + ex.getRequestURI().getPath()));
     }
 
     private ObjectNode deviceJson(Device d, boolean detail) {
@@ -192,7 +164,7 @@ public final class FleetHttp {
     static Duration duration(String text) {
         var m = java.util.regex.Pattern.compile("(\\d{1,6})(m|h|d)").matcher(text);
         if (!m.matches()) {
-            throw new IllegalArgumentException("expires: '" + text + "' is not allowed; allowed: a duration like 30m, 12h or 7d");
+            throw Problem.badRequest("expires: '" + text + "' is not allowed; allowed: a duration like 30m, 12h or 7d");
         }
         long n = Long.parseLong(m.group(1));
         Duration d = switch (m.group(2)) {
@@ -201,7 +173,7 @@ public final class FleetHttp {
             default -> Duration.ofDays(n);
         };
         if (d.isZero() || d.compareTo(Duration.ofDays(3650)) > 0) {
-            throw new IllegalArgumentException("expires: '" + text + "' is not allowed; allowed: 1m..3650d");
+            throw Problem.badRequest("expires: '" + text + "' is not allowed; allowed: 1m..3650d");
         }
         return d;
     }
@@ -209,7 +181,7 @@ public final class FleetHttp {
     private static String text(JsonNode body, String field) {
         String v = body.path(field).asText(null);
         if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("the field '" + field + "' is required");
+            throw Problem.badRequest("the field '" + field + "' is required");
         }
         return v;
     }

@@ -6,126 +6,103 @@ import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
-import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
+import app.sevenstamp.autopilot.sink.web.Access;
+import app.sevenstamp.autopilot.sink.web.Exchange;
+import app.sevenstamp.autopilot.sink.web.Problem;
+import app.sevenstamp.autopilot.sink.web.Router;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.tinylog.Logger;
 
 /**
- * The operator's routes, behind a bearer token ({@code admin.token}); without a token configured
- * they are not registered at all (404).
+ * The operator's routes, behind the operator's bearer token (the router's {@link Access#ADMIN}).
  * <ul>
  * <li>{@code POST /api/v1/admin/cards/{id}/adjust} {@code {"stamps":N,"rewards":M,"reason":"...","operator":"..."}}</li>
  * <li>{@code POST /api/v1/admin/cards/{id}/undo} {@code {"reason":"...","operator":"..."}}: undo the last stamp</li>
  * <li>{@code GET /api/v1/admin/cards/{id}/ledger}: every ledger line of the card</li>
  * <li>{@code GET /api/v1/admin/dead-letters}: counts by kind and the 50 newest (without payload)</li>
  * </ul>
- * A refused correction answers 409 with the reason; a wrong or missing token 401. Runs on the
- * HTTP API's pool; each request is one short transaction.
+ * A refused correction answers 409 with the reason; a wrong or missing token 401. Each request is one
+ * short transaction.
  */
 public final class AdminApi {
     static final String PREFIX = "/api/v1/admin/";
-    private static final Pattern CARD_ROUTE = Pattern.compile("cards/([^/]+)/(adjust|undo|ledger)");
     private static final int MAX_BODY = 4096;
 
-    private final byte[] token;
     private final CardCorrections corrections;
     private final Ledger ledger;
     private final DeadLetters deadLetters;
     private final Map<String, Program> programs;
 
-    public AdminApi(String token, CardCorrections corrections, Ledger ledger, DeadLetters deadLetters,
+    public AdminApi(CardCorrections corrections, Ledger ledger, DeadLetters deadLetters,
             Map<String, Program> programs) {
-        this.token = ("Bearer " + Objects.requireNonNull(token, "token")).getBytes(StandardCharsets.UTF_8);
         this.corrections = corrections;
         this.ledger = ledger;
         this.deadLetters = deadLetters;
         this.programs = Map.copyOf(programs);
     }
 
-    /** Registers the routes on the running HTTP API. */
-    public void register(HttpApi http) {
-        http.route(PREFIX, this::handle);
+    public void register(Router router) {
+        router.post(PREFIX + "cards/{cardId}/adjust", Access.ADMIN, ex -> correct(ex, true))
+                .post(PREFIX + "cards/{cardId}/undo", Access.ADMIN, ex -> correct(ex, false))
+                .get(PREFIX + "cards/{cardId}/ledger", Access.ADMIN, this::ledger)
+                .get(PREFIX + "dead-letters", Access.ADMIN, this::deadLetters);
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            String auth = ex.getRequestHeaders().getFirst("Authorization");
-            if (auth == null || !MessageDigest.isEqual(token, auth.getBytes(StandardCharsets.UTF_8))) {
-                JsonExchange.send(ex, 401, Map.of("error", "admin routes need the header 'Authorization: Bearer <admin.token>'"));
-                return;
-            }
-            String path = ex.getRequestURI().getPath().substring(PREFIX.length());
-            String method = ex.getRequestMethod();
-            if (path.equals("dead-letters") && method.equals("GET")) {
-                deadLetters(ex);
-                return;
-            }
-            Matcher m = CARD_ROUTE.matcher(path);
-            if (!m.matches()) {
-                JsonExchange.send(ex, 404, Map.of("error", "no such admin resource: " + ex.getRequestURI().getPath()));
-                return;
-            }
-            String cardId = m.group(1);
-            if (!CardCode.CARD_ID.matcher(cardId).matches()) {
-                JsonExchange.send(ex, 400, Map.of("error", "'" + cardId + "' is not a card id"));
-                return;
-            }
-            String action = m.group(2);
-            boolean post = !action.equals("ledger");
-            if (!method.equals(post ? "POST" : "GET")) {
-                ex.getResponseHeaders().set("Allow", post ? "POST" : "GET");
-                JsonExchange.send(ex, 405, Map.of("error", "use " + (post ? "POST" : "GET") + " for " + action));
-                return;
-            }
-            if (!post) {
-                List<Map<String, Object>> lines = new ArrayList<>();
-                for (LedgerEntry e : ledger.entries(cardId)) {
-                    lines.add(line(e));
+    private static String cardId(Exchange ex) {
+        String cardId = ex.param("cardId");
+        if (!CardCode.CARD_ID.matcher(cardId).matches()) {
+            throw Problem.badRequest("'" + cardId + "' is not a card id");
+        }
+        return cardId;
+    }
+
+    private void ledger(Exchange ex) {
+        String cardId = cardId(ex);
+        List<Map<String, Object>> lines = new ArrayList<>();
+        for (LedgerEntry e : ledger.entries(cardId)) {
+            lines.add(line(e));
+        }
+        ex.json(200, Map.of("cardId", cardId, "lines", lines));
+    }
+
+    private void correct(Exchange ex, boolean adjust) {
+        String cardId = cardId(ex);
+        Correction c = Correction.parse(ex.jsonObject(MAX_BODY), adjust);
+        try {
+            StoredCard card = adjust ? corrections.adjust(cardId, c.stamps(), c.rewards(), c.reason(), c.operator())
+                    : corrections.undoLastStamp(cardId, c.reason(), c.operator());
+            Logger.info("card {} {} by operator {}: {} (now {})", cardId, adjust ? "adjust" : "undo", c.operator(), c.reason(),
+                    card.balance());
+            ex.json(200, CardView.of(card, programs.get(card.programId())));
+        } catch (CardCorrections.Refused e) {
+            throw Problem.conflict(e.getMessage());
+        }
+    }
+
+    /** The body of an adjust or an undo: amounts (adjust only), the reason and who asks. */
+    record Correction(int stamps, int rewards, String reason, String operator) {
+        static Correction parse(JsonNode body, boolean adjust) {
+            int[] amounts = new int[2];
+            String[] fields = {"stamps", "rewards"};
+            for (int i = 0; adjust && i < fields.length; i++) {
+                Integer n = amount(body, fields[i]);
+                if (n == null) {
+                    throw Problem.badRequest(fields[i] + " must be a whole number from -" + CardCorrections.MAX_ADJUST
+                            + " to " + CardCorrections.MAX_ADJUST);
                 }
-                JsonExchange.send(ex, 200, Map.of("cardId", cardId, "lines", lines));
-                return;
+                amounts[i] = n;
             }
-            JsonNode body = JsonExchange.objectOrNull(ex, MAX_BODY);
-            if (body == null) {
-                JsonExchange.send(ex, 400, Map.of("error", "the body must be a JSON object of at most " + MAX_BODY + " bytes"));
-                return;
+            JsonNode reason = body.get("reason");
+            if (reason != null && !reason.isTextual()) {
+                throw Problem.badRequest("reason must be text");
             }
-            String reason = body.path("reason").asText(null);
-            String operator = body.path("operator").asText("admin");
-            for (String field : new String[] {"stamps", "rewards"}) {
-                if (action.equals("adjust") && amount(body, field) == null) {
-                    JsonExchange.send(ex, 400, Map.of("error", field + " must be a whole number from -"
-                            + CardCorrections.MAX_ADJUST + " to " + CardCorrections.MAX_ADJUST));
-                    return;
-                }
-            }
-            try {
-                StoredCard card = action.equals("adjust")
-                        ? corrections.adjust(cardId, amount(body, "stamps"), amount(body, "rewards"), reason, operator)
-                        : corrections.undoLastStamp(cardId, reason, operator);
-                Logger.info("card {} {} by operator {}: {} (now {})", cardId, action, operator, reason, card.balance());
-                JsonExchange.send(ex, 200, CardView.of(card, programs.get(card.programId())));
-            } catch (CardCorrections.Refused e) {
-                JsonExchange.send(ex, 409, Map.of("error", e.getMessage()));
-            }
-        } catch (StoreException e) {
-            Logger.error("admin {} {}: {}", ex.getRequestMethod(), ex.getRequestURI(), e.getMessage());
-            JsonExchange.trySendError(ex, 503, "the card store is unavailable");
-        } catch (RuntimeException e) {
-            Logger.error(e, "admin {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
-            JsonExchange.trySendError(ex, 500, "internal error");
+            return new Correction(amounts[0], amounts[1], reason == null ? null : reason.asText(),
+                    body.path("operator").asText("admin"));
         }
     }
 
@@ -144,7 +121,7 @@ public final class AdminApi {
         return n.intValue();
     }
 
-    private void deadLetters(HttpExchange ex) throws IOException {
+    private void deadLetters(Exchange ex) {
         List<Map<String, Object>> latest = new ArrayList<>();
         for (DeadLetters.DeadLetter d : deadLetters.latest(50)) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -157,7 +134,7 @@ public final class AdminApi {
             m.put("payloadSize", d.payloadSize());
             latest.add(m);
         }
-        JsonExchange.send(ex, 200, Map.of("counts", deadLetters.countByKind(), "latest", latest));
+        ex.json(200, Map.of("counts", deadLetters.countByKind(), "latest", latest));
     }
 
     private static Map<String, Object> line(LedgerEntry e) {

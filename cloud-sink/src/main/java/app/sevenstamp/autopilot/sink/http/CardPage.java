@@ -2,9 +2,14 @@ package app.sevenstamp.autopilot.sink.http;
 
 /**
  * The small HTML page a customer may open from the wallet card: the same facts as the JSON, and a
- * row of stamp circles. Every value is escaped; nothing is loaded from elsewhere.
+ * row of stamp circles. Every value is escaped; nothing is loaded from elsewhere
+ * (the style comes from this server, as the page's Content-Security-Policy requires).
  */
 final class CardPage {
+    /** Served as {@code /assets/site.css}: the pages' policy allows no inline style. */
+    static final String STYLE = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+            + ".stamps{font-size:2rem;letter-spacing:.3rem}.stamp.on{color:#b5651d}.id{color:#777}\n";
+
     private CardPage() {
     }
 
@@ -53,8 +58,7 @@ final class CardPage {
         return "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 + "<title>" + esc(title) + "</title>\n"
-                + "<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
-                + ".stamps{font-size:2rem;letter-spacing:.3rem}.stamp.on{color:#b5651d}.id{color:#777}</style>\n"
+                + "<link rel=\"stylesheet\" href=\"/assets/site.css\">\n"
                 + "</head>\n<body>\n<main>\n" + body + "</main>\n</body>\n</html>\n";
     }
 

@@ -10,10 +10,11 @@ import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.ingest.Outbound;
 import app.sevenstamp.autopilot.sink.store.PosRequests;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
-import app.sevenstamp.autopilot.sink.store.StoreException;
+import app.sevenstamp.autopilot.sink.web.Access;
+import app.sevenstamp.autopilot.sink.web.Exchange;
+import app.sevenstamp.autopilot.sink.web.Problem;
+import app.sevenstamp.autopilot.sink.web.Router;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
@@ -23,7 +24,6 @@ import java.time.Clock;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -49,7 +49,6 @@ public final class PosApi {
     static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,128}");
     private static final int MAX_BODY = 4096;
 
-    private final Map<String, byte[]> keys;
     /** location -> the API key's bytes, which key the event ids ({@link #eventId}) */
     private final Map<String, byte[]> idKeys = new java.util.TreeMap<>();
     private final EventProcessor processor;
@@ -58,19 +57,23 @@ public final class PosApi {
     private final Clock clock;
     private final WireCodec codec = new WireCodec();
     private final PosRequests requests;
+    private final Runnable beforeDeciding;
     /**
      * location + key of the requests this instance is deciding now: a retry that arrives meanwhile
      * answers 409 instead of racing the first. Another instance's in-progress request is not seen
-     * here; the key binding and the event id still keep the two to one stamp. Note: HttpApi's
-     * executor runs one request at a time until 100 wait, so within one instance the two overlap
-     * only then.
+     * here; the key binding and the event id still keep the two to one stamp.
      */
-    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final java.util.Set<String> inFlight = ConcurrentHashMap.newKeySet();
 
-    /** @param keys location -> API key */
+    /** @param keys location -> API key (the router checked it; here it keys the event ids) */
     public PosApi(Map<String, String> keys, EventProcessor processor, SinkStore store, Topics topics, Clock clock) {
-        this.keys = new java.util.TreeMap<>();
-        keys.forEach((location, key) -> this.keys.put(location, ("Bearer " + key).getBytes(StandardCharsets.UTF_8)));
+        this(keys, processor, store, topics, clock, () -> { });
+    }
+
+    /** @param beforeDeciding runs after the key is bound and before the stamp is decided: tests hold a request there */
+    PosApi(Map<String, String> keys, EventProcessor processor, SinkStore store, Topics topics, Clock clock,
+            Runnable beforeDeciding) {
+        this.beforeDeciding = beforeDeciding;
         keys.forEach((location, key) -> idKeys.put(location, key.getBytes(StandardCharsets.UTF_8)));
         this.processor = processor;
         this.store = store;
@@ -79,80 +82,72 @@ public final class PosApi {
         this.clock = clock;
     }
 
-    public void register(HttpApi http) {
-        http.route(PATH, this::handle);
+    public void register(Router router) {
+        router.post(PATH, Access.POS, this::handle);
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            if (!ex.getRequestMethod().equals("POST") || !ex.getRequestURI().getPath().equals(PATH)) {
-                ex.getResponseHeaders().set("Allow", "POST");
-                JsonExchange.send(ex, 405, Map.of("error", "use POST " + PATH));
-                return;
+    private void handle(Exchange ex) {
+        String location = ex.caller().location();
+        String idempotencyKey = idempotencyKey(ex, "the same for every retry of one stamp");
+        TillStamp request = TillStamp.parse(ex.jsonObject(MAX_BODY));
+        String inFlightKey = location + "\n" + idempotencyKey;
+        if (!inFlight.add(inFlightKey)) {
+            throw Problem.conflict("a request with Idempotency-Key '" + idempotencyKey
+                    + "' is still in progress; retry once it has been answered");
+        }
+        try {
+            String hash = requestHash(request.cardCode(), request.kind());
+            if (!hash.equals(requests.bind(location, idempotencyKey, hash, clock.instant()))) {
+                throw new Problem(422, "Idempotency-Key '" + idempotencyKey + "' was first used "
+                        + "for another request (another card code or kind); use a new key for a new stamp");
             }
-            Optional<String> location = location(ex.getRequestHeaders().getFirst("Authorization"));
-            if (location.isEmpty()) {
-                JsonExchange.send(ex, 401, Map.of("error", "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"));
-                return;
+            beforeDeciding.run();
+            stamp(ex, location, idempotencyKey, request);
+        } finally {
+            inFlight.remove(inFlightKey);
+        }
+    }
+
+    /** The header every till request carries; 400 when missing or malformed. */
+    static String idempotencyKey(Exchange ex, String retries) {
+        String key = ex.header("Idempotency-Key");
+        if (key == null || !IDEMPOTENCY_KEY.matcher(key).matches()) {
+            throw Problem.badRequest("the header Idempotency-Key is required: 1 to 128 printable characters, " + retries);
+        }
+        return key;
+    }
+
+    /** The body of {@code POST /api/v1/stamps}: {@code {"cardCode":"7S1....","kind":"stamp"|"redeem"}}. */
+    record TillStamp(String cardCode, String[] parts, String kind) {
+        static TillStamp parse(JsonNode body) {
+            JsonNode code = body.get("cardCode");
+            JsonNode kind = body.get("kind");
+            String kindText = kind == null ? "stamp" : kind.isTextual() ? kind.asText() : "";
+            String[] parts = code != null && code.isTextual() ? code.asText().split("\\.") : new String[0];
+            if (parts.length != 5 || code.asText().length() > CardCode.MAX_LENGTH
+                    || !(kindText.equals("stamp") || kindText.equals("redeem"))) {
+                throw Problem.badRequest("the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}");
             }
-            String idempotencyKey = ex.getRequestHeaders().getFirst("Idempotency-Key");
-            if (idempotencyKey == null || !IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
-                JsonExchange.send(ex, 400, Map.of("error", "the header Idempotency-Key is required: 1 to 128 printable characters, "
-                        + "the same for every retry of one stamp"));
-                return;
-            }
-            JsonNode body = JsonExchange.objectOrNull(ex, MAX_BODY);
-            String code = body == null ? null : body.path("cardCode").asText(null);
-            String[] parts = code == null ? new String[0] : code.split("\\.");
-            String kindText = body == null ? "stamp" : body.path("kind").asText("stamp");
-            boolean kindOk = kindText.equals("stamp") || kindText.equals("redeem");
-            if (parts.length != 5 || code.length() > CardCode.MAX_LENGTH || !kindOk) {
-                JsonExchange.send(ex, 400, Map.of("error", "the body must be {\"cardCode\":\"7S1....\",\"kind\":\"stamp\"|\"redeem\"}"));
-                return;
-            }
-            String inFlightKey = location.get() + "\n" + idempotencyKey;
-            if (!inFlight.add(inFlightKey)) {
-                JsonExchange.send(ex, 409, Map.of("error", "a request with Idempotency-Key '" + idempotencyKey
-                        + "' is still in progress; retry once it has been answered"));
-                return;
-            }
-            try {
-                String hash = requestHash(code, kindText);
-                if (!hash.equals(requests.bind(location.get(), idempotencyKey, hash, clock.instant()))) {
-                    JsonExchange.send(ex, 422, Map.of("error", "Idempotency-Key '" + idempotencyKey + "' was first used "
-                            + "for another request (another card code or kind); use a new key for a new stamp"));
-                    return;
-                }
-                stamp(ex, location.get(), idempotencyKey, code, parts, kindText);
-            } finally {
-                inFlight.remove(inFlightKey);
-            }
-        } catch (StoreException e) {
-            Logger.error("POS {}: {}", ex.getRequestURI(), e.getMessage());
-            JsonExchange.trySendError(ex, 503, "the card store is unavailable; retry with the same Idempotency-Key");
-        } catch (RuntimeException e) {
-            Logger.error(e, "POS {} failed", ex.getRequestURI());
-            JsonExchange.trySendError(ex, 500, "internal error; retry with the same Idempotency-Key");
+            return new TillStamp(code.asText(), parts, kindText);
         }
     }
 
     /** Decides the till's stamp or redeem through the processor and answers it, after the store synced. */
-    private void stamp(HttpExchange ex, String location, String idempotencyKey, String code, String[] parts, String kindText)
-            throws IOException {
+    private void stamp(Exchange ex, String location, String idempotencyKey, TillStamp request) {
         String device = EventProcessor.POS_DEVICE_PREFIX + location;
         String eventId = eventId(idKeys.get(location), location, idempotencyKey);
-        StampEvent event = new StampEvent(WireCodec.SCHEMA, eventId, device, 1, code,
+        String[] parts = request.parts();
+        StampEvent event = new StampEvent(WireCodec.SCHEMA, eventId, device, 1, request.cardCode(),
                 parts[2], parts[3], location, clock.instant(), 1, "pos", true,
-                kindText.equals("stamp") ? EventKind.STAMP : EventKind.REDEEM);
+                request.kind().equals("stamp") ? EventKind.STAMP : EventKind.REDEEM);
         Optional<Outbound> answer = processor.process(topics.stamps(device), codec.encode(event));
         if (answer.isEmpty()) {
-            JsonExchange.send(ex, 400, Map.of("error", "the stamp could not be used (see the sink's log and dead letters); "
-                    + "is " + device + " missing from devices.allowed?"));
-            return;
+            throw Problem.badRequest("the stamp could not be used (see the sink's log and dead letters); "
+                    + "is " + device + " missing from devices.allowed?");
         }
         store.sync();
         int status = answer.get().ack().outcome() == AckOutcome.REJECTED ? 422 : 200;
-        JsonExchange.sendBytes(ex, status, answer.get().payload());
+        ex.jsonBytes(status, answer.get().payload());
     }
 
     /**
@@ -167,26 +162,6 @@ public final class PosApi {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
         }
-    }
-
-    /** Which location the key belongs to; every key is compared, in constant time. */
-    private Optional<String> location(String authorization) {
-        return location(keys, authorization);
-    }
-
-    /** The location whose key ({@code Bearer <key>} bytes) is {@code authorization}; every key is compared, in constant time. */
-    static Optional<String> location(Map<String, byte[]> keys, String authorization) {
-        if (authorization == null) {
-            return Optional.empty();
-        }
-        byte[] given = authorization.getBytes(StandardCharsets.UTF_8);
-        String found = null;
-        for (Map.Entry<String, byte[]> e : keys.entrySet()) {
-            if (MessageDigest.isEqual(e.getValue(), given)) {
-                found = e.getKey();
-            }
-        }
-        return Optional.ofNullable(found);
     }
 
     /**

@@ -9,18 +9,16 @@ import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
-import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.voucher.Redemptions;
 import app.sevenstamp.autopilot.sink.voucher.Voucher;
 import app.sevenstamp.autopilot.sink.voucher.VoucherImages;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
+import app.sevenstamp.autopilot.sink.web.Access;
+import app.sevenstamp.autopilot.sink.web.Exchange;
+import app.sevenstamp.autopilot.sink.web.Problem;
+import app.sevenstamp.autopilot.sink.web.Router;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.DateTimeException;
 import java.time.Duration;
@@ -30,11 +28,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Optional;
 import java.util.Properties;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.tinylog.Logger;
 
@@ -56,17 +50,14 @@ import org.tinylog.Logger;
  *     waiting for its redeem: reverses what that redeem did, and a redeem arriving later redeems nothing; 200
  *     CANCELLED</li>
  * </ul>
- * Runs on the HTTP API's pool; each request is one short transaction.
+ * Each request is one short transaction.
  */
-public final class VoucherApi implements HttpApi.CardVouchers {
+public final class VoucherApi {
     static final String PATH = "/api/v1/vouchers";
-    private static final Pattern ROUTE = Pattern.compile("/([^/]{1,64})(?:/(qr\\.png|code128\\.png|redeem|cancel))?");
     private static final Pattern TITLE = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final Pattern LOCATION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final int MAX_BODY = 4096;
 
-    private final byte[] adminToken;
-    private final Map<String, byte[]> posKeys = new TreeMap<>();
     private final VoucherStore vouchers;
     private final VoucherIssuer issuer;
     private final Redemptions redemptions;
@@ -74,11 +65,7 @@ public final class VoucherApi implements HttpApi.CardVouchers {
     private final Clock clock;
     private final WireCodec codec = new WireCodec();
 
-    /** @param posKeys location -> API key, as {@link PosApi} takes them */
-    public VoucherApi(String adminToken, Map<String, String> posKeys, VoucherStore vouchers, VoucherIssuer issuer,
-            Redemptions redemptions, SinkStore store, Clock clock) {
-        this.adminToken = ("Bearer " + Objects.requireNonNull(adminToken, "adminToken")).getBytes(StandardCharsets.UTF_8);
-        posKeys.forEach((location, key) -> this.posKeys.put(location, ("Bearer " + key).getBytes(StandardCharsets.UTF_8)));
+    public VoucherApi(VoucherStore vouchers, VoucherIssuer issuer, Redemptions redemptions, SinkStore store, Clock clock) {
         this.vouchers = vouchers;
         this.issuer = issuer;
         this.redemptions = redemptions;
@@ -86,12 +73,18 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         this.clock = clock;
     }
 
-    public void register(HttpApi http) {
-        http.route(PATH, this::handle);
-        http.routeCardVouchers(this);
+    public void register(Router router) {
+        router.post(PATH, Access.ADMIN, this::goodwill)
+                .get(PATH, Access.ADMIN, ex -> list(ex, cardQuery(ex)))
+                .get("/api/v1/cards/{cardId}/vouchers", Access.ADMIN, ex -> list(ex, cardId(ex.param("cardId"))))
+                .get(PATH + "/{code}", Access.ADMIN, this::one)
+                .get(PATH + "/{code}/qr.png", Access.PUBLIC, ex -> image(ex, VoucherImages.Kind.QR))
+                .get(PATH + "/{code}/code128.png", Access.PUBLIC, ex -> image(ex, VoucherImages.Kind.CODE128))
+                .post(PATH + "/{code}/redeem", Access.POS, ex -> till(ex, RedeemRequest.Action.REDEEM))
+                .post(PATH + "/{code}/cancel", Access.POS, ex -> till(ex, RedeemRequest.Action.CANCEL));
     }
 
-    @Override
+    /** What the customer may see of a card's vouchers (the card's JSON and page). */
     public List<Map<String, Object>> customerView(String cardId) {
         Instant now = clock.instant();
         List<Map<String, Object>> out = new ArrayList<>();
@@ -101,144 +94,91 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         return out;
     }
 
-    @Override
-    public void operatorList(HttpExchange ex, String cardId) throws IOException {
-        if (admitted(ex)) {
-            list(ex, cardId);
-        }
+    private static String cardQuery(Exchange ex) {
+        String card = ex.query("card");
+        return card == null ? null : cardId(card);
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            String rest = ex.getRequestURI().getPath().substring(PATH.length());
-            String method = ex.getRequestMethod();
-            if (rest.isEmpty() || rest.equals("/")) {
-                if (method.equals("POST")) {
-                    if (admitted(ex)) {
-                        goodwill(ex);
-                    }
-                } else if (method.equals("GET")) {
-                    if (admitted(ex)) {
-                        String card = query(ex, "card");
-                        if (card != null && !CardCode.CARD_ID.matcher(card).matches()) {
-                            JsonExchange.send(ex, 400, Map.of("error", "'" + card + "' is not a card id"));
-                            return;
-                        }
-                        list(ex, card);
-                    }
-                } else {
-                    notAllowed(ex, "GET, POST");
-                }
-                return;
-            }
-            Matcher m = ROUTE.matcher(rest);
-            if (!m.matches()) {
-                JsonExchange.send(ex, 404, Map.of("error", "no such resource: " + ex.getRequestURI().getPath()));
-                return;
-            }
-            Optional<VoucherCode> code = VoucherCode.parse(m.group(1));
-            String leaf = m.group(2);
-            if ("redeem".equals(leaf) || "cancel".equals(leaf)) {
-                if (!method.equals("POST")) {
-                    notAllowed(ex, "POST");
-                    return;
-                }
-                till(ex, code.map(VoucherCode::text).orElse(m.group(1)), "redeem".equals(leaf)
-                        ? RedeemRequest.Action.REDEEM : RedeemRequest.Action.CANCEL);
-                return;
-            }
-            if (!method.equals("GET") && !method.equals("HEAD")) {
-                notAllowed(ex, "GET");
-                return;
-            }
-            if (code.isEmpty()) {
-                JsonExchange.send(ex, 400, Map.of("error", "'" + m.group(1) + "' is not a voucher code; a voucher code "
-                        + "looks like 7V-XXXX-XXXX-XXXX-XXXX and ends in a check character"));
-                return;
-            }
-            if (leaf != null) {
-                image(ex, code.get(), leaf.equals(VoucherImages.Kind.QR.fileName()) ? VoucherImages.Kind.QR
-                        : VoucherImages.Kind.CODE128);
-                return;
-            }
-            if (!admitted(ex)) {
-                return;
-            }
-            Optional<Voucher> v = vouchers.find(code.get());
-            if (v.isEmpty()) {
-                JsonExchange.send(ex, 404, Map.of("error", "no voucher has the code " + code.get()));
-                return;
-            }
-            JsonExchange.send(ex, 200, VoucherJson.operator(v.get(), clock.instant()));
-        } catch (StoreException e) {
-            Logger.error("vouchers {} {}: {}", ex.getRequestMethod(), ex.getRequestURI(), e.getMessage());
-            JsonExchange.trySendError(ex, 503, "the voucher store is unavailable; retry");
-        } catch (RuntimeException e) {
-            Logger.error(e, "vouchers {} {} failed", ex.getRequestMethod(), ex.getRequestURI());
-            JsonExchange.trySendError(ex, 500, "internal error");
+    private static String cardId(String card) {
+        if (!CardCode.CARD_ID.matcher(card).matches()) {
+            throw Problem.badRequest("'" + card + "' is not a card id");
         }
+        return card;
     }
 
-    private boolean admitted(HttpExchange ex) throws IOException {
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
-        if (auth == null || !MessageDigest.isEqual(adminToken, auth.getBytes(StandardCharsets.UTF_8))) {
-            JsonExchange.send(ex, 401, Map.of("error", "voucher routes need the header 'Authorization: Bearer <admin.token>'"));
-            return false;
-        }
-        return true;
+    private static VoucherCode code(Exchange ex) {
+        String text = ex.param("code");
+        return VoucherCode.parse(text).orElseThrow(() -> Problem.badRequest("'" + text + "' is not a voucher code; a voucher "
+                + "code looks like 7V-XXXX-XXXX-XXXX-XXXX and ends in a check character"));
     }
 
-    private void list(HttpExchange ex, String cardId) throws IOException {
+    private void one(Exchange ex) {
+        VoucherCode code = code(ex);
+        Voucher v = vouchers.find(code).orElseThrow(() -> Problem.notFound("no voucher has the code " + code));
+        ex.json(200, VoucherJson.operator(v, clock.instant()));
+    }
+
+    private void list(Exchange ex, String cardId) {
         Instant now = clock.instant();
         List<Map<String, Object>> out = new ArrayList<>();
         for (Voucher v : cardId == null ? vouchers.latest(500) : vouchers.byCard(cardId)) {
             out.add(VoucherJson.operator(v, now));
         }
-        JsonExchange.send(ex, 200, cardId == null ? Map.of("vouchers", out) : Map.of("cardId", cardId, "vouchers", out));
+        ex.json(200, cardId == null ? Map.of("vouchers", out) : Map.of("cardId", cardId, "vouchers", out));
     }
 
-    private void goodwill(HttpExchange ex) throws IOException {
-        JsonNode body;
+    private void goodwill(Exchange ex) {
+        Goodwill request = Goodwill.parse(ex.jsonObject(MAX_BODY));
         try {
-            body = JsonExchange.readObject(ex, MAX_BODY);
-        } catch (IllegalArgumentException e) {
-            JsonExchange.send(ex, 400, Map.of("error", e.getMessage()));
-            return;
-        }
-        String title = body.path("title").asText("");
-        String reason = body.path("reason").asText("");
-        String cardId = body.path("cardId").asText(null);
-        String cardCode = body.path("cardCode").asText(null);
-        String location = body.path("location").asText(null);
-        String operator = body.path("operator").asText("admin");
-        String problem = !TITLE.matcher(title).matches() ? "title: 1 to 80 characters without control characters is required"
-                : reason.isBlank() || reason.length() > 500 ? "reason: why the voucher is given (1 to 500 characters) is required"
-                : cardId != null && !CardCode.CARD_ID.matcher(cardId).matches() ? "cardId: '" + cardId + "' is not a card id"
-                        + (cardId.startsWith(CardCode.MAGIC + ".") ? "; a scanned card code goes into 'cardCode'" : "")
-                : cardCode != null && (cardCode.isBlank() || cardCode.length() > CardCode.MAX_LENGTH) ? "cardCode: the "
-                        + "card's scanned code (7S1.<key>.<program>.<card>.<signature>, at most " + CardCode.MAX_LENGTH
-                        + " characters) is expected"
-                : location != null && !LOCATION.matcher(location).matches() ? "location: '" + location + "' is not a location id"
-                : null;
-        if (problem != null) {
-            JsonExchange.send(ex, 400, Map.of("error", problem));
-            return;
-        }
-        Duration validity;
-        Instant from;
-        try {
-            validity = validity(body.path("valid").asText("30d"));
-            from = from(body.path("from").asText(null));
-        } catch (ConfigException e) {
-            JsonExchange.send(ex, 400, Map.of("error", e.getMessage()));
-            return;
-        }
-        try {
-            Voucher v = issuer.goodwill(new VoucherIssuer.Goodwill(title, cardId, validity, from, location, reason, operator,
-                    cardCode));
-            JsonExchange.send(ex, 201, VoucherJson.operator(v, clock.instant()));
+            Voucher v = issuer.goodwill(new VoucherIssuer.Goodwill(request.title(), request.cardId(), request.validity(),
+                    request.from(), request.location(), request.reason(), request.operator(), request.cardCode()));
+            ex.json(201, VoucherJson.operator(v, clock.instant()));
         } catch (VoucherIssuer.Refused e) {
-            JsonExchange.send(ex, 409, Map.of("error", e.getMessage()));
+            throw Problem.conflict(e.getMessage());
+        }
+    }
+
+    /** The body of {@code POST /api/v1/vouchers}, validated. */
+    record Goodwill(String title, String reason, String cardId, String cardCode, String location, String operator,
+            Duration validity, Instant from) {
+        static Goodwill parse(JsonNode body) {
+            String title = text(body, "title", "");
+            String reason = text(body, "reason", "");
+            String cardId = text(body, "cardId", null);
+            String cardCode = text(body, "cardCode", null);
+            String location = text(body, "location", null);
+            String operator = text(body, "operator", "admin");
+            String problem = !TITLE.matcher(title).matches() ? "title: 1 to 80 characters without control characters is required"
+                    : reason.isBlank() || reason.length() > 500 ? "reason: why the voucher is given (1 to 500 characters) is required"
+                    : cardId != null && !CardCode.CARD_ID.matcher(cardId).matches() ? "cardId: '" + cardId + "' is not a card id"
+                            + (cardId.startsWith(CardCode.MAGIC + ".") ? "; a scanned card code goes into 'cardCode'" : "")
+                    : cardCode != null && (cardCode.isBlank() || cardCode.length() > CardCode.MAX_LENGTH) ? "cardCode: the "
+                            + "card's scanned code (7S1.<key>.<program>.<card>.<signature>, at most " + CardCode.MAX_LENGTH
+                            + " characters) is expected"
+                    : location != null && !LOCATION.matcher(location).matches() ? "location: '" + location + "' is not a location id"
+                    : operator.length() > 80 ? "operator: at most 80 characters"
+                    : null;
+            if (problem != null) {
+                throw Problem.badRequest(problem);
+            }
+            try {
+                return new Goodwill(title, reason, cardId, cardCode, location, operator,
+                        VoucherApi.validity(text(body, "valid", "30d")), VoucherApi.from(text(body, "from", null)));
+            } catch (ConfigException e) {
+                throw Problem.badRequest(e.getMessage());
+            }
+        }
+
+        /** A text field, or its default when absent or null; 400 when it is not text. */
+        private static String text(JsonNode body, String field, String absent) {
+            JsonNode n = body.get(field);
+            if (n == null || n.isNull()) {
+                return absent;
+            }
+            if (!n.isTextual()) {
+                throw Problem.badRequest(field + ": text is expected");
+            }
+            return n.asText();
         }
     }
 
@@ -262,45 +202,31 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         }
     }
 
-    private void image(HttpExchange ex, VoucherCode code, VoucherImages.Kind kind) throws IOException {
-        byte[] png = VoucherImages.png(code, kind);
-        ex.getResponseHeaders().set("Content-Type", "image/png");
-        ex.getResponseHeaders().set("Cache-Control", "no-store");
-        if (ex.getRequestMethod().equals("HEAD")) {
-            ex.sendResponseHeaders(200, -1);
-            return;
-        }
-        ex.sendResponseHeaders(200, png.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(png);
-        }
+    /** Drawn from the code alone, without a lookup: the route tells nobody whether a code exists. */
+    private static void image(Exchange ex, VoucherImages.Kind kind) {
+        ex.send(200, "image/png", VoucherImages.png(code(ex), kind));
     }
 
     /** A till's redeem, or its cancel of the redeem with the same Idempotency-Key. */
-    private void till(HttpExchange ex, String codeText, RedeemRequest.Action action) throws IOException {
-        Optional<String> location = PosApi.location(posKeys, ex.getRequestHeaders().getFirst("Authorization"));
-        if (location.isEmpty()) {
-            JsonExchange.send(ex, 401, Map.of("error", "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"));
-            return;
+    private void till(Exchange ex, RedeemRequest.Action action) {
+        String location = ex.caller().location();
+        String codeText = VoucherCode.parse(ex.param("code")).map(VoucherCode::text).orElse(ex.param("code"));
+        if (codeText.length() > 64) {
+            throw Problem.badRequest("'" + codeText.substring(0, 20) + "...' is not a voucher code");
         }
-        String idempotencyKey = ex.getRequestHeaders().getFirst("Idempotency-Key");
-        if (idempotencyKey == null || !PosApi.IDEMPOTENCY_KEY.matcher(idempotencyKey).matches()) {
-            JsonExchange.send(ex, 400, Map.of("error", "the header Idempotency-Key is required: 1 to 128 printable characters, "
-                    + "the same for every retry of one redemption and for its cancel"));
-            return;
-        }
-        String device = "pos-" + location.get();
+        String idempotencyKey = PosApi.idempotencyKey(ex, "the same for every retry of one redemption and for its cancel");
+        String device = "pos-" + location;
         // Stable across retries, distinct across locations. The voucher code is part of it, so one receipt
         // number used for two vouchers makes two requests.
-        String requestId = requestId(location.get(), "redeem\n" + idempotencyKey + "\n" + codeText);
+        String requestId = requestId(location, "redeem\n" + idempotencyKey + "\n" + codeText);
         RedeemAnswer answer = redemptions.decide(new RedeemRequest(WireCodec.SCHEMA, requestId, device, action, codeText,
-                location.get(), clock.instant()), device);
+                location, clock.instant()), device);
         store.sync();
-        Logger.info("voucher {} {} at the till of {}: {}", answer.voucherCode(), action, location.get(), answer.outcome());
+        Logger.info("voucher {} {} at the till of {}: {}", answer.voucherCode(), action, location, answer.outcome());
         // 200 only for what was asked: a redeem answered CANCELLED (it came after its cancel) hands nothing over.
         RedeemOutcome done = action == RedeemRequest.Action.REDEEM ? RedeemOutcome.REDEEMED : RedeemOutcome.CANCELLED;
         int status = answer.outcome() == done ? 200 : answer.outcome() == RedeemOutcome.OTHER ? 409 : 422;
-        JsonExchange.sendBytes(ex, status, codec.encode(answer));
+        ex.jsonBytes(status, codec.encode(answer));
     }
 
     /**
@@ -317,21 +243,4 @@ public final class VoucherApi implements HttpApi.CardVouchers {
         }
     }
 
-    private static void notAllowed(HttpExchange ex, String allow) throws IOException {
-        ex.getResponseHeaders().set("Allow", allow);
-        JsonExchange.send(ex, 405, Map.of("error", "use " + allow + " for " + ex.getRequestURI().getPath()));
-    }
-
-    private static String query(HttpExchange ex, String name) {
-        String q = ex.getRequestURI().getQuery();
-        if (q == null) {
-            return null;
-        }
-        for (String part : q.split("&")) {
-            if (part.startsWith(name + "=")) {
-                return part.substring(name.length() + 1);
-            }
-        }
-        return null;
-    }
 }

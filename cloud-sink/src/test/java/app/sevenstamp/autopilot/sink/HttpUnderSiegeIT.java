@@ -1,0 +1,180 @@
+package app.sevenstamp.autopilot.sink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 12, item 1: one connection that sent "GET /healthz HTTP/1.1\r\n" and then nothing froze the
+ * whole HTTP API of the JDK's server. Here 200 such connections (half silent, half dripping a header
+ * line every second, from four client addresses) are held open while the health route and a card's
+ * JSON are asked 200 times each; both must answer, with a p99 under 100 ms. Then the header timeout
+ * must close the attackers' connections, and one address must not hold more than its share.
+ */
+class HttpUnderSiegeIT {
+    private static final String KEY = "pos-key-for-shop-1-0123456789abcdef";
+    private static final String CARD = "ABCDEFGHJKMNPQRS";
+
+    @TempDir
+    Path dir;
+    private final List<Socket> attackers = Collections.synchronizedList(new ArrayList<>());
+    private final ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @AfterEach
+    void closeAttackers() throws IOException {
+        drip.shutdownNow();
+        for (Socket s : attackers) {
+            s.close();
+        }
+    }
+
+    private SinkServer start(String... extra) throws IOException {
+        Path store = VectorStore.create(dir);
+        Path config = dir.resolve("sink.properties");
+        List<String> lines = new ArrayList<>(List.of("store.dir=" + store, "broker.port=0", "http.port=0",
+                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY));
+        lines.addAll(List.of(extra));
+        Files.writeString(config, String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
+        return SinkServer.start(SinkConfig.load(config));
+    }
+
+    /** A client at {@code from} that sent the start of a request and then goes quiet (or drips). */
+    private Socket attacker(String from, int port, boolean dripping) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(from, 0));
+        s.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+        OutputStream out = s.getOutputStream();
+        out.write("GET /healthz HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        attackers.add(s);
+        if (dripping) {
+            drip.scheduleWithFixedDelay(() -> {
+                try {
+                    out.write("X-Slow: 1\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                } catch (IOException closed) {
+                    throw new IllegalStateException("closed", closed); // ends this drip
+                }
+            }, 1, 1, TimeUnit.SECONDS);
+        }
+        return s;
+    }
+
+    /** True while the server has not closed the socket (a read times out instead of ending). */
+    private static boolean open(Socket s) throws IOException {
+        s.setSoTimeout(20);
+        InputStream in = s.getInputStream();
+        try {
+            return in.read() != -1;
+        } catch (SocketTimeoutException stillOpen) {
+            return true;
+        } catch (IOException reset) {
+            return false;
+        }
+    }
+
+    private long millisFor(URI uri, int expectedStatus) throws Exception {
+        long t0 = System.nanoTime();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(expectedStatus, r.statusCode(), uri + ": " + r.body());
+        return ms;
+    }
+
+    private static long p99(List<Long> millis) {
+        List<Long> sorted = new ArrayList<>(millis);
+        Collections.sort(sorted);
+        return sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1);
+    }
+
+    @Test
+    void twoHundredSilentOrDrippingConnectionsDoNotSlowTheOthers() throws Exception {
+        try (SinkServer sink = start("http.headerTimeout=6s")) {
+            int port = sink.httpPort();
+            HttpResponse<String> stamp = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/stamps"))
+                    .header("Authorization", "Bearer " + KEY).header("Idempotency-Key", "siege-1")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, stamp.statusCode(), stamp.body());
+
+            for (int i = 0; i < 200; i++) {
+                attacker("127.0.0." + (2 + i % 4), port, i % 2 == 1);
+            }
+            URI health = URI.create("http://127.0.0.1:" + port + "/healthz");
+            URI card = URI.create("http://127.0.0.1:" + port + "/api/v1/cards/" + CARD);
+            millisFor(health, 200); // the client's own connection set up outside the measure
+            List<Long> healthMs = new ArrayList<>();
+            List<Long> cardMs = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                healthMs.add(millisFor(health, 200));
+                cardMs.add(millisFor(card, 200));
+            }
+            int stillOpen = 0;
+            for (Socket s : List.copyOf(attackers)) {
+                stillOpen += open(s) ? 1 : 0;
+            }
+            assertEquals(200, stillOpen, "the measure ran while all 200 attackers were connected");
+            assertTrue(p99(healthMs) < 100, "healthz p99 " + p99(healthMs) + " ms: " + healthMs);
+            assertTrue(p99(cardMs) < 100, "card GET p99 " + p99(cardMs) + " ms: " + cardMs);
+
+            // the header timeout (6 s here) ends every connection that never sent a whole request head
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            int open;
+            do {
+                Thread.sleep(500);
+                open = 0;
+                for (Socket s : List.copyOf(attackers)) {
+                    open += open(s) ? 1 : 0;
+                }
+            } while (open > 0 && System.nanoTime() < deadline);
+            assertEquals(0, open, "connections without a whole request head are closed after http.headerTimeout");
+            assertEquals(200, millisFor(health, 200) >= 0 ? 200 : 0);
+        }
+    }
+
+    @Test
+    void oneAddressHoldsAtMostItsShareOfConnections() throws Exception {
+        try (SinkServer sink = start("http.maxConnectionsPerClient=20")) {
+            int port = sink.httpPort();
+            List<Socket> mine = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                mine.add(attacker("127.0.0.9", port, false));
+            }
+            Thread.sleep(500);
+            int open = 0;
+            for (Socket s : mine) {
+                open += open(s) ? 1 : 0;
+            }
+            assertEquals(20, open, "one address keeps http.maxConnectionsPerClient connections; the rest are closed");
+            assertEquals(200, millisFor(URI.create("http://127.0.0.1:" + port + "/healthz"), 200) >= 0 ? 200 : 0,
+                    "another address is still served");
+        }
+    }
+}
