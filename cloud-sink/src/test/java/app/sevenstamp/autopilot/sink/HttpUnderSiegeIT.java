@@ -141,6 +141,8 @@ class HttpUnderSiegeIT {
                 stillOpen += open(s) ? 1 : 0;
             }
             assertEquals(200, stillOpen, "the measure ran while all 200 attackers were connected");
+            System.out.printf("under siege (200 held connections): healthz p99 %d ms, card GET p99 %d ms%n", p99(healthMs),
+                    p99(cardMs));
             assertTrue(p99(healthMs) < 100, "healthz p99 " + p99(healthMs) + " ms: " + healthMs);
             assertTrue(p99(cardMs) < 100, "card GET p99 " + p99(cardMs) + " ms: " + cardMs);
 
@@ -155,7 +157,7 @@ class HttpUnderSiegeIT {
                 }
             } while (open > 0 && System.nanoTime() < deadline);
             assertEquals(0, open, "connections without a whole request head are closed after http.headerTimeout");
-            assertEquals(200, millisFor(health, 200) >= 0 ? 200 : 0);
+            millisFor(health, 200); // and the server still answers
         }
     }
 
@@ -173,8 +175,7 @@ class HttpUnderSiegeIT {
                 open += open(s) ? 1 : 0;
             }
             assertEquals(20, open, "one address keeps http.maxConnectionsPerClient connections; the rest are closed");
-            assertEquals(200, millisFor(URI.create("http://127.0.0.1:" + port + "/healthz"), 200) >= 0 ? 200 : 0,
-                    "another address is still served");
+            millisFor(URI.create("http://127.0.0.1:" + port + "/healthz"), 200); // another address is still served
         }
     }
 }
