@@ -3,7 +3,6 @@ package app.sevenstamp.autopilot.gateway.fleet;
 import app.sevenstamp.autopilot.protocol.card.Ed25519;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.Optional;
 import java.util.Properties;
@@ -55,7 +54,7 @@ public final class DeviceKey {
             seed = new byte[0];
         }
         if (seed.length != Ed25519.KEY_BYTES
-                || !Arrays.equals(text(Ed25519.publicKeyOf(seed)).getBytes(), p.getProperty(PUBLIC, "").getBytes())) {
+                || !text(Ed25519.publicKeyOf(seed)).equals(p.getProperty(PUBLIC, ""))) {
             throw new IllegalStateException(file + " does not hold this box's key pair (" + PRIVATE + " must be the "
                     + "base64url of 32 bytes and " + PUBLIC + " its public key). Do not edit it; if it is lost, move it "
                     + "away: the box makes a new one, and an operator approves its next provisioning (devices approve ID)");
