@@ -58,8 +58,10 @@ public final class GatewayMain {
             System.err.println(JournalConsoleWriter.errorLine(e.getMessage()));
             return EX_CONFIG;
         } catch (Provisioner.RefusedException e) {
-            System.err.println(JournalConsoleWriter.errorLine("provisioning refused by the sink: " + e.getMessage()
-                    + "; ask for a new claim (autopilot-sink claims create) and put it into provision.claimToken"));
+            // a box refused for want of its key needs an approval (the reason says so), not a new claim
+            String advice = e.getMessage().contains("devices approve") ? ""
+                    : "; ask for a new claim (autopilot-sink claims create) and put it into provision.claimToken";
+            System.err.println(JournalConsoleWriter.errorLine("provisioning refused by the sink: " + e.getMessage() + advice));
             return EX_CONFIG;
         } catch (IllegalStateException e) {
             System.err.println(JournalConsoleWriter.errorLine(e.getMessage())); // no hardware identity for provisioning

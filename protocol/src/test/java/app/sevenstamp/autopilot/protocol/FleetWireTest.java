@@ -27,6 +27,7 @@ class FleetWireTest {
     @ParameterizedTest
     @CsvSource({
         "provision-request.json, app.sevenstamp.autopilot.protocol.ProvisionRequest",
+        "provision-request-signed.json, app.sevenstamp.autopilot.protocol.ProvisionRequest",
         "provision-refused.json, app.sevenstamp.autopilot.protocol.ProvisionResponse",
         "provision-granted.json, app.sevenstamp.autopilot.protocol.ProvisionResponse",
         "provision-grant.json, app.sevenstamp.autopilot.protocol.ProvisionGrant",
@@ -56,6 +57,48 @@ class FleetWireTest {
         assertThrows(MalformedMessageException.class, () -> ProvisionSeal.open(otherKey, NONCE, r.sealed()));
         assertThrows(MalformedMessageException.class, () -> ProvisionSeal.open(KEY, "AAAAAAAAAAAAAAAAAAAAAA", r.sealed()));
         assertThrows(MalformedMessageException.class, () -> ProvisionSeal.open(KEY, NONCE, "bm90IHNlYWxlZA"));
+    }
+
+    /** RFC 8032's first test key; Ed25519 is deterministic, so the vector is reproducible (and `openssl pkeyutl -verify` agrees). */
+    private static final byte[] RFC8032_SEED = java.util.HexFormat.of()
+            .parseHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+
+    @Test
+    void theSignedRequestVectorIsTheUnsignedOneSignedWithTheBoxKey() throws Exception {
+        ProvisionRequest unsigned = codec.decode(Vectors.bytes("provision-request.json"), ProvisionRequest.class);
+        ProvisionRequest signed = codec.decode(Vectors.bytes("provision-request-signed.json"), ProvisionRequest.class);
+        assertFalse(unsigned.signatureValid(), "an old gateway's request proves nothing");
+        assertTrue(signed.signatureValid());
+        assertEquals(signed, unsigned.signedWith(RFC8032_SEED));
+        assertEquals("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", signed.publicKey(), "RFC 8032 test 1 public key");
+    }
+
+    @Test
+    void changingAnythingTheSinkActsOnBreaksTheSignature() throws Exception {
+        ProvisionRequest s = codec.decode(Vectors.bytes("provision-request-signed.json"), ProvisionRequest.class);
+        String otherKey = new ProvisionRequest(1, NONCE, "c", "h", KEY, "v", null, null)
+                .signedWith(new byte[32]).publicKey();
+        for (ProvisionRequest forged : java.util.List.of(
+                new ProvisionRequest(1, "AAAAAAAAAAAAAAAAAAAAAA", s.claimToken(), s.hardwareId(), s.responseKey(), s.version(), s.publicKey(), s.signature()),
+                new ProvisionRequest(1, s.nonce(), "clm_other", s.hardwareId(), s.responseKey(), s.version(), s.publicKey(), s.signature()),
+                new ProvisionRequest(1, s.nonce(), s.claimToken(), "pi-other", s.responseKey(), s.version(), s.publicKey(), s.signature()),
+                new ProvisionRequest(1, s.nonce(), s.claimToken(), s.hardwareId(), ProvisionSeal.newKey(new SecureRandom()), s.version(), s.publicKey(), s.signature()),
+                new ProvisionRequest(1, s.nonce(), s.claimToken(), s.hardwareId(), s.responseKey(), "9.9.9", s.publicKey(), s.signature()),
+                new ProvisionRequest(1, s.nonce(), s.claimToken(), s.hardwareId(), s.responseKey(), s.version(), otherKey, s.signature()))) {
+            assertFalse(forged.signatureValid(), forged.toString());
+        }
+    }
+
+    @Test
+    void aKeyOrSignatureInAnyButItsOneTextIsMalformed() {
+        String json = new String(Vectors.bytes("provision-request-signed.json"), StandardCharsets.UTF_8);
+        // the last character of a 32-byte key carries 4 unused bits: 'o' and 'p' decode to the same bytes
+        for (String bad : new String[] {json.replace("URo\"", "URp\""), json.replace("URo\"", "URo=\""),
+                json.replace("BCQ\"", "BCR\""),
+                json.replace("BCQ\"", "B\""), json.replaceAll(",\\s*\"signature\": \"[^\"]+\"", "")}) {
+            assertThrows(MalformedMessageException.class,
+                    () -> codec.decode(bad.getBytes(StandardCharsets.UTF_8), ProvisionRequest.class), bad);
+        }
     }
 
     @Test

@@ -76,6 +76,13 @@ public final class FleetCli {
                         + "; its broker credentials are deleted; provisioning it again needs a new claim");
                 return 0;
             }
+            case "approve" -> {
+                // the sink's route calls FleetService.approveReprovisioning
+                JsonNode d = call("POST", "/api/v1/devices/" + arg(words, 1, "ID") + "/approve", null);
+                out.println(d.path("deviceId").asText() + " may provision once more without its device key, until "
+                        + d.path("reprovisionApprovedUntil").asText() + "; the key it then sends is pinned");
+                return 0;
+            }
             case "cmd" -> {
                 String id = arg(words, 1, "ID");
                 Map<String, String> body = new LinkedHashMap<>();
@@ -98,7 +105,8 @@ public final class FleetCli {
                         + " s (the device may be offline)");
                 return 1;
             }
-            default -> throw new IllegalArgumentException("devices needs list, show ID, config set ID k=v, cmd ID COMMAND or revoke ID");
+            default -> throw new IllegalArgumentException("devices needs list, show ID, config set ID k=v, cmd ID COMMAND, "
+                    + "approve ID or revoke ID");
         }
     }
 

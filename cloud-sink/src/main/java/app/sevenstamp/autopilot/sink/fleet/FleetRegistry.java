@@ -37,9 +37,14 @@ public final class FleetRegistry {
     public record Claim(String token, String location, int usesTotal, int usesLeft, Instant expiresAt, Instant createdAt) {
     }
 
+    /**
+     * @param publicKey                the box's Ed25519 public key (base64url), pinned at provisioning; null for a
+     *                                 gateway older than device keys
+     * @param reprovisionApprovedUntil an operator allowed one re-provisioning without the pinned key until then
+     */
     public record Device(String deviceId, String hardwareId, String location, String claimToken, String passwordHash,
             Instant provisionedAt, long desiredVersion, Map<String, String> desiredConfig, boolean online,
-            String lastStatus, Instant lastSeenAt, Instant revokedAt) {
+            String lastStatus, Instant lastSeenAt, Instant revokedAt, String publicKey, Instant reprovisionApprovedUntil) {
         public boolean revoked() {
             return revokedAt != null;
         }
@@ -85,83 +90,181 @@ public final class FleetRegistry {
     public record Refused(String reason) implements Decision {
     }
 
-    /** @param fresh true for a new device, false for a password rotation of a known one */
-    public record Granted(String deviceId, String location, boolean fresh) implements Decision {
+    /** Why credentials were given. */
+    public enum Basis {
+        /** hardware never seen: one of the claim's uses */
+        NEW_DEVICE,
+        /** a known box that signed with the key pinned to it */
+        OWN_KEY,
+        /** a known box without its key, once, because an operator approved it */
+        OPERATOR_APPROVAL,
+        /** a revoked box back with a new claim: one of its uses */
+        NEW_CLAIM_AFTER_REVOCATION
+    }
+
+    /** @param fresh true for a new (or revoked and returning) device, false for a password rotation of a known one */
+    public record Granted(String deviceId, String location, boolean fresh, Basis basis) implements Decision {
     }
 
     /**
-     * Checks the claim and binds the hardware id, in one transaction. A known hardware id keeps its
-     * device id and only gets a new password (with a valid claim, without using it up); an unknown one
-     * uses one of the claim's uses and becomes a new device. The password hash is stored with it.
+     * Checks the claim and binds the hardware id, in one transaction (the claim row locked).
+     *
+     * <ul>
+     * <li>Unknown hardware: uses one of the claim's uses, becomes a new device, and its key (if any) is pinned.
+     * <li>A known box (proof of possession, not knowledge): only when the request is signed with the key pinned
+     *     to it (no use taken, even from a used-up claim: the key is the credential), or once after an operator's
+     *     approval, which pins the request's key. Otherwise refused: a claim and a hardware id are printed on
+     *     boxes and in logs, and must not re-issue credentials.
+     * <li>A revoked box: only with a claim other than its old one, using one of its uses; its key is pinned anew.
+     * </ul>
+     *
+     * @param publicKey the request's public key, only when the request was signed by it (the caller checks); null
+     *                  for an old gateway's unsigned request
+     * @param nonce     the request's nonce, remembered with a grant so that a recorded request cannot be replayed;
+     *                  null to remember nothing
      */
-    public Decision provision(String token, String hardwareId, Instant now, String passwordHash,
-            java.util.function.Function<String, String> newDeviceId) {
+    public Decision provision(String token, String hardwareId, String publicKey, String nonce, Instant now,
+            String passwordHash, java.util.function.Function<String, String> newDeviceId) {
         return transaction(conn -> {
-            Claim claim;
-            try (PreparedStatement st = conn.prepareStatement("SELECT * FROM fleet_claims WHERE token = ? FOR UPDATE")) {
-                st.setString(1, token);
-                try (ResultSet rs = st.executeQuery()) {
-                    if (!rs.next()) {
-                        return new Refused("unknown claim");
-                    }
-                    claim = claim(rs);
-                }
-            }
-            if (!now.isBefore(claim.expiresAt())) {
-                return new Refused("claim expired at " + claim.expiresAt());
-            }
-            Optional<Device> known = device(conn, "hardware_id", hardwareId);
-            if (known.isPresent() && known.get().revoked()) {
-                // a revoked box comes back only with a claim other than the one it had, and uses one of its uses
-                if (token.equals(known.get().claimToken())) {
-                    return new Refused("device " + known.get().deviceId() + " was revoked at " + known.get().revokedAt()
-                            + "; provisioning it again needs a new claim");
-                }
-                if (claim.usesLeft() <= 0) {
-                    return new Refused("claim used up (" + claim.usesTotal() + " of " + claim.usesTotal() + " uses)");
-                }
-                useOne(conn, token);
-                try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_devices SET password_hash = ?, provisioned_at = ?, "
-                        + "claim_token = ?, location = ?, revoked_at = NULL WHERE device_id = ?")) {
-                    st.setString(1, passwordHash);
-                    st.setObject(2, utc(now));
-                    st.setString(3, token);
-                    st.setString(4, claim.location());
-                    st.setString(5, known.get().deviceId());
-                    st.executeUpdate();
-                }
-                return new Granted(known.get().deviceId(), claim.location(), true);
-            }
-            if (known.isPresent()) {
+            Decision d = decide(conn, token, hardwareId, publicKey, nonce, now, passwordHash, newDeviceId);
+            if (d instanceof Granted g && nonce != null) {
                 try (PreparedStatement st = conn.prepareStatement(
-                        "UPDATE fleet_devices SET password_hash = ?, provisioned_at = ? WHERE device_id = ?")) {
-                    st.setString(1, passwordHash);
-                    st.setObject(2, utc(now));
-                    st.setString(3, known.get().deviceId());
+                        "INSERT INTO fleet_provision_nonces(nonce, device_id, used_at) VALUES (?,?,?)")) {
+                    st.setString(1, nonce);
+                    st.setString(2, g.deviceId());
+                    st.setObject(3, utc(now));
                     st.executeUpdate();
                 }
-                return new Granted(known.get().deviceId(), known.get().location(), false);
+            }
+            return d;
+        });
+    }
+
+    private Decision decide(Connection conn, String token, String hardwareId, String publicKey, String nonce, Instant now,
+            String passwordHash, java.util.function.Function<String, String> newDeviceId) throws SQLException {
+        Claim claim;
+        try (PreparedStatement st = conn.prepareStatement("SELECT * FROM fleet_claims WHERE token = ? FOR UPDATE")) {
+            st.setString(1, token);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) {
+                    return new Refused("unknown claim");
+                }
+                claim = claim(rs);
+            }
+        }
+        if (!now.isBefore(claim.expiresAt())) {
+            return new Refused("claim expired at " + claim.expiresAt());
+        }
+        if (nonce != null) {
+            try (PreparedStatement st = conn.prepareStatement("SELECT used_at FROM fleet_provision_nonces WHERE nonce = ?")) {
+                st.setString(1, nonce);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (rs.next()) {
+                        return new Refused("replayed request: nonce " + nonce + " was already used at "
+                                + instant(rs, "used_at") + "; a box sends a new nonce with every attempt");
+                    }
+                }
+            }
+        }
+        Optional<Device> known = device(conn, "hardware_id", hardwareId);
+        if (known.isPresent() && known.get().revoked()) {
+            // a revoked box comes back only with a claim other than the one it had, and uses one of its uses
+            if (token.equals(known.get().claimToken())) {
+                return new Refused("device " + known.get().deviceId() + " was revoked at " + known.get().revokedAt()
+                        + "; provisioning it again needs a new claim");
             }
             if (claim.usesLeft() <= 0) {
                 return new Refused("claim used up (" + claim.usesTotal() + " of " + claim.usesTotal() + " uses)");
             }
             useOne(conn, token);
-            String id = newDeviceId.apply(claim.location());
-            for (int i = 2; device(conn, "device_id", id).isPresent(); i++) {
-                id = newDeviceId.apply(claim.location()) + "-" + i;
-            }
-            // the loop above found the id free, in this transaction
-            try (PreparedStatement st = conn.prepareStatement("INSERT INTO fleet_devices(device_id, hardware_id, location, "
-                    + "claim_token, password_hash, provisioned_at) VALUES (?,?,?,?,?,?)")) {
-                st.setString(1, id);
-                st.setString(2, hardwareId);
-                st.setString(3, claim.location());
-                st.setString(4, token);
-                st.setString(5, passwordHash);
-                st.setObject(6, utc(now));
+            try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_devices SET password_hash = ?, provisioned_at = ?, "
+                    + "claim_token = ?, location = ?, revoked_at = NULL, public_key = ?, reprovision_approved_until = NULL "
+                    + "WHERE device_id = ?")) {
+                st.setString(1, passwordHash);
+                st.setObject(2, utc(now));
+                st.setString(3, token);
+                st.setString(4, claim.location());
+                st.setString(5, publicKey);
+                st.setString(6, known.get().deviceId());
                 st.executeUpdate();
             }
-            return new Granted(id, claim.location(), true);
+            return new Granted(known.get().deviceId(), claim.location(), true, Basis.NEW_CLAIM_AFTER_REVOCATION);
+        }
+        if (known.isPresent()) {
+            Device k = known.get();
+            Basis basis;
+            if (k.publicKey() != null && k.publicKey().equals(publicKey)) {
+                basis = Basis.OWN_KEY;
+            } else if (k.reprovisionApprovedUntil() != null && now.isBefore(k.reprovisionApprovedUntil())) {
+                basis = Basis.OPERATOR_APPROVAL;
+            } else {
+                String why = k.publicKey() == null
+                        ? "device " + k.deviceId() + " was provisioned without a device key (older gateway)"
+                        : publicKey == null
+                                ? "device " + k.deviceId() + " has a device key and this request is not signed"
+                                : "device " + k.deviceId() + " is provisioned with another device key";
+                return new Refused(why + "; a claim and a hardware id do not re-provision a box: it needs its own key "
+                        + "or an operator's approval (devices approve " + k.deviceId() + ")");
+            }
+            // the approval is used up, and the key that proved itself now is the one pinned
+            try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_devices SET password_hash = ?, provisioned_at = ?, "
+                    + "public_key = ?, reprovision_approved_until = NULL WHERE device_id = ?")) {
+                st.setString(1, passwordHash);
+                st.setObject(2, utc(now));
+                st.setString(3, publicKey);
+                st.setString(4, k.deviceId());
+                st.executeUpdate();
+            }
+            return new Granted(k.deviceId(), k.location(), false, basis);
+        }
+        if (claim.usesLeft() <= 0) {
+            return new Refused("claim used up (" + claim.usesTotal() + " of " + claim.usesTotal() + " uses)");
+        }
+        useOne(conn, token);
+        String id = newDeviceId.apply(claim.location());
+        for (int i = 2; device(conn, "device_id", id).isPresent(); i++) {
+            id = newDeviceId.apply(claim.location()) + "-" + i;
+        }
+        // the loop above found the id free, in this transaction
+        try (PreparedStatement st = conn.prepareStatement("INSERT INTO fleet_devices(device_id, hardware_id, location, "
+                + "claim_token, password_hash, provisioned_at, public_key) VALUES (?,?,?,?,?,?,?)")) {
+            st.setString(1, id);
+            st.setString(2, hardwareId);
+            st.setString(3, claim.location());
+            st.setString(4, token);
+            st.setString(5, passwordHash);
+            st.setObject(6, utc(now));
+            st.setString(7, publicKey);
+            st.executeUpdate();
+        }
+        return new Granted(id, claim.location(), true, Basis.NEW_DEVICE);
+    }
+
+    /**
+     * Allows one re-provisioning of a provisioned box without its pinned key (a replaced SD card, a lost key),
+     * until {@code until}; the request then gets new credentials and its key is pinned. A revoked device needs a
+     * new claim instead.
+     *
+     * @return the device, empty when there is no provisioned device of that id
+     * @throws IllegalStateException the device is revoked
+     */
+    public Optional<Device> approveReprovisioning(String deviceId, Instant until) {
+        return transaction(conn -> {
+            Optional<Device> d = device(conn, "device_id", deviceId);
+            if (d.isEmpty() || d.get().hardwareId() == null) {
+                return Optional.empty();
+            }
+            if (d.get().revoked()) {
+                throw new IllegalStateException("device " + deviceId + " was revoked at " + d.get().revokedAt()
+                        + "; provisioning it again needs a new claim, not an approval");
+            }
+            try (PreparedStatement st = conn.prepareStatement(
+                    "UPDATE fleet_devices SET reprovision_approved_until = ? WHERE device_id = ?")) {
+                st.setObject(1, utc(until));
+                st.setString(2, deviceId);
+                st.executeUpdate();
+            }
+            return device(conn, "device_id", deviceId);
         });
     }
 
@@ -393,7 +496,8 @@ public final class FleetRegistry {
         return new Device(rs.getString("device_id"), rs.getString("hardware_id"), rs.getString("location"),
                 rs.getString("claim_token"), rs.getString("password_hash"), instant(rs, "provisioned_at"),
                 rs.getLong("desired_version"), map(rs.getString("desired_config")), rs.getBoolean("online"),
-                rs.getString("last_status"), instant(rs, "last_seen_at"), instant(rs, "revoked_at"));
+                rs.getString("last_status"), instant(rs, "last_seen_at"), instant(rs, "revoked_at"),
+                rs.getString("public_key"), instant(rs, "reprovision_approved_until"));
     }
 
     private static Command command(ResultSet rs) throws SQLException {

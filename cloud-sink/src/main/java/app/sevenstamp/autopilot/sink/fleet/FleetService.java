@@ -114,6 +114,10 @@ public final class FleetService implements AutoCloseable {
      * broken or hostile box reporting ever higher versions costs the fleet at most six rewrites an hour.
      */
     static final Duration CATCH_UP_EVERY = Duration.ofMinutes(10);
+    /** How long an operator's approval of one re-provisioning without the box's key stays usable. */
+    public static final Duration APPROVAL_VALID = Duration.ofDays(1);
+    /** Provisioning requests refused since start (unknown or spent claim, no proof of the box's key, replay...). */
+    private final java.util.concurrent.atomic.AtomicLong provisionRefusals = new java.util.concurrent.atomic.AtomicLong();
 
     private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) throws MqttException {
         this.settings = settings;
@@ -204,6 +208,30 @@ public final class FleetService implements AutoCloseable {
         publish(settings.topics().commands(deviceId),
                 codec.encode(new DeviceCommand(WireCodec.SCHEMA, id, deviceId, command, argument, now)), false);
         return id;
+    }
+
+    /**
+     * Allows one re-provisioning of a provisioned box that no longer has its key (a new SD card, a replaced
+     * state directory), within {@link #APPROVAL_VALID}: its next provisioning request with a valid claim gets new
+     * credentials, whatever key it carries, and that key is pinned from then on. Logged as a warning (the audit
+     * trail of approvals); the registry keeps the deadline until the approval is used.
+     *
+     * @throws IllegalArgumentException no provisioned device of that id
+     * @throws IllegalStateException    the device is revoked: it needs a new claim instead
+     */
+    public Device approveReprovisioning(String deviceId) {
+        Topics.requireDeviceId(deviceId);
+        Instant until = clock.instant().plus(APPROVAL_VALID);
+        Device d = registry.approveReprovisioning(deviceId, until)
+                .orElseThrow(() -> new IllegalArgumentException("no provisioned device " + deviceId));
+        Logger.warn("fleet: operator approved one re-provisioning of device {} (hardware {}) without its key, until {}",
+                deviceId, d.hardwareId(), until);
+        return d;
+    }
+
+    /** Provisioning requests refused since this sink started; each also has a WARN line with its reason. */
+    public long provisionRefusals() {
+        return provisionRefusals.get();
     }
 
     /**
@@ -442,9 +470,16 @@ public final class FleetService implements AutoCloseable {
             refuse(nonce, "malformed request");
             return;
         }
+        if (req.publicKey() != null && !req.signatureValid()) {
+            Logger.warn("fleet: refused provisioning of hardware {}: the signature does not match the request's key",
+                    req.hardwareId());
+            refuse(nonce, "the request's signature does not match its public key");
+            return;
+        }
         String password = Passwords.generate(random);
-        FleetRegistry.Decision decision = registry.provision(req.claimToken(), req.hardwareId(), clock.instant(),
-                Passwords.hash(password, random), location -> deviceId(location, req.hardwareId()));
+        // the key only once its signature verified: the registry pins it or compares it with the pinned one
+        FleetRegistry.Decision decision = registry.provision(req.claimToken(), req.hardwareId(), req.publicKey(), nonce,
+                clock.instant(), Passwords.hash(password, random), location -> deviceId(location, req.hardwareId()));
         if (decision instanceof FleetRegistry.Refused r) {
             Logger.warn("fleet: refused provisioning of hardware {}: {}", req.hardwareId(), r.reason());
             refuse(nonce, r.reason());
@@ -469,11 +504,13 @@ public final class FleetService implements AutoCloseable {
         String sealed = ProvisionSeal.seal(req.responseKey(), nonce, codec.encode(grant), random);
         publish(settings.topics().provisionResponse(nonce),
                 codec.encode(new ProvisionResponse(WireCodec.SCHEMA, nonce, true, null, sealed)), false);
-        Logger.info("fleet: {} device {} at {} for hardware {}", g.fresh() ? "provisioned" : "re-provisioned (new password)",
-                g.deviceId(), g.location(), req.hardwareId());
+        Logger.info("fleet: {} device {} at {} for hardware {} ({}, {})", g.fresh() ? "provisioned" : "re-provisioned (new password)",
+                g.deviceId(), g.location(), req.hardwareId(), g.basis(),
+                req.publicKey() == null ? "no device key: an older gateway" : "device key " + req.publicKey());
     }
 
     private void refuse(String nonce, String reason) {
+        provisionRefusals.incrementAndGet();
         publish(settings.topics().provisionResponse(nonce),
                 codec.encode(new ProvisionResponse(WireCodec.SCHEMA, nonce, false, reason, null)), false);
     }

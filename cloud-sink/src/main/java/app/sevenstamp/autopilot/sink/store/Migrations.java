@@ -237,7 +237,17 @@ public final class Migrations {
                         idempotency_key VARCHAR(128) NOT NULL,
                         request_hash VARCHAR(64) NOT NULL,
                         created_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-                        PRIMARY KEY (location, idempotency_key))""")));
+                        PRIMARY KEY (location, idempotency_key))""")),
+            new Migration(12, "fleet: device keys, operator approvals, used provisioning nonces", List.of(
+                    // the box's Ed25519 public key, pinned at its first provisioning (NULL: an old gateway)
+                    "ALTER TABLE fleet_devices ADD COLUMN IF NOT EXISTS public_key VARCHAR(64)",
+                    // an operator allowed one re-provisioning with another key (or none) until then
+                    "ALTER TABLE fleet_devices ADD COLUMN IF NOT EXISTS reprovision_approved_until TIMESTAMP(9) WITH TIME ZONE",
+                    """
+                    CREATE TABLE IF NOT EXISTS fleet_provision_nonces (
+                        nonce VARCHAR(64) PRIMARY KEY,
+                        device_id VARCHAR(64) NOT NULL,
+                        used_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""")));
 
     private Migrations() {
     }

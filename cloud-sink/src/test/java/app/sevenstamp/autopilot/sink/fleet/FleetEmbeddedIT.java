@@ -115,7 +115,7 @@ class FleetEmbeddedIT {
             LinkedBlockingQueue<byte[]> answers = new LinkedBlockingQueue<>();
             prov.subscribe(TOPICS.provisionResponse(nonce), 1, (t, m) -> answers.add(m.getPayload()));
             prov.publish(TOPICS.provisionRequest(nonce), codec.encode(new app.sevenstamp.autopilot.protocol.ProvisionRequest(
-                    1, nonce, claim.out().trim(), "hw-9", key, "test")), 1, false);
+                    1, nonce, claim.out().trim(), "hw-9", key, "test", null, null)), 1, false);
             byte[] answer = answers.poll(10, TimeUnit.SECONDS);
             var response = codec.decode(answer, app.sevenstamp.autopilot.protocol.ProvisionResponse.class);
             assertTrue(response.ok(), String.valueOf(response.error()));
@@ -204,7 +204,8 @@ class FleetEmbeddedIT {
         try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, "reread")))) {
             FleetService fleet = sink.fleet();
             String token = fleet.createClaim("shop-r", 1, Duration.ofDays(1)).token();
-            FleetRegistry.Decision d = fleet.registry().provision(token, "hw-r", Instant.now(), "hash", loc -> "shop-r-1");
+            FleetRegistry.Decision d = fleet.registry().provision(token, "hw-r", null, null, Instant.now(), "hash",
+                    loc -> "shop-r-1");
             assertTrue(d instanceof FleetRegistry.Granted, d.toString());
             assertTrue(fleet.admits("shop-r-1"));
             // another instance on the same database revokes it: only the registry row changes, not this

@@ -84,13 +84,13 @@ public final class FleetBoot {
         /** Provisions (blocking) when needed, then checks the whole configuration. */
         public Boot complete(String hostName, Supplier<String> hardwareId, String version)
                 throws Provisioner.RefusedException, InterruptedException {
-            if (needsProvisioning()) {
-                String url = properties.getProperty("mqtt.url", "tcp://127.0.0.1:1883").trim();
-                Topics topics = new Topics(properties.getProperty("mqtt.topicPrefix", Topics.DEFAULT_PREFIX).trim());
-                String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
-                // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
-                MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);
-                new Provisioner(url, topics, fleet, hw, version, tls).provisionInto(stateDir);
+            if (fleet.claimToken() != null) {
+                // made at the first start with a claim, also on a box provisioned before device keys (its next
+                // provisioning then needs an operator's approval once, and pins this key)
+                byte[] deviceKey = DeviceKey.loadOrCreate(stateDir, new java.security.SecureRandom());
+                if (needsProvisioning()) {
+                    provision(deviceKey, hardwareId, version);
+                }
             }
             Properties effective = new Properties();
             effective.putAll(properties);
@@ -106,6 +106,16 @@ public final class FleetBoot {
             GatewayConfig config = GatewayConfig.from(new Settings(effective, file.toString()), hostName,
                     GatewayConfig.SERIAL_BY_ID);
             return new Boot(config, fleet);
+        }
+
+        private void provision(byte[] deviceKey, Supplier<String> hardwareId, String version)
+                throws Provisioner.RefusedException, InterruptedException {
+            String url = properties.getProperty("mqtt.url", "tcp://127.0.0.1:1883").trim();
+            Topics topics = new Topics(properties.getProperty("mqtt.topicPrefix", Topics.DEFAULT_PREFIX).trim());
+            String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
+            // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
+            MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);
+            new Provisioner(url, topics, fleet, hw, deviceKey, version, tls).provisionInto(stateDir);
         }
     }
 }

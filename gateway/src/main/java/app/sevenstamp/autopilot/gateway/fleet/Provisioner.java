@@ -33,6 +33,8 @@ public final class Provisioner {
     private final Topics topics;
     private final FleetSettings settings;
     private final String hardwareId;
+    /** The 32-byte seed of the box's Ed25519 key ({@link DeviceKey}): signs each request, never sent. */
+    private final byte[] deviceKey;
     private final String version;
     private final WireCodec codec = new WireCodec();
     private final SecureRandom random = new SecureRandom();
@@ -47,17 +49,22 @@ public final class Provisioner {
     }
 
     /** Over plain TCP, or TLS with the JVM's CA store. */
-    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, String version) {
-        this(url, topics, settings, hardwareId, version, MqttTls.NONE);
+    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey, String version) {
+        this(url, topics, settings, hardwareId, deviceKey, version, MqttTls.NONE);
     }
 
-    /** @param tls the CA (and client certificate) of {@code mqtt.tls.*}, used for an ssl:// url */
-    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, String version, MqttTls tls) {
+    /**
+     * @param deviceKey the private key's seed from {@link DeviceKey#loadOrCreate}
+     * @param tls       the CA (and client certificate) of {@code mqtt.tls.*}, used for an ssl:// url
+     */
+    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey,
+            String version, MqttTls tls) {
         this.tls = tls;
         this.url = url;
         this.topics = topics;
         this.settings = settings;
         this.hardwareId = hardwareId;
+        this.deviceKey = deviceKey.clone();
         this.version = version;
     }
 
@@ -113,7 +120,8 @@ public final class Provisioner {
                     Logger.warn("malformed provisioning response: {}", e.getMessage());
                 }
             });
-            ProvisionRequest req = new ProvisionRequest(WireCodec.SCHEMA, nonce, settings.claimToken(), hardwareId, key, version);
+            ProvisionRequest req = new ProvisionRequest(WireCodec.SCHEMA, nonce, settings.claimToken(), hardwareId, key, version,
+                    null, null).signedWith(deviceKey);
             client.publish(topics.provisionRequest(nonce), codec.encode(req), 1, false);
             ProvisionResponse r = answer.get(settings.provisionTimeout().toMillis(), TimeUnit.MILLISECONDS);
             if (!r.ok()) {

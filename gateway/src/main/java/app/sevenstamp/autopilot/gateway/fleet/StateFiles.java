@@ -17,12 +17,14 @@ import java.util.Properties;
  * file, then rename), so a power cut leaves the old or the new file, never half of one:
  * {@code identity.properties} (device.id, device.location, mqtt credentials) and
  * {@code fleet-config.properties} (the desired configuration and its {@code config.version}) and
- * {@code counter-rules.json} (the newest valid counter rules, as received).
+ * {@code counter-rules.json} (the newest valid counter rules, as received) and {@code device-key.properties}
+ * (the box's own Ed25519 key pair, see {@link DeviceKey}).
  */
 public final class StateFiles {
     public static final String IDENTITY = "identity.properties";
     public static final String CONFIG = "fleet-config.properties";
     public static final String RULES = "counter-rules.json";
+    public static final String DEVICE_KEY = "device-key.properties";
 
     private StateFiles() {
     }
@@ -76,6 +78,11 @@ public final class StateFiles {
                 ch.force(true);
             }
             Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            // the rename itself is in the directory: without this a power cut can still take the new file away
+            // (for the device key that would be a box whose pinned key is gone)
+            try (var d = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+                d.force(true);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve(name) + ": " + e.getMessage(), e);
         }

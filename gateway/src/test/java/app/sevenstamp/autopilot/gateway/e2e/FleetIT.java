@@ -6,11 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.gateway.fleet.DeviceKey;
 import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetSettings;
 import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
 import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.ProvisionGrant;
+import app.sevenstamp.autopilot.protocol.ProvisionRequest;
+import app.sevenstamp.autopilot.protocol.ProvisionResponse;
+import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.Settings;
@@ -78,12 +82,172 @@ class FleetIT {
         }
     }
 
+    /** Each hardware id is one box with one device key, kept for the test's length (as in its state directory). */
+    private final Map<String, byte[]> boxKeys = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Provisioner provisioner(String claim, String hardwareId) {
+        return provisioner(claim, hardwareId, boxKeys.computeIfAbsent(hardwareId,
+                hw -> app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom())));
+    }
+
+    private Provisioner provisioner(String claim, String hardwareId, byte[] deviceKey) {
         Properties p = new Properties();
         p.setProperty("provision.claimToken", claim);
         p.setProperty("provision.timeout", "10s");
         FleetSettings f = FleetSettings.take(p, "test");
-        return new Provisioner(mosquitto.url(), TOPICS, f, hardwareId, "test");
+        return new Provisioner(mosquitto.url(), TOPICS, f, hardwareId, deviceKey, "test");
+    }
+
+    /** Publishes a provisioning request as it is (the shared account, its one client id) and returns the sink's answer. */
+    private ProvisionResponse ask(byte[] request, String nonce) throws Exception {
+        MqttClient prov = connect(mosquitto.url(), ProvisionRequest.clientId("provision"), "provision", "provision");
+        try {
+            LinkedBlockingQueue<byte[]> answers = new LinkedBlockingQueue<>();
+            prov.subscribe(TOPICS.provisionResponse(nonce), 1, (t, m) -> answers.add(m.getPayload()));
+            prov.publish(TOPICS.provisionRequest(nonce), request, 1, false);
+            byte[] answer = answers.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertTrue(answer != null, "an answer to " + nonce);
+            return new WireCodec().decode(answer, ProvisionResponse.class);
+        } finally {
+            prov.disconnect();
+            prov.close();
+        }
+    }
+
+    /** A device session that notes when the broker ends it. */
+    private static MqttClient session(String url, ProvisionGrant g, java.util.concurrent.CountDownLatch lost) throws MqttException {
+        MqttClient c = connect(url, g.deviceId(), g.username(), g.password());
+        c.setCallback(new org.eclipse.paho.client.mqttv3.MqttCallback() {
+            @Override
+            public void connectionLost(Throwable cause) {
+                lost.countDown();
+            }
+
+            @Override
+            public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) {
+            }
+
+            @Override
+            public void deliveryComplete(org.eclipse.paho.client.mqttv3.IMqttDeliveryToken token) {
+            }
+        });
+        return c;
+    }
+
+    /**
+     * The field attack (issue 12): a used-up claim plus the hardware id printed on the box provisioned an
+     * impostor with new credentials and locked the real box out. Neither an old gateway's unsigned request
+     * nor one signed with another key gets anything now, and the real box's session stays up.
+     */
+    @Test
+    void anImpostorWithAUsedUpClaimAndTheHardwareIdIsRefusedAndTheRealBoxKeepsWorking() throws Exception {
+        String claim = sink.fleet().createClaim("shop-20", 1, Duration.ofDays(1)).token();
+        Path state = dir.resolve("real-box");
+        byte[] realKey = DeviceKey.loadOrCreate(state, new java.security.SecureRandom());
+        ProvisionGrant real = provisioner(claim, "pi-10000000deadbeef", realKey).provisionInto(state);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("device-key.properties"))));
+        java.util.concurrent.CountDownLatch lost = new java.util.concurrent.CountDownLatch(1);
+        MqttClient realSession = session(mosquitto.url(), real, lost);
+        long refusedBefore = sink.fleet().provisionRefusals();
+
+        // an old gateway's request, or a hand-made one: claim and hardware id only
+        String nonce = "impostor-unsigned-000001";
+        ProvisionResponse unsigned = ask(new WireCodec().encode(new ProvisionRequest(1, nonce, claim, "pi-10000000deadbeef",
+                ProvisionSeal.newKey(new java.security.SecureRandom()), "0.1.0", null, null)), nonce);
+        assertEquals(false, unsigned.ok());
+        assertEquals("device " + real.deviceId() + " has a device key and this request is not signed; a claim and a "
+                + "hardware id do not re-provision a box: it needs its own key or an operator's approval (devices approve "
+                + real.deviceId() + ")", unsigned.error());
+        // the current gateway software with a key of its own
+        Provisioner.RefusedException signed = assertThrows(Provisioner.RefusedException.class,
+                () -> provisioner(claim, "pi-10000000deadbeef").attempt());
+        assertTrue(signed.getMessage().contains("is provisioned with another device key"), signed.getMessage());
+        // a key put into a request signed by another key
+        nonce = "impostor-stolen-pubkey-01";
+        ProvisionRequest mine = new ProvisionRequest(1, nonce, claim, "pi-10000000deadbeef",
+                ProvisionSeal.newKey(new java.security.SecureRandom()), "0.1.0", null, null)
+                .signedWith(app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom()));
+        String realPublic = registry().device(real.deviceId()).orElseThrow().publicKey();
+        ProvisionResponse forged = ask(new WireCodec().encode(new ProvisionRequest(1, nonce, mine.claimToken(), mine.hardwareId(),
+                mine.responseKey(), mine.version(), realPublic, mine.signature())), nonce);
+        assertEquals("the request's signature does not match its public key", forged.error());
+        assertEquals(refusedBefore + 3, sink.fleet().provisionRefusals());
+
+        // the real box was not touched: same session, same credentials
+        assertEquals(1, lost.getCount(), "the real box's session is still up");
+        assertTrue(realSession.isConnected());
+        realSession.publish(TOPICS.status(real.deviceId()), "{}".getBytes(StandardCharsets.UTF_8), 1, false);
+        realSession.disconnect();
+        connect(mosquitto.url(), real.deviceId(), real.username(), real.password()).disconnect();
+        assertEquals(1, registry().devices().size());
+    }
+
+    /** Its key, not its claim, lets a box that lost its credentials provision itself again (the claim is used up). */
+    @Test
+    void aBoxThatLostItsCredentialsProvisionsItselfAgainWithItsOwnKey() throws Exception {
+        String claim = sink.fleet().createClaim("shop-21", 1, Duration.ofDays(1)).token();
+        Path state = dir.resolve("box");
+        ProvisionGrant first = provisioner(claim, "hw-lost", DeviceKey.loadOrCreate(state, new java.security.SecureRandom()))
+                .provisionInto(state);
+        Files.delete(state.resolve("identity.properties"));
+        // the next start finds the same key in the state directory
+        ProvisionGrant again = provisioner(claim, "hw-lost", DeviceKey.loadOrCreate(state, new java.security.SecureRandom()))
+                .provisionInto(state);
+        assertEquals(first.deviceId(), again.deviceId());
+        assertNotEquals(first.password(), again.password());
+        assertThrows(MqttException.class, () -> connect(mosquitto.url(), first.deviceId(), first.username(), first.password()));
+        connect(mosquitto.url(), again.deviceId(), again.username(), again.password()).disconnect();
+        assertEquals(0, registry().claims().stream().filter(c -> c.token().equals(claim)).findFirst().orElseThrow().usesLeft());
+    }
+
+    /** A box whose state directory is gone (new SD card) has a new key: an operator approves exactly one provisioning. */
+    @Test
+    void anOperatorsApprovalAllowsExactlyOneReprovisioningWithANewKey() throws Exception {
+        String claim = sink.fleet().createClaim("shop-22", 1, Duration.ofDays(1)).token();
+        ProvisionGrant old = provisioner(claim, "hw-sd").attempt();
+        byte[] newCard = app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom());
+        Provisioner.RefusedException refused = assertThrows(Provisioner.RefusedException.class,
+                () -> provisioner(claim, "hw-sd", newCard).attempt());
+        assertTrue(refused.getMessage().endsWith("(devices approve " + old.deviceId() + ")"), refused.getMessage());
+
+        FleetRegistry.Device approved = sink.fleet().approveReprovisioning(old.deviceId());
+        assertTrue(approved.reprovisionApprovedUntil().isAfter(Instant.now()), approved.toString());
+        ProvisionGrant replaced = provisioner(claim, "hw-sd", newCard).attempt();
+        assertEquals(old.deviceId(), replaced.deviceId());
+        assertThrows(MqttException.class, () -> connect(mosquitto.url(), old.deviceId(), old.username(), old.password()));
+        connect(mosquitto.url(), replaced.deviceId(), replaced.username(), replaced.password()).disconnect();
+
+        // used up: another key (or the old card found in a drawer) is refused again; the new card's key works
+        assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-sd",
+                app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom())).attempt());
+        assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-sd").attempt());
+        assertEquals(replaced.deviceId(), provisioner(claim, "hw-sd", newCard).attempt().deviceId());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> sink.fleet().approveReprovisioning("shop-22-000000"));
+        assertEquals("no provisioned device shop-22-000000", unknown.getMessage());
+    }
+
+    /** A recorded signed request (its response key inside) sent again gets nothing: the sink remembers granted nonces. */
+    @Test
+    void aReplayedSignedRequestIsRefused() throws Exception {
+        String claim = sink.fleet().createClaim("shop-23", 1, Duration.ofDays(1)).token();
+        byte[] key = app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom());
+        String nonce = "recorded-request-0000001";
+        String responseKey = ProvisionSeal.newKey(new java.security.SecureRandom());
+        byte[] recorded = new WireCodec().encode(new ProvisionRequest(1, nonce, claim, "hw-replay", responseKey, "0.1.0",
+                null, null).signedWith(key));
+        ProvisionResponse granted = ask(recorded, nonce);
+        assertTrue(granted.ok(), String.valueOf(granted.error()));
+        ProvisionGrant grant = new WireCodec().decode(ProvisionSeal.open(responseKey, nonce, granted.sealed()), ProvisionGrant.class);
+        java.util.concurrent.CountDownLatch lost = new java.util.concurrent.CountDownLatch(1);
+        MqttClient box = session(mosquitto.url(), grant, lost);
+
+        ProvisionResponse replayed = ask(recorded, nonce);
+        assertEquals(false, replayed.ok());
+        assertTrue(replayed.error().startsWith("replayed request: nonce " + nonce + " was already used at "), replayed.error());
+        assertEquals(1, lost.getCount(), "the box's session is still up");
+        box.disconnect();
+        connect(mosquitto.url(), grant.deviceId(), grant.username(), grant.password()).disconnect();
     }
 
     private static MqttClient connect(String url, String clientId, String user, String password) throws MqttException {
@@ -164,7 +328,7 @@ class FleetIT {
     }
 
     @Test
-    void expiredAndUsedUpClaimsAreRefusedAndTheSameBoxOnlyRotatesItsPassword() throws Exception {
+    void expiredAndUsedUpClaimsAreRefusedAndTheSameBoxWithItsKeyOnlyRotatesItsPassword() throws Exception {
         Instant past = Instant.now().minus(Duration.ofHours(1));
         sink.fleet().registry().createClaim(new FleetRegistry.Claim("clm_expired_000000000000", "shop-1", 5, 5, past,
                 past.minus(Duration.ofDays(1))));
@@ -179,7 +343,7 @@ class FleetIT {
         assertTrue(usedUp.getMessage().contains("used up"), usedUp.getMessage());
         assertThrows(Provisioner.RefusedException.class, () -> provisioner("clm_unknown_0000000000000", "hw-3").attempt());
 
-        // the same hardware again: same device id, a new password; the old one stops working
+        // the same box again (its key): same device id, a new password; the old one stops working
         ProvisionGrant again = provisioner(claim, "hw-1").attempt();
         assertEquals(first.deviceId(), again.deviceId());
         assertNotEquals(first.password(), again.password());
@@ -198,6 +362,11 @@ class FleetIT {
             deviceId = registry.devices().get(0).deviceId();
             assertTrue(deviceId.startsWith("shop-7-"), deviceId);
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("identity.properties"))));
+            // the box made its key pair; the sink pinned the public half, the private half stayed in the file
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("device-key.properties"))));
+            Properties key = new Properties();
+            key.load(new java.io.StringReader(Files.readString(state.resolve("device-key.properties"))));
+            assertEquals(key.getProperty("ed25519.publicKey"), registry.device(deviceId).orElseThrow().publicKey());
 
             // a stamp, sent as itself through its ACL
             String card = app.sevenstamp.autopilot.sink.cards.SigningKey.loadOrCreate(dir.resolve("sink").resolve("signing.key"), "k1")
@@ -227,6 +396,15 @@ class FleetIT {
             assertEquals(1, registry.devices().size(), "restarting did not provision a second device");
         }
         assertTrue(Files.readString(state.resolve("fleet-config.properties")).contains("cards.programs=coffee"));
+
+        // it loses its credentials: its own key provisions it again, though its one-use claim is used up
+        Instant before = registry.device(deviceId).orElseThrow().provisionedAt();
+        Files.delete(state.resolve("identity.properties"));
+        try (GatewayProcess gw = GatewayProcess.start(config, dir.resolve("gateway-3.log"))) {
+            await().atMost(WAIT).until(() -> registry.device(deviceId).orElseThrow().provisionedAt().isAfter(before)
+                    && registry.device(deviceId).orElseThrow().online());
+            assertEquals(1, registry.devices().size(), "the same device, not a second one");
+        }
     }
 
     @Test
