@@ -48,6 +48,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.tinylog.Logger;
 
@@ -180,6 +181,7 @@ public final class SinkServer implements AutoCloseable {
                     mqttUser, mqttPassword, config.topics(), config.provisionUsername(), config.provisionPassword(),
                     key.trustedKeyLine(), config.tls()), registry, accessFactory, clock);
             started.push(fleet);
+            metrics.include(() -> Map.of("fleet.provisionRefusals", fleet.provisionRefusals()));
             fleet.publishRules(CounterRulesBook.versioned(store, config.programs(), clock));
             fleet.renumberRulesWith(held -> CounterRulesBook.numberedPast(store, config.programs(), clock, held));
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {

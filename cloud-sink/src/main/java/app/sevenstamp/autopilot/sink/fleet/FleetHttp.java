@@ -47,6 +47,7 @@ public final class FleetHttp {
                 .post("/api/v1/devices/{id}/config", Access.ADMIN, api::config)
                 .post("/api/v1/devices/{id}/revoke", Access.ADMIN, ex -> ex.json(200,
                         api.deviceJson(api.call(() -> fleet.revoke(ex.param("id"))), true)))
+                .post("/api/v1/devices/{id}/approve", Access.ADMIN, api::approve)
                 .post("/api/v1/devices/{id}/commands", Access.ADMIN, api::command)
                 .get("/api/v1/devices/{id}/commands/{commandId}", Access.ADMIN, api::commandState);
     }
@@ -77,6 +78,19 @@ public final class FleetHttp {
             throw Problem.badRequest("the body must be a JSON object of key to text value");
         }
         ex.json(200, deviceJson(call(() -> fleet.setConfig(ex.param("id"), changes)), true));
+    }
+
+    /** One re-provisioning without the box's key (a replaced SD card): 404 unknown, 409 revoked (it needs a claim). */
+    private void approve(Exchange ex) {
+        Device d;
+        try {
+            d = fleet.approveReprovisioning(ex.param("id"));
+        } catch (IllegalArgumentException e) {
+            throw Problem.notFound(String.valueOf(e.getMessage()));
+        } catch (IllegalStateException e) {
+            throw Problem.conflict(String.valueOf(e.getMessage()));
+        }
+        ex.json(200, deviceJson(d, true));
     }
 
     private void command(Exchange ex) {
@@ -117,6 +131,8 @@ public final class FleetHttp {
         n.put("revokedAt", d.revokedAt() == null ? null : d.revokedAt().toString());
         n.put("lastSeenAt", d.lastSeenAt() == null ? null : d.lastSeenAt().toString());
         n.put("desiredVersion", d.desiredVersion());
+        n.put("publicKey", d.publicKey());
+        n.put("reprovisionApprovedUntil", d.reprovisionApprovedUntil() == null ? null : d.reprovisionApprovedUntil().toString());
         JsonNode status = null;
         try {
             status = d.lastStatus() == null ? null : JSON.readTree(d.lastStatus());

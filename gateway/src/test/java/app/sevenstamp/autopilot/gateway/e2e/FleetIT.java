@@ -210,8 +210,11 @@ class FleetIT {
                 () -> provisioner(claim, "hw-sd", newCard).attempt());
         assertTrue(refused.getMessage().endsWith("(devices approve " + old.deviceId() + ")"), refused.getMessage());
 
-        FleetRegistry.Device approved = sink.fleet().approveReprovisioning(old.deviceId());
-        assertTrue(approved.reprovisionApprovedUntil().isAfter(Instant.now()), approved.toString());
+        // the operator approves through the HTTP route the CLI's 'devices approve' calls
+        var approved = approve(old.deviceId());
+        assertEquals(200, approved.statusCode(), approved.body());
+        assertTrue(approved.body().contains("\"reprovisionApprovedUntil\":\"20"), approved.body());
+        assertTrue(registry().device(old.deviceId()).orElseThrow().reprovisionApprovedUntil().isAfter(Instant.now()));
         ProvisionGrant replaced = provisioner(claim, "hw-sd", newCard).attempt();
         assertEquals(old.deviceId(), replaced.deviceId());
         assertThrows(MqttException.class, () -> connect(mosquitto.url(), old.deviceId(), old.username(), old.password()));
@@ -222,9 +225,17 @@ class FleetIT {
                 app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom())).attempt());
         assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-sd").attempt());
         assertEquals(replaced.deviceId(), provisioner(claim, "hw-sd", newCard).attempt().deviceId());
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
-                () -> sink.fleet().approveReprovisioning("shop-22-000000"));
-        assertEquals("no provisioned device shop-22-000000", unknown.getMessage());
+        var unknown = approve("shop-22-000000");
+        assertEquals(404, unknown.statusCode(), unknown.body());
+        assertTrue(unknown.body().contains("\"detail\":\"no provisioned device shop-22-000000\""), unknown.body());
+    }
+
+    private java.net.http.HttpResponse<String> approve(String deviceId) throws Exception {
+        String token = Files.readString(dir.resolve("sink").resolve("admin.token")).trim();
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                "http://127.0.0.1:" + sink.httpPort() + "/api/v1/devices/" + deviceId + "/approve"))
+                .header("Authorization", "Bearer " + token).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 
     /** A recorded signed request (its response key inside) sent again gets nothing: the sink remembers granted nonces. */
