@@ -7,12 +7,14 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * The one authentication filter: who an {@code Authorization: Bearer ...} header belongs to. Every
- * key is compared, in constant time, so the time of an answer tells nothing about which key came close.
+ * The one authentication filter: who an {@code Authorization: Bearer ...} header belongs to (every
+ * key is compared, in constant time, so the time of an answer tells nothing about which key came
+ * close), or whose console session a cookie is.
  */
 public final class Credentials {
     private final byte[] admin;
     private final Map<String, byte[]> tills = new TreeMap<>();
+    private volatile SessionLookup sessions = SessionLookup.NONE;
 
     /**
      * @param adminToken the operator's token
@@ -23,9 +25,15 @@ public final class Credentials {
         posKeys.forEach((location, key) -> tills.put(location, bearer(key)));
     }
 
-    Caller identify(String authorization) {
+    /** Console sessions from now on (cookies), beside the bearer keys. */
+    public void sessions(SessionLookup lookup) {
+        sessions = Objects.requireNonNull(lookup, "lookup");
+    }
+
+    /** A bearer key wins over a cookie: scripts send the one, browsers the other. */
+    Caller identify(String authorization, String sessionCookie) {
         if (authorization == null) {
-            return Caller.ANYONE;
+            return sessionCookie == null ? Caller.ANYONE : sessions.caller(sessionCookie).orElse(Caller.ANYONE);
         }
         byte[] given = authorization.getBytes(StandardCharsets.UTF_8);
         boolean operator = MessageDigest.isEqual(admin, given);

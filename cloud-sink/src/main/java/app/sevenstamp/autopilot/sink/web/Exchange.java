@@ -8,7 +8,9 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import org.eclipse.jetty.http.HttpCookie;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.FormFields;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -115,6 +117,53 @@ public final class Exchange {
         } catch (IOException e) {
             throw new Problem(400, "the request body could not be read: " + e.getMessage());
         }
+    }
+
+    /** A request cookie's value, or null. */
+    public String cookie(String name) {
+        for (HttpCookie c : Request.getCookies(request)) {
+            if (c.getName().equals(name)) {
+                return c.getValue();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The fields of an {@code application/x-www-form-urlencoded} body of at most {@code maxBytes}
+     * (read once; later calls get the same fields).
+     *
+     * @throws Problem 415 for another content type, 413 for a larger body, 400 for one that cannot be read
+     */
+    public Fields form(int maxBytes) {
+        String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+        if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
+            throw new Problem(415, "a form (application/x-www-form-urlencoded) is expected");
+        }
+        if (request.getLength() > maxBytes) {
+            throw new Problem(413, "the form is " + request.getLength() + " bytes; at most " + maxBytes + " are accepted here");
+        }
+        try {
+            return FormFields.getFields(request, 64, maxBytes);
+        } catch (RuntimeException e) {
+            throw new Problem(e.getMessage() != null && e.getMessage().contains("exceeds") ? 413 : 400,
+                    "the form could not be read: " + e.getMessage());
+        }
+    }
+
+    /** Adds an answer header beside any of the same name ({@code Set-Cookie}). */
+    public Exchange addHeader(String name, String value) {
+        response.getHeaders().add(name, value);
+        return this;
+    }
+
+    /** 303 See Other to a path of this server (never to an address a request named: no open redirect). */
+    public void redirect(String path) {
+        if (!path.startsWith("/") || path.startsWith("//") || path.contains("\\")) {
+            throw new IllegalArgumentException("not a local path: " + path);
+        }
+        header("Location", path);
+        send(303, "text/plain; charset=utf-8", new byte[0]);
     }
 
     /** Sets an answer header (before the answer is sent). */

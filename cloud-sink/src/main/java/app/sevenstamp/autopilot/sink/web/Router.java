@@ -89,20 +89,23 @@ public final class Router {
                 }
             }
         }
+        Exchange identifying = new Exchange(request, response, callback, params, Caller.ANYONE);
         Caller caller = found == null || found.access == Access.PUBLIC ? Caller.ANYONE
-                : credentials.identify(request.getHeaders().get("Authorization"));
-        Exchange ex = new Exchange(request, response, callback, params, caller);
+                : credentials.identify(request.getHeaders().get("Authorization"), identifying.cookie(SessionLookup.COOKIE));
+        Exchange ex = found == null || found.access == Access.PUBLIC ? identifying
+                : new Exchange(request, response, callback, params, caller);
         try {
             if (found == null) {
                 throw allowed.isEmpty() ? Problem.notFound("no such resource: " + request.getHttpURI().getDecodedPath())
                         : new Problem(405, "use " + String.join(" or ", allowed) + " for " + request.getHttpURI().getDecodedPath(),
                                 Map.of("Allow", String.join(", ", allowed)));
             }
-            if (found.access != Access.PUBLIC && caller.access() != found.access) {
-                throw new Problem(401, found.access == Access.ADMIN
-                        ? "this route needs the operator's token: 'Authorization: Bearer <admin token>' (admin.tokenFile)"
-                        : "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'",
-                        Map.of("WWW-Authenticate", "Bearer"));
+            if (!found.access.admits(caller)) {
+                refuse(ex, found.access, caller);
+                return;
+            }
+            if (caller.viaSession() && !method.equals(GET) && !method.equals("HEAD")) {
+                SessionGuard.check(ex, request);
             }
             found.route.handle(ex);
             if (!ex.answered()) {
@@ -120,6 +123,27 @@ public final class Router {
     }
 
     private static final String GET = "GET";
+
+    /**
+     * A caller the route does not admit: a browser without a console session goes to the login page
+     * (and back afterwards), a signed-in person without the role gets 403, anyone else 401.
+     */
+    private static void refuse(Exchange ex, Access needed, Caller caller) {
+        if (needed.console() && !caller.viaSession() && caller.access() == Access.PUBLIC
+                && (ex.method().equals(GET) || ex.method().equals("HEAD"))) {
+            ex.redirect("/console/login?next=" + java.net.URLEncoder.encode(ex.path(), java.nio.charset.StandardCharsets.UTF_8));
+            return;
+        }
+        if (caller.access() != Access.PUBLIC) {
+            throw new Problem(403, caller.viaSession() ? "signed in as " + caller.operator() + " (" + caller.access().name()
+                    .toLowerCase(java.util.Locale.ROOT) + "), which may not do this" : "this key may not do this");
+        }
+        throw new Problem(401, needed == Access.ADMIN
+                ? "this route needs the operator's token: 'Authorization: Bearer <admin token>' (admin.tokenFile)"
+                : needed == Access.POS ? "unknown API key; send 'Authorization: Bearer <pos.<location>.apiKey>'"
+                : "sign in to the console first (/console/login)",
+                Map.of("WWW-Authenticate", "Bearer"));
+    }
 
     private static void answer(Exchange ex, Problem p) {
         if (ex.answered()) {
