@@ -111,7 +111,7 @@ final class DiskCheck implements Check {
         try {
             disk = block.toRealPath();
         } catch (IOException | SecurityException e) {
-            return CheckLine.ok("outbox storage", "on " + source + " (device " + majorMinor + ", not a block device: "
+            return CheckLine.ok("outbox storage", "on " + source + " (device " + majorMinor + ", not in /sys/dev/block: "
                     + "not an SD card)");
         }
         if (!Files.exists(disk.resolve("device")) && disk.getParent() != null) {

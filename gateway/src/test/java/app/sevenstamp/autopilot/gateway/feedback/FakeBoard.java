@@ -15,14 +15,14 @@ import java.util.function.Predicate;
  * {@code sys/class/gpio} link, and {@code sys/class/pwm/pwmchipN} with {@code npwm} and the {@code device}
  * link naming the PWM block. The layouts follow what people posted from real boards (docs/hardware.md).
  */
-final class FakeBoard {
-    final Path root;
+public final class FakeBoard {
+    public final Path root;
 
-    FakeBoard(Path root) {
+    public FakeBoard(Path root) {
         this.root = root;
     }
 
-    FakeBoard model(String model) {
+    public FakeBoard model(String model) {
         write(root.resolve("proc/device-tree/model"), model + "\0");
         return this;
     }
@@ -31,7 +31,7 @@ final class FakeBoard {
      * A GPIO chip: the character device, its gpio-bus entry under {@code parent} (a path below sys/devices), and
      * the legacy class entry with the label (none when {@code label} is null, as without CONFIG_GPIO_SYSFS).
      */
-    FakeBoard gpioChip(int n, String parent, String label, int base, int lines) {
+    public FakeBoard gpioChip(int n, String parent, String label, int base, int lines) {
         try {
             Files.createDirectories(root.resolve("dev"));
             Path dev = root.resolve("dev/gpiochip" + n);
@@ -55,7 +55,7 @@ final class FakeBoard {
     }
 
     /** A symlink in /dev, like the Pi 5's gpiochip4 -> gpiochip0 kept for old programs. */
-    FakeBoard devLink(String name, String target) {
+    public FakeBoard devLink(String name, String target) {
         try {
             Files.createSymbolicLink(root.resolve("dev").resolve(name), Path.of(target));
             return this;
@@ -65,7 +65,7 @@ final class FakeBoard {
     }
 
     /** A PWM chip of the block {@code device} (a path below sys/devices), as /sys/class/pwm shows it. */
-    FakeBoard pwmChip(int n, String device, int channels) {
+    public FakeBoard pwmChip(int n, String device, int channels) {
         try {
             Path block = Files.createDirectories(root.resolve("sys/devices").resolve(device));
             Path chip = Files.createDirectories(block.resolve("pwm/pwmchip" + n));
@@ -78,17 +78,17 @@ final class FakeBoard {
         }
     }
 
-    GpioHost host() {
+    public GpioHost host() {
         return host(p -> true);
     }
 
     /** No ioctl on a fake tree: labels come from sysfs. */
-    GpioHost host(Predicate<Path> accessible) {
+    public GpioHost host(Predicate<Path> accessible) {
         return new GpioHost(root, p -> Optional.empty(), accessible);
     }
 
     /** Pi 5 on kernel 6.6.45 and later: the header's chip is gpiochip0, the SoC's from gpiochip10 (raspberrypi/linux#6144). */
-    static FakeBoard pi5(Path root) {
+    public static FakeBoard pi5(Path root) {
         String rp1 = "platform/axi/1000120000.pcie/1f000d0000.gpio";
         return new FakeBoard(root).model("Raspberry Pi 5 Model B Rev 1.0")
                 .gpioChip(0, rp1, "pinctrl-rp1", 569, 54)
@@ -99,13 +99,13 @@ final class FakeBoard {
                 .devLink("gpiochip4", "gpiochip0");
     }
 
-    static FakeBoard pi4(Path root) {
+    public static FakeBoard pi4(Path root) {
         return new FakeBoard(root).model("Raspberry Pi 4 Model B Rev 1.5")
                 .gpioChip(0, "platform/soc/fe200000.gpio", "pinctrl-bcm2711", 512, 58)
                 .gpioChip(1, "platform/soc/soc:firmware/soc:firmware:gpio", "raspberrypi-exp-gpio", 570, 8);
     }
 
-    static FakeBoard zero2w(Path root) {
+    public static FakeBoard zero2w(Path root) {
         return new FakeBoard(root).model("Raspberry Pi Zero 2 W Rev 1.0")
                 .gpioChip(0, "platform/soc/3f200000.gpio", "pinctrl-bcm2835", 512, 54);
     }
