@@ -85,8 +85,10 @@ final class BrokerCheck implements Check {
                 case MqttException.REASON_CODE_FAILED_AUTHENTICATION -> CheckLine.fail("broker login", "refused " + who
                         + ": bad user name or password; check mqtt.username and mqtt.password (a provisioned box: "
                         + "its identity in the state folder)");
+                // Mosquitto answers a wrong password with this code too
                 case MqttException.REASON_CODE_NOT_AUTHORIZED -> CheckLine.fail("broker login", "refused " + who
-                        + ": not authorised; the broker's access rules do not let this user connect");
+                        + ": not authorised; check mqtt.username and mqtt.password, and that the broker lets this "
+                        + "user connect");
                 default -> CheckLine.fail("broker login", "no MQTT answer " + who + ": " + root(e));
             });
         }
