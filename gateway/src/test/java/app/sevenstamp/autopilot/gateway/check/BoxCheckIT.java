@@ -115,6 +115,32 @@ class BoxCheckIT {
     }
 
     @Test
+    void thePiCheckScriptRunsTheJarsCheck() throws Exception {
+        // no systemd and no 'autopilot' user here: the script runs the check as this user and says so
+        Path config = config("tcp://127.0.0.1:1", pki.ca(), "x");
+        Files.writeString(config, Files.readString(config).replace("mqtt.tls.ca=" + pki.ca() + "\n", ""));
+        ProcessBuilder pb = new ProcessBuilder("sh", Path.of("..", "scripts", "pi-check").toString(), "--config",
+                config.toString()).redirectErrorStream(true);
+        pb.environment().put("AUTOPILOT_JAR", JAR.toAbsolutePath().toString());
+        Process p = pb.start();
+        List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String all = String.join("\n", lines);
+        assertEquals(BoxCheck.NOT_READY, p.exitValue(), all);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("FAIL broker: cannot reach 127.0.0.1:1 ")), all);
+        assertEquals("NOT READY: 3 problems (the FAIL lines above)", lines.get(lines.size() - 1), all);
+
+        ProcessBuilder missing = new ProcessBuilder("sh", Path.of("..", "scripts", "pi-check").toString())
+                .redirectErrorStream(true);
+        missing.environment().put("AUTOPILOT_JAR", dir.resolve("no.jar").toString());
+        Process m = missing.start();
+        String text = new String(m.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(m.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(69, m.exitValue(), text);
+        assertTrue(text.contains("no.jar is missing: install the 7stamp-autopilot-gateway package first"), text);
+    }
+
+    @Test
     void withoutAConfigItIsAUsageError() throws Exception {
         Result r = check("check");
         assertEquals(64, r.code());
