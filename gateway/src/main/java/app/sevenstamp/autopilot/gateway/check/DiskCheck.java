@@ -41,6 +41,11 @@ final class DiskCheck implements Check {
         Path dir = outboxDir.toAbsolutePath().normalize();
         Path existing = dir;
         while (existing != null && !Files.isDirectory(existing)) {
+            if (Files.exists(existing)) {
+                // the gateway could never create the outbox below a file
+                return List.of(CheckLine.fail("outbox disk", existing + " is a file, so the outbox " + dir
+                        + " cannot be created; move it away or set outbox.dir"));
+            }
             existing = existing.getParent();
         }
         if (existing == null) {

@@ -188,4 +188,21 @@ class BoxCheckTest {
             assertEquals(0, selfTests.get());
         }
     }
+
+    @Test
+    void aBoxWithAClaimThatHasNotProvisionedIsToldToStartOnceAndNothingIsSent() throws Exception {
+        Path root = root(BOOKWORM, "");
+        Path outbox = Files.createDirectories(dir.resolve("outbox"));
+        Path config = dir.resolve("claim.properties");
+        // the broker port is closed: provisioning would fail loudly if the check tried it
+        Files.writeString(config, "provision.claimToken=claim-123\noutbox.dir=" + outbox
+                + "\nmqtt.url=" + TestBroker.notStarted().url() + "\n");
+        Run r = run(host(root, new ClockCheck.State(Optional.empty(), "no answer")), config);
+        assertEquals(BoxCheck.NOT_READY, r.code(), String.join("\n", r.lines()));
+        assertEquals("FAIL config: " + config + " has a provision.claimToken and this box has not provisioned yet: "
+                + "start the service once (sudo systemctl start 7stamp-gateway), wait for 'provisioned' in its log, "
+                + "stop it and check again", r.line("FAIL config"));
+        assertEquals("WARN clock: cannot tell whether it is synchronised (no answer)", r.line("WARN clock"));
+        assertEquals("NOT READY: 1 problem (the FAIL lines above)", r.lines().get(r.lines().size() - 1));
+    }
 }
