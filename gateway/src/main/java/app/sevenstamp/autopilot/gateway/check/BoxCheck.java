@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -60,6 +61,7 @@ public final class BoxCheck {
     private final Host host;
     private final PrintStream out;
     private int failures;
+    private String scannerProblem;
 
     public BoxCheck(Host host, PrintStream out) {
         this.host = host;
@@ -69,6 +71,7 @@ public final class BoxCheck {
     /** Runs every check against the configuration file; returns the exit code. */
     public int run(Path configFile, String version) {
         failures = 0;
+        scannerProblem = null;
         out.println("7stamp gateway " + version + ": checking this box with " + configFile);
         print(new SystemCheck(host.gpioHost(), host.root().resolve("etc/os-release"), Runtime.version()).run());
         Optional<GatewayConfig> config = config(configFile, version);
@@ -76,7 +79,8 @@ public final class BoxCheck {
             GatewayConfig c = config.get();
             GpioCheck gpio = new GpioCheck(c.feedback(), host.gpioHost(), host.lineInfo());
             print(gpio.run());
-            print(new ScannerCheck(c.scanner(), host.opener()).run());
+            print(scannerProblem != null ? List.of(CheckLine.fail("scanner", scannerProblem))
+                    : new ScannerCheck(c.scanner(), host.opener()).run());
             print(new DiskCheck(c.outboxDir(), c.outboxLimits(), host.root()).run());
             print(new ClockCheck(host.clock()).run());
             print(new BrokerCheck(c.mqtt(), BROKER_TIMEOUT).run());
@@ -103,7 +107,21 @@ public final class BoxCheck {
                 return Optional.empty();
             }
             // with nothing to provision, complete() only reads the stored identity and checks the whole file
-            GatewayConfig c = phase1.complete(HostFacts.hostName(), HardwareId::read, version).config();
+            GatewayConfig c;
+            try {
+                c = phase1.complete(HostFacts.hostName(), HardwareId::read, version).config();
+            } catch (ConfigException e) {
+                if (!e.getMessage().startsWith("scanner.")) {
+                    throw e;
+                }
+                // a scanner not plugged in is the scanner's line, not a reason to skip GPIO, disk and broker
+                scannerProblem = e.getMessage();
+                Properties withoutScanner = new Properties();
+                withoutScanner.putAll(phase1.properties());
+                withoutScanner.setProperty("scanner.type", "stdin");
+                c = new FleetBoot.Phase1(phase1.file(), withoutScanner, phase1.fleet(), phase1.stateDir())
+                        .complete(HostFacts.hostName(), HardwareId::read, version).config();
+            }
             print(List.of(CheckLine.ok("config", file + ": device " + c.deviceId() + " at location " + c.location()
                     + ", feedback " + c.feedback().describe())));
             return Optional.of(c);

@@ -205,4 +205,19 @@ class BoxCheckTest {
         assertEquals("WARN clock: cannot tell whether it is synchronised (no answer)", r.line("WARN clock"));
         assertEquals("NOT READY: 1 problem (the FAIL lines above)", r.lines().get(r.lines().size() - 1));
     }
+
+    @Test
+    void aScannerThatIsNotPluggedInFailsItsLineAndTheOtherChecksStillRun() throws Exception {
+        Path root = root(BOOKWORM, "");
+        try (TestBroker broker = TestBroker.start()) {
+            Path missing = dir.resolve("ttyACM9");
+            Run r = run(host(root, new ClockCheck.State(Optional.of(true), "flag")), config(broker.url(), missing.toString()));
+            assertEquals(BoxCheck.NOT_READY, r.code());
+            assertTrue(r.line("FAIL scanner: scanner.port: '" + missing + "' does not exist; ").length() > 0);
+            assertTrue(r.line("OK   gpio line 17 (green LED)").length() > 0, "GPIO is still checked");
+            assertEquals("OK   broker login: accepted anonymously", r.line("OK   broker login"));
+            assertTrue(r.line("OK   config: ").length() > 0);
+            assertEquals("NOT READY: 1 problem (the FAIL lines above)", r.lines().get(r.lines().size() - 1));
+        }
+    }
 }
