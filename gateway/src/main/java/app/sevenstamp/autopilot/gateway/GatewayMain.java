@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway;
 
+import app.sevenstamp.autopilot.gateway.check.BoxCheck;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
 import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetBoot;
@@ -17,7 +18,8 @@ import org.tinylog.Logger;
 import org.tinylog.provider.ProviderRegistry;
 
 /**
- * {@code java -jar autopilot-gateway.jar --config FILE}. Exit codes follow sysexits: 64 bad usage,
+ * {@code java -jar autopilot-gateway.jar --config FILE}, or {@code ... check --config FILE} for the installer's
+ * check of the box ({@link BoxCheck}: exit 0 when ready for a counter, 1 when not). Exit codes follow sysexits: 64 bad usage,
  * 78 bad configuration (only the message is printed, for the operator), 74 outbox unusable, 70 any
  * other failure to start. Once started the daemon runs until SIGTERM or SIGINT, then stops within
  * five seconds.
@@ -28,12 +30,24 @@ public final class GatewayMain {
     static final int EX_IOERR = 74;
     static final int EX_CONFIG = 78;
 
-    private static final String USAGE = "usage: java -jar autopilot-gateway.jar --config FILE";
+    private static final String USAGE = "usage: java -jar autopilot-gateway.jar [check] --config FILE";
 
     private GatewayMain() {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("check")) {
+            Path configFile = parse(java.util.Arrays.copyOfRange(args, 1, args.length));
+            int code;
+            if (configFile == null) {
+                System.err.println(JournalConsoleWriter.errorLine(USAGE));
+                code = EX_USAGE;
+            } else {
+                code = new BoxCheck(BoxCheck.Host.system(), System.out).run(configFile, version());
+            }
+            shutdownLogging();
+            System.exit(code);
+        }
         int code = start(args);
         if (code != 0) {
             shutdownLogging();

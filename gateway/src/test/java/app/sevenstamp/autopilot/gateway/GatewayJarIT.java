@@ -113,7 +113,7 @@ class GatewayJarIT {
     void badUsageExits64WithTheUsageLine() throws Exception {
         Run run = new Run("--conf", "x");
         assertEquals(64, run.exit());
-        assertEquals("usage: java -jar autopilot-gateway.jar --config FILE" + System.lineSeparator(), run.log());
+        assertEquals("usage: java -jar autopilot-gateway.jar [check] --config FILE" + System.lineSeparator(), run.log());
     }
 
     @Test

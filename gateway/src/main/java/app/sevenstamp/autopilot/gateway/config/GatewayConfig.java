@@ -80,7 +80,8 @@ import java.util.stream.Stream;
  * <tr><td>feedback.gpio.blue</td><td>23</td><td>BCM 0..27, distinct; only with {@code feedback.led=rgb}</td></tr>
  * <tr><td>feedback.buzzer</td><td>{@code active}</td><td>{@code active} (digital output), {@code passive} (PWM tones), {@code none}</td></tr>
  * <tr><td>feedback.gpio.buzzer</td><td>22</td><td>BCM 0..27, distinct; only with {@code feedback.buzzer=active}</td></tr>
- * <tr><td>feedback.pwm.chip</td><td>{@code auto}</td><td>{@code auto} or 0..15 ({@code /sys/class/pwm/pwmchipN}); passive buzzer</td></tr>
+ * <tr><td>feedback.gpio.chip</td><td>{@code auto}</td><td>{@code auto} (the chip with the board's label, docs/hardware.md), or a label or name as gpiodetect prints it ({@code pinctrl-rp1}, {@code gpiochip0})</td></tr>
+ * <tr><td>feedback.pwm.chip</td><td>{@code auto}</td><td>{@code auto} (the chip of the board's PWM block, docs/hardware.md) or 0..15 ({@code /sys/class/pwm/pwmchipN}); passive buzzer</td></tr>
  * <tr><td>feedback.pwm.channel</td><td>{@code auto}</td><td>{@code auto} (GPIO 18: 0 on a Pi 4, 2 on a Pi 5) or 0..3; passive buzzer</td></tr>
  * <tr><td>vouchers.answerTimeout</td><td>3s</td><td>500ms..30s; a scanned voucher without the sink's answer by then gets CANNOT_CHECK and is cancelled</td></tr>
  * <tr><td>feedback.gpio.activeLow</td><td>false</td><td>{@code true} (all), {@code false} (none), or a comma list of green, red, blue, buzzer</td></tr>
@@ -209,14 +210,41 @@ public record GatewayConfig(
      * @param activeLow the outputs driven low to switch them on
      */
     public record FeedbackSettings(FeedbackType type, LedType led, int greenPin, int redPin, int bluePin,
-            BuzzerType buzzer, int buzzerPin, int pwmChip, int pwmChannel, Set<FeedbackPin> activeLow) {
+            BuzzerType buzzer, int buzzerPin, int pwmChip, int pwmChannel, Set<FeedbackPin> activeLow,
+            String gpioChip) {
         public static final int AUTO = -1;
+        /** {@code feedback.gpio.chip} when the chip is found from the board. */
+        public static final String AUTO_CHIP = "auto";
 
+        /**
+         * @param gpioChip {@link #AUTO_CHIP} (the chip with the board's label) or a gpiochip's label or name
+         */
         public FeedbackSettings {
             Objects.requireNonNull(type, "type");
             Objects.requireNonNull(led, "led");
             Objects.requireNonNull(buzzer, "buzzer");
+            Objects.requireNonNull(gpioChip, "gpioChip");
             activeLow = activeLow.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(activeLow));
+        }
+
+        /** With the header's chip found from the board. */
+        public FeedbackSettings(FeedbackType type, LedType led, int greenPin, int redPin, int bluePin,
+                BuzzerType buzzer, int buzzerPin, int pwmChip, int pwmChannel, Set<FeedbackPin> activeLow) {
+            this(type, led, greenPin, redPin, bluePin, buzzer, buzzerPin, pwmChip, pwmChannel, activeLow, AUTO_CHIP);
+        }
+
+        /** The configured outputs and their BCM lines, in the order they are wired: green, red, blue, buzzer. */
+        public java.util.Map<FeedbackPin, Integer> lines() {
+            java.util.Map<FeedbackPin, Integer> lines = new java.util.EnumMap<>(FeedbackPin.class);
+            lines.put(FeedbackPin.GREEN, greenPin);
+            lines.put(FeedbackPin.RED, redPin);
+            if (led == LedType.RGB) {
+                lines.put(FeedbackPin.BLUE, bluePin);
+            }
+            if (buzzer == BuzzerType.ACTIVE) {
+                lines.put(FeedbackPin.BUZZER, buzzerPin);
+            }
+            return lines;
         }
 
         /** Green and red LEDs, an active buzzer, all active-high: the wiring in the README. */
@@ -355,8 +383,16 @@ public record GatewayConfig(
             throw Settings.bad("feedback.gpio.activeLow", s.string("feedback.gpio.activeLow", ""),
                     "outputs other than buzzer while feedback.buzzer is passive (a PWM tone has no active level)");
         }
-        return new FeedbackSettings(type, led, green, red, blue, buzzer, buzzerPin, chip, channel, activeLow);
+        String gpioChip = s.string("feedback.gpio.chip", FeedbackSettings.AUTO_CHIP).trim();
+        if (!GPIO_CHIP.matcher(gpioChip).matches()) {
+            throw Settings.bad("feedback.gpio.chip", gpioChip,
+                    "auto, or the label or name of a GPIO chip as gpiodetect prints it (pinctrl-rp1, gpiochip0)");
+        }
+        return new FeedbackSettings(type, led, green, red, blue, buzzer, buzzerPin, chip, channel, activeLow, gpioChip);
     }
+
+    /** A gpiochip label or name: at most 31 characters (the kernel's label field), no spaces or slashes. */
+    private static final Pattern GPIO_CHIP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.@:-]{0,30}");
 
     private static int autoOr(Settings s, String key, int max) {
         String value = s.string(key, "auto");

@@ -37,30 +37,52 @@ public final class Feedbacks {
             return console;
         }
         try {
-            FeedbackSettings resolved = settings;
-            int pwmChip = 0;
-            if (settings.buzzer() == BuzzerType.PASSIVE) {
-                int channel = settings.pwmChannel() == FeedbackSettings.AUTO ? host.defaultPwmChannel() : settings.pwmChannel();
-                OptionalInt found = settings.pwmChip() == FeedbackSettings.AUTO ? host.pwmChip(channel)
-                        : OptionalInt.of(settings.pwmChip());
-                if (found.isEmpty()) {
-                    throw new IllegalStateException("no PWM chip with channel " + channel + " in " + host.pwmDir()
-                            + ": enable hardware PWM on GPIO 18 with 'dtoverlay=pwm-2chan' in /boot/firmware/config.txt "
-                            + "and reboot, or set feedback.pwm.chip and feedback.pwm.channel");
-                }
-                pwmChip = found.getAsInt();
-                resolved = new FeedbackSettings(settings.type(), settings.led(), settings.greenPin(), settings.redPin(),
-                        settings.bluePin(), settings.buzzer(), settings.buzzerPin(), pwmChip, channel, settings.activeLow());
-            }
-            GpioFeedback gpio = GpioFeedback.openGpiod(resolved, pwmChip, ticker);
+            FeedbackSettings resolved = resolve(settings, host);
+            GpioFeedback gpio = GpioFeedback.openGpiod(resolved, resolved.pwmChip() == FeedbackSettings.AUTO ? 0
+                    : resolved.pwmChip(), ticker);
             Logger.info("GPIO feedback on {} ({}): {}", host.model(), "gpiod", resolved.describe());
             return gpio;
+        } catch (GpioLookupException e) {
+            Logger.error("GPIO feedback is not available: {}. Falling back to console feedback.", e.getMessage());
+            return console;
         } catch (RuntimeException | LinkageError e) {
             Logger.error("GPIO feedback could not be opened ({}). It needs read-write access to /dev/gpiochip* "
                     + "(and /sys/class/pwm for a passive buzzer): the service user must be in group '{}'. "
                     + "Falling back to console feedback.", rootCause(e), GpioHost.GPIO_GROUP);
             return console;
         }
+    }
+
+    /**
+     * Checks the header's chip is the one Pi4J will drive and fills in the PWM chip and channel of a passive
+     * buzzer from the board (a configured value wins).
+     *
+     * @throws GpioLookupException naming what was found and the key to set
+     */
+    public static FeedbackSettings resolve(FeedbackSettings settings, GpioHost host) {
+        GpioHost.Chip header = host.headerChip(settings.gpioChip());
+        // Pi4J 2.8's gpiod provider picks its chip itself; refuse rather than drive another chip's lines
+        GpioHost.Chip pi4j = host.pi4jChip().orElse(null);
+        if (pi4j == null || !pi4j.name().equals(header.name())) {
+            throw new GpioLookupException("the header's chip is " + header.describe() + " but Pi4J's gpiod provider "
+                    + "drives the first chip whose label contains '" + GpioHost.PI4J_LABEL_PART + "' ("
+                    + (pi4j == null ? "none here" : pi4j.describe()) + "); GPIO feedback works only where they agree");
+        }
+        if (settings.buzzer() != BuzzerType.PASSIVE) {
+            return settings;
+        }
+        int channel = settings.pwmChannel() == FeedbackSettings.AUTO ? host.defaultPwmChannel() : settings.pwmChannel();
+        OptionalInt found = settings.pwmChip() == FeedbackSettings.AUTO ? host.pwmChip(channel)
+                : OptionalInt.of(settings.pwmChip());
+        if (found.isEmpty()) {
+            throw new GpioLookupException("no PWM chip of " + host.board().map(Board::pwmDevice).orElse("this board")
+                    + " with channel " + channel + " in " + host.pwmDir()
+                    + ": enable hardware PWM on GPIO 18 with 'dtoverlay=pwm-2chan' in /boot/firmware/config.txt "
+                    + "and reboot, or set feedback.pwm.chip and feedback.pwm.channel");
+        }
+        return new FeedbackSettings(settings.type(), settings.led(), settings.greenPin(), settings.redPin(),
+                settings.bluePin(), settings.buzzer(), settings.buzzerPin(), found.getAsInt(), channel,
+                settings.activeLow(), settings.gpioChip());
     }
 
     private static String rootCause(Throwable e) {

@@ -128,6 +128,9 @@ class GatewayConfigTest {
         assertTrue(f.activeLow(FeedbackPin.RED));
         assertFalse(f.activeLow(FeedbackPin.GREEN));
         assertEquals("rgb green=5 red=6 blue=26 buzzer=pwm chip 2 channel 3 (passive) active-low=red,blue", f.describe());
+        assertEquals("auto", f.gpioChip());
+        assertEquals("pinctrl-rp1", load("feedback.gpio.chip", "pinctrl-rp1").feedback().gpioChip());
+        assertEquals("gpio-brcmstb@107d508500", load("feedback.gpio.chip", "gpio-brcmstb@107d508500").feedback().gpioChip());
         assertEquals(BuzzerType.NONE, load("feedback.buzzer", "none").feedback().buzzer());
         assertEquals(Set.of(), load("feedback.gpio.activeLow", "false").feedback().activeLow());
     }
@@ -152,6 +155,8 @@ class GatewayConfigTest {
                 error("feedback.pwm.chip", "pwmchip2"));
         assertEquals("feedback.pwm.channel: '4' is not allowed; allowed: auto or a whole number in 0..3",
                 error("feedback.pwm.channel", "4"));
+        assertEquals("feedback.gpio.chip: '/dev/gpiochip0' is not allowed; allowed: auto, or the label or name of a "
+                + "GPIO chip as gpiodetect prints it (pinctrl-rp1, gpiochip0)", error("feedback.gpio.chip", "/dev/gpiochip0"));
         assertEquals("feedback.gpio.activeLow: 'red,yellow' is not allowed; allowed: true, false, or a comma list of "
                 + "green, red, blue, buzzer", error("feedback.gpio.activeLow", "red,yellow"));
         assertEquals("feedback.gpio.activeLow: 'buzzer' is not allowed; allowed: outputs other than buzzer while "
