@@ -19,6 +19,10 @@ import app.sevenstamp.autopilot.sink.http.PublicApi;
 import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.http.VoucherApi;
 import app.sevenstamp.autopilot.sink.web.Credentials;
+import app.sevenstamp.autopilot.sink.console.Audit;
+import app.sevenstamp.autopilot.sink.console.ConsoleApi;
+import app.sevenstamp.autopilot.sink.console.Operators;
+import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.web.Router;
 import app.sevenstamp.autopilot.sink.web.WebServer;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
@@ -232,7 +236,14 @@ public final class SinkServer implements AutoCloseable {
                 webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();
                 started.push(webhooks);
             }
-            Router router = new Router(new Credentials(adminToken, config.access().posKeys()));
+            Credentials credentials = new Credentials(adminToken, config.access().posKeys());
+            Router router = new Router(credentials);
+            SecureRandom random = new SecureRandom();
+            Sessions sessions = new Sessions(store, clock, config.console().sessionIdle(), config.console().sessionLongest(),
+                    random);
+            credentials.sessions(sessions);
+            new ConsoleApi(new Operators(store), sessions, new Audit(store, clock), config.console(), clock, random)
+                    .register(router);
             VoucherApi voucherApi = new VoucherApi(new VoucherStore(store), voucherIssuer, redemptions, store, clock);
             new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
             voucherApi.register(router);

@@ -61,15 +61,23 @@ public final class SinkCli {
             "      create a provisioning claim and print its token",
             LedgerCommand.USAGE,
             VoucherCommand.USAGE,
+            OperatorCommand.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
     private final PrintStream out;
     private final PrintStream err;
+    private final java.io.InputStream in;
 
     public SinkCli(PrintStream out, PrintStream err) {
+        this(out, err, System.in);
+    }
+
+    /** @param in where {@code operators add} reads a password when no terminal asks for it */
+    public SinkCli(PrintStream out, PrintStream err, java.io.InputStream in) {
         this.out = out;
         this.err = err;
+        this.in = in;
     }
 
     /** Runs a command; {@code serve} returns only after the JVM began to shut down. */
@@ -161,6 +169,10 @@ public final class SinkCli {
                 Args a = Args.parse(rest, Set.of("config", "title", "reason", "card", "card-code", "valid", "from",
                         "location", "operator", "qr", "code128"));
                 return new VoucherCommand(out, err).run(a, config(a, true));
+            }
+            case "operators": {
+                Args a = Args.parse(rest, Set.of("config", "role", "locations"));
+                return new OperatorCommand(out, err, in).run(a, config(a, true));
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");

@@ -49,7 +49,8 @@ import java.util.regex.Pattern;
  * </table>
  * The rules and reward plan of a program ({@code program.<id>.cooldown}, {@code dailyCap}, {@code minTravel},
  * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
- * The HTTP server's keys ({@code http.host}, {@code http.port} and its limits) are described in {@link HttpSettings}.
+ * The HTTP server's keys ({@code http.host}, {@code http.port} and its limits) are described in {@link HttpSettings},
+ * the console's ({@code console.*}) in {@link ConsoleSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
@@ -82,7 +83,8 @@ public record SinkConfig(
         StoreSettings store,
         AccessSettings access,
         WebhookSettings webhook,
-        VoucherSettings vouchers) {
+        VoucherSettings vouchers,
+        ConsoleSettings console) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -107,6 +109,7 @@ public record SinkConfig(
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(webhook, "webhook");
         Objects.requireNonNull(vouchers, "vouchers");
+        Objects.requireNonNull(console, "console");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -178,10 +181,11 @@ public record SinkConfig(
         AccessSettings access = AccessSettings.from(s);
         WebhookSettings webhook = WebhookSettings.from(s);
         VoucherSettings vouchers = VoucherSettings.from(s, programs);
+        ConsoleSettings console = ConsoleSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console);
     }
 
     public String httpHost() {

@@ -72,7 +72,10 @@ public final class AdminApi {
 
     private void correct(Exchange ex, boolean adjust) {
         String cardId = cardId(ex);
-        Correction c = Correction.parse(ex.jsonObject(MAX_BODY), adjust);
+        Correction parsed = Correction.parse(ex.jsonObject(MAX_BODY), adjust);
+        // a person signed in to the console is named by their account, whatever the body says
+        Correction c = ex.caller().viaSession() ? new Correction(parsed.stamps(), parsed.rewards(), parsed.reason(),
+                ex.caller().operator()) : parsed;
         try {
             StoredCard card = adjust ? corrections.adjust(cardId, c.stamps(), c.rewards(), c.reason(), c.operator())
                     : corrections.undoLastStamp(cardId, c.reason(), c.operator());

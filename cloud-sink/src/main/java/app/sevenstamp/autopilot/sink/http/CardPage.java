@@ -1,5 +1,7 @@
 package app.sevenstamp.autopilot.sink.http;
 
+import app.sevenstamp.autopilot.sink.web.Html;
+
 /**
  * The small HTML page a customer may open from the wallet card: the same facts as the JSON, and a
  * row of stamp circles. Every value is escaped; nothing is loaded from elsewhere
@@ -8,7 +10,9 @@ package app.sevenstamp.autopilot.sink.http;
 final class CardPage {
     /** Served as {@code /assets/site.css}: the pages' policy allows no inline style. */
     static final String STYLE = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
-            + ".stamps{font-size:2rem;letter-spacing:.3rem}.stamp.on{color:#b5651d}.id{color:#777}\n";
+            + ".stamps{font-size:2rem;letter-spacing:.3rem}.stamp.on{color:#b5651d}.id{color:#777}"
+            + ".error{color:#a00000;font-weight:bold}.hint{background:#f4f4f4;padding:.5rem}"
+            + "input,button{font-size:1.1rem;padding:.4rem}\n";
 
     private CardPage() {
     }
@@ -55,27 +59,10 @@ final class CardPage {
     }
 
     private static String page(String title, String body) {
-        return "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                + "<title>" + esc(title) + "</title>\n"
-                + "<link rel=\"stylesheet\" href=\"/assets/site.css\">\n"
-                + "</head>\n<body>\n<main>\n" + body + "</main>\n</body>\n</html>\n";
+        return Html.page(title, body);
     }
 
-    /** Escapes text for HTML element content and quoted attribute values. */
     static String esc(String s) {
-        StringBuilder out = new StringBuilder(s.length() + 16);
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '&' -> out.append("&amp;");
-                case '<' -> out.append("&lt;");
-                case '>' -> out.append("&gt;");
-                case '"' -> out.append("&quot;");
-                case '\'' -> out.append("&#39;");
-                default -> out.append(c);
-            }
-        }
-        return out.toString();
+        return Html.esc(s);
     }
 }

@@ -85,9 +85,11 @@ class WebServerTest {
         HttpResponse<String> none = send(at("/secret"));
         assertProblem(none, 401, "operator");
         assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElse(""));
-        assertProblem(send(at("/secret").header("Authorization", "Bearer " + TILL)), 401, "operator");
+        assertProblem(send(at("/secret").header("Authorization", "Bearer " + TILL)), 403, "may not");
         assertEquals(200, send(at("/secret").header("Authorization", "Bearer " + ADMIN)).statusCode());
         assertProblem(send(at("/till").header("Authorization", "Bearer " + ADMIN)
+                .POST(HttpRequest.BodyPublishers.ofString("{}"))), 403, "may not");
+        assertProblem(send(at("/till").header("Authorization", "Bearer wrong-key-0123456789abcdefghij")
                 .POST(HttpRequest.BodyPublishers.ofString("{}"))), 401, "API key");
         HttpResponse<String> till = send(at("/till").header("Authorization", "Bearer " + TILL)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"n\":7}")));
