@@ -19,8 +19,10 @@ import app.sevenstamp.autopilot.sink.http.PublicApi;
 import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.http.VoucherApi;
 import app.sevenstamp.autopilot.sink.web.Credentials;
+import app.sevenstamp.autopilot.sink.till.TillDesk;
 import app.sevenstamp.autopilot.sink.console.Audit;
 import app.sevenstamp.autopilot.sink.console.ConsoleApi;
+import app.sevenstamp.autopilot.sink.console.CounterPage;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.web.Router;
@@ -242,13 +244,16 @@ public final class SinkServer implements AutoCloseable {
             Sessions sessions = new Sessions(store, clock, config.console().sessionIdle(), config.console().sessionLongest(),
                     random);
             credentials.sessions(sessions);
-            new ConsoleApi(new Operators(store), sessions, new Audit(store, clock), config.console(), clock, random)
-                    .register(router);
-            VoucherApi voucherApi = new VoucherApi(new VoucherStore(store), voucherIssuer, redemptions, store, clock);
+
+            TillDesk tills = new TillDesk(config.access().posKeys(), processor, redemptions, store, config.topics(), clock);
+            VoucherApi voucherApi = new VoucherApi(new VoucherStore(store), voucherIssuer, tills, clock);
+            Audit audit = new Audit(store, clock);
+            new ConsoleApi(new Operators(store), sessions, audit, config.console(), clock, random).register(router);
+            new CounterPage(tills, audit).register(router);
             new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
             voucherApi.register(router);
             if (!config.access().posKeys().isEmpty()) {
-                new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(router);
+                new PosApi(tills).register(router);
             }
             new AdminApi(new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(router);

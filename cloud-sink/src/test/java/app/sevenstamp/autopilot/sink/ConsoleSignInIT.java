@@ -121,12 +121,12 @@ class ConsoleSignInIT {
             assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
             assertTrue(out.toString(StandardCharsets.UTF_8).contains("\"role\":\"owner\""), out.toString(StandardCharsets.UTF_8));
             HttpResponse<String> staffAdded = json("/api/v1/operators", null, null, token,
-                    "{\"name\":\"bob\",\"role\":\"staff\",\"password\":\"bob's long counter password\"}");
+                    "{\"name\":\"bob\",\"role\":\"staff\",\"locations\":[\"shop-1\"],\"password\":\"bob's long counter password\"}");
             assertEquals(201, staffAdded.statusCode(), staffAdded.body());
             assertEquals(400, json("/api/v1/operators", null, null, token,
                     "{\"name\":\"carol\",\"role\":\"staff\",\"password\":\"short\"}").statusCode());
             assertEquals(409, json("/api/v1/operators", null, null, token,
-                    "{\"name\":\"bob\",\"role\":\"staff\",\"password\":\"another long password\"}").statusCode());
+                    "{\"name\":\"bob\",\"role\":\"staff\",\"locations\":[\"shop-1\"],\"password\":\"another long password\"}").statusCode());
 
             try (Connection c = sink.store().connection(); Statement st = c.createStatement();
                     ResultSet rs = st.executeQuery("SELECT password_hash FROM console_operators WHERE name = 'alice'")) {

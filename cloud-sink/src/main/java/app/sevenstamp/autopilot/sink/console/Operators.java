@@ -22,7 +22,7 @@ public final class Operators {
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}");
     static final Pattern LOCATION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
 
-    /** One account. {@code locations}: a manager's; empty for owners (everywhere) and staff. */
+    /** One account. {@code locations}: where a manager or staff works; empty for owners (everywhere). */
     public record Account(String name, Role role, Set<String> locations, String passwordHash, Instant createdAt,
             Instant disabledAt) {
         public Account {
@@ -55,11 +55,11 @@ public final class Operators {
                 throw new IllegalArgumentException("locations: '" + l + "' is not a location id");
             }
         }
-        if (role != Role.MANAGER && !where.isEmpty()) {
-            throw new IllegalArgumentException("locations: only a manager has locations (an owner has all, staff none)");
+        if (role == Role.OWNER && !where.isEmpty()) {
+            throw new IllegalArgumentException("locations: an owner has every location; leave them out");
         }
-        if (role == Role.MANAGER && where.isEmpty()) {
-            throw new IllegalArgumentException("locations: a manager needs at least one location");
+        if (role != Role.OWNER && where.isEmpty()) {
+            throw new IllegalArgumentException("locations: a " + role.label() + " needs at least one location");
         }
         return store.transaction(tx -> {
             if (find(tx.connection(), name).isPresent()) {

@@ -3,13 +3,11 @@ package app.sevenstamp.autopilot.sink.http;
 import app.sevenstamp.autopilot.protocol.RedeemAnswer;
 import app.sevenstamp.autopilot.protocol.RedeemOutcome;
 import app.sevenstamp.autopilot.protocol.RedeemRequest;
-import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
-import app.sevenstamp.autopilot.sink.store.SinkStore;
-import app.sevenstamp.autopilot.sink.voucher.Redemptions;
+import app.sevenstamp.autopilot.sink.till.TillDesk;
 import app.sevenstamp.autopilot.sink.voucher.Voucher;
 import app.sevenstamp.autopilot.sink.voucher.VoucherImages;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
@@ -60,16 +58,13 @@ public final class VoucherApi {
 
     private final VoucherStore vouchers;
     private final VoucherIssuer issuer;
-    private final Redemptions redemptions;
-    private final SinkStore store;
+    private final TillDesk desk;
     private final Clock clock;
-    private final WireCodec codec = new WireCodec();
 
-    public VoucherApi(VoucherStore vouchers, VoucherIssuer issuer, Redemptions redemptions, SinkStore store, Clock clock) {
+    public VoucherApi(VoucherStore vouchers, VoucherIssuer issuer, TillDesk desk, Clock clock) {
         this.vouchers = vouchers;
         this.issuer = issuer;
-        this.redemptions = redemptions;
-        this.store = store;
+        this.desk = desk;
         this.clock = clock;
     }
 
@@ -215,32 +210,12 @@ public final class VoucherApi {
             throw Problem.badRequest("'" + codeText.substring(0, 20) + "...' is not a voucher code");
         }
         String idempotencyKey = PosApi.idempotencyKey(ex, "the same for every retry of one redemption and for its cancel");
-        String device = "pos-" + location;
-        // Stable across retries, distinct across locations. The voucher code is part of it, so one receipt
-        // number used for two vouchers makes two requests.
-        String requestId = requestId(location, "redeem\n" + idempotencyKey + "\n" + codeText);
-        RedeemAnswer answer = redemptions.decide(new RedeemRequest(WireCodec.SCHEMA, requestId, device, action, codeText,
-                location, clock.instant()), device);
-        store.sync();
+        RedeemAnswer answer = desk.redeem(location, idempotencyKey, codeText, action);
         Logger.info("voucher {} {} at the till of {}: {}", answer.voucherCode(), action, location, answer.outcome());
         // 200 only for what was asked: a redeem answered CANCELLED (it came after its cancel) hands nothing over.
         RedeemOutcome done = action == RedeemRequest.Action.REDEEM ? RedeemOutcome.REDEEMED : RedeemOutcome.CANCELLED;
         int status = answer.outcome() == done ? 200 : answer.outcome() == RedeemOutcome.OTHER ? 409 : 422;
-        ex.jsonBytes(status, codec.encode(answer));
-    }
-
-    /**
-     * 'pos-' and 40 hex digits of SHA-256(location, key), what POS stamp event ids were too. Kept for
-     * redemptions: a cancel must find the redeem stored under the id a sink before this one derived.
-     */
-    private static String requestId(String location, String idempotencyKey) {
-        try {
-            byte[] hash = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest((location + "\n" + idempotencyKey).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "pos-" + java.util.HexFormat.of().formatHex(hash).substring(0, 40);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
+        ex.jsonBytes(status, desk.json(answer));
     }
 
 }

@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.http;
+package app.sevenstamp.autopilot.sink.till;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.config.HttpSettings;
+import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
@@ -49,14 +50,14 @@ class PosRetryTest {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
                     Map.of("coffee", new Program("coffee", "Coffee", 10)), store, new SinkMetrics(), clock, new WireCodec());
             Router router = new Router(new Credentials("admin-token-0123456789abcdefghij", Map.of("shop-1", KEY)));
-            new PosApi(Map.of("shop-1", KEY), processor, store, topics, clock, () -> {
+            new PosApi(new TillDesk(Map.of("shop-1", KEY), processor, null, store, topics, clock, () -> {
                 firstInside.countDown();
                 try {
                     release.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-            }).register(router);
+            })).register(router);
             try (WebServer server = WebServer.start(HttpSettings.on("127.0.0.1", 0), router)) {
                 HttpClient http = HttpClient.newHttpClient();
                 HttpRequest stamp = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/api/v1/stamps"))

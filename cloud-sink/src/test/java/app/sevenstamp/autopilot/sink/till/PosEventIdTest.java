@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.http;
+package app.sevenstamp.autopilot.sink.till;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -19,11 +19,11 @@ class PosEventIdTest {
     @Test
     void aPosEventIdIsAUuidOnlyTheTillsKeyCanDerive() throws Exception {
         byte[] key = KEY.getBytes(StandardCharsets.UTF_8);
-        String id = PosApi.eventId(key, "shop-1", "receipt-1");
-        assertEquals(id, PosApi.eventId(key, "shop-1", "receipt-1"), "a retry maps to the same event");
-        assertNotEquals(id, PosApi.eventId("another-key".getBytes(StandardCharsets.UTF_8), "shop-1", "receipt-1"));
-        assertNotEquals(id, PosApi.eventId(key, "shop-2", "receipt-1"));
-        assertNotEquals(id, PosApi.eventId(key, "shop-1", "receipt-2"));
+        String id = TillDesk.eventId(key, "shop-1", "receipt-1");
+        assertEquals(id, TillDesk.eventId(key, "shop-1", "receipt-1"), "a retry maps to the same event");
+        assertNotEquals(id, TillDesk.eventId("another-key".getBytes(StandardCharsets.UTF_8), "shop-1", "receipt-1"));
+        assertNotEquals(id, TillDesk.eventId(key, "shop-2", "receipt-1"));
+        assertNotEquals(id, TillDesk.eventId(key, "shop-1", "receipt-2"));
         String code = Vectors.cardText("valid");
         String[] p = code.split("\\.");
         StampEvent e = new StampEvent(WireCodec.SCHEMA, id, "pos-shop-1", 1, code, p[2], p[3], "shop-1", Instant.now(), 1,
