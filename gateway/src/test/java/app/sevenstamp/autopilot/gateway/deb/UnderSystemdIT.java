@@ -188,11 +188,27 @@ class UnderSystemdIT {
                 "  if out=$( (exec 3<>\"$d\") 2>&1 ); then echo \"probe $d: opened\"; else echo \"probe $d: $out\"; fi",
                 "done",
                 "nice -n 5 true 2>&1 | sed 's/^/probe nice: /'",
+                "for f in /srv/pwm-class/pwmchip0/export /srv/pwm-class/pwmchip1/export; do",
+                "  if out=$( (echo 0 > \"$f\") 2>&1 ); then echo \"probe $f: written\"; else echo \"probe $f: $out\"; fi",
+                "done",
                 ""), StandardCharsets.UTF_8);
         box.exec("chmod", "755", "/usr/local/lib/7stamp-probe");
         Path dropIn = box.root().resolve("etc/systemd/system/" + UNIT + ".d/probe.conf");
         Files.createDirectories(dropIn.getParent());
-        Files.writeString(dropIn, "[Service]\nExecStartPre=-/usr/local/lib/7stamp-probe\n", StandardCharsets.UTF_8);
+        // the unit's PWM lines rely on systemd following a symlink in ReadWritePaths= (/sys/class/pwm/pwmchipN
+        // points into /sys/devices); there is no PWM chip here, so the same shape under /srv, read-only by
+        // ProtectSystem=strict: pwmchip0 is listed the way the unit lists the chips, pwmchip1 is not
+        for (String chip : List.of("chip0", "chip1")) {
+            Path device = box.root().resolve("srv/pwm-devices/" + chip);
+            Files.createDirectories(device);
+            Files.writeString(device.resolve("export"), "");
+            box.exec("chown", "autopilot", "/srv/pwm-devices/" + chip + "/export");
+        }
+        Files.createDirectories(box.root().resolve("srv/pwm-class"));
+        Files.createSymbolicLink(box.root().resolve("srv/pwm-class/pwmchip0"), Path.of("../pwm-devices/chip0"));
+        Files.createSymbolicLink(box.root().resolve("srv/pwm-class/pwmchip1"), Path.of("../pwm-devices/chip1"));
+        Files.writeString(dropIn, "[Service]\nExecStartPre=-/usr/local/lib/7stamp-probe\n"
+                + "ReadWritePaths=-/srv/pwm-class/pwmchip0 -/srv/pwm-class/pwmchip7\n", StandardCharsets.UTF_8);
         box.exec("systemctl", "daemon-reload");
 
         // the pty: perl holds the master, prints the slave's name and copies each line of its stdin to it
@@ -242,6 +258,10 @@ class UnderSystemdIT {
                 Logger.warn("no cgroup device controller in the container (cgroup v1 host): DevicePolicy=closed is not enforced here, "
                         + "the ttyS probe says: {}", probes.lines().filter(l -> l.contains("ttyS")).findFirst().orElse("?"));
             }
+            assertTrue(probes.contains("probe /srv/pwm-class/pwmchip0/export: written"),
+                    "a ReadWritePaths= entry that is a symlink makes its target writable:\n" + probes);
+            assertTrue(probes.lines().anyMatch(l -> l.startsWith("probe /srv/pwm-class/pwmchip1/export: ")
+                    && l.contains("Read-only file system")), "one not listed stays read-only:\n" + probes);
             assertTrue(probes.contains("probe nice: nice: cannot set niceness: Operation not permitted"),
                     "setpriority() refused with EPERM (SystemCallFilter=~@resources):\n" + probes);
 
