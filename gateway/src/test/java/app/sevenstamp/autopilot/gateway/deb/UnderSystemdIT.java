@@ -275,6 +275,18 @@ class UnderSystemdIT {
             assertTrue(get(sinkUrl + "/api/v1/cards/ABCDEFGHJKMNPQRS").contains("\"stamps\":1"));
             box.exec("systemctl", "stop", UNIT);
             assertEquals("success", box.property(UNIT, "Result"));
+
+            // why the unit has no MemoryDenyWriteExecute=: the JVM (with the unit's own flags) cannot start
+            // under it, while it starts as the same user without it
+            List<String> jvm = List.of("/usr/bin/java", "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-version");
+            List<String> transientUnit = new ArrayList<>(List.of("systemd-run", "--wait", "--pipe", "--quiet", "-p", "User=autopilot"));
+            SystemdContainer.Result plain = box.run(concat(transientUnit, jvm));
+            assertEquals(0, plain.status(), plain.output());
+            transientUnit.addAll(List.of("-p", "MemoryDenyWriteExecute=yes"));
+            SystemdContainer.Result mdwe = box.run(concat(transientUnit, jvm));
+            Logger.info("java -version under MemoryDenyWriteExecute=yes: status {}: {}", mdwe.status(),
+                    mdwe.output().lines().limit(3).collect(java.util.stream.Collectors.joining(" | ")));
+            assertNotEquals(0, mdwe.status(), "the JVM under MemoryDenyWriteExecute=yes:\n" + mdwe.output());
         } finally {
             perl.destroy();
         }
@@ -401,6 +413,12 @@ class UnderSystemdIT {
                         + box.run("journalctl", "--no-pager", "-u", unit).output(), e);
             }
         }
+    }
+
+    private static String[] concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all.toArray(String[]::new);
     }
 
     /** What a failed helper process printed on stderr (it has ended: the read does not block). */
