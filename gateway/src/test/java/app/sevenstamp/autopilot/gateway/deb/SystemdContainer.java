@@ -124,6 +124,18 @@ final class SystemdContainer implements AutoCloseable {
         return new Result(p.exitValue(), out);
     }
 
+    /**
+     * Starts a command inside the container and returns at once, for a helper that lives while the test
+     * talks to it (its stdin and stdout are the test's); the caller ends it.
+     */
+    Process start(String... command) throws IOException {
+        List<String> line = new ArrayList<>(List.of("nsenter", "-t", Long.toString(init), "-a"));
+        line.addAll(List.of(command));
+        ProcessBuilder pb = new ProcessBuilder(line);
+        pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        return pb.start();
+    }
+
     /** One property of a unit, as {@code systemctl show -p NAME --value} prints it. */
     String property(String unit, String name) throws IOException, InterruptedException {
         return exec("systemctl", "show", "-p", name, "--value", unit).trim();
