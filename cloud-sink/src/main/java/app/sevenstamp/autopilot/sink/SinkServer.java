@@ -22,7 +22,10 @@ import app.sevenstamp.autopilot.sink.web.Credentials;
 import app.sevenstamp.autopilot.sink.till.TillDesk;
 import app.sevenstamp.autopilot.sink.console.Audit;
 import app.sevenstamp.autopilot.sink.console.ConsoleApi;
+import app.sevenstamp.autopilot.sink.console.CardsPage;
 import app.sevenstamp.autopilot.sink.console.CounterPage;
+import app.sevenstamp.autopilot.sink.console.FleetPage;
+import app.sevenstamp.autopilot.sink.console.ProblemsPage;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.web.Router;
@@ -250,6 +253,9 @@ public final class SinkServer implements AutoCloseable {
             Audit audit = new Audit(store, clock);
             new ConsoleApi(new Operators(store), sessions, audit, config.console(), clock, random).register(router);
             new CounterPage(tills, audit).register(router);
+            new FleetPage(fleet, audit, clock).register(router);
+            new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), config.programs(), audit).register(router);
+            new ProblemsPage(store, new DeadLetters(store), fleet).register(router);
             new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
             voucherApi.register(router);
             if (!config.access().posKeys().isEmpty()) {

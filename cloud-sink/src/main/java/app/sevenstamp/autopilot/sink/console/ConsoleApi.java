@@ -113,11 +113,9 @@ public final class ConsoleApi {
         Caller c = ex.caller();
         String role = c.access().name().toLowerCase(java.util.Locale.ROOT);
         String where = c.locations().isEmpty() ? "" : " for " + String.join(", ", c.locations());
-        ex.html(200, Html.page("7stamp console", "<h1>7stamp console</h1>\n"
-                + "<p>Signed in as <strong>" + Html.esc(c.operator()) + "</strong> (" + role + Html.esc(where) + ").</p>\n"
-                + "<form method=\"post\" action=\"/console/logout\">"
-                + "<input type=\"hidden\" name=\"csrf\" value=\"" + Html.esc(c.csrf()) + "\">"
-                + "<button type=\"submit\">Sign out</button></form>\n"));
+        ex.html(200, Layout.page(c, "7stamp console", "<p>Signed in as <strong>" + Html.esc(c.operator()) + "</strong> ("
+                + role + Html.esc(where) + ").</p>\n<p>Open the <a href=\"/console/counter\">counter page</a> to stamp a card "
+                + "or redeem a voucher with this phone's camera.</p>\n"));
     }
 
     private void addOperator(Exchange ex) {

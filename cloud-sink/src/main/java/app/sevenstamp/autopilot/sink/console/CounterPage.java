@@ -46,18 +46,21 @@ public final class CounterPage {
     private final TillDesk desk;
     private final Audit audit;
     private final byte[] script;
+    private final byte[] cardsScript;
     private final byte[] decoder;
 
     public CounterPage(TillDesk desk, Audit audit) {
         this.desk = desk;
         this.audit = audit;
         this.script = resource("/assets/counter.js");
+        this.cardsScript = resource("/assets/cards.js");
         this.decoder = resource("/vendor/jsqr-1.4.0/jsQR.js");
     }
 
     public void register(Router router) {
         router.get("/console/counter", Access.STAFF, this::page)
                 .get("/assets/counter.js", Access.PUBLIC, ex -> asset(ex, script))
+                .get("/assets/cards.js", Access.PUBLIC, ex -> asset(ex, cardsScript))
                 .get("/assets/jsQR.js", Access.PUBLIC, ex -> asset(ex, decoder))
                 .post("/api/v1/counter/scan", Access.STAFF, this::scan);
     }
@@ -69,8 +72,7 @@ public final class CounterPage {
 
     private void page(Exchange ex) {
         List<String> where = locations(ex.caller());
-        StringBuilder b = new StringBuilder("<div id=\"counter\" data-csrf=\"" + Html.esc(ex.caller().csrf()) + "\">\n"
-                + "<h1>Counter</h1>\n");
+        StringBuilder b = new StringBuilder("<div id=\"counter\" data-csrf=\"" + Html.esc(ex.caller().csrf()) + "\">\n");
         if (where.isEmpty()) {
             b.append("<p class=\"error\">No till location is open to you. A location needs its till key "
                     + "(pos.&lt;location&gt;.apiKey in the sink's configuration), and your account needs that location.</p>\n");
@@ -88,9 +90,9 @@ public final class CounterPage {
                 .append("<form id=\"manual\"><p><label for=\"code\">Or type or paste the code</label><br>"
                         + "<input id=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" maxlength=\"600\" size=\"40\"> "
                         + "<button type=\"submit\">Stamp or redeem</button></p></form>\n")
-                .append("<p><a href=\"/console\">Back to the console</a></p>\n</div>\n")
+                .append("</div>\n")
                 .append("<script src=\"/assets/jsQR.js\"></script>\n<script src=\"/assets/counter.js\"></script>\n");
-        ex.html(200, Html.page("Counter - 7stamp", b.toString()));
+        ex.html(200, Layout.page(ex.caller(), "Counter", b.toString()));
     }
 
     private void scan(Exchange ex) {

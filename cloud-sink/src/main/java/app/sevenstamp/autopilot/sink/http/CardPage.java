@@ -12,7 +12,11 @@ final class CardPage {
     static final String STYLE = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
             + ".stamps{font-size:2rem;letter-spacing:.3rem}.stamp.on{color:#b5651d}.id{color:#777}"
             + ".error{color:#a00000;font-weight:bold}.hint{background:#f4f4f4;padding:.5rem}"
-            + "input,button{font-size:1.1rem;padding:.4rem}\n";
+            + "input,button,select{font-size:1.1rem;padding:.4rem}nav{margin-bottom:1rem}form.inline{display:inline}"
+            + "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}"
+            + "tr.quiet{background:#fff1c2}.result{font-size:2rem;padding:1rem;border-radius:.5rem;background:#eee}"
+            + ".result.ok{background:#0b6b2b;color:#fff}.result.refused{background:#8a1010;color:#fff}"
+            + ".result.wait{background:#444;color:#fff}\n";
 
     private CardPage() {
     }

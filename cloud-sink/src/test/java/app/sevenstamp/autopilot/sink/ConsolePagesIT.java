@@ -1,0 +1,140 @@
+package app.sevenstamp.autopilot.sink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 14, item 2 (part): the fleet, cards and problems pages over real HTTP: a quiet box is marked
+ * and a manager sees only the boxes of their locations; a card is found, adjusted with a reason and
+ * undone, each ledger line naming the person; dead letters and gaps are listed.
+ */
+class ConsolePagesIT {
+    private static final String KEY = "pos-key-for-shop-1-0123456789abcdef";
+
+    @TempDir
+    Path dir;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private int port;
+
+    private HttpRequest.Builder at(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private String[] session(String name, String password) throws Exception {
+        HttpResponse<String> r = send(at("/console/login").header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("name=" + name + "&password=" + URLEncoder.encode(password,
+                        StandardCharsets.UTF_8))));
+        assertEquals(303, r.statusCode(), r.body());
+        Matcher c = Pattern.compile("7s_session=([A-Za-z0-9_-]{43})").matcher(r.headers().firstValue("Set-Cookie").orElseThrow());
+        assertTrue(c.find());
+        String home = send(at("/console").header("Cookie", "7s_session=" + c.group(1))).body();
+        Matcher t = Pattern.compile("name=\"csrf\" value=\"([A-Za-z0-9_-]{43})\"").matcher(home);
+        assertTrue(t.find(), home);
+        return new String[] {c.group(1), t.group(1)};
+    }
+
+    private HttpResponse<String> page(String[] s, String path) throws Exception {
+        return send(at(path).header("Cookie", "7s_session=" + s[0]));
+    }
+
+    private HttpResponse<String> post(String[] s, String path, String form) throws Exception {
+        return send(at(path).header("Cookie", "7s_session=" + s[0]).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("csrf=" + s[1] + "&" + form)));
+    }
+
+    @Test
+    void fleetCardsAndProblems() throws Exception {
+        Path store = VectorStore.create(dir);
+        Path config = dir.resolve("sink.properties");
+        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
+                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY, ""), StandardCharsets.UTF_8);
+        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+            port = sink.httpPort();
+            String token = Files.readString(store.resolve("admin.token")).trim();
+            for (String account : List.of(
+                    "{\"name\":\"olga\",\"role\":\"owner\",\"password\":\"olga owns every shop\"}",
+                    "{\"name\":\"max\",\"role\":\"manager\",\"locations\":[\"shop-2\"],\"password\":\"max manages shop two\"}",
+                    "{\"name\":\"sam\",\"role\":\"staff\",\"locations\":[\"shop-1\"],\"password\":\"sam is at the counter\"}")) {
+                assertEquals(201, send(at("/api/v1/operators").header("Authorization", "Bearer " + token)
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(account))).statusCode());
+            }
+            // two boxes: one reporting now, one silent for ten minutes
+            FleetRegistry registry = sink.fleet().registry();
+            String claim = sink.fleet().createClaim("shop-1", 2, Duration.ofDays(1)).token();
+            String[] ids = new String[2];
+            for (int i = 0; i < 2; i++) {
+                var granted = (FleetRegistry.Granted) registry.provision(claim, "hw-" + i, null, null, Instant.now(), "x",
+                        loc -> loc + "-box" + System.nanoTime());
+                ids[i] = granted.deviceId();
+            }
+            registry.noteStatus(ids[0], true, "{\"backlog\":3,\"oldestUnsentAgeSeconds\":12,\"scanner\":\"serial\","
+                    + "\"storage\":\"ok\",\"version\":\"0.1.0\"}", Instant.now());
+            registry.noteStatus(ids[1], true, "{\"backlog\":0,\"scanner\":\"missing\"}", Instant.now().minusSeconds(600));
+
+            String[] olga = session("olga", "olga owns every shop");
+            HttpResponse<String> fleet = page(olga, "/console/fleet");
+            assertEquals(200, fleet.statusCode(), fleet.body());
+            assertTrue(fleet.body().contains("<tr class=\"quiet\"><td>" + ids[1]), fleet.body());
+            assertTrue(fleet.body().contains("3 (oldest 12 s)"), fleet.body());
+            assertTrue(fleet.body().indexOf(ids[1]) < fleet.body().indexOf(ids[0]), "the quiet box comes first");
+            String[] max = session("max", "max manages shop two");
+            assertTrue(!page(max, "/console/fleet").body().contains(ids[0]), "a manager of shop-2 sees no box of shop-1");
+            assertEquals(404, post(max, "/console/fleet/" + ids[0] + "/command", "command=restart").statusCode());
+            String[] sam = session("sam", "sam is at the counter");
+            assertEquals(403, page(sam, "/console/fleet").statusCode(), "staff have the counter page only");
+
+            // a card: stamped by a till, found, adjusted and undone with reasons
+            assertEquals(200, send(at("/api/v1/stamps").header("Authorization", "Bearer " + KEY).header("Idempotency-Key", "r-1")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}"))).statusCode());
+            HttpResponse<String> card = page(olga, "/console/cards?id=abcdefghjkmnpqrs");
+            assertEquals(200, card.statusCode(), card.body());
+            assertTrue(card.body().contains("<strong>1 of 10 stamps</strong>"), card.body());
+            assertEquals(400, post(olga, "/console/cards/ABCDEFGHJKMNPQRS/adjust", "stamps=2&rewards=0&reason=").statusCode());
+            assertEquals(400, post(olga, "/console/cards/ABCDEFGHJKMNPQRS/adjust", "stamps=5000&rewards=0&reason=x").statusCode());
+            HttpResponse<String> adjusted = post(olga, "/console/cards/ABCDEFGHJKMNPQRS/adjust", "stamps=2&rewards=0&reason="
+                    + URLEncoder.encode("missed scans on Monday", StandardCharsets.UTF_8));
+            assertEquals(303, adjusted.statusCode(), adjusted.body());
+            assertEquals(303, post(olga, "/console/cards/ABCDEFGHJKMNPQRS/undo", "reason=double+scan").statusCode());
+            List<LedgerEntry> lines = new Ledger(sink.store()).entries("ABCDEFGHJKMNPQRS");
+            assertEquals("operator:olga", lines.get(lines.size() - 2).actor(), "the person, not the body's word");
+            assertEquals("missed scans on Monday", lines.get(lines.size() - 2).note());
+            assertEquals("operator:olga", lines.get(lines.size() - 1).actor());
+            assertEquals(2, sink.store().card("ABCDEFGHJKMNPQRS").orElseThrow().balance().stamps());
+            assertTrue(page(olga, "/console/cards?id=ABCDEFGHJKMNPQRS").body().contains("double scan"));
+            HttpResponse<String> noCsrf = send(at("/console/cards/ABCDEFGHJKMNPQRS/undo").header("Cookie", "7s_session=" + olga[0])
+                    .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("reason=x")));
+            assertEquals(403, noCsrf.statusCode(), "a form without the session's token");
+
+            HttpResponse<String> problems = page(olga, "/console/problems");
+            assertEquals(200, problems.statusCode(), problems.body());
+            assertTrue(problems.body().contains("None: every message"), problems.body());
+            String audit = send(at("/api/v1/audit").header("Authorization", "Bearer " + token)).body();
+            assertTrue(audit.contains("\"actor\":\"olga\",\"action\":\"card-adjust\""), audit);
+        }
+    }
+}
