@@ -25,6 +25,8 @@ import app.sevenstamp.autopilot.sink.console.ConsoleApi;
 import app.sevenstamp.autopilot.sink.console.CardsPage;
 import app.sevenstamp.autopilot.sink.console.CounterPage;
 import app.sevenstamp.autopilot.sink.console.FleetPage;
+import app.sevenstamp.autopilot.sink.console.LivePage;
+import app.sevenstamp.autopilot.sink.store.Activity;
 import app.sevenstamp.autopilot.sink.console.ProblemsPage;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
@@ -256,6 +258,7 @@ public final class SinkServer implements AutoCloseable {
             new FleetPage(fleet, audit, clock).register(router);
             new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), config.programs(), audit).register(router);
             new ProblemsPage(store, new DeadLetters(store), fleet).register(router);
+            new LivePage(new Activity(store), clock).register(router);
             new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
             voucherApi.register(router);
             if (!config.access().posKeys().isEmpty()) {

@@ -130,6 +130,15 @@ class ConsolePagesIT {
                     .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("reason=x")));
             assertEquals(403, noCsrf.statusCode(), "a form without the session's token");
 
+            HttpResponse<String> live = page(olga, "/console/live");
+            assertEquals(200, live.statusCode(), live.body());
+            assertTrue(live.body().contains("<strong id=\"stamps-today\">1</strong> stamps"), live.body());
+            HttpResponse<String> chart = page(olga, "/console/live/hour.svg");
+            assertEquals("image/svg+xml", chart.headers().firstValue("Content-Type").orElse(""));
+            assertTrue(chart.body().contains("<polyline") && chart.body().contains(">shop-1</text>"), chart.body());
+            assertTrue(!page(max, "/console/live/hour.svg").body().contains("shop-1"), "a manager of shop-2 sees no shop-1 line");
+            assertEquals(404, page(olga, "/console/live/week.svg").statusCode());
+
             HttpResponse<String> problems = page(olga, "/console/problems");
             assertEquals(200, problems.statusCode(), problems.body());
             assertTrue(problems.body().contains("None: every message"), problems.body());

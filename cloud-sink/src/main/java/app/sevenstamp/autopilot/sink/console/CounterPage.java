@@ -47,6 +47,7 @@ public final class CounterPage {
     private final Audit audit;
     private final byte[] script;
     private final byte[] cardsScript;
+    private final byte[] liveScript;
     private final byte[] decoder;
 
     public CounterPage(TillDesk desk, Audit audit) {
@@ -54,6 +55,7 @@ public final class CounterPage {
         this.audit = audit;
         this.script = resource("/assets/counter.js");
         this.cardsScript = resource("/assets/cards.js");
+        this.liveScript = resource("/assets/live.js");
         this.decoder = resource("/vendor/jsqr-1.4.0/jsQR.js");
     }
 
@@ -61,6 +63,7 @@ public final class CounterPage {
         router.get("/console/counter", Access.STAFF, this::page)
                 .get("/assets/counter.js", Access.PUBLIC, ex -> asset(ex, script))
                 .get("/assets/cards.js", Access.PUBLIC, ex -> asset(ex, cardsScript))
+                .get("/assets/live.js", Access.PUBLIC, ex -> asset(ex, liveScript))
                 .get("/assets/jsQR.js", Access.PUBLIC, ex -> asset(ex, decoder))
                 .post("/api/v1/counter/scan", Access.STAFF, this::scan);
     }

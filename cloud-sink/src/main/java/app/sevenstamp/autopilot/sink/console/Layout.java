@@ -12,7 +12,7 @@ final class Layout {
     static String page(Caller c, String title, String body) {
         StringBuilder nav = new StringBuilder("<nav><a href=\"/console/counter\">Counter</a>");
         if (c.access() == Access.OWNER || c.access() == Access.MANAGER) {
-            nav.append(" | <a href=\"/console/fleet\">Fleet</a> | <a href=\"/console/cards\">Cards</a>"
+            nav.append(" | <a href=\"/console/live\">Live</a> | <a href=\"/console/fleet\">Fleet</a> | <a href=\"/console/cards\">Cards</a>"
                     + " | <a href=\"/console/problems\">Dead letters and gaps</a>");
         }
         nav.append(" | ").append(Html.esc(c.operator())).append(" <form class=\"inline\" method=\"post\" action=\"/console/logout\">")
