@@ -28,6 +28,7 @@ import app.sevenstamp.autopilot.sink.console.FleetPage;
 import app.sevenstamp.autopilot.sink.console.LivePage;
 import app.sevenstamp.autopilot.sink.store.Activity;
 import app.sevenstamp.autopilot.sink.console.ProblemsPage;
+import app.sevenstamp.autopilot.sink.console.VouchersPage;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.web.Router;
@@ -259,6 +260,7 @@ public final class SinkServer implements AutoCloseable {
             new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), config.programs(), audit).register(router);
             new ProblemsPage(store, new DeadLetters(store), fleet).register(router);
             new LivePage(new Activity(store), clock).register(router);
+            new VouchersPage(new VoucherStore(store), voucherIssuer, posCodes, audit, clock).register(router);
             new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
             voucherApi.register(router);
             if (!config.access().posKeys().isEmpty()) {

@@ -139,11 +139,27 @@ class ConsolePagesIT {
             assertTrue(!page(max, "/console/live/hour.svg").body().contains("shop-1"), "a manager of shop-2 sees no shop-1 line");
             assertEquals(404, page(olga, "/console/live/week.svg").statusCode());
 
+            // a goodwill voucher given and voided; a reward voucher cannot be voided here
+            assertEquals(303, post(olga, "/console/vouchers", "title=Free+cake&card=ABCDEFGHJKMNPQRS&valid=30d&reason=late+order")
+                    .statusCode());
+            HttpResponse<String> list = page(olga, "/console/vouchers");
+            Matcher code = Pattern.compile("<code>(7V-[A-Z0-9-]+)</code></td><td>Free cake").matcher(list.body());
+            assertTrue(code.find(), list.body());
+            assertTrue(list.body().contains("/void\">"), "a void button for the unused goodwill voucher");
+            assertEquals(400, post(olga, "/console/vouchers", "title=&reason=x").statusCode());
+            assertEquals(409, post(olga, "/console/vouchers", "title=Tea&card=ZZZZ2222YYYY3333&valid=7d&reason=x").statusCode(),
+                    "a card the sink does not know");
+            assertEquals(303, post(olga, "/console/vouchers/" + code.group(1) + "/void", "x=1").statusCode());
+            assertTrue(page(olga, "/console/vouchers").body().contains(code.group(1) + "</code></td><td>Free cake</td><td>"
+                    + "ABCDEFGHJKMNPQRS</td><td>goodwill</td><td>expired"), "voided");
+            assertEquals(409, post(olga, "/console/vouchers/" + code.group(1) + "/void", "x=1").statusCode(), "voided once");
+
             HttpResponse<String> problems = page(olga, "/console/problems");
             assertEquals(200, problems.statusCode(), problems.body());
             assertTrue(problems.body().contains("None: every message"), problems.body());
             String audit = send(at("/api/v1/audit").header("Authorization", "Bearer " + token)).body();
             assertTrue(audit.contains("\"actor\":\"olga\",\"action\":\"card-adjust\""), audit);
+            assertTrue(audit.contains("\"actor\":\"olga\",\"action\":\"voucher-voided\""), audit);
         }
     }
 }

@@ -13,6 +13,7 @@ final class Layout {
         StringBuilder nav = new StringBuilder("<nav><a href=\"/console/counter\">Counter</a>");
         if (c.access() == Access.OWNER || c.access() == Access.MANAGER) {
             nav.append(" | <a href=\"/console/live\">Live</a> | <a href=\"/console/fleet\">Fleet</a> | <a href=\"/console/cards\">Cards</a>"
+                    + " | <a href=\"/console/vouchers\">Vouchers</a>"
                     + " | <a href=\"/console/problems\">Dead letters and gaps</a>");
         }
         nav.append(" | ").append(Html.esc(c.operator())).append(" <form class=\"inline\" method=\"post\" action=\"/console/logout\">")

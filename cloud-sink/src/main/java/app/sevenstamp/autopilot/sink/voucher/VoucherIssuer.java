@@ -159,6 +159,30 @@ public final class VoucherIssuer implements LedgerHook {
         }
     }
 
+    /**
+     * Voids a goodwill voucher that was not used yet (given by mistake, to the wrong card). A reward
+     * voucher is not voided here: it stands for a reward on the card, so the card's rewards are adjusted
+     * instead, which voids the voucher with them.
+     *
+     * @throws Refused an unknown code, a reward voucher, or one already redeemed or expired
+     */
+    public Voucher voidGoodwill(VoucherCode code, String operator) {
+        Instant now = clock.instant();
+        return store.transaction(tx -> {
+            Voucher v = VoucherStore.find(tx, code, true).orElseThrow(() -> new Refused("no voucher has the code " + code));
+            if (v.origin() != VoucherOrigin.GOODWILL) {
+                throw new Refused("voucher " + code + " is a card's reward; adjust the card's rewards instead, which voids it");
+            }
+            VoucherState state = v.state(now);
+            if (state == VoucherState.REDEEMED || state == VoucherState.EXPIRED) {
+                throw new Refused("voucher " + code + " is " + state.name().toLowerCase(java.util.Locale.ROOT) + " already");
+            }
+            VoucherStore.expire(tx, code, now);
+            VoucherStore.ledger(tx, v, LedgerType.VOUCHER_VOIDED, 0, null, null, now, now, "OPERATOR", "operator:" + operator);
+            return v;
+        });
+    }
+
     private static void voidVoucher(SinkStore.Tx tx, Voucher v, LedgerEntry line) throws SQLException {
         VoucherStore.expire(tx, v.code(), line.recordedAt());
         VoucherStore.ledger(tx, v, LedgerType.VOUCHER_VOIDED, 0, line.eventId(), null, line.recordedAt(),
