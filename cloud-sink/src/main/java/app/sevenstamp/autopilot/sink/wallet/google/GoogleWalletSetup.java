@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.wallet.google;
 
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.GoogleWalletSettings;
 import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
@@ -41,7 +42,12 @@ public final class GoogleWalletSetup implements AutoCloseable {
             Logger.info("Google Wallet: off (no google.issuerId); the join page offers no Google Wallet button");
             return new GoogleWalletSetup(GoogleChannel.OFF, null);
         }
-        GoogleWallet wallet = GoogleWallet.create(settings, clock);
+        GoogleWallet wallet;
+        try {
+            wallet = GoogleWallet.create(settings, clock);
+        } catch (GoogleWalletException e) {
+            throw new ConfigException("google.serviceAccountFile: " + e.getMessage(), e);
+        }
         Map<String, String> names = new LinkedHashMap<>();
         programs.values().forEach(p -> names.put(p.id(), p.name()));
         wallet.startClassSync(names);

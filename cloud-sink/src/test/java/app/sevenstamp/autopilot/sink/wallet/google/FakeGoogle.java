@@ -60,6 +60,8 @@ final class FakeGoogle implements AutoCloseable {
     private final Set<String> issued = ConcurrentHashMap.newKeySet();
     volatile long expiresIn = 3600;
     volatile int tokenStatus = 200;
+    /** How long the token endpoint takes to answer. */
+    volatile long tokenDelayMillis;
 
     FakeGoogle() throws Exception {
         KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
@@ -135,6 +137,7 @@ final class FakeGoogle implements AutoCloseable {
     private void token(HttpExchange ex) throws IOException {
         tokenRequests.incrementAndGet();
         try {
+            Thread.sleep(tokenDelayMillis);
             Map<String, String> form = new HashMap<>();
             for (String pair : new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8).split("&")) {
                 int eq = pair.indexOf('=');

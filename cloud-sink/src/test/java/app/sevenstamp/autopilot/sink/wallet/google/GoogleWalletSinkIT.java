@@ -4,9 +4,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
+import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
@@ -98,6 +100,14 @@ class GoogleWalletSinkIT {
             await().atMost(Duration.ofSeconds(10)).until(() -> google.calls("PATCH", "loyaltyClass/").size() == 2);
             assertEquals(2, google.calls("POST", "loyaltyClass").size(), "each class inserted once, on the first start");
         }
+    }
+
+    @Test
+    void aMissingKeyFileStopsTheStartWithAConfigurationError() throws Exception {
+        java.nio.file.Files.delete(dir.resolve("service-account.json"));
+        String message = assertThrows(ConfigException.class, () -> SinkServer.start(config(true))).getMessage();
+        assertTrue(message.startsWith("google.serviceAccountFile: " + dir.resolve("service-account.json") + ": no such file; download"),
+                message);
     }
 
     @Test

@@ -248,7 +248,7 @@ class GoogleWalletTest {
     }
 
     @Test
-    void manyThreadsWithoutATokenFetchOnlyOne() throws Exception {
+    void tenProgramsSyncedAtOnceUseOneToken() throws Exception {
         try (GoogleWallet w = wallet()) {
             ExecutorService pool = Executors.newFixedThreadPool(10);
             List<Future<GoogleWallet.ClassSync>> done = new ArrayList<>();
