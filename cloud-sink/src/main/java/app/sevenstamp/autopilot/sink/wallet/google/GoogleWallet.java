@@ -40,6 +40,7 @@ import org.tinylog.Logger;
 public final class GoogleWallet implements GoogleChannel, AutoCloseable {
     /** Google's quota: 20 requests a second per issuer. */
     public static final int REQUESTS_PER_SECOND = 20;
+    static final int KNOWN_OBJECTS = 100_000;
     static final String SAVE_URL = "https://pay.google.com/gp/v/save/";
     private static final String CLASSES = "/walletobjects/v1/loyaltyClass";
     private static final String OBJECTS = "/walletobjects/v1/loyaltyObject";
@@ -59,6 +60,19 @@ public final class GoogleWallet implements GoogleChannel, AutoCloseable {
     private final LongAdder noPass = new LongAdder();
     private final LongAdder inserted = new LongAdder();
     private final LongAdder failed = new LongAdder();
+    /**
+     * Cards whose object this process knows to exist (LRU, bounded): a second tap on the save link, or a
+     * holder reloading it in a loop, costs no request to Google and none of the 20 a second the updates need.
+     */
+    private final Map<String, Boolean> knownObjects = java.util.Collections.synchronizedMap(
+            new LinkedHashMap<>(1024, 0.75f, true) {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > KNOWN_OBJECTS;
+                }
+            });
 
     /** The sink's wiring: the key file from the settings, the JDK's HTTP client, real time. */
     public static GoogleWallet create(GoogleWalletSettings settings, Clock clock) {
@@ -157,9 +171,11 @@ public final class GoogleWallet implements GoogleChannel, AutoCloseable {
         WalletApi.Answer a = api.call("POST", OBJECTS, objectBody(card), Set.of(409));
         if (a.ok()) {
             inserted.increment();
+            knownObjects.put(card.cardId(), Boolean.TRUE);
             return true;
         }
         api.call("PATCH", OBJECTS + "/" + objectId(card.cardId()), patchBody(card, null), Set.of(404));
+        knownObjects.put(card.cardId(), Boolean.TRUE);
         return false;
     }
 
@@ -184,16 +200,20 @@ public final class GoogleWallet implements GoogleChannel, AutoCloseable {
             if (notify) {
                 budget.giveBack(card.cardId());
             }
+            knownObjects.remove(card.cardId());
             noPass.increment();
             return Update.NO_PASS;
         }
+        knownObjects.put(card.cardId(), Boolean.TRUE);
         (notify ? notified : updated).increment();
         return notify ? Update.NOTIFIED : Update.UPDATED;
     }
 
     @Override
     public URI saveLink(CardState card) {
-        insertObject(card);
+        if (!knownObjects.containsKey(card.cardId())) {
+            insertObject(card);
+        }
         return saveLink(card.cardId());
     }
 

@@ -54,7 +54,7 @@ final class NotificationBudget {
     }
 
     private static void drop(Deque<Instant> times, Instant now) {
-        // a clock set back keeps the entries (the window counts from the latest of them)
+        // a clock set back keeps the entries: the window counts from their recorded times, so it lasts longer, never shorter
         while (!times.isEmpty() && !times.peekFirst().plus(WINDOW).isAfter(now)) {
             times.removeFirst();
         }

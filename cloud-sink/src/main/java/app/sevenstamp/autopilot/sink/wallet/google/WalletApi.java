@@ -116,7 +116,7 @@ final class WalletApi {
                 if (status != 429 && status / 100 != 5) {
                     throw new GoogleWalletException("Google Wallet API " + method + " " + path + " answered " + last);
                 }
-                retryAfter = retryAfter(r.headers().firstValue("Retry-After"));
+                retryAfter = retryAfter(r.headers().firstValue("Retry-After"), clock.instant());
             } catch (IOException e) {
                 last = e.toString();
             } catch (InterruptedException e) {
@@ -148,7 +148,7 @@ final class WalletApi {
     }
 
     /** Seconds, or an HTTP date; zero when absent or unreadable. */
-    Duration retryAfter(Optional<String> header) {
+    static Duration retryAfter(Optional<String> header, Instant now) {
         if (header.isEmpty()) {
             return Duration.ZERO;
         }
@@ -158,7 +158,7 @@ final class WalletApi {
         } catch (NumberFormatException e) {
             try {
                 Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-                Duration d = Duration.between(clock.instant(), at);
+                Duration d = Duration.between(now, at);
                 return d.isNegative() ? Duration.ZERO : d;
             } catch (DateTimeParseException x) {
                 return Duration.ZERO;

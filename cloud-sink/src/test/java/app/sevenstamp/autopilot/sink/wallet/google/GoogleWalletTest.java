@@ -114,7 +114,7 @@ class GoogleWalletTest {
         assertEquals(clock.instant().getEpochSecond(), claims.path("iat").asLong());
         assertEquals(ISSUER + ".7s-ABCDEFGHJKMNPQRS", claims.path("payload").path("loyaltyObjects").path(0).path("id").asText());
         assertEquals(1, claims.path("payload").path("loyaltyObjects").path(0).size(), "only the id: the JWT stays small");
-        assertEquals(2, google.calls("POST", "loyaltyObject").size(), "inserted, then found existing (409)");
+        assertEquals(1, google.calls("POST", "loyaltyObject").size(), "the second link needs no request");
         assertEquals(1, google.objects.size());
     }
 
@@ -194,6 +194,33 @@ class GoogleWalletTest {
         assertTrue(waits.get(0).compareTo(Duration.ofSeconds(7)) >= 0, "Retry-After: 7 honoured: " + waits);
         assertTrue(waits.get(1).compareTo(Duration.ofMillis(500)) >= 0 && waits.get(1).compareTo(Duration.ofSeconds(30)) <= 0, "" + waits);
         assertEquals("3 / 10", google.objects.get(ISSUER + ".7s-ABCDEFGHJKMNPQRS").path("loyaltyPoints").path("balance").path("string").asText());
+    }
+
+    @Test
+    void retryAfterIsReadAsSecondsOrAsADate() {
+        Instant now = Instant.parse("2026-12-03T10:00:00Z");
+        assertEquals(Duration.ofSeconds(7), WalletApi.retryAfter(java.util.Optional.of(" 7 "), now));
+        assertEquals(Duration.ofSeconds(90), WalletApi.retryAfter(java.util.Optional.of("Thu, 03 Dec 2026 10:01:30 GMT"), now));
+        assertEquals(Duration.ZERO, WalletApi.retryAfter(java.util.Optional.of("Thu, 03 Dec 2026 09:00:00 GMT"), now), "past");
+        assertEquals(Duration.ZERO, WalletApi.retryAfter(java.util.Optional.of("-5"), now));
+        assertEquals(Duration.ZERO, WalletApi.retryAfter(java.util.Optional.of("soon"), now));
+        assertEquals(Duration.ZERO, WalletApi.retryAfter(java.util.Optional.empty(), now));
+        assertTrue(WalletApi.retryAfter(java.util.Optional.of("9223372036854775807"), now).compareTo(WalletApi.MAX_WAIT) > 0);
+    }
+
+    @Test
+    void aClockSetBackDoesNotHandOutMoreNotifications() throws Exception {
+        try (GoogleWallet w = wallet()) {
+            w.syncClass("coffee", "Coffee");
+            w.saveLink(card(0, 0));
+            for (int i = 1; i <= 3; i++) {
+                assertEquals(GoogleChannel.Update.NOTIFIED, w.cardChanged(card(0, i), ChangeKind.REWARD));
+            }
+            clock.advance(Duration.ofHours(-6)); // NTP corrects a clock that ran ahead
+            assertEquals(GoogleChannel.Update.UPDATED, w.cardChanged(card(0, 4), ChangeKind.REWARD));
+            clock.advance(Duration.ofHours(30)); // 24 h after the recorded times: the window counts from them
+            assertEquals(GoogleChannel.Update.NOTIFIED, w.cardChanged(card(0, 5), ChangeKind.REWARD));
+        }
     }
 
     @Test
@@ -338,6 +365,12 @@ class GoogleWalletTest {
             assertEquals(Map.of("googleCoalesced", 0L, "googleFailed", 0L, "googleInserted", 1L, "googleNoPass", 1L,
                     "googleNotified", 1L, "googleUpdated", 1L), c);
             assertFalse(w.insertObject(card(0, 1)), "exists already");
+        }
+        try (GoogleWallet restarted = wallet()) {
+            restarted.saveLink(card(4, 1));
+            assertEquals(3, google.calls("POST", "loyaltyObject").size(), "after a restart the object is looked up again");
+            assertEquals("4 / 10", google.objects.get(ISSUER + ".7s-ABCDEFGHJKMNPQRS").path("loyaltyPoints").path("balance")
+                    .path("string").asText(), "and brought up to date (409, then PATCH)");
         }
     }
 }
