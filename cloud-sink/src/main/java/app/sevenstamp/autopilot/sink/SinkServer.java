@@ -52,6 +52,8 @@ import app.sevenstamp.autopilot.sink.voucher.Redemptions;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
+import app.sevenstamp.autopilot.sink.wallet.google.GoogleChannel;
+import app.sevenstamp.autopilot.sink.wallet.google.GoogleWalletSetup;
 import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -93,6 +95,7 @@ public final class SinkServer implements AutoCloseable {
     private PosCodeWatcher posCodeWatcher;
     /** Null when no webhook.url is set. */
     private final WebhookDispatcher webhooks;
+    private GoogleWalletSetup google;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
@@ -244,6 +247,8 @@ public final class SinkServer implements AutoCloseable {
                 webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();
                 started.push(webhooks);
             }
+            GoogleWalletSetup google = GoogleWalletSetup.start(config.google(), config.programs(), store, key, clock);
+            started.push(google);
             Credentials credentials = new Credentials(adminToken, config.access().posKeys());
             Router router = new Router(credentials);
             SecureRandom random = new SecureRandom();
@@ -269,10 +274,12 @@ public final class SinkServer implements AutoCloseable {
             new AdminApi(new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(router);
             FleetHttp.register(router, fleet);
+            google.register(router);
             WebServer http = WebServer.start(config.http(), router);
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
+            server.google = google;
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
             server.ingestRedo = ingestRedo;
@@ -314,6 +321,11 @@ public final class SinkServer implements AutoCloseable {
 
     public SinkConfig config() {
         return config;
+    }
+
+    /** Google Wallet, for the pass update queue; {@link GoogleChannel#OFF} without google.issuerId. */
+    public GoogleChannel googleWallet() {
+        return google.channel();
     }
 
     /** The line gateways put into {@code cards.trustedKeys}. */
@@ -361,6 +373,9 @@ public final class SinkServer implements AutoCloseable {
         closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
         if (webhooks != null) {
             webhooks.close();
+        }
+        if (google != null) {
+            google.close();
         }
         if (broker != null) {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;

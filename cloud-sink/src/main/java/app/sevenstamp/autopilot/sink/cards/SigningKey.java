@@ -80,6 +80,21 @@ public final class SigningKey {
         return new CardVerifier(Map.of(keyId, Ed25519.publicKey(publicKey)));
     }
 
+    /**
+     * A secret for another purpose, derived from this key ({@code HMAC-SHA256(seed, purpose)}), so that
+     * links the sink signs (the Google Wallet save route's tokens) need no second key file to back up.
+     * Different purposes give unrelated keys; the seed cannot be learned from one.
+     */
+    public byte[] derivedKey(String purpose) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(seed, "HmacSHA256"));
+            return mac.doFinal(purpose.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is in every JDK", e);
+        }
+    }
+
     /** {@code keyId:publicKey}, the line gateways put into {@code cards.trustedKeys}. */
     public String trustedKeyLine() {
         return CardVerifier.formatPublicKey(keyId, publicKey);

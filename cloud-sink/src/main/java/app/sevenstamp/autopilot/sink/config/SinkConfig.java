@@ -55,7 +55,7 @@ import java.util.regex.Pattern;
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
  * {@code program.<id>.voucherTitle}, {@code program.<id>.voucherValidity}, {@code vouchers.posCodes} and
- * {@code vouchers.poolLowWarning} in {@link VoucherSettings}.
+ * {@code vouchers.poolLowWarning} in {@link VoucherSettings}; the {@code google.*} keys in {@link GoogleWalletSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -84,7 +84,8 @@ public record SinkConfig(
         AccessSettings access,
         WebhookSettings webhook,
         VoucherSettings vouchers,
-        ConsoleSettings console) {
+        ConsoleSettings console,
+        GoogleWalletSettings google) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -110,6 +111,7 @@ public record SinkConfig(
         Objects.requireNonNull(webhook, "webhook");
         Objects.requireNonNull(vouchers, "vouchers");
         Objects.requireNonNull(console, "console");
+        Objects.requireNonNull(google, "google");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -182,10 +184,11 @@ public record SinkConfig(
         WebhookSettings webhook = WebhookSettings.from(s);
         VoucherSettings vouchers = VoucherSettings.from(s, programs);
         ConsoleSettings console = ConsoleSettings.from(s);
+        GoogleWalletSettings google = GoogleWalletSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google);
     }
 
     public String httpHost() {
@@ -217,7 +220,7 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", http=" + http + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", google=" + google + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {
