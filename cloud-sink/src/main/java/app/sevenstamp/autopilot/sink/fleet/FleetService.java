@@ -13,6 +13,8 @@ import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.sink.broker.BrokerConnect;
+import app.sevenstamp.autopilot.sink.broker.ReconnectWatchdog;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
@@ -91,11 +93,16 @@ public final class FleetService implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final MqttAsyncClient client;
     private final ThreadPoolExecutor worker;
+    private final ReconnectWatchdog watchdog;
     private final CountDownLatch ready = new CountDownLatch(1);
     /** Revoked device ids, read by the ingest for every event: kept in memory, loaded at start. */
     private final Set<String> revoked = ConcurrentHashMap.newKeySet();
     /** How stale the revoked list may get when another sink instance revokes a device. */
     static final Duration REVOKED_REREAD = Duration.ofSeconds(10);
+    /** Paho's connection timeout (TCP connect, TLS handshake; the CONNACK wait is bounded by BrokerConnect). */
+    private static final int CONNECT_TIMEOUT_S = 10;
+    /** Paho's automatic reconnect backs off up to this; the reconnect watchdog waits it out first. */
+    private static final int MAX_RECONNECT_DELAY_MS = 30_000;
     private volatile Instant revokedReadAt;
     private volatile boolean closing;
     /** The counter rules to keep retained on PREFIX/rules; null until {@link #publishRules}. */
@@ -130,6 +137,7 @@ public final class FleetService implements AutoCloseable {
         this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
         this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
                 NamedThreads.of("fleet"), (task, pool) -> Logger.warn("fleet queue full: a message was dropped"));
+        this.watchdog = new ReconnectWatchdog("fleet", client, MAX_RECONNECT_DELAY_MS, CONNECT_TIMEOUT_S);
     }
 
     /**
@@ -294,14 +302,14 @@ public final class FleetService implements AutoCloseable {
         MqttConnectOptions o = new MqttConnectOptions();
         o.setCleanSession(true);
         o.setAutomaticReconnect(true);
-        o.setMaxReconnectDelay(30_000);
+        o.setMaxReconnectDelay(MAX_RECONNECT_DELAY_MS);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
         BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
-        o.setConnectionTimeout(10);
+        o.setConnectionTimeout(CONNECT_TIMEOUT_S);
         long delay = 500;
         while (!closing) {
             try {
-                client.connect(o).waitForCompletion(15_000);
+                BrokerConnect.connect(client, o); // bounded, and dropped when the broker never answers
                 return; // connectComplete subscribes
             } catch (MqttException e) {
                 Logger.warn("fleet: cannot connect to {} ({}); retrying in {} ms", settings.brokerUrl(), e.getMessage(), delay);
@@ -529,6 +537,7 @@ public final class FleetService implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        watchdog.close();
         worker.shutdown();
         try {
             if (client.isConnected()) {
@@ -554,11 +563,13 @@ public final class FleetService implements AutoCloseable {
     private final class Callback implements MqttCallbackExtended {
         @Override
         public void connectComplete(boolean reconnect, String serverURI) {
+            watchdog.connected();
             worker.execute(FleetService.this::onConnected);
         }
 
         @Override
         public void connectionLost(Throwable cause) {
+            watchdog.lost();
             Logger.warn("fleet: lost the connection to {} ({}); Paho reconnects", settings.brokerUrl(),
                     cause == null ? "no reason" : cause.getMessage());
         }

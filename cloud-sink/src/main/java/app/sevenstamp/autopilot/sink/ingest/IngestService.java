@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.sink.ingest;
 
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.sink.broker.BrokerConnect;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
@@ -216,8 +217,8 @@ public final class IngestService implements AutoCloseable {
             long id = connection.incrementAndGet();
             boolean sessionKept = true;
             if (!client.isConnected()) {
-                IMqttToken connected = client.connect(options());
-                connected.waitForCompletion(CONNECT_TIMEOUT_MS);
+                // bounded, and dropped when the broker never answers (BrokerConnect): then retried below
+                IMqttToken connected = BrokerConnect.connect(client, options());
                 sessionKept = connected.getSessionPresent();
             }
             // Subscribing on every connect costs one round trip and covers a broker that lost the session.

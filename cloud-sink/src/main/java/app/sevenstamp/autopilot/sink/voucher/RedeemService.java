@@ -7,6 +7,8 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.sink.broker.BrokerConnect;
+import app.sevenstamp.autopilot.sink.broker.ReconnectWatchdog;
 import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
@@ -55,6 +57,10 @@ import org.tinylog.Logger;
  */
 public final class RedeemService implements AutoCloseable {
     static final int QUEUE_CAPACITY = 256;
+    /** Paho's connection timeout (TCP connect, TLS handshake; the CONNACK wait is bounded by BrokerConnect). */
+    private static final int CONNECT_TIMEOUT_S = 10;
+    /** Paho's automatic reconnect backs off up to this; the reconnect watchdog waits it out first. */
+    private static final int MAX_RECONNECT_DELAY_MS = 30_000;
     /** Request ids are UUIDs; anything printable up to 64 characters is kept as a key. */
     static final Pattern REQUEST_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
 
@@ -94,6 +100,7 @@ public final class RedeemService implements AutoCloseable {
     private final DeviceLocations locations;
     private final CountDownLatch subscribed = new CountDownLatch(1);
     private volatile boolean running = true;
+    private final ReconnectWatchdog watchdog;
 
     private RedeemService(Settings settings, Topics topics, Redemptions redemptions, SinkStore store, DeviceGate devices,
             DeviceLocations locations, VoucherMetrics metrics, Clock clock) throws MqttException {
@@ -109,6 +116,7 @@ public final class RedeemService implements AutoCloseable {
         this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
         this.connector = Executors.newSingleThreadScheduledExecutor(NamedThreads.daemon("sink-redeem-connect"));
         this.worker = NamedThreads.of("redeem").newThread(this::work);
+        this.watchdog = new ReconnectWatchdog("redeem", client, MAX_RECONNECT_DELAY_MS, CONNECT_TIMEOUT_S);
     }
 
     /** Starts the worker and the connect loop; returns at once. */
@@ -145,14 +153,14 @@ public final class RedeemService implements AutoCloseable {
         MqttConnectOptions o = new MqttConnectOptions();
         o.setCleanSession(true);
         o.setAutomaticReconnect(true);
-        o.setMaxReconnectDelay(30_000);
-        o.setConnectionTimeout(10);
+        o.setMaxReconnectDelay(MAX_RECONNECT_DELAY_MS);
+        o.setConnectionTimeout(CONNECT_TIMEOUT_S);
         o.setKeepAliveInterval(30);
         o.setMaxInflight(1000);
         o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
         BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
         try {
-            client.connect(o).waitForCompletion(15_000);
+            BrokerConnect.connect(client, o); // bounded, and dropped when the broker never answers
         } catch (MqttException e) {
             // Paho's automatic reconnect does not retry a failed first connect.
             long next = Math.min(30_000, delayMs * 2);
@@ -290,6 +298,7 @@ public final class RedeemService implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        watchdog.close();
         connector.shutdownNow();
         try {
             worker.join(1000);
@@ -314,12 +323,14 @@ public final class RedeemService implements AutoCloseable {
     private final class Callback implements MqttCallbackExtended {
         @Override
         public void connectComplete(boolean reconnect, String serverURI) {
+            watchdog.connected();
             // Never wait inside a Paho callback: subscribe on the connect thread.
             connector.execute(RedeemService.this::subscribe);
         }
 
         @Override
         public void connectionLost(Throwable cause) {
+            watchdog.lost();
             Logger.warn("redeem: lost the connection to {} ({}); Paho reconnects", settings.brokerUrl(),
                     cause == null ? "no reason" : cause.getMessage());
         }

@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
@@ -72,6 +73,31 @@ class IngestServiceIT {
             }
         }
         assertEquals(2, metrics.accepted());
+    }
+
+    /*
+     * A broker (or a proxy, or a hostile host) that accepts the TCP connection and never answers the CONNECT:
+     * Paho's connection timeout does not bound the CONNACK wait, and a connect still pending after our wait
+     * made every later attempt fail as "connect already in progress", even once the broker answered.
+     */
+    @Test
+    void aBrokerThatAcceptsAndNeverAnswersTheFirstConnectIsGivenUpOnAndRetried() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
+                StallingProxy proxy = StallingProxy.silentFor(1, broker.url())) {
+            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
+                    Map.of("coffee", new Program("coffee", "Coffee", 10)), store, metrics, Clock.systemUTC(), codec);
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(proxy.url(), "it-sink", null, null,
+                    topics.allStamps()), processor, store, metrics)) {
+                // given up after twice Paho's 10 s connection timeout, then at most 1 s of backoff and 10 s to spare
+                assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(2 * 10 + 1 + 10)),
+                        "the stalled first connect is given up and retried");
+                assertEquals(2, proxy.accepted());
+                assertEquals(0, proxy.silentOpen(), "the stalled connection is closed");
+                assertEquals(AckOutcome.ACCEPTED, roundTrip(broker.url(), "event-1").outcome());
+            }
+        }
     }
 
     /** Publishes one stamp event the way a gateway does and waits for its answer. */

@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
+import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
@@ -76,5 +77,63 @@ class RedeemServiceIT {
                 box.close();
             }
         }
+    }
+
+    /*
+     * A broker (or a proxy, or a hostile host) that accepts the TCP connection and never answers the CONNECT,
+     * at the first connect (our loop) and at a reconnect after a loss (Paho's automatic reconnect): Paho's
+     * connection timeout does not bound the CONNACK wait, so either attempt would stay pending for good.
+     */
+    @Test
+    void aBrokerThatAcceptsAndNeverAnswersIsGivenUpOnAtTheFirstConnectAndAfterALoss() throws Exception {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-23T08:00:00Z"));
+        VoucherMetrics metrics = new VoucherMetrics();
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
+                StallingProxy proxy = StallingProxy.silentOn(n -> n == 1 || n == 3, broker.url());
+                RedeemService redeem = RedeemService.start(new RedeemService.Settings(proxy.url(), "it-redeem", null, null,
+                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock), store,
+                        device -> true, metrics, clock)) {
+            // given up after twice Paho's 10 s connection timeout, then the retry's 0.5 s and 10 s to spare
+            assertTrue(redeem.awaitSubscribed(Duration.ofSeconds(2 * 10 + 1 + 10)),
+                    "the stalled first connect is given up and retried");
+            MqttClient box = new MqttClient(broker.url(), "it-redeem-box", new MemoryPersistence());
+            box.connect();
+            try {
+                BlockingQueue<RedeemAnswer> answers = new LinkedBlockingQueue<>();
+                box.subscribe(topics.redeemAnswers("counter-1"), 1, (t, m) -> answers.add(codec.decode(m.getPayload(),
+                        RedeemAnswer.class)));
+                assertNotNull(ask(box, answers, clock, Duration.ofSeconds(10)), "answered before the loss");
+                proxy.dropForwarded(); // the broker goes away; Paho reconnects into connection 3, which stays silent
+                await().atMost(Duration.ofSeconds(10)).until(() -> proxy.accepted() >= 3);
+                // the watchdog gives the reconnect up after Paho's longest reconnect delay (30 s) plus twice its
+                // connection timeout and 10 s, then Paho's next attempt; 15 s to spare
+                assertNotNull(ask(box, answers, clock, Duration.ofSeconds(30 + 2 * 10 + 10 + 2 + 15)),
+                        "answered again after the stalled reconnect was given up");
+                assertEquals(4, proxy.accepted());
+                assertEquals(0, proxy.silentOpen(), "the stalled connections are closed");
+            } finally {
+                box.disconnect(500);
+                box.close();
+            }
+        }
+    }
+
+    /** Sends a request every 2 s (a request sent while the service is away is lost) until one is answered. */
+    private RedeemAnswer ask(MqttClient box, BlockingQueue<RedeemAnswer> answers, MutableClock clock, Duration within)
+            throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        int n = 0;
+        while (System.nanoTime() - deadline < 0) {
+            String unknown = VoucherCode.random(new SecureRandom()).text();
+            box.publish(topics.redeem("counter-1"), codec.encode(new RedeemRequest(WireCodec.SCHEMA, "ask-" + n++,
+                    "counter-1", RedeemRequest.Action.REDEEM, unknown, "shop-1", clock.instant())), 1, false);
+            RedeemAnswer a = answers.poll(2, TimeUnit.SECONDS);
+            if (a != null) {
+                answers.clear();
+                return a;
+            }
+        }
+        return null;
     }
 }

@@ -141,6 +141,11 @@ public final class Provisioner {
             try {
                 if (client.isConnected()) {
                     client.disconnect(500);
+                } else {
+                    // A CONNECT the broker never answered is still pending after timeToWait (Paho does not bound
+                    // the CONNACK wait) and close() refuses a pending connect: drop it, or every retry leaves a
+                    // socket and Paho's threads behind (ProvisionerIT)
+                    client.disconnectForcibly(0, 0, false);
                 }
                 client.close(true);
             } catch (MqttException e) {

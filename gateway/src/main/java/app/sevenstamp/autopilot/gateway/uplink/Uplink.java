@@ -46,7 +46,9 @@ import org.tinylog.Logger;
  *
  * <p>Connection: Paho's automatic reconnect does not retry a failed first connect, so this class runs
  * its own loop, for the first connect too, with exponential backoff and full jitter between
- * {@code mqtt.reconnect.min} and {@code mqtt.reconnect.max}. {@code cleanSession=false} keeps the ack
+ * {@code mqtt.reconnect.min} and {@code mqtt.reconnect.max}. An attempt that gets no answer at all
+ * (a host that accepts TCP and never sends CONNACK, which Paho waits for forever) is given up after twice
+ * the connection timeout and counts as a failed connect ({@link #connectWatchdog()}). {@code cleanSession=false} keeps the ack
  * subscription and the acks queued for us at the broker while we are away; Paho keeps nothing on
  * disk ({@link MemoryPersistence}): the outbox is the only store.
  *
@@ -58,7 +60,7 @@ import org.tinylog.Logger;
 public final class Uplink implements AutoCloseable {
     /** A reward chime makes sense only while the customer is still at the counter. */
     static final Duration REWARD_WINDOW = Duration.ofSeconds(1);
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration OUTBOX_WAIT = Duration.ofSeconds(5);
     private static final Duration RETRY_READ = Duration.ofSeconds(1);
     private static final Duration CLOCK_POLL = Duration.ofSeconds(1);
@@ -79,6 +81,7 @@ public final class Uplink implements AutoCloseable {
     private final Ticker ticker;
     private final String bootId;
     private final Duration ackTimeout;
+    private final Duration connectTimeout;
     private final Backoff backoff;
     private final InflightWindow window;
     private final AckReceiver receiver;
@@ -104,6 +107,8 @@ public final class Uplink implements AutoCloseable {
     private MqttAsyncClient client;
     private State state = State.DISCONNECTED;
     private long nextConnectAt;
+    /** While {@link State#CONNECTING}: when the attempt is given up if Paho has not called back by then. */
+    private long connectDeadline;
     private long nextReadAt;
     private int failedAttempts;
     private int attempt;
@@ -185,6 +190,17 @@ public final class Uplink implements AutoCloseable {
      */
     public Uplink(MqttSettings settings, String deviceId, Outbox outbox, Feedback feedback, Ticker ticker,
             String bootId, Duration ackTimeout, DoubleSupplier random, Clock clock, BooleanSupplier clockSynced) {
+        this(settings, deviceId, outbox, feedback, ticker, bootId, ackTimeout, random, clock, clockSynced, CONNECT_TIMEOUT);
+    }
+
+    /** @param connectTimeout Paho's connection timeout (whole seconds, at least 1); tests shorten it */
+    Uplink(MqttSettings settings, String deviceId, Outbox outbox, Feedback feedback, Ticker ticker,
+            String bootId, Duration ackTimeout, DoubleSupplier random, Clock clock, BooleanSupplier clockSynced,
+            Duration connectTimeout) {
+        if (connectTimeout.toSeconds() < 1) {
+            throw new IllegalArgumentException("connectTimeout: " + connectTimeout + " is below Paho's unit of one second");
+        }
+        this.connectTimeout = connectTimeout;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.clockSynced = Objects.requireNonNull(clockSynced, "clockSynced");
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -281,6 +297,9 @@ public final class Uplink implements AutoCloseable {
         long due = Long.MAX_VALUE;
         if (state == State.DISCONNECTED) {
             due = nextConnectAt;
+        }
+        if (state == State.CONNECTING) {
+            due = connectDeadline;
         }
         if (state == State.READY) {
             if (nextReadAt != 0) {
@@ -401,6 +420,9 @@ public final class Uplink implements AutoCloseable {
         for (String eventId : undeleted.due(now)) {
             delete(eventId); // the outbox is local: connected or not
         }
+        if (state == State.CONNECTING && now - connectDeadline >= 0) {
+            onConnectStalled();
+        }
         if (state == State.DISCONNECTED && now - nextConnectAt >= 0) {
             connect();
         }
@@ -427,7 +449,7 @@ public final class Uplink implements AutoCloseable {
         options.setSocketFactory(settings.tls().socketFactory(settings.url()));
         options.setHttpsHostnameVerificationEnabled(true); // the broker's certificate must name the host in mqtt.url
         options.setKeepAliveInterval((int) settings.keepAlive().toSeconds());
-        options.setConnectionTimeout((int) CONNECT_TIMEOUT.toSeconds());
+        options.setConnectionTimeout((int) connectTimeout.toSeconds());
         // after a reconnect Paho redelivers its own unconfirmed publishes besides ours: room for both
         options.setMaxInflight(2 * settings.inflight() + 1);
         if (settings.username() != null) {
@@ -440,6 +462,7 @@ public final class Uplink implements AutoCloseable {
             options.setWill(willTopic, willPayload, 1, true);
         }
         state = State.CONNECTING;
+        connectDeadline = ticker.nanoTime() + connectWatchdog().toNanos();
         int thisAttempt = ++attempt;
         try {
             client.connect(options, null, new IMqttActionListener() {
@@ -457,6 +480,29 @@ public final class Uplink implements AutoCloseable {
         } catch (MqttException e) {
             onConnectFailed(e);
         }
+    }
+
+    /**
+     * How long an attempt may go without Paho calling back. Paho 1.2.5 applies the connection timeout to
+     * the TCP connect and, separately, to the TLS handshake, but not to the wait for CONNACK: a broker, a
+     * proxy or a host that accepts the connection and never answers the CONNECT leaves the async connect
+     * pending forever, with no callback and no retry. Twice the timeout covers both bounded steps.
+     */
+    private Duration connectWatchdog() {
+        return connectTimeout.multipliedBy(2);
+    }
+
+    /** No callback within {@link #connectWatchdog()}: drop the connection and retry like any failed connect. */
+    private void onConnectStalled() {
+        try {
+            // no DISCONNECT packet: the broker has not answered anything yet; this closes the socket and
+            // returns Paho to "disconnected" so that the next connect is not refused as "in progress"
+            client.disconnectForcibly(0, 0, false);
+        } catch (MqttException e) {
+            Logger.debug("forced disconnect of a stalled connect failed: {}", e.toString());
+        }
+        onConnectFailed(new TimeoutException("no answer to CONNECT within " + connectWatchdog().toSeconds()
+                + " s: the host accepted the connection and stayed silent"));
     }
 
     private void onConnected() {

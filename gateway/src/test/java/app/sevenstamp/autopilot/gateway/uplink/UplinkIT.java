@@ -14,6 +14,8 @@ import app.sevenstamp.autopilot.gateway.outbox.OutboxLimits;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.testing.CapturedLog;
+import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -32,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tinylog.Level;
 
 /** The uplink against a real broker (Moquette, in-process) and a real Paho client as the sink. */
 class UplinkIT {
@@ -74,10 +77,15 @@ class UplinkIT {
     }
 
     private Uplink startUplink(String url, int inflight, Duration ackTimeout) {
+        return startUplink(url, inflight, ackTimeout, Uplink.CONNECT_TIMEOUT, Duration.ofMillis(500));
+    }
+
+    private Uplink startUplink(String url, int inflight, Duration ackTimeout, Duration connectTimeout,
+            Duration reconnectMax) {
         MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), inflight,
-                Duration.ofMillis(100), Duration.ofMillis(500));
+                Duration.ofMillis(100), reconnectMax);
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, BOOT, ackTimeout,
-                () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true);
+                () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true, connectTimeout);
         uplink.start();
         return uplink;
     }
@@ -186,6 +194,42 @@ class UplinkIT {
         FakeSink sink = closeLater(FakeSink.acking(broker.url()));
         await().atMost(WAIT).until(() -> backlog() == 0);
         assertEquals(seqs(1, 3), sink.receivedSeqs().subList(0, 3));
+    }
+
+    /*
+     * A broker (or a proxy, or a hostile host) that accepts the TCP connection and never answers the
+     * CONNECT: Paho 1.2.5 bounds the TCP connect and the TLS handshake by the connection timeout, not
+     * the wait for CONNACK, and its async connect then never calls back.
+     */
+    @Test
+    void aBrokerThatAcceptsAndNeverAnswersIsGivenUpOnAndTheOutboxDrainsOnceItAnswers() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink sink = closeLater(FakeSink.acking(broker.url()));
+        StallingProxy proxy = closeLater(StallingProxy.silentFor(2, broker.url()));
+        append(3);
+        Duration connectTimeout = Duration.ofSeconds(1);
+        startUplink(proxy.url(), 10, Duration.ofSeconds(30), connectTimeout, Duration.ofMillis(500));
+        // two stalled attempts, each given up after the watchdog (2 x 1 s), the backoff, then 10 s to spare
+        await().atMost(Duration.ofSeconds(2 * (2 + 1) + 10)).until(() -> backlog() == 0);
+        assertEquals(seqs(1, 3), sink.receivedSeqs());
+        assertEquals(3, proxy.accepted());
+        assertTrue(uplink.isConnected());
+    }
+
+    @Test
+    void aBrokerSilentForeverIsReportedOnceAndRetriedWithBackoff() throws Exception {
+        StallingProxy proxy = closeLater(StallingProxy.silentForever());
+        CapturedLog.clear();
+        append(2);
+        startUplink(proxy.url(), 10, Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMillis(500));
+        await().atMost(Duration.ofSeconds(4 * (2 + 1) + 10)).until(() -> proxy.accepted() >= 4);
+        assertFalse(uplink.isConnected());
+        assertEquals(2, backlog());
+        String stalled = "cannot connect to " + proxy.url() + " (no answer to CONNECT within 2 s";
+        assertEquals(1, CapturedLog.lines(Level.WARN, stalled).size(), CapturedLog.lines().toString());
+        assertTrue(CapturedLog.lines(Level.INFO, stalled).size() >= 2, CapturedLog.lines().toString());
+        // each given-up attempt closed its socket: at most the current attempt's is open
+        await().atMost(WAIT).until(() -> proxy.silentOpen() <= 1);
     }
 
     @Test
