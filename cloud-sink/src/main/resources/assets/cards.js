@@ -21,6 +21,7 @@
         window.alert('No card code found in this picture.');
       }
     };
+    img.onerror = function () { window.alert('This picture cannot be read.'); };
     img.src = URL.createObjectURL(file);
   });
 }());

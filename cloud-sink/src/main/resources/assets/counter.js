@@ -65,16 +65,24 @@
     }).then(function () { busy = false; });
   }
 
-  function decodeImage(source, width, height) {
-    if (detector) {
-      return detector.detect(source).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
-    }
+  function withJsQR(source, width, height) {
     canvas.width = width; canvas.height = height;
     var ctx = canvas.getContext('2d');
     ctx.drawImage(source, 0, 0, width, height);
     var data = ctx.getImageData(0, 0, width, height);
     var found = window.jsQR ? window.jsQR(data.data, width, height) : null;
-    return Promise.resolve(found ? found.data : null);
+    return found ? found.data : null;
+  }
+
+  // BarcodeDetector where the browser has it and it finds something; jsQR otherwise (some browsers have
+  // the object but no QR support on this platform)
+  function decodeImage(source, width, height) {
+    if (!detector) {
+      return Promise.resolve(withJsQR(source, width, height));
+    }
+    return detector.detect(source).then(function (codes) {
+      return codes.length ? codes[0].rawValue : withJsQR(source, width, height);
+    }).catch(function () { return withJsQR(source, width, height); });
   }
 
   function scanFrame() {
@@ -94,6 +102,7 @@
         if (code) { codeInput.value = code; send(code); } else { show('refused', 'No code found', 'Try a sharper picture.'); }
       });
     };
+    img.onerror = function () { show('refused', 'Cannot read this picture', 'Try another photo.'); };
     img.src = URL.createObjectURL(file);
   }
 

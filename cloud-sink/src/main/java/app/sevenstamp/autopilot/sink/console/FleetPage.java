@@ -69,7 +69,7 @@ public final class FleetPage {
             boolean quiet = quiet(d, now);
             long rules = s.path("rulesVersion").asLong(-1);
             b.append("<tr").append(quiet ? " class=\"quiet\"" : "").append("><td>").append(Html.esc(d.deviceId())).append("</td><td>")
-                    .append(Html.esc(d.location())).append("</td><td>").append(quiet ? "<strong>quiet</strong>" : "online")
+                    .append(Html.esc(d.location() == null ? "(not provisioned)" : d.location())).append("</td><td>").append(quiet ? "<strong>quiet</strong>" : "online")
                     .append("</td><td>").append(d.lastSeenAt() == null ? "never" : ago(d.lastSeenAt(), now)).append("</td><td>")
                     .append(s.path("backlog").asLong(0))
                     .append(s.path("backlog").asLong(0) > 0 ? " (oldest " + s.path("oldestUnsentAgeSeconds").asLong(0) + " s)" : "")

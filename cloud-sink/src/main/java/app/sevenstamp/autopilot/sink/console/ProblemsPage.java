@@ -57,7 +57,7 @@ public final class ProblemsPage {
                 continue;
             }
             any = true;
-            b.append("<h3>").append(Html.esc(d.deviceId())).append(" (").append(Html.esc(d.location())).append(")</h3><ul>");
+            b.append("<h3>").append(Html.esc(d.deviceId())).append(" (").append(Html.esc(String.valueOf(d.location()))).append(")</h3><ul>");
             for (SeqGap g : gaps) {
                 b.append("<li>").append(g.from()).append(g.to() == g.from() ? "" : " to " + g.to()).append(": ")
                         .append(g.missing()).append(" missing since ").append(Html.esc(g.detectedAt().toString())).append("</li>");

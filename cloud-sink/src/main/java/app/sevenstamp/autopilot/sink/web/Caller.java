@@ -44,6 +44,6 @@ public record Caller(Access access, String location, String operator, Set<String
 
     /** Whether this caller may act on a location: owners and the bearer token everywhere, managers on theirs. */
     public boolean mayActAt(String location) {
-        return access == Access.ADMIN || access == Access.OWNER || locations.contains(location);
+        return access == Access.ADMIN || access == Access.OWNER || location != null && locations.contains(location);
     }
 }

@@ -9,8 +9,8 @@ import org.eclipse.jetty.server.Request;
  * What a state-changing request of a console session must show besides its cookie: that it comes
  * from this site's own pages. The cookie is SameSite=Strict already; this is the second lock, for
  * browsers and proxies that get SameSite wrong: the Origin header (when sent) must be this server,
- * and the session's CSRF token must come back in the form field {@code csrf} or the header
- * {@code X-CSRF-Token}.
+ * {@code Sec-Fetch-Site} (when sent) must say same-origin, and the session's CSRF token must come back
+ * in the form field {@code csrf} or the header {@code X-CSRF-Token}.
  */
 final class SessionGuard {
     static final String FIELD = "csrf";
@@ -23,6 +23,10 @@ final class SessionGuard {
         String origin = ex.header("Origin");
         if (origin != null && !sameOrigin(origin, request)) {
             throw new Problem(403, "a cross-site request (Origin " + origin + ") is refused");
+        }
+        String site = ex.header("Sec-Fetch-Site");
+        if (site != null && !site.equals("same-origin") && !site.equals("none")) {
+            throw new Problem(403, "a " + site + " request is refused");
         }
         String token = ex.header(HEADER);
         if (token == null) {

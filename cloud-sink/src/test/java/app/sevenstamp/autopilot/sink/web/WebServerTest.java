@@ -129,7 +129,7 @@ class WebServerTest {
         assertTrue(!csp.contains("unsafe-inline"), csp);
         assertEquals("no-store", page.headers().firstValue("Cache-Control").orElse(""));
         assertEquals("DENY", page.headers().firstValue("X-Frame-Options").orElse(""));
-        assertEquals("no-referrer", page.headers().firstValue("Referrer-Policy").orElse(""));
+        assertEquals("same-origin", page.headers().firstValue("Referrer-Policy").orElse(""));
         assertTrue(page.headers().firstValue("Server").isEmpty(), "no server version is sent");
 
         HttpResponse<String> head = send(at("/page/hello").method("HEAD", HttpRequest.BodyPublishers.noBody()));
