@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.sink;
 
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
+import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
@@ -22,6 +23,8 @@ import app.sevenstamp.autopilot.sink.web.Credentials;
 import app.sevenstamp.autopilot.sink.web.Router;
 import app.sevenstamp.autopilot.sink.web.WebServer;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
+import app.sevenstamp.autopilot.sink.join.JoinHttp;
+import app.sevenstamp.autopilot.sink.join.WalletOffers;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import app.sevenstamp.autopilot.sink.ingest.IngestRedo;
@@ -242,6 +245,10 @@ public final class SinkServer implements AutoCloseable {
             new AdminApi(new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(router);
             FleetHttp.register(router, fleet);
+            JoinHttp join = new JoinHttp(config.programs(), config.join(), new CardIssuer(key.signer(), new SecureRandom()),
+                    store, WalletOffers.NONE, key.derivedSecret("join-form"), clock, System::nanoTime, new SecureRandom());
+            join.register(router);
+            metrics.include(join::metrics);
             WebServer http = WebServer.start(config.http(), router);
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);

@@ -80,6 +80,20 @@ public final class SigningKey {
         return new CardVerifier(Map.of(keyId, Ed25519.publicKey(publicKey)));
     }
 
+    /**
+     * A secret for another purpose, HMAC-SHA256(seed, purpose): the same on every sink instance that holds
+     * this key, and useless for signing cards (the join form's tokens use it).
+     */
+    public byte[] derivedSecret(String purpose) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(seed, "HmacSHA256"));
+            return mac.doFinal(purpose.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("every JVM has HmacSHA256", e);
+        }
+    }
+
     /** {@code keyId:publicKey}, the line gateways put into {@code cards.trustedKeys}. */
     public String trustedKeyLine() {
         return CardVerifier.formatPublicKey(keyId, publicKey);

@@ -6,10 +6,11 @@ import org.eclipse.jetty.http.HttpFields;
 final class SecurityHeaders {
     /**
      * Pages load nothing from elsewhere: styles and images from this server only (no inline style or
-     * script, so an injected tag does nothing), forms post back here, no framing, no base rewriting.
+     * script, so an injected tag does nothing), forms post back here, no framing, no base rewriting; the web
+     * card's manifest and service worker come from here too.
      */
     static final String PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+            + "connect-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private SecurityHeaders() {
     }
