@@ -62,6 +62,11 @@ final class JoinPages {
         b.append("<p class=\"lead\">Your loyalty card. Show this code at the counter at every visit.</p>\n");
         b.append("<img class=\"qr\" src=\"").append(esc(base)).append("/qr.png\" width=\"288\" height=\"288\" alt=\"")
                 .append("QR code of your card ").append(esc(card.cardId())).append("\">\n");
+        StringBuilder circles = new StringBuilder();
+        for (int i = 0; i < Math.max(program.stampsRequired(), stamps); i++) {
+            circles.append(i < stamps ? "<span class=\"stamp on\">&#9679;</span>" : "<span class=\"stamp\">&#9675;</span>");
+        }
+        b.append("<div class=\"stamps\" aria-hidden=\"true\">").append(circles).append("</div>\n");
         b.append("<p class=\"progress\">").append(stamps).append(" of ").append(program.stampsRequired()).append(" stamps")
                 .append(rewardsAvailable > 0 ? "; rewards available: " + rewardsAvailable : "").append("</p>\n");
         for (WalletOffers.Channel c : WalletOffers.Channel.values()) {
