@@ -296,6 +296,32 @@ class JoinIT {
         assertNull(coffee.email());
     }
 
+    @Test
+    void hostileFieldsAreRefusedOrEscapedAndStoreNothing() throws Exception {
+        Form form = open("tea");
+        HttpResponse<String> script = post("tea", form, base, "text/html", "&name=%3Cscript%3Ealert(1)%3C%2Fscript%3E&email=x");
+        assertEquals(400, script.statusCode());
+        assertFalse(script.body().contains("<script>alert"), script.body());
+        assertTrue(script.body().contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""), script.body());
+        assertEquals(400, post("tea", form, base, "text/html", "&name=a%00b&consent=yes").statusCode(), "NUL");
+        assertEquals(400, post("tea", form, base, "text/html", "&email=a%40b.c%0d%0aBcc%3Ax%40y.z&consent=yes").statusCode(),
+                "a header injection in the e-mail field");
+        assertEquals(400, post("tea", form, base, null, "&name=%zz").statusCode(), "bad percent-encoding");
+        assertEquals(413, post("tea", form, base, "text/html", "&name=" + "x".repeat(5000)).statusCode());
+        assertEquals(0, joined("tea"));
+    }
+
+    @Test
+    void theWebCardLinkSurvivesARestart() throws Exception {
+        String location = post("coffee", open("coffee"), base, "text/html", "").headers().firstValue("Location").orElseThrow();
+        String code = QrDecode.text(getBytes(location + "/qr.png", null).body());
+        sink.close();
+        sink = SinkServer.start(SinkConfig.from(new Settings(properties(), "JoinIT")));
+        base = "http://127.0.0.1:" + sink.httpPort();
+        assertEquals(code, QrDecode.text(getBytes(location + "/qr.png", null).body()));
+        assertEquals(200, get(location, "text/html").statusCode());
+    }
+
     private JoinedCard card(HttpResponse<String> r) {
         assertEquals(303, r.statusCode(), r.body());
         Matcher m = WEB_CARD.matcher(r.headers().firstValue("Location").orElseThrow());
