@@ -47,6 +47,10 @@ import org.junit.jupiter.api.io.TempDir;
  * pixels, twice as many device pixels), opens the join page and a web card with three stamps. The
  * screenshots are written to docs/images/ (the README shows them) and checked: they exist, are not
  * blank, and the web card's QR code, as the browser drew it, reads back as a card code that verifies.
+ * Then the sink stops, and the same browser profile opens the web card again: its service worker must
+ * answer from the cache that the first visit filled. Each visit keeps the page open 3 s before the
+ * screenshot ({@code --timeout}): a one-shot headless browser otherwise quits before the page's script
+ * has cached the card.
  */
 class JoinScreenshotsIT {
     private static final Path IMAGES = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().resolve("../docs/images").normalize();
@@ -101,6 +105,13 @@ class JoinScreenshotsIT {
         assertEquals(code, read, "the QR code the browser drew");
         CardCheck check = CardVerifier.parse(List.of(Vectors.json("card-codes.json").get("trusted").asText())).verify(read);
         assertInstanceOf(CardCheck.Valid.class, check);
+
+        // offline: the sink is gone; the same browser profile opens the card from its service worker's cache
+        sink.close();
+        sink = null;
+        Path offline = dir.resolve("offline.png");
+        screenshot(base + location, offline);
+        assertEquals(code, QrDecode.text(ImageIO.read(offline.toFile())), "the web card, offline");
     }
 
     /** Joins as a browser would: opens the form, posts it with its cookie; returns the web card's path. */
@@ -148,7 +159,7 @@ class JoinScreenshotsIT {
         Path chromium = Tools.require("chromium", "chromium");
         Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--no-first-run", "--hide-scrollbars", "--enable-logging=stderr", "--log-level=0", "--user-data-dir=" + dir.resolve("chromium"),
-                "--force-device-scale-factor=2", "--window-size=390,844", "--virtual-time-budget=3000",
+                "--force-device-scale-factor=2", "--window-size=390,844", "--timeout=3000",
                 "--screenshot=" + file, url)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("chromium.log").toFile()).start();
         boolean done = p.waitFor(120, TimeUnit.SECONDS);

@@ -46,7 +46,7 @@ final class WebCardAssets {
             "    var urls = [location.pathname, '/assets/site.css', '/assets/join.css'];",
             "    if (qr) { urls.push(qr.getAttribute('src')); }",
             "    return caches.open('" + CACHE + "').then(function (c) { return c.addAll(urls); });",
-            "  }).catch(function () { /* no offline copy; the page still works online */ });",
+            "  }).catch(function (e) { console.warn('web card: no offline copy (' + e + '); the page still works online'); });",
             "})();",
             "");
 
