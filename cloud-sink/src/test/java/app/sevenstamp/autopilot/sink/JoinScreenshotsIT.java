@@ -14,7 +14,6 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.support.Settings;
-import app.sevenstamp.autopilot.protocol.testing.Tools;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.join.QrDecode;
@@ -31,7 +30,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -47,13 +45,18 @@ import org.junit.jupiter.api.io.TempDir;
  * pixels, twice as many device pixels), opens the join page and a web card with three stamps. The
  * screenshots are written to docs/images/ (the README shows them) and checked: they exist, are not
  * blank, and the web card's QR code, as the browser drew it, reads back as a card code that verifies.
- * Then the sink stops, and the same browser profile opens the web card again: its service worker must
- * answer from the cache that the first visit filled. Each visit keeps the page open 3 s before the
- * screenshot ({@code --timeout}): a one-shot headless browser otherwise quits before the page's script
- * has cached the card.
+ * Then the sink stops, and the same browser opens the web card again: its service worker must answer
+ * from the cache that the first visit filled. The browser is driven over the DevTools protocol
+ * ({@link Chromium}), so the test waits for that cache instead of sleeping (chromium's one-shot
+ * {@code --screenshot} quit before the page had cached the card, and what it kept of the service worker
+ * varied from run to run).
  */
 class JoinScreenshotsIT {
     private static final Path IMAGES = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().resolve("../docs/images").normalize();
+
+    /** The QR image is loaded and decoded, and a frame has been drawn since. */
+    private static final String QR_DRAWN = "(() => { const i = document.querySelector('img.qr'); return i && i.complete "
+            + "&& i.naturalWidth > 0 && i.decode().then(() => new Promise(r => requestAnimationFrame(() => r(true)))); })()";
 
     @TempDir
     Path dir;
@@ -82,36 +85,48 @@ class JoinScreenshotsIT {
     }
 
     @Test
-    void theJoinPageAndTheWebCardAsAPhoneShowsThem() throws Exception {
+    void theJoinPageAndTheWebCardAsAPhoneShowsThemAlsoOffline() throws Exception {
         Path joinPage = IMAGES.resolve("join-page.png");
         Path webCard = IMAGES.resolve("web-card.png");
         Files.createDirectories(IMAGES);
         Files.deleteIfExists(joinPage);
         Files.deleteIfExists(webCard);
+        try (Chromium browser = Chromium.start(dir.resolve("chromium"))) {
+            browser.open(base + "/join/coffee");
+            Files.write(joinPage, browser.screenshot());
+            String location = join();
+            String code = stampThrice(location);
+            browser.open(base + location);
+            browser.await("the QR code drawn", QR_DRAWN);
+            browser.await("the web card's offline copy", "navigator.serviceWorker.ready.then(() => caches.open('webcard-v1'))"
+                    + ".then(c => c.keys()).then(k => k.length >= 4)");
+            Files.write(webCard, browser.screenshot());
 
-        screenshot(base + "/join/coffee", joinPage);
-        String location = join();
-        String code = stampThrice(location);
-        screenshot(base + location, webCard);
+            for (Path shot : List.of(joinPage, webCard)) {
+                assertTrue(Files.size(shot) > 10_000, shot + " is only " + Files.size(shot) + " bytes");
+                BufferedImage image = ImageIO.read(shot.toFile());
+                assertEquals(780, image.getWidth(), shot + ": 390 CSS pixels at scale 2");
+                double ink = inked(image);
+                assertTrue(ink > 0.01 && ink < 0.6, shot + " looks blank or broken: " + Math.round(ink * 100) + " % dark pixels");
+            }
+            String read = decode("the web card screenshot", ImageIO.read(webCard.toFile()));
+            assertEquals(code, read, "the QR code the browser drew");
+            CardCheck check = CardVerifier.parse(List.of(Vectors.json("card-codes.json").get("trusted").asText())).verify(read);
+            assertInstanceOf(CardCheck.Valid.class, check);
+            // the pages load everything from this server under their strict policy: no refusal, no error
+            for (String line : browser.console()) {
+                assertFalse(line.contains("Content Security Policy") || line.startsWith("error") || line.startsWith("warning"),
+                        "browser console: " + browser.console());
+            }
 
-        for (Path shot : List.of(joinPage, webCard)) {
-            assertTrue(Files.size(shot) > 10_000, shot + " is only " + Files.size(shot) + " bytes");
-            BufferedImage image = ImageIO.read(shot.toFile());
-            assertEquals(780, image.getWidth(), shot + ": 390 CSS pixels at scale 2");
-            double ink = inked(image);
-            assertTrue(ink > 0.01 && ink < 0.6, shot + " looks blank or broken: " + Math.round(ink * 100) + " % dark pixels");
+            // offline: the sink is gone (connections refused); the service worker answers from its cache
+            sink.close();
+            sink = null;
+            browser.open(base + location);
+            browser.await("the QR code drawn offline", QR_DRAWN);
+            assertEquals(code, decode("the offline screenshot", ImageIO.read(new java.io.ByteArrayInputStream(browser.screenshot()))),
+                    "the web card, offline");
         }
-        String read = QrDecode.text(ImageIO.read(webCard.toFile()));
-        assertEquals(code, read, "the QR code the browser drew");
-        CardCheck check = CardVerifier.parse(List.of(Vectors.json("card-codes.json").get("trusted").asText())).verify(read);
-        assertInstanceOf(CardCheck.Valid.class, check);
-
-        // offline: the sink is gone; the same browser profile opens the card from its service worker's cache
-        sink.close();
-        sink = null;
-        Path offline = dir.resolve("offline.png");
-        screenshot(base + location, offline);
-        assertEquals(code, QrDecode.text(ImageIO.read(offline.toFile())), "the web card, offline");
     }
 
     /** Joins as a browser would: opens the form, posts it with its cookie; returns the web card's path. */
@@ -134,7 +149,7 @@ class JoinScreenshotsIT {
     private String stampThrice(String location) throws Exception {
         byte[] qr = http.send(HttpRequest.newBuilder(URI.create(base + location + "/qr.png")).build(),
                 HttpResponse.BodyHandlers.ofByteArray()).body();
-        String code = QrDecode.text(qr);
+        String code = decode("the card's qr.png", ImageIO.read(new java.io.ByteArrayInputStream(qr)));
         String[] parts = code.split("\\.");
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
@@ -155,23 +170,15 @@ class JoinScreenshotsIT {
         return code;
     }
 
-    private void screenshot(String url, Path file) throws Exception {
-        Path chromium = Tools.require("chromium", "chromium");
-        Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--no-first-run", "--hide-scrollbars", "--enable-logging=stderr", "--log-level=0", "--user-data-dir=" + dir.resolve("chromium"),
-                "--force-device-scale-factor=2", "--window-size=390,844", "--timeout=3000",
-                "--screenshot=" + file, url)
-                .redirectErrorStream(true).redirectOutput(dir.resolve("chromium.log").toFile()).start();
-        boolean done = p.waitFor(120, TimeUnit.SECONDS);
-        if (!done) {
-            p.destroyForcibly();
+    /** The QR code's text; a failure names the image and keeps it in the test's folder. */
+    private String decode(String what, BufferedImage image) throws Exception {
+        try {
+            return QrDecode.text(image);
+        } catch (com.google.zxing.ReaderException e) {
+            Path kept = Path.of("/tmp", "undecodable-" + System.nanoTime() + ".png");
+            ImageIO.write(image, "png", kept.toFile());
+            throw new AssertionError("no QR code read from " + what + " (" + e.getClass().getSimpleName() + "), kept as " + kept);
         }
-        String log = Files.exists(dir.resolve("chromium.log")) ? Files.readString(dir.resolve("chromium.log")) : "";
-        assertTrue(done, "chromium did not finish within 120 s: " + log);
-        assertEquals(0, p.exitValue(), "chromium: " + log);
-        assertTrue(Files.exists(file), "chromium wrote no screenshot: " + log);
-        // the pages load everything from this server under their strict policy: no refusal in the console
-        assertFalse(log.contains("Content Security Policy") || log.contains("Refused to"), "chromium: " + log);
     }
 
     /** The share of clearly dark pixels. */

@@ -56,11 +56,14 @@ final class JoinPages {
      */
     static String webCard(Program program, JoinedCard card, String linkToken, int stamps, int rewardsAvailable,
             WalletOffers wallets) {
+        // 4 CSS pixels per module: a whole number of device pixels at every whole pixel ratio, so no module is
+        // drawn wider than its neighbour (the PNG has 8 pixels per module: 1:1 on a ratio-2 screen)
+        int qrSide = QrImage.matrix(card.cardCode()).getWidth() * 4;
         String base = CardLinks.webCardPath(card.cardId(), linkToken);
         StringBuilder b = new StringBuilder();
         b.append("<h1>").append(esc(program.name())).append("</h1>\n");
         b.append("<p class=\"lead\">Your loyalty card. Show this code at the counter at every visit.</p>\n");
-        b.append("<img class=\"qr\" src=\"").append(esc(base)).append("/qr.png\" width=\"288\" height=\"288\" alt=\"")
+        b.append("<img class=\"qr\" src=\"").append(esc(base)).append("/qr.png\" width=\"").append(qrSide).append("\" height=\"").append(qrSide).append("\" alt=\"")
                 .append("QR code of your card ").append(esc(card.cardId())).append("\">\n");
         StringBuilder circles = new StringBuilder();
         for (int i = 0; i < Math.max(program.stampsRequired(), stamps); i++) {
@@ -81,7 +84,6 @@ final class JoinPages {
         b.append("<p class=\"fine\">Card ").append(esc(card.cardId())).append(" \u00b7 <a href=\"/cards/")
                 .append(esc(card.cardId())).append("\">progress page</a></p>\n");
         String head = "<link rel=\"manifest\" href=\"" + esc(base) + "/manifest.webmanifest\">\n"
-                + "<link rel=\"icon\" href=\"/assets/icon-192.png\">\n"
                 + "<link rel=\"apple-touch-icon\" href=\"/assets/icon-192.png\">\n"
                 + "<meta name=\"theme-color\" content=\"#b5651d\">\n"
                 + "<script src=\"/assets/webcard.js\" defer></script>\n";
@@ -116,7 +118,8 @@ final class JoinPages {
                 + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 + "<title>" + esc(title) + "</title>\n"
                 + "<link rel=\"stylesheet\" href=\"/assets/site.css\">\n"
-                + "<link rel=\"stylesheet\" href=\"/assets/join.css\">\n" + head
+                + "<link rel=\"stylesheet\" href=\"/assets/join.css\">\n"
+                + "<link rel=\"icon\" href=\"/assets/icon-192.png\">\n" + head
                 + "</head>\n<body>\n<main>\n" + body + "</main>\n</body>\n</html>\n";
     }
 

@@ -32,7 +32,7 @@ final class WebCardAssets {
             "button,.button{display:block;text-align:center;font-size:1.2rem;padding:.9rem;border:0;border-radius:.6rem;"
                     + "background:#b5651d;color:#fff;text-decoration:none;margin:.5rem 0}",
             ".button.wallet{background:#111}",
-            ".qr{display:block;width:100%;max-width:18rem;height:auto;margin:1rem auto;image-rendering:pixelated}",
+            ".qr{display:block;max-width:100%;height:auto;margin:1rem auto;image-rendering:pixelated}",
             ".fine{color:#666;font-size:.85rem}",
             ".error{color:#a00000;font-weight:bold}",
             "");

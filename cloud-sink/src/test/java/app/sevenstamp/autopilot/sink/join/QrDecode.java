@@ -6,6 +6,7 @@ import com.google.zxing.LuminanceSource;
 import com.google.zxing.NotFoundException;
 import com.google.zxing.ChecksumException;
 import com.google.zxing.FormatException;
+import com.google.zxing.common.GlobalHistogramBinarizer;
 import com.google.zxing.common.HybridBinarizer;
 import com.google.zxing.qrcode.QRCodeReader;
 import java.awt.image.BufferedImage;
@@ -25,8 +26,15 @@ public final class QrDecode {
 
     /** The text of the one QR code somewhere in the image (a screenshot, a poster). */
     public static String text(BufferedImage image) throws NotFoundException, ChecksumException, FormatException {
-        BinaryBitmap bitmap = new BinaryBitmap(new HybridBinarizer(new Luminance(image)));
-        return new QRCodeReader().decode(bitmap, Map.of(DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+        Luminance luminance = new Luminance(image);
+        try {
+            return new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(luminance)),
+                    Map.of(DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+        } catch (NotFoundException | ChecksumException | FormatException e) {
+            // a browser's rendering: the global threshold copes better with scaled, anti-aliased edges
+            return new QRCodeReader().decode(new BinaryBitmap(new GlobalHistogramBinarizer(luminance)),
+                    Map.of(DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+        }
     }
 
     public static String text(byte[] png) throws IOException, NotFoundException, ChecksumException, FormatException {
