@@ -26,15 +26,29 @@ public final class QrDecode {
 
     /** The text of the one QR code somewhere in the image (a screenshot, a poster). */
     public static String text(BufferedImage image) throws NotFoundException, ChecksumException, FormatException {
+        // ZXing's detector misjudges the grid of some codes even in a clean image (ChecksumException), so
+        // several readings: the image as one pure code (a PNG of the sink), then searched for a code with
+        // two thresholds (a screenshot, a poster). One that reads is enough.
         Luminance luminance = new Luminance(image);
-        try {
-            return new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(luminance)),
-                    Map.of(DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
-        } catch (NotFoundException | ChecksumException | FormatException e) {
-            // a browser's rendering: the global threshold copes better with scaled, anti-aliased edges
-            return new QRCodeReader().decode(new BinaryBitmap(new GlobalHistogramBinarizer(luminance)),
-                    Map.of(DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+        Exception last = null;
+        for (boolean pure : new boolean[] {true, false}) {
+            for (BinaryBitmap bitmap : new BinaryBitmap[] {new BinaryBitmap(new HybridBinarizer(luminance)),
+                    new BinaryBitmap(new GlobalHistogramBinarizer(luminance))}) {
+                try {
+                    return new QRCodeReader().decode(bitmap, pure ? Map.of(DecodeHintType.PURE_BARCODE, Boolean.TRUE)
+                            : Map.of(DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+                } catch (NotFoundException | ChecksumException | FormatException e) {
+                    last = e;
+                }
+            }
         }
+        if (last instanceof ChecksumException c) {
+            throw c;
+        }
+        if (last instanceof FormatException f) {
+            throw f;
+        }
+        throw NotFoundException.getNotFoundInstance();
     }
 
     public static String text(byte[] png) throws IOException, NotFoundException, ChecksumException, FormatException {
