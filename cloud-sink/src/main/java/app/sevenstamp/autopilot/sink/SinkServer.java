@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.sink;
 
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
+import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.BrokerMode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
@@ -34,6 +35,7 @@ import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.web.Router;
 import app.sevenstamp.autopilot.sink.web.WebServer;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
+import app.sevenstamp.autopilot.sink.join.JoinHttp;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import app.sevenstamp.autopilot.sink.ingest.IngestRedo;
@@ -52,6 +54,7 @@ import app.sevenstamp.autopilot.sink.voucher.Redemptions;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
+import app.sevenstamp.autopilot.sink.wallet.WalletLinks;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleChannel;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleWalletSetup;
 import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
@@ -275,6 +278,11 @@ public final class SinkServer implements AutoCloseable {
                     new DeadLetters(store), config.programs()).register(router);
             FleetHttp.register(router, fleet);
             google.register(router);
+            JoinHttp join = new JoinHttp(config.programs(), config.join(), new CardIssuer(key.signer(), new SecureRandom()),
+                    store, new WalletLinks(google.channel(), key.derivedKey(GoogleWalletSetup.LINK_PURPOSE)), key.derivedKey("join-form"),
+                    clock, System::nanoTime, new SecureRandom());
+            join.register(router);
+            metrics.include(join::metrics);
             WebServer http = WebServer.start(config.http(), router);
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);

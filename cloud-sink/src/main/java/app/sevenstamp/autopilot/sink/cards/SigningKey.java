@@ -82,7 +82,7 @@ public final class SigningKey {
 
     /**
      * A secret for another purpose, derived from this key ({@code HMAC-SHA256(seed, purpose)}), so that
-     * links the sink signs (the Google Wallet save route's tokens) need no second key file to back up.
+     * links the sink signs (the Google Wallet save route's tokens, the join form's tokens) need no second key file to back up.
      * Different purposes give unrelated keys; the seed cannot be learned from one.
      */
     public byte[] derivedKey(String purpose) {

@@ -12,11 +12,13 @@ import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetCli;
+import app.sevenstamp.autopilot.sink.join.Poster;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -55,6 +57,8 @@ public final class SinkCli {
             "      print the trusted-key line (keyId:publicKey) for the gateways' cards.trustedKeys",
             "  programs list --config FILE",
             "      print the configured programs: id, stamps required, name",
+            "  program poster --program P --out FILE.pdf|FILE.png --config FILE",
+            "      write the counter poster: the program's name and a QR code of its join page (web.publicUrl)",
             "  devices list|show ID|config set ID key=value...|cmd ID COMMAND [ARG]|revoke ID --config FILE [--url URL]",
             "      fleet management through the running sink's HTTP API (admin.tokenFile)",
             "  claims create --location L [--uses N] [--expires 7d] --config FILE [--url URL] | claims list",
@@ -142,7 +146,13 @@ public final class SinkCli {
                 out.println(SigningKey.loadOrCreate(config.keysFile(), config.keyId()).trustedKeyLine());
                 return OK;
             }
+            case "program":
             case "programs": {
+                if (rest.length > 0 && rest[0].equals("poster")) {
+                    Args a = Args.parse(rest, Set.of("config", "program", "out"));
+                    subcommand(a, "poster", argv[0]);
+                    return poster(a);
+                }
                 Args a = Args.parse(rest, Set.of("config"));
                 subcommand(a, "list", "programs");
                 SinkConfig config = config(a, true);
@@ -215,6 +225,36 @@ public final class SinkCli {
         }
         codes.forEach(out::println);
         out.flush();
+        return OK;
+    }
+
+    private int poster(Args a) throws UsageException, IOException {
+        String programId = a.required("program", "P");
+        String outText = a.required("out", "FILE.pdf|FILE.png");
+        Poster.Format format = Poster.Format.ofFileName(outText);
+        if (format == null) {
+            throw new UsageException("--out '" + outText + "': the file name must end in .pdf or .png");
+        }
+        SinkConfig config = config(a, true);
+        Program program = config.program(programId).orElse(null);
+        if (program == null) {
+            err.println("autopilot-sink: unknown program '" + programId + "'; configured programs: "
+                    + String.join(", ", config.programs().keySet()));
+            return UNKNOWN_PROGRAM;
+        }
+        String url = config.join().joinUrl(programId);
+        if (url == null) {
+            throw new ConfigException("web.publicUrl: not set; the poster's QR code leads to <web.publicUrl>/join/"
+                    + programId + ", so set the address customers' phones reach this sink at, for example "
+                    + "web.publicUrl=https://stamps.example.com");
+        }
+        Path out = Path.of(outText).toAbsolutePath();
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.write(out, Poster.render(program, url, format));
+        this.out.println(out);
+        this.out.flush();
         return OK;
     }
 

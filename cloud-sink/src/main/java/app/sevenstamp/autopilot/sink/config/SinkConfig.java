@@ -55,7 +55,8 @@ import java.util.regex.Pattern;
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
  * {@code program.<id>.voucherTitle}, {@code program.<id>.voucherValidity}, {@code vouchers.posCodes} and
- * {@code vouchers.poolLowWarning} in {@link VoucherSettings}; the {@code google.*} keys in {@link GoogleWalletSettings}.
+ * {@code vouchers.poolLowWarning} in {@link VoucherSettings}; the {@code google.*} keys in {@link GoogleWalletSettings}; {@code web.publicUrl}, {@code join.perAddress},
+ * {@code join.perProgram}, {@code program.<id>.joinAsks} and {@code program.<id>.joinConsent} in {@link JoinSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -85,7 +86,8 @@ public record SinkConfig(
         WebhookSettings webhook,
         VoucherSettings vouchers,
         ConsoleSettings console,
-        GoogleWalletSettings google) {
+        GoogleWalletSettings google,
+        JoinSettings join) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -94,7 +96,8 @@ public record SinkConfig(
     static final Pattern PROGRAM_NAME = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final String PROGRAM_PREFIX = "program.";
     private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name", "cooldown", "dailyCap",
-            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry", "voucherTitle", "voucherValidity");
+            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry", "voucherTitle", "voucherValidity",
+            "joinAsks", "joinConsent");
 
     public SinkConfig {
         Objects.requireNonNull(storeDir, "storeDir");
@@ -112,6 +115,7 @@ public record SinkConfig(
         Objects.requireNonNull(vouchers, "vouchers");
         Objects.requireNonNull(console, "console");
         Objects.requireNonNull(google, "google");
+        Objects.requireNonNull(join, "join");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -185,10 +189,11 @@ public record SinkConfig(
         VoucherSettings vouchers = VoucherSettings.from(s, programs);
         ConsoleSettings console = ConsoleSettings.from(s);
         GoogleWalletSettings google = GoogleWalletSettings.from(s);
+        JoinSettings join = JoinSettings.from(s, programs);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google, join);
     }
 
     public String httpHost() {
@@ -220,7 +225,7 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", http=" + http + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", google=" + google + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", google=" + google + ", join=" + join + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

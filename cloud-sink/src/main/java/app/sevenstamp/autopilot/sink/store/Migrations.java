@@ -248,6 +248,21 @@ public final class Migrations {
                         nonce VARCHAR(64) PRIMARY KEY,
                         device_id VARCHAR(64) NOT NULL,
                         used_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""")),
+            new Migration(13, "join: cards issued on the join page, their web card link, what the customer chose to give", List.of(
+                    // link_hash: SHA-256 of the web card's secret link token (the token itself is never stored);
+                    // name, email, consent_*: NULL unless the program asks and the customer gave them
+                    """
+                    CREATE TABLE IF NOT EXISTS joined_cards (
+                        card_id VARCHAR(26) PRIMARY KEY,
+                        program_id VARCHAR(24) NOT NULL,
+                        card_code VARCHAR(160) NOT NULL,
+                        link_hash VARCHAR(64) NOT NULL,
+                        joined_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        name VARCHAR(80),
+                        email VARCHAR(254),
+                        consent_text VARCHAR(300),
+                        consent_at TIMESTAMP(9) WITH TIME ZONE)""",
+                    "CREATE INDEX IF NOT EXISTS joined_cards_by_program ON joined_cards(program_id, joined_at)")),
             new Migration(16, "console: operator accounts, their sessions, the audit log of operator actions", List.of(
                     """
                     CREATE TABLE IF NOT EXISTS console_operators (

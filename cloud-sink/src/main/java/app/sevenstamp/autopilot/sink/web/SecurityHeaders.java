@@ -7,10 +7,11 @@ final class SecurityHeaders {
     /**
      * Pages load nothing from elsewhere: styles and images from this server only (no inline style or
      * script, so an injected tag does nothing; blob: images are the phone's own photos, read in the page),
-     * forms post back here, no framing, no base rewriting.
+     * forms post back here, no framing, no base rewriting; the web card's manifest and service worker come
+     * from here too.
      */
     static final String PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data: blob:; script-src 'self'; "
-            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+            + "connect-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private SecurityHeaders() {
     }
