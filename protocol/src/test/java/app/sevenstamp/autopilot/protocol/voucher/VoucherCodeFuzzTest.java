@@ -16,7 +16,7 @@ import java.util.Optional;
 class VoucherCodeFuzzTest {
     static final String CANONICAL = "7V-[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}";
 
-    @FuzzTest(maxDuration = "30s")
+    @FuzzTest(maxDuration = "10s")
     void parseAcceptsOnlyForgivingFormsOfOneCanonicalText(byte[] scan) {
         String scanned = new String(scan, StandardCharsets.UTF_8);
         Optional<VoucherCode> code = VoucherCode.parse(scanned);
