@@ -12,12 +12,9 @@ import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
-import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.FuzzStores;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -37,13 +34,7 @@ class IngestFuzzTest {
 
     private static synchronized EventProcessor processor() {
         if (processor == null) {
-            SinkStore store;
-            try {
-                store = SinkStore.open(H2Database.open(Files.createTempDirectory("ingest-fuzz").resolve("sink"),
-                        SinkStore.DEFAULT_POOL_SIZE));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            SinkStore store = FuzzStores.open("ingest-fuzz");
             processor = new EventProcessor(TOPICS, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10)),
                     store, new SinkMetrics(), new MutableClock(Instant.parse("2026-11-23T08:00:00Z")), CODEC);
         }
