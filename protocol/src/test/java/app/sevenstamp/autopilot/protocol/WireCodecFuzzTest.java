@@ -26,7 +26,7 @@ class WireCodecFuzzTest {
 
     private static final WireCodec CODEC = new WireCodec();
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void stampEventDecodesOrIsMalformed(byte[] payload) {
         StampEvent event;
         try {
@@ -45,7 +45,7 @@ class WireCodecFuzzTest {
         assertCanonical(event, StampEvent.class);
     }
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void everyRecordDecodesOrIsMalformed(FuzzedDataProvider data) {
         Class<?> type = RECORDS.get(data.consumeInt(0, RECORDS.size() - 1));
         byte[] payload = data.consumeRemainingAsBytes();

@@ -49,7 +49,7 @@ class GoodwillBodyFuzzTest {
         return issuer;
     }
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void validAndFromParseOrAreRefusedAndWhatParsesIsIssuedOrRefused(byte[] body) {
         // "<valid>\n<from>\n<operator>": a corpus file is readable and editable as text
         String[] fields = new String(body, StandardCharsets.UTF_8).split("\n", 3);

@@ -41,7 +41,7 @@ class IngestFuzzTest {
         return processor;
     }
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void everyPayloadIsAckedForItsOwnEventOrDeadLettered(byte[] payload) throws MalformedMessageException {
         Optional<Outbound> answer = processor().process(TOPICS.stamps(DEVICE), payload);
         if (answer.isEmpty()) {

@@ -18,7 +18,7 @@ class FramerFuzzTest {
     private static final byte CR = '\r';
     private static final byte LF = '\n';
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void framesMatchThePlainSplitWhateverTheChunking(FuzzedDataProvider data) {
         Terminator terminator = data.pickValue(Terminator.values());
         boolean anyLineEnd = data.consumeBoolean();

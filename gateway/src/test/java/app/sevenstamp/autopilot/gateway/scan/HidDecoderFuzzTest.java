@@ -17,7 +17,7 @@ import java.util.List;
  */
 class HidDecoderFuzzTest {
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void scansAreBoundedPrintableAndIndependentOfChunking(FuzzedDataProvider data) {
         EventSize size = data.pickValue(EventSize.values());
         KeyLayout layout = data.pickValue(KeyLayout.values());

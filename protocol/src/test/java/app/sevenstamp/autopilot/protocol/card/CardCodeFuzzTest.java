@@ -24,7 +24,7 @@ class CardCodeFuzzTest {
     private static final List<String> VALID = Vectors.cardCases().stream()
             .filter(c -> c.expect().equals("VALID")).map(Vectors.CardCase::text).toList();
 
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void verifyNeverThrowsAndValidMeansCanonical(byte[] scan) {
         assertValidOnlyIfCanonical(new String(scan, StandardCharsets.UTF_8));
     }
@@ -33,7 +33,7 @@ class CardCodeFuzzTest {
      * A golden valid code with a few characters replaced, inserted or removed: it verifies only when it is
      * the very same text again. Random text almost never carries a good signature; this one does.
      */
-    @FuzzTest(maxDuration = "15s")
+    @FuzzTest(maxDuration = "10s")
     void anAlteredValidCodeIsNeverValid(FuzzedDataProvider data) {
         String original = VALID.get(data.consumeInt(0, VALID.size() - 1));
         StringBuilder b = new StringBuilder(original);
