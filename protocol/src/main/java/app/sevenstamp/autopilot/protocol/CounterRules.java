@@ -16,7 +16,7 @@ import java.util.Objects;
 public record CounterRules(int schema, long version, Map<String, Limits> programs) {
 
     public CounterRules {
-        programs = programs == null ? Map.of() : Map.copyOf(programs);
+        programs = WireMaps.sorted(programs);
     }
 
     /**

@@ -17,6 +17,6 @@ public record DesiredConfig(int schema, String deviceId, long version, Map<Strin
 
     public DesiredConfig {
         Objects.requireNonNull(deviceId, "deviceId");
-        settings = settings == null ? Map.of() : Map.copyOf(settings);
+        settings = WireMaps.sorted(settings);
     }
 }

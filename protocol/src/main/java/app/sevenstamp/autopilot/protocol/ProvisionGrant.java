@@ -22,7 +22,7 @@ public record ProvisionGrant(int schema, String deviceId, String location, Strin
         Objects.requireNonNull(location, "location");
         Objects.requireNonNull(username, "username");
         Objects.requireNonNull(password, "password");
-        config = config == null ? Map.of() : Map.copyOf(config);
+        config = WireMaps.sorted(config);
     }
 
     /** Never prints the password. */

@@ -145,4 +145,43 @@ class FleetWireTest {
         assertEquals(Optional.empty(), t.nonceOf("7stamp/v1/provision/req/short"));
         assertThrows(IllegalArgumentException.class, () -> t.provisionRequest("a/b+#"));
     }
+
+    /**
+     * Found by WireCodecFuzzTest: the maps of the contract were Map.copyOf, whose order differs from JVM to JVM
+     * and with the insertion order, so one desired config (or rule set, or grant) had many texts, and a decoded
+     * one re-encoded differently. They are sorted by key now: one value, one text.
+     */
+    @Test
+    void mapsEncodeInKeyOrderWhateverTheirInsertionOrder() {
+        java.util.Map<String, String> forward = new java.util.LinkedHashMap<>();
+        java.util.Map<String, String> backward = new java.util.LinkedHashMap<>();
+        java.util.Map<String, CounterRules.Limits> limits = new java.util.LinkedHashMap<>();
+        java.util.List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            keys.add("k" + (char) ('a' + i));
+        }
+        String sorted = String.join(",", keys);
+        keys.forEach(k -> forward.put(k, "v"));
+        java.util.Collections.reverse(keys);
+        keys.forEach(k -> backward.put(k, "v"));
+        keys.forEach(k -> limits.put(k, new CounterRules.Limits(0, 0, "UTC")));
+
+        byte[] a = codec.encode(new DesiredConfig(1, "box-1", 1, forward));
+        assertArrayEquals(a, codec.encode(new DesiredConfig(1, "box-1", 1, backward)));
+        assertEquals(sorted, fieldNames(a, "settings"));
+        assertEquals(sorted, fieldNames(codec.encode(new ProvisionGrant(1, "box-1", "shop", "u", "p", 1, backward)), "config"));
+        assertEquals(sorted, fieldNames(codec.encode(new CounterRules(1, 1, limits)), "programs"));
+        assertThrows(NullPointerException.class, () -> new DesiredConfig(1, "box-1", 1,
+                java.util.Collections.singletonMap("k", null)));
+    }
+
+    private String fieldNames(byte[] encoded, String field) {
+        try {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            json.readTree(encoded).get(field).fieldNames().forEachRemaining(names::add);
+            return String.join(",", names);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }

@@ -77,6 +77,9 @@ public final class VoucherIssuer implements LedgerHook {
         }
     }
 
+    /** How far from now a goodwill voucher may start, either way: the longest validity the API and CLI take. */
+    public static final Duration MAX_START_DISTANCE = Duration.ofDays(3650);
+
     private final SinkStore store;
     private final PosCodePool pool;
     private final Map<String, VoucherPlan> plans;
@@ -210,11 +213,18 @@ public final class VoucherIssuer implements LedgerHook {
      * the card is created with 0 stamps in the same transaction.
      *
      * @throws Refused when the card is unknown (without a code), the card code does not verify or names a
-     *                 program this sink does not run, or the validity window is empty
+     *                 program this sink does not run, the validity window is empty, or the start is more than
+     *                 {@link #MAX_START_DISTANCE} from now
      */
     public Voucher goodwill(Goodwill g) {
         Instant now = clock.instant();
         Instant from = g.validFrom() == null ? now : g.validFrom();
+        // Before from + validity: a start the API parses (up to the year 1000000000) overflowed it, and one beyond
+        // what the database keeps failed there, answered as "store unavailable, retry" (found by GoodwillBodyFuzzTest).
+        if (from.isAfter(now.plus(MAX_START_DISTANCE)) || from.isBefore(now.minus(MAX_START_DISTANCE))) {
+            throw new Refused("the voucher would start at " + from + ", more than " + MAX_START_DISTANCE.toDays()
+                    + " days from now (" + now + "); choose a start within that");
+        }
         Instant until = g.validity() == null || g.validity().isZero() ? null : from.plus(g.validity());
         if (until != null && !until.isAfter(now)) {
             throw new Refused("the voucher would have expired at " + until + " before it was issued; choose a later "

@@ -11,7 +11,7 @@ import java.util.Optional;
  * <p>Form: {@code 7V-XXXX-XXXX-XXXX-XXXX}: the prefix, then 15 random characters of Crockford's
  * base32 (75 bits, so codes cannot be guessed) and one check character over them. Crockford's alphabet
  * has no I, L, O or U, so a code read out loud or typed by staff survives the usual confusions:
- * parsing maps I and L to 1 and O to 0, ignores case, spaces and dashes. The check character lets the
+ * parsing maps I and L to 1 and O to 0, ignores case, spaces and dashes (in ASCII only). The check character lets the
  * box refuse a mistyped or damaged code offline, without a round trip, as {@code MALFORMED}.
  *
  * <p>A voucher code carries no meaning beyond identity: whether it is valid, for what, and until when
@@ -56,6 +56,13 @@ public final class VoucherCode {
     public static Optional<VoucherCode> parse(String scanned) {
         if (scanned == null || scanned.length() > 64) {
             return Optional.empty();
+        }
+        // ASCII before upper-casing: Java upper-cases some other letters to ASCII ones (dotless i to I, long s
+        // to S), which made non-ASCII scans into vouchers (found by VoucherCodeFuzzTest).
+        for (int i = 0; i < scanned.length(); i++) {
+            if (scanned.charAt(i) > 0x7F) {
+                return Optional.empty();
+            }
         }
         String t = scanned.strip().toUpperCase(Locale.ROOT);
         if (!t.startsWith(PREFIX)) {

@@ -92,4 +92,17 @@ class VoucherCodeTest {
         assertFalse(VoucherCode.looksLikeVoucher(null));
         assertNotEquals(VoucherCode.random(random), VoucherCode.random(random));
     }
+
+    /**
+     * Found by VoucherCodeFuzzTest's property: upper-casing before the alphabet check let Unicode letters
+     * through that Java upper-cases to ASCII (dotless i to I, long s to S), so a scan of non-ASCII text was
+     * one voucher. The forgiving forms are ASCII only.
+     */
+    @Test
+    void unicodeLettersThatUpperCaseToAsciiAreNotAVoucher() {
+        assertTrue(VoucherCode.parse("7V-SSSS-SSSS-SSSS-SSSR").isPresent());
+        assertFalse(VoucherCode.parse("7V-\u017FSSS-SSSS-SSSS-SSSR").isPresent(), "long s");
+        assertTrue(VoucherCode.parse("7V-1ZZZ-ZZZZ-ZZZZ-ZZZ1").isPresent());
+        assertFalse(VoucherCode.parse("7V-\u0131ZZZ-ZZZZ-ZZZZ-ZZZ1").isPresent(), "dotless i");
+    }
 }
