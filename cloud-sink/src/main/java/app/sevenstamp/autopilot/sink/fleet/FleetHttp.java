@@ -53,14 +53,25 @@ public final class FleetHttp {
     }
 
     private void createClaim(Exchange ex) {
-        JsonNode body = ex.jsonObject(MAX_BODY);
-        String location = text(body, "location");
-        int uses = body.path("uses").asInt(1);
-        if (uses < 1 || uses > 100_000) {
-            throw Problem.badRequest("uses: " + uses + " is not allowed; allowed: 1..100000");
+        ClaimRequest c = ClaimRequest.parse(ex.jsonObject(MAX_BODY));
+        ex.json(201, claimJson(call(() -> fleet.createClaim(c.location(), c.uses(), c.expires()))));
+    }
+
+    /** The body of {@code POST /api/v1/claims}, validated; a Problem (400) names what is wrong. */
+    record ClaimRequest(String location, int uses, Duration expires) {
+        static ClaimRequest parse(JsonNode body) {
+            String location = text(body, "location");
+            JsonNode u = body.get("uses");
+            // strictly a whole number: Jackson's asInt read 4294967297 as 1, 1.9 as 1, true as 1 and "5" as 5
+            if (u != null && !(u.isIntegralNumber() && u.canConvertToInt() && u.intValue() >= 1 && u.intValue() <= 100_000)) {
+                throw Problem.badRequest("uses: " + u + " is not allowed; allowed: a whole number 1..100000");
+            }
+            JsonNode e = body.get("expires");
+            if (e != null && !e.isTextual()) {
+                throw Problem.badRequest("expires: a duration like 30m, 12h or 7d is expected");
+            }
+            return new ClaimRequest(location, u == null ? 1 : u.intValue(), duration(e == null ? "7d" : e.asText()));
         }
-        Duration ttl = duration(body.path("expires").asText("7d"));
-        ex.json(201, claimJson(call(() -> fleet.createClaim(location, uses, ttl))));
     }
 
     private void device(Exchange ex) {
@@ -195,7 +206,8 @@ public final class FleetHttp {
     }
 
     private static String text(JsonNode body, String field) {
-        String v = body.path(field).asText(null);
+        JsonNode n = body.get(field);
+        String v = n == null || !n.isTextual() ? null : n.asText();
         if (v == null || v.isBlank()) {
             throw Problem.badRequest("the field '" + field + "' is required");
         }
