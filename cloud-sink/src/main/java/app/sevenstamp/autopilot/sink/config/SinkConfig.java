@@ -54,7 +54,8 @@ import java.util.regex.Pattern;
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
  * {@code program.<id>.voucherTitle}, {@code program.<id>.voucherValidity}, {@code vouchers.posCodes} and
- * {@code vouchers.poolLowWarning} in {@link VoucherSettings}.
+ * {@code vouchers.poolLowWarning} in {@link VoucherSettings}; {@code wallet.apple.*} and {@code program.<id>.passBarcode},
+ * {@code passColor}, {@code passTextColor} in {@link AppleWalletSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -82,7 +83,8 @@ public record SinkConfig(
         StoreSettings store,
         AccessSettings access,
         WebhookSettings webhook,
-        VoucherSettings vouchers) {
+        VoucherSettings vouchers,
+        AppleWalletSettings appleWallet) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -91,7 +93,8 @@ public record SinkConfig(
     static final Pattern PROGRAM_NAME = Pattern.compile("[^\\p{Cntrl}]{1,80}");
     private static final String PROGRAM_PREFIX = "program.";
     private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name", "cooldown", "dailyCap",
-            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry", "voucherTitle", "voucherValidity");
+            "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry", "voucherTitle", "voucherValidity",
+            "passBarcode", "passColor", "passTextColor");
 
     public SinkConfig {
         Objects.requireNonNull(storeDir, "storeDir");
@@ -107,6 +110,7 @@ public record SinkConfig(
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(webhook, "webhook");
         Objects.requireNonNull(vouchers, "vouchers");
+        Objects.requireNonNull(appleWallet, "appleWallet");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -178,10 +182,11 @@ public record SinkConfig(
         AccessSettings access = AccessSettings.from(s);
         WebhookSettings webhook = WebhookSettings.from(s);
         VoucherSettings vouchers = VoucherSettings.from(s, programs);
+        AppleWalletSettings appleWallet = AppleWalletSettings.from(s, programs);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, appleWallet);
     }
 
     public String httpHost() {
@@ -213,7 +218,8 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", http=" + http + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers
+                + ", appleWallet=" + appleWallet + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {
