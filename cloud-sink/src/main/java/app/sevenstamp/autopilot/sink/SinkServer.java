@@ -41,6 +41,11 @@ import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
 import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
+import app.sevenstamp.autopilot.sink.wallet.CardStates;
+import app.sevenstamp.autopilot.sink.wallet.PassChannel;
+import app.sevenstamp.autopilot.sink.wallet.PassUpdates;
+import app.sevenstamp.autopilot.sink.wallet.apple.AppleWallet;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -81,6 +86,8 @@ public final class SinkServer implements AutoCloseable {
     private PosCodeWatcher posCodeWatcher;
     /** Null when no webhook.url is set. */
     private final WebhookDispatcher webhooks;
+    /** Null when no wallet channel is configured. */
+    private PassUpdates passUpdates;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
@@ -199,10 +206,30 @@ public final class SinkServer implements AutoCloseable {
             }
             VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
                     new SecureRandom(), key.verifier(), config.programs().keySet());
+            // wallet passes follow their cards: each channel (Apple; Google plugs in the same way) gets a pending row
+            // per changed card, written by the ledger hook in the change's transaction (docs/wallet.md)
+            List<PassChannel> channels = new java.util.ArrayList<>();
+            CardStates cardStates = new CardStates(store, config.programs(), new VoucherStore(store), clock);
+            AppleWallet apple = null;
+            if (config.appleWallet().enabled()) {
+                apple = AppleWallet.start(config.appleWallet(), key, store, cardStates, clock);
+                channels.add(apple);
+                metrics.include(apple::counters);
+            } else {
+                Logger.info("Apple Wallet off: wallet.apple.passTypeId is not set (docs/wallet.md, \"Apple Wallet\")");
+            }
+            PassUpdates passUpdates = null;
+            LedgerHook ledgerHook = voucherIssuer;
+            if (!channels.isEmpty()) {
+                passUpdates = new PassUpdates(store, channels, cardStates, clock, new SecureRandom()).start();
+                started.push(passUpdates);
+                metrics.include(passUpdates::counters);
+                ledgerHook = voucherIssuer.and(passUpdates);
+            }
             // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec(), admitted, voucherIssuer);
+                    metrics, clock, new WireCodec(), admitted, ledgerHook);
             IngestRedo.Snapshots snapshots = null;
             if (ingestRedo != null) {
                 H2Database db = h2.db();
@@ -239,15 +266,19 @@ public final class SinkServer implements AutoCloseable {
             if (!config.access().posKeys().isEmpty()) {
                 new PosApi(config.access().posKeys(), processor, store, config.topics(), clock).register(router);
             }
-            new AdminApi(new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
+            new AdminApi(new CardCorrections(store, clock, ledgerHook), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(router);
             FleetHttp.register(router, fleet);
+            if (apple != null) {
+                apple.register(router);
+            }
             WebServer http = WebServer.start(config.http(), router);
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
+            server.passUpdates = passUpdates;
             server.ingestRedo = ingestRedo;
             server.snapshots = snapshots;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
@@ -334,6 +365,9 @@ public final class SinkServer implements AutoCloseable {
         closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
         if (webhooks != null) {
             webhooks.close();
+        }
+        if (passUpdates != null) {
+            passUpdates.close();
         }
         if (broker != null) {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;

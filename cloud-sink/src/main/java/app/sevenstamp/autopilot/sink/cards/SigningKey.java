@@ -80,6 +80,21 @@ public final class SigningKey {
         return new CardVerifier(Map.of(keyId, Ed25519.publicKey(publicKey)));
     }
 
+    /**
+     * A 32-byte secret for one purpose, derived from the seed (HMAC-SHA256 of the purpose under it): keys
+     * of links the sink signs (a wallet pass download) need no file of their own, and knowing one
+     * purpose's key tells nothing about the seed or another purpose's key.
+     */
+    public byte[] derivedKey(String purpose) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(seed, "HmacSHA256"));
+            return mac.doFinal(purpose.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
+    }
+
     /** {@code keyId:publicKey}, the line gateways put into {@code cards.trustedKeys}. */
     public String trustedKeyLine() {
         return CardVerifier.formatPublicKey(keyId, publicKey);

@@ -3,23 +3,31 @@ package app.sevenstamp.autopilot.sink.wallet;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
+import app.sevenstamp.autopilot.sink.voucher.Voucher;
+import app.sevenstamp.autopilot.sink.voucher.VoucherState;
+import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 
-/** Reads a card as its passes show it: the card row, its program, its active vouchers. Thread-safe. */
+/**
+ * Reads a card as its passes show it: the card row, its program, its active vouchers (title, code and
+ * end date: what the card page shows too, never the till code). Thread-safe.
+ */
 public final class CardStates {
     private final SinkStore store;
     private final Map<String, Program> programs;
-    private final Function<String, List<Map<String, Object>>> vouchers;
+    private final VoucherStore vouchers;
+    private final Clock clock;
 
-    /** @param vouchers card id -> the customer's view of its vouchers (as the card JSON shows them) */
-    public CardStates(SinkStore store, Map<String, Program> programs, Function<String, List<Map<String, Object>>> vouchers) {
+    public CardStates(SinkStore store, Map<String, Program> programs, VoucherStore vouchers, Clock clock) {
         this.store = store;
         this.programs = Map.copyOf(programs);
         this.vouchers = vouchers;
+        this.clock = clock;
     }
 
     /** The card; {@code programId} is used for a card without a row yet (issued, never stamped). */
@@ -27,12 +35,12 @@ public final class CardStates {
         Optional<StoredCard> card = store.card(cardId);
         String pid = card.map(StoredCard::programId).orElse(programId);
         Program p = programs.get(pid);
+        Instant now = clock.instant();
         List<String> lines = new ArrayList<>();
-        for (Map<String, Object> v : vouchers.apply(cardId)) {
-            if ("ACTIVE".equals(v.get("state"))) {
-                Object until = v.get("validUntil");
-                lines.add(v.get("title") + ", code " + v.get("code")
-                        + (until == null ? "" : ", until " + until.toString().substring(0, Math.min(10, until.toString().length()))));
+        for (Voucher v : vouchers.byCard(cardId)) {
+            if (v.state(now) == VoucherState.ACTIVE) {
+                lines.add(v.title() + ", code " + v.code().text()
+                        + (v.validUntil() == null ? "" : ", until " + v.validUntil().toString().substring(0, 10)));
             }
         }
         return new CardState(cardId, pid, p == null ? pid : p.name(),
