@@ -61,6 +61,7 @@ public final class SinkCli {
             "      create a provisioning claim and print its token",
             LedgerCommand.USAGE,
             VoucherCommand.USAGE,
+            WalletCommand.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -161,6 +162,10 @@ public final class SinkCli {
                 Args a = Args.parse(rest, Set.of("config", "title", "reason", "card", "card-code", "valid", "from",
                         "location", "operator", "qr", "code128"));
                 return new VoucherCommand(out, err).run(a, config(a, true));
+            }
+            case "wallet": {
+                Args a = Args.parse(rest, Set.of("config"));
+                return new WalletCommand(out, java.time.Clock.systemUTC()).run(a, config(a, true));
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");
