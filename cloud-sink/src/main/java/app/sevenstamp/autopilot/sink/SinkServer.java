@@ -194,18 +194,6 @@ public final class SinkServer implements AutoCloseable {
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
-            VoucherMetrics voucherMetrics = new VoucherMetrics();
-            metrics.include(voucherMetrics::snapshot);
-            PosCodePool posCodes = new PosCodePool(store, config.vouchers().posCodes(), config.vouchers().poolLowWarning(),
-                    voucherMetrics);
-            posCodes.importFile(clock.instant());
-            PosCodeWatcher posCodeWatcher = null;
-            if (posCodes.configured()) {
-                posCodeWatcher = PosCodeWatcher.start(posCodes, clock);
-                started.push(posCodeWatcher);
-            }
-            VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
-                    new SecureRandom(), key.verifier(), config.programs().keySet());
             // wallet passes follow their cards: each channel (Apple; Google plugs in the same way) gets a pending row
             // per changed card, written by the ledger hook in the change's transaction (docs/wallet.md)
             List<PassChannel> channels = new java.util.ArrayList<>();
@@ -219,13 +207,26 @@ public final class SinkServer implements AutoCloseable {
                 Logger.info("Apple Wallet off: wallet.apple.passTypeId is not set (docs/wallet.md, \"Apple Wallet\")");
             }
             PassUpdates passUpdates = null;
-            LedgerHook ledgerHook = voucherIssuer;
+            LedgerHook walletHook = LedgerHook.NONE;
             if (!channels.isEmpty()) {
                 passUpdates = new PassUpdates(store, channels, cardStates, clock, new SecureRandom()).start();
                 started.push(passUpdates);
                 metrics.include(passUpdates::counters);
-                ledgerHook = voucherIssuer.and(passUpdates);
+                walletHook = passUpdates;
             }
+            VoucherMetrics voucherMetrics = new VoucherMetrics();
+            metrics.include(voucherMetrics::snapshot);
+            PosCodePool posCodes = new PosCodePool(store, config.vouchers().posCodes(), config.vouchers().poolLowWarning(),
+                    voucherMetrics);
+            posCodes.importFile(clock.instant());
+            PosCodeWatcher posCodeWatcher = null;
+            if (posCodes.configured()) {
+                posCodeWatcher = PosCodeWatcher.start(posCodes, clock);
+                started.push(posCodeWatcher);
+            }
+            VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
+                    new SecureRandom(), key.verifier(), config.programs().keySet(), walletHook);
+            LedgerHook ledgerHook = voucherIssuer.and(walletHook);
             // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
@@ -248,7 +249,7 @@ public final class SinkServer implements AutoCloseable {
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor,
                     store, ingestRedo, snapshots, metrics);
             started.push(ingest);
-            Redemptions redemptions = new Redemptions(store, voucherMetrics, clock);
+            Redemptions redemptions = new Redemptions(store, voucherMetrics, clock, walletHook);
             RedeemService redeem = RedeemService.start(new RedeemService.Settings(brokerUrl, config.clientId() + "-redeem",
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allRedeems()), config.tls()),
                     config.topics(), redemptions, store, admitted,

@@ -177,6 +177,19 @@ class AppleWalletIT {
             assertTrue(metrics.get("wallet.sent") >= 2, metrics.toString());
             assertEquals(0L, metrics.get("wallet.pending"));
 
+            // the burst filled the card: a reward voucher on the pass's back; redeeming it at the till is a change too
+            JsonNode cardJson = JSON.readTree(call("GET", "/api/v1/cards/" + cardId, null, null).body());
+            String voucher = cardJson.get("vouchers").get(0).get("code").asText();
+            JsonNode full = passJson(call("GET", "/passkit/v1/passes/" + TestPki.PASS_TYPE + "/" + cardId, auth, null).body());
+            assertTrue(full.get("storeCard").get("backFields").toString().contains(voucher), full.toString());
+            int beforeRedeem = apns.pushes.size();
+            HttpResponse<byte[]> redeemed = call("POST", "/api/v1/vouchers/" + voucher + "/redeem", "Bearer " + POS_KEY, null,
+                    Map.of("Idempotency-Key", "till-receipt-9"));
+            assertEquals(200, redeemed.statusCode(), new String(redeemed.body(), StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(20)).until(() -> apns.pushes.size() > beforeRedeem);
+            JsonNode after = passJson(call("GET", "/passkit/v1/passes/" + TestPki.PASS_TYPE + "/" + cardId, auth, null).body());
+            assertFalse(after.get("storeCard").get("backFields").toString().contains(voucher), "a redeemed voucher is off the pass");
+
             // a second phone that APNs no longer knows (410) is dropped after its first push
             String gone = "ab".repeat(32);
             assertEquals(201, call("POST", regPath("device-two", cardId), auth, "{\"pushToken\":\"" + gone + "\"}").statusCode());
