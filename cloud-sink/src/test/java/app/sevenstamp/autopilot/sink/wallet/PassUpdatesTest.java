@@ -16,13 +16,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import app.sevenstamp.autopilot.sink.testing.Backend;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The pending pass updates on a real H2 store, with a channel that records (or fails) instead of a phone. */
+/** The pending pass updates on the real store, H2 file and PostgreSQL, with a channel that records (or fails) instead of a phone. */
+@ParameterizedClass
+@EnumSource(Backend.class)
 class PassUpdatesTest {
+    @Parameter
+    Backend backend;
+
     @TempDir
     Path dir;
+    private Backend.Fixture fixture;
+
+    @BeforeEach
+    void database() {
+        fixture = backend.fixture(dir);
+    }
     private final MutableClock clock = new MutableClock(Instant.parse("2026-12-03T10:00:00Z"));
 
     /** Records each call; fails while {@link #failing} is set. */
@@ -67,7 +83,7 @@ class PassUpdatesTest {
     @Test
     void aRolledBackStampSendsNothing() {
         Recorder channel = new Recorder();
-        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+        try (SinkStore store = fixture.open()) {
             PassUpdates u = updates(store, channel);
             assertThrows(IllegalStateException.class, () -> store.transaction(tx -> {
                 u.appended(tx, stamp("AAAAAAAAAAAAAAAA", clock.instant()));
@@ -82,7 +98,7 @@ class PassUpdatesTest {
     @Test
     void aBurstIsOneUpdateAfterTheCoalescingWindow() {
         Recorder channel = new Recorder();
-        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+        try (SinkStore store = fixture.open()) {
             PassUpdates u = updates(store, channel);
             for (int i = 0; i < 10; i++) {
                 change(store, u, "AAAAAAAAAAAAAAAA");
@@ -104,7 +120,7 @@ class PassUpdatesTest {
     @Test
     void aChangeDuringTheSendIsSentAgain() {
         Recorder channel = new Recorder();
-        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+        try (SinkStore store = fixture.open()) {
             PassUpdates u = updates(store, channel);
             change(store, u, "AAAAAAAAAAAAAAAA");
             channel.during = () -> {
@@ -123,7 +139,7 @@ class PassUpdatesTest {
     void aFailedUpdateIsRetriedWithBackoffAndSurvivesARestart() {
         Recorder channel = new Recorder();
         channel.failing = true;
-        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+        try (SinkStore store = fixture.open()) {
             PassUpdates u = updates(store, channel);
             change(store, u, "AAAAAAAAAAAAAAAA");
             clock.advance(PassUpdates.COALESCE);
@@ -136,7 +152,7 @@ class PassUpdatesTest {
         }
         channel.failing = false;
         clock.advance(Duration.ofSeconds(3)); // past the first backoff, 1 to 2 s
-        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+        try (SinkStore store = fixture.open()) {
             PassUpdates u = updates(store, channel);
             assertEquals(1, u.runOnce(), "the pending update outlived the restart");
             assertEquals(2, channel.calls.size());
@@ -146,7 +162,7 @@ class PassUpdatesTest {
     @Test
     void aSinkKilledDuringASendSendsAgainAfterTheLease() {
         Recorder channel = new Recorder();
-        try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
+        try (SinkStore store = fixture.open()) {
             PassUpdates u = updates(store, channel);
             change(store, u, "AAAAAAAAAAAAAAAA");
             clock.advance(PassUpdates.COALESCE);
