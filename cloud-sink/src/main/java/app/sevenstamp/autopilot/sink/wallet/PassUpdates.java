@@ -195,8 +195,10 @@ public final class PassUpdates implements LedgerHook, AutoCloseable {
         return store.transaction(tx -> {
             List<Row> out = new ArrayList<>();
             try (PreparedStatement ps = tx.connection().prepareStatement("SELECT channel, card_id, program_id, version, "
-                    + "first_change_at, attempts FROM pass_updates WHERE due_at <= ? ORDER BY due_at FETCH FIRST " + BATCH + " ROWS ONLY")) {
+                    + "first_change_at, attempts FROM pass_updates WHERE due_at <= ? OR due_at > ? ORDER BY due_at FETCH FIRST "
+                    + BATCH + " ROWS ONLY")) {
                 ps.setObject(1, now.atOffset(ZoneOffset.UTC));
+                ps.setObject(2, farFuture(now).atOffset(ZoneOffset.UTC));
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         out.add(new Row(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4),
@@ -209,8 +211,26 @@ public final class PassUpdates implements LedgerHook, AutoCloseable {
     }
 
     private boolean claim(Row r, Instant now) {
-        return update("UPDATE pass_updates SET due_at = ? WHERE channel = ? AND card_id = ? AND due_at <= ?", r,
-                now.plus(LEASE), now) > 0;
+        return store.transaction(tx -> {
+            try (PreparedStatement ps = tx.connection().prepareStatement("UPDATE pass_updates SET due_at = ? WHERE channel = ? "
+                    + "AND card_id = ? AND (due_at <= ? OR due_at > ?)")) {
+                ps.setObject(1, now.plus(LEASE).atOffset(ZoneOffset.UTC));
+                ps.setString(2, r.channel());
+                ps.setString(3, r.cardId());
+                ps.setObject(4, now.atOffset(ZoneOffset.UTC));
+                ps.setObject(5, farFuture(now).atOffset(ZoneOffset.UTC));
+                return ps.executeUpdate();
+            }
+        }) > 0;
+    }
+
+    /**
+     * Later than any due time this code sets from now: a row due after it was scheduled by a clock that has
+     * since been set back (NTP on a machine that booted with a wrong time), and is due now rather than hours
+     * or days from now.
+     */
+    private static Instant farFuture(Instant now) {
+        return now.plus(LEASE).plus(MAX_BACKOFF).plus(COALESCE);
     }
 
     /** Done: the row goes, unless the card changed again during the send; then it is due again soon. */
@@ -256,18 +276,6 @@ public final class PassUpdates implements LedgerHook, AutoCloseable {
                 ps.executeUpdate();
             }
             return null;
-        });
-    }
-
-    private int update(String sql, Row r, Instant value, Instant now) {
-        return store.transaction(tx -> {
-            try (PreparedStatement ps = tx.connection().prepareStatement(sql)) {
-                ps.setObject(1, value.atOffset(ZoneOffset.UTC));
-                ps.setString(2, r.channel());
-                ps.setString(3, r.cardId());
-                ps.setObject(4, now.atOffset(ZoneOffset.UTC));
-                return ps.executeUpdate();
-            }
         });
     }
 

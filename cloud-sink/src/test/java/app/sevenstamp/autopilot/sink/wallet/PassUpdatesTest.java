@@ -160,6 +160,18 @@ class PassUpdatesTest {
     }
 
     @Test
+    void aClockSetBackDoesNotHoldUpdatesBack() {
+        Recorder channel = new Recorder();
+        try (SinkStore store = fixture.open()) {
+            PassUpdates u = updates(store, channel);
+            change(store, u, "AAAAAAAAAAAAAAAA");
+            clock.advance(Duration.ofHours(-3)); // the clock was hours ahead, and NTP corrected it
+            assertEquals(1, u.runOnce(), "sent now, not three hours from now");
+            assertEquals(1, channel.calls.size());
+        }
+    }
+
+    @Test
     void aSinkKilledDuringASendSendsAgainAfterTheLease() {
         Recorder channel = new Recorder();
         try (SinkStore store = fixture.open()) {
