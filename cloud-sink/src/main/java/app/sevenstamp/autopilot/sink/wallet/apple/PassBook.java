@@ -1,12 +1,14 @@
 package app.sevenstamp.autopilot.sink.wallet.apple;
 
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -64,6 +66,19 @@ final class PassBook {
         byte[] b = new byte[24];
         random.nextBytes(b);
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        try {
+            addToken(serial, programId, token, now);
+        } catch (StoreException e) {
+            if (!(e.getCause() instanceof SQLException sql) || !"23505".equals(sql.getSQLState())) {
+                throw e;
+            }
+            // two first downloads of one card at once: both saw no pass row, one inserted it; now it exists
+            addToken(serial, programId, token, now);
+        }
+        return token;
+    }
+
+    private void addToken(String serial, String programId, String token, Instant now) {
         store.transaction(tx -> {
             boolean exists;
             try (PreparedStatement ps = tx.connection().prepareStatement("SELECT 1 FROM apple_passes WHERE serial = ? FOR UPDATE")) {
@@ -111,7 +126,6 @@ final class PassBook {
             }
             return null;
         });
-        return token;
     }
 
     /** Whether the token is one of the pass's; every stored hash is compared in constant time. */

@@ -35,6 +35,8 @@ final class PassKitRoutes {
     static final int MAX_PASSES_PER_DEVICE = 500;
     static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US)
             .withZone(ZoneOffset.UTC);
+    /** The last second of the year 9999: a tag beyond it is not one this service gave. */
+    private static final long MAX_TAG = 253_402_300_799L;
     private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9._-]{1,128}");
     private static final Pattern PUSH_TOKEN = Pattern.compile("[0-9A-Za-z]{1,200}");
     private static final Pattern AUTH = Pattern.compile("ApplePass ([\\x21-\\x7E]{16,128})");
@@ -98,6 +100,9 @@ final class PassKitRoutes {
             try {
                 since = Long.parseLong(tag);
             } catch (NumberFormatException e) {
+                since = -1L;
+            }
+            if (since < 0 || since > MAX_TAG) {
                 throw Problem.badRequest("passesUpdatedSince must be the lastUpdated tag this service gave");
             }
         }

@@ -223,6 +223,18 @@ class AppleWalletIT {
             String cardId = CardSigner.newCardId(new SecureRandom());
             String auth = "ApplePass " + passJson(call("GET", AppleWallet.downloadPath(key, "coffee", cardId), null, null).body())
                     .get("authenticationToken").asText();
+            // six first downloads of one new card at once: six passes (two saw no pass row and both inserted it)
+            String fresh = CardSigner.newCardId(new SecureRandom());
+            java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<byte[]>>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                all.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                        + AppleWallet.downloadPath(key, "coffee", fresh))).build(), HttpResponse.BodyHandlers.ofByteArray()));
+            }
+            for (java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> f : all) {
+                assertEquals(200, f.get().statusCode(), new String(f.get().body(), StandardCharsets.UTF_8));
+            }
+            assertEquals(400, call("GET", "/passkit/v1/devices/" + DEVICE + "/registrations/" + TestPki.PASS_TYPE
+                    + "?passesUpdatedSince=9223372036854775807", null, null).statusCode(), "a tag no one gave");
             int refused = 0;
             for (int i = 0; i < 40; i++) {
                 int s = call("POST", regPath(DEVICE, cardId), auth, "{\"pushToken\":\"" + PUSH + "\"}").statusCode();
