@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.protocol.EventIds;
+import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
@@ -21,8 +26,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -211,6 +220,52 @@ class AppleWalletIT {
             // the log route, and its bound
             assertEquals(200, call("POST", "/passkit/v1/log", null, "{\"logs\":[\"a line from Wallet\"]}").statusCode());
             assertEquals(413, call("POST", "/passkit/v1/log", null, "{\"logs\":[\"" + "x".repeat(70_000) + "\"]}").statusCode());
+        }
+    }
+
+    /** A box that was offline sends its backlog over MQTT at once: the batch ingest writes the pending update too. */
+    @Test
+    void aBoxBacklogOverMqttIsOnePushAndTheNewPass() throws Exception {
+        TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
+        try (FakeApns apns = new FakeApns(pki); SinkServer sink = SinkServer.start(config(apns, pki))) {
+            port = sink.httpPort();
+            SigningKey key = SigningKey.loadOrCreate(dir.resolve("store/signing.key"), "k1");
+            String cardId = CardSigner.newCardId(new SecureRandom());
+            String code = key.signer().sign("coffee", cardId);
+            String token = passJson(call("GET", AppleWallet.downloadPath(key, "coffee", cardId), null, null).body())
+                    .get("authenticationToken").asText();
+            assertEquals(201, call("POST", regPath(DEVICE, cardId), "ApplePass " + token, "{\"pushToken\":\"" + PUSH + "\"}")
+                    .statusCode());
+            Topics topics = new Topics(Topics.DEFAULT_PREFIX);
+            WireCodec codec = new WireCodec();
+            java.util.concurrent.BlockingQueue<byte[]> acks = new java.util.concurrent.LinkedBlockingQueue<>();
+            MqttClient box = new MqttClient(sink.brokerUrl(), "box-" + System.nanoTime(), new MemoryPersistence());
+            try {
+                MqttConnectOptions o = new MqttConnectOptions();
+                o.setCleanSession(true);
+                o.setMaxInflight(100);
+                box.connect(o);
+                box.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(m.getPayload()));
+                Instant offline = Instant.now().minus(Duration.ofHours(2));
+                for (int seq = 1; seq <= 5; seq++) {
+                    StampEvent e = new StampEvent(WireCodec.SCHEMA, EventIds.next(System.currentTimeMillis()), "counter-1", seq,
+                            code, "coffee", cardId, "shop-12", offline.plusSeconds(seq * 60L), System.nanoTime(), "boot-it", true,
+                            EventKind.STAMP);
+                    box.publish(topics.stamps("counter-1"), codec.encode(e), 1, false);
+                }
+                for (int i = 0; i < 5; i++) {
+                    assertNotNull(acks.poll(20, java.util.concurrent.TimeUnit.SECONDS), "ack " + (i + 1));
+                }
+            } finally {
+                box.disconnect(500);
+                box.close();
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> apns.to(PUSH).size() >= 1
+                    && sink.metrics().snapshot().get("wallet.pending") == 0);
+            assertTrue(apns.to(PUSH).size() <= 2, "five late stamps caused " + apns.to(PUSH).size() + " pushes");
+            JsonNode pass = passJson(call("GET", "/passkit/v1/passes/" + TestPki.PASS_TYPE + "/" + cardId, "ApplePass " + token,
+                    null).body());
+            assertEquals("5 of 10", pass.get("storeCard").get("headerFields").get(0).get("value").asText());
         }
     }
 
