@@ -71,6 +71,10 @@ class AppleWalletIT {
         if (auth != null) {
             b.header("Authorization", auth);
         }
+        if (body != null && body.length() > 4096) {
+            // as a careful client sends a large body: the 413 comes before the body, not while it is being sent
+            b.expectContinue(true);
+        }
         headers.forEach(b::header);
         return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     }
@@ -266,6 +270,30 @@ class AppleWalletIT {
             JsonNode pass = passJson(call("GET", "/passkit/v1/passes/" + TestPki.PASS_TYPE + "/" + cardId, "ApplePass " + token,
                     null).body());
             assertEquals("5 of 10", pass.get("storeCard").get("headerFields").get(0).get("value").asText());
+        }
+    }
+
+    @Test
+    void anApnsOutageIsRetriedUntilThePushGetsThrough() throws Exception {
+        TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
+        try (FakeApns apns = new FakeApns(pki); SinkServer sink = SinkServer.start(config(apns, pki))) {
+            port = sink.httpPort();
+            SigningKey key = SigningKey.loadOrCreate(dir.resolve("store/signing.key"), "k1");
+            String cardId = CardSigner.newCardId(new SecureRandom());
+            String token = passJson(call("GET", AppleWallet.downloadPath(key, "coffee", cardId), null, null).body())
+                    .get("authenticationToken").asText();
+            assertEquals(201, call("POST", regPath(DEVICE, cardId), "ApplePass " + token, "{\"pushToken\":\"" + PUSH + "\"}")
+                    .statusCode());
+            apns.answerAll = 500;
+            stamp(key.signer().sign("coffee", cardId));
+            await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().snapshot().get("wallet.failed") >= 1);
+            assertEquals(1L, sink.metrics().snapshot().get("wallet.pending"), "kept for the next try");
+            apns.answerAll = 200;
+            await().atMost(Duration.ofSeconds(30)).until(() -> sink.metrics().snapshot().get("wallet.sent") == 1
+                    && sink.metrics().snapshot().get("wallet.pending") == 0);
+            assertTrue(apns.to(PUSH).size() >= 2, "the failed push and the one that got through");
+            assertEquals(1, call("GET", "/passkit/v1/devices/" + DEVICE + "/registrations/" + TestPki.PASS_TYPE, null, null)
+                    .statusCode() / 200, "a 500 is no reason to drop the device");
         }
     }
 
