@@ -284,5 +284,4 @@ final class PassBook {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
         }
     }
-
 }
