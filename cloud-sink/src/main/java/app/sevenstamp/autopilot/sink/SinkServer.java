@@ -56,8 +56,14 @@ import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
 import app.sevenstamp.autopilot.sink.wallet.WalletLinks;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleChannel;
+import app.sevenstamp.autopilot.sink.wallet.google.GooglePassChannel;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleWalletSetup;
 import app.sevenstamp.autopilot.sink.webhook.WebhookDispatcher;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
+import app.sevenstamp.autopilot.sink.wallet.CardStates;
+import app.sevenstamp.autopilot.sink.wallet.PassChannel;
+import app.sevenstamp.autopilot.sink.wallet.PassUpdates;
+import app.sevenstamp.autopilot.sink.wallet.apple.AppleWallet;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -99,6 +105,8 @@ public final class SinkServer implements AutoCloseable {
     /** Null when no webhook.url is set. */
     private final WebhookDispatcher webhooks;
     private GoogleWalletSetup google;
+    /** Null when no wallet channel is configured. */
+    private PassUpdates passUpdates;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private SinkServer(SinkConfig config, SigningKey key, SinkMetrics metrics, SinkStore store, EmbeddedBroker broker,
@@ -205,6 +213,31 @@ public final class SinkServer implements AutoCloseable {
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
+            // wallet passes follow their cards: each channel (Apple; Google plugs in the same way) gets a pending row
+            // per changed card, written by the ledger hook in the change's transaction (docs/wallet.md)
+            GoogleWalletSetup google = GoogleWalletSetup.start(config.google(), config.programs(), store, key, clock);
+            started.push(google);
+            List<PassChannel> channels = new java.util.ArrayList<>();
+            if (google.channel() != GoogleChannel.OFF) {
+                channels.add(new GooglePassChannel(google.channel(), key));
+            }
+            CardStates cardStates = new CardStates(store, config.programs(), new VoucherStore(store), clock);
+            AppleWallet apple = null;
+            if (config.appleWallet().enabled()) {
+                apple = AppleWallet.start(config.appleWallet(), key, store, cardStates, clock);
+                channels.add(apple);
+                metrics.include(apple::counters);
+            } else {
+                Logger.info("Apple Wallet off: wallet.apple.passTypeId is not set (docs/wallet.md, \"Apple Wallet\")");
+            }
+            PassUpdates passUpdates = null;
+            LedgerHook walletHook = LedgerHook.NONE;
+            if (!channels.isEmpty()) {
+                passUpdates = new PassUpdates(store, channels, cardStates, clock, new SecureRandom()).start();
+                started.push(passUpdates);
+                metrics.include(passUpdates::counters);
+                walletHook = passUpdates;
+            }
             VoucherMetrics voucherMetrics = new VoucherMetrics();
             metrics.include(voucherMetrics::snapshot);
             PosCodePool posCodes = new PosCodePool(store, config.vouchers().posCodes(), config.vouchers().poolLowWarning(),
@@ -216,11 +249,12 @@ public final class SinkServer implements AutoCloseable {
                 started.push(posCodeWatcher);
             }
             VoucherIssuer voucherIssuer = new VoucherIssuer(store, posCodes, config.vouchers().plans(), voucherMetrics, clock,
-                    new SecureRandom(), key.verifier(), config.programs().keySet());
+                    new SecureRandom(), key.verifier(), config.programs().keySet(), walletHook);
+            LedgerHook ledgerHook = voucherIssuer.and(walletHook);
             // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
             EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
-                    metrics, clock, new WireCodec(), admitted, voucherIssuer);
+                    metrics, clock, new WireCodec(), admitted, ledgerHook);
             IngestRedo.Snapshots snapshots = null;
             if (ingestRedo != null) {
                 H2Database db = h2.db();
@@ -239,7 +273,7 @@ public final class SinkServer implements AutoCloseable {
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor,
                     store, ingestRedo, snapshots, metrics);
             started.push(ingest);
-            Redemptions redemptions = new Redemptions(store, voucherMetrics, clock);
+            Redemptions redemptions = new Redemptions(store, voucherMetrics, clock, walletHook);
             RedeemService redeem = RedeemService.start(new RedeemService.Settings(brokerUrl, config.clientId() + "-redeem",
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allRedeems()), config.tls()),
                     config.topics(), redemptions, store, admitted,
@@ -250,8 +284,6 @@ public final class SinkServer implements AutoCloseable {
                 webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();
                 started.push(webhooks);
             }
-            GoogleWalletSetup google = GoogleWalletSetup.start(config.google(), config.programs(), store, key, clock);
-            started.push(google);
             Credentials credentials = new Credentials(adminToken, config.access().posKeys());
             Router router = new Router(credentials);
             SecureRandom random = new SecureRandom();
@@ -274,15 +306,18 @@ public final class SinkServer implements AutoCloseable {
             if (!config.access().posKeys().isEmpty()) {
                 new PosApi(tills).register(router);
             }
-            new AdminApi(new CardCorrections(store, clock, voucherIssuer), new Ledger(store),
+            new AdminApi(new CardCorrections(store, clock, ledgerHook), new Ledger(store),
                     new DeadLetters(store), config.programs()).register(router);
             FleetHttp.register(router, fleet);
             google.register(router);
             JoinHttp join = new JoinHttp(config.programs(), config.join(), new CardIssuer(key.signer(), new SecureRandom()),
-                    store, new WalletLinks(google.channel(), key.derivedKey(GoogleWalletSetup.LINK_PURPOSE)), key.derivedKey("join-form"),
+                    store, new WalletLinks(google.channel(), key.derivedKey(GoogleWalletSetup.LINK_PURPOSE), apple != null, key), key.derivedKey("join-form"),
                     clock, System::nanoTime, new SecureRandom());
             join.register(router);
             metrics.include(join::metrics);
+            if (apple != null) {
+                apple.register(router);
+            }
             WebServer http = WebServer.start(config.http(), router);
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
@@ -290,6 +325,7 @@ public final class SinkServer implements AutoCloseable {
             server.google = google;
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
+            server.passUpdates = passUpdates;
             server.ingestRedo = ingestRedo;
             server.snapshots = snapshots;
             if (!ingest.awaitSubscribed(SUBSCRIBE_WAIT)) {
@@ -381,6 +417,9 @@ public final class SinkServer implements AutoCloseable {
         closeAll(fleet == null ? new ArrayDeque<>(List.of(http, ingest)) : new ArrayDeque<>(List.of(http, fleet, ingest)));
         if (webhooks != null) {
             webhooks.close();
+        }
+        if (passUpdates != null) {
+            passUpdates.close(); // first: it calls the wallet channels
         }
         if (google != null) {
             google.close();

@@ -66,6 +66,7 @@ public final class SinkCli {
             LedgerCommand.USAGE,
             VoucherCommand.USAGE,
             OperatorCommand.USAGE,
+            WalletCommand.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -183,6 +184,10 @@ public final class SinkCli {
             case "operators": {
                 Args a = Args.parse(rest, Set.of("config", "role", "locations"));
                 return new OperatorCommand(out, err, in).run(a, config(a, true));
+            }
+            case "wallet": {
+                Args a = Args.parse(rest, Set.of("config"));
+                return new WalletCommand(out, java.time.Clock.systemUTC()).run(a, config(a, true));
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");

@@ -56,7 +56,8 @@ import java.util.regex.Pattern;
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
  * {@code program.<id>.voucherTitle}, {@code program.<id>.voucherValidity}, {@code vouchers.posCodes} and
  * {@code vouchers.poolLowWarning} in {@link VoucherSettings}; the {@code google.*} keys in {@link GoogleWalletSettings}; {@code web.publicUrl}, {@code join.perAddress},
- * {@code join.perProgram}, {@code program.<id>.joinAsks} and {@code program.<id>.joinConsent} in {@link JoinSettings}.
+ * {@code join.perProgram}, {@code program.<id>.joinAsks} and {@code program.<id>.joinConsent} in {@link JoinSettings}; {@code wallet.apple.*} and
+ * {@code program.<id>.passBarcode}, {@code passColor}, {@code passTextColor} in {@link AppleWalletSettings}.
  *
  * <p>At least one program is required, except for commands that only handle the signing key
  * ({@link #from(Settings, boolean)} with {@code false}).
@@ -87,7 +88,8 @@ public record SinkConfig(
         VoucherSettings vouchers,
         ConsoleSettings console,
         GoogleWalletSettings google,
-        JoinSettings join) {
+        JoinSettings join,
+        AppleWalletSettings appleWallet) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -97,7 +99,7 @@ public record SinkConfig(
     private static final String PROGRAM_PREFIX = "program.";
     private static final Set<String> PROGRAM_SETTINGS = Set.of("stampsRequired", "name", "cooldown", "dailyCap",
             "minTravel", "timeZone", "milestones", "fullCard", "stampExpiry", "voucherTitle", "voucherValidity",
-            "joinAsks", "joinConsent");
+            "joinAsks", "joinConsent", "passBarcode", "passColor", "passTextColor");
 
     public SinkConfig {
         Objects.requireNonNull(storeDir, "storeDir");
@@ -116,6 +118,7 @@ public record SinkConfig(
         Objects.requireNonNull(console, "console");
         Objects.requireNonNull(google, "google");
         Objects.requireNonNull(join, "join");
+        Objects.requireNonNull(appleWallet, "appleWallet");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -190,10 +193,11 @@ public record SinkConfig(
         ConsoleSettings console = ConsoleSettings.from(s);
         GoogleWalletSettings google = GoogleWalletSettings.from(s);
         JoinSettings join = JoinSettings.from(s, programs);
+        AppleWalletSettings appleWallet = AppleWalletSettings.from(s, programs);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google, join);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google, join, appleWallet);
     }
 
     public String httpHost() {
@@ -225,7 +229,8 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", http=" + http + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", google=" + google + ", join=" + join + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", google=" + google + ", join=" + join
+                + ", appleWallet=" + appleWallet + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

@@ -522,7 +522,9 @@ public final class EventProcessor {
     private void append(BatchView view, LedgerEntry line) throws SQLException {
         view.append(line);
         if (ledgerHook.wants(line)) {
-            view.flush();
+            if (ledgerHook.readsStore(line)) {
+                view.flush();
+            }
             ledgerHook.appended(view.tx(), line);
         }
     }

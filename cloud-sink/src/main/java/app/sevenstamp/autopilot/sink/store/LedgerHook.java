@@ -32,4 +32,39 @@ public interface LedgerHook {
     default boolean wants(LedgerEntry line) {
         return true;
     }
+
+    /**
+     * Whether {@link #appended} reads the database for this line, so that everything before it must be
+     * written first. A hook that only writes rows of its own (a pending wallet update) says false, and the
+     * ingest keeps batching its lines.
+     */
+    default boolean readsStore(LedgerEntry line) {
+        return true;
+    }
+
+    /** Both hooks, this one first; each is told only of the lines it wants. */
+    default LedgerHook and(LedgerHook other) {
+        LedgerHook first = this;
+        return new LedgerHook() {
+            @Override
+            public void appended(SinkStore.Tx tx, LedgerEntry line) throws SQLException {
+                if (first.wants(line)) {
+                    first.appended(tx, line);
+                }
+                if (other.wants(line)) {
+                    other.appended(tx, line);
+                }
+            }
+
+            @Override
+            public boolean wants(LedgerEntry line) {
+                return first.wants(line) || other.wants(line);
+            }
+
+            @Override
+            public boolean readsStore(LedgerEntry line) {
+                return (first.wants(line) && first.readsStore(line)) || (other.wants(line) && other.readsStore(line));
+            }
+        };
+    }
 }

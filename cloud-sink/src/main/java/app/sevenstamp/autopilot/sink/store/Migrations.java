@@ -263,6 +263,43 @@ public final class Migrations {
                         consent_text VARCHAR(300),
                         consent_at TIMESTAMP(9) WITH TIME ZONE)""",
                     "CREATE INDEX IF NOT EXISTS joined_cards_by_program ON joined_cards(program_id, joined_at)")),
+            new Migration(14, "wallet: Apple passes, their authentication tokens (hashed), device registrations; pending pass updates",
+                    List.of(
+                    // updated_at is whole seconds (HTTP dates) and moves forward by at least one per change
+                    """
+                    CREATE TABLE IF NOT EXISTS apple_passes (
+                        serial VARCHAR(26) PRIMARY KEY,
+                        program_id VARCHAR(24) NOT NULL,
+                        created_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        updated_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+                    // SHA-256 of each downloaded copy's authenticationToken; the token itself is never stored
+                    """
+                    CREATE TABLE IF NOT EXISTS apple_pass_tokens (
+                        serial VARCHAR(26) NOT NULL,
+                        token_hash VARCHAR(64) NOT NULL,
+                        created_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        PRIMARY KEY (serial, token_hash))""",
+                    """
+                    CREATE TABLE IF NOT EXISTS apple_registrations (
+                        device_id VARCHAR(128) NOT NULL,
+                        serial VARCHAR(26) NOT NULL,
+                        push_token VARCHAR(200) NOT NULL,
+                        registered_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        PRIMARY KEY (device_id, serial))""",
+                    "CREATE INDEX IF NOT EXISTS apple_registrations_serial ON apple_registrations (serial)",
+                    // one row per channel and card, written in the card change's transaction (wallet.PassUpdates)
+                    """
+                    CREATE TABLE IF NOT EXISTS pass_updates (
+                        channel VARCHAR(16) NOT NULL,
+                        card_id VARCHAR(26) NOT NULL,
+                        program_id VARCHAR(24) NOT NULL,
+                        version BIGINT NOT NULL,
+                        first_change_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        due_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        attempts INT NOT NULL,
+                        last_error VARCHAR(500),
+                        PRIMARY KEY (channel, card_id))""",
+                    "CREATE INDEX IF NOT EXISTS pass_updates_due ON pass_updates (due_at)")),
             new Migration(16, "console: operator accounts, their sessions, the audit log of operator actions", List.of(
                     """
                     CREATE TABLE IF NOT EXISTS console_operators (

@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import java.sql.SQLException;
@@ -37,8 +38,15 @@ public final class Redemptions {
     private final SinkStore store;
     private final VoucherMetrics metrics;
     private final Clock clock;
+    private final LedgerHook voucherLines;
 
     public Redemptions(SinkStore store, VoucherMetrics metrics, Clock clock) {
+        this(store, metrics, clock, LedgerHook.NONE);
+    }
+
+    /** @param voucherLines told of each voucher line written, in its transaction (wallet pass updates) */
+    public Redemptions(SinkStore store, VoucherMetrics metrics, Clock clock, LedgerHook voucherLines) {
+        this.voucherLines = Objects.requireNonNull(voucherLines, "voucherLines");
         this.store = Objects.requireNonNull(store, "store");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -107,6 +115,7 @@ public final class Redemptions {
                 int delta = cardRewards(tx, v, -1);
                 VoucherStore.ledger(tx, v, LedgerType.VOUCHER_REDEEMED, delta, r.requestId(), r.location(), now, now,
                         null, actor);
+                VoucherStore.tell(voucherLines, tx, v, LedgerType.VOUCHER_REDEEMED, delta, r.requestId(), now, actor);
             }
             VoucherStore.saveRequest(tx, new VoucherStore.RequestRow(r.requestId(), r.deviceId(), code.text(),
                     RedeemRequest.Action.REDEEM.name(), outcome.name()), true, now);
@@ -127,6 +136,7 @@ public final class Redemptions {
             int delta = taken == 0 ? 0 : cardRewards(tx, v, -taken);
             VoucherStore.ledger(tx, v, LedgerType.VOUCHER_REVERSED, delta, r.requestId(), r.location(), now, now,
                     "CANCELLED", actor);
+            VoucherStore.tell(voucherLines, tx, v, LedgerType.VOUCHER_REVERSED, delta, r.requestId(), now, actor);
             tx.afterCommit(metrics::countReversed);
         }
         VoucherStore.saveRequest(tx, new VoucherStore.RequestRow(r.requestId(), r.deviceId(), v.code().text(),

@@ -88,6 +88,7 @@ public final class VoucherIssuer implements LedgerHook {
     private final SecureRandom random;
     private final CardVerifier cards;
     private final Set<String> programIds;
+    private final LedgerHook goodwillLines;
 
     /** Without card codes: a goodwill voucher can be bound only to a card the sink knows. */
     public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
@@ -101,6 +102,13 @@ public final class VoucherIssuer implements LedgerHook {
      */
     public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
             Clock clock, SecureRandom random, CardVerifier cards, Set<String> programIds) {
+        this(store, pool, plans, metrics, clock, random, cards, programIds, LedgerHook.NONE);
+    }
+
+    /** @param goodwillLines told of a goodwill voucher's line, in its transaction (wallet pass updates) */
+    public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
+            Clock clock, SecureRandom random, CardVerifier cards, Set<String> programIds, LedgerHook goodwillLines) {
+        this.goodwillLines = Objects.requireNonNull(goodwillLines, "goodwillLines");
         this.cards = Objects.requireNonNull(cards, "cards");
         this.programIds = Set.copyOf(programIds);
         this.store = Objects.requireNonNull(store, "store");
@@ -265,6 +273,7 @@ public final class VoucherIssuer implements LedgerHook {
             VoucherStore.insert(tx, issued);
             VoucherStore.ledger(tx, issued, LedgerType.VOUCHER_ISSUED, 0, null, g.location(), now, now, "GOODWILL",
                     "operator:" + g.operator());
+            VoucherStore.tell(goodwillLines, tx, issued, LedgerType.VOUCHER_ISSUED, 0, null, now, "operator:" + g.operator());
             boolean withPosCode = posCode.isPresent();
             tx.afterCommit(() -> metrics.countIssued(withPosCode, pool.configured()));
             return issued;

@@ -2,6 +2,8 @@ package app.sevenstamp.autopilot.sink.voucher;
 
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
+import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -160,6 +162,22 @@ public final class VoucherStore {
             ps.setString(1, code.text());
             ps.setString(2, requestId);
             return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * Tells {@code hook} (the wallet's pass updates) of a voucher line the caller just appended, when the
+     * voucher belongs to a card: the card's pass shows its active vouchers.
+     */
+    static void tell(LedgerHook hook, SinkStore.Tx tx, Voucher v, LedgerType type, int rewardsDelta, String eventId,
+            Instant now, String actor) throws SQLException {
+        if (v.cardId() == null || v.programId() == null) {
+            return;
+        }
+        LedgerEntry line = new LedgerEntry(0, v.cardId(), v.programId(), type, 0, rewardsDelta, 0, eventId, null, now, now,
+                null, v.code().text(), actor, null, null);
+        if (hook.wants(line)) {
+            hook.appended(tx, line);
         }
     }
 

@@ -1,6 +1,8 @@
 package app.sevenstamp.autopilot.sink.wallet;
 
+import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.join.WalletOffers;
+import app.sevenstamp.autopilot.sink.wallet.apple.AppleWallet;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleChannel;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleSaveRoute;
 
@@ -11,21 +13,29 @@ import app.sevenstamp.autopilot.sink.wallet.google.GoogleSaveRoute;
 public final class WalletLinks implements WalletOffers {
     private final boolean google;
     private final byte[] googleLinkKey;
+    private final boolean apple;
+    private final SigningKey key;
 
-    /** @param googleLinkKey the Google save route's HMAC key ({@code GoogleWalletSetup.LINK_PURPOSE}) */
-    public WalletLinks(GoogleChannel google, byte[] googleLinkKey) {
+    /**
+     * @param googleLinkKey the Google save route's HMAC key ({@code GoogleWalletSetup.LINK_PURPOSE})
+     * @param apple         whether Apple Wallet passes are configured
+     * @param key           the card signing key, from which the Apple download links' key is derived
+     */
+    public WalletLinks(GoogleChannel google, byte[] googleLinkKey, boolean apple, SigningKey key) {
         this.google = google != GoogleChannel.OFF;
         this.googleLinkKey = googleLinkKey.clone();
+        this.apple = apple;
+        this.key = key;
     }
 
     @Override
     public boolean offers(Channel channel) {
-        return channel == Channel.GOOGLE && google;
+        return channel == Channel.GOOGLE ? google : apple;
     }
 
     @Override
     public String link(Channel channel, String cardId, String programId, String linkToken) {
         return channel == Channel.GOOGLE ? GoogleSaveRoute.path(googleLinkKey, programId, cardId)
-                : WalletOffers.super.link(channel, cardId, programId, linkToken);
+                : AppleWallet.downloadPath(key, programId, cardId);
     }
 }

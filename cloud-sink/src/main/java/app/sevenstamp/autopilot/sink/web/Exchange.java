@@ -208,6 +208,23 @@ public final class Exchange {
         response.write(true, head ? null : ByteBuffer.wrap(body), callback);
     }
 
+    /**
+     * An answer without a body and without a content type: 204 No Content, 304 Not Modified (whose headers,
+     * such as Last-Modified, are set before with {@link #header(String, String)}), or 200/201 where a client
+     * expects nothing (the PassKit web service).
+     */
+    public void empty(int status) {
+        if (answered) {
+            throw new IllegalStateException("answered twice: " + method() + " " + path());
+        }
+        answered = true;
+        response.setStatus(status);
+        if (status != 204 && status != 304) {
+            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, 0);
+        }
+        response.write(true, null, callback);
+    }
+
     void problem(Problem p) {
         p.headers().forEach(this::header);
         send(p.status(), "application/problem+json", problemBytes(p.status(), p.getMessage()));

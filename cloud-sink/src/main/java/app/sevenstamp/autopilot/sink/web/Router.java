@@ -45,6 +45,10 @@ public final class Router {
         return add("POST", template, access, route);
     }
 
+    public Router delete(String template, Access access, Route route) {
+        return add("DELETE", template, access, route);
+    }
+
     private synchronized Router add(String method, String template, Access access, Route route) {
         String[] segments = segments(template);
         for (Entry e : routes) {

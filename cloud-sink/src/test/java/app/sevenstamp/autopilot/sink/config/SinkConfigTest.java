@@ -117,7 +117,7 @@ class SinkConfigTest {
         assertEquals("program.Tea.stampsRequired: program id 'Tea' is not allowed; allowed: 1 to 24 of a-z, 0-9 and '-', "
                 + "starting with a letter or digit ([a-z0-9][a-z0-9-]{0,23})", error("program.Tea.stampsRequired", "5"));
         assertEquals("program.coffee.stampsRequried: unknown program setting 'stampsRequried'; a program has "
-                + "cooldown, dailyCap, fullCard, joinAsks, joinConsent, milestones, minTravel, name, stampExpiry, stampsRequired, timeZone, "
+                + "cooldown, dailyCap, fullCard, joinAsks, joinConsent, milestones, minTravel, name, passBarcode, passColor, passTextColor, stampExpiry, stampsRequired, timeZone, "
                 + "voucherTitle, voucherValidity",
                 error("program.coffee.stampsRequried", "5"));
         assertEquals("program.coffee: not a program setting; write program.<id>.stampsRequired and optionally "
