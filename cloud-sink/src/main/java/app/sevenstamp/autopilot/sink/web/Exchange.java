@@ -225,6 +225,31 @@ public final class Exchange {
         response.write(true, null, callback);
     }
 
+    /**
+     * Reads what is left of the body (up to 64 KB) before an answer the route gave without reading it (a
+     * refusal): a client that sent a body and gets its answer early would otherwise find the kept-alive
+     * connection broken under its next request. A longer rest closes the connection instead.
+     */
+    void drainBody() {
+        if (request.getLength() == 0) {
+            return;
+        }
+        try (InputStream in = Request.asInputStream(request)) {
+            byte[] buffer = new byte[8192];
+            long total = 0;
+            int n;
+            while ((n = in.read(buffer)) != -1) {
+                total += n;
+                if (total > 64 * 1024) {
+                    response.getHeaders().put(HttpHeader.CONNECTION, "close");
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        }
+    }
+
     void problem(Problem p) {
         p.headers().forEach(this::header);
         send(p.status(), "application/problem+json", problemBytes(p.status(), p.getMessage()));

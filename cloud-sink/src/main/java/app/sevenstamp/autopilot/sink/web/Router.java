@@ -154,6 +154,7 @@ public final class Router {
             Logger.error("HTTP {} {}: {} after the answer was sent", ex.method(), ex.path(), p.getMessage());
             return;
         }
+        ex.drainBody();
         ex.problem(p);
     }
 

@@ -98,6 +98,41 @@ class WebServerTest {
         assertEquals(7, answer.path("n").asInt());
     }
 
+    /**
+     * A refusal answered before the route read the body must leave the kept-alive connection usable: a
+     * client whose body arrives after the head sends its next request on the same connection (the JDK
+     * client failed with "header parser received no bytes" when the server had closed it).
+     */
+    @Test
+    void aRefusedRequestsBodyIsReadSoTheConnectionStaysUsable() throws Exception {
+        String body = "{\"n\":\"" + "x".repeat(3000) + "\"}";
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(5_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /till HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-key-0123456789abcdefghij\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(300); // the body comes later, as it does over a slow network
+            out.write(body.getBytes(StandardCharsets.US_ASCII));
+            out.write("GET /page/again HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            StringBuilder seen = new StringBuilder();
+            byte[] buffer = new byte[4096];
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!seen.toString().contains("<p>again</p>") && System.nanoTime() < deadline) {
+                int n = in.read(buffer);
+                if (n < 0) {
+                    break;
+                }
+                seen.append(new String(buffer, 0, n, StandardCharsets.US_ASCII));
+            }
+            assertTrue(seen.toString().startsWith("HTTP/1.1 401"), seen.toString());
+            assertTrue(seen.toString().contains("<p>again</p>"), "the second request on the connection is answered: " + seen);
+        }
+    }
+
     @Test
     void bodiesAndHeadersAreBounded() throws Exception {
         assertProblem(send(at("/till").header("Authorization", "Bearer " + TILL)
