@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  * The rules and reward plan of a program ({@code program.<id>.cooldown}, {@code dailyCap}, {@code minTravel},
  * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
  * The HTTP server's keys ({@code http.host}, {@code http.port} and its limits) are described in {@link HttpSettings},
- * the console's ({@code console.*}) in {@link ConsoleSettings}.
+ * the console's ({@code console.*}) in {@link ConsoleSettings}, {@code metrics.token} in {@link MetricsSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
@@ -84,7 +84,8 @@ public record SinkConfig(
         AccessSettings access,
         WebhookSettings webhook,
         VoucherSettings vouchers,
-        ConsoleSettings console) {
+        ConsoleSettings console,
+        MetricsSettings metrics) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -110,6 +111,7 @@ public record SinkConfig(
         Objects.requireNonNull(webhook, "webhook");
         Objects.requireNonNull(vouchers, "vouchers");
         Objects.requireNonNull(console, "console");
+        Objects.requireNonNull(metrics, "metrics");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -182,10 +184,11 @@ public record SinkConfig(
         WebhookSettings webhook = WebhookSettings.from(s);
         VoucherSettings vouchers = VoucherSettings.from(s, programs);
         ConsoleSettings console = ConsoleSettings.from(s);
+        MetricsSettings metrics = MetricsSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, metrics);
     }
 
     public String httpHost() {
@@ -217,7 +220,7 @@ public record SinkConfig(
                 + ", brokerUrl=" + brokerUrl + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", http=" + http + ", programs=" + programs.values()
-                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + "]";
+                + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", metrics=" + metrics + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

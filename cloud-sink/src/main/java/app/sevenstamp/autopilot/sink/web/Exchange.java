@@ -32,6 +32,8 @@ public final class Exchange {
     private final Map<String, String> params;
     private final Caller caller;
     private boolean answered;
+    private int status;
+    private String route;
     private Fields query;
 
     Exchange(Request request, Response response, Callback callback, Map<String, String> params, Caller caller) {
@@ -201,6 +203,7 @@ public final class Exchange {
             throw new IllegalStateException("answered twice: " + method() + " " + path());
         }
         answered = true;
+        this.status = status;
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
@@ -215,6 +218,20 @@ public final class Exchange {
 
     boolean answered() {
         return answered;
+    }
+
+    /** The status sent, 0 before the answer. */
+    int status() {
+        return status;
+    }
+
+    /** The template of the route that matched, or null. */
+    String route() {
+        return route;
+    }
+
+    void route(String template) {
+        route = template;
     }
 
     static byte[] problemBytes(int status, String detail) {
