@@ -13,6 +13,8 @@ import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
 import app.sevenstamp.autopilot.sink.metrics.Scrape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,6 +27,8 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
@@ -156,6 +160,38 @@ class MetricsEndpointIT {
             // the JVM
             assertTrue(s.value("jvm_memory_used_bytes", "area", "heap") > 0);
             assertTrue(s.value("jvm_threads_current") > 0);
+            everyDashboardQueryNamesASeriesTheSinkExposes(s);
+        }
+    }
+
+    /**
+     * docs/grafana/7stamp-sink.json is valid JSON, and every panel's queries name only series this scrape has: a
+     * renamed series fails here, not on the operator's empty panel. (A {@code __name__=~"..."} matcher is a pattern
+     * for series that may come later, such as the wallet's, and is not checked.)
+     */
+    private static void everyDashboardQueryNamesASeriesTheSinkExposes(Scrape s) throws Exception {
+        JsonNode dashboard = new ObjectMapper().readTree(Path.of("..", "docs", "grafana", "7stamp-sink.json").toFile());
+        Set<String> exposed = new TreeSet<>();
+        s.samples().forEach(sample -> exposed.add(sample.name()));
+        Pattern series = Pattern.compile("\\b(?:sevenstamp|jvm|process)_[a-z0-9_]+");
+        Set<String> titles = new TreeSet<>();
+        for (JsonNode panel : dashboard.get("panels")) {
+            String title = panel.get("title").asText();
+            titles.add(title);
+            int named = 0;
+            for (JsonNode target : panel.get("targets")) {
+                Matcher m = series.matcher(target.get("expr").asText().replaceAll("__name__=~\"[^\"]*\"", ""));
+                while (m.find()) {
+                    assertTrue(exposed.contains(m.group()), "panel '" + title + "' asks for " + m.group()
+                            + ", which the sink does not expose");
+                    named++;
+                }
+            }
+            assertTrue(named > 0, "panel '" + title + "' names no series");
+        }
+        for (String wanted : new String[] {"Ingest rate by outcome", "Acknowledgement latency (MQTT ingest)", "Dead letters",
+                "Sequence gaps", "Devices online", "Backlog on the boxes", "HTTP p99 by route"}) {
+            assertTrue(titles.contains(wanted), "the dashboard has no panel '" + wanted + "': " + titles);
         }
     }
 

@@ -12,11 +12,15 @@ import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -73,7 +77,19 @@ public final class PrometheusMetrics implements SinkMetrics.IngestTimings, Route
         registry.register(answers);
         registry.register(http);
         registry.register(sink);
-        JvmMetrics.builder(properties).register(registry);
+    }
+
+    /**
+     * The JVM's series, registered once per JVM: the library keeps every registry it instruments in a static set
+     * for ever and adds a GC listener each time, so a registry per sink would keep every stopped sink (tests start
+     * dozens in one JVM) and its store alive. The JVM is the same for all of them anyway.
+     */
+    private static final class Jvm {
+        static final PrometheusRegistry REGISTRY = new PrometheusRegistry();
+
+        static {
+            JvmMetrics.builder(PrometheusProperties.builder().build()).register(REGISTRY);
+        }
     }
 
     /** Serves {@code GET /metrics} on the router and observes every request it answers. */
@@ -114,15 +130,13 @@ public final class PrometheusMetrics implements SinkMetrics.IngestTimings, Route
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
         try {
-            writer.write(out, registry.scrape());
+            List<MetricSnapshot> all = new ArrayList<>();
+            registry.scrape().forEach(all::add);
+            Jvm.REGISTRY.scrape().forEach(all::add);
+            writer.write(out, new MetricSnapshots(all));
         } catch (IOException e) {
             throw new IllegalStateException("writing to memory failed", e);
         }
         ex.send(200, writer.getContentType(), out.toByteArray());
-    }
-
-    /** The registry, for a test's look at what a scrape holds. */
-    PrometheusRegistry registry() {
-        return registry;
     }
 }
