@@ -61,6 +61,7 @@ public final class SinkCollector implements MultiCollector {
     private final WireCodec codec = new WireCodec();
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    private final Set<String> failing = ConcurrentHashMap.newKeySet();
 
     public SinkCollector(SinkMetrics metrics, SinkStore store, FleetRegistry fleet) {
         this.metrics = metrics;
@@ -230,9 +231,18 @@ public final class SinkCollector implements MultiCollector {
         try {
             read.into(part);
             out.addAll(part);
+            if (failing.remove(source)) {
+                Logger.info("metrics: the {} can be read again", source);
+            }
         } catch (RuntimeException e) {
             errors.computeIfAbsent(source, s -> new LongAdder()).increment();
-            Logger.warn("metrics: reading the {} failed, its series are left out of this scrape: {}", source, e.getMessage());
+            // once per outage: Prometheus asks every 15 s, and the store's failure is logged where it matters
+            if (failing.add(source)) {
+                Logger.warn("metrics: reading the {} failed, its series are left out until it works again: {}", source,
+                        e.getMessage());
+            } else {
+                Logger.debug("metrics: reading the {} failed again: {}", source, e.getMessage());
+            }
         }
     }
 

@@ -4,7 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.Backend;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** How a part's key (SinkMetrics.include) becomes a Prometheus name and type, without the collector knowing it. */
 class SinkCollectorTest {
@@ -27,5 +35,38 @@ class SinkCollectorTest {
         assertFalse(SinkCollector.level("wallet.failed"));
         assertFalse(SinkCollector.level("vouchers.posCodesLowWarnings"));
         assertFalse(SinkCollector.level("vouchers.redeem.EXPIRED"));
+    }
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aStoreThatIsGoneLeavesOutItsSeriesButNotTheCounters() throws Exception {
+        SinkStore store = Backend.H2.fixture(dir).open();
+        SinkMetrics metrics = new SinkMetrics();
+        metrics.include(() -> Map.of("wallet.sent", 3L, "wallet.pending", 2L));
+        SinkCollector collector = new SinkCollector(metrics, store, new FleetRegistry(store));
+        metrics.countAccepted();
+        Scrape up = scrape(collector);
+        assertEquals(0.0, up.value("sevenstamp_gaps_open"));
+        assertEquals(0.0, up.value("sevenstamp_devices_online"));
+        assertEquals(3.0, up.value("sevenstamp_wallet_sent_total"));
+        assertEquals("gauge", up.type("sevenstamp_wallet_pending"));
+
+        store.close(); // the database is gone: every read fails
+        metrics.countAccepted();
+        Scrape down = scrape(collector);
+        assertEquals(2.0, down.value("sevenstamp_ingest_events_total", "outcome", "accepted"));
+        assertEquals(3.0, down.value("sevenstamp_wallet_sent_total"));
+        assertTrue(down.samples("sevenstamp_gaps_open").isEmpty());
+        assertTrue(down.samples("sevenstamp_devices_online").isEmpty());
+        assertEquals(1.0, down.value("sevenstamp_scrape_errors_total", "source", "store"));
+        assertEquals(1.0, down.value("sevenstamp_scrape_errors_total", "source", "fleet"));
+    }
+
+    private static Scrape scrape(SinkCollector c) throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, c.collect());
+        return Scrape.parse(out.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 }
