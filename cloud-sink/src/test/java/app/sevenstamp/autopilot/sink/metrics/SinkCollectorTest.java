@@ -64,7 +64,7 @@ class SinkCollectorTest {
         assertEquals(1.0, down.value("sevenstamp_scrape_errors_total", "source", "fleet"));
     }
 
-    private static Scrape scrape(SinkCollector c) throws Exception {
+    static Scrape scrape(SinkCollector c) throws Exception {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         PrometheusTextFormatWriter.create().write(out, c.collect());
         return Scrape.parse(out.toString(java.nio.charset.StandardCharsets.UTF_8));
