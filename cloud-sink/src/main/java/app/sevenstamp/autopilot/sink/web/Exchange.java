@@ -32,7 +32,6 @@ public final class Exchange {
     private final Map<String, String> params;
     private final Caller caller;
     private boolean answered;
-    private int status;
     private String route;
     private Fields query;
 
@@ -203,7 +202,6 @@ public final class Exchange {
             throw new IllegalStateException("answered twice: " + method() + " " + path());
         }
         answered = true;
-        this.status = status;
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
@@ -218,11 +216,6 @@ public final class Exchange {
 
     boolean answered() {
         return answered;
-    }
-
-    /** The status sent, 0 before the answer. */
-    int status() {
-        return status;
     }
 
     /** The template of the route that matched, or null. */

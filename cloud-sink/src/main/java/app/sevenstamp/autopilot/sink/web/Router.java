@@ -89,7 +89,8 @@ public final class Router {
         long t0 = System.nanoTime();
         Exchange ex = dispatchTimed(table, request, response, callback);
         try {
-            observer.observed(ex.route(), request.getMethod(), ex.status(), System.nanoTime() - t0);
+            // the response's status, not the exchange's: an answer may be written by any of Exchange's methods
+            observer.observed(ex.route(), request.getMethod(), response.getStatus(), System.nanoTime() - t0);
         } catch (RuntimeException e) {
             Logger.error(e, "the route observer failed");
         }
