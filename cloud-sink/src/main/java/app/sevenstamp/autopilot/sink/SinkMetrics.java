@@ -29,10 +29,50 @@ public final class SinkMetrics {
     private final Map<String, LongAdder> malformedByKind = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> flaggedByKind = new ConcurrentHashMap<>();
     private final List<Supplier<Map<String, Long>>> parts = new CopyOnWriteArrayList<>();
+    private volatile IngestTimings timings = IngestTimings.NONE;
 
-    /** Adds another part's counters (vouchers...) to {@link #snapshot()}; their names carry the part's prefix. */
+    /**
+     * Adds another part's counters (vouchers...) to {@link #snapshot()}; their names carry the part's prefix.
+     * {@code GET /metrics} shows each key as a Prometheus counter ({@code wallet.sent} as
+     * {@code sevenstamp_wallet_sent_total}), except a level whose last word is one of
+     * {@code pending, free, open, queued, depth, level, size, last, max, min}: a gauge (docs/metrics.md).
+     */
     public void include(Supplier<Map<String, Long>> counters) {
         parts.add(counters);
+    }
+
+    /** What the included parts count right now, without the ingest's own counters. */
+    public Map<String, Long> parts() {
+        Map<String, Long> out = new TreeMap<>();
+        parts.forEach(p -> out.putAll(p.get()));
+        return out;
+    }
+
+    /** Where the ingest reports its batches and answer times: the Prometheus histograms, or nothing. */
+    public interface IngestTimings {
+        IngestTimings NONE = new IngestTimings() {
+            @Override
+            public void batch(int events) {
+            }
+
+            @Override
+            public void answered(long nanosSinceArrival) {
+            }
+        };
+
+        /** One batch decided in one transaction. */
+        void batch(int events);
+
+        /** One answer handed to the MQTT client, this long after its event arrived. */
+        void answered(long nanosSinceArrival);
+    }
+
+    public void timings(IngestTimings t) {
+        timings = java.util.Objects.requireNonNull(t, "timings");
+    }
+
+    public IngestTimings timings() {
+        return timings;
     }
 
     /** Applied: a new stamp or redemption. */

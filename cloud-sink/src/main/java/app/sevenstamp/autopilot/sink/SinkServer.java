@@ -43,6 +43,8 @@ import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.H2Snapshot;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.ingest.IngestService;
+import app.sevenstamp.autopilot.sink.metrics.PrometheusMetrics;
+import app.sevenstamp.autopilot.sink.metrics.SinkCollector;
 import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.Ledger;
@@ -269,6 +271,10 @@ public final class SinkServer implements AutoCloseable {
                     throw new StoreException("ingest redo log replay failed: " + e.getMessage(), e);
                 }
             }
+            // before the ingest starts, so its first batch is in the histograms
+            PrometheusMetrics prometheus = new PrometheusMetrics(config.metrics().token(),
+                    new SinkCollector(metrics, store, registry));
+            metrics.timings(prometheus);
             IngestService ingest = IngestService.start(new IngestService.Settings(brokerUrl, config.clientId(),
                     mqttUser, mqttPassword, config.store().subscription(config.topics().allStamps()), config.tls()), processor,
                     store, ingestRedo, snapshots, metrics);
@@ -318,6 +324,7 @@ public final class SinkServer implements AutoCloseable {
             if (apple != null) {
                 apple.register(router);
             }
+            prometheus.register(router);
             WebServer http = WebServer.start(config.http(), router);
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);

@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  * The rules and reward plan of a program ({@code program.<id>.cooldown}, {@code dailyCap}, {@code minTravel},
  * {@code timeZone}, {@code milestones}, {@code fullCard}, {@code stampExpiry}) are described in {@link ProgramSettings}.
  * The HTTP server's keys ({@code http.host}, {@code http.port} and its limits) are described in {@link HttpSettings},
- * the console's ({@code console.*}) in {@link ConsoleSettings}.
+ * the console's ({@code console.*}) in {@link ConsoleSettings}, {@code metrics.token} in {@link MetricsSettings}.
  * The database and scale-out keys ({@code store.url}, {@code store.user}, {@code store.password},
  * {@code store.poolSize}, {@code mqtt.shareGroup}) are described in {@link StoreSettings}; {@code devices.allowed}
  * and {@code admin.token} in {@link AccessSettings}; {@code webhook.url}, {@code webhook.secret} in {@link WebhookSettings};
@@ -89,7 +89,8 @@ public record SinkConfig(
         ConsoleSettings console,
         GoogleWalletSettings google,
         JoinSettings join,
-        AppleWalletSettings appleWallet) {
+        AppleWalletSettings appleWallet,
+        MetricsSettings metrics) {
 
     static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[?[0-9A-Fa-f:.]{2,45}]?");
     static final Pattern BROKER_URL = Pattern.compile(
@@ -119,6 +120,7 @@ public record SinkConfig(
         Objects.requireNonNull(google, "google");
         Objects.requireNonNull(join, "join");
         Objects.requireNonNull(appleWallet, "appleWallet");
+        Objects.requireNonNull(metrics, "metrics");
         programs = Collections.unmodifiableMap(new LinkedHashMap<>(new TreeMap<>(programs)));
         Objects.requireNonNull(tls, "tls");
     }
@@ -194,10 +196,12 @@ public record SinkConfig(
         GoogleWalletSettings google = GoogleWalletSettings.from(s);
         JoinSettings join = JoinSettings.from(s, programs);
         AppleWalletSettings appleWallet = AppleWalletSettings.from(s, programs);
+        MetricsSettings metrics = MetricsSettings.from(s);
         s.rejectUnknownKeys();
         return new SinkConfig(storeDir, keysFile, keyId, mode, brokerHost, brokerPort, brokerUrl, topicPrefix,
                 clientId, username, password, http, programs, tls, fleetProvisioning, provisionUsername,
-                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google, join, appleWallet);
+                provisionPassword, adminTokenFile, store, access, webhook, vouchers, console, google, join, appleWallet,
+                metrics);
     }
 
     public String httpHost() {
@@ -230,7 +234,7 @@ public record SinkConfig(
                 + ", username=" + username + ", password=" + (password == null ? null : "****")
                 + ", http=" + http + ", programs=" + programs.values()
                 + ", tls=" + tls.describe() + ", store=" + store + ", access=" + access + ", webhook=" + webhook + ", vouchers=" + vouchers + ", google=" + google + ", join=" + join
-                + ", appleWallet=" + appleWallet + "]";
+                + ", appleWallet=" + appleWallet + ", metrics=" + metrics + "]";
     }
 
     private static Map<String, Program> programs(Settings s) {

@@ -284,7 +284,8 @@ public final class IngestService implements AutoCloseable {
             if (!accepting) {
                 return; // stopping: not PUBACKed, so the broker keeps it for the next session
             }
-            Inbound in = new Inbound(topic, message.getPayload(), message.getId(), message.getQos(), connection.get());
+            Inbound in = new Inbound(topic, message.getPayload(), message.getId(), message.getQos(), connection.get(),
+                    System.nanoTime());
             // A full queue blocks this callback instead of dropping the message: the message is not
             // PUBACKed and Paho reads nothing more meanwhile, so the broker holds on to everything
             // (backpressure). Dropping would lose an event the broker believes delivered. With manual
@@ -313,6 +314,7 @@ public final class IngestService implements AutoCloseable {
     private void work() {
         List<Inbound> batch = new ArrayList<>(BATCH);
         List<Outbound> answers = new ArrayList<>(BATCH);
+        long[] arrivals = new long[BATCH]; // of answers.get(i)'s event
         while (running || !queue.isEmpty()) {
             try {
                 Inbound first = queue.poll(200, TimeUnit.MILLISECONDS);
@@ -321,13 +323,16 @@ public final class IngestService implements AutoCloseable {
                 }
                 batch.add(first);
                 queue.drainTo(batch, BATCH - 1);
-                decide(batch, answers);
+                metrics.timings().batch(batch.size());
+                decide(batch, answers, arrivals);
                 if (!answers.isEmpty() && !durable(batch)) {
                     answers.clear();
                 }
                 long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACK_SLOT_WAIT_MS);
-                for (Outbound answer : answers) {
-                    publish(answer, deadline);
+                for (int i = 0; i < answers.size(); i++) {
+                    if (publish(answers.get(i), deadline)) {
+                        metrics.timings().answered(System.nanoTime() - arrivals[i]);
+                    }
                 }
                 for (Inbound in : batch) {
                     pubAck(in);
@@ -348,14 +353,18 @@ public final class IngestService implements AutoCloseable {
     }
 
     /** The whole batch in one transaction; see {@link EventProcessor#processBatch}. */
-    private void decide(List<Inbound> batch, List<Outbound> answers) {
+    private void decide(List<Inbound> batch, List<Outbound> answers, long[] arrivals) {
         List<EventProcessor.Message> messages = new ArrayList<>(batch.size());
         for (Inbound in : batch) {
             messages.add(new EventProcessor.Message(in.topic(), in.payload()));
         }
         try {
-            for (Optional<Outbound> answer : processor.processBatch(messages)) {
-                answer.ifPresent(answers::add);
+            List<Optional<Outbound>> decided = processor.processBatch(messages); // one per message, in order
+            for (int i = 0; i < decided.size(); i++) {
+                if (decided.get(i).isPresent()) {
+                    arrivals[answers.size()] = batch.get(i).arrivedNanos();
+                    answers.add(decided.get(i).get());
+                }
             }
         } catch (StoreException e) {
             // Not applied and not answered: the gateways keep the events and send them again.
@@ -400,8 +409,11 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    /** @param deadline {@link System#nanoTime} after which no answer of this batch waits for a slot any more */
-    private void publish(Outbound answer, long deadline) {
+    /**
+     * @param deadline {@link System#nanoTime} after which no answer of this batch waits for a slot any more
+     * @return whether the answer was handed to the MQTT client
+     */
+    private boolean publish(Outbound answer, long deadline) {
         try {
             // Paho refuses a publish beyond maxInflight (REASON_CODE_MAX_INFLIGHT) instead of
             // waiting; a burst of batched answers outruns the broker's PUBACKs, so wait here for a
@@ -414,17 +426,19 @@ public final class IngestService implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             metrics.countAckNotSent();
-            return;
+            return false;
         } catch (MqttException e) {
             notSent(answer, e);
-            return;
+            return false;
         }
         AckSlot slot = new AckSlot();
         try {
             client.publish(answer.topic(), answer.payload(), 1, false, null, slot);
+            return true;
         } catch (MqttException e) {
             slot.release();
             notSent(answer, e);
+            return false;
         }
     }
 

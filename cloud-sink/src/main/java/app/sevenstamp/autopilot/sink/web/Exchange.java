@@ -32,6 +32,7 @@ public final class Exchange {
     private final Map<String, String> params;
     private final Caller caller;
     private boolean answered;
+    private String route;
     private Fields query;
 
     Exchange(Request request, Response response, Callback callback, Map<String, String> params, Caller caller) {
@@ -257,6 +258,15 @@ public final class Exchange {
 
     boolean answered() {
         return answered;
+    }
+
+    /** The template of the route that matched, or null. */
+    String route() {
+        return route;
+    }
+
+    void route(String template) {
+        route = template;
     }
 
     static byte[] problemBytes(int status, String detail) {

@@ -27,11 +27,22 @@ public final class Router {
         void handle(Exchange ex);
     }
 
-    private record Entry(String method, String[] template, Access access, Route route) {
+    /**
+     * Told once per request the router answered: the route's template ({@code /api/v1/cards/{cardId}}, never
+     * the raw path), or null when no route matched; the method, the status and the time to the answer.
+     * Runs on the request's thread after the answer was handed to Jetty; it must be quick and not throw.
+     */
+    @FunctionalInterface
+    public interface RouteObserver {
+        void observed(String template, String method, int status, long nanos);
+    }
+
+    private record Entry(String method, String[] template, String templateText, Access access, Route route) {
     }
 
     private final List<Entry> routes = new ArrayList<>();
     private final Credentials credentials;
+    private volatile RouteObserver observer = (template, method, status, nanos) -> { };
 
     public Router(Credentials credentials) {
         this.credentials = credentials;
@@ -49,6 +60,12 @@ public final class Router {
         return add("DELETE", template, access, route);
     }
 
+    /** The one observer of every request (the Prometheus histogram); replaces the one before. */
+    public Router observe(RouteObserver o) {
+        observer = java.util.Objects.requireNonNull(o, "observer");
+        return this;
+    }
+
     private synchronized Router add(String method, String template, Access access, Route route) {
         String[] segments = segments(template);
         for (Entry e : routes) {
@@ -56,7 +73,7 @@ public final class Router {
                 throw new IllegalStateException("route " + method + " " + template + " is registered twice");
             }
         }
-        routes.add(new Entry(method, segments, access, route));
+        routes.add(new Entry(method, segments, "/" + String.join("/", segments), access, route));
         return this;
     }
 
@@ -73,6 +90,17 @@ public final class Router {
     }
 
     private void dispatch(List<Entry> table, Request request, Response response, Callback callback) {
+        long t0 = System.nanoTime();
+        Exchange ex = dispatchTimed(table, request, response, callback);
+        try {
+            // the response's status, not the exchange's: an answer may be written by any of Exchange's methods
+            observer.observed(ex.route(), request.getMethod(), response.getStatus(), System.nanoTime() - t0);
+        } catch (RuntimeException e) {
+            Logger.error(e, "the route observer failed");
+        }
+    }
+
+    private Exchange dispatchTimed(List<Entry> table, Request request, Response response, Callback callback) {
         SecurityHeaders.apply(response.getHeaders());
         String method = request.getMethod();
         String lookup = method.equals("HEAD") ? "GET" : method;
@@ -98,6 +126,7 @@ public final class Router {
                 : credentials.identify(request.getHeaders().get("Authorization"), identifying.cookie(SessionLookup.COOKIE));
         Exchange ex = found == null || found.access == Access.PUBLIC ? identifying
                 : new Exchange(request, response, callback, params, caller);
+        ex.route(found == null ? null : found.templateText);
         try {
             if (found == null) {
                 throw allowed.isEmpty() ? Problem.notFound("no such resource: " + request.getHttpURI().getDecodedPath())
@@ -106,7 +135,7 @@ public final class Router {
             }
             if (!found.access.admits(caller)) {
                 refuse(ex, found.access, caller);
-                return;
+                return ex;
             }
             if (caller.viaSession() && !method.equals(GET) && !method.equals("HEAD")) {
                 SessionGuard.check(ex, request);
@@ -124,6 +153,7 @@ public final class Router {
             Logger.error(e, "HTTP {} {} failed", method, request.getHttpURI().getDecodedPath());
             answer(ex, new Problem(500, "internal error"));
         }
+        return ex;
     }
 
     private static final String GET = "GET";

@@ -150,4 +150,16 @@ class SinkConfigTest {
         ConfigException e = assertThrows(ConfigException.class, () -> SinkConfig.load(dir.resolve("nope.properties")));
         assertEquals("config file " + dir.resolve("nope.properties") + " does not exist", e.getMessage());
     }
+
+    @Test
+    void metricsTokenIsOptionalBoundedAndNeverPrinted() {
+        assertNull(config().metrics().token(), "without it /metrics is public");
+        String token = "prometheus-scrape-token-0123456789";
+        SinkConfig c = config("metrics.token", token);
+        assertEquals(token, c.metrics().token());
+        assertFalse(c.toString().contains(token), c.toString());
+        assertTrue(error("metrics.token", "short").startsWith("metrics.token: 'short'"), error("metrics.token", "short"));
+        assertTrue(error("metrics.token", "has a space in it 0123456789abcdef").contains("24 to 200 printable characters"));
+        assertTrue(error("metrics.tokn", token).contains("metrics.tokn"), "a typo is an unknown key");
+    }
 }
