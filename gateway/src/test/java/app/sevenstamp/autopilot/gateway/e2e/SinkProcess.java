@@ -24,7 +24,7 @@ import org.awaitility.core.ConditionTimeoutException;
  */
 final class SinkProcess implements AutoCloseable {
     private static final Pattern READY = Pattern.compile("sink ready broker=\\S+ http=http://\\S+");
-    private static final Pattern LISTENING = Pattern.compile("HTTP API listening on (http://\\S+)");
+    private static final Pattern LISTENING = Pattern.compile("HTTP server listening on (http://\\S+)");
     private static final String STARTED = "sink started in";
 
     private final Process process;
