@@ -7,7 +7,9 @@ import com.google.zxing.common.BitMatrix;
 import com.google.zxing.qrcode.QRCodeWriter;
 import com.google.zxing.qrcode.decoder.ErrorCorrectionLevel;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,7 +17,7 @@ import javax.imageio.ImageIO;
 
 /**
  * Writes a card code as a QR code PNG, with zxing core only: zxing's javase module would pull in
- * more than the few lines below.
+ * more than the few lines below. {@link #encode} is the sink's one PNG encoder (card, voucher, pass images).
  */
 public final class QrPng {
     /** Pixels per QR module: crisp when printed and when shown on a phone. */
@@ -47,5 +49,18 @@ public final class QrPng {
         if (!ImageIO.write(image, "png", target.toFile())) {
             throw new IOException("this JVM has no PNG writer");
         }
+    }
+
+    /** An image as PNG bytes. */
+    public static byte[] encode(BufferedImage image) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            if (!ImageIO.write(image, "png", out)) {
+                throw new IllegalStateException("this JVM has no PNG writer");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 }

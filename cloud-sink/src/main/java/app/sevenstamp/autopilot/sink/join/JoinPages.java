@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.join;
 
+import app.sevenstamp.autopilot.sink.web.Html;
 import app.sevenstamp.autopilot.sink.config.JoinSettings.Form;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 
@@ -125,18 +126,6 @@ final class JoinPages {
 
     /** Escapes text for HTML element content and quoted attribute values. */
     static String esc(String s) {
-        StringBuilder out = new StringBuilder(s.length() + 16);
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '&' -> out.append("&amp;");
-                case '<' -> out.append("&lt;");
-                case '>' -> out.append("&gt;");
-                case '"' -> out.append("&quot;");
-                case '\'' -> out.append("&#39;");
-                default -> out.append(c);
-            }
-        }
-        return out.toString();
+        return Html.esc(s);
     }
 }

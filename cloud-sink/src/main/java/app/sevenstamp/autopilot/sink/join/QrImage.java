@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.join;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import com.google.zxing.BarcodeFormat;
 import com.google.zxing.EncodeHintType;
 import com.google.zxing.WriterException;
@@ -7,11 +8,7 @@ import com.google.zxing.common.BitMatrix;
 import com.google.zxing.qrcode.QRCodeWriter;
 import com.google.zxing.qrcode.decoder.ErrorCorrectionLevel;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
-import javax.imageio.ImageIO;
 
 /** QR codes for the join pages and the poster, drawn from zxing core's module matrix. Stateless. */
 final class QrImage {
@@ -42,14 +39,6 @@ final class QrImage {
     }
 
     static byte[] png(BufferedImage image) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(image, "png", out)) {
-                throw new IllegalStateException("this JVM has no PNG writer");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        return QrPng.encode(image);
     }
 }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.voucher;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import com.google.zxing.BarcodeFormat;
 import com.google.zxing.EncodeHintType;
@@ -9,11 +10,7 @@ import com.google.zxing.oned.Code128Writer;
 import com.google.zxing.qrcode.QRCodeWriter;
 import com.google.zxing.qrcode.decoder.ErrorCorrectionLevel;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
-import javax.imageio.ImageIO;
 
 /**
  * A voucher code as PNG: a QR code (phones, the box's 2D scanner) and a Code128 bar code (1D scanners and
@@ -69,14 +66,6 @@ public final class VoucherImages {
                 image.setRGB(x, y, black ? 0x000000 : 0xFFFFFF);
             }
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(image, "png", out)) {
-                throw new IllegalStateException("this JVM has no PNG writer");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        return QrPng.encode(image);
     }
 }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.wallet.apple;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -7,10 +8,6 @@ import java.awt.RenderingHints;
 import java.awt.geom.Ellipse2D;
 import java.awt.geom.Path2D;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import javax.imageio.ImageIO;
 
 /**
  * The pass's pictures, drawn with Java2D: the strip with one circle per stamp of the round (filled
@@ -97,14 +94,6 @@ final class PassImages {
     }
 
     private static byte[] png(BufferedImage img) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(img, "png", out)) {
-                throw new IllegalStateException("this JVM has no PNG writer");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        return QrPng.encode(img);
     }
 }
