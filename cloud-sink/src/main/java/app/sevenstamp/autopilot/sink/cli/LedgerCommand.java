@@ -1,8 +1,6 @@
 package app.sevenstamp.autopilot.sink.cli;
 
-import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
-import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -44,13 +42,7 @@ final class LedgerCommand {
         }
         String sub = a.words().get(0);
         String card = a.required("card", "ID");
-        String token;
-        try {
-            token = AdminToken.forClient(config);
-        } catch (java.io.IOException e) {
-            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
-                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
-        }
+        String token = SinkCli.adminToken(config);
         String base = "http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/admin/cards/" + card + "/";
         HttpRequest.Builder request;
         switch (sub) {

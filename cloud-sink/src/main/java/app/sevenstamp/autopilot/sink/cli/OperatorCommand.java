@@ -1,8 +1,6 @@
 package app.sevenstamp.autopilot.sink.cli;
 
-import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
-import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
@@ -45,13 +43,7 @@ final class OperatorCommand {
         if (a.words().isEmpty() || !(a.words().get(0).equals("add") || a.words().get(0).equals("list"))) {
             throw new UsageException("'operators' needs a subcommand: add NAME --role ROLE, or list");
         }
-        String token;
-        try {
-            token = AdminToken.forClient(config);
-        } catch (IOException e) {
-            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
-                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
-        }
+        String token = SinkCli.adminToken(config);
         URI uri = URI.create("http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/operators");
         HttpRequest.Builder request = HttpRequest.newBuilder(uri);
         if (a.words().get(0).equals("add")) {

@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.sink.cli;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.Settings;
@@ -191,6 +192,16 @@ public final class SinkCli {
             }
             default:
                 throw new UsageException("unknown command '" + argv[0] + "'");
+        }
+    }
+
+    /** The operator's token for a command that calls the running sink; a clear error where it cannot be read. */
+    static String adminToken(SinkConfig config) {
+        try {
+            return AdminToken.forClient(config);
+        } catch (IOException e) {
+            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
+                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
         }
     }
 

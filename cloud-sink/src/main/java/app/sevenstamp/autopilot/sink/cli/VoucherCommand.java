@@ -1,10 +1,8 @@
 package app.sevenstamp.autopilot.sink.cli;
 
 import app.sevenstamp.autopilot.protocol.card.CardCode;
-import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
-import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import app.sevenstamp.autopilot.sink.voucher.VoucherImages;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -129,13 +127,7 @@ final class VoucherCommand {
 
     private static HttpResponse<String> send(SinkConfig config, HttpRequest.Builder request)
             throws IOException, InterruptedException {
-        String token;
-        try {
-            token = AdminToken.forClient(config);
-        } catch (IOException e) {
-            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
-                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
-        }
+        String token = SinkCli.adminToken(config);
         try {
             return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(request
                     .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(15)).build(),
