@@ -1,13 +1,13 @@
 package app.sevenstamp.autopilot.sink.wallet.google;
 
 import app.sevenstamp.autopilot.sink.config.GoogleWalletSettings;
+import app.sevenstamp.autopilot.sink.wallet.WalletFinding;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -19,40 +19,33 @@ import java.util.Set;
  * an RSA key; the token endpoint gives a token for it. Makes no change at Google.
  */
 public final class GoogleWalletCheck {
-    /** One line of the report. */
-    public record Finding(boolean ok, String text) {
-        @Override
-        public String toString() {
-            return (ok ? "ok    " : "FAIL  ") + "google: " + text;
-        }
-    }
-
     private GoogleWalletCheck() {
     }
 
-    /** Runs every check; the report's lines in order. {@link #passed} says whether all were ok. */
-    public static List<Finding> run(GoogleWalletSettings settings, HttpClient http, Clock clock) {
-        List<Finding> out = new ArrayList<>();
+    /** Runs every check; the report's lines in order. */
+    public static List<WalletFinding> run(GoogleWalletSettings settings, HttpClient http, Clock clock) {
+        List<WalletFinding> out = new ArrayList<>();
         if (!settings.enabled()) {
-            out.add(new Finding(false, "off: google.issuerId is not set (set google.issuerId, google.serviceAccountFile, "
-                    + "google.issuerName and google.logoUrl; see docs/wallet.md)"));
+            out.add(WalletFinding.ok("google", "off: google.issuerId is not set; the join page offers no Google Wallet button "
+                    + "(to turn it on set google.issuerId, google.serviceAccountFile, google.issuerName and google.logoUrl; "
+                    + "docs/wallet.md, \"Google Wallet\")"));
             return out;
         }
-        out.add(new Finding(true, "issuer " + settings.issuerId() + " (" + settings.issuerName() + "), API " + settings.apiUrl()));
+        out.add(WalletFinding.ok("google", "issuer " + settings.issuerId() + " (" + settings.issuerName() + "), API " + settings.apiUrl()));
         var file = settings.serviceAccountFile();
         if (!Files.isRegularFile(file)) {
-            out.add(new Finding(false, "google.serviceAccountFile " + file + " does not exist; download the service account's "
+            out.add(WalletFinding.problem("google", "google.serviceAccountFile " + file + " does not exist; download the service account's "
                     + "JSON key (Cloud console, IAM, Service accounts, Keys, Add key, JSON)"));
             return out;
         }
         if (!Files.isReadable(file)) {
-            out.add(new Finding(false, "google.serviceAccountFile " + file + " is not readable by this user"));
+            out.add(WalletFinding.problem("google", "google.serviceAccountFile " + file + " is not readable by this user"));
             return out;
         }
         try {
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
             if (perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.GROUP_READ)) {
-                out.add(new Finding(false, file + " is readable by group or others; anyone who reads it can issue passes "
+                out.add(WalletFinding.problem("google", file + " is readable by group or others; anyone who reads it can issue passes "
                         + "in your name: chmod 600 " + file));
             }
         } catch (UnsupportedOperationException | IOException e) {
@@ -62,32 +55,23 @@ public final class GoogleWalletCheck {
         try {
             account = ServiceAccount.load(file);
         } catch (GoogleWalletException e) {
-            out.add(new Finding(false, e.getMessage()));
+            out.add(WalletFinding.problem("google", e.getMessage()));
             return out;
         }
-        out.add(new Finding(true, "service account " + account.clientEmail() + ", RSA key of "
+        out.add(WalletFinding.ok("google", "service account " + account.clientEmail() + ", RSA key of "
                 + account.privateKey().getModulus().bitLength() + " bits" + (account.privateKeyId() == null ? ""
                         : " (key id " + account.privateKeyId() + ")")));
         URI tokenUrl = settings.tokenUrl() != null ? settings.tokenUrl() : account.tokenUri();
         try {
             new AccessTokens(account, tokenUrl, http, clock).get();
-            out.add(new Finding(true, "the token endpoint " + tokenUrl + " gave an access token for the wallet_object.issuer scope"));
+            out.add(WalletFinding.ok("google", "the token endpoint " + tokenUrl + " gave an access token for the wallet_object.issuer scope"));
         } catch (GoogleWalletException e) {
-            out.add(new Finding(false, e.getMessage()));
+            out.add(WalletFinding.problem("google", e.getMessage()));
         }
         if (settings.origins().isEmpty()) {
-            out.add(new Finding(true, "google.origins is empty: fine for the redirect link; set the sink's public origin "
+            out.add(WalletFinding.ok("google", "google.origins is empty: fine for the redirect link; set the sink's public origin "
                     + "if a page shows Google's own button"));
         }
         return out;
-    }
-
-    /** With the JDK's HTTP client and the system clock. */
-    public static List<Finding> run(GoogleWalletSettings settings) {
-        return run(settings, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(), Clock.systemUTC());
-    }
-
-    public static boolean passed(List<Finding> findings) {
-        return findings.stream().allMatch(Finding::ok);
     }
 }

@@ -64,9 +64,11 @@ class AppleWalletCheckTest {
     }
 
     @Test
-    void withoutSettingsAppleIsOff() throws Exception {
+    void withoutSettingsBothAreOffAndThatIsAProblem() throws Exception {
         Run r = check(null, null);
-        assertEquals(0, r.code());
         assertTrue(r.out().startsWith("ok       apple: off: wallet.apple.passTypeId is not set"), r.out());
+        assertTrue(r.out().contains("ok       google: off: google.issuerId is not set"), r.out());
+        assertTrue(r.out().contains("problem  wallets: neither Apple nor Google Wallet is set up"), r.out());
+        assertEquals(SinkCli.REFUSED, r.code(), "nothing to check is something missing");
     }
 }

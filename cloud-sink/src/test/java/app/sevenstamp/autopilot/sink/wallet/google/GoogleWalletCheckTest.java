@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.sink.cli.SinkCli;
 import app.sevenstamp.autopilot.sink.config.GoogleWalletSettings;
+import app.sevenstamp.autopilot.sink.wallet.WalletFinding;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -41,8 +46,8 @@ class GoogleWalletCheckTest {
     }
 
     String report(GoogleWalletSettings s) {
-        List<GoogleWalletCheck.Finding> f = GoogleWalletCheck.run(s, HttpClient.newHttpClient(), Clock.systemUTC());
-        return f.stream().map(Object::toString).collect(Collectors.joining("\n")) + (GoogleWalletCheck.passed(f) ? "\nPASSED" : "\nFAILED");
+        List<WalletFinding> f = GoogleWalletCheck.run(s, HttpClient.newHttpClient(), Clock.systemUTC());
+        return f.stream().map(Object::toString).collect(Collectors.joining("\n")) + (WalletFinding.allOk(f) ? "\nPASSED" : "\nFAILED");
     }
 
     @Test
@@ -51,7 +56,7 @@ class GoogleWalletCheckTest {
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
         String r = report(settings(file));
         assertTrue(r.endsWith("PASSED"), r);
-        assertTrue(r.contains("ok    google: service account " + FakeGoogle.EMAIL + ", RSA key of 2048 bits (key id kid-1)"), r);
+        assertTrue(r.contains("ok       google: service account " + FakeGoogle.EMAIL + ", RSA key of 2048 bits (key id kid-1)"), r);
         assertTrue(r.contains("gave an access token"), r);
         assertEquals(1, google.tokenRequests.get());
     }
@@ -59,10 +64,10 @@ class GoogleWalletCheckTest {
     @Test
     void eachMissingPieceIsNamed() throws Exception {
         String off = report(GoogleWalletSettings.OFF);
-        assertTrue(off.contains("FAIL  google: off: google.issuerId is not set"), off);
+        assertTrue(off.contains("ok       google: off: google.issuerId is not set; the join page offers no Google Wallet button"), off);
 
         String missing = report(settings(dir.resolve("nope.json")));
-        assertTrue(missing.contains("FAIL  google: google.serviceAccountFile " + dir.resolve("nope.json") + " does not exist"), missing);
+        assertTrue(missing.contains("problem  google: google.serviceAccountFile " + dir.resolve("nope.json") + " does not exist"), missing);
 
         Path notJson = dir.resolve("bad.json");
         Files.writeString(notJson, "{\"type\":\"authorized_user\"}");
@@ -91,5 +96,30 @@ class GoogleWalletCheckTest {
         String down = report(settings(file));
         assertTrue(down.contains("did not answer"), down);
         assertFalse(down.endsWith("PASSED"));
+    }
+
+    @Test
+    void theCliCommandReportsBothWalletsAndExitsOnTheResult() throws Exception {
+        Path file = google.writeServiceAccount(dir, google.keys);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        Path config = dir.resolve("sink.properties");
+        Files.writeString(config, String.join("\n", "store.dir=" + dir.resolve("store"), "program.coffee.stampsRequired=10",
+                "google.issuerId=3388000000012345678", "google.serviceAccountFile=" + file, "google.issuerName=Corner Cafe",
+                "google.logoUrl=https://cards.example.com/logo.png", "google.apiUrl=" + google.base(), ""));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SinkCli cli = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true,
+                StandardCharsets.UTF_8));
+        int code = cli.run(new String[] {"wallet", "check", "--config", config.toString()});
+        String report = out.toString(StandardCharsets.UTF_8);
+        assertEquals(SinkCli.OK, code, report);
+        assertTrue(report.startsWith("ok       apple: off: wallet.apple.passTypeId is not set"), report);
+        assertTrue(report.contains("ok       google: the token endpoint"), report);
+        assertEquals(1, google.tokenRequests.get(), "the command asked Google's (fake) token endpoint once");
+
+        google.close();
+        out.reset();
+        code = cli.run(new String[] {"wallet", "check", "--config", config.toString()});
+        assertEquals(SinkCli.REFUSED, code, out.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("problem  google: "), out.toString(StandardCharsets.UTF_8));
     }
 }
