@@ -15,6 +15,9 @@ import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.FakeApns;
+import app.sevenstamp.autopilot.sink.testing.Pkpass;
+import app.sevenstamp.autopilot.sink.testing.TestPki;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
@@ -90,7 +93,7 @@ class AppleWalletIT {
     }
 
     private static JsonNode passJson(byte[] pkpass) throws Exception {
-        return JSON.readTree(PassPackageTest.unzip(pkpass).get("pass.json"));
+        return Pkpass.passJson(pkpass);
     }
 
     private static String regPath(String device, String serial) {

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.sink.config.AppleWalletSettings;
+import app.sevenstamp.autopilot.sink.testing.Pkpass;
+import app.sevenstamp.autopilot.sink.testing.TestPki;
 import app.sevenstamp.autopilot.sink.wallet.CardState;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,11 +20,8 @@ import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,7 +48,7 @@ class PassPackageTest {
                 List.of("Free coffee, code AB12, until 2027-01-01"));
         byte[] pkpass = pkg.build(card, CODE, "tok-0123456789abcdef", Instant.parse("2026-12-03T10:00:00Z"));
 
-        Map<String, byte[]> files = unzip(pkpass);
+        Map<String, byte[]> files = Pkpass.unzip(pkpass);
         assertEquals(List.of("pass.json", "icon.png", "icon@2x.png", "logo.png", "logo@2x.png", "strip.png", "strip@2x.png",
                 "manifest.json", "signature"), List.copyOf(files.keySet()));
         JsonNode manifest = new ObjectMapper().readTree(files.get("manifest.json"));
@@ -135,13 +134,4 @@ class PassPackageTest {
         return new Result(p.waitFor(), out);
     }
 
-    static Map<String, byte[]> unzip(byte[] zip) throws IOException {
-        Map<String, byte[]> out = new LinkedHashMap<>();
-        try (ZipInputStream z = new ZipInputStream(new ByteArrayInputStream(zip))) {
-            for (ZipEntry e = z.getNextEntry(); e != null; e = z.getNextEntry()) {
-                out.put(e.getName(), z.readAllBytes());
-            }
-        }
-        return out;
-    }
 }

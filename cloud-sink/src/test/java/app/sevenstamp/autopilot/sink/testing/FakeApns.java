@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.wallet.apple;
+package app.sevenstamp.autopilot.sink.testing;
 
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
@@ -28,20 +28,20 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * takes only Apple-issued pass certificates). Records every push; answers 200, or what the test set for a
  * device token (410 for an unregistered device, 500 for an outage).
  */
-final class FakeApns implements AutoCloseable {
-    record Push(String protocol, String path, String topic, String body, String clientCertificate) {
-        String deviceToken() {
+public final class FakeApns implements AutoCloseable {
+    public record Push(String protocol, String path, String topic, String body, String clientCertificate) {
+        public String deviceToken() {
             return path.substring("/3/device/".length());
         }
     }
 
-    final List<Push> pushes = new CopyOnWriteArrayList<>();
-    final Map<String, Integer> answers = new ConcurrentHashMap<>();
-    volatile int answerAll = 200;
+    public final List<Push> pushes = new CopyOnWriteArrayList<>();
+    public final Map<String, Integer> answers = new ConcurrentHashMap<>();
+    public volatile int answerAll = 200;
     private final Server server;
     private final ServerConnector connector;
 
-    FakeApns(TestPki pki) throws Exception {
+    public FakeApns(TestPki pki) throws Exception {
         server = new Server();
         HttpConfiguration cfg = new HttpConfiguration();
         cfg.addCustomizer(new SecureRequestCustomizer(false));
@@ -86,11 +86,11 @@ final class FakeApns implements AutoCloseable {
         server.start();
     }
 
-    String url() {
+    public String url() {
         return "https://localhost:" + connector.getLocalPort();
     }
 
-    List<Push> to(String deviceToken) {
+    public List<Push> to(String deviceToken) {
         return pushes.stream().filter(p -> p.deviceToken().equals(deviceToken)).toList();
     }
 

@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.wallet.apple;
+package app.sevenstamp.autopilot.sink.testing;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -32,26 +32,26 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * ({@code UID=<pass type id>, OU=<team id>}) issued by it, and a TLS server certificate for localhost
  * (the fake APNs), all written as PEM files into a directory.
  */
-final class TestPki {
-    static final String PASS_TYPE = "pass.app.sevenstamp.test";
-    static final String TEAM = "TEAM123456";
+public final class TestPki {
+    public static final String PASS_TYPE = "pass.app.sevenstamp.test";
+    public static final String TEAM = "TEAM123456";
     private static final AtomicLong SERIAL = new AtomicLong(1000);
 
-    final Path dir;
-    final KeyPair caKeys;
-    final X509Certificate ca;
-    final KeyPair wwdrKeys;
-    final X509Certificate wwdr;
-    final KeyPair passKeys;
-    final X509Certificate pass;
-    final KeyPair serverKeys;
-    final X509Certificate server;
+    public final Path dir;
+    public final KeyPair caKeys;
+    public final X509Certificate ca;
+    public final KeyPair wwdrKeys;
+    public final X509Certificate wwdr;
+    public final KeyPair passKeys;
+    public final X509Certificate pass;
+    public final KeyPair serverKeys;
+    public final X509Certificate server;
 
-    TestPki(Path dir) throws Exception {
+    public TestPki(Path dir) throws Exception {
         this(dir, Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(365)));
     }
 
-    TestPki(Path dir, Instant passFrom, Instant passUntil) throws Exception {
+    public TestPki(Path dir, Instant passFrom, Instant passUntil) throws Exception {
         this.dir = dir;
         Instant from = Instant.now().minus(Duration.ofDays(2));
         Instant until = Instant.now().plus(Duration.ofDays(3650));
@@ -75,11 +75,11 @@ final class TestPki {
         write("server.key", serverKeys.getPrivate());
     }
 
-    Path file(String name) {
+    public Path file(String name) {
         return dir.resolve(name);
     }
 
-    static KeyPair rsa() throws GeneralSecurityException {
+    public static KeyPair rsa() throws GeneralSecurityException {
         KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
         g.initialize(2048);
         return g.generateKeyPair();
@@ -100,7 +100,7 @@ final class TestPki {
                 b.build(new JcaContentSignerBuilder("SHA256withRSA").build(issuerKeys.getPrivate())));
     }
 
-    void write(String name, Object pemObject) throws IOException {
+    public void write(String name, Object pemObject) throws IOException {
         StringWriter s = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(s)) {
             w.writeObject(pemObject);
