@@ -126,6 +126,8 @@ public final class Framer {
             discarded = 0;
             out.accept(new Frame.Overlong(bytes, maxLength));
         } else if (length > 0) {
+            // an empty line is no scan (a bare terminator, or the second half of CR LF when any line end ends
+            // a line): it is ignored without a signal, so the counter never sees a reject nobody caused
             String text = new String(buffer, 0, length, charset);
             length = 0;
             out.accept(new Frame.Text(text));

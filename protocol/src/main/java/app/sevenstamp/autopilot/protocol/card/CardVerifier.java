@@ -60,13 +60,20 @@ public final class CardVerifier {
             return invalid(RejectReason.MALFORMED, "empty scan");
         }
         if (text.length() > CardCode.MAX_LENGTH) {
-            return invalid(RejectReason.MALFORMED, "scan of " + text.length() + " characters exceeds "
-                    + CardCode.MAX_LENGTH);
+            // scanner.maxLength bounds the line the box reads; a card code is shorter still
+            return invalid(RejectReason.MALFORMED, "scan of " + text.length() + " characters is longer than a card code "
+                    + "can be (at most " + CardCode.MAX_LENGTH + " characters)");
+        }
+        if (text.isBlank()) {
+            return invalid(RejectReason.MALFORMED, "blank scan (" + text.length() + " spaces or tabs, nothing else)");
         }
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
+            if (c == ' ') {
+                return invalid(RejectReason.MALFORMED, "scan contains a space at " + i + "; card codes have none");
+            }
             if (c < 0x21 || c > 0x7E) {
-                return invalid(RejectReason.MALFORMED, "scan contains a non-printable or non-ASCII character at "
+                return invalid(RejectReason.MALFORMED, "scan contains a control or non-ASCII character at "
                         + i + " (U+" + String.format("%04X", (int) c) + ")");
             }
         }

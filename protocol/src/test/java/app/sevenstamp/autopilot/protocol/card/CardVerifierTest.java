@@ -119,4 +119,18 @@ class CardVerifierTest {
         e = assertThrows(IllegalArgumentException.class, () -> CardVerifier.parse(List.of("k1:AAAA")));
         assertEquals("public key must be 32 bytes, was 3", e.getMessage());
     }
+
+    /** What the box logs for a rejected scan must say what was wrong with it, in the code's own limits. */
+    @Test
+    void rejectsSayWhatWasWrong() {
+        assertEquals("scan of 161 characters is longer than a card code can be (at most 160 characters)", detail("A".repeat(161)));
+        assertEquals("blank scan (3 spaces or tabs, nothing else)", detail("   "));
+        assertEquals("scan contains a space at 3; card codes have none", detail("7S1 k1"));
+        assertEquals("scan contains a control or non-ASCII character at 1 (U+00E9)", detail("c\u00e9"));
+        assertEquals("empty scan", detail(""));
+    }
+
+    private String detail(String scan) {
+        return assertInstanceOf(CardCheck.Invalid.class, verifier.verify(scan)).detail();
+    }
 }
