@@ -25,6 +25,8 @@ import app.sevenstamp.autopilot.gateway.scan.ScannerListener;
 import app.sevenstamp.autopilot.gateway.scan.ScannerState;
 import app.sevenstamp.autopilot.gateway.scan.SerialScanSource;
 import app.sevenstamp.autopilot.gateway.scan.StdinScanSource;
+import app.sevenstamp.autopilot.gateway.support.HostFacts;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.support.HealthCheck;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;

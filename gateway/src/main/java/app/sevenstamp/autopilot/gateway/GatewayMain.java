@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.gateway.fleet.FleetBoot;
 import app.sevenstamp.autopilot.gateway.fleet.HardwareId;
 import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxException;
+import app.sevenstamp.autopilot.gateway.support.HostFacts;
 import app.sevenstamp.autopilot.protocol.support.Watchdog;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;

@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.gateway;
 
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.policy.Decision;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import java.time.Clock;

@@ -10,7 +10,7 @@ import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.Decision;
-import app.sevenstamp.autopilot.gateway.policy.Excerpt;
+import app.sevenstamp.autopilot.gateway.support.Excerpt;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.protocol.EventKind;

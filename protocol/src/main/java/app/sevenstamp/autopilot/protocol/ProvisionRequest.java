@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.protocol;
 
-import app.sevenstamp.autopilot.protocol.card.Ed25519;
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.PrivateKey;

@@ -39,6 +39,8 @@ public record StampEvent(
         boolean clockSynced,
         EventKind kind,
         Boolean clockCorrected) {
+    /** The longest card code (and program or card id) the contract carries; {@code CardCode} holds codes to it. */
+    public static final int MAX_CARD_CODE = 160;
 
     public StampEvent {
         Objects.requireNonNull(eventId, "eventId");

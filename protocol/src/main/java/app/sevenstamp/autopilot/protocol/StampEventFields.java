@@ -1,6 +1,5 @@
 package app.sevenstamp.autopilot.protocol;
 
-import app.sevenstamp.autopilot.protocol.card.CardCode;
 import java.util.regex.Pattern;
 
 /**
@@ -15,7 +14,7 @@ final class StampEventFields {
     /** Printable ASCII, at most 64 characters: a Linux boot id is a 36-character UUID. */
     static final Pattern BOOT_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
     /** Printable ASCII up to the card code's own limit; whether it is a valid card is decided later (REJECTED, answered). */
-    static final Pattern CARD_TEXT = Pattern.compile("[\\x21-\\x7E]{1," + CardCode.MAX_LENGTH + "}");
+    static final Pattern CARD_TEXT = Pattern.compile("[\\x21-\\x7E]{1," + StampEvent.MAX_CARD_CODE + "}");
 
     private StampEventFields() {
     }
@@ -26,9 +25,9 @@ final class StampEventFields {
         match("deviceId", e.deviceId(), Topics.DEVICE_ID, "1 to 64 letters, digits, '_', '.' or '-'");
         match("location", e.location(), Topics.DEVICE_ID, "1 to 64 letters, digits, '_', '.' or '-'");
         match("bootId", e.bootId(), BOOT_ID, "1 to 64 printable ASCII characters");
-        match("cardCode", e.cardCode(), CARD_TEXT, "1 to " + CardCode.MAX_LENGTH + " printable ASCII characters");
-        match("programId", e.programId(), CARD_TEXT, "1 to " + CardCode.MAX_LENGTH + " printable ASCII characters");
-        match("cardId", e.cardId(), CARD_TEXT, "1 to " + CardCode.MAX_LENGTH + " printable ASCII characters");
+        match("cardCode", e.cardCode(), CARD_TEXT, "1 to " + StampEvent.MAX_CARD_CODE + " printable ASCII characters");
+        match("programId", e.programId(), CARD_TEXT, "1 to " + StampEvent.MAX_CARD_CODE + " printable ASCII characters");
+        match("cardId", e.cardId(), CARD_TEXT, "1 to " + StampEvent.MAX_CARD_CODE + " printable ASCII characters");
         if (e.seq() > WireCodec.MAX_SEQ) {
             throw new IllegalArgumentException("seq " + e.seq() + " is beyond " + WireCodec.MAX_SEQ + " (2^53 - 1)");
         }

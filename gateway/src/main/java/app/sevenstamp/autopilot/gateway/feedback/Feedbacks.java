@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;

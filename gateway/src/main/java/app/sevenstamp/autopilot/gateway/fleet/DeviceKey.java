@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
-import app.sevenstamp.autopilot.protocol.card.Ed25519;
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;

@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.gateway.policy;
 
 import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.gateway.support.Excerpt;
 import app.sevenstamp.autopilot.protocol.RejectReason;
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.scan;
 
-import app.sevenstamp.autopilot.gateway.policy.Excerpt;
+import app.sevenstamp.autopilot.gateway.support.Excerpt;
 import java.util.Objects;
 import java.util.function.Consumer;
 

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.scan;
 
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.uplink;
 
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;

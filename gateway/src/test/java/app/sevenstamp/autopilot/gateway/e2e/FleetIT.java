@@ -87,7 +87,7 @@ class FleetIT {
 
     private Provisioner provisioner(String claim, String hardwareId) {
         return provisioner(claim, hardwareId, boxKeys.computeIfAbsent(hardwareId,
-                hw -> app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom())));
+                hw -> app.sevenstamp.autopilot.protocol.support.Ed25519.newSeed(new java.security.SecureRandom())));
     }
 
     private Provisioner provisioner(String claim, String hardwareId, byte[] deviceKey) {
@@ -166,7 +166,7 @@ class FleetIT {
         nonce = "impostor-stolen-pubkey-01";
         ProvisionRequest mine = new ProvisionRequest(1, nonce, claim, "pi-10000000deadbeef",
                 ProvisionSeal.newKey(new java.security.SecureRandom()), "0.1.0", null, null)
-                .signedWith(app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom()));
+                .signedWith(app.sevenstamp.autopilot.protocol.support.Ed25519.newSeed(new java.security.SecureRandom()));
         String realPublic = registry().device(real.deviceId()).orElseThrow().publicKey();
         ProvisionResponse forged = ask(new WireCodec().encode(new ProvisionRequest(1, nonce, mine.claimToken(), mine.hardwareId(),
                 mine.responseKey(), mine.version(), realPublic, mine.signature())), nonce);
@@ -205,7 +205,7 @@ class FleetIT {
     void anOperatorsApprovalAllowsExactlyOneReprovisioningWithANewKey() throws Exception {
         String claim = sink.fleet().createClaim("shop-22", 1, Duration.ofDays(1)).token();
         ProvisionGrant old = provisioner(claim, "hw-sd").attempt();
-        byte[] newCard = app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom());
+        byte[] newCard = app.sevenstamp.autopilot.protocol.support.Ed25519.newSeed(new java.security.SecureRandom());
         Provisioner.RefusedException refused = assertThrows(Provisioner.RefusedException.class,
                 () -> provisioner(claim, "hw-sd", newCard).attempt());
         assertTrue(refused.getMessage().endsWith("(devices approve " + old.deviceId() + ")"), refused.getMessage());
@@ -222,7 +222,7 @@ class FleetIT {
 
         // used up: another key (or the old card found in a drawer) is refused again; the new card's key works
         assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-sd",
-                app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom())).attempt());
+                app.sevenstamp.autopilot.protocol.support.Ed25519.newSeed(new java.security.SecureRandom())).attempt());
         assertThrows(Provisioner.RefusedException.class, () -> provisioner(claim, "hw-sd").attempt());
         assertEquals(replaced.deviceId(), provisioner(claim, "hw-sd", newCard).attempt().deviceId());
         var unknown = approve("shop-22-000000");
@@ -242,7 +242,7 @@ class FleetIT {
     @Test
     void aReplayedSignedRequestIsRefused() throws Exception {
         String claim = sink.fleet().createClaim("shop-23", 1, Duration.ofDays(1)).token();
-        byte[] key = app.sevenstamp.autopilot.protocol.card.Ed25519.newSeed(new java.security.SecureRandom());
+        byte[] key = app.sevenstamp.autopilot.protocol.support.Ed25519.newSeed(new java.security.SecureRandom());
         String nonce = "recorded-request-0000001";
         String responseKey = ProvisionSeal.newKey(new java.security.SecureRandom());
         byte[] recorded = new WireCodec().encode(new ProvisionRequest(1, nonce, claim, "hw-replay", responseKey, "0.1.0",

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
 import com.pi4j.io.gpio.digital.DigitalStateChangeListener;
 import java.util.Arrays;

@@ -8,7 +8,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
 import com.pi4j.io.gpio.digital.DigitalState;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;

@@ -65,7 +65,7 @@ final class MockBox implements AutoCloseable {
         return outputs;
     }
 
-    GpioFeedback feedback(app.sevenstamp.autopilot.gateway.Ticker ticker) {
+    GpioFeedback feedback(app.sevenstamp.autopilot.gateway.support.Ticker ticker) {
         GpioFeedback feedback = new GpioFeedback(context, MockDigitalOutputProvider.ID, MockPwmProvider.ID, settings,
                 ticker);
         remember();

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.gateway.RecordingFeedback;
 import app.sevenstamp.autopilot.gateway.StampFactory;
 import app.sevenstamp.autopilot.gateway.StampPipeline;
-import app.sevenstamp.autopilot.gateway.Ticker;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;

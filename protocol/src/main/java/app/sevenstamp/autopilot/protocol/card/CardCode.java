@@ -1,5 +1,7 @@
 package app.sevenstamp.autopilot.protocol.card;
 
+import app.sevenstamp.autopilot.protocol.StampEvent;
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
@@ -16,7 +18,7 @@ import java.util.regex.Pattern;
  */
 public record CardCode(String keyId, String programId, String cardId) {
     public static final String MAGIC = "7S1";
-    public static final int MAX_LENGTH = 160;
+    public static final int MAX_LENGTH = StampEvent.MAX_CARD_CODE;
     public static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9]{1,8}");
     public static final Pattern PROGRAM_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,23}");
     public static final Pattern CARD_ID = Pattern.compile("[A-Z2-7]{8,26}");

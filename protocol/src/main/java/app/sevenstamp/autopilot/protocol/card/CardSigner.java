@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.protocol.card;
 
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.util.Base64;

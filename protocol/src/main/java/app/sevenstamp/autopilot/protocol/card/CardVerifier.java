@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.protocol.card;
 
 import app.sevenstamp.autopilot.protocol.RejectReason;
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.security.PublicKey;
 import java.util.Base64;
 import java.util.LinkedHashMap;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.RejectReason;
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.security.SecureRandom;
 import java.util.HexFormat;

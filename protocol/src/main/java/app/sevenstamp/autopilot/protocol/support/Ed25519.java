@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.protocol.card;
+package app.sevenstamp.autopilot.protocol.support;
 
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;

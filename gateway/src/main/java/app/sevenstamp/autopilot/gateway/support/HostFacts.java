@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.gateway;
+package app.sevenstamp.autopilot.gateway.support;
 
 import java.io.IOException;
 import java.net.InetAddress;

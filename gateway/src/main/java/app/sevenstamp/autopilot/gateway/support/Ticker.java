@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.gateway;
+package app.sevenstamp.autopilot.gateway.support;
 
 /**
  * A monotonic clock, passed in wherever the gateway measures elapsed time, so that tests can drive

@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.gateway.policy;
+package app.sevenstamp.autopilot.gateway.support;
 
 /**
  * The start of a scanned text, safe for a log line: a scanner can send anything, including escape
