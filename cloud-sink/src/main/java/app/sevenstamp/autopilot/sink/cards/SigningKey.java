@@ -3,7 +3,7 @@ package app.sevenstamp.autopilot.sink.cards;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;
-import app.sevenstamp.autopilot.protocol.card.Ed25519;
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import java.io.IOException;
 import java.io.Reader;
