@@ -358,6 +358,11 @@ public final class SinkServer implements AutoCloseable {
     }
 
     /** The URL gateways use: the embedded broker's actual address (with the bound port), or broker.url. */
+    /** The broker inside this sink, when broker.mode is embedded. */
+    public java.util.Optional<EmbeddedBroker> embeddedBroker() {
+        return java.util.Optional.ofNullable(broker);
+    }
+
     public String brokerUrl() {
         return ingest.brokerUrl();
     }

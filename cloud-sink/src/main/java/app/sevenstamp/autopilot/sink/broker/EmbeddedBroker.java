@@ -4,13 +4,16 @@ import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import io.moquette.broker.Server;
 import io.moquette.broker.config.IConfig;
 import io.moquette.broker.config.MemoryConfig;
+import io.moquette.interception.AbstractInterceptHandler;
+import io.moquette.interception.InterceptHandler;
+import io.moquette.interception.messages.InterceptExceptionMessage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.Collections;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -18,6 +21,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.tinylog.Logger;
 
 /**
@@ -28,6 +34,14 @@ import org.tinylog.Logger;
  *
  * <p>For port 0 the sink picks a free port itself before starting: Moquette records the bound port
  * from a netty listener that may run after {@code startServer} returns, so asking it is a race.
+ *
+ * <p>Moquette 0.17 runs each client's session on one of a few session loops (one per CPU), and a loop
+ * that throws ends for good (its issues #573, #773: a message buffer released twice on a PUBACK, seen
+ * here in CI): every client hashed to it then hangs, boxes and the sink's own sessions alike. It tells
+ * an intercept handler; the broker then restarts itself on the same port (named thread
+ * {@code broker-restart}). Nothing is lost by that: the broker keeps nothing the sink needs (boxes
+ * resend from their outbox until acknowledged, the sink acknowledges only what it committed), and every
+ * client reconnects with its backoff.
  */
 public final class EmbeddedBroker implements AutoCloseable {
     /** Larger than any payload the wire codec accepts, so an oversized event reaches the sink and is
@@ -35,14 +49,19 @@ public final class EmbeddedBroker implements AutoCloseable {
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     private static final int BIND_ATTEMPTS = 3;
 
-    private final Server server;
     private final String host;
     private final int port;
+    private final app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess access;
+    private final ExecutorService restarter = Executors.newSingleThreadExecutor(NamedThreads.daemon("broker-restart"));
+    private final AtomicBoolean restarting = new AtomicBoolean();
+    private final AtomicInteger restarts = new AtomicInteger();
+    private volatile Server server;
+    private volatile boolean closed;
 
-    private EmbeddedBroker(Server server, String host, int port) {
-        this.server = server;
+    private EmbeddedBroker(String host, int port, app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess access) {
         this.host = host;
         this.port = port;
+        this.access = access;
     }
 
     /**
@@ -64,25 +83,81 @@ public final class EmbeddedBroker implements AutoCloseable {
         RuntimeException last = null;
         for (int attempt = 1; attempt <= (port == 0 ? BIND_ATTEMPTS : 1); attempt++) {
             int chosen = port == 0 ? freePort(host) : port;
-            Server server = new Server();
+            EmbeddedBroker broker = new EmbeddedBroker(host, chosen, access);
             try {
-                if (access == null) {
-                    server.startServer(config(host, chosen, true), Collections.emptyList());
-                } else {
-                    server.startServer(config(host, chosen, false), Collections.emptyList(), null, access, access);
-                }
+                broker.server = broker.newServer();
                 Logger.info("embedded MQTT broker listening on {}:{} ({} ms)", host, chosen,
                         (System.nanoTime() - t0) / 1_000_000);
-                return new EmbeddedBroker(server, host, chosen);
+                return broker;
             } catch (IOException | RuntimeException e) {
                 // A free port picked above can be taken by someone else before Moquette binds it.
                 last = e instanceof RuntimeException r ? r : new UncheckedIOException(e.getMessage(), (IOException) e);
-                stopQuietly(server);
+                broker.restarter.shutdown();
                 Logger.debug("embedded broker could not bind {}:{} (attempt {}): {}", host, chosen, attempt, e.getMessage());
             }
         }
         throw new UncheckedIOException("the embedded MQTT broker cannot listen on " + host + ":" + port
                 + " (broker.host, broker.port): " + rootMessage(last), new IOException(last));
+    }
+
+    /** A started Moquette on this broker's address, watched for dead session loops; stopped again if it fails. */
+    private Server newServer() throws IOException {
+        Server s = new Server();
+        List<InterceptHandler> watch = List.of(new LoopWatch(this::sessionLoopFailed));
+        try {
+            if (access == null) {
+                s.startServer(config(host, port, true), watch);
+            } else {
+                s.startServer(config(host, port, false), watch, null, access, access);
+            }
+            return s;
+        } catch (IOException | RuntimeException e) {
+            stopQuietly(s);
+            throw e;
+        }
+    }
+
+    /**
+     * A session loop of Moquette ended with {@code error}: restart the broker once (further reports
+     * while that restart runs are the same failure). Package-private so a test can report one: the
+     * Moquette bug behind it cannot be produced on demand.
+     */
+    void sessionLoopFailed(Throwable error) {
+        if (closed || !restarting.compareAndSet(false, true)) {
+            return;
+        }
+        Logger.error("embedded MQTT broker: a session loop died ({}); restarting the broker on {}:{}, clients "
+                + "reconnect and boxes resend what was not acknowledged", rootMessage(error), host, port);
+        restarter.execute(this::restart);
+    }
+
+    private void restart() {
+        long t0 = System.nanoTime();
+        try {
+            stop(server, Duration.ofSeconds(3));
+            for (int attempt = 1; !closed; attempt++) {
+                try {
+                    server = newServer();
+                    restarts.incrementAndGet();
+                    Logger.warn("embedded MQTT broker restarted on {}:{} in {} ms", host, port, (System.nanoTime() - t0) / 1_000_000);
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    // the old listener's port can take a moment to be free again
+                    Logger.warn("embedded MQTT broker could not listen again on {}:{} (attempt {}): {}", host, port, attempt,
+                            rootMessage(e));
+                    Thread.sleep(Math.min(5_000, 250L * attempt));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            restarting.set(false);
+        }
+    }
+
+    /** How often a dead session loop made the broker restart. */
+    public int restarts() {
+        return restarts.get();
     }
 
     private static MemoryConfig config(String host, int port, boolean anonymous) {
@@ -128,6 +203,12 @@ public final class EmbeddedBroker implements AutoCloseable {
      * period (2 s) and cannot be shortened; past the wait, its threads are left to the JVM exit.
      */
     public void close(Duration maxWait) {
+        closed = true;
+        restarter.shutdownNow();
+        stop(server, maxWait);
+    }
+
+    private static void stop(Server server, Duration maxWait) {
         ExecutorService stopper = Executors.newSingleThreadExecutor(NamedThreads.daemon("broker-stop"));
         Future<?> stop = stopper.submit(server::stopServer);
         try {
@@ -141,6 +222,30 @@ public final class EmbeddedBroker implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             stopper.shutdown();
+        }
+    }
+
+    /** Hears of nothing but a session loop's death (the only message type it asks for). */
+    private static final class LoopWatch extends AbstractInterceptHandler {
+        private final Consumer<Throwable> onError;
+
+        LoopWatch(Consumer<Throwable> onError) {
+            this.onError = onError;
+        }
+
+        @Override
+        public String getID() {
+            return "sink-session-loop-watch";
+        }
+
+        @Override
+        public Class<?>[] getInterceptedMessageTypes() {
+            return new Class<?>[] {InterceptExceptionMessage.class};
+        }
+
+        @Override
+        public void onSessionLoopError(Throwable error) {
+            onError.accept(error);
         }
     }
 
