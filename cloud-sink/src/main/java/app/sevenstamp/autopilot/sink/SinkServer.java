@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess;
 import app.sevenstamp.autopilot.sink.fleet.FleetHttp;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.service.SinkHealth;
 import app.sevenstamp.autopilot.sink.http.AdminApi;
 import app.sevenstamp.autopilot.sink.http.PublicApi;
@@ -56,7 +57,6 @@ import app.sevenstamp.autopilot.sink.voucher.Redemptions;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
-import app.sevenstamp.autopilot.sink.wallet.WalletLinks;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleChannel;
 import app.sevenstamp.autopilot.sink.wallet.google.GooglePassChannel;
 import app.sevenstamp.autopilot.sink.wallet.google.GoogleWalletSetup;
@@ -193,7 +193,8 @@ public final class SinkServer implements AutoCloseable {
                         config.provisionPassword(), registry.passwordHashes());
             }
             if (config.brokerMode() == BrokerMode.EMBEDDED) {
-                broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(), embeddedAccess);
+                broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(),
+                        embeddedAccess == null ? null : new EmbeddedBroker.Access(embeddedAccess, embeddedAccess));
                 started.push(broker);
                 if (embeddedAccess != null) {
                     embeddedAccess.disconnectWith(broker::disconnect);

@@ -116,7 +116,7 @@ class ConsoleSignInIT {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int status = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
-                    new ByteArrayInputStream((ALICE_PASSWORD + "\n").getBytes(StandardCharsets.UTF_8)))
+                    new ByteArrayInputStream((ALICE_PASSWORD + "\n").getBytes(StandardCharsets.UTF_8)), null)
                     .run(new String[] {"operators", "add", "alice", "--role", "owner", "--config", config.toString()});
             assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
             assertTrue(out.toString(StandardCharsets.UTF_8).contains("\"role\":\"owner\""), out.toString(StandardCharsets.UTF_8));

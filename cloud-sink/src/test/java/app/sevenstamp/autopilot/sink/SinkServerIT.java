@@ -20,6 +20,7 @@ import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;

@@ -2,6 +2,8 @@ package app.sevenstamp.autopilot.sink.broker;
 
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import io.moquette.broker.Server;
+import io.moquette.broker.security.IAuthenticator;
+import io.moquette.broker.security.IAuthorizatorPolicy;
 import io.moquette.broker.config.IConfig;
 import io.moquette.broker.config.MemoryConfig;
 import io.moquette.interception.AbstractInterceptHandler;
@@ -51,14 +53,15 @@ public final class EmbeddedBroker implements AutoCloseable {
 
     private final String host;
     private final int port;
-    private final app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess access;
+    /** Who may connect and what each may publish or read; null: anonymous clients, everything allowed. */
+    private final Access access;
     private final ExecutorService restarter = Executors.newSingleThreadExecutor(NamedThreads.daemon("broker-restart"));
     private final AtomicBoolean restarting = new AtomicBoolean();
     private final AtomicInteger restarts = new AtomicInteger();
     private volatile Server server;
     private volatile boolean closed;
 
-    private EmbeddedBroker(String host, int port, app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess access) {
+    private EmbeddedBroker(String host, int port, Access access) {
         this.host = host;
         this.port = port;
         this.access = access;
@@ -77,8 +80,7 @@ public final class EmbeddedBroker implements AutoCloseable {
      * As {@link #start(String, int)}; with {@code access} (fleet provisioning on) anonymous clients are
      * refused and every client is checked by the fleet's authenticator and ACL policy.
      */
-    public static EmbeddedBroker start(String host, int port,
-            app.sevenstamp.autopilot.sink.fleet.EmbeddedAccess access) {
+    public static EmbeddedBroker start(String host, int port, Access access) {
         long t0 = System.nanoTime();
         RuntimeException last = null;
         for (int attempt = 1; attempt <= (port == 0 ? BIND_ATTEMPTS : 1); attempt++) {
@@ -108,7 +110,7 @@ public final class EmbeddedBroker implements AutoCloseable {
             if (access == null) {
                 s.startServer(config(host, port, true), watch);
             } else {
-                s.startServer(config(host, port, false), watch, null, access, access);
+                s.startServer(config(host, port, false), watch, null, access.authenticator(), access.authorizer());
             }
             return s;
         } catch (IOException | RuntimeException e) {
@@ -223,6 +225,10 @@ public final class EmbeddedBroker implements AutoCloseable {
         } finally {
             stopper.shutdown();
         }
+    }
+
+    /** The fleet's checks, in Moquette's terms (the fleet package implements them; this one does not know it). */
+    public record Access(IAuthenticator authenticator, IAuthorizatorPolicy authorizer) {
     }
 
     /** Hears of nothing but a session loop's death (the only message type it asks for). */

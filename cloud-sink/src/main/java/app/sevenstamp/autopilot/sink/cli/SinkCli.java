@@ -3,11 +3,7 @@ package app.sevenstamp.autopilot.sink.cli;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;
-import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.Settings;
-import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
-import app.sevenstamp.autopilot.protocol.support.Watchdog;
-import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
@@ -22,13 +18,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import org.tinylog.Logger;
 
 /**
@@ -74,16 +67,32 @@ public final class SinkCli {
     private final PrintStream out;
     private final PrintStream err;
     private final java.io.InputStream in;
+    private final Serve serve;
 
-    public SinkCli(PrintStream out, PrintStream err) {
-        this(out, err, System.in);
+    /**
+     * What {@code serve} runs: the sink itself, which this package does not know (the root package wires
+     * the sink and depends on this one, not the other way round).
+     */
+    @FunctionalInterface
+    public interface Serve {
+        /** Runs the sink until the JVM shuts down; prints the ready line to {@code out}. */
+        int serve(SinkConfig config, PrintStream out) throws InterruptedException;
     }
 
-    /** @param in where {@code operators add} reads a password when no terminal asks for it */
-    public SinkCli(PrintStream out, PrintStream err, java.io.InputStream in) {
+    /** The commands other than {@code serve}, which this CLI then refuses with a usage error. */
+    public SinkCli(PrintStream out, PrintStream err) {
+        this(out, err, System.in, null);
+    }
+
+    /**
+     * @param in    where {@code operators add} reads a password when no terminal asks for it
+     * @param serve what {@code serve} runs; null when this CLI only runs the other commands
+     */
+    public SinkCli(PrintStream out, PrintStream err, java.io.InputStream in, Serve serve) {
         this.out = out;
         this.err = err;
         this.in = in;
+        this.serve = serve;
     }
 
     /** Runs a command; {@code serve} returns only after the JVM began to shut down. */
@@ -134,7 +143,11 @@ public final class SinkCli {
             case "serve": {
                 Args a = Args.parse(rest, Set.of("config"));
                 noMoreWords(a, 0, "serve");
-                return serve(config(a, true));
+                SinkConfig config = config(a, true);
+                if (serve == null) {
+                    throw new UsageException("serve: run the sink with java -jar autopilot-sink.jar serve");
+                }
+                return serve.serve(config, out);
             }
             case "cards": {
                 Args a = Args.parse(rest, Set.of("config", "program", "count", "qr"));
@@ -274,29 +287,6 @@ public final class SinkCli {
         return OK;
     }
 
-    private int serve(SinkConfig config) throws InterruptedException {
-        SinkServer server = SinkServer.start(config);
-        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(); // no-op outside systemd
-        // fed from now on, also while waiting for the broker: the broker probe allows for reconnecting
-        Optional<Watchdog> watchdog = Watchdog.start(systemd, server.healthCheck());
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(NamedThreads.of("sink-shutdown").newThread(() -> {
-            Logger.info("stopping (signal)");
-            systemd.stopping();
-            watchdog.ifPresent(Watchdog::close);
-            server.close();
-            stopped.countDown();
-        }));
-        while (!server.awaitIngestReady(Duration.ofSeconds(30))) {
-            Logger.info("still waiting for the MQTT broker at {}", server.brokerUrl());
-            systemd.status("waiting for the MQTT broker at " + server.brokerUrl());
-        }
-        out.println("sink ready broker=" + server.brokerUrl() + " http=http://" + config.httpHost() + ":" + server.httpPort());
-        out.flush();
-        systemd.ready("serving: broker=" + server.brokerUrl() + " http port " + server.httpPort());
-        stopped.await();
-        return OK;
-    }
 
     private static SinkConfig config(Args a, boolean requirePrograms) throws UsageException {
         Path file = Path.of(a.required("config", "FILE"));

@@ -3,7 +3,6 @@ package app.sevenstamp.autopilot.sink.config;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
-import app.sevenstamp.autopilot.sink.voucher.VoucherPlan;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;

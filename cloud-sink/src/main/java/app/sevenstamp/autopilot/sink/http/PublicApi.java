@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.sink.http;
 
 import app.sevenstamp.autopilot.protocol.card.CardCode;
-import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.SeqGap;
 import app.sevenstamp.autopilot.sink.store.SinkStore;

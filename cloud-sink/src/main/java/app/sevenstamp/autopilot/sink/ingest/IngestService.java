@@ -4,7 +4,7 @@ import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.sink.broker.BrokerConnect;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
-import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;

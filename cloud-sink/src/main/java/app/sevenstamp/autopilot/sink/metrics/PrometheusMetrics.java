@@ -1,6 +1,5 @@
 package app.sevenstamp.autopilot.sink.metrics;
 
-import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.web.Access;
 import app.sevenstamp.autopilot.sink.web.Exchange;
 import app.sevenstamp.autopilot.sink.web.Problem;

@@ -4,7 +4,6 @@ import app.sevenstamp.autopilot.protocol.DeviceStatus;
 import app.sevenstamp.autopilot.protocol.MalformedMessageException;
 import app.sevenstamp.autopilot.protocol.RejectReason;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.sink.SinkMetrics;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.SinkStore;

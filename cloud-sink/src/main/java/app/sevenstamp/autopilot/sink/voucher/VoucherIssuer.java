@@ -4,6 +4,7 @@ import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
+import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;

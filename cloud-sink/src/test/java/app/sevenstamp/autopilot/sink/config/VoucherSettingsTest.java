@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
-import app.sevenstamp.autopilot.sink.voucher.VoucherPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

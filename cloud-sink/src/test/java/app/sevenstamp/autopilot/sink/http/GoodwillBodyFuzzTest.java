@@ -12,7 +12,7 @@ import app.sevenstamp.autopilot.sink.voucher.PosCodePool;
 import app.sevenstamp.autopilot.sink.voucher.Voucher;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
-import app.sevenstamp.autopilot.sink.voucher.VoucherPlan;
+import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;

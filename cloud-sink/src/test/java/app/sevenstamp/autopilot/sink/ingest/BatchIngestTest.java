@@ -13,7 +13,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;

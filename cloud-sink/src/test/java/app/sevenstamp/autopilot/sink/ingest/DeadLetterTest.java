@@ -8,7 +8,7 @@ import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.DeadLetters.DeadLetter;

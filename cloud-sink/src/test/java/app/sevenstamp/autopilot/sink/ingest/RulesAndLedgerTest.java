@@ -15,7 +15,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.SinkMetrics;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.loyalty.Program;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink;
+package app.sevenstamp.autopilot.sink.metrics;
 
 import app.sevenstamp.autopilot.protocol.RejectReason;
 import java.util.List;

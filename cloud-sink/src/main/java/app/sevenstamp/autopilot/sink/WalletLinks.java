@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.wallet;
+package app.sevenstamp.autopilot.sink;
 
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.join.WalletOffers;

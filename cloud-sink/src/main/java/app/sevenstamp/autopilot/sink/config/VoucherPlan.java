@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.voucher;
+package app.sevenstamp.autopilot.sink.config;
 
 import java.time.Duration;
 import java.util.Objects;
