@@ -28,6 +28,8 @@ import org.eclipse.jetty.util.Fields;
  */
 public final class ProgramsPage {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.time.format.DateTimeFormatter STAMP = java.time.format.DateTimeFormatter
+            .ofPattern("yyyy-MM-dd HH:mm 'UTC'").withZone(java.time.ZoneOffset.UTC);
 
     private final ProgramBook programs;
     private final FleetService fleet;
@@ -103,14 +105,9 @@ public final class ProgramsPage {
             Optional<ProgramBook.Changed> changed = programs.changed(p.id());
             b.append("<section class=\"program\" id=\"program-").append(Html.esc(p.id())).append("\">\n<h2>")
                     .append(Html.esc(p.name())).append(" <small>(").append(Html.esc(p.id())).append(")</small></h2>\n");
-            b.append("<table class=\"rules\"><thead><tr><th></th><th>Stamps required</th><th>Milestones</th><th>Cooldown</th>"
-                    + "<th>Daily cap</th><th>Stamp expiry</th></tr></thead><tbody>\n");
-            row(b, "In force", now);
-            if (changed.isPresent()) {
-                row(b, "Configuration file", inFile);
-            }
-            b.append("</tbody></table>\n<p>").append(changed.map(ch -> "Changed on the console by " + Html.esc(ch.by()) + " at "
-                    + Html.esc(ch.at().toString()) + "; this wins over the configuration file until reset.")
+            table(b, now, changed.isPresent() ? inFile : null);
+            b.append("<p>").append(changed.map(ch -> "Changed on the console by " + Html.esc(ch.by()) + " at "
+                    + Html.esc(STAMP.format(ch.at())) + "; this wins over the configuration file until reset.")
                     .orElse("As the configuration file sets it.")).append("</p>\n");
             if (owner) {
                 boolean failed = p.id().equals(failedId);
@@ -166,9 +163,9 @@ public final class ProgramsPage {
         }
         b.append("<p id=\"applied\">").append(applied).append(" of ").append(devices.size())
                 .append(" boxes enforce version ").append(published).append(".</p>\n")
-                .append("<table class=\"fleet\"><thead><tr><th>Box</th><th>Location</th><th>Rules version held</th>"
+                .append("<div class=\"scroll\"><table class=\"fleet\"><thead><tr><th>Box</th><th>Location</th><th>Rules version held</th>"
                         + "<th>Applied</th><th>Last seen</th></tr></thead><tbody>\n").append(rows)
-                .append("</tbody></table>\n<p class=\"hint\">A box reports the version it holds in its status, every minute and "
+                .append("</tbody></table></div>\n<p class=\"hint\">A box reports the version it holds in its status, every minute and "
                         + "when it takes new rules; a box that is offline takes them when it reconnects. Reload to see more.</p>\n");
     }
 
@@ -184,12 +181,37 @@ public final class ProgramsPage {
         }
     }
 
-    private static void row(StringBuilder b, String label, ProgramBook.Rules r) {
-        b.append("<tr><th scope=\"row\">").append(label).append("</th><td>").append(r.stampsRequired()).append("</td><td>")
-                .append(r.milestones().isEmpty() ? "none" : Html.esc(r.milestoneText())).append("</td><td>")
-                .append(r.cooldownSeconds() == 0 ? "off" : r.cooldownSeconds() + " s").append("</td><td>")
-                .append(r.dailyCap() == 0 ? "off" : String.valueOf(r.dailyCap())).append("</td><td>")
-                .append(r.expiryDays() == 0 ? "never" : r.expiryDays() + " days").append("</td></tr>\n");
+    /** One row per value, a column per source: narrow enough for a phone. */
+    private static void table(StringBuilder b, ProgramBook.Rules now, ProgramBook.Rules inFile) {
+        b.append("<table class=\"rules\"><thead><tr><th></th><th scope=\"col\">In force</th>")
+                .append(inFile == null ? "" : "<th scope=\"col\">Configuration file</th>").append("</tr></thead><tbody>\n");
+        row(b, "Stamps required", String.valueOf(now.stampsRequired()), inFile == null ? null : String.valueOf(inFile.stampsRequired()));
+        row(b, "Milestones", milestones(now), inFile == null ? null : milestones(inFile));
+        row(b, "Cooldown", cooldown(now), inFile == null ? null : cooldown(inFile));
+        row(b, "Daily cap", cap(now), inFile == null ? null : cap(inFile));
+        row(b, "Stamp expiry", expiry(now), inFile == null ? null : expiry(inFile));
+        b.append("</tbody></table>\n");
+    }
+
+    private static void row(StringBuilder b, String label, String now, String inFile) {
+        b.append("<tr><th scope=\"row\">").append(label).append("</th><td>").append(Html.esc(now)).append("</td>")
+                .append(inFile == null ? "" : "<td>" + Html.esc(inFile) + "</td>").append("</tr>\n");
+    }
+
+    private static String milestones(ProgramBook.Rules r) {
+        return r.milestones().isEmpty() ? "none" : r.milestoneText();
+    }
+
+    private static String cooldown(ProgramBook.Rules r) {
+        return r.cooldownSeconds() == 0 ? "off" : r.cooldownSeconds() + " s";
+    }
+
+    private static String cap(ProgramBook.Rules r) {
+        return r.dailyCap() == 0 ? "off" : r.dailyCap() + " a day";
+    }
+
+    private static String expiry(ProgramBook.Rules r) {
+        return r.expiryDays() == 0 ? "never" : r.expiryDays() + " days";
     }
 
     private static void field(StringBuilder b, String id, String name, String label, String value, String type) {
