@@ -153,7 +153,7 @@ class ProgramsPageIT {
         Path config = dir.resolve("sink.properties");
         Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
                 "program.coffee.stampsRequired=10", "program.coffee.dailyCap=3", "program.coffee.timeZone=Europe/Berlin",
-                "pos.shop-1.apiKey=" + KEY, ""), StandardCharsets.UTF_8);
+                "pos.shop-1.apiKey=" + KEY, "web.publicUrl=https://stamps.example.com", ""), StandardCharsets.UTF_8);
         String deviceId;
         long changedVersion;
         try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
@@ -201,11 +201,14 @@ class ProgramsPageIT {
                     new String[] {"stampsRequired=8&milestones=&cooldown=60&dailyCap=5&stampExpiry=-1",
                             "stampExpiry: &#39;-1&#39; is not allowed; allowed: a whole number from 0 to 3650"},
                     new String[] {"stampsRequired=8&milestones=&cooldown=60&dailyCap=5",
-                            "stampExpiry: &#39;&#39; is not allowed"})) {
+                            "stampExpiry: &#39;&#39; is not allowed"},
+                    new String[] {"stampsRequired=%3Cscript%3Ealert(1)%3C%2Fscript%3E&milestones=&cooldown=60&dailyCap=5&stampExpiry=1",
+                            "stampsRequired: &#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; is not allowed"})) {
                 HttpResponse<String> r = post(olga, "/console/programs/coffee", bad[0]);
                 assertEquals(400, r.statusCode(), bad[0]);
                 assertTrue(r.body().contains(bad[1]), bad[1] + " in\n" + r.body());
                 assertTrue(r.body().contains("role=\"alert\""), "the error is announced");
+                assertFalse(r.body().contains("<script>"), "the value is shown escaped");
             }
             assertEquals(404, post(olga, "/console/programs/nope", "stampsRequired=8").statusCode());
             HttpResponse<String> noCsrf = send(at("/console/programs/coffee").header("Cookie", "7s_session=" + olga[0])
@@ -217,6 +220,15 @@ class ProgramsPageIT {
             // staff cannot open the page; a manager sees it (their boxes only) and changes nothing
             String[] sam = session("sam", "sam is at the counter");
             assertEquals(403, page(sam, "/console/programs").statusCode());
+            // the counter's new-customer QR is for staff too
+            assertTrue(page(sam, "/console/counter").body().contains("data-overlay=\"join-coffee\""));
+            HttpResponse<byte[]> qr = http.send(at("/console/counter/join/coffee").header("Cookie", "7s_session=" + sam[0]).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(200, qr.statusCode());
+            assertEquals("image/png", qr.headers().firstValue("Content-Type").orElse(""));
+            assertEquals("https://stamps.example.com/join/coffee", app.sevenstamp.autopilot.sink.join.QrDecode.text(qr.body()));
+            assertEquals(404, page(sam, "/console/counter/join/tea").statusCode());
+            assertEquals(303, send(at("/console/counter/join/coffee")).statusCode(), "no session: to the sign-in page");
             assertEquals(403, post(sam, "/console/programs/coffee", "stampsRequired=2&milestones=&cooldown=0&dailyCap=0&stampExpiry=0")
                     .statusCode());
             String[] mia = session("mia", "mia manages shop one");
