@@ -12,6 +12,8 @@
   var canvas = document.createElement('canvas');
   var detector = ('BarcodeDetector' in window) ? new window.BarcodeDetector({ formats: ['qr_code'] }) : null;
   var busy = false;
+  var joinShown = null; // the "new customer" screen on show, if any; the camera does not scan behind it
+  var joinOpener = null;
   var lastCode = null;
   var lastAt = 0;
 
@@ -86,7 +88,7 @@
   }
 
   function scanFrame() {
-    if (video.readyState >= 2 && !busy) {
+    if (video.readyState >= 2 && !busy && !joinShown) {
       decodeImage(video, video.videoWidth, video.videoHeight).then(function (code) {
         if (code) { codeInput.value = code; send(code); }
       }).catch(function () { /* a frame that cannot be read: the next one may */ });
@@ -126,6 +128,33 @@
     for (var i = 0; i < items.length; i++) {
       if (items[i].type.indexOf('image/') === 0) { decodeFile(items[i].getAsFile()); e.preventDefault(); return; }
     }
+  });
+  // "New customer": the program's join QR over the whole screen; back with the big button or Escape
+  function showJoin(overlay, opener) {
+    overlay.hidden = false;
+    joinShown = overlay;
+    joinOpener = opener;
+    overlay.querySelector('.join-back').focus();
+  }
+
+  function hideJoin() {
+    if (!joinShown) { return; }
+    joinShown.hidden = true;
+    joinShown = null;
+    if (joinOpener) { joinOpener.focus(); }
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('button.new-customer'), function (button) {
+    button.addEventListener('click', function () {
+      var overlay = document.getElementById(button.getAttribute('data-overlay'));
+      if (overlay) { showJoin(overlay, button); }
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('.join-back'), function (back) {
+    back.addEventListener('click', hideJoin);
+  });
+  document.addEventListener('keydown', function (e) {
+    if (joinShown && (e.key === 'Escape' || e.key === 'Esc')) { e.preventDefault(); hideJoin(); }
   });
   document.getElementById('manual').addEventListener('submit', function (e) {
     e.preventDefault();

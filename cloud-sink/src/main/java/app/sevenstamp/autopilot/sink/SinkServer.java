@@ -27,12 +27,16 @@ import app.sevenstamp.autopilot.sink.console.ConsoleApi;
 import app.sevenstamp.autopilot.sink.console.CardsPage;
 import app.sevenstamp.autopilot.sink.console.CounterPage;
 import app.sevenstamp.autopilot.sink.console.FleetPage;
+import app.sevenstamp.autopilot.sink.console.JoinQr;
 import app.sevenstamp.autopilot.sink.console.LivePage;
 import app.sevenstamp.autopilot.sink.store.Activity;
 import app.sevenstamp.autopilot.sink.console.ProblemsPage;
+import app.sevenstamp.autopilot.sink.console.ProgramBook;
+import app.sevenstamp.autopilot.sink.console.ProgramsPage;
 import app.sevenstamp.autopilot.sink.console.VouchersPage;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.web.Router;
 import app.sevenstamp.autopilot.sink.web.WebServer;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
@@ -211,8 +215,13 @@ public final class SinkServer implements AutoCloseable {
                     key.trustedKeyLine(), config.tls()), registry, accessFactory, clock);
             started.push(fleet);
             metrics.include(() -> Map.of("fleet.provisionRefusals", fleet.provisionRefusals()));
-            fleet.publishRules(CounterRulesBook.versioned(store, config.programs(), clock));
-            fleet.renumberRulesWith(held -> CounterRulesBook.numberedPast(store, config.programs(), clock, held));
+            // the file's programs with the owner's changes from the programs page over them (docs/console.md);
+            // the ingest and the card pages read the live view, so a change counts from the next stamp
+            ProgramBook programBook = ProgramBook.load(store, config.programs(), clock);
+            Map<String, Program> programs = programBook.live();
+            programBook.onChange(now -> fleet.publishRules(CounterRulesBook.versioned(store, now, clock)));
+            fleet.publishRules(CounterRulesBook.versioned(store, programBook.current(), clock));
+            fleet.renumberRulesWith(held -> CounterRulesBook.numberedPast(store, programBook.current(), clock, held));
             if (config.fleetProvisioning() && !fleet.awaitReady(SUBSCRIBE_WAIT)) {
                 Logger.warn("fleet provisioning not ready yet on {}; it keeps trying in the background", brokerUrl);
             }
@@ -224,7 +233,7 @@ public final class SinkServer implements AutoCloseable {
             if (google.channel() != GoogleChannel.OFF) {
                 channels.add(new GooglePassChannel(google.channel(), key));
             }
-            CardStates cardStates = new CardStates(store, config.programs(), new VoucherStore(store), clock);
+            CardStates cardStates = new CardStates(store, programs, new VoucherStore(store), clock);
             AppleWallet apple = null;
             if (config.appleWallet().enabled()) {
                 apple = AppleWallet.start(config.appleWallet(), key, store, cardStates, clock);
@@ -256,7 +265,7 @@ public final class SinkServer implements AutoCloseable {
             LedgerHook ledgerHook = voucherIssuer.and(walletHook);
             // a device outside devices.allowed, or revoked, gets neither its stamps nor its redemptions applied
             DeviceGate admitted = DeviceGate.listed(config.access().allowedDevices()).and(fleet::admits);
-            EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), config.programs(), store,
+            EventProcessor processor = new EventProcessor(config.topics(), key.verifier(), programs, store,
                     metrics, clock, new WireCodec(), admitted, ledgerHook);
             IngestRedo.Snapshots snapshots = null;
             if (ingestRedo != null) {
@@ -302,19 +311,22 @@ public final class SinkServer implements AutoCloseable {
             VoucherApi voucherApi = new VoucherApi(new VoucherStore(store), voucherIssuer, tills, clock);
             Audit audit = new Audit(store, clock);
             new ConsoleApi(new Operators(store), sessions, audit, config.console(), clock, random).register(router);
-            new CounterPage(tills, audit).register(router);
+            JoinQr joinQr = new JoinQr(programs, config.join());
+            joinQr.register(router);
+            new CounterPage(tills, audit, joinQr).register(router);
             new FleetPage(fleet, audit, clock).register(router);
-            new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), config.programs(), audit).register(router);
+            new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), programs, audit).register(router);
             new ProblemsPage(store, new DeadLetters(store), fleet).register(router);
             new LivePage(new Activity(store), clock).register(router);
             new VouchersPage(new VoucherStore(store), voucherIssuer, posCodes, audit, clock).register(router);
-            new PublicApi(store, config.programs(), metrics, voucherApi::customerView).register(router);
+            new ProgramsPage(programBook, fleet, audit, clock).register(router);
+            new PublicApi(store, programs, metrics, voucherApi::customerView).register(router);
             voucherApi.register(router);
             if (!config.access().posKeys().isEmpty()) {
                 new PosApi(tills).register(router);
             }
             new AdminApi(new CardCorrections(store, clock, ledgerHook), new Ledger(store),
-                    new DeadLetters(store), config.programs()).register(router);
+                    new DeadLetters(store), programs).register(router);
             FleetHttp.register(router, fleet);
             google.register(router);
             JoinHttp join = new JoinHttp(config.programs(), config.join(), new CardIssuer(key.signer(), new SecureRandom()),

@@ -34,7 +34,7 @@ public final class CardsPage {
         this.store = store;
         this.ledger = new Ledger(store);
         this.corrections = corrections;
-        this.programs = Map.copyOf(programs);
+        this.programs = java.util.Objects.requireNonNull(programs, "programs"); // not copied: the console's live view (ProgramBook)
         this.audit = audit;
     }
 

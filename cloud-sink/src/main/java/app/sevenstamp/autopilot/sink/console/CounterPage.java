@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
  * chosen location. Each scan carries a request id made by the page: a retry after a lost answer is the
  * same request, never a second stamp. The answer is one big line the staff can read at arm's length.
  * <ul>
- * <li>{@code GET /console/counter} (staff and above), {@code GET /assets/counter.js}, {@code GET /assets/jsQR.js};</li>
+ * <li>{@code GET /console/counter} (staff and above), {@code GET /assets/counter.js}, {@code GET /assets/jsQR.js},
+ *     {@code GET /assets/console.css} (every console page's style); the "new customer" buttons ({@link JoinQr});</li>
  * <li>{@code POST /api/v1/counter/scan} {@code {"code","location","requestId"}} (a session with its CSRF token):
  *     {@code {"kind","outcome","ok","headline","detail"}}, 200 for every decision (a refusal is an answer too).</li>
  * </ul>
@@ -49,10 +50,14 @@ public final class CounterPage {
     private final byte[] cardsScript;
     private final byte[] liveScript;
     private final byte[] decoder;
+    private final byte[] style;
+    private final JoinQr joinQr;
 
-    public CounterPage(TillDesk desk, Audit audit) {
+    public CounterPage(TillDesk desk, Audit audit, JoinQr joinQr) {
         this.desk = desk;
         this.audit = audit;
+        this.joinQr = joinQr;
+        this.style = resource("/assets/console.css");
         this.script = resource("/assets/counter.js");
         this.cardsScript = resource("/assets/cards.js");
         this.liveScript = resource("/assets/live.js");
@@ -65,6 +70,7 @@ public final class CounterPage {
                 .get("/assets/cards.js", Access.PUBLIC, ex -> asset(ex, cardsScript))
                 .get("/assets/live.js", Access.PUBLIC, ex -> asset(ex, liveScript))
                 .get("/assets/jsQR.js", Access.PUBLIC, ex -> asset(ex, decoder))
+                .get("/assets/console.css", Access.PUBLIC, this::style)
                 .post("/api/v1/counter/scan", Access.STAFF, this::scan);
     }
 
@@ -86,6 +92,7 @@ public final class CounterPage {
         }
         b.append("</select></p>\n")
                 .append("<p id=\"result\" class=\"result\" role=\"status\" aria-live=\"assertive\">Ready</p>\n")
+                .append(joinQr.html())
                 .append("<p><button type=\"button\" id=\"start-camera\">Scan with the camera</button></p>\n")
                 .append("<video id=\"camera\" hidden playsinline muted width=\"320\"></video>\n")
                 .append("<p><label for=\"photo\">Or a photo of the code</label><br>"
@@ -179,6 +186,11 @@ public final class CounterPage {
     private static String target(String code) {
         String[] parts = code.split("\\.");
         return parts.length == 5 ? "card " + parts[3] : code.length() > 40 ? code.substring(0, 40) : code;
+    }
+
+    private void style(Exchange ex) {
+        ex.header("Cache-Control", "public, max-age=3600");
+        ex.send(200, "text/css; charset=utf-8", style);
     }
 
     private static void asset(Exchange ex, byte[] bytes) {

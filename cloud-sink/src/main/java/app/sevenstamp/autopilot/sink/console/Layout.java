@@ -14,11 +14,14 @@ final class Layout {
         if (c.access() == Access.OWNER || c.access() == Access.MANAGER) {
             nav.append(" | <a href=\"/console/live\">Live</a> | <a href=\"/console/fleet\">Fleet</a> | <a href=\"/console/cards\">Cards</a>"
                     + " | <a href=\"/console/vouchers\">Vouchers</a>"
+                    + " | <a href=\"/console/programs\">Programs</a>"
                     + " | <a href=\"/console/problems\">Dead letters and gaps</a>");
         }
         nav.append(" | ").append(Html.esc(c.operator())).append(" <form class=\"inline\" method=\"post\" action=\"/console/logout\">")
                 .append(csrf(c)).append("<button type=\"submit\">Sign out</button></form></nav>\n");
-        return Html.page(title + " - 7stamp console", nav + "<h1>" + Html.esc(title) + "</h1>\n" + body);
+        // the console's own style beside the site's (the policy allows no inline style); a link in the body is valid HTML
+        return Html.page(title + " - 7stamp console", "<link rel=\"stylesheet\" href=\"/assets/console.css\">\n" + nav
+                + "<h1>" + Html.esc(title) + "</h1>\n" + body);
     }
 
     /** The hidden field every form of a session carries. */

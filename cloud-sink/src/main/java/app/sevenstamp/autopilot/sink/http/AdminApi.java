@@ -43,7 +43,7 @@ public final class AdminApi {
         this.corrections = corrections;
         this.ledger = ledger;
         this.deadLetters = deadLetters;
-        this.programs = Map.copyOf(programs);
+        this.programs = java.util.Objects.requireNonNull(programs, "programs"); // not copied: the console's live view (ProgramBook)
     }
 
     public void register(Router router) {

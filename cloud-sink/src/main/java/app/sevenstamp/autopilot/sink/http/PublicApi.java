@@ -46,7 +46,7 @@ public final class PublicApi {
     public PublicApi(SinkStore store, Map<String, Program> programs, SinkMetrics metrics,
             Function<String, List<Map<String, Object>>> vouchers) {
         this.store = store;
-        this.programs = Map.copyOf(programs);
+        this.programs = java.util.Objects.requireNonNull(programs, "programs"); // not copied: the console's live view (ProgramBook)
         this.metrics = metrics;
         this.vouchers = vouchers;
     }

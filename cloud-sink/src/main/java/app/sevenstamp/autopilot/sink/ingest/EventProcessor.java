@@ -128,7 +128,7 @@ public final class EventProcessor {
         this.ledgerHook = Objects.requireNonNull(ledgerHook, "ledgerHook");
         this.topics = Objects.requireNonNull(topics, "topics");
         this.cards = new VerifiedCards(Objects.requireNonNull(verifier, "verifier"), VerifiedCards.DEFAULT_CAPACITY);
-        this.programs = Map.copyOf(programs);
+        this.programs = java.util.Objects.requireNonNull(programs, "programs"); // not copied: the console's live view (ProgramBook)
         this.store = Objects.requireNonNull(store, "store");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.clock = Objects.requireNonNull(clock, "clock");

@@ -326,7 +326,18 @@ public final class Migrations {
                         target VARCHAR(200),
                         detail VARCHAR(500))""",
                     // the console's live page counts the last day's lines by arrival
-                    "CREATE INDEX IF NOT EXISTS ledger_by_recorded ON ledger(recorded_at)")));
+                    "CREATE INDEX IF NOT EXISTS ledger_by_recorded ON ledger(recorded_at)")),
+            new Migration(17, "console: program rules changed on the programs page, over the configuration file", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS program_overrides (
+                        program_id VARCHAR(24) PRIMARY KEY,
+                        stamps_required INT NOT NULL,
+                        milestones VARCHAR(400) NOT NULL,
+                        cooldown_seconds BIGINT NOT NULL,
+                        daily_cap INT NOT NULL,
+                        expiry_days INT NOT NULL,
+                        changed_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        changed_by VARCHAR(80) NOT NULL)""")));
 
     private Migrations() {
     }

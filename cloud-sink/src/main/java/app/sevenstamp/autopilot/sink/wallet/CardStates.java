@@ -25,7 +25,7 @@ public final class CardStates {
 
     public CardStates(SinkStore store, Map<String, Program> programs, VoucherStore vouchers, Clock clock) {
         this.store = store;
-        this.programs = Map.copyOf(programs);
+        this.programs = java.util.Objects.requireNonNull(programs, "programs"); // not copied: the console's live view (ProgramBook)
         this.vouchers = vouchers;
         this.clock = clock;
     }
