@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and a manager sees only the boxes of their locations; a card is found, adjusted with a reason and
  * undone, each ledger line naming the person; dead letters and gaps are listed.
  */
+@Tag("quick")
 class ConsolePagesIT {
     private static final String KEY = "pos-key-for-shop-1-0123456789abcdef";
 

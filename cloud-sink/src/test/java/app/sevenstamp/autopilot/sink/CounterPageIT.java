@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * path as a POS (rules, ledger, dedup), a retry of one scan is never a second stamp, a voucher is
  * redeemed, staff of one shop cannot stamp for another, and every scan is in the audit log.
  */
+@Tag("quick")
 class CounterPageIT {
     private static final String KEY = "pos-key-for-shop-1-0123456789abcdef";
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -16,10 +16,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The operator's ledger commands against a running sink: undo, adjust, refusal, and the token. */
+@Tag("quick")
 class OperatorLedgerIT {
     private static final String TOKEN = "test-admin-token-0123456789abcdef";
 

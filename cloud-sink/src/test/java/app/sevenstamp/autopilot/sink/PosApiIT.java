@@ -20,10 +20,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The POS channel: same path and rules as a scan, idempotent by Idempotency-Key, one API key per location. */
+@Tag("quick")
 class PosApiIT {
     private static final String KEY = "pos-key-for-shop-1-0123456789abcdef";
 

@@ -10,12 +10,14 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Jazzer targets for the JSON bodies of the POS stamp, the operator's corrections and the goodwill
  * voucher, through each route's own parser: a request within its documented bounds, or a 400 problem
  * that says what is wrong; never another exception (a 500) and never a silently changed value.
  */
+@Tag("slow")
 class HttpBodyFuzzTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 

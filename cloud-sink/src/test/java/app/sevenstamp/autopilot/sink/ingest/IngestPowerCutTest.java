@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,6 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>{@code -Dpowercut.seed=N} replays a run; {@code -Dpowercut.cuts=N} (default 150) cut points.
  */
+@Tag("slow")
 class IngestPowerCutTest {
     private static final long SEED = Long.getLong("powercut.seed", System.nanoTime());
     private static final int CUTS = Integer.getInteger("powercut.cuts", 150);

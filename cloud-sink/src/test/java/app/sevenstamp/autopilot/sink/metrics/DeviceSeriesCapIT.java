@@ -11,10 +11,12 @@ import app.sevenstamp.autopilot.sink.testing.Backend;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The per-device series' bound, with a fleet larger than it in a real store (about 10 s of provisioning: an IT). */
+@Tag("quick")
 class DeviceSeriesCapIT {
     @TempDir
     Path dir;

@@ -25,6 +25,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * provisioned for shop-2 redeemed a voucher bound to shop-1 by writing "shop-1". The location the
  * box was provisioned for decides.
  */
+@Tag("quick")
 class RedeemLocationIT {
     private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
     private final WireCodec codec = new WireCodec();

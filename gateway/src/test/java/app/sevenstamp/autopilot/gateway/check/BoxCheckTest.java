@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * real broker, a real pty as the serial scanner and a real outbox folder; only the GPIO ioctls, the clock
  * answer and the opening of Pi4J are stand-ins, as nothing real fits them on this machine.
  */
+@Tag("slow")
 class BoxCheckTest {
     @TempDir
     Path dir;

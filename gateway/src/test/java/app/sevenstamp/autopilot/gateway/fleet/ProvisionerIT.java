@@ -8,9 +8,11 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import java.time.Duration;
 import org.eclipse.paho.client.mqttv3.MqttException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** One provisioning attempt against a host that accepts the connection and never answers the CONNECT. */
+@Tag("quick")
 class ProvisionerIT {
     @Test
     void aBrokerThatNeverAnswersFailsTheAttemptInTimeAndLeavesNoConnectionOpen() throws Exception {

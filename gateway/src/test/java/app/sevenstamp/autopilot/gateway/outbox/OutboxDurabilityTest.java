@@ -22,10 +22,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The outbox's promises beyond the basics: bounded file, capacity, priority, salvage, clock correction. */
+@Tag("slow")
 class OutboxDurabilityTest {
     private static final Instant T0 = Instant.parse("2026-11-23T07:02:11.345Z");
     private static final String BOOT = "6c0b0a4e-3f7d-4f4e-9a59-3a3b8b1f6a21";

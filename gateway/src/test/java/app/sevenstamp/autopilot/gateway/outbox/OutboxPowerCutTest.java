@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>{@code -Dpowercut.seed=N} replays a run; {@code -Dpowercut.cuts=N} (default 300) sets how many cut
  * points are checked: {@code mvn -pl gateway test -Dtest=OutboxPowerCutTest -Dpowercut.cuts=5000}.
  */
+@Tag("slow")
 class OutboxPowerCutTest {
     private static final long SEED = Long.getLong("powercut.seed", System.nanoTime());
     private static final int CUTS = Integer.getInteger("powercut.cuts", 300);

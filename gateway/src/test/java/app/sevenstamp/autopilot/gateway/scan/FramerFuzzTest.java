@@ -8,12 +8,14 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.Charset;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Jazzer target for the scanner framer: any bytes, any chunking, idle timeouts anywhere, every setting. The
  * oracle is a second framer written the plain way (split the whole input at its terminators, then judge each
  * line), which the streaming {@link Framer} must match frame for frame: same texts, same overlong counts.
  */
+@Tag("slow")
 class FramerFuzzTest {
     private static final byte CR = '\r';
     private static final byte LF = '\n';

@@ -8,6 +8,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Jazzer target for the keyboard-scanner decoder: any evdev byte stream (whole or partial structs, any
@@ -15,6 +16,7 @@ import java.util.List;
  * the scans; a scan is never empty, never longer than the limit in UTF-8 bytes, and holds only characters a
  * key types (no control character, no NUL from an unmapped key); an overlong line is reported with its size.
  */
+@Tag("slow")
 class HidDecoderFuzzTest {
 
     @FuzzTest(maxDuration = "10s")
