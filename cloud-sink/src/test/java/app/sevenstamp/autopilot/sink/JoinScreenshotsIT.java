@@ -13,10 +13,9 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.join.QrDecode;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.awt.image.BufferedImage;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -29,7 +28,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -66,14 +64,7 @@ class JoinScreenshotsIT {
 
     @BeforeEach
     void start() throws Exception {
-        VectorStore.create(dir);
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("store").toString());
-        p.setProperty("broker.port", "0");
-        p.setProperty("http.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "8");
-        p.setProperty("program.coffee.name", "Zimt & Bohne Coffee");
-        sink = SinkServer.start(SinkConfig.from(new Settings(p, "JoinScreenshotsIT")));
+        sink = TestSink.in(dir).vectorKey().program("coffee", 8).set("program.coffee.name", "Zimt & Bohne Coffee").start();
         base = "http://127.0.0.1:" + sink.httpPort();
     }
 

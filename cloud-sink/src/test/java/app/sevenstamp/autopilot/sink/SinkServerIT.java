@@ -16,11 +16,11 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
@@ -37,7 +37,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -83,13 +82,7 @@ class SinkServerIT {
     }
 
     private SinkConfig config() {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("store").toString());
-        p.setProperty("broker.port", "0");
-        p.setProperty("http.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "10");
-        p.setProperty("program.coffee.name", NAME);
-        return SinkConfig.from(new Settings(p, "SinkServerIT"));
+        return TestSink.in(dir).program("coffee", 10).set("program.coffee.name", NAME).config();
     }
 
     private MqttClient connect(String url) throws Exception {

@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.sink.bench;
 
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
@@ -10,6 +9,7 @@ import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.store.Database;
 import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +24,6 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -192,21 +191,14 @@ final class FleetSim {
 
     private static SinkConfig sinkConfig(Path dir, Path key, String brokerUrl, String pgUrl, int i, int instances)
             throws Exception {
-        Path store = Files.createDirectories(dir.resolve("sink-" + i));
-        Files.copy(key, store.resolve("signing.key"));
-        Properties p = new Properties();
-        p.setProperty("store.dir", store.toString());
-        p.setProperty("store.url", pgUrl);
-        p.setProperty("store.user", "sink");
+        TestSink sink = TestSink.in(Files.createDirectories(dir.resolve("sink-" + i))).broker(brokerUrl)
+                .set("store.url", pgUrl).set("store.user", "sink").set("mqtt.clientId", "fleet-sink-" + i).program("coffee", 10);
         if (instances > 1) {
-            p.setProperty("mqtt.shareGroup", "fleet");
+            sink.set("mqtt.shareGroup", "fleet");
         }
-        p.setProperty("broker.mode", "external");
-        p.setProperty("broker.url", brokerUrl);
-        p.setProperty("mqtt.clientId", "fleet-sink-" + i);
-        p.setProperty("http.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "10");
-        return SinkConfig.from(new Settings(p, "fleet-sink-" + i));
+        Files.createDirectories(sink.storeDir());
+        Files.copy(key, sink.storeDir().resolve("signing.key"));
+        return sink.config();
     }
 
     private static void await(BooleanSupplier done, Duration limit, String what) throws InterruptedException {

@@ -8,18 +8,14 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Properties;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
@@ -38,16 +34,7 @@ class EmbeddedBrokerRestartIT {
 
     @Test
     void aDeadSessionLoopRestartsTheBrokerAndStampsFlowAgain() throws Exception {
-        Path store = Files.createDirectories(dir.resolve("store"));
-        Files.writeString(store.resolve("signing.key"), "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText()
-                + "\n", StandardCharsets.UTF_8);
-        Properties p = new Properties();
-        p.setProperty("store.dir", store.toString());
-        p.setProperty("broker.mode", "embedded");
-        p.setProperty("broker.port", "0");
-        p.setProperty("http.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "10");
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, "restart-it")))) {
+        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
             String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
             MqttClient box = new MqttClient(sink.brokerUrl(), "counter-1", new MemoryPersistence());

@@ -4,11 +4,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.SocatPty;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -132,24 +131,9 @@ class EndToEndIT {
         return response.statusCode() == 200 ? json.readTree(response.body()) : null;
     }
 
-    private SinkConfig sinkConfig(String externalBroker) throws IOException {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        if (externalBroker == null) {
-            p.setProperty("broker.mode", "embedded");
-            p.setProperty("broker.port", "0");
-        } else {
-            p.setProperty("broker.mode", "external");
-            p.setProperty("broker.url", externalBroker);
-        }
-        p.setProperty("program.coffee.stampsRequired", "5");
-        p.setProperty("program.tea.stampsRequired", "3");
-        Path file = dir.resolve("sink.properties");
-        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            p.store(out, "end-to-end test sink");
-        }
-        return SinkConfig.from(new Settings(p, file.toString()));
+    private SinkConfig sinkConfig(String externalBroker) {
+        TestSink sink = TestSink.in(dir).program("coffee", 5).program("tea", 3);
+        return (externalBroker == null ? sink : sink.broker(externalBroker)).config();
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey) throws IOException {

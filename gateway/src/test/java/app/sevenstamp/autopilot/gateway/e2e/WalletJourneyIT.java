@@ -10,6 +10,7 @@ import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.testing.FakeApns;
 import app.sevenstamp.autopilot.sink.testing.Pkpass;
 import app.sevenstamp.autopilot.sink.testing.TestPki;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -132,14 +133,11 @@ class WalletJourneyIT {
     }
 
     private SinkConfig sinkConfig(FakeApns apns, TestPki pki) throws Exception {
-        Path file = dir.resolve("sink.properties");
-        Files.writeString(file, String.join("\n", "store.dir=" + dir.resolve("sink"), "broker.mode=embedded", "broker.port=0",
-                "http.port=0", "program.coffee.stampsRequired=5", "program.coffee.name=Coffee card",
-                "wallet.apple.passTypeId=" + TestPki.PASS_TYPE, "wallet.apple.teamId=" + TestPki.TEAM,
-                "wallet.apple.cert=" + pki.file("pass.pem"), "wallet.apple.key=" + pki.file("pass.key"),
-                "wallet.apple.wwdr=" + pki.file("wwdr.pem"), "wallet.apple.webServiceUrl=https://cards.example.com",
-                "wallet.apple.apnsUrl=" + apns.url(), "wallet.apple.apnsCa=" + pki.file("ca.pem"), ""), StandardCharsets.UTF_8);
-        return SinkConfig.load(file);
+        return TestSink.in(dir).program("coffee", 5).set("program.coffee.name", "Coffee card")
+                .set("wallet.apple.passTypeId", TestPki.PASS_TYPE).set("wallet.apple.teamId", TestPki.TEAM)
+                .set("wallet.apple.cert", pki.file("pass.pem").toString()).set("wallet.apple.key", pki.file("pass.key").toString())
+                .set("wallet.apple.wwdr", pki.file("wwdr.pem").toString()).set("wallet.apple.webServiceUrl", "https://cards.example.com")
+                .set("wallet.apple.apnsUrl", apns.url()).set("wallet.apple.apnsCa", pki.file("ca.pem").toString()).config();
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey) throws Exception {

@@ -9,17 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Properties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,22 +46,16 @@ class GoogleWalletSinkIT {
     }
 
     SinkConfig config(boolean withGoogle) {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("store").toString());
-        p.setProperty("broker.port", "0");
-        p.setProperty("http.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "8");
-        p.setProperty("program.coffee.name", "Coffee");
-        p.setProperty("program.tea.stampsRequired", "5");
+        TestSink sink = TestSink.in(dir).program("coffee", 8).set("program.coffee.name", "Coffee").program("tea", 5);
         if (withGoogle) {
-            p.setProperty("google.issuerId", ISSUER);
-            p.setProperty("google.serviceAccountFile", dir.resolve("service-account.json").toString());
-            p.setProperty("google.issuerName", "Corner Café");
-            p.setProperty("google.logoUrl", "https://cards.example.com/logo.png");
-            p.setProperty("google.origins", "https://cards.example.com");
-            p.setProperty("google.apiUrl", google.base().toString());
+            sink.set("google.issuerId", ISSUER)
+                    .set("google.serviceAccountFile", dir.resolve("service-account.json").toString())
+                    .set("google.issuerName", "Corner Café")
+                    .set("google.logoUrl", "https://cards.example.com/logo.png")
+                    .set("google.origins", "https://cards.example.com")
+                    .set("google.apiUrl", google.base().toString());
         }
-        return SinkConfig.from(new Settings(p, "GoogleWalletSinkIT"));
+        return sink.config();
     }
 
     HttpResponse<String> get(SinkServer sink, String path) throws Exception {
