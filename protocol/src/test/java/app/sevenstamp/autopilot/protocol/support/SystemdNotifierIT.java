@@ -8,12 +8,10 @@ import app.sevenstamp.autopilot.protocol.testing.Tools;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The real {@code systemd-notify} sending to a real Unix datagram socket: the bytes systemd would read. */
-@Tag("quick")
 class SystemdNotifierIT {
     @TempDir
     Path dir;
