@@ -143,7 +143,7 @@ public final class Gateway implements AutoCloseable {
         // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts;
         // only its unconfirmed requests are journalled (in the state dir), so that their CANCEL survives a restart
         VoucherDesk vouchers = new VoucherDesk(uplink, topics, config.deviceId(),
-                config.location(), feedback, env.clock(), config.vouchers().answerTimeout(), config.outboxDir());
+                config.location(), feedback, env.clock(), env.ticker(), config.vouchers().answerTimeout(), config.outboxDir());
         vouchers.attach();
         StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
                 uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT, vouchers::scan);

@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.gateway.voucher;
 
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.MalformedMessageException;
@@ -12,8 +13,8 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
-import java.time.Clock;
 import java.io.IOException;
+import java.time.Clock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -47,9 +49,8 @@ import org.tinylog.Logger;
  * and the record goes only when the outcome is final: an answer in time, or the sink's CANCELLED for that
  * request. A request that timed out, one still waiting when the desk closes, and every record found at start
  * (a request from a previous run can never be honoured at the counter) is "to cancel": its CANCEL is sent
- * at once, again after every reconnect, and while connected with a backoff from {@link #CANCEL_RETRY} to
- * {@link #CANCEL_RETRY_MAX}, until the CANCELLED answer arrives. Paho taking a CANCEL proves nothing: the
- * broker or the sink may still lose it.
+ * at once, again after every reconnect, and while connected with a backoff ({@link RedeemCancels}), until
+ * the CANCELLED answer arrives.
  *
  * <p>Threading: {@link #scan} runs on the pipeline thread and never waits (a publish is only handed to the
  * uplink's queue, the journal's fsync runs on the desk thread), so a stamp scanned while a voucher waits is
@@ -67,19 +68,15 @@ public final class VoucherDesk implements AutoCloseable {
      * voucher. Beyond it a voucher scan gets CANNOT_CHECK (the sink has not confirmed cancels for a long time).
      */
     static final int MAX_RECORDS = 1000;
-    /** First delay before a CANCEL is sent again while connected; doubled up to {@link #CANCEL_RETRY_MAX}. */
-    static final Duration CANCEL_RETRY = Duration.ofSeconds(2);
-    static final Duration CANCEL_RETRY_MAX = Duration.ofSeconds(60);
     /** How often the desk looks for due cancels and for a reconnect. */
     static final Duration CANCEL_TICK = Duration.ofMillis(500);
-    /** CANCELs handed to the uplink per tick: a large backlog must not flood the uplink's queue. */
-    static final int CANCELS_PER_TICK = 32;
     /** Subdirectory of the state directory that holds the journal. */
     public static final String JOURNAL_DIR = "voucher-requests";
 
     private final Uplink uplink;
     private final Feedback feedback;
     private final Clock clock;
+    private final Ticker ticker;
     private final String deviceId;
     private final String location;
     private final String redeemTopic;
@@ -90,52 +87,40 @@ public final class VoucherDesk implements AutoCloseable {
     /** Null when the journal cannot be opened: then no voucher is sent (CANNOT_CHECK reason=STORAGE). */
     private final RedeemJournal journal;
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
-    /** Requests to cancel until the sink confirms; written on the desk thread only, read by Paho's thread. */
-    private final Map<String, Cancel> cancels = new ConcurrentHashMap<>();
+    /** Requests to cancel until the sink confirms. */
+    private final RedeemCancels cancels;
     /** Vouchers between the scan and their single signal; bounded by {@link #MAX_PENDING}. */
     private final AtomicInteger waiting = new AtomicInteger();
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong ignored = new AtomicLong();
-    private final AtomicLong cancelsSent = new AtomicLong();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
-    /** Desk thread only: the connection state at the last tick, to notice a reconnect. */
-    private boolean wasConnected;
     private boolean fullLogged;
 
     private record Pending(RedeemRequest request, long scannedAtNanos, ScheduledFuture<?> timeout) {
     }
 
-    /** A CANCEL and when it is due again; desk thread only. */
-    private static final class Cancel {
-        final RedeemRequest request;
-        long dueNanos;
-        long delayNanos = CANCEL_RETRY.toNanos();
-
-        Cancel(RedeemRequest request, long dueNanos) {
-            this.request = request;
-            this.dueNanos = dueNanos;
-        }
-    }
-
     /**
      * @param stateDir      the box's state directory (the outbox's); the journal lives in {@link #JOURNAL_DIR}
+     * @param ticker        measures the wait for an answer and the CANCELs' backoff
      * @param answerTimeout how long the counter waits for the sink's answer before "cannot check now"
      */
     public VoucherDesk(Uplink uplink, Topics topics, String deviceId, String location, Feedback feedback,
-            Clock clock, Duration answerTimeout, Path stateDir) {
+            Clock clock, Ticker ticker, Duration answerTimeout, Path stateDir) {
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.feedback = Objects.requireNonNull(feedback, "feedback");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.deviceId = Objects.requireNonNull(deviceId, "deviceId");
         this.location = Objects.requireNonNull(location, "location");
         this.answerTimeout = Objects.requireNonNull(answerTimeout, "answerTimeout");
         this.redeemTopic = topics.redeem(deviceId);
         this.answersTopic = topics.redeemAnswers(deviceId);
+        this.cancels = new RedeemCancels(clock, this::publishCancel);
         this.journal = openJournal(stateDir.resolve(JOURNAL_DIR));
         if (journal != null && !journal.loaded().isEmpty()) {
-            long now = System.nanoTime();
+            long now = ticker.nanoTime();
             for (RedeemRequest r : journal.loaded()) {
-                cancels.put(r.requestId(), new Cancel(cancelOf(r), now));
+                cancels.add(r, now);
             }
             Logger.warn("{} voucher request(s) from before the restart were never confirmed to the counter; cancelling "
                     + "them at the sink (vouchers {}{})", cancels.size(),
@@ -189,7 +174,7 @@ public final class VoucherDesk implements AutoCloseable {
         }
         RedeemRequest request = new RedeemRequest(WireCodec.SCHEMA, EventIds.next(clock.millis()), deviceId,
                 RedeemRequest.Action.REDEEM, code, location, clock.instant());
-        long scannedAt = System.nanoTime();
+        long scannedAt = ticker.nanoTime();
         try {
             thread.execute(() -> send(request, scannedAt));
         } catch (RejectedExecutionException e) {
@@ -280,56 +265,24 @@ public final class VoucherDesk implements AutoCloseable {
 
     /** Desk thread: the request is already in the journal; its CANCEL goes now if connected, else at the reconnect. */
     private void toCancel(RedeemRequest redeem) {
-        Cancel cancel = new Cancel(cancelOf(redeem), System.nanoTime());
-        cancels.put(redeem.requestId(), cancel);
+        long now = ticker.nanoTime();
+        cancels.add(redeem, now);
         if (uplink.isConnected()) {
-            publishCancel(cancel, System.nanoTime());
+            cancels.sendNow(redeem.requestId(), now);
         }
     }
 
-    private RedeemRequest cancelOf(RedeemRequest r) {
-        return new RedeemRequest(WireCodec.SCHEMA, r.requestId(), r.deviceId(), RedeemRequest.Action.CANCEL,
-                r.voucherCode(), r.location(), clock.instant());
-    }
-
-    /**
-     * Desk thread, every {@link #CANCEL_TICK}: after a reconnect every CANCEL is due at once; while connected
-     * the due ones go out, each then waiting twice as long (up to {@link #CANCEL_RETRY_MAX}) for its CANCELLED.
-     */
+    /** Desk thread, every {@link #CANCEL_TICK}. */
     private void tick() {
-        boolean connected = uplink.isConnected();
-        long now = System.nanoTime();
-        if (connected && !wasConnected) {
-            for (Cancel c : cancels.values()) {
-                c.dueNanos = now;
-                c.delayNanos = CANCEL_RETRY.toNanos();
-            }
-        }
-        wasConnected = connected;
-        if (!connected) {
-            return;
-        }
-        int sent = 0;
-        for (Cancel c : cancels.values()) {
-            if (sent >= CANCELS_PER_TICK) {
-                break;
-            }
-            if (now - c.dueNanos >= 0) {
-                publishCancel(c, now);
-                sent++;
-            }
-        }
+        cancels.tick(uplink.isConnected(), ticker.nanoTime());
     }
 
-    private void publishCancel(Cancel cancel, long now) {
-        cancel.dueNanos = now + cancel.delayNanos;
-        cancel.delayNanos = Math.min(cancel.delayNanos * 2, CANCEL_RETRY_MAX.toNanos());
-        cancelsSent.incrementAndGet();
-        String id = cancel.request.requestId();
-        uplink.publish(redeemTopic, codec.encode(cancel.request), false).whenComplete((handed, error) -> {
+    private void publishCancel(RedeemRequest cancel) {
+        String id = cancel.requestId();
+        uplink.publish(redeemTopic, codec.encode(cancel), false).whenComplete((handed, error) -> {
             if (Boolean.TRUE.equals(handed)) {
                 Logger.info("CANCEL of request {} (voucher {}) published; kept until the sink confirms it", id,
-                        cancel.request.voucherCode());
+                        cancel.voucherCode());
             } else {
                 Logger.debug("CANCEL of request {} not published (offline); again after the reconnect", id);
             }
@@ -356,7 +309,7 @@ public final class VoucherDesk implements AutoCloseable {
                     + " for " + open.request().voucherCode());
             return;
         }
-        if (open == null && !cancels.containsKey(answer.requestId())) {
+        if (open == null && !cancels.contains(answer.requestId())) {
             long n = ignored.incrementAndGet();
             if (n == 1 || n % 100 == 0) { // a confused sink must not flood the log
                 Logger.info("ignoring a redeem answer ({}) for request {}, which this box is not waiting for ({} so far)",
@@ -370,17 +323,17 @@ public final class VoucherDesk implements AutoCloseable {
     private void answered(RedeemAnswer answer) {
         Pending p = pending.remove(answer.requestId());
         if (p == null) {
-            Cancel c = cancels.get(answer.requestId());
-            if (c != null && answer.outcome() == RedeemOutcome.CANCELLED) {
+            boolean owed = cancels.contains(answer.requestId());
+            if (owed && answer.outcome() == RedeemOutcome.CANCELLED) {
                 forget(answer.requestId());
-                cancels.remove(answer.requestId());
+                cancels.confirmed(answer.requestId());
                 Logger.info("sink confirmed the CANCEL of request {} (voucher {}): nothing redeemed by it",
                         answer.requestId(), answer.voucherCode());
             } else {
                 ignored.incrementAndGet();
                 Logger.warn("late redeem answer {} for request {} (voucher {}) ignored: the counter was told "
                         + "CANNOT_CHECK and the CANCEL {}", answer.outcome(), answer.requestId(), answer.voucherCode(),
-                        c == null ? "is confirmed" : "is sent until the sink confirms it");
+                        owed ? "is sent until the sink confirms it" : "is confirmed");
             }
             return;
         }
@@ -390,13 +343,13 @@ public final class VoucherDesk implements AutoCloseable {
         if (answer.outcome() == RedeemOutcome.REDEEMED) {
             // forgotten durably before the signal, so that a restart cannot cancel a handed-over reward
             forget(answer.requestId());
-            long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
+            long ms = (ticker.nanoTime() - p.scannedAtNanos()) / 1_000_000;
             Logger.info("voucher {} redeemed in {} ms: {} (POS code {})", code, ms, answer.title(), answer.posCode());
             feedback.signal(Signal.VOUCHER_OK, "voucher=" + code + (answer.title() == null ? "" : " title=\""
                     + answer.title() + "\"") + (answer.posCode() == null ? "" : " posCode=" + answer.posCode())
                     + " ms=" + ms);
         } else {
-            long ms = (System.nanoTime() - p.scannedAtNanos()) / 1_000_000;
+            long ms = (ticker.nanoTime() - p.scannedAtNanos()) / 1_000_000;
             RedeemOutcome outcome = answer.outcome();
             Logger.warn("voucher {} refused by the sink: {} (after {} ms){}", code, outcome, ms,
                     answer.validUntil() == null ? "" : "; valid until " + answer.validUntil());
@@ -468,7 +421,7 @@ public final class VoucherDesk implements AutoCloseable {
 
     /** CANCELs handed to the uplink so far (sends and resends). */
     public long cancelsSent() {
-        return cancelsSent.get();
+        return cancels.sent();
     }
 
     /** Mean cost of one journal write or delete with its fsyncs, in microseconds (0 before the first). */
@@ -497,22 +450,21 @@ public final class VoucherDesk implements AutoCloseable {
             Logger.warn("stopping while voucher {} waits for its answer (request {}); it is recorded and cancelled at "
                     + "the sink now if connected, else after the next start", p.request().voucherCode(),
                     p.request().requestId());
-            cancels.put(p.request().requestId(), new Cancel(cancelOf(p.request()), System.nanoTime()));
+            cancels.add(p.request(), ticker.nanoTime());
         }
         pending.clear();
-        if (cancels.isEmpty()) {
+        if (cancels.size() == 0) {
             return;
         }
-        List<java.util.concurrent.CompletableFuture<Boolean>> handed = new ArrayList<>();
+        List<CompletableFuture<Boolean>> handed = new ArrayList<>();
         if (uplink.isConnected()) {
-            cancels.values().stream().limit(CANCELS_PER_TICK).forEach(c -> {
-                cancelsSent.incrementAndGet();
-                handed.add(uplink.publish(redeemTopic, codec.encode(c.request), false));
-            });
+            for (RedeemRequest cancel : cancels.forStop()) {
+                handed.add(uplink.publish(redeemTopic, codec.encode(cancel), false));
+            }
         }
         try {
             // a short, bounded wait so that the uplink, closed next, has taken them; the journal keeps them anyway
-            java.util.concurrent.CompletableFuture.allOf(handed.toArray(java.util.concurrent.CompletableFuture[]::new))
+            CompletableFuture.allOf(handed.toArray(CompletableFuture[]::new))
                     .get(Math.min(wait.toMillis(), 200), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -521,7 +473,7 @@ public final class VoucherDesk implements AutoCloseable {
         }
         Logger.warn("stopping with {} voucher request(s) not yet confirmed cancelled by the sink (vouchers, first 10: {}); "
                 + "recorded, cancelled again after the next start", cancels.size(),
-                cancels.values().stream().limit(10).map(c -> c.request.voucherCode()).toList());
+                cancels.vouchers(10));
     }
 
     @Override
