@@ -38,26 +38,33 @@ final class Chromium implements AutoCloseable {
     private final Process process;
     private final Path log;
     private final WebSocket socket;
+    private final Path profile;
     private final ObjectMapper json = new ObjectMapper();
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, CompletableFuture<JsonNode>> answers = new ConcurrentHashMap<>();
     private final List<String> console = new CopyOnWriteArrayList<>();
     private volatile CompletableFuture<Void> loaded = new CompletableFuture<>();
 
-    private Chromium(Process process, Path log, WebSocket socket) {
+    private Chromium(Process process, Path log, WebSocket socket, Path profile) {
         this.process = process;
         this.log = log;
         this.socket = socket;
+        this.profile = profile;
     }
 
-    /** Starts chromium on a new profile in {@code dir} with a phone's viewport (390 x 844, scale 2). */
+    /**
+     * Starts chromium on a new profile with a phone's viewport (390 x 844, scale 2); its log goes to {@code dir}.
+     * The profile lives in a folder of its own, not in the test's: chromium's helper processes can still write
+     * into it after the browser exited, and JUnit then fails the test because it cannot delete its folder.
+     */
     static Chromium start(Path dir) throws Exception {
         Path chromium = Tools.require("chromium", "chromium");
         Files.createDirectories(dir);
         Path log = dir.resolve("chromium.log");
+        Path profile = Files.createTempDirectory("chromium-profile-");
         Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--hide-scrollbars", "--remote-debugging-port=0", "--remote-allow-origins=*",
-                "--user-data-dir=" + dir.resolve("profile"), "about:blank")
+                "--user-data-dir=" + profile, "about:blank")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         String browserUrl = null;
         long deadline = System.nanoTime() + WAIT.toNanos();
@@ -102,7 +109,7 @@ final class Chromium implements AutoCloseable {
                 return null;
             }
         }).get(30, TimeUnit.SECONDS);
-        Chromium c = new Chromium(p, log, socket);
+        Chromium c = new Chromium(p, log, socket, profile);
         self[0] = c;
         c.call("Page.enable", Map.of());
         c.call("Runtime.enable", Map.of());
@@ -184,6 +191,7 @@ final class Chromium implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        List<ProcessHandle> helpers = process.descendants().toList();
         try {
             socket.abort();
         } finally {
@@ -191,6 +199,24 @@ final class Chromium implements AutoCloseable {
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
             }
+            for (ProcessHandle h : helpers) {
+                h.destroy();
+                try {
+                    h.onExit().get(5, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    h.destroyForcibly();
+                }
+            }
+            deleteQuietly(profile);
+        }
+    }
+
+    /** Best effort: a helper process that outlived everything may still hold a file; /tmp is cleaned anyway. */
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // left for the system's /tmp cleaning
         }
     }
 
