@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param droppedScans       scans the box dropped since it started, each answered STORAGE_FAULT, because its scan
  *                           queue was full (the outbox slow or stuck, or a scanner flooding it) or it was stopping;
  *                           null when not reported. Growing means customers are told to scan again.
+ * @param update             where the box is with the newest update it was sent ({@link UpdateReport}); null when it
+ *                           has none to report (older gateways, the last will)
  */
 public record DeviceStatus(
         int schema,
@@ -47,10 +49,19 @@ public record DeviceStatus(
         String storage,
         Long rulesVersion,
         Integer voucherCancels,
-        Long droppedScans) {
+        Long droppedScans,
+        UpdateReport update) {
 
     public DeviceStatus {
         Objects.requireNonNull(deviceId, "deviceId");
+    }
+
+    /** A status without {@code update} (not reported), as gateways before it sent. */
+    public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
+            long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
+            double cpuTemperatureC, String storage, Long rulesVersion, Integer voucherCancels, Long droppedScans) {
+        this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
+                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, droppedScans, null);
     }
 
     /** A status without {@code droppedScans} (not reported), as gateways before it sent. */
@@ -58,7 +69,7 @@ public record DeviceStatus(
             long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
             double cpuTemperatureC, String storage, Long rulesVersion, Integer voucherCancels) {
         this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
-                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, null);
+                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, null, null);
     }
 
     /** A status without the fields added later in schema 1 (absent means not reported): the last will's shape. */
@@ -66,6 +77,6 @@ public record DeviceStatus(
             long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
             double cpuTemperatureC) {
         this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
-                scanner, diskFreeBytes, cpuTemperatureC, null, null, null, null);
+                scanner, diskFreeBytes, cpuTemperatureC, null, null, null, null, null);
     }
 }
