@@ -30,6 +30,10 @@ import app.sevenstamp.autopilot.sink.console.LivePage;
 import app.sevenstamp.autopilot.sink.store.Activity;
 import app.sevenstamp.autopilot.sink.console.ProblemsPage;
 import app.sevenstamp.autopilot.sink.console.VouchersPage;
+import app.sevenstamp.autopilot.sink.console.UpdatesPage;
+import app.sevenstamp.autopilot.sink.update.UpdateBook;
+import app.sevenstamp.autopilot.sink.update.UpdateHttp;
+import app.sevenstamp.autopilot.sink.update.UpdateService;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.web.Router;
@@ -303,6 +307,11 @@ public final class SinkServer implements AutoCloseable {
             new ConsoleApi(new Operators(store), sessions, audit, config.console(), clock, random).register(router);
             new CounterPage(tills, audit).register(router);
             new FleetPage(fleet, audit, clock).register(router);
+            // staged box updates (docs/updates.md): manifests signed with a key derived from the card key
+            UpdateService updates = new UpdateService(new UpdateBook(store), fleet, key.derivedKey(UpdateService.KEY_PURPOSE), clock);
+            fleet.onStatus(updates::onStatus);
+            UpdateHttp.register(router, updates);
+            new UpdatesPage(updates, audit).register(router);
             new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), config.programs(), audit).register(router);
             new ProblemsPage(store, new DeadLetters(store), fleet).register(router);
             new LivePage(new Activity(store), clock).register(router);

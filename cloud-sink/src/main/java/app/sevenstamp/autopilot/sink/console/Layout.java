@@ -16,6 +16,9 @@ final class Layout {
                     + " | <a href=\"/console/vouchers\">Vouchers</a>"
                     + " | <a href=\"/console/problems\">Dead letters and gaps</a>");
         }
+        if (c.access() == Access.OWNER) {
+            nav.append(" | <a href=\"/console/updates\">Updates</a>");
+        }
         nav.append(" | ").append(Html.esc(c.operator())).append(" <form class=\"inline\" method=\"post\" action=\"/console/logout\">")
                 .append(csrf(c)).append("<button type=\"submit\">Sign out</button></form></nav>\n");
         return Html.page(title + " - 7stamp console", nav + "<h1>" + Html.esc(title) + "</h1>\n" + body);

@@ -326,7 +326,26 @@ public final class Migrations {
                         target VARCHAR(200),
                         detail VARCHAR(500))""",
                     // the console's live page counts the last day's lines by arrival
-                    "CREATE INDEX IF NOT EXISTS ledger_by_recorded ON ledger(recorded_at)")));
+                    "CREATE INDEX IF NOT EXISTS ledger_by_recorded ON ledger(recorded_at)")),
+            // 17 is another change's; the runner applies whatever is missing, in order
+            new Migration(18, "box updates: published gateway versions and each box's rollout state", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS update_releases (
+                        version VARCHAR(80) PRIMARY KEY,
+                        url VARCHAR(2000) NOT NULL,
+                        sha256 VARCHAR(64) NOT NULL,
+                        size_bytes BIGINT NOT NULL,
+                        published_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+                    """
+                    CREATE TABLE IF NOT EXISTS update_rollout (
+                        device_id VARCHAR(64) NOT NULL,
+                        version VARCHAR(80) NOT NULL,
+                        stage VARCHAR(100) NOT NULL,
+                        state VARCHAR(16) NOT NULL,
+                        detail VARCHAR(500),
+                        sent_at TIMESTAMP(9) WITH TIME ZONE,
+                        updated_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        PRIMARY KEY (device_id, version))""")));
 
     private Migrations() {
     }

@@ -91,13 +91,19 @@ public final class Updater implements FleetAgent.Updates, AutoCloseable {
         }
         Optional<String> installed = ManifestCheck.installedVersion(settings.dpkgStatus(), settings.packageName());
         Optional<String> why = ManifestCheck.refusal(m, settings.publicKey(), deviceId, installed);
-        if (why.isPresent() && why.get().endsWith("is already installed")) {
+        if (why.isPresent() && why.get().endsWith("is already installed") && m.signedBy(settings.publicKey())) {
+            own = new UpdateReport(m.version(), "healthy", why.get());
             ack.accept(true, why.get());
+            statusNow.run();
             return;
         }
         if (why.isPresent()) {
             refused.incrementAndGet();
             Logger.warn("update: manifest for version {} refused: {}", m.version(), why.get());
+            if (m.deviceId().equals(deviceId) && m.signedBy(settings.publicKey())) {
+                own = new UpdateReport(m.version(), "failed", why.get()); // the sink's own manifest: it should see why
+                statusNow.run();
+            }
             ack.accept(false, "refused: " + why.get());
             return;
         }
