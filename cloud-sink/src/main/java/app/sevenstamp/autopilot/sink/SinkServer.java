@@ -103,6 +103,7 @@ public final class SinkServer implements AutoCloseable {
     private final IngestService ingest;
     private final WebServer http;
     private FleetService fleet;
+    private UpdateService updates;
     private RedeemService redeem;
     private IngestRedo ingestRedo;
     private IngestRedo.Snapshots snapshots;
@@ -338,6 +339,7 @@ public final class SinkServer implements AutoCloseable {
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
+            server.updates = updates;
             server.google = google;
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
@@ -408,6 +410,11 @@ public final class SinkServer implements AutoCloseable {
         return SinkHealth.of(ingest::workerAlive, redeem::workerAlive, store::connection, ingest::isSubscribed,
                 SinkHealth.BROKER_GRACE,
                 System::nanoTime);
+    }
+
+    /** Staged box updates: releases, rollouts, each box's state. */
+    public UpdateService updates() {
+        return updates;
     }
 
     /** Fleet management: registry, claims, desired config, commands. */

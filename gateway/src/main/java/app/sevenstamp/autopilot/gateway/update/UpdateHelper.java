@@ -193,8 +193,9 @@ public final class UpdateHelper {
                     + back.status() + ": " + back.tail()));
             Logger.error("update helper: the reinstall of {} failed: {}", installed.get(), back.tail());
         }
-        shell(settings.restartCommand(), previous);
+        // no health mark is awaited any more: the gateway that starts now reports the result, not "installing"
         spool.delete(Spool.INFLIGHT, Spool.TAKEN);
+        shell(settings.restartCommand(), previous);
         Files.deleteIfExists(incoming);
         return 0;
     }
