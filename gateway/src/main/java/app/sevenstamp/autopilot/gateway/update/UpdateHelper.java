@@ -36,14 +36,16 @@ public final class UpdateHelper {
     static final String REPACK = String.join("\n",
             "set -eu",
             "pkg=\"$1\"; out=\"$2\"; tree=$(mktemp -d); trap 'rm -rf \"$tree\"' EXIT",
-            "mkdir \"$tree/DEBIAN\"",
+            // mktemp's 700 would become the mode of / when the package is installed
+            "chmod 755 \"$tree\"; mkdir \"$tree/DEBIAN\"",
             "dpkg-query -W -f='Package: ${Package}\\nVersion: ${Version}\\nArchitecture: ${Architecture}\\nMaintainer: ${Maintainer}\\n"
                     + "Installed-Size: ${Installed-Size}\\nPre-Depends: ${Pre-Depends}\\nDepends: ${Depends}\\nRecommends: ${Recommends}\\n"
                     + "Section: ${Section}\\nPriority: ${Priority}\\nDescription: ${Description}\\n' \"$pkg\" | grep -v -E '^[A-Za-z-]+: ?$' > \"$tree/DEBIAN/control\"",
             "for s in preinst postinst prerm postrm conffiles; do f=/var/lib/dpkg/info/$pkg.$s; if [ -f \"$f\" ]; then cp -p \"$f\" \"$tree/DEBIAN/$s\"; fi; done",
             "dpkg-query -L \"$pkg\" | while IFS= read -r f; do",
-            "  if [ -L \"$f\" ]; then mkdir -p \"$tree$(dirname \"$f\")\"; cp -P \"$f\" \"$tree$f\";",
-            "  elif [ -d \"$f\" ]; then mkdir -p \"$tree$f\";",
+            // a directory first: on merged-/usr systems /bin and /lib are links the package lists as directories
+            "  if [ -d \"$f\" ]; then mkdir -p \"$tree$f\";",
+            "  elif [ -L \"$f\" ]; then mkdir -p \"$tree$(dirname \"$f\")\"; cp -P \"$f\" \"$tree$f\";",
             "  elif [ -f \"$f\" ]; then mkdir -p \"$tree$(dirname \"$f\")\"; cp -p \"$f\" \"$tree$f\"; fi",
             "done",
             "dpkg-deb --root-owner-group -b \"$tree\" \"$out\" >/dev/null",
