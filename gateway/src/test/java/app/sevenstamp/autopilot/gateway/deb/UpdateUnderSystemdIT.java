@@ -97,7 +97,13 @@ class UpdateUnderSystemdIT {
         long t0 = System.nanoTime();
         sink.updates().publish(v2, base + "gw_2.deb", ManifestCheck.sha256(deb2), Files.size(deb2));
         assertEquals(List.of(id), sink.updates().rollout(v2, "one:" + id));
-        await("version " + v2 + " healthy at the sink").atMost(UPDATE_WAIT).until(() -> state(sink, id, v2).equals("healthy"));
+        await("version " + v2 + " healthy at the sink").atMost(UPDATE_WAIT).until(() -> {
+            String s = state(sink, id, v2);
+            if (s.equals("failed") || s.equals("rolled-back")) {
+                throw new AssertionError("version " + v2 + " " + s + ": " + sink.updates().book().row(id, v2).orElseThrow().detail());
+            }
+            return s.equals("healthy");
+        });
         Logger.info("update to {} healthy at the sink after {} ms", v2, (System.nanoTime() - t0) / 1_000_000);
         assertEquals(v2, box.exec("dpkg-query", "-W", "-f=${Version}", "7stamp-autopilot-gateway").trim());
         assertEquals("active", box.property(UNIT, "ActiveState"));
