@@ -156,7 +156,10 @@ public final class UpdateService {
             }
             Instant now = clock.instant();
             for (Row row : book.rowsOf(deviceId)) {
-                if (row.state().equals("pending") && (row.sentAt() == null || row.sentAt().plus(RESEND).isBefore(now))) {
+                // pending; or under way and the box no longer says so (it restarted during the download): send again
+                boolean open = row.state().equals("pending") || ((row.state().equals("downloading") || row.state().equals("installing"))
+                        && (u == null || !u.version().equals(row.version())));
+                if (open && (row.sentAt() == null || row.sentAt().plus(RESEND).isBefore(now))) {
                     book.release(row.version()).ifPresent(r -> send(deviceId, r));
                 }
             }

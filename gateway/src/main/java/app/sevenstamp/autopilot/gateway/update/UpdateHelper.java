@@ -110,8 +110,34 @@ public final class UpdateHelper {
         return new UpdateHelper(u, stateDir, id.trim());
     }
 
-    /** Does the queued request, if any. */
+    /**
+     * Does the queued request, if any, or finishes one a power cut or a kill interrupted. Whatever fails, the
+     * request does not stay taken: the path unit would start this again and again.
+     */
     public int run() throws IOException, InterruptedException {
+        try {
+            return runOnce();
+        } catch (IOException | RuntimeException e) {
+            if (spool.exists(Spool.TAKEN)) {
+                spool.result(new UpdateReport(versionTaken(), "failed", "the update helper failed: " + e.getMessage()));
+                spool.delete(Spool.TAKEN);
+            }
+            throw e;
+        }
+    }
+
+    private String versionTaken() {
+        try {
+            return codec.decode(Files.readAllBytes(spool.file(Spool.TAKEN)), UpdateManifest.class).version();
+        } catch (IOException | MalformedMessageException e) {
+            return "?";
+        }
+    }
+
+    private int runOnce() throws IOException, InterruptedException {
+        if (!spool.exists(Spool.REQUEST) && spool.exists(Spool.TAKEN)) {
+            return recover();
+        }
         if (!spool.exists(Spool.REQUEST)) {
             Logger.info("update helper: nothing queued in {}", spool.dir());
             return 0;
@@ -177,28 +203,67 @@ public final class UpdateHelper {
         } else {
             shell(settings.restartCommand(), incoming);
             if (awaitHealthy(token)) {
-                Files.move(incoming, previous, StandardCopyOption.REPLACE_EXISTING);
-                Files.writeString(keep.resolve("installed.version"), m.version());
-                spool.result(new UpdateReport(m.version(), "healthy", "installed over " + installed.get()));
-                spool.delete(Spool.INFLIGHT, Spool.TAKEN);
-                Logger.info("update helper: version {} is healthy", m.version());
-                return 0;
+                return healthy(m, installed.get());
             }
             reason = "version " + m.version() + " did not report healthy within " + settings.healthTimeout().toSeconds() + " s";
         }
+        return rollBack(m, reason, installed.get());
+    }
+
+    /**
+     * A run interrupted after the request was taken (power cut, kill): the path unit starts this again because
+     * {@code taken.json} is still there. Before the install (no inflight file) nothing changed; after it, the
+     * health is judged again (the gateway that started at boot writes its mark) and the kept version reinstalled
+     * unless the new one is installed and healthy.
+     */
+    private int recover() throws IOException, InterruptedException {
+        UpdateManifest m;
+        try {
+            m = codec.decode(Files.readAllBytes(spool.file(Spool.TAKEN)), UpdateManifest.class);
+        } catch (MalformedMessageException e) {
+            spool.delete(Spool.TAKEN, Spool.INFLIGHT);
+            return 0;
+        }
+        Optional<Properties> inflight = spool.properties(Spool.INFLIGHT);
+        if (inflight.isEmpty()) {
+            return refuse(m.version(), "the update helper was interrupted before the install; nothing changed (the sink sends it again)");
+        }
+        String before = Files.isRegularFile(keep.resolve("installed.version"))
+                ? Files.readString(keep.resolve("installed.version")).trim() : "?";
+        Logger.warn("update helper: interrupted during the install of {} over {}; judging its health again", m.version(), before);
+        Optional<String> installed = ManifestCheck.installedVersion(settings.dpkgStatus(), settings.packageName());
+        if (installed.equals(Optional.of(m.version())) && Files.isRegularFile(keep.resolve("incoming.deb"))
+                && awaitHealthy(inflight.get().getProperty("token", ""))) {
+            return healthy(m, before);
+        }
+        return rollBack(m, "the update helper was interrupted during the install of " + m.version() + " (dpkg has "
+                + installed.orElse("nothing") + ")", before);
+    }
+
+    private int healthy(UpdateManifest m, String before) throws IOException {
+        Files.move(keep.resolve("incoming.deb"), keep.resolve("installed.deb"), StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(keep.resolve("installed.version"), m.version());
+        spool.result(new UpdateReport(m.version(), "healthy", "installed over " + before));
+        spool.delete(Spool.INFLIGHT, Spool.TAKEN);
+        Logger.info("update helper: version {} is healthy", m.version());
+        return 0;
+    }
+
+    private int rollBack(UpdateManifest m, String reason, String before) throws IOException, InterruptedException {
+        Path previous = keep.resolve("installed.deb");
         // the result first: the gateway that starts next reports it at once
-        spool.result(new UpdateReport(m.version(), "rolled-back", reason + "; reinstalled " + installed.get()));
-        Logger.warn("update helper: {}; reinstalling {}", reason, installed.get());
+        spool.result(new UpdateReport(m.version(), "rolled-back", reason + "; reinstalled " + before));
+        Logger.warn("update helper: {}; reinstalling {}", reason, before);
         Command.Result back = shell(settings.installCommand(), previous);
         if (back.status() != 0) {
-            spool.result(new UpdateReport(m.version(), "failed", reason + "; the reinstall of " + installed.get() + " exited "
+            spool.result(new UpdateReport(m.version(), "failed", reason + "; the reinstall of " + before + " exited "
                     + back.status() + ": " + back.tail()));
-            Logger.error("update helper: the reinstall of {} failed: {}", installed.get(), back.tail());
+            Logger.error("update helper: the reinstall of {} failed: {}", before, back.tail());
         }
         // no health mark is awaited any more: the gateway that starts now reports the result, not "installing"
         spool.delete(Spool.INFLIGHT, Spool.TAKEN);
         shell(settings.restartCommand(), previous);
-        Files.deleteIfExists(incoming);
+        Files.deleteIfExists(keep.resolve("incoming.deb"));
         return 0;
     }
 

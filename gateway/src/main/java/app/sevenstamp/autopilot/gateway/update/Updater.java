@@ -208,6 +208,15 @@ public final class Updater implements FleetAgent.Updates, AutoCloseable {
         if (inflight.isPresent()) {
             return new UpdateReport(inflight.get().getProperty("version", "?"), "installing", "the root helper installs it");
         }
+        if (spool.exists(Spool.REQUEST)) {
+            // queued and not taken: without the path unit (or update.trigger) nothing installs it
+            try {
+                UpdateManifest m = codec.decode(java.nio.file.Files.readAllBytes(spool.file(Spool.REQUEST)), UpdateManifest.class);
+                return new UpdateReport(m.version(), "installing", "queued; the root helper (7stamp-gateway-update.path) has not taken it");
+            } catch (IOException | MalformedMessageException e) {
+                return null;
+            }
+        }
         return spool.result().orElse(null);
     }
 

@@ -127,4 +127,41 @@ class UpdateHelperTest {
         assertEquals(0, p.exitValue());
         return out;
     }
+
+    /** As a power cut leaves it after the install: the request taken, the inflight mark, dpkg at the new version. */
+    private void interruptedAfterTheInstall(boolean markedHealthy) throws Exception {
+        Path deb = deb("7stamp-autopilot-gateway", "0.2.0");
+        Files.createDirectories(spool.dir());
+        spool.write(Spool.TAKEN, new String(codec.encode(manifest(deb, "0.2.0").signedWith(sink)), StandardCharsets.UTF_8));
+        Properties inflight = new Properties();
+        inflight.setProperty("version", "0.2.0");
+        inflight.setProperty("token", "t-1");
+        spool.write(Spool.INFLIGHT, inflight);
+        Files.copy(deb, dir.resolve("keep/incoming.deb"));
+        Files.writeString(dir.resolve("status"), "Package: 7stamp-autopilot-gateway\nStatus: install ok installed\nVersion: 0.2.0\n\n");
+        if (markedHealthy) {
+            spool.write(Spool.HEALTHY, "t-1"); // the gateway that started at boot
+        }
+    }
+
+    @Test
+    void aRunInterruptedAfterTheInstallKeepsTheNewVersionWhenItReportsHealthy() throws Exception {
+        interruptedAfterTheInstall(true);
+        assertEquals(0, helper.run());
+        assertEquals(new UpdateReport("0.2.0", "healthy", "installed over 0.1.0"), spool.result().orElseThrow());
+        assertEquals("0.2.0", Files.readString(dir.resolve("keep/installed.version")));
+        assertFalse(Files.exists(installs), "nothing reinstalled");
+        assertFalse(spool.exists(Spool.TAKEN) || spool.exists(Spool.INFLIGHT));
+    }
+
+    @Test
+    void aRunInterruptedAfterTheInstallRollsBackWithoutAHealthMark() throws Exception {
+        interruptedAfterTheInstall(false);
+        assertEquals(0, helper.run());
+        assertEquals(new UpdateReport("0.2.0", "rolled-back", "the update helper was interrupted during the install of 0.2.0 "
+                + "(dpkg has 0.2.0); reinstalled 0.1.0"), spool.result().orElseThrow());
+        assertEquals(1, Files.readAllLines(installs).size());
+        assertTrue(Files.readAllLines(installs).get(0).endsWith("installed.deb"));
+        assertFalse(spool.exists(Spool.TAKEN) || spool.exists(Spool.INFLIGHT));
+    }
 }
