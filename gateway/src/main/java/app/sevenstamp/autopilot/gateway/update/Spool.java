@@ -7,6 +7,7 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -32,6 +33,8 @@ public final class Spool {
     public static final String INFLIGHT = "inflight.properties";
     public static final String HEALTHY = "healthy";
     public static final String RESULT = "result.properties";
+    /** The largest control file read: a manifest or a properties file is far smaller. */
+    public static final int SMALL = 64 * 1024;
 
     private final Path dir;
 
@@ -48,28 +51,56 @@ public final class Spool {
     }
 
     public boolean exists(String name) {
-        return Files.isRegularFile(dir.resolve(name));
+        return Files.isRegularFile(dir.resolve(name), LinkOption.NOFOLLOW_LINKS);
     }
 
     public Optional<Properties> properties(String name) {
-        Path f = dir.resolve(name);
-        if (!Files.isRegularFile(f)) {
-            return Optional.empty();
-        }
-        try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-            Properties p = new Properties();
-            p.load(r);
-            return Optional.of(p);
-        } catch (IOException e) {
-            return Optional.empty(); // a file being replaced: read again at the next status
-        }
+        return bytes(name, SMALL).flatMap(b -> {
+            try (Reader r = new java.io.StringReader(new String(b, StandardCharsets.UTF_8))) {
+                Properties p = new Properties();
+                p.load(r);
+                return Optional.of(p);
+            } catch (IOException | IllegalArgumentException e) {
+                return Optional.<Properties>empty(); // a file being replaced: read again at the next status
+            }
+        });
     }
 
     public Optional<String> text(String name) {
-        try {
-            return Files.isRegularFile(dir.resolve(name)) ? Optional.of(Files.readString(dir.resolve(name)).trim()) : Optional.empty();
+        return bytes(name, SMALL).map(b -> new String(b, StandardCharsets.UTF_8).trim());
+    }
+
+    /**
+     * A small file's bytes: only a regular file, not through a symbolic link, at most {@code max} bytes. Root reads
+     * what the gateway's user may have put here: a link to /dev/zero or to a secret must not be followed.
+     */
+    public Optional<byte[]> bytes(String name, int max) {
+        Path f = dir.resolve(name);
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            if (ch.size() > max) {
+                return Optional.empty();
+            }
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) ch.size());
+            while (buf.hasRemaining() && ch.read(buf) > 0) {
+                // read it all
+            }
+            return Optional.of(java.util.Arrays.copyOf(buf.array(), buf.position()));
         } catch (IOException e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * Refuses a spool reached through a symbolic link (the gateway's user owns the state directory and could point
+     * it anywhere): root writes here.
+     */
+    public void requireNoLinks() throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS) || !abs.toRealPath().equals(abs)) {
+            throw new IOException("refusing the update spool " + abs + ": not a directory, or reached through a symbolic link");
         }
     }
 

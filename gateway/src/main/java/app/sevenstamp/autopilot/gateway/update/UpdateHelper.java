@@ -128,13 +128,18 @@ public final class UpdateHelper {
 
     private String versionTaken() {
         try {
-            return codec.decode(Files.readAllBytes(spool.file(Spool.TAKEN)), UpdateManifest.class).version();
-        } catch (IOException | MalformedMessageException e) {
+            return codec.decode(spool.bytes(Spool.TAKEN, Spool.SMALL).orElse(new byte[0]), UpdateManifest.class).version();
+        } catch (MalformedMessageException e) {
             return "?";
         }
     }
 
     private int runOnce() throws IOException, InterruptedException {
+        if (!Files.exists(spool.dir(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Logger.info("update helper: no update spool at {}", spool.dir());
+            return 0;
+        }
+        spool.requireNoLinks();
         if (!spool.exists(Spool.REQUEST) && spool.exists(Spool.TAKEN)) {
             return recover();
         }
@@ -147,7 +152,7 @@ public final class UpdateHelper {
                 StandardCopyOption.REPLACE_EXISTING);
         UpdateManifest m;
         try {
-            m = codec.decode(Files.readAllBytes(spool.file(Spool.TAKEN)), UpdateManifest.class);
+            m = codec.decode(spool.bytes(Spool.TAKEN, Spool.SMALL).orElse(new byte[0]), UpdateManifest.class);
         } catch (MalformedMessageException e) {
             return refuse("?", "the queued manifest is malformed: " + e.getMessage());
         }
@@ -157,7 +162,12 @@ public final class UpdateHelper {
         Files.createDirectories(keep);
         Files.setPosixFilePermissions(keep, PosixFilePermissions.fromString("rwx------"));
         Path incoming = keep.resolve("incoming.deb");
-        Files.copy(spool.file(Spool.DEB), incoming, StandardCopyOption.REPLACE_EXISTING);
+        if (!spool.exists(Spool.DEB)) {
+            return refuse(m.version(), "no regular file " + Spool.DEB + " in the spool (a symbolic link is not followed)");
+        }
+        try (var in = Files.newInputStream(spool.file(Spool.DEB), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.copy(in, incoming, StandardCopyOption.REPLACE_EXISTING);
+        }
         spool.delete(Spool.DEB);
         Optional<String> installed = ManifestCheck.installedVersion(settings.dpkgStatus(), settings.packageName());
         Optional<String> why = ManifestCheck.refusal(m, settings.publicKey(), deviceId, installed);
@@ -219,7 +229,7 @@ public final class UpdateHelper {
     private int recover() throws IOException, InterruptedException {
         UpdateManifest m;
         try {
-            m = codec.decode(Files.readAllBytes(spool.file(Spool.TAKEN)), UpdateManifest.class);
+            m = codec.decode(spool.bytes(Spool.TAKEN, Spool.SMALL).orElse(new byte[0]), UpdateManifest.class);
         } catch (MalformedMessageException e) {
             spool.delete(Spool.TAKEN, Spool.INFLIGHT);
             return 0;

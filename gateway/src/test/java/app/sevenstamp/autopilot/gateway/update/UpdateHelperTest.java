@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -163,5 +164,24 @@ class UpdateHelperTest {
         assertEquals(1, Files.readAllLines(installs).size());
         assertTrue(Files.readAllLines(installs).get(0).endsWith("installed.deb"));
         assertFalse(spool.exists(Spool.TAKEN) || spool.exists(Spool.INFLIGHT));
+    }
+
+    @Test
+    void linksTheGatewayUserPlantedAreNotFollowed() throws Exception {
+        Path deb = deb("7stamp-autopilot-gateway", "0.2.0");
+        queue(manifest(deb, "0.2.0").signedWith(sink), deb);
+        Files.delete(spool.file(Spool.DEB));
+        Files.createSymbolicLink(spool.file(Spool.DEB), deb); // the signed file, but through a link root would follow
+        assertRefused("no regular file update.deb in the spool (a symbolic link is not followed)");
+
+        // the spool itself pointed elsewhere: root writes nothing there
+        Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+        Path state2 = Files.createDirectories(dir.resolve("state2"));
+        Files.createSymbolicLink(state2.resolve("update"), elsewhere);
+        Files.writeString(elsewhere.resolve(Spool.REQUEST), "{}");
+        UpdateHelper h = new UpdateHelper(UpdateSettings.take(new Properties(), "t"), state2, BOX);
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, h::run);
+        assertTrue(e.getMessage().contains("reached through a symbolic link"), e.getMessage());
+        assertEquals(List.of(Spool.REQUEST), Files.list(elsewhere).map(f -> f.getFileName().toString()).toList());
     }
 }
