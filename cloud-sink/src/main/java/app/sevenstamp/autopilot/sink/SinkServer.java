@@ -34,6 +34,10 @@ import app.sevenstamp.autopilot.sink.console.ProblemsPage;
 import app.sevenstamp.autopilot.sink.console.ProgramBook;
 import app.sevenstamp.autopilot.sink.console.ProgramsPage;
 import app.sevenstamp.autopilot.sink.console.VouchersPage;
+import app.sevenstamp.autopilot.sink.console.UpdatesPage;
+import app.sevenstamp.autopilot.sink.update.UpdateBook;
+import app.sevenstamp.autopilot.sink.update.UpdateHttp;
+import app.sevenstamp.autopilot.sink.update.UpdateService;
 import app.sevenstamp.autopilot.sink.console.Operators;
 import app.sevenstamp.autopilot.sink.console.Sessions;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
@@ -103,6 +107,7 @@ public final class SinkServer implements AutoCloseable {
     private final IngestService ingest;
     private final WebServer http;
     private FleetService fleet;
+    private UpdateService updates;
     private RedeemService redeem;
     private IngestRedo ingestRedo;
     private IngestRedo.Snapshots snapshots;
@@ -315,6 +320,11 @@ public final class SinkServer implements AutoCloseable {
             joinQr.register(router);
             new CounterPage(tills, audit, joinQr).register(router);
             new FleetPage(fleet, audit, clock).register(router);
+            // staged box updates (docs/updates.md): manifests signed with a key derived from the card key
+            UpdateService updates = new UpdateService(new UpdateBook(store), fleet, key.derivedKey(UpdateService.KEY_PURPOSE), clock);
+            fleet.onStatus(updates::onStatus);
+            UpdateHttp.register(router, updates);
+            new UpdatesPage(updates, audit).register(router);
             new CardsPage(store, new CardCorrections(store, clock, voucherIssuer), programs, audit).register(router);
             new ProblemsPage(store, new DeadLetters(store), fleet).register(router);
             new LivePage(new Activity(store), clock).register(router);
@@ -342,6 +352,7 @@ public final class SinkServer implements AutoCloseable {
             started.push(http);
             SinkServer server = new SinkServer(config, key, metrics, store, broker, ingest, http, webhooks);
             server.fleet = fleet;
+            server.updates = updates;
             server.google = google;
             server.redeem = redeem;
             server.posCodeWatcher = posCodeWatcher;
@@ -417,6 +428,11 @@ public final class SinkServer implements AutoCloseable {
         return SinkHealth.of(ingest::workerAlive, redeem::workerAlive, store::connection, ingest::isSubscribed,
                 SinkHealth.BROKER_GRACE,
                 System::nanoTime);
+    }
+
+    /** Staged box updates: releases, rollouts, each box's state. */
+    public UpdateService updates() {
+        return updates;
     }
 
     /** Fleet management: registry, claims, desired config, commands. */

@@ -6,6 +6,8 @@ import app.sevenstamp.autopilot.gateway.feedback.ConsoleFeedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedbacks;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.config.UpdateSettings;
+import app.sevenstamp.autopilot.gateway.update.Updater;
 import app.sevenstamp.autopilot.gateway.fleet.CounterRulesAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.fleet.LiveCards;
@@ -67,6 +69,7 @@ public final class Gateway implements AutoCloseable {
     private FleetAgent fleet;
     private CounterRulesAgent rules;
     private VoucherDesk vouchers;
+    private Updater updater;
     private final ScannerState scannerState;
     private boolean closed;
 
@@ -114,6 +117,12 @@ public final class Gateway implements AutoCloseable {
      */
     public static Gateway start(GatewayConfig config, Environment env, Duration heartbeat, String version,
             Runnable restart) throws OutboxException {
+        return start(config, env, heartbeat, version, restart, UpdateSettings.OFF);
+    }
+
+    /** @param updates the {@code update.*} keys of the configuration file (docs/updates.md) */
+    public static Gateway start(GatewayConfig config, Environment env, Duration heartbeat, String version,
+            Runnable restart, UpdateSettings updates) throws OutboxException {
         ConsoleFeedback console = new ConsoleFeedback(env.stdout(), env.terminal());
         Feedback feedback = Feedbacks.create(config.feedback(), env.ticker(), console);
         feedback.selfTest();
@@ -157,6 +166,8 @@ public final class Gateway implements AutoCloseable {
         fleet.hotKey("cards.trustedKeys", v -> cards.apply("cards.trustedKeys", v));
         fleet.reportCounterState(rules::version, vouchers::cancelsWaiting);
         fleet.reportDroppedScans(pipeline::dropped);
+        Updater updater = new Updater(config.deviceId(), updates, config.outboxDir(), fleet::publishStatusNow);
+        fleet.updates(updater);
         rules.onApplied(fleet::publishStatusNow);
         fleet.attach();
         rules.attach(uplink);
@@ -168,6 +179,7 @@ public final class Gateway implements AutoCloseable {
         gateway.fleet = fleet;
         gateway.rules = rules;
         gateway.vouchers = vouchers;
+        gateway.updater = updater;
         return gateway;
     }
 
@@ -190,6 +202,11 @@ public final class Gateway implements AutoCloseable {
     /** The counter rules' receiver: version in force, refused messages. */
     public CounterRulesAgent counterRules() {
         return rules;
+    }
+
+    /** The box's updater: how many manifests it refused. */
+    public Updater updater() {
+        return updater;
     }
 
     /** Fleet management: what the last desired config applied live and what waits for a restart. */
@@ -315,6 +332,7 @@ public final class Gateway implements AutoCloseable {
         step("pipeline", () -> pipeline.close(Duration.ofMillis(1000)));
         step("vouchers", () -> vouchers.close(Duration.ofMillis(200)));
         step("fleet", () -> fleet.goodbye(Duration.ofMillis(300)));
+        step("updater", updater::close);
         step("uplink", () -> uplink.close(Duration.ofMillis(1200)));
         step("rules", rules::close);
         step("outbox", () -> outbox.close(Duration.ofMillis(1000)));

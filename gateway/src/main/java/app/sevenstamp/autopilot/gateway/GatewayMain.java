@@ -89,7 +89,7 @@ public final class GatewayMain {
         Gateway gateway;
         try {
             gateway = Gateway.start(config, Gateway.Environment.system(), boot.fleet().heartbeat(), version(),
-                    () -> System.exit(FleetAgent.RESTART_EXIT));
+                    () -> System.exit(FleetAgent.RESTART_EXIT), boot.updates());
         } catch (OutboxException e) {
             Logger.error("cannot start: {}", e.getMessage());
             return EX_IOERR;

@@ -18,7 +18,8 @@ import java.util.Objects;
  * @param oldestUnsentAgeSeconds age of the oldest of them, 0 when none
  * @param scanner            scanner state, for example {@code ready}, {@code lost}
  * @param diskFreeBytes      free bytes on the outbox's file system, -1 when unknown
- * @param cpuTemperatureC    CPU temperature, NaN when unknown
+ * @param cpuTemperatureC    CPU temperature in degrees Celsius; null when unknown (off a Pi, the last will).
+ *                           Gateways before this sent the string "NaN", read as null too
  * @param storage            the outbox's alarm state: {@code ok}, {@code near-full} or {@code full}; null when
  *                           not reported (older gateways, the last will)
  * @param rulesVersion       the version of the counter rules the box enforces offline, 0 when it has none yet;
@@ -30,6 +31,8 @@ import java.util.Objects;
  * @param droppedScans       scans the box dropped since it started, each answered STORAGE_FAULT, because its scan
  *                           queue was full (the outbox slow or stuck, or a scanner flooding it) or it was stopping;
  *                           null when not reported. Growing means customers are told to scan again.
+ * @param update             where the box is with the newest update it was sent ({@link UpdateReport}); null when it
+ *                           has none to report (older gateways, the last will)
  */
 public record DeviceStatus(
         int schema,
@@ -43,29 +46,41 @@ public record DeviceStatus(
         long oldestUnsentAgeSeconds,
         String scanner,
         long diskFreeBytes,
-        double cpuTemperatureC,
+        Double cpuTemperatureC,
         String storage,
         Long rulesVersion,
         Integer voucherCancels,
-        Long droppedScans) {
+        Long droppedScans,
+        UpdateReport update) {
 
     public DeviceStatus {
         Objects.requireNonNull(deviceId, "deviceId");
+        if (cpuTemperatureC != null && !Double.isFinite(cpuTemperatureC)) {
+            cpuTemperatureC = null;
+        }
+    }
+
+    /** A status without {@code update} (not reported), as gateways before it sent. */
+    public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
+            long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
+            Double cpuTemperatureC, String storage, Long rulesVersion, Integer voucherCancels, Long droppedScans) {
+        this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
+                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, droppedScans, null);
     }
 
     /** A status without {@code droppedScans} (not reported), as gateways before it sent. */
     public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
             long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
-            double cpuTemperatureC, String storage, Long rulesVersion, Integer voucherCancels) {
+            Double cpuTemperatureC, String storage, Long rulesVersion, Integer voucherCancels) {
         this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
-                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, null);
+                scanner, diskFreeBytes, cpuTemperatureC, storage, rulesVersion, voucherCancels, null, null);
     }
 
     /** A status without the fields added later in schema 1 (absent means not reported): the last will's shape. */
     public DeviceStatus(int schema, String deviceId, boolean online, Instant at, String version, long configVersion,
             long uptimeSeconds, long backlog, long oldestUnsentAgeSeconds, String scanner, long diskFreeBytes,
-            double cpuTemperatureC) {
+            Double cpuTemperatureC) {
         this(schema, deviceId, online, at, version, configVersion, uptimeSeconds, backlog, oldestUnsentAgeSeconds,
-                scanner, diskFreeBytes, cpuTemperatureC, null, null, null, null);
+                scanner, diskFreeBytes, cpuTemperatureC, null, null, null, null, null);
     }
 }

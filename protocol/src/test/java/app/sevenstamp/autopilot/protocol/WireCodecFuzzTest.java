@@ -22,7 +22,7 @@ class WireCodecFuzzTest {
     static final List<Class<?>> RECORDS = List.of(StampEvent.class, StampAck.class, DeviceStatus.class,
             RedeemRequest.class, RedeemAnswer.class, ProvisionRequest.class, ProvisionResponse.class,
             ProvisionGrant.class, DeviceCommand.class, CommandAck.class, DesiredConfig.class, CounterRules.class,
-            CardState.class);
+            CardState.class, UpdateManifest.class);
 
     private static final WireCodec CODEC = new WireCodec();
 

@@ -118,7 +118,18 @@ class WireCodecTest {
     void offlineStatusVectorIsTheLastWillShape() throws Exception {
         DeviceStatus s = codec.decodeStatus(Vectors.bytes("status-offline.json"));
         assertFalse(s.online());
-        assertTrue(Double.isNaN(s.cpuTemperatureC()));
+        assertNull(s.cpuTemperatureC(), "unknown temperature is null on the wire");
+    }
+
+    @Test
+    void anOlderGatewaysNaNTemperatureIsReadAsUnknown() throws Exception {
+        String old = new String(Vectors.bytes("status-offline.json"), StandardCharsets.UTF_8)
+                .replace("\"diskFreeBytes\": -1", "\"diskFreeBytes\": -1, \"cpuTemperatureC\": \"NaN\"");
+        assertTrue(old.contains("\"NaN\""), old);
+        DeviceStatus read = codec.decodeStatus(old.getBytes(StandardCharsets.UTF_8));
+        assertNull(read.cpuTemperatureC());
+        String written = new String(codec.encode(read), StandardCharsets.UTF_8);
+        assertFalse(written.contains("NaN"), written);
     }
 
     @Test

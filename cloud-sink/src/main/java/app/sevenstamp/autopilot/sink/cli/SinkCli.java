@@ -61,6 +61,7 @@ public final class SinkCli {
             VoucherCommand.USAGE,
             OperatorCommand.USAGE,
             WalletCommand.USAGE,
+            app.sevenstamp.autopilot.sink.update.UpdateCli.USAGE,
             "The card signing key file (keys.file) is created on first use with mode 600.",
             "");
 
@@ -198,6 +199,33 @@ public final class SinkCli {
             case "operators": {
                 Args a = Args.parse(rest, Set.of("config", "role", "locations"));
                 return new OperatorCommand(out, err, in).run(a, config(a, true));
+            }
+            case "update": {
+                Args a = Args.parse(rest, Set.of("config", "deb", "version", "url", "stage", "url-api"));
+                String sub = a.words().isEmpty() ? "" : a.words().get(0);
+                SinkConfig config = config(a, false);
+                if (sub.equals("key")) {
+                    out.println(app.sevenstamp.autopilot.protocol.UpdateManifest.base64(
+                            app.sevenstamp.autopilot.protocol.support.Ed25519.publicKeyOf(SigningKey.loadOrCreate(config.keysFile(),
+                                    config.keyId()).derivedKey(app.sevenstamp.autopilot.sink.update.UpdateService.KEY_PURPOSE))));
+                    return OK;
+                }
+                try {
+                    var cli = new app.sevenstamp.autopilot.sink.update.UpdateCli(config, a.option("url-api"), out);
+                    switch (sub) {
+                        case "publish":
+                            return cli.publish(Path.of(a.required("deb", "FILE")), a.required("version", "V"), a.required("url", "URL"));
+                        case "rollout":
+                            return cli.rollout(a.required("version", "V"), a.required("stage", "one:ID|percent:N|all"));
+                        case "status":
+                            return cli.status();
+                        default:
+                            throw new UsageException("update: one of key, publish, rollout, status");
+                    }
+                } catch (IllegalArgumentException e) {
+                    err.println("autopilot-sink: " + e.getMessage());
+                    return 1;
+                }
             }
             case "wallet": {
                 Args a = Args.parse(rest, Set.of("config"));

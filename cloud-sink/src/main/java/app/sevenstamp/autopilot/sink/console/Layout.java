@@ -17,6 +17,9 @@ final class Layout {
                     + " | <a href=\"/console/programs\">Programs</a>"
                     + " | <a href=\"/console/problems\">Dead letters and gaps</a>");
         }
+        if (c.access() == Access.OWNER) {
+            nav.append(" | <a href=\"/console/updates\">Updates</a>");
+        }
         nav.append(" | ").append(Html.esc(c.operator())).append(" <form class=\"inline\" method=\"post\" action=\"/console/logout\">")
                 .append(csrf(c)).append("<button type=\"submit\">Sign out</button></form></nav>\n");
         // the console's own style beside the site's (the policy allows no inline style); a link in the body is valid HTML

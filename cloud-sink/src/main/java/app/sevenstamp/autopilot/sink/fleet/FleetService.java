@@ -123,6 +123,8 @@ public final class FleetService implements AutoCloseable {
     static final Duration CATCH_UP_EVERY = Duration.ofMinutes(10);
     /** How long an operator's approval of one re-provisioning without the box's key stays usable. */
     public static final Duration APPROVAL_VALID = Duration.ofDays(1);
+    /** Told of every status after the registry noted it (the update rollout); on the fleet thread. */
+    private volatile java.util.function.BiConsumer<String, DeviceStatus> statusListener = (id, s) -> { };
     /** Provisioning requests refused since start (unknown or spent claim, no proof of the box's key, replay...). */
     private final java.util.concurrent.atomic.AtomicLong provisionRefusals = new java.util.concurrent.atomic.AtomicLong();
 
@@ -216,6 +218,25 @@ public final class FleetService implements AutoCloseable {
         publish(settings.topics().commands(deviceId),
                 codec.encode(new DeviceCommand(WireCodec.SCHEMA, id, deviceId, command, argument, now)), false);
         return id;
+    }
+
+    /**
+     * Sends an {@code update} command with a signed manifest (the gateway verifies it); the registry records the
+     * version as its argument (the manifest does not fit there, and is the sink's own anyway).
+     */
+    public String sendUpdate(String deviceId, String version, String manifestJson) {
+        Topics.requireDeviceId(deviceId);
+        String id = "c-" + UUID.randomUUID();
+        Instant now = clock.instant();
+        registry.addCommand(new FleetRegistry.Command(id, deviceId, "update", version, now, null, null, null));
+        publish(settings.topics().commands(deviceId),
+                codec.encode(new DeviceCommand(WireCodec.SCHEMA, id, deviceId, "update", manifestJson, now)), false);
+        return id;
+    }
+
+    /** Hears every status the registry noted, on the fleet thread (must not block for long). */
+    public void onStatus(java.util.function.BiConsumer<String, DeviceStatus> listener) {
+        this.statusListener = Objects.requireNonNull(listener, "listener");
     }
 
     /**
@@ -419,6 +440,7 @@ public final class FleetService implements AutoCloseable {
                 if (s.rulesVersion() != null) {
                     catchUpRules(deviceId, s.rulesVersion());
                 }
+                statusListener.accept(deviceId, s);
             } else if (topic.equals(topics.commandAcks(deviceId))) {
                 CommandAck a = codec.decode(payload, CommandAck.class);
                 if (!registry.ackCommand(a.commandId(), deviceId, a.ok(), a.result(), clock.instant())) {

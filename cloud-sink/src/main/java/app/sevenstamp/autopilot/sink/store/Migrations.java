@@ -337,7 +337,25 @@ public final class Migrations {
                         daily_cap INT NOT NULL,
                         expiry_days INT NOT NULL,
                         changed_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-                        changed_by VARCHAR(80) NOT NULL)""")));
+                        changed_by VARCHAR(80) NOT NULL)""")),
+            new Migration(18, "box updates: published gateway versions and each box's rollout state", List.of(
+                    """
+                    CREATE TABLE IF NOT EXISTS update_releases (
+                        version VARCHAR(80) PRIMARY KEY,
+                        url VARCHAR(2000) NOT NULL,
+                        sha256 VARCHAR(64) NOT NULL,
+                        size_bytes BIGINT NOT NULL,
+                        published_at TIMESTAMP(9) WITH TIME ZONE NOT NULL)""",
+                    """
+                    CREATE TABLE IF NOT EXISTS update_rollout (
+                        device_id VARCHAR(64) NOT NULL,
+                        version VARCHAR(80) NOT NULL,
+                        stage VARCHAR(100) NOT NULL,
+                        state VARCHAR(16) NOT NULL,
+                        detail VARCHAR(500),
+                        sent_at TIMESTAMP(9) WITH TIME ZONE,
+                        updated_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
+                        PRIMARY KEY (device_id, version))""")));
 
     private Migrations() {
     }

@@ -119,7 +119,7 @@ public final class BoxCheck {
                 Properties withoutScanner = new Properties();
                 withoutScanner.putAll(phase1.properties());
                 withoutScanner.setProperty("scanner.type", "stdin");
-                c = new FleetBoot.Phase1(phase1.file(), withoutScanner, phase1.fleet(), phase1.stateDir())
+                c = new FleetBoot.Phase1(phase1.file(), withoutScanner, phase1.fleet(), phase1.stateDir(), phase1.updates())
                         .complete(HostFacts.hostName(), HardwareId::read, version).config();
             }
             print(List.of(CheckLine.ok("config", file + ": device " + c.deviceId() + " at location " + c.location()

@@ -57,6 +57,18 @@ public final class FleetAgent implements AutoCloseable {
     /** What a desired config version did, for the log and the tests. */
     public record Applied(long version, List<String> live, List<String> atRestart, List<String> refused) {
     }
+    /** The box's updater ({@code update} command, the report in every status); see gateway.update. */
+    public interface Updates {
+        /** Handles an {@code update} command on the fleet thread; {@code ack} answers it (ok, result). */
+        void command(DeviceCommand c, java.util.function.BiConsumer<Boolean, String> ack);
+
+        /** Where the box is with an update, for the status; null when nothing to report. Must not block. */
+        app.sevenstamp.autopilot.protocol.UpdateReport report();
+
+        /** A status reached the broker. */
+        void statusDelivered();
+    }
+
     /** The exit status that asks systemd for a restart (EX_TEMPFAIL). */
     public static final int RESTART_EXIT = 75;
 
@@ -83,6 +95,7 @@ public final class FleetAgent implements AutoCloseable {
     private volatile LongSupplier rulesVersion;
     private volatile IntSupplier voucherCancels;
     private volatile LongSupplier droppedScans;
+    private volatile Updates updates;
 
     /**
      * @param restart called after the ack of a {@code restart} command was handed to the uplink
@@ -134,6 +147,11 @@ public final class FleetAgent implements AutoCloseable {
         this.droppedScans = Objects.requireNonNull(droppedScans, "droppedScans");
     }
 
+    /** Hands {@code update} commands to {@code u} and reports its state in every status; set before attach. */
+    public void updates(Updates u) {
+        this.updates = Objects.requireNonNull(u, "updates");
+    }
+
     /** What the newest desired config this run received did; null before the first. */
     public Applied lastApplied() {
         return lastApplied;
@@ -161,7 +179,7 @@ public final class FleetAgent implements AutoCloseable {
     }
 
     private DeviceStatus offline() {
-        return new DeviceStatus(WireCodec.SCHEMA, deviceId, false, null, version, configVersion, 0, 0, 0, null, -1, Double.NaN);
+        return new DeviceStatus(WireCodec.SCHEMA, deviceId, false, null, version, configVersion, 0, 0, 0, null, -1, null);
     }
 
     DeviceStatus status() {
@@ -183,11 +201,12 @@ public final class FleetAgent implements AutoCloseable {
         LongSupplier rules = rulesVersion;
         IntSupplier cancels = voucherCancels;
         LongSupplier dropped = droppedScans;
+        Updates u = updates;
         return new DeviceStatus(WireCodec.SCHEMA, deviceId, true, clock.instant(), version, configVersion,
                 (System.nanoTime() - startedNanos) / 1_000_000_000L, backlog, oldestAge, scanner.get(), disk, cpuTemperature(),
                 outbox.health().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
                 rules == null ? null : rules.getAsLong(), cancels == null ? null : cancels.getAsInt(),
-                dropped == null ? null : dropped.getAsLong());
+                dropped == null ? null : dropped.getAsLong(), u == null ? null : u.report());
     }
 
     /** Publishes the status now, on the fleet thread, besides the heartbeat: after a change an operator should see. */
@@ -201,18 +220,36 @@ public final class FleetAgent implements AutoCloseable {
 
     private void publishStatus() {
         try {
-            uplink.publish(topics.status(deviceId), codec.encode(status()), true);
+            java.util.concurrent.CompletableFuture<Boolean> sent = uplink.publish(topics.status(deviceId), codec.encode(status()), true);
+            Updates u = updates;
+            if (u != null) {
+                // the health of a new version: its status reached the broker (marked on the fleet thread)
+                sent.thenAccept(ok -> {
+                    if (Boolean.TRUE.equals(ok)) {
+                        publishOnWorker(u::statusDelivered);
+                    }
+                });
+            }
         } catch (RuntimeException e) {
             Logger.warn("status not published: {}", e.toString());
         }
     }
 
-    static double cpuTemperature() {
+    private void publishOnWorker(Runnable r) {
+        try {
+            worker.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // stopping
+        }
+    }
+
+    /** The SoC temperature in degrees Celsius, or null without a thermal zone (off a Pi, in a container). */
+    static Double cpuTemperature() {
         try {
             String t = Files.readString(Path.of("/sys/class/thermal/thermal_zone0/temp"), StandardCharsets.US_ASCII).trim();
             return Long.parseLong(t) / 1000.0;
         } catch (IOException | NumberFormatException | SecurityException e) {
-            return Double.NaN;
+            return null;
         }
     }
 
@@ -337,6 +374,14 @@ public final class FleetAgent implements AutoCloseable {
             case "restart" -> {
                 ack(c, true, "restarting");
                 worker.schedule(restart, 500, TimeUnit.MILLISECONDS);
+            }
+            case "update" -> {
+                Updates u = updates;
+                if (u == null) {
+                    ack(c, false, "this gateway takes no updates");
+                } else {
+                    u.command(c, (ok, result) -> ack(c, ok, result));
+                }
             }
             default -> ack(c, false, "unknown command '" + c.command() + "'");
         }

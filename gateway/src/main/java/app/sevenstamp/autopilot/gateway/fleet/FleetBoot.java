@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
+import app.sevenstamp.autopilot.gateway.config.UpdateSettings;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
@@ -24,7 +25,7 @@ public final class FleetBoot {
     }
 
     /** The effective configuration and the fleet settings. */
-    public record Boot(GatewayConfig config, FleetSettings fleet) {
+    public record Boot(GatewayConfig config, FleetSettings fleet, UpdateSettings updates) {
     }
 
     /** Reads the file and the stored fleet state; sets the log level. Does not provision. */
@@ -36,12 +37,17 @@ public final class FleetBoot {
             throw new ConfigException(file + ": cannot read the configuration: " + e.getMessage());
         }
         FleetSettings fileFleet = FleetSettings.take(p, file.toString());
+        // from the file only: which key a box trusts for updates and what root runs is not the sink's to change
+        UpdateSettings updates = UpdateSettings.take(p, file.toString());
         Path stateDir = FleetSettings.stateDir(p);
         Map<String, String> desired = FleetAgent.storedSettings(stateDir);
         Properties fleetKeys = new Properties();
         Properties all = new Properties();
         all.putAll(p);
         desired.forEach((k, v) -> {
+            if (k.startsWith("update.")) {
+                return; // never from the sink (see above); FleetAgent stores what it is sent
+            }
             if (k.startsWith("fleet.") || k.startsWith("provision.") || k.equals("log.level")) {
                 fleetKeys.setProperty(k, v);
             } else {
@@ -58,7 +64,7 @@ public final class FleetBoot {
         }
         // tinylog reads its configuration once, at the first log line: set the level before that
         System.setProperty("tinylog.writer.level", fleet.logLevel());
-        return new Phase1(file, all, fleet, stateDir);
+        return new Phase1(file, all, fleet, stateDir, updates);
     }
 
     private static void put(Properties p, FleetSettings f) {
@@ -75,7 +81,7 @@ public final class FleetBoot {
         p.setProperty("log.level", f.logLevel());
     }
 
-    public record Phase1(Path file, Properties properties, FleetSettings fleet, Path stateDir) {
+    public record Phase1(Path file, Properties properties, FleetSettings fleet, Path stateDir, UpdateSettings updates) {
 
         public boolean needsProvisioning() {
             return fleet.claimToken() != null && StateFiles.read(stateDir, StateFiles.IDENTITY).isEmpty();
@@ -98,14 +104,14 @@ public final class FleetBoot {
                 StateFiles.read(stateDir, StateFiles.IDENTITY).ifPresent(effective::putAll);
                 // a provisioned box takes the sink's desired config as it was at provisioning, too
                 FleetAgent.storedSettings(stateDir).forEach((k, v) -> {
-                    if (!k.startsWith("fleet.") && !k.startsWith("provision.") && !k.equals("log.level")) {
+                    if (!k.startsWith("fleet.") && !k.startsWith("provision.") && !k.equals("log.level") && !k.startsWith("update.")) {
                         effective.setProperty(k, v);
                     }
                 });
             }
             GatewayConfig config = GatewayConfig.from(new Settings(effective, file.toString()), hostName,
                     GatewayConfig.SERIAL_BY_ID);
-            return new Boot(config, fleet);
+            return new Boot(config, fleet, updates);
         }
 
         private void provision(byte[] deviceKey, Supplier<String> hardwareId, String version)
