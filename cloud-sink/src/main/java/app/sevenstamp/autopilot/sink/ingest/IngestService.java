@@ -74,10 +74,10 @@ public final class IngestService implements AutoCloseable {
     static final int BATCH = 256;
     /**
      * Paho's maxInflight: answers published and not yet completed. Paho frees an answer's slot on
-     * its callback thread, the same thread that waits in {@code messageArrived} while the ingest
-     * queue is full; then completions lag behind by up to a queue's worth (JFR and the bench showed
-     * "Too many publishes in progress" with 1000 here). Four queues' worth keeps the window from
-     * ever being what stops an answer; {@link #ackWindow} waits for a slot should it still be.
+     * its callback thread, which never waits ({@code messageArrived} lets an event go when the queue
+     * is full); completions can still lag behind a burst (JFR and the bench showed "Too many
+     * publishes in progress" with 1000 here). Four queues' worth keeps the window from ever being
+     * what stops an answer; {@link #ackWindow} waits for a slot should it still be.
      */
     static final int ACK_WINDOW = 4 * QUEUE_CAPACITY;
     /** How long an answer waits for a free in-flight slot before it is given up (the gateway redelivers). */
@@ -131,6 +131,8 @@ public final class IngestService implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean closing;
     private volatile boolean warnedNotConnected;
+    /** Callback thread only: when the last "queue full" warning was logged. */
+    private long lastShedWarning;
 
     private IngestService(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
             IngestRedo.Snapshots snapshots, SinkMetrics metrics) throws MqttException {
@@ -286,21 +288,31 @@ public final class IngestService implements AutoCloseable {
             }
             Inbound in = new Inbound(topic, message.getPayload(), message.getId(), message.getQos(), connection.get(),
                     System.nanoTime());
-            // A full queue blocks this callback instead of dropping the message: the message is not
-            // PUBACKed and Paho reads nothing more meanwhile, so the broker holds on to everything
-            // (backpressure). Dropping would lose an event the broker believes delivered. With manual
-            // acks the broker's own in-flight window (10 in Moquette, 20 in Mosquitto) usually stops
-            // well before this queue fills; the wait matters with brokers that allow more.
-            boolean warned = false;
-            while (!queue.offer(in, 1, TimeUnit.SECONDS)) {
-                if (!accepting) {
-                    return;
-                }
-                if (!warned) {
-                    Logger.warn("ingest queue full ({} events); holding back the broker until the ingest catches up",
-                            QUEUE_CAPACITY);
-                    warned = true;
-                }
+            // Never wait here. This is Paho's one callback thread: it also completes the answers' publishes,
+            // and while it waits Paho reads nothing from the socket, PUBACKs included, so the answers' window
+            // never frees and the ingest thread waits on it too (seen with 1,000 simulated boxes after a
+            // broker restart: both sinks down to a batch per 5 s). The broker's in-flight window (manual
+            // acks) keeps this queue from filling, except when a reconnect adds a new window to what an
+            // older connection left queued, or a broker allows more than the queue holds. Then the event
+            // is let go: PUBACKed so that the broker's window moves on, never answered, so the gateway,
+            // whose outbox keeps it until answered, sends it again after its ack timeout.
+            if (!queue.offer(in)) {
+                shed(in);
+            }
+        }
+
+        private void shed(Inbound in) {
+            metrics.countShed();
+            try {
+                client.messageArrivedComplete(in.messageId(), in.qos());
+            } catch (MqttException e) {
+                Logger.debug("cannot PUBACK a shed event: {}", e.getMessage());
+            }
+            long now = System.nanoTime();
+            if (now - lastShedWarning > TimeUnit.MINUTES.toNanos(1) || lastShedWarning == 0) {
+                lastShedWarning = now;
+                Logger.warn("ingest queue full ({} events): events are let go unanswered, and their gateways send them "
+                        + "again ({} so far); the sink is behind its broker", QUEUE_CAPACITY, metrics.shed());
             }
         }
 

@@ -106,6 +106,9 @@ public final class SinkCollector implements MultiCollector {
         out.add(CounterSnapshot.builder().name("sevenstamp_ingest_acks_not_sent")
                 .help("Acknowledgements that could not be handed to the MQTT client; the gateway sends the event again")
                 .dataPoint(counter(metrics.acksNotSent())).build());
+        out.add(CounterSnapshot.builder().name("sevenstamp_ingest_shed_events")
+                .help("Events let go because the ingest queue was full (never answered); the gateway sends each again")
+                .dataPoint(counter(metrics.shed())).build());
         out.add(CounterSnapshot.builder().name("sevenstamp_gaps_opened")
                 .help("Sequence gaps detected since start").dataPoint(counter(metrics.gapsOpened())).build());
         out.add(CounterSnapshot.builder().name("sevenstamp_gaps_filled")

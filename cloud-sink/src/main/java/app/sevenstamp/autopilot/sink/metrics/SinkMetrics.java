@@ -23,6 +23,7 @@ public final class SinkMetrics {
     private final LongAdder rejected = new LongAdder();
     private final LongAdder malformed = new LongAdder();
     private final LongAdder acksNotSent = new LongAdder();
+    private final LongAdder shed = new LongAdder();
     private final LongAdder gapsOpened = new LongAdder();
     private final LongAdder gapsFilled = new LongAdder();
     private final Map<RejectReason, LongAdder> rejectedByReason = new ConcurrentHashMap<>();
@@ -111,6 +112,14 @@ public final class SinkMetrics {
         return acksNotSent.sum();
     }
 
+    /**
+     * Events let go unread because the ingest queue was full (PUBACKed, never answered): the gateway sends
+     * each again after its ack timeout. Non-zero means the sink is behind its broker's in-flight window.
+     */
+    public long shed() {
+        return shed.sum();
+    }
+
     /** Every counter by name, for the HTTP API and logs. */
     public Map<String, Long> snapshot() {
         Map<String, Long> out = new TreeMap<>();
@@ -119,6 +128,7 @@ public final class SinkMetrics {
         out.put("rejected", rejected());
         out.put("malformed", malformed());
         out.put("acksNotSent", acksNotSent());
+        out.put("shed", shed());
         out.put("gapsOpened", gapsOpened.sum());
         out.put("gapsFilled", gapsFilled.sum());
         rejectedByReason.forEach((reason, n) -> out.put("rejected." + reason.name(), n.sum()));
@@ -176,5 +186,9 @@ public final class SinkMetrics {
 
     public void countAckNotSent() {
         acksNotSent.increment();
+    }
+
+    public void countShed() {
+        shed.increment();
     }
 }
