@@ -59,9 +59,11 @@ if [ -n "$offline" ]; then
     case "$deb" in
         http://*|https://*) echo "install-gateway.sh: --offline needs --deb to be a local file, not '$deb'" >&2; exit 64 ;;
     esac
-    # any installed package that provides java17-runtime-headless (openjdk-17 on bookworm, 21 on trixie)
-    dpkg-query -W -f='${Status} ${Provides}\n' 2>/dev/null | grep '^install ok installed ' \
-        | grep -Eq '(^| )java17-runtime-headless(,|$)' || {
+    # any installed package that provides java17-runtime-headless (openjdk-17 on bookworm, 21 on trixie);
+    # read whole, not with grep -q: its early exit would end dpkg-query with SIGPIPE, a failure under pipefail
+    java_providers=$(dpkg-query -W -f='${Status} ${Provides}\n' 2>/dev/null | grep '^install ok installed ' \
+        | grep -E '(^| )java17-runtime-headless(,|$)' || true)
+    [ -n "$java_providers" ] || {
         echo "install-gateway.sh: --offline: no Java 17 or later is installed (openjdk-17-jre-headless or openjdk-21-jre-headless)" >&2
         exit 69; }
 else
