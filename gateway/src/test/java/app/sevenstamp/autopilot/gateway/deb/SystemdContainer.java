@@ -100,6 +100,11 @@ final class SystemdContainer implements AutoCloseable {
         return root;
     }
 
+    /** The container's systemd (PID 1 inside) as this machine numbers it. */
+    long initPid() {
+        return init;
+    }
+
     /** The container's console (systemd's boot messages), for failure messages. */
     String console() {
         try {
