@@ -54,8 +54,10 @@ class UnderMemoryLimitIT {
     @TempDir
     Path dir;
 
+    // trixie only in CI: its Java 21 has the larger footprint (cgroup peak 76 MB against bookworm's 72 MB when both
+    // ran, docs/hardware.md), and bookworm's container is UnderSystemdIT's; about 70 s a release
     @ParameterizedTest
-    @EnumSource(DebianRelease.class)
+    @EnumSource(value = DebianRelease.class, names = "TRIXIE")
     void theGatewayKeepsWorkingUnderTheUnitsMemoryLimitThroughABurstAndADrain(DebianRelease release) throws Exception {
         assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
                 "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");

@@ -43,7 +43,7 @@ class MemoryFootprintIT {
     /** Where the jar runs, and how many scans each phase has (qemu is 10 to 20 times slower). */
     enum Where {
         AMD64(1000, 2000),
-        ARM64_TRIXIE_21(200, 400);
+        ARM64_TRIXIE_21(100, 200);
 
         final int burst;
         final int backlog;
