@@ -53,6 +53,8 @@ class UnderMemoryLimitIT {
 
     @TempDir
     Path dir;
+    /** The v1 memory cgroup made for the gateway on a cgroup v1 host; removed once the container is gone. */
+    private Path hostCgroup;
 
     // trixie only in CI: its Java 21 has the larger footprint (cgroup peak 76 MB against bookworm's 72 MB when both
     // ran, docs/hardware.md), and bookworm's container is UnderSystemdIT's; about 70 s a release
@@ -70,6 +72,11 @@ class UnderMemoryLimitIT {
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError(e.getMessage() + "\n--- journal of " + UNIT + ":\n"
                         + box.run("journalctl", "--no-pager", "-u", UNIT).output(), e);
+            }
+        } finally {
+            // after the container's power-off: a JVM left running by a failure has ended with it
+            if (hostCgroup != null) {
+                removeWhenEmpty(hostCgroup);
             }
         }
     }
@@ -90,6 +97,7 @@ class UnderMemoryLimitIT {
         }
         Process perl = box.start("perl", "-e", PTY);
         Path cgroup = null;
+        boolean initMoved = false;
         String cgroupNote;
         try {
             BufferedReader fromPty = new BufferedReader(new InputStreamReader(perl.getInputStream(), StandardCharsets.UTF_8));
@@ -115,10 +123,13 @@ class UnderMemoryLimitIT {
                     && box.run("test", "-f", "/sys/fs/cgroup/memory.stat").status() == 0;
             if (!systemdEnforces) {
                 cgroup = hostMemoryCgroup(box, memoryMax);
+                hostCgroup = cgroup;
+                initMoved = true;
             }
             box.exec("systemctl", "start", UNIT); // Type=notify: returns once READY=1 arrived
-            if (cgroup != null) {
+            if (initMoved) {
                 moveBack(box);
+                initMoved = false;
             }
             String pid = box.property(UNIT, "MainPID");
             await("the device connected").atMost(WAIT).until(() -> box.exec("journalctl", "--no-pager", "-u", UNIT, "-o", "cat")
@@ -166,8 +177,8 @@ class UnderMemoryLimitIT {
             assertEquals("success", box.property(UNIT, "Result"));
         } finally {
             perl.destroy();
-            if (cgroup != null) {
-                removeWhenEmpty(cgroup);
+            if (initMoved) {
+                moveBack(box); // the start failed: the container's PID 1 leaves the gateway's cgroup all the same
             }
         }
     }
