@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the 7stamp Autopilot gateway on a fresh Raspberry Pi OS Lite (Bookworm) or Debian box:
-# Java 17, the .deb (from a URL or a local file), and the broker address and claim token in
+# Installs the 7stamp Autopilot gateway on a fresh Raspberry Pi OS Lite or Debian box (bookworm or trixie):
+# its Java (17 on bookworm, 21 on trixie), the .deb (from a URL or a local file), and the broker address and claim token in
 # /etc/7stamp-autopilot/gateway.properties; then (re)starts the service.
 #
 #   curl -fsSL https://example.com/install-gateway.sh | sudo bash -s -- \
@@ -9,7 +9,7 @@
 #
 # Without --broker/--claim it asks (when a terminal is attached). Idempotent: run it again to change
 # the broker or the token; other keys in the config are kept. --offline (for image builds and tests):
-# no apt-get update and no downloads; Java 17 must be installed already and --deb must be a local file.
+# no apt-get update and no downloads; Java 17 or later must be installed already and --deb must be a local file.
 set -euo pipefail
 
 CONFIG=/etc/7stamp-autopilot/gateway.properties
@@ -59,12 +59,22 @@ if [ -n "$offline" ]; then
     case "$deb" in
         http://*|https://*) echo "install-gateway.sh: --offline needs --deb to be a local file, not '$deb'" >&2; exit 64 ;;
     esac
-    dpkg-query -W -f='${Status}' openjdk-17-jre-headless 2>/dev/null | grep -q 'install ok installed' || {
-        echo "install-gateway.sh: --offline: openjdk-17-jre-headless is not installed" >&2; exit 69; }
+    # any installed package that provides java17-runtime-headless (openjdk-17 on bookworm, 21 on trixie);
+    # read whole, not with grep -q: its early exit would end dpkg-query with SIGPIPE, a failure under pipefail
+    java_providers=$(dpkg-query -W -f='${Status} ${Provides}\n' 2>/dev/null | grep '^install ok installed ' \
+        | grep -E '(^| )java17-runtime-headless(,|$)' || true)
+    [ -n "$java_providers" ] || {
+        echo "install-gateway.sh: --offline: no Java 17 or later is installed (openjdk-17-jre-headless or openjdk-21-jre-headless)" >&2
+        exit 69; }
 else
-    echo "==> installing Java 17 (headless)"
     apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends openjdk-17-jre-headless ca-certificates curl >/dev/null
+    # the .deb's first Java alternative this release has: 17 on bookworm, 21 on trixie (17 is gone there)
+    java_package=openjdk-21-jre-headless
+    if apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then
+        java_package=openjdk-17-jre-headless
+    fi
+    echo "==> installing Java ($java_package)"
+    apt-get install -y -q --no-install-recommends "$java_package" ca-certificates curl >/dev/null
 fi
 
 work=$(mktemp -d)

@@ -102,11 +102,12 @@ public final class GatewayMain {
         Optional<Watchdog> watchdog = Watchdog.start(systemd, gateway.healthCheck());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway, systemd, watchdog), "shutdown"));
         Logger.info("gateway ready: device={} location={} scanner={} broker={} topics={}/gw/{}/... outbox={} "
-                        + "feedback={} programs={} version={} (started in {} ms, JVM up {} ms)",
+                        + "feedback={} programs={} version={} on Java {} (started in {} ms, JVM up {} ms)",
                 config.deviceId(), config.location(), gateway.describeScanner(), config.mqtt().url(),
                 config.mqtt().topicPrefix(), config.deviceId(), config.outboxDir(),
                 config.feedback().type().name().toLowerCase(java.util.Locale.ROOT), config.describePrograms(),
-                version(), (System.nanoTime() - started) / 1_000_000, ManagementFactory.getRuntimeMXBean().getUptime());
+                version(), Runtime.version(), (System.nanoTime() - started) / 1_000_000,
+                ManagementFactory.getRuntimeMXBean().getUptime());
         systemd.ready("stamping: device=" + config.deviceId() + " broker=" + config.mqtt().url());
         return 0;
     }

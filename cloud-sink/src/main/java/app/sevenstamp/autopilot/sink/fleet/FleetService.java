@@ -367,10 +367,6 @@ public final class FleetService implements AutoCloseable {
         }
     }
 
-    /**
-     * Keeps {@code r} retained (QoS 1) on {@code PREFIX/rules} for every box: now if connected, and again on
-     * every (re)connect, so a broker restarted without its retained store gets it back.
-     */
     /** The version of the counter rules this sink keeps retained for the boxes; 0 before {@link #publishRules}. */
     public long rulesVersion() {
         CounterRules r = rules;
@@ -387,6 +383,10 @@ public final class FleetService implements AutoCloseable {
         this.renumber = Objects.requireNonNull(renumber, "renumber");
     }
 
+    /**
+     * Keeps {@code r} retained (QoS 1) on {@code PREFIX/rules} for every box: now if connected, and again on
+     * every (re)connect, so a broker restarted without its retained store gets it back.
+     */
     public void publishRules(CounterRules r) {
         rules = Objects.requireNonNull(r, "rules");
         worker.execute(this::publishRulesNow);

@@ -16,42 +16,44 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
 
 /**
- * The .deb on a real Debian bookworm: a debootstrap tree (minbase + the Java runtime the package
- * depends on) in a chroot, where dpkg installs, removes and purges the package and runs its
+ * The .deb on a real Debian, bookworm (OpenJDK 17) and trixie (OpenJDK 21): a debootstrap tree (minbase +
+ * the Java runtime the package depends on, as that release provides it) in a chroot, where dpkg installs, removes and purges the package and runs its
  * maintainer scripts. There is no systemd running in a chroot: the scripts must enable the unit
  * without starting it, which is also what an SD-card image build sees.
  *
- * <p>The tree is made once and kept in {@code ~/.cache/7stamp-chroot} (about 50 s and 480 MB from
- * deb.debian.org); each run copies it, so runs do not see each other's leftovers. Needs root (chroot
+ * <p>Each release's tree is made once and kept in {@code ~/.cache/7stamp-chroot} (about 30 to 50 s and 470 MB
+ * each from the Debian mirror; {@link DebianRelease}); each run copies it, so runs do not see each other's leftovers. Needs root (chroot
  * and dpkg); scripts/test runs as root in CI.
  */
 class DebPackageIT {
     private static final Path TARGET = Path.of("target");
-    private static final String SUITE = "bookworm";
-    private static final String INCLUDE = "adduser,openjdk-17-jre-headless";
-    static final Path CACHE = Path.of(System.getProperty("user.home"), ".cache", "7stamp-chroot",
-            SUITE + "-minbase-jre17");
+    /** The package's Java dependency: the first alternative bookworm has, the second trixie, the third any other Java 17+. */
+    static final String JAVA_DEPENDS = "openjdk-17-jre-headless | openjdk-21-jre-headless | java17-runtime-headless";
+    /** The bookworm tree (its place before trixie was added; other tests use it). */
+    static final Path CACHE = DebianRelease.BOOKWORM.baseCache();
 
     @TempDir
     Path dir;
 
-    @Test
-    void installEnablesRemoveKeepsConfigAndStatePurgeRemovesEverything() throws Exception {
+    @ParameterizedTest
+    @EnumSource(DebianRelease.class)
+    void installEnablesRemoveKeepsConfigAndStatePurgeRemovesEverything(DebianRelease release) throws Exception {
         assertEquals("0", run(List.of("id", "-u")).trim(), "the package test needs root (chroot, dpkg); run scripts/test as root");
         Path deb = theDeb();
         Path root = dir.resolve("root");
-        run(List.of("cp", "-a", "--reflink=auto", baseTree().toString(), root.toString()));
+        run(List.of("cp", "-a", "--reflink=auto", baseTree(release).toString(), root.toString()));
         Files.copy(deb, root.resolve("tmp/gateway.deb"));
 
         String control = run(List.of(Tools.require("dpkg-deb", "dpkg").toString(), "--field", deb.toString(),
                 "Architecture", "Depends"));
         assertTrue(control.contains("Architecture: all"), control);
-        assertTrue(control.contains("openjdk-17-jre-headless | java17-runtime-headless"), control);
+        assertTrue(control.contains("Depends: " + JAVA_DEPENDS + ","), control);
 
         // install: the user in its groups, the files, the conffile, the unit enabled (not started: no systemd)
         chroot(root, "dpkg", "-i", "/tmp/gateway.deb");
@@ -60,8 +62,8 @@ class DebPackageIT {
             assertTrue(id.contains("(" + group + ")"), id);
         }
         assertTrue(Files.isRegularFile(root.resolve("usr/share/7stamp-autopilot/autopilot-gateway.jar")));
-        assertTrue(Files.isRegularFile(root.resolve("lib/systemd/system/7stamp-gateway.service")));
-        assertTrue(Files.isRegularFile(root.resolve("lib/udev/rules.d/60-7stamp-scanner.rules")));
+        assertTrue(Files.isRegularFile(root.resolve("usr/lib/systemd/system/7stamp-gateway.service")));
+        assertTrue(Files.isRegularFile(root.resolve("usr/lib/udev/rules.d/60-7stamp-scanner.rules")));
         Path wants = root.resolve("etc/systemd/system/multi-user.target.wants/7stamp-gateway.service");
         assertTrue(Files.isSymbolicLink(wants), "enabled at boot");
         assertEquals("/etc/7stamp-autopilot/gateway.properties",
@@ -71,6 +73,10 @@ class DebPackageIT {
         // the installed jar runs on the installed Java, and reads the shipped example config
         String missingKey = javaInChroot(root);
         assertTrue(missingKey.contains("cards.trustedKeys: missing"), missingKey);
+        // ... and that Java is the release's own (17 on bookworm, 21 on trixie)
+        String version = javaVersionInChroot(root);
+        assertTrue(version.startsWith("openjdk version \"" + release.javaFeature() + "."), version);
+        Logger.info("{}: the gateway jar ran on {}", release.suite(), version.lines().findFirst().orElse(""));
 
         // state as the service would leave it
         Path state = root.resolve("var/lib/7stamp-autopilot/outbox");
@@ -82,7 +88,7 @@ class DebPackageIT {
         // remove: program gone and disabled; config, state and user stay for a reinstall
         chroot(root, "dpkg", "-r", "7stamp-autopilot-gateway");
         assertFalse(Files.exists(root.resolve("usr/share/7stamp-autopilot/autopilot-gateway.jar")));
-        assertFalse(Files.exists(root.resolve("lib/systemd/system/7stamp-gateway.service")));
+        assertFalse(Files.exists(root.resolve("usr/lib/systemd/system/7stamp-gateway.service")));
         Path mask = root.resolve("etc/systemd/system/7stamp-gateway.service");
         assertEquals(Path.of("/dev/null"), Files.readSymbolicLink(mask), "masked while removed, as dh_installsystemd does");
         assertTrue(Files.readString(root.resolve("etc/7stamp-autopilot/gateway.properties")).contains("ssl://broker:8883"));
@@ -113,11 +119,12 @@ class DebPackageIT {
      * Pi OS's own Java package, the prompts on /dev/tty, and the systemctl enable/restart branch (no
      * systemd runs in a chroot; the package's postinst enables the unit, as checked here).
      */
-    @Test
-    void theInstallScriptInstallsTheLocalPackageWritesBrokerAndClaimAndEnablesTheUnit() throws Exception {
+    @ParameterizedTest
+    @EnumSource(DebianRelease.class)
+    void theInstallScriptInstallsTheLocalPackageWritesBrokerAndClaimAndEnablesTheUnit(DebianRelease release) throws Exception {
         assertEquals("0", run(List.of("id", "-u")).trim(), "the install script test needs root (chroot, dpkg); run scripts/test as root");
         Path root = dir.resolve("root");
-        run(List.of("cp", "-a", "--reflink=auto", baseTree().toString(), root.toString()));
+        run(List.of("cp", "-a", "--reflink=auto", baseTree(release).toString(), root.toString()));
         Files.copy(theDeb(), root.resolve("tmp/gateway.deb"));
         Files.copy(Path.of("..", "scripts", "install-gateway.sh"), root.resolve("tmp/install-gateway.sh"));
         Files.writeString(root.resolve("tmp/ca.pem"), "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
@@ -164,23 +171,29 @@ class DebPackageIT {
         }
     }
 
-    /** The cached bookworm tree, made with debootstrap when missing (atomically: a half-made tree is never used). */
-    static synchronized Path baseTree() throws IOException, InterruptedException {
-        Path complete = CACHE.resolve(".7stamp-complete");
+    /** The cached bookworm tree. */
+    static Path baseTree() throws IOException, InterruptedException {
+        return baseTree(DebianRelease.BOOKWORM);
+    }
+
+    /** The release's cached tree, made with debootstrap when missing (atomically: a half-made tree is never used). */
+    static synchronized Path baseTree(DebianRelease release) throws IOException, InterruptedException {
+        Path cache = release.baseCache();
+        Path complete = cache.resolve(".7stamp-complete");
         if (Files.exists(complete)) {
-            return CACHE;
+            return cache;
         }
-        Files.createDirectories(CACHE.getParent());
-        Path building = CACHE.resolveSibling(CACHE.getFileName() + ".building");
-        run(List.of("rm", "-rf", building.toString(), CACHE.toString()));
+        Files.createDirectories(cache.getParent());
+        Path building = cache.resolveSibling(cache.getFileName() + ".building");
+        run(List.of("rm", "-rf", building.toString(), cache.toString()));
         long start = System.nanoTime();
-        run(List.of(Tools.require("debootstrap", "debootstrap").toString(), "--variant=minbase", "--include=" + INCLUDE,
-                SUITE, building.toString(), mirror()));
-        Files.writeString(building.resolve(".7stamp-complete"), SUITE + " " + INCLUDE + "\n");
-        Files.move(building, CACHE, StandardCopyOption.ATOMIC_MOVE);
-        Logger.info("debootstrap {} with {} took {} s; cached in {}", SUITE, INCLUDE,
-                (System.nanoTime() - start) / 1_000_000_000, CACHE);
-        return CACHE;
+        run(List.of(Tools.require("debootstrap", "debootstrap").toString(), "--variant=minbase", "--include=" + release.include(),
+                release.suite(), building.toString(), mirror()));
+        Files.writeString(building.resolve(".7stamp-complete"), release.suite() + " " + release.include() + "\n");
+        Files.move(building, cache, StandardCopyOption.ATOMIC_MOVE);
+        Logger.info("debootstrap {} with {} took {} s; cached in {}", release.suite(), release.include(),
+                (System.nanoTime() - start) / 1_000_000_000, cache);
+        return cache;
     }
 
     /** The Debian mirror apt uses on this machine (deb822 or one-line sources), else deb.debian.org. */
@@ -218,6 +231,17 @@ class DebPackageIT {
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             assertEquals(78, p.exitValue(), "exit status for a configuration error; output:\n" + out);
             return out;
+        } finally {
+            run(List.of("umount", proc.toString()));
+        }
+    }
+
+    /** {@code java -version} of the chroot's default Java (what /usr/bin/java points at). */
+    private static String javaVersionInChroot(Path root) throws IOException, InterruptedException {
+        Path proc = root.resolve("proc");
+        run(List.of("mount", "-t", "proc", "proc", proc.toString()));
+        try {
+            return chroot(root, "java", "-version");
         } finally {
             run(List.of("umount", proc.toString()));
         }

@@ -20,11 +20,11 @@ import java.util.stream.Stream;
 import org.tinylog.Logger;
 
 /**
- * A Debian bookworm booted with real systemd as its PID 1 under systemd-nspawn, for tests of the units
+ * A Debian (bookworm or trixie, {@link DebianRelease}) booted with real systemd as its PID 1 under systemd-nspawn, for tests of the units
  * as systemd runs them (Type=notify, the watchdog, Restart=, the journal, the hardening options).
  *
- * <p>The tree is DebPackageIT's cached debootstrap tree plus systemd, systemd-sysv and dbus, made once
- * and cached next to it ({@code ...-systemd}); each container boots a copy. The container shares the
+ * <p>The tree is DebPackageIT's cached debootstrap tree of the release plus systemd, systemd-sysv and dbus,
+ * made once per release and cached next to it ({@code ...-systemd}); each container boots a copy. The container shares the
  * host's network, so a broker on the host's 127.0.0.1 is reachable from inside.
  *
  * <p>Without systemd on the host: {@code --register=no --keep-unit} (nothing to register with), no
@@ -33,7 +33,8 @@ import org.tinylog.Logger;
  * share them) that {@link #close} removes, with what nspawn leaves in /run. Needs root.
  */
 final class SystemdContainer implements AutoCloseable {
-    static final Path CACHE = DebPackageIT.CACHE.resolveSibling(DebPackageIT.CACHE.getFileName() + "-systemd");
+    /** The bookworm tree (its place before trixie was added). */
+    static final Path CACHE = DebianRelease.BOOKWORM.systemdCache();
     private static final String PACKAGES = "systemd systemd-sysv dbus";
     private static final Path CGROUPS = Path.of("/sys/fs/cgroup");
     private static final Duration BOOT_WAIT = Duration.ofSeconds(60);
@@ -57,13 +58,18 @@ final class SystemdContainer implements AutoCloseable {
         this.cgroups = cgroups;
     }
 
-    /** Copies the cached tree into {@code dir}/root and boots it; returns once systemd says running (or degraded). */
+    /** A bookworm container: {@link #boot(Path, DebianRelease)}. */
     static SystemdContainer boot(Path dir) throws IOException, InterruptedException {
+        return boot(dir, DebianRelease.BOOKWORM);
+    }
+
+    /** Copies the release's cached tree into {@code dir}/root and boots it; returns once systemd says running (or degraded). */
+    static SystemdContainer boot(Path dir, DebianRelease release) throws IOException, InterruptedException {
         Path nspawnTool = Tools.require("systemd-nspawn", "systemd-container");
         Tools.require("nsenter", "util-linux");
         Files.createDirectories(dir);
         Path root = dir.resolve("root");
-        run(List.of("cp", "-a", "--reflink=auto", tree().toString(), root.toString()));
+        run(List.of("cp", "-a", "--reflink=auto", tree(release).toString(), root.toString()));
         String machine = "7stamp-" + UUID.randomUUID().toString().substring(0, 8);
         List<Path> cgroups = cgroupsFor(machine);
         Path log = dir.resolve("nspawn.log");
@@ -85,13 +91,18 @@ final class SystemdContainer implements AutoCloseable {
             container.close();
             throw e;
         }
-        Logger.info("container {} booted with systemd as PID 1 (host pid {}) in {} ms", machine, container.init,
+        Logger.info("{} container {} booted with systemd as PID 1 (host pid {}) in {} ms", release.suite(), machine, container.init,
                 (System.nanoTime() - start) / 1_000_000);
         return container;
     }
 
     Path root() {
         return root;
+    }
+
+    /** The container's systemd (PID 1 inside) as this machine numbers it. */
+    long initPid() {
+        return init;
     }
 
     /** The container's console (systemd's boot messages), for failure messages. */
@@ -226,14 +237,28 @@ final class SystemdContainer implements AutoCloseable {
      * a half-made tree is never used). apt-get needs /proc and a resolver in the chroot; the machine id
      * is emptied so that each boot makes its own.
      */
-    static synchronized Path tree() throws IOException, InterruptedException {
-        Path complete = CACHE.resolve(".7stamp-complete");
+    static Path tree() throws IOException, InterruptedException {
+        return tree(DebianRelease.BOOKWORM);
+    }
+
+    /** The release's systemd-ready tree (see {@link #tree()}), one per release, shared by every container test. */
+    static Path tree(DebianRelease release) throws IOException, InterruptedException {
+        return withPackages(release, release.systemdCache(), PACKAGES);
+    }
+
+    /**
+     * The release's minbase tree plus {@code packages}, cached in {@code cache} (made when missing, atomically:
+     * a half-made tree is never used). Also used for the trixie tree with lintian (PackageLintIT).
+     */
+    static synchronized Path withPackages(DebianRelease release, Path cache, String packages)
+            throws IOException, InterruptedException {
+        Path complete = cache.resolve(".7stamp-complete");
         if (Files.exists(complete)) {
-            return CACHE;
+            return cache;
         }
-        Path base = DebPackageIT.baseTree();
-        Path building = CACHE.resolveSibling(CACHE.getFileName() + ".building");
-        run(List.of("rm", "-rf", building.toString(), CACHE.toString()));
+        Path base = DebPackageIT.baseTree(release);
+        Path building = cache.resolveSibling(cache.getFileName() + ".building");
+        run(List.of("rm", "-rf", building.toString(), cache.toString()));
         long start = System.nanoTime();
         run(List.of("cp", "-a", "--reflink=auto", base.toString(), building.toString()));
         Files.copy(Path.of("/etc/resolv.conf"), building.resolve("etc/resolv.conf"), StandardCopyOption.REPLACE_EXISTING);
@@ -241,15 +266,17 @@ final class SystemdContainer implements AutoCloseable {
         run(List.of("mount", "--bind", "/proc", proc.toString()));
         try {
             run(List.of("chroot", building.toString(), "sh", "-c",
-                    "apt-get update -q && apt-get install -y -q --no-install-recommends " + PACKAGES + " && apt-get clean"));
+                    "apt-get update -q && apt-get install -y -q --no-install-recommends " + packages + " && apt-get clean"));
         } finally {
             run(List.of("umount", proc.toString()));
         }
         Files.writeString(building.resolve("etc/machine-id"), "");
-        Files.writeString(building.resolve(".7stamp-complete"), "bookworm minbase jre17 + " + PACKAGES + "\n");
-        Files.move(building, CACHE, StandardCopyOption.ATOMIC_MOVE);
-        Logger.info("systemd tree ({}) made in {} s; cached in {}", PACKAGES, (System.nanoTime() - start) / 1_000_000_000, CACHE);
-        return CACHE;
+        Files.writeString(building.resolve(".7stamp-complete"), release.suite() + " minbase jre" + release.javaFeature() + " + "
+                + packages + "\n");
+        Files.move(building, cache, StandardCopyOption.ATOMIC_MOVE);
+        Logger.info("{} tree with {} made in {} s; cached in {}", release.suite(), packages,
+                (System.nanoTime() - start) / 1_000_000_000, cache);
+        return cache;
     }
 
     static String run(List<String> command) throws IOException, InterruptedException {

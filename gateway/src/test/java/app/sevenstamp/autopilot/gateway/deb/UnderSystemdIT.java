@@ -24,12 +24,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
 
 /**
- * The installed .deb under real systemd: a Debian bookworm container with systemd as PID 1
- * ({@link SystemdContainer}), the package installed with dpkg, the shipped unit and config, and the
+ * The installed .deb under real systemd: a Debian container with systemd as PID 1 ({@link SystemdContainer}),
+ * bookworm with OpenJDK 17 and trixie with OpenJDK 21 for the gateway (the sink's test runs on bookworm), the package installed with dpkg, the shipped unit and config, and the
  * sink with its embedded broker on the host. Checks what only systemd itself can show: the unit's
  * hardening lets the JVM run, READY=1 makes it active, the watchdog is fed past WatchdogSec, the
  * fleet {@code restart} command ends the process with 75 and Restart=on-failure starts it again, a
@@ -50,14 +52,15 @@ class UnderSystemdIT {
     private Path sinkConfig;
     private String sinkUrl;
 
-    @Test
-    void theInstalledGatewayRunsIsWatchedIsRestartedByTheFleetCommandAndStopsCleanly() throws Exception {
+    @ParameterizedTest
+    @EnumSource(DebianRelease.class)
+    void theInstalledGatewayRunsIsWatchedIsRestartedByTheFleetCommandAndStopsCleanly(DebianRelease release) throws Exception {
         assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
                 "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
         Path deb = DebPackageIT.theDeb();
-        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"))) {
+        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
             try {
-                exercise(sink, box, deb);
+                exercise(sink, box, deb, release);
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError(e.getMessage() + "\n--- journal of " + UNIT + ":\n"
                         + box.run("journalctl", "--no-pager", "-u", UNIT).output(), e);
@@ -65,7 +68,7 @@ class UnderSystemdIT {
         }
     }
 
-    private void exercise(SinkServer sink, SystemdContainer box, Path deb) throws Exception {
+    private void exercise(SinkServer sink, SystemdContainer box, Path deb, DebianRelease release) throws Exception {
         FleetRegistry registry = sink.fleet().registry();
 
         // 1. install: postinst enables the unit and starts it on the shipped config, which has neither
@@ -100,6 +103,9 @@ class UnderSystemdIT {
         assertTrue(box.property(UNIT, "StatusText").startsWith("stamping: device=shop-sd-"), box.property(UNIT, "StatusText"));
         String firstPid = box.property(UNIT, "MainPID");
         assertNotEquals("0", firstPid);
+        // the release's own Java runs it: 17 on bookworm, 21 on trixie
+        String javaVersion = box.exec("java", "-version");
+        assertTrue(javaVersion.startsWith("openjdk version \"" + release.javaFeature() + "."), javaVersion);
         // the hardening was applied to the running JVM, not skipped (systemd skips what it cannot do in
         // some containers): no privileges, a seccomp filter, the system read-only but its state directory
         String proc = box.exec("cat", "/proc/" + firstPid + "/status");
@@ -297,12 +303,13 @@ class UnderSystemdIT {
      * enables the unit): its {@code systemctl enable/restart} branch starts the gateway with the broker
      * and the claim it wrote, and the box provisions itself and comes online at the sink.
      */
-    @Test
-    void theInstallScriptStartsTheGatewayWhenSystemdRuns() throws Exception {
+    @ParameterizedTest
+    @EnumSource(DebianRelease.class)
+    void theInstallScriptStartsTheGatewayWhenSystemdRuns(DebianRelease release) throws Exception {
         assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
                 "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
         Path deb = DebPackageIT.theDeb();
-        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"))) {
+        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
             try {
                 Files.copy(deb, box.root().resolve("root/gateway.deb"));
                 Files.copy(Path.of("..", "scripts", "install-gateway.sh"), box.root().resolve("root/install-gateway.sh"));
@@ -490,7 +497,7 @@ class UnderSystemdIT {
     }
 
     /** As install-gateway.sh's set_key: replace the key's line (also a commented one), else append it. */
-    private static void setKeys(Path config, Map<String, String> keys) throws IOException {
+    static void setKeys(Path config, Map<String, String> keys) throws IOException {
         List<String> lines = new ArrayList<>(Files.readAllLines(config, StandardCharsets.UTF_8));
         for (Map.Entry<String, String> e : keys.entrySet()) {
             String line = e.getKey() + "=" + e.getValue();

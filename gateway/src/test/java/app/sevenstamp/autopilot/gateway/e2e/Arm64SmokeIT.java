@@ -18,11 +18,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Our stand-in for the Pi: the real gateway jar on Debian's aarch64 OpenJDK 17 under qemu-user-static,
+ * Our stand-in for the Pi: the real gateway jar on Debian's aarch64 Java under qemu-user-static, bookworm's
+ * OpenJDK 17 and trixie's OpenJDK 21 ({@link Arm64Java}), with the JVM options the shipped unit gives it,
  * with jSerialComm's aarch64 native library, reading a socat pty and delivering a stamp to the real sink
  * on this machine's JVM through its embedded broker. Slow by nature (every instruction is emulated), so
  * the waits are generous; nothing here asserts a timing.
@@ -38,9 +40,10 @@ class Arm64SmokeIT {
     @TempDir
     Path dir;
 
-    @Test
-    void theGatewayJarOnAnArm64JvmDeliversAStampFromASerialScanner() throws Exception {
-        Path qemu = requireQemuAndArm64Java();
+    @ParameterizedTest
+    @EnumSource(Arm64Java.class)
+    void theGatewayJarOnAnArm64JvmDeliversAStampFromASerialScanner(Arm64Java java) throws Exception {
+        List<String> jvm = java.prefix();
         Path sinkProperties = dir.resolve("sink.properties");
         Properties p = new Properties();
         p.setProperty("store.dir", dir.resolve("sink").toString());
@@ -69,9 +72,11 @@ class Arm64SmokeIT {
                     "feedback.type=console",
                     ""), StandardCharsets.UTF_8);
             Path tmp = Files.createDirectories(dir.resolve("tmp")); // where jSerialComm unpacks its aarch64 library
-            List<String> command = command(qemu, tmp, config);
+            List<String> command = command(jvm, tmp, config);
             try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway.log"), command)) {
                 gateway.awaitLog("gateway ready", START);
+                // the release's own Java ran it (the ready line names it)
+                assertTrue(gateway.log().contains("on Java " + java.feature() + "."), "Java " + java.feature() + " in:\n" + gateway.log());
                 gateway.awaitLog("open at 9600 baud", START);
                 assertTrue(hasAarch64Library(tmp), "jSerialComm must have unpacked its aarch64 library under " + tmp
                         + ":\n" + gateway.log());
@@ -97,11 +102,17 @@ class Arm64SmokeIT {
         }
     }
 
-    /** The arm64 JDK's java under qemu with the gateway jar, as the unit starts it on a Pi. */
+    /** bookworm's arm64 java under qemu with the gateway jar, as the unit starts it on a Pi. */
     static List<String> command(Path qemu, Path tmp, Path config) {
-        return List.of(qemu.toString(), "-L", "/", ARM64_JAVA.toString(), "-Xmx64m",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + tmp,
-                "-jar", GatewayProcess.JAR.toString(), "--config", config.toString());
+        return command(List.of(qemu.toString(), "-L", "/", ARM64_JAVA.toString()), tmp, config);
+    }
+
+    /** An arm64 java under qemu ({@link Arm64Java#prefix}) with the unit's JVM options and the gateway jar. */
+    static List<String> command(List<String> jvm, Path tmp, Path config) {
+        List<String> command = new java.util.ArrayList<>(jvm);
+        command.addAll(UnitJvmFlags.options());
+        command.addAll(List.of("-Djava.io.tmpdir=" + tmp, "-jar", GatewayProcess.JAR.toString(), "--config", config.toString()));
+        return command;
     }
 
     /** qemu and the arm64 JVM, or a failure that says how to install them. */

@@ -41,6 +41,11 @@ final class GatewayProcess implements AutoCloseable {
         return start(log, command, Map.of());
     }
 
+    /** This command (a JVM and its options, the jar, {@code config}) with these variables added to its environment. */
+    static GatewayProcess start(Path config, Path log, List<String> command, Map<String, String> environment) {
+        return start(log, command, environment);
+    }
+
     private static GatewayProcess start(Path log, List<String> command, Map<String, String> environment) {
         if (!Files.isRegularFile(JAR)) {
             throw new AssertionError(JAR.toAbsolutePath() + " is missing: integration tests run after `mvn package`");
