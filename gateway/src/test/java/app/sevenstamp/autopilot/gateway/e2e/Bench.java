@@ -73,7 +73,12 @@ public final class Bench {
         int inflight = args.length > 2 ? Integer.parseInt(args[2]) : 100;
         int paced = args.length > 3 ? Integer.parseInt(args[3]) : 300;
         Path work = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "bench-");
-        List<String> jvmFlags = shippedJvmFlags();
+        List<String> jvmFlags = new ArrayList<>(shippedJvmFlags());
+        boolean nmt = "1".equals(System.getenv("BENCH_NMT"));
+        if (nmt) {
+            // BENCH_NMT=1: the JVM's own account of its memory, written next to the logs (what RSS is made of)
+            jvmFlags.add("-XX:NativeMemoryTracking=summary");
+        }
         System.out.printf("7stamp Autopilot benchmark: %d scans, %d paced scans, backlog %d, mqtt.inflight %d, work dir %s%n",
                 scans, paced, backlog, inflight, work);
         System.out.printf("gateway JVM flags (as the .deb ships them, %s): %s; broker: %s%n", UNIT.getFileName(),
@@ -141,6 +146,9 @@ public final class Bench {
                         latency[i] = System.nanoTime() - s;
                     }
                     rssAfterScans = rssKb(g.pid());
+                    if (nmt) {
+                        nativeMemory(g.pid(), work.resolve("nmt-after-scans.txt"));
+                    }
                     g.terminate(java.time.Duration.ofSeconds(10));
                 }
                 long acceptedBefore = sink.metrics().accepted();
@@ -179,6 +187,9 @@ public final class Bench {
                     }
                     drainMs = (System.nanoTime() - d0) / 1_000_000;
                     drainWriteBytes = writeBytes(g.pid()) - io0;
+                    if (nmt) {
+                        nativeMemory(g.pid(), work.resolve("nmt-after-drain.txt"));
+                    }
                     rssDrain = peak;
                 }
                 double drainRate = backlog * 1000.0 / Math.max(1, drainMs);
@@ -255,6 +266,13 @@ public final class Bench {
             }
         }
         return flags;
+    }
+
+    private static void nativeMemory(long pid, Path out) throws Exception {
+        Process p = new ProcessBuilder("jcmd", String.valueOf(pid), "VM.native_memory", "summary")
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        p.waitFor(30, TimeUnit.SECONDS);
+        System.out.println("native memory summary: " + out);
     }
 
     /** Bytes the process caused to be written to the storage layer (page-dirtying time), from /proc/PID/io. */
