@@ -74,6 +74,12 @@ public final class Bench {
         int paced = args.length > 3 ? Integer.parseInt(args[3]) : 300;
         Path work = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "bench-");
         List<String> jvmFlags = new ArrayList<>(shippedJvmFlags());
+        String extra = System.getenv("BENCH_JVM_EXTRA");
+        if (extra != null && !extra.isBlank()) {
+            // e.g. BENCH_JVM_EXTRA=-Xms8m: the initial heap a 512 MB Pi Zero 2 W gets by ergonomics (RAM / 64);
+            // a big build machine starts the heap at -Xmx, which makes RSS here larger than on the box
+            jvmFlags.addAll(List.of(extra.trim().split("\\s+")));
+        }
         boolean nmt = "1".equals(System.getenv("BENCH_NMT"));
         if (nmt) {
             // BENCH_NMT=1: the JVM's own account of its memory, written next to the logs (what RSS is made of)
