@@ -76,6 +76,8 @@ public final class Outbox implements AutoCloseable {
     static final long COMPACT_ABOVE_BYTES = 4L << 20;
     private static final long REOPEN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int DELETE_BATCH = 1000;
+    /** H2's page split size in bytes: see {@link #connect}. */
+    static final int H2_PAGE_SIZE = 4096;
     /** A redo log is rewritten (acknowledged rows dropped) past this size and twice the backlog's. */
     static final long REDO_REWRITE_BYTES = 1L << 20;
     /** Generous bytes per waiting event in the redo log, to judge when a rewrite pays. */
@@ -319,7 +321,11 @@ public final class Outbox implements AutoCloseable {
     private void connect(boolean mustExist) throws SQLException {
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
         // shutdown has drained the pipeline; close() runs SHUTDOWN itself.
-        String url = "jdbc:h2:" + storage.h2Prefix() + file + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE"
+        // PAGE_SIZE: H2 splits a B-tree page past this size (16 KB otherwise) and rewrites every page a commit
+        // touched, so smaller pages write less per commit: 21.6 -> 13.9 KB per stamp, an append and its
+        // delete at one scan per 100 ms (OutboxWriteBench, docs/perf/drain-and-writes.md). Not stored in
+        // the file: existing outboxes open as before and split their pages smaller from then on.
+        String url = "jdbc:h2:" + storage.h2Prefix() + file + ";WRITE_DELAY=0;PAGE_SIZE=" + H2_PAGE_SIZE + ";DB_CLOSE_ON_EXIT=FALSE"
                 + storage.h2Settings();
         connection = DriverManager.getConnection(url, "sa", "");
         connection.setAutoCommit(false);

@@ -51,13 +51,17 @@ final class InflightWindow {
         return entries.remove(eventId);
     }
 
-    /** When the longest-waiting event was sent, if any. */
+    /**
+     * When the longest-waiting event was sent, if any. The map keeps insertion order and an entry is
+     * inserted only when it is sent (never re-sent without {@link #resendAll()} clearing it first), so
+     * the first entry is the oldest: O(1), where a scan of the window ran for every event the uplink
+     * handled (JFR of the drain, docs/perf/drain-and-writes.md).
+     */
     OptionalLong oldestSentAt() {
-        long oldest = Long.MAX_VALUE;
-        for (Entry e : entries.values()) {
-            oldest = Math.min(oldest, e.sentAtNanos());
+        if (entries.isEmpty()) {
+            return OptionalLong.empty();
         }
-        return entries.isEmpty() ? OptionalLong.empty() : OptionalLong.of(oldest);
+        return OptionalLong.of(entries.values().iterator().next().sentAtNanos());
     }
 
     /** Forgets what was sent, so that everything still in the outbox is sent again from the start. */

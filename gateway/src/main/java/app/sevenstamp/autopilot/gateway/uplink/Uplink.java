@@ -275,6 +275,7 @@ public final class Uplink implements AutoCloseable {
                 }
                 if (event != null) {
                     handle(event);
+                    handleQueued();
                 }
                 onTimers();
                 correctClock();
@@ -290,6 +291,21 @@ public final class Uplink implements AutoCloseable {
             }
         }
         disconnect();
+    }
+
+    /**
+     * Handles what else is queued before the next {@link #fill()}. Acks come in bursts (the sink answers a
+     * batch at once); filling after each one read the outbox for one or two rows at a time, each read a
+     * round trip to the outbox thread queued behind its delete batches (JFR of the drain: the uplink
+     * thread parked in fill, docs/perf/drain-and-writes.md). At most a few windows' worth, so that
+     * timers still run under a flood.
+     */
+    private void handleQueued() {
+        int budget = 4 * settings.inflight() + 64;
+        Event next;
+        while (budget-- > 0 && !closing && (next = events.poll()) != null) {
+            handle(next);
+        }
     }
 
     private long waitNanos() {

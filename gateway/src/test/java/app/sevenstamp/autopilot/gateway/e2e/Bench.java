@@ -9,6 +9,8 @@ import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -24,6 +26,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
@@ -41,22 +44,55 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  * large buffered backlog next to a raw Paho QoS 1 publish rate to the same broker, and the gateway's
  * resident memory and start-to-ready time. Run from the gateway module directory.
  *
- * <p>Arguments (all optional): {@code scans backlog inflight}, defaults 1000 100000 100.
+ * <p>The gateway runs with the JVM flags the .deb ships (read from {@code systemd/7stamp-gateway.service}),
+ * and Mosquitto with the settings docs/ recommend for the production broker ({@link #BROKER_CONFIG}):
+ * with Mosquitto's default of 20 messages in flight per session, the sink (which PUBACKs after its
+ * commit) never sees a batch above 20, and the drain measures that default rather than our code.
+ *
+ * <p>The box's disk writes: during {@code paced} scans at one per 100 ms the gateway's
+ * {@code /proc/PID/io} write_bytes (bytes it dirtied in the page cache, i.e. sent to the block layer;
+ * the file system's journal is not in it) and its fsync/fdatasync calls (strace -c, when strace is
+ * installed) per accepted stamp.
+ *
+ * <p>Arguments (all optional): {@code scans backlog inflight paced}, defaults 10000 100000 100 300.
  */
 public final class Bench {
     private Bench() {
     }
 
+    /** What docs/ tell the operator to set in the production Mosquitto (a sink batch is bounded by the first). */
+    static final String BROKER_CONFIG = "max_inflight_messages 1000\nmax_queued_messages 1000000\n";
+    /** BENCH_BROKER=default runs Mosquitto with its defaults (20 in flight), to show what the setting is worth. */
+    private static final String BROKER = "default".equals(System.getenv("BENCH_BROKER")) ? "" : BROKER_CONFIG;
+    private static final Path UNIT = Path.of("..", "systemd", "7stamp-gateway.service");
+    private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
     public static void main(String[] args) throws Exception {
-        int scans = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+        int scans = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int backlog = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
         int inflight = args.length > 2 ? Integer.parseInt(args[2]) : 100;
+        int paced = args.length > 3 ? Integer.parseInt(args[3]) : 300;
         Path work = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "bench-");
-        System.out.printf("7stamp Autopilot benchmark: %d scans, backlog %d, mqtt.inflight %d, work dir %s%n",
-                scans, backlog, inflight, work);
+        List<String> jvmFlags = new ArrayList<>(shippedJvmFlags());
+        String extra = System.getenv("BENCH_JVM_EXTRA");
+        if (extra != null && !extra.isBlank()) {
+            // e.g. BENCH_JVM_EXTRA=-Xms8m: the initial heap a 512 MB Pi Zero 2 W gets by ergonomics (RAM / 64);
+            // a big build machine starts the heap at -Xmx, which makes RSS here larger than on the box
+            jvmFlags.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        boolean nmt = "1".equals(System.getenv("BENCH_NMT"));
+        if (nmt) {
+            // BENCH_NMT=1: the JVM's own account of its memory, written next to the logs (what RSS is made of)
+            jvmFlags.add("-XX:NativeMemoryTracking=summary");
+        }
+        System.out.printf("7stamp Autopilot benchmark: %d scans, %d paced scans, backlog %d, mqtt.inflight %d, work dir %s%n",
+                scans, paced, backlog, inflight, work);
+        System.out.printf("gateway JVM flags (as the .deb ships them, %s): %s; broker: %s%n", UNIT.getFileName(),
+                String.join(" ", jvmFlags), BROKER.isEmpty() ? "Mosquitto defaults" : BROKER.trim().replace('\n', ','));
 
         long[] fsync = fsync(work, 2000);
-        try (MosquittoProcess broker = MosquittoProcess.start(work.resolve("mosquitto"))) {
+        double rawInsert = rawInsertRate(work.resolve("h2raw").resolve("sink"), Math.min(backlog, 20_000));
+        try (MosquittoProcess broker = MosquittoProcess.start(work.resolve("mosquitto"), "allow_anonymous true\n" + BROKER)) {
             Path sinkProps = work.resolve("sink.properties");
             Properties p = new Properties();
             p.setProperty("store.dir", work.resolve("sink").toString());
@@ -75,28 +111,50 @@ public final class Bench {
                     "scanner.type=stdin", "cards.trustedKeys=" + key, "outbox.dir=" + outbox, "mqtt.url=" + broker.url(),
                     "mqtt.inflight=" + inflight, "feedback.type=console", ""));
             try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProps.toString())))) {
-                // start-to-ready, latency, memory
+                // start-to-ready, latency, disk writes, memory
                 long t0 = System.nanoTime();
                 long[] latency = new long[scans];
+                long[] pacedLatency = new long[paced];
                 long readyMs;
                 long rssIdle;
                 long rssAfterScans;
-                try (GatewayProcess g = GatewayProcess.start(gwProps, work.resolve("gateway-1.log"))) {
+                long pacedAccepted = 0;
+                long pacedWriteBytes;
+                long pacedSyncs;
+                try (GatewayProcess g = startGateway(jvmFlags, gwProps, work.resolve("gateway-1.log"))) {
                     g.awaitLog("gateway ready", java.time.Duration.ofSeconds(60));
                     readyMs = (System.nanoTime() - t0) / 1_000_000;
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
                     rssIdle = rssKb(g.pid());
                     OutputStream in = g.stdin();
-                    for (int i = 0; i < scans; i++) {
-                        byte[] line = (cards.get(i % cards.size()) + "\n").getBytes(StandardCharsets.US_ASCII);
+                    // one scan per 100 ms: latency at a counter's pace, bytes written and syncs per stamp
+                    SyncCounter syncs = SyncCounter.attach(g.pid(), work.resolve("strace-paced.txt"));
+                    long io0 = writeBytes(g.pid());
+                    long next = System.nanoTime();
+                    for (int i = 0; i < paced; i++) {
+                        long wait = next - System.nanoTime();
+                        if (wait > 0) {
+                            TimeUnit.NANOSECONDS.sleep(wait); // the pace itself: a benchmark, not a test
+                        }
+                        next += PACE_NANOS;
                         long s = System.nanoTime();
-                        in.write(line);
-                        in.flush();
-                        g.awaitLine(l -> l.startsWith("ACCEPTED") || l.startsWith("STORAGE") || l.startsWith("REJECTED"),
-                                java.time.Duration.ofSeconds(30), "feedback");
+                        if (scan(g, in, cards.get(i % cards.size())).startsWith("ACCEPTED")) {
+                            pacedAccepted++;
+                        }
+                        pacedLatency[i] = System.nanoTime() - s;
+                    }
+                    Thread.sleep(500); // the acks' deletes of the last stamps: part of what a stamp costs
+                    pacedWriteBytes = writeBytes(g.pid()) - io0;
+                    pacedSyncs = syncs.stop();
+                    for (int i = 0; i < scans; i++) {
+                        long s = System.nanoTime();
+                        scan(g, in, cards.get(i % cards.size()));
                         latency[i] = System.nanoTime() - s;
                     }
                     rssAfterScans = rssKb(g.pid());
+                    if (nmt) {
+                        nativeMemory(g.pid(), work.resolve("nmt-after-scans.txt"));
+                    }
                     g.terminate(java.time.Duration.ofSeconds(10));
                 }
                 long acceptedBefore = sink.metrics().accepted();
@@ -106,18 +164,38 @@ public final class Bench {
 
                 long drainMs;
                 long rssDrain;
-                try (GatewayProcess g = GatewayProcess.start(gwProps, work.resolve("gateway-2.log"))) {
+                List<Long> drainLatency = new ArrayList<>();
+                long drainWriteBytes;
+                try (GatewayProcess g = startGateway(jvmFlags, gwProps, work.resolve("gateway-2.log"))) {
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
                     long d0 = System.nanoTime();
+                    long io0 = writeBytes(g.pid());
                     long peak = 0;
-                    while (sink.metrics().accepted() < acceptedBefore + backlog) {
-                        Thread.sleep(50); // polling a counter of another component; a benchmark, not a test
+                    // a customer every 100 ms while the first 90 % drain: their light must not wait for the drain
+                    OutputStream in = g.stdin();
+                    long drainScansAccepted = 0;
+                    long nextScan = System.nanoTime();
+                    while (sink.metrics().accepted() < acceptedBefore + backlog + drainScansAccepted) {
+                        Thread.sleep(20); // polling a counter of another component; a benchmark, not a test
                         if (!g.isAlive()) {
                             throw new IllegalStateException("gateway died during the drain:\n" + g.log());
                         }
                         peak = Math.max(peak, rssKb(g.pid()));
+                        if (System.nanoTime() - nextScan >= 0 && drainLatency.size() < 100_000
+                                && sink.metrics().accepted() < acceptedBefore + backlog * 9 / 10) {
+                            nextScan += PACE_NANOS;
+                            long s = System.nanoTime();
+                            if (scan(g, in, cards.get(drainLatency.size() % cards.size())).startsWith("ACCEPTED")) {
+                                drainScansAccepted++;
+                            }
+                            drainLatency.add(System.nanoTime() - s);
+                        }
                     }
                     drainMs = (System.nanoTime() - d0) / 1_000_000;
+                    drainWriteBytes = writeBytes(g.pid()) - io0;
+                    if (nmt) {
+                        nativeMemory(g.pid(), work.resolve("nmt-after-drain.txt"));
+                    }
                     rssDrain = peak;
                 }
                 double drainRate = backlog * 1000.0 / Math.max(1, drainMs);
@@ -132,15 +210,169 @@ public final class Bench {
                 System.out.printf("scan-to-feedback (stdin -> ACCEPTED line, online, %d scans): p50 %.2f ms, p99 %.2f ms"
                         + " = %.1fx / %.1fx raw fsync%n", scans, ms(pct(latency, 50)), ms(pct(latency, 99)),
                         (double) pct(latency, 50) / pct(fsync, 50), (double) pct(latency, 99) / pct(fsync, 99));
+                double slower = Math.min(rawRate, rawInsert);
                 System.out.printf("drain of %d buffered stamps to the sink's acknowledgement: %.0f stamps/s (%d ms); "
-                        + "raw Paho QoS 1 publish, same broker, same window: %.0f msg/s; ratio %.2f%n", backlog, drainRate,
-                        drainMs, rawRate, drainRate / rawRate);
+                        + "raw Paho QoS 1 publish, same broker, same window: %.0f msg/s; raw batched insert into the "
+                        + "sink's database (H2, 500 rows a commit): %.0f rows/s; ratio to the slower: %.3f%n", backlog,
+                        drainRate, drainMs, rawRate, rawInsert, drainRate / slower);
+                long[] during = drainLatency.stream().mapToLong(Long::longValue).sorted().toArray();
+                if (during.length > 0) {
+                    System.out.printf("scans during the drain (one per 100 ms, %d scans): scan-to-feedback p50 %.2f ms, "
+                            + "p99 %.2f ms, max %.2f ms%n", during.length, ms(pct(during, 50)), ms(pct(during, 99)),
+                            ms(during[during.length - 1]));
+                }
                 System.out.printf("(backlog written straight into the outbox file in %d ms)%n", fillMs);
                 System.out.printf("gateway start-to-ready (process spawn to 'gateway ready'): %d ms%n", readyMs);
-                System.out.printf("gateway VmRSS (-Xmx64m): idle %d KB, after %d scans %d KB, peak during drain %d KB%n",
-                        rssIdle, scans, rssAfterScans, rssDrain);
+                Arrays.sort(pacedLatency);
+                System.out.printf("paced scans (one per 100 ms, %d scans, %d accepted): scan-to-feedback p50 %.2f ms, "
+                        + "p99 %.2f ms = %.1fx raw fsync p99%n", paced, pacedAccepted, ms(pct(pacedLatency, 50)),
+                        ms(pct(pacedLatency, 99)), (double) pct(pacedLatency, 99) / pct(fsync, 99));
+                System.out.printf("box disk writes per stamp (paced): %.1f KB written (/proc/PID/io write_bytes), %s%n",
+                        pacedWriteBytes / 1024.0 / Math.max(1, pacedAccepted), pacedSyncs < 0
+                                ? "syncs not counted (no strace)"
+                                : String.format("%.2f fsync/fdatasync calls (strace -f -c)",
+                                        pacedSyncs / (double) Math.max(1, pacedAccepted)));
+                System.out.printf("box disk writes per stamp during the drain: %.2f KB%n",
+                        drainWriteBytes / 1024.0 / Math.max(1, backlog));
+                System.out.printf("gateway VmRSS (.deb flags): idle %d KB, after %d paced + %d scans %d KB, peak during "
+                        + "drain %d KB%n", rssIdle, paced, scans, rssAfterScans, rssDrain);
                 // feedback-latency (GPIO pattern start) measurements go here once the feedback work adds them
             }
+        }
+    }
+
+    private static String scan(GatewayProcess g, OutputStream in, String card) throws java.io.IOException {
+        in.write((card + "\n").getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+        return g.awaitLine(l -> l.startsWith("ACCEPTED") || l.startsWith("STORAGE") || l.startsWith("REJECTED"),
+                java.time.Duration.ofSeconds(30), "feedback");
+    }
+
+    private static GatewayProcess startGateway(List<String> jvmFlags, Path config, Path log) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(jvmFlags);
+        command.addAll(List.of("-jar", GatewayProcess.JAR.toString(), "--config", config.toString()));
+        return GatewayProcess.start(config, log, command);
+    }
+
+    /** The -X and -XX flags of the unit's ExecStart (what the .deb runs), without the -D settings. */
+    static List<String> shippedJvmFlags() throws java.io.IOException {
+        String unit = Files.readString(UNIT).replace("\\\n", " ");
+        String exec = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst()
+                .orElseThrow(() -> new IllegalStateException(UNIT + " has no ExecStart line"));
+        List<String> flags = new ArrayList<>();
+        for (String token : exec.substring("ExecStart=".length()).trim().split("\\s+")) {
+            if (token.equals("-jar")) {
+                break;
+            }
+            if (token.startsWith("-X")) {
+                flags.add(token);
+            }
+        }
+        return flags;
+    }
+
+    private static void nativeMemory(long pid, Path out) throws Exception {
+        Process p = new ProcessBuilder("jcmd", String.valueOf(pid), "VM.native_memory", "summary")
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        p.waitFor(30, TimeUnit.SECONDS);
+        System.out.println("native memory summary: " + out);
+    }
+
+    /** Bytes the process caused to be written to the storage layer (page-dirtying time), from /proc/PID/io. */
+    private static long writeBytes(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/io"))) {
+                if (line.startsWith("write_bytes:")) {
+                    return Long.parseLong(line.replaceAll("\\D", ""));
+                }
+            }
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** Counts fsync/fdatasync calls of all threads of a process with {@code strace -f -c}; -1 without strace. */
+    private static final class SyncCounter {
+        private final Process strace;
+        private final Path out;
+
+        private SyncCounter(Process strace, Path out) {
+            this.strace = strace;
+            this.out = out;
+        }
+
+        static SyncCounter attach(long pid, Path out) throws Exception {
+            Process p;
+            try {
+                p = new ProcessBuilder("strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", out.toString(), "-p",
+                        String.valueOf(pid)).redirectErrorStream(true).redirectOutput(out.resolveSibling("strace.log").toFile())
+                        .start();
+            } catch (java.io.IOException e) {
+                return new SyncCounter(null, out);
+            }
+            Thread.sleep(1000); // strace attaches to every thread before the first counted call
+            return new SyncCounter(p, out);
+        }
+
+        long stop() throws Exception {
+            if (strace == null) {
+                return -1;
+            }
+            // SIGTERM (Process.destroy) makes strace detach from every thread and write its table
+            strace.destroy();
+            strace.waitFor(10, TimeUnit.SECONDS);
+            if (!Files.exists(out)) {
+                return -1;
+            }
+            long calls = 0;
+            for (String line : Files.readAllLines(out)) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 5 && (f[f.length - 1].equals("fsync") || f[f.length - 1].equals("fdatasync"))) {
+                    calls += Long.parseLong(f[3]);
+                }
+            }
+            return calls;
+        }
+    }
+
+    /** Rows into the sink's {@code events} table in batches of 500, one commit each, as SinkIngestBench does. */
+    private static double rawInsertRate(Path databaseFile, int n) throws Exception {
+        H2Database db = H2Database.open(databaseFile, 2);
+        try (SinkStore store = SinkStore.open(db); Connection c = db.connection()) {
+            c.setAutoCommit(false);
+            long t0 = System.nanoTime();
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (event_id, device_id, seq, card_id, "
+                    + "program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+                for (int i = 0; i < n; i++) {
+                    ps.setString(1, "raw-" + i);
+                    ps.setString(2, "bench-counter");
+                    ps.setLong(3, i);
+                    ps.setString(4, "ABCDEFGHJKMNPQRS");
+                    ps.setString(5, "coffee");
+                    ps.setString(6, "STAMP");
+                    ps.setObject(7, now);
+                    ps.setObject(8, now);
+                    ps.setBoolean(9, true);
+                    ps.setString(10, "ACCEPTED");
+                    ps.setString(11, null);
+                    ps.addBatch();
+                    if ((i + 1) % 500 == 0) {
+                        ps.executeBatch();
+                        c.commit();
+                        db.sync(c);
+                    }
+                }
+                ps.executeBatch();
+                c.commit();
+                db.sync(c);
+            }
+            return n * 1e9 / (System.nanoTime() - t0);
         }
     }
 
