@@ -77,7 +77,7 @@ class GatewayConfigTest {
         assertEquals("counter-1.local", c.mqtt().clientId());
         assertNull(c.mqtt().username());
         assertEquals(Duration.ofSeconds(30), c.mqtt().keepAlive());
-        assertEquals(10, c.mqtt().inflight());
+        assertEquals(100, c.mqtt().inflight());
         assertEquals(Duration.ofSeconds(1), c.mqtt().reconnectMin());
         assertEquals(Duration.ofSeconds(60), c.mqtt().reconnectMax());
         assertEquals(FeedbackType.AUTO, c.feedback().type());
