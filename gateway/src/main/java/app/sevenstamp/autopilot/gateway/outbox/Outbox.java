@@ -429,8 +429,12 @@ public final class Outbox implements AutoCloseable {
                     readSalvagedRows(st, rows);
                 }
             }
-        } catch (SQLException | RuntimeException | AssertionError e) {
-            // AssertionError: H2's Recover asserts on some damage when the JVM runs with -ea
+        } catch (SQLException | RuntimeException | AssertionError | OutOfMemoryError e) {
+            // AssertionError: H2's Recover asserts on some damage when the JVM runs with -ea. OutOfMemoryError:
+            // its dump allocates a chunk's length as read from the damaged file (seen: garbage over a chunk
+            // header); the failed allocation is all there was, the heap is as before. Under the unit's
+            // -XX:+ExitOnOutOfMemoryError the gateway exits here instead and comes back with a fresh outbox;
+            // the damaged file is kept either way (moved aside above, before any reading).
             Logger.error("ALARM: salvage of {} read {} event(s) before failing: {}; the file is kept for a manual recovery",
                     moved, rows.size(), firstLine(e.getMessage()));
         }
