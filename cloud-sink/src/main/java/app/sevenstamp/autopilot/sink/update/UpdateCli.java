@@ -1,20 +1,15 @@
 package app.sevenstamp.autopilot.sink.update;
 
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
-import app.sevenstamp.autopilot.sink.fleet.AdminToken;
+import app.sevenstamp.autopilot.sink.fleet.SinkApiClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,15 +28,11 @@ public final class UpdateCli {
             "      publish a gateway .deb (served at URL), roll it out in stages, and see each box's state");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final URI base;
-    private final String token;
+    private final SinkApiClient api;
     private final PrintStream out;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public UpdateCli(SinkConfig config, String apiUrl, PrintStream out) throws IOException {
-        String host = config.httpHost().equals("0.0.0.0") ? "127.0.0.1" : config.httpHost();
-        this.base = URI.create(apiUrl != null ? apiUrl.replaceAll("/+$", "") : "http://" + host + ":" + config.httpPort());
-        this.token = AdminToken.forClient(config);
+        this.api = new SinkApiClient(config, apiUrl, "--url-api");
         this.out = out;
     }
 
@@ -93,23 +84,6 @@ public final class UpdateCli {
     }
 
     private JsonNode call(String method, String path, Object body) throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(15))
-                .header("Authorization", "Bearer " + token);
-        if (body != null) {
-            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
-        } else {
-            b.method(method, HttpRequest.BodyPublishers.noBody());
-        }
-        HttpResponse<byte[]> r;
-        try {
-            r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (java.net.ConnectException e) {
-            throw new IOException("cannot reach the sink at " + base + " (is `serve` running? use --url-api if http.port is 0)", e);
-        }
-        JsonNode n = r.body().length == 0 ? JSON.createObjectNode() : JSON.readTree(r.body());
-        if (r.statusCode() >= 400) {
-            throw new IllegalArgumentException("sink answered " + r.statusCode() + ": " + n.path("detail").asText(""));
-        }
-        return n;
+        return api.call(method, path, body);
     }
 }
