@@ -13,9 +13,6 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -26,8 +23,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -51,8 +46,7 @@ class ProgramsPageIT {
 
     @TempDir
     Path dir;
-    private final HttpClient http = HttpClient.newHttpClient();
-    private int port;
+    private ConsoleHttp console;
     private MqttClient box;
     private final LinkedBlockingQueue<CounterRules> rulesSeen = new LinkedBlockingQueue<>();
 
@@ -66,38 +60,8 @@ class ProgramsPageIT {
         }
     }
 
-    private HttpRequest.Builder at(String path) {
-        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
-    }
-
-    private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private String[] session(String name, String password) throws Exception {
-        HttpResponse<String> r = send(at("/console/login").header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("name=" + name + "&password=" + URLEncoder.encode(password,
-                        StandardCharsets.UTF_8))));
-        assertEquals(303, r.statusCode(), r.body());
-        Matcher c = Pattern.compile("7s_session=([A-Za-z0-9_-]{43})").matcher(r.headers().firstValue("Set-Cookie").orElseThrow());
-        assertTrue(c.find());
-        String home = send(at("/console").header("Cookie", "7s_session=" + c.group(1))).body();
-        Matcher t = Pattern.compile("name=\"csrf\" value=\"([A-Za-z0-9_-]{43})\"").matcher(home);
-        assertTrue(t.find(), home);
-        return new String[] {c.group(1), t.group(1)};
-    }
-
-    private HttpResponse<String> page(String[] s, String path) throws Exception {
-        return send(at(path).header("Cookie", "7s_session=" + s[0]));
-    }
-
-    private HttpResponse<String> post(String[] s, String path, String form) throws Exception {
-        return send(at(path).header("Cookie", "7s_session=" + s[0]).header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("csrf=" + s[1] + "&" + form)));
-    }
-
     private HttpResponse<String> stamp(String idempotencyKey) throws Exception {
-        return send(at("/api/v1/stamps").header("Authorization", "Bearer " + KEY).header("Idempotency-Key", idempotencyKey)
+        return console.send(console.at("/api/v1/stamps").header("Authorization", "Bearer " + KEY).header("Idempotency-Key", idempotencyKey)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}")));
     }
 
@@ -138,7 +102,7 @@ class ProgramsPageIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         String body;
         do {
-            body = page(s, "/console/programs").body();
+            body = console.page(s, "/console/programs").body();
             if (body.contains(text)) {
                 return body;
             }
@@ -157,7 +121,7 @@ class ProgramsPageIT {
         String deviceId;
         long changedVersion;
         try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
-            port = sink.httpPort();
+            console = new ConsoleHttp(sink.httpPort());
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
             String token = Files.readString(store.resolve("admin.token")).trim();
             for (String account : List.of(
@@ -165,7 +129,7 @@ class ProgramsPageIT {
                     "{\"name\":\"mia\",\"role\":\"manager\",\"locations\":[\"shop-1\"],\"password\":\"mia manages shop one\"}",
                     "{\"name\":\"max\",\"role\":\"manager\",\"locations\":[\"shop-2\"],\"password\":\"max manages shop two\"}",
                     "{\"name\":\"sam\",\"role\":\"staff\",\"locations\":[\"shop-1\"],\"password\":\"sam is at the counter\"}")) {
-                assertEquals(201, send(at("/api/v1/operators").header("Authorization", "Bearer " + token)
+                assertEquals(201, console.send(console.at("/api/v1/operators").header("Authorization", "Bearer " + token)
                         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(account))).statusCode());
             }
             FleetRegistry registry = sink.fleet().registry();
@@ -178,7 +142,7 @@ class ProgramsPageIT {
             CounterRules first = nextRules();
             assertEquals(new CounterRules.Limits(0, 3, "Europe/Berlin"), first.programs().get("coffee"));
             report(deviceId, first.version());
-            String[] olga = session("olga", "olga owns every shop");
+            String[] olga = console.session("olga", "olga owns every shop");
             String before = awaitPage(olga, "1 of 1 boxes enforce version " + first.version());
             assertTrue(before.contains("As the configuration file sets it."), before);
             assertTrue(before.contains("<label for=\"p-coffee-cooldown\">"), "labelled fields: " + before);
@@ -204,52 +168,51 @@ class ProgramsPageIT {
                             "stampExpiry: &#39;&#39; is not allowed"},
                     new String[] {"stampsRequired=%3Cscript%3Ealert(1)%3C%2Fscript%3E&milestones=&cooldown=60&dailyCap=5&stampExpiry=1",
                             "stampsRequired: &#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; is not allowed"})) {
-                HttpResponse<String> r = post(olga, "/console/programs/coffee", bad[0]);
+                HttpResponse<String> r = console.post(olga, "/console/programs/coffee", bad[0]);
                 assertEquals(400, r.statusCode(), bad[0]);
                 assertTrue(r.body().contains(bad[1]), bad[1] + " in\n" + r.body());
                 assertTrue(r.body().contains("role=\"alert\""), "the error is announced");
                 assertFalse(r.body().contains("<script>"), "the value is shown escaped");
             }
-            assertEquals(404, post(olga, "/console/programs/nope", "stampsRequired=8").statusCode());
-            HttpResponse<String> noCsrf = send(at("/console/programs/coffee").header("Cookie", "7s_session=" + olga[0])
+            assertEquals(404, console.post(olga, "/console/programs/nope", "stampsRequired=8").statusCode());
+            HttpResponse<String> noCsrf = console.send(console.at("/console/programs/coffee").header("Cookie", "7s_session=" + olga[0])
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .POST(HttpRequest.BodyPublishers.ofString("stampsRequired=2&milestones=&cooldown=0&dailyCap=0&stampExpiry=0")));
             assertEquals(403, noCsrf.statusCode(), "a form without the session's token");
             assertEquals(first.version(), sink.fleet().rulesVersion(), "nothing refused was published");
 
             // staff cannot open the page; a manager sees it (their boxes only) and changes nothing
-            String[] sam = session("sam", "sam is at the counter");
-            assertEquals(403, page(sam, "/console/programs").statusCode());
+            String[] sam = console.session("sam", "sam is at the counter");
+            assertEquals(403, console.page(sam, "/console/programs").statusCode());
             // the counter's new-customer QR is for staff too
-            assertTrue(page(sam, "/console/counter").body().contains("data-overlay=\"join-coffee\""));
-            HttpResponse<byte[]> qr = http.send(at("/console/counter/join/coffee").header("Cookie", "7s_session=" + sam[0]).build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
+            assertTrue(console.page(sam, "/console/counter").body().contains("data-overlay=\"join-coffee\""));
+            HttpResponse<byte[]> qr = console.sendBytes(console.at("/console/counter/join/coffee").header("Cookie", "7s_session=" + sam[0]));
             assertEquals(200, qr.statusCode());
             assertEquals("image/png", qr.headers().firstValue("Content-Type").orElse(""));
             assertEquals("https://stamps.example.com/join/coffee", app.sevenstamp.autopilot.sink.join.QrDecode.text(qr.body()));
-            assertEquals(404, page(sam, "/console/counter/join/tea").statusCode());
-            assertEquals(303, send(at("/console/counter/join/coffee")).statusCode(), "no session: to the sign-in page");
-            assertEquals(403, post(sam, "/console/programs/coffee", "stampsRequired=2&milestones=&cooldown=0&dailyCap=0&stampExpiry=0")
+            assertEquals(404, console.page(sam, "/console/counter/join/tea").statusCode());
+            assertEquals(303, console.send(console.at("/console/counter/join/coffee")).statusCode(), "no session: to the sign-in page");
+            assertEquals(403, console.post(sam, "/console/programs/coffee", "stampsRequired=2&milestones=&cooldown=0&dailyCap=0&stampExpiry=0")
                     .statusCode());
-            String[] mia = session("mia", "mia manages shop one");
-            HttpResponse<String> asMia = page(mia, "/console/programs");
+            String[] mia = console.session("mia", "mia manages shop one");
+            HttpResponse<String> asMia = console.page(mia, "/console/programs");
             assertEquals(200, asMia.statusCode());
             assertTrue(asMia.body().contains(deviceId) && !asMia.body().contains("<form method=\"post\" action=\"/console/programs/"),
                     "a manager sees the rules and the boxes of their locations, no form: " + asMia.body());
-            assertEquals(403, post(mia, "/console/programs/coffee", "stampsRequired=2&milestones=&cooldown=0&dailyCap=0&stampExpiry=0")
+            assertEquals(403, console.post(mia, "/console/programs/coffee", "stampsRequired=2&milestones=&cooldown=0&dailyCap=0&stampExpiry=0")
                     .statusCode(), "a program's rules hold at every location: only an owner changes them");
-            String[] max = session("max", "max manages shop two");
-            assertFalse(page(max, "/console/programs").body().contains(deviceId), "a manager of shop-2 sees no box of shop-1");
+            String[] max = console.session("max", "max manages shop two");
+            assertFalse(console.page(max, "/console/programs").body().contains(deviceId), "a manager of shop-2 sees no box of shop-1");
 
             // the change: published to the box at once, live for the sink's own stamping
-            HttpResponse<String> changed = post(olga, "/console/programs/coffee",
+            HttpResponse<String> changed = console.post(olga, "/console/programs/coffee",
                     "stampsRequired=8&milestones=4&cooldown=60&dailyCap=5&stampExpiry=30");
             assertEquals(303, changed.statusCode(), changed.body());
             CounterRules pushed = nextRules();
             assertTrue(pushed.version() > first.version(), pushed.version() + " after " + first.version());
             assertEquals(new CounterRules.Limits(60, 5, "Europe/Berlin"), pushed.programs().get("coffee"));
             changedVersion = pushed.version();
-            String waiting = page(olga, "/console/programs").body();
+            String waiting = console.page(olga, "/console/programs").body();
             assertTrue(waiting.contains("0 of 1 boxes enforce version " + changedVersion), waiting);
             assertTrue(waiting.contains("<tr class=\"behind\" id=\"box-" + deviceId + "\">"), waiting);
             report(deviceId, pushed.version());
@@ -265,10 +228,10 @@ class ProgramsPageIT {
             HttpResponse<String> second = stamp("till-2");
             assertEquals(422, second.statusCode(), "the new cooldown of 60 s holds at the sink at once: " + second.body());
             assertEquals(RejectReason.TOO_SOON, CODEC.decodeAck(second.body().getBytes(StandardCharsets.UTF_8)).reason());
-            String card = send(at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body();
+            String card = console.send(console.at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body();
             assertTrue(card.contains("\"stampsRequired\":8"), "the card shows the new goal: " + card);
 
-            String audit = send(at("/api/v1/audit").header("Authorization", "Bearer " + token)).body();
+            String audit = console.send(console.at("/api/v1/audit").header("Authorization", "Bearer " + token)).body();
             assertTrue(audit.contains("\"actor\":\"olga\",\"action\":\"program-change\",\"target\":\"program coffee\","
                     + "\"detail\":\"stampsRequired=10 milestones=none cooldown=0s dailyCap=3 stampExpiry=0d -> stampsRequired=8 "
                     + "milestones=4 cooldown=60s dailyCap=5 stampExpiry=30d; counter rules version " + changedVersion + "\""), audit);
@@ -277,20 +240,20 @@ class ProgramsPageIT {
 
         // a restart on the same file: the console's change still wins, with the same version (the boxes see nothing new)
         try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
-            port = sink.httpPort();
+            console = new ConsoleHttp(sink.httpPort());
             assertEquals(changedVersion, sink.fleet().rulesVersion());
-            assertTrue(send(at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body().contains("\"stampsRequired\":8"));
-            String[] olga = session("olga", "olga owns every shop");
-            assertTrue(page(olga, "/console/programs").body().contains("Changed on the console by olga"));
+            assertTrue(console.send(console.at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body().contains("\"stampsRequired\":8"));
+            String[] olga = console.session("olga", "olga owns every shop");
+            assertTrue(console.page(olga, "/console/programs").body().contains("Changed on the console by olga"));
 
             // back to the file's values: new rules again, older than nothing
-            assertEquals(303, post(olga, "/console/programs/coffee/reset", "x=1").statusCode());
+            assertEquals(303, console.post(olga, "/console/programs/coffee/reset", "x=1").statusCode());
             assertTrue(sink.fleet().rulesVersion() > changedVersion);
-            String reset = page(olga, "/console/programs").body();
+            String reset = console.page(olga, "/console/programs").body();
             assertTrue(reset.contains("As the configuration file sets it."), reset);
             assertTrue(reset.contains("<tr><th scope=\"row\">Cooldown</th><td>off</td></tr>"), reset);
             assertTrue(reset.contains("<tr><th scope=\"row\">Stamps required</th><td>10</td></tr>"), reset);
-            assertTrue(send(at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body().contains("\"stampsRequired\":10"));
+            assertTrue(console.send(console.at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body().contains("\"stampsRequired\":10"));
         }
     }
 }

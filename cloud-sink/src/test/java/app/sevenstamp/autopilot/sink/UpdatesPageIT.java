@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,32 +28,10 @@ class UpdatesPageIT {
 
     @TempDir
     Path dir;
-    private final HttpClient http = HttpClient.newHttpClient();
-    private int port;
-
-    private HttpRequest.Builder at(String path) {
-        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
-    }
-
-    private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private String[] session(String name, String password) throws Exception {
-        HttpResponse<String> r = send(at("/console/login").header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString("name=" + name + "&password=" + URLEncoder.encode(password,
-                        StandardCharsets.UTF_8))));
-        assertEquals(303, r.statusCode(), r.body());
-        Matcher c = Pattern.compile("7s_session=([A-Za-z0-9_-]{43})").matcher(r.headers().firstValue("Set-Cookie").orElseThrow());
-        assertTrue(c.find());
-        String home = send(at("/console").header("Cookie", "7s_session=" + c.group(1))).body();
-        Matcher t = Pattern.compile("name=\"csrf\" value=\"([A-Za-z0-9_-]{43})\"").matcher(home);
-        assertTrue(t.find(), home);
-        return new String[] {c.group(1), t.group(1)};
-    }
+    private ConsoleHttp console;
 
     private HttpResponse<String> admin(String token, String method, String path, String json) throws Exception {
-        return send(at(path).header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        return console.send(console.at(path).header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json)));
     }
 
@@ -67,7 +41,7 @@ class UpdatesPageIT {
         Files.writeString(config, String.join("\n", "store.dir=" + dir.resolve("store"), "broker.port=0", "http.port=0",
                 "program.coffee.stampsRequired=10", ""), StandardCharsets.UTF_8);
         try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
-            port = sink.httpPort();
+            console = new ConsoleHttp(sink.httpPort());
             String token = Files.readString(dir.resolve("store").resolve("admin.token")).trim();
             for (String account : List.of(
                     "{\"name\":\"olga\",\"role\":\"owner\",\"password\":\"olga owns every shop\"}",
@@ -86,28 +60,28 @@ class UpdatesPageIT {
             assertTrue(again.body().contains("version 0.2.0 is published already with another file"), again.body());
             assertEquals(400, admin(token, "POST", "/api/v1/updates", release.replace("https://", "file://")).statusCode());
 
-            String[] max = session("max", "max manages shop one");
-            assertEquals(403, send(at("/console/updates").header("Cookie", "7s_session=" + max[0])).statusCode(), "owners only");
-            String[] olga = session("olga", "olga owns every shop");
-            HttpResponse<String> page = send(at("/console/updates").header("Cookie", "7s_session=" + olga[0]));
+            String[] max = console.session("max", "max manages shop one");
+            assertEquals(403, console.send(console.at("/console/updates").header("Cookie", "7s_session=" + max[0])).statusCode(), "owners only");
+            String[] olga = console.session("olga", "olga owns every shop");
+            HttpResponse<String> page = console.send(console.at("/console/updates").header("Cookie", "7s_session=" + olga[0]));
             assertEquals(200, page.statusCode(), page.body());
             assertTrue(page.body().contains("<option>0.2.0</option>"), page.body());
             assertTrue(page.body().contains(sink.updates().trustedKey()), "the key the boxes pin");
-            HttpResponse<String> noToken = send(at("/console/updates/rollout").header("Cookie", "7s_session=" + olga[0])
+            HttpResponse<String> noToken = console.send(console.at("/console/updates/rollout").header("Cookie", "7s_session=" + olga[0])
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .POST(HttpRequest.BodyPublishers.ofString("version=0.2.0&stage=all")));
             assertNotEquals(303, noToken.statusCode(), "a form without the session's token");
             assertTrue(sink.updates().book().rows().isEmpty());
-            HttpResponse<String> bad = send(at("/console/updates/rollout").header("Cookie", "7s_session=" + olga[0])
+            HttpResponse<String> bad = console.send(console.at("/console/updates/rollout").header("Cookie", "7s_session=" + olga[0])
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .POST(HttpRequest.BodyPublishers.ofString("csrf=" + olga[1] + "&version=0.2.0&stage=some")));
             assertEquals(400, bad.statusCode());
-            HttpResponse<String> started = send(at("/console/updates/rollout").header("Cookie", "7s_session=" + olga[0])
+            HttpResponse<String> started = console.send(console.at("/console/updates/rollout").header("Cookie", "7s_session=" + olga[0])
                     .header("Content-Type", "application/x-www-form-urlencoded")
                     .POST(HttpRequest.BodyPublishers.ofString("csrf=" + olga[1] + "&version=0.2.0&stage="
                             + URLEncoder.encode("one:" + id, StandardCharsets.UTF_8))));
             assertEquals(303, started.statusCode(), started.body());
-            page = send(at("/console/updates").header("Cookie", "7s_session=" + olga[0]));
+            page = console.send(console.at("/console/updates").header("Cookie", "7s_session=" + olga[0]));
             assertTrue(page.body().contains("<tr><td>" + id + "</td><td>0.2.0</td><td>one:" + id + "</td><td>pending</td>"), page.body());
             HttpResponse<String> api = admin(token, "GET", "/api/v1/updates", null);
             assertTrue(api.body().contains("\"state\":\"pending\""), api.body());
