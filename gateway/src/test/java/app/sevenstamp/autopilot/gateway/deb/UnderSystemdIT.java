@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -455,17 +454,9 @@ class UnderSystemdIT {
 
     /** The sink in this JVM with its embedded broker and HTTP API on free ports of 127.0.0.1 (the container shares the network). */
     private SinkServer startSink() throws IOException, InterruptedException {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.port", "0");
-        p.setProperty("fleet.provisioning", "true");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        sinkConfig = dir.resolve("sink.properties");
-        try (var w = Files.newBufferedWriter(sinkConfig)) {
-            p.store(w, null);
-        }
-        SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkConfig.toString())));
+        sinkConfig = TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).set("fleet.provisioning", "true")
+                .program("coffee", 5).write();
+        SinkServer sink = SinkServer.start(SinkConfig.load(sinkConfig));
         sinkUrl = "http://127.0.0.1:" + sink.httpPort();
         assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on the embedded broker");
         return sink;

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.update.ManifestCheck;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.update.UpdateBook;
 import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayOutputStream;
@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
@@ -173,17 +172,9 @@ class UpdateUnderSystemdIT {
     }
 
     private SinkServer startSink() throws IOException {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.port", "0");
-        p.setProperty("fleet.provisioning", "true");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        sinkConfig = dir.resolve("sink.properties");
-        try (var w = Files.newBufferedWriter(sinkConfig)) {
-            p.store(w, null);
-        }
-        SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkConfig.toString())));
+        sinkConfig = TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).set("fleet.provisioning", "true")
+                .program("coffee", 5).write();
+        SinkServer sink = SinkServer.start(SinkConfig.load(sinkConfig));
         sinkUrl = "http://127.0.0.1:" + sink.httpPort();
         try {
             assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on the embedded broker");
