@@ -31,6 +31,8 @@ import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Issue 11 on the sink, as it was found: the sink on its default H2 store sits idle past H2's
@@ -38,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * is killed with kill -9 and started again on the same store. Before the ingest redo log the card had
  * 0 of the 3 stamps (3 of 3 lost); now the restarted sink replays them and the card has 3.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out an idle period: runs beside the other ITs (pom.xml, failsafe)
 class SinkIdleCrashIT {
     private static final Path JAR = Path.of("target", "autopilot-sink.jar");
     private static final Pattern READY = Pattern.compile(

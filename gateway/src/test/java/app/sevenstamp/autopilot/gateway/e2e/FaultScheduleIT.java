@@ -13,6 +13,8 @@ import java.util.stream.Stream;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,6 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * each step as it runs; a failure names the seed, the command that replays it and the folder with the
  * logs, which is kept.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out idle periods: runs beside the other ITs (pom.xml, failsafe)
 class FaultScheduleIT {
     /**
      * Fixed, so that CI is repeatable; chosen so that together they hold every kind of step, an idle period
@@ -63,6 +66,7 @@ class FaultScheduleIT {
         return FaultSchedule.generate(seed, Duration.ofMillis((long) (minutes * 60_000)));
     }
 
+    @Execution(ExecutionMode.SAME_THREAD) // the seeds one after the other: two rigs at once would double the load
     @ParameterizedTest(name = "seed {0}, {1} min")
     @MethodSource("schedules")
     void everyConfirmedStampIsCountedOnceWhateverTheSchedule(long seed, double minutes) throws Exception {
