@@ -1,16 +1,12 @@
 package app.sevenstamp.autopilot.sink.cli;
 
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.SinkApiClient;
 import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 
 /**
  * {@code ledger adjust|undo|show}: the operator's corrections, sent to the RUNNING sink's admin
@@ -42,9 +38,8 @@ final class LedgerCommand {
         }
         String sub = a.words().get(0);
         String card = a.required("card", "ID");
-        String token = SinkCli.adminToken(config);
-        String base = "http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/admin/cards/" + card + "/";
-        HttpRequest.Builder request;
+        String path = "/api/v1/admin/cards/" + card + "/";
+        SinkApiClient.Answer answer;
         switch (sub) {
             case "adjust", "undo" -> {
                 ObjectNode body = json.createObjectNode();
@@ -55,27 +50,16 @@ final class LedgerCommand {
                     body.put("stamps", a.integer("stamps", 0, -CardCorrections.MAX_ADJUST, CardCorrections.MAX_ADJUST));
                     body.put("rewards", a.integer("rewards", 0, -CardCorrections.MAX_ADJUST, CardCorrections.MAX_ADJUST));
                 }
-                request = HttpRequest.newBuilder(URI.create(base + sub))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
-                        .header("Content-Type", "application/json");
+                answer = new SinkApiClient(config, null, null).send("POST", path + sub, body);
             }
-            case "show" -> request = HttpRequest.newBuilder(URI.create(base + "ledger")).GET();
+            case "show" -> answer = new SinkApiClient(config, null, null).send("GET", path + "ledger", null);
             default -> throw new UsageException("unknown ledger subcommand '" + sub + "'; use adjust, undo or show");
         }
-        HttpResponse<String> response;
-        try {
-            response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(request
-                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(15))
-                    .build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IOException("the sink at " + config.httpHost() + ":" + config.httpPort()
-                    + " does not answer (is it running with this config?): " + e.getMessage(), e);
-        }
-        if (response.statusCode() == 200) {
-            out.println(response.body());
+        if (answer.status() == 200) {
+            out.println(answer.text());
             return SinkCli.OK;
         }
-        err.println("autopilot-sink: the sink answered " + response.statusCode() + ": " + response.body());
-        return response.statusCode() == 409 ? SinkCli.REFUSED : SinkCli.IO;
+        err.println("autopilot-sink: the sink answered " + answer.status() + ": " + answer.text());
+        return answer.status() == 409 ? SinkCli.REFUSED : SinkCli.IO;
     }
 }

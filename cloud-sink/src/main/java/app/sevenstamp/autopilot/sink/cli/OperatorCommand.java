@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.sink.cli;
 
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.SinkApiClient;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
@@ -8,12 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Arrays;
 
 /**
@@ -43,9 +39,8 @@ final class OperatorCommand {
         if (a.words().isEmpty() || !(a.words().get(0).equals("add") || a.words().get(0).equals("list"))) {
             throw new UsageException("'operators' needs a subcommand: add NAME --role ROLE, or list");
         }
-        String token = SinkCli.adminToken(config);
-        URI uri = URI.create("http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/operators");
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri);
+        SinkApiClient api = new SinkApiClient(config, null, null);
+        SinkApiClient.Answer answer;
         if (a.words().get(0).equals("add")) {
             if (a.words().size() != 2) {
                 throw new UsageException("'operators add' needs the account's NAME");
@@ -59,25 +54,16 @@ final class OperatorCommand {
                 Arrays.stream(where.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(list::add);
             }
             body.put("password", password());
-            request.POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)))
-                    .header("Content-Type", "application/json");
+            answer = api.send("POST", "/api/v1/operators", body);
+        } else {
+            answer = api.send("GET", "/api/v1/operators", null);
         }
-        HttpResponse<String> response;
-        try {
-            response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(request
-                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(15)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IOException("the sink at " + config.httpHost() + ":" + config.httpPort()
-                    + " does not answer (is it running with this config?): " + e.getMessage(), e);
-        }
-        if (response.statusCode() == 200 || response.statusCode() == 201) {
-            out.println(response.body());
+        if (answer.ok()) {
+            out.println(answer.text());
             return SinkCli.OK;
         }
-        err.println("autopilot-sink: the sink answered " + response.statusCode() + ": "
-                + json.readTree(response.body()).path("detail").asText(response.body()));
-        return response.statusCode() == 409 ? SinkCli.REFUSED : SinkCli.USAGE;
+        err.println("autopilot-sink: the sink answered " + answer.status() + ": " + answer.detail());
+        return answer.status() == 409 ? SinkCli.REFUSED : SinkCli.USAGE;
     }
 
     private String password() throws IOException, UsageException {

@@ -1,7 +1,6 @@
 package app.sevenstamp.autopilot.sink.cli;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
-import app.sevenstamp.autopilot.sink.fleet.AdminToken;
 import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
@@ -237,15 +236,6 @@ public final class SinkCli {
     }
 
     /** The operator's token for a command that calls the running sink; a clear error where it cannot be read. */
-    static String adminToken(SinkConfig config) {
-        try {
-            return AdminToken.forClient(config);
-        } catch (IOException e) {
-            throw new ConfigException("admin.token: not set, and admin.tokenFile " + config.adminTokenFile()
-                    + " cannot be read (" + e.getMessage() + "); run this on the sink's machine with its config file");
-        }
-    }
-
     private interface FleetCommand {
         int run(FleetCli cli) throws IOException, InterruptedException, UsageException;
     }

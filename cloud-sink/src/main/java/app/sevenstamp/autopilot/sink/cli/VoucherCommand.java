@@ -3,21 +3,16 @@ package app.sevenstamp.autopilot.sink.cli;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.fleet.SinkApiClient;
 import app.sevenstamp.autopilot.sink.voucher.VoucherImages;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -51,12 +46,14 @@ final class VoucherCommand {
             throw new UsageException("'vouchers' needs one subcommand: issue, show or list");
         }
         String sub = a.words().get(0);
-        String base = "http://" + config.httpHost() + ":" + config.httpPort() + "/api/v1/vouchers";
-        HttpRequest.Builder request;
+        String base = "/api/v1/vouchers";
+        String method = "GET";
+        String path;
+        ObjectNode body = null;
         switch (sub) {
             case "issue" -> {
                 words(a, 1, "vouchers issue");
-                ObjectNode body = json.createObjectNode();
+                body = json.createObjectNode();
                 body.put("title", a.required("title", "TEXT"));
                 body.put("reason", a.required("reason", "TEXT"));
                 String card = a.option("card");
@@ -73,8 +70,8 @@ final class VoucherCommand {
                 putIf(body, "location", a.option("location"));
                 body.put("operator", a.option("operator") == null ? System.getProperty("user.name", "admin")
                         : a.option("operator"));
-                request = HttpRequest.newBuilder(URI.create(base)).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
+                method = "POST";
+                path = base;
             }
             case "show" -> {
                 words(a, 2, "vouchers show CODE");
@@ -84,31 +81,29 @@ final class VoucherCommand {
                             + "the last character is a check character)");
                     return SinkCli.USAGE;
                 }
-                request = HttpRequest.newBuilder(URI.create(base + "/" + code.get().text())).GET();
+                path = base + "/" + code.get().text();
             }
             case "list" -> {
                 words(a, 1, "vouchers list");
                 String card = a.option("card");
-                request = HttpRequest.newBuilder(URI.create(card == null ? base
-                        : base + "?card=" + URLEncoder.encode(card, StandardCharsets.UTF_8))).GET();
+                path = card == null ? base : base + "?card=" + URLEncoder.encode(card, StandardCharsets.UTF_8);
             }
             default -> throw new UsageException("unknown vouchers subcommand '" + sub + "'; use issue, show or list");
         }
-        HttpResponse<String> response = send(config, request);
-        int status = response.statusCode();
+        SinkApiClient.Answer response = new SinkApiClient(config, null, null).send(method, path, body);
+        int status = response.status();
         if (status != 200 && status != 201) {
-            err.println("autopilot-sink: the sink answered " + status + ": " + response.body());
+            err.println("autopilot-sink: the sink answered " + status + ": " + response.text());
             return status == 409 ? SinkCli.REFUSED : status == 404 ? 1 : SinkCli.IO;
         }
         if (sub.equals("list")) {
-            out.println(response.body());
+            out.println(response.text());
             return SinkCli.OK;
         }
-        JsonNode voucher = json.readTree(response.body());
-        VoucherCode code = VoucherCode.parse(voucher.path("code").asText()).orElseThrow(() -> new IOException(
-                "the sink answered without a voucher code: " + response.body()));
+        VoucherCode code = VoucherCode.parse(response.json().path("code").asText()).orElseThrow(() -> new IOException(
+                "the sink answered without a voucher code: " + response.text()));
         images(a, code);
-        out.println(sub.equals("issue") ? code.text() : response.body());
+        out.println(sub.equals("issue") ? code.text() : response.text());
         return SinkCli.OK;
     }
 
@@ -122,19 +117,6 @@ final class VoucherCommand {
                 }
                 Files.write(target, VoucherImages.png(code, kind));
             }
-        }
-    }
-
-    private static HttpResponse<String> send(SinkConfig config, HttpRequest.Builder request)
-            throws IOException, InterruptedException {
-        String token = SinkCli.adminToken(config);
-        try {
-            return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(request
-                    .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(15)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IOException("the sink at " + config.httpHost() + ":" + config.httpPort()
-                    + " does not answer (is it running with this config?): " + e.getMessage(), e);
         }
     }
 
