@@ -8,12 +8,11 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.cards.QrPng;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -100,13 +99,10 @@ class ConsoleBrowserIT {
 
     @Test
     void anOwnerRunsTheShopFromTheBrowser() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY, ""), StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 10).set("pos.shop-1.apiKey", KEY);
+        try (SinkServer sink = config.start()) {
             String base = "http://127.0.0.1:" + sink.httpPort();
-            String token = Files.readString(store.resolve("admin.token")).trim();
+            String token = Files.readString(config.storeDir().resolve("admin.token")).trim();
             HttpResponse<String> owner = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/api/v1/operators"))
                     .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"olga\",\"role\":\"owner\",\"password\":\"olga owns every shop\"}"))

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -38,13 +38,10 @@ class ConsolePagesIT {
 
     @Test
     void fleetCardsAndProblems() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY, ""), StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 10).set("pos.shop-1.apiKey", KEY);
+        try (SinkServer sink = config.start()) {
             console = new ConsoleHttp(sink.httpPort());
-            String token = Files.readString(store.resolve("admin.token")).trim();
+            String token = Files.readString(config.storeDir().resolve("admin.token")).trim();
             for (String account : List.of(
                     "{\"name\":\"olga\",\"role\":\"owner\",\"password\":\"olga owns every shop\"}",
                     "{\"name\":\"max\",\"role\":\"manager\",\"locations\":[\"shop-2\"],\"password\":\"max manages shop two\"}",

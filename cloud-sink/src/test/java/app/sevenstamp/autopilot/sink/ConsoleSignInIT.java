@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -97,13 +97,12 @@ class ConsoleSignInIT {
 
     @Test
     void accountsSessionsRolesAndTheAuditLog() throws Exception {
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + dir.resolve("store"), "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", ""), StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        TestSink sinkConfig = TestSink.in(dir).program("coffee", 10);
+        try (SinkServer sink = sinkConfig.start()) {
             port = sink.httpPort();
-            Files.writeString(config, "http.port=" + port + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
-            String token = Files.readString(dir.resolve("store").resolve("admin.token")).trim();
+            // the CLI reads the sink's own file; it now names the port the sink took
+            Path config = sinkConfig.set("http.port", Integer.toString(port)).write();
+            String token = Files.readString(sinkConfig.storeDir().resolve("admin.token")).trim();
 
             HttpResponse<String> anonymous = get("/console", null);
             assertEquals(303, anonymous.statusCode());

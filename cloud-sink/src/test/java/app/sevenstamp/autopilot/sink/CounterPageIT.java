@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
@@ -78,14 +78,11 @@ class CounterPageIT {
 
     @Test
     void staffStampsAndRedeemsThroughTheTillPath() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=2", "program.coffee.cooldown=1h", "pos.shop-1.apiKey=" + KEY,
-                "pos.shop-2.apiKey=pos-key-for-shop-2-0123456789abcdef", ""), StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 2).set("program.coffee.cooldown", "1h")
+                .set("pos.shop-1.apiKey", KEY).set("pos.shop-2.apiKey", "pos-key-for-shop-2-0123456789abcdef");
+        try (SinkServer sink = config.start()) {
             port = sink.httpPort();
-            token = Files.readString(store.resolve("admin.token")).trim();
+            token = Files.readString(config.storeDir().resolve("admin.token")).trim();
             account("{\"name\":\"dana\",\"role\":\"staff\",\"locations\":[\"shop-1\"],\"password\":\"dana works the counter\"}");
             account("{\"name\":\"eli\",\"role\":\"staff\",\"locations\":[\"shop-2\"],\"password\":\"eli works in shop two\"}");
             String[] dana = session("dana", "dana works the counter");

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -14,7 +14,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -41,13 +40,10 @@ class OperatorLedgerIT {
 
     @Test
     void anOperatorUndoesAStampAndAdjustsACardThroughTheRunningSink() throws Exception {
-        Path store = VectorStore.create(dir);
-        String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=10\nadmin.token=" + TOKEN + "\n";
-        Path serveConfig = dir.resolve("serve.properties");
-        Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig))) {
-            Path cliConfig = dir.resolve("cli.properties");
-            Files.writeString(cliConfig, common + "http.port=" + sink.httpPort() + "\n", StandardCharsets.UTF_8);
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 10).set("admin.token", TOKEN);
+        try (SinkServer sink = config.start()) {
+            // the operator's commands read the sink's own file; it now names the port the sink took
+            Path cliConfig = config.set("http.port", Integer.toString(sink.httpPort())).write();
 
             StampAck ack = VectorStore.stampGoldenEvent(sink.brokerUrl(), "it-operator");
             assertEquals(AckOutcome.ACCEPTED, ack.outcome());
@@ -87,11 +83,7 @@ class OperatorLedgerIT {
      */
     @Test
     void anAdjustmentOutOfRangeIsRefusedNotTruncated() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path serveConfig = dir.resolve("serve.properties");
-        Files.writeString(serveConfig, "store.dir=" + store + "\nprogram.coffee.stampsRequired=10\nadmin.token=" + TOKEN
-                + "\nbroker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig))) {
+        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).set("admin.token", TOKEN).start()) {
             assertEquals(AckOutcome.ACCEPTED, VectorStore.stampGoldenEvent(sink.brokerUrl(), "it-adjust").outcome());
             URI adjust = URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/admin/cards/ABCDEFGHJKMNPQRS/adjust");
             for (String amount : new String[] {"\"stamps\":4294967297", "\"stamps\":1001", "\"rewards\":-1001",

@@ -8,16 +8,15 @@ import app.sevenstamp.autopilot.protocol.RejectReason;
 import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -45,13 +44,9 @@ class PosApiIT {
 
     @Test
     void aTillStampsThroughTheSameRulesAndARetryCountsOnce() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "program.coffee.cooldown=1h", "pos.shop-1.apiKey=" + KEY, ""),
-                StandardCharsets.UTF_8);
         String card = "{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}";
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).set("program.coffee.cooldown", "1h")
+                .set("pos.shop-1.apiKey", KEY).start()) {
             int port = sink.httpPort();
             HttpResponse<byte[]> first = post(port, KEY, "till-7-receipt-1001", card);
             assertEquals(200, first.statusCode(), new String(first.body(), StandardCharsets.UTF_8));
@@ -86,14 +81,10 @@ class PosApiIT {
      */
     @Test
     void anIdempotencyKeyIsBoundToTheRequestItWasFirstUsedFor() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY, ""), StandardCharsets.UTF_8);
         String cardA = "{\"cardCode\":\"" + Vectors.cardText("valid") + "\"}";
         String other = Vectors.signer().sign("coffee", "ZZZZ2222YYYY3333");
         String cardB = "{\"cardCode\":\"" + other + "\"}";
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).set("pos.shop-1.apiKey", KEY).start()) {
             int port = sink.httpPort();
             assertEquals(200, post(port, KEY, "till-7-receipt-2001", cardA).statusCode());
 

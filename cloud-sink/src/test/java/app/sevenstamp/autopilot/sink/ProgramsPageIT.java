@@ -11,8 +11,8 @@ import app.sevenstamp.autopilot.protocol.RejectReason;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -113,17 +113,15 @@ class ProgramsPageIT {
 
     @Test
     void anOwnerChangesTheRulesAndTheBoxesAndTheSinkFollow() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "program.coffee.dailyCap=3", "program.coffee.timeZone=Europe/Berlin",
-                "pos.shop-1.apiKey=" + KEY, "web.publicUrl=https://stamps.example.com", ""), StandardCharsets.UTF_8);
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 10).set("program.coffee.dailyCap", "3")
+                .set("program.coffee.timeZone", "Europe/Berlin").set("pos.shop-1.apiKey", KEY)
+                .set("web.publicUrl", "https://stamps.example.com");
         String deviceId;
         long changedVersion;
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        try (SinkServer sink = config.start()) {
             console = new ConsoleHttp(sink.httpPort());
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
-            String token = Files.readString(store.resolve("admin.token")).trim();
+            String token = Files.readString(config.storeDir().resolve("admin.token")).trim();
             for (String account : List.of(
                     "{\"name\":\"olga\",\"role\":\"owner\",\"password\":\"olga owns every shop\"}",
                     "{\"name\":\"mia\",\"role\":\"manager\",\"locations\":[\"shop-1\"],\"password\":\"mia manages shop one\"}",
@@ -239,7 +237,7 @@ class ProgramsPageIT {
         }
 
         // a restart on the same file: the console's change still wins, with the same version (the boxes see nothing new)
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        try (SinkServer sink = config.start()) {
             console = new ConsoleHttp(sink.httpPort());
             assertEquals(changedVersion, sink.fleet().rulesVersion());
             assertTrue(console.send(console.at("/api/v1/cards/ABCDEFGHJKMNPQRS")).body().contains("\"stampsRequired\":8"));

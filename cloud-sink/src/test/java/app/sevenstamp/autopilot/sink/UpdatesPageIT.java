@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -37,12 +37,10 @@ class UpdatesPageIT {
 
     @Test
     void anOwnerStartsAStageAndSeesTheBoxPendingOthersCannot() throws Exception {
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + dir.resolve("store"), "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", ""), StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(config))) {
+        TestSink config = TestSink.in(dir).program("coffee", 10);
+        try (SinkServer sink = config.start()) {
             console = new ConsoleHttp(sink.httpPort());
-            String token = Files.readString(dir.resolve("store").resolve("admin.token")).trim();
+            String token = Files.readString(config.storeDir().resolve("admin.token")).trim();
             for (String account : List.of(
                     "{\"name\":\"olga\",\"role\":\"owner\",\"password\":\"olga owns every shop\"}",
                     "{\"name\":\"max\",\"role\":\"manager\",\"locations\":[\"shop-1\"],\"password\":\"max manages shop one\"}")) {

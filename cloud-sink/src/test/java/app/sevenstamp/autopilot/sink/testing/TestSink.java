@@ -9,6 +9,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -43,6 +44,12 @@ public final class TestSink {
     /** Any key, as in sink.properties; replaces an earlier value. */
     public TestSink set(String key, String value) {
         keys.put(key, value);
+        return this;
+    }
+
+    /** Leaves a key out, default or not, e.g. to see what a command says when it is missing. */
+    public TestSink unset(String key) {
+        keys.remove(key);
         return this;
     }
 
@@ -101,5 +108,10 @@ public final class TestSink {
 
     public SinkServer start() {
         return SinkServer.start(config());
+    }
+
+    /** The sink on a clock the test moves (cooldowns, expiry, file checks due). */
+    public SinkServer start(Clock clock) {
+        return SinkServer.start(config(), clock);
     }
 }
