@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,7 +16,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,14 +53,8 @@ class HttpUnderSiegeIT {
         }
     }
 
-    private SinkServer start(String... extra) throws IOException {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        List<String> lines = new ArrayList<>(List.of("store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + KEY));
-        lines.addAll(List.of(extra));
-        Files.writeString(config, String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
-        return SinkServer.start(SinkConfig.load(config));
+    private SinkServer start(String key, String value) {
+        return TestSink.in(dir).vectorKey().program("coffee", 10).set("pos.shop-1.apiKey", KEY).set(key, value).start();
     }
 
     /** A client at {@code from} that sent the start of a request and then goes quiet (or drips). */
@@ -118,7 +111,7 @@ class HttpUnderSiegeIT {
     void twoHundredSilentOrDrippingConnectionsDoNotSlowTheOthers() throws Exception {
         // a header timeout far beyond the measure: on a loaded machine the 200 connections and 400 requests take
         // several seconds, and every attacker must still be connected when the last request is answered
-        try (SinkServer sink = start("http.headerTimeout=120s")) {
+        try (SinkServer sink = start("http.headerTimeout", "120s")) {
             int port = sink.httpPort();
             HttpResponse<String> stamp = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/stamps"))
                     .header("Authorization", "Bearer " + KEY).header("Idempotency-Key", "siege-1")
@@ -154,7 +147,7 @@ class HttpUnderSiegeIT {
 
     @Test
     void theHeaderTimeoutEndsConnectionsThatNeverSendAWholeRequestHead() throws Exception {
-        try (SinkServer sink = start("http.headerTimeout=2s")) {
+        try (SinkServer sink = start("http.headerTimeout", "2s")) {
             int port = sink.httpPort();
             for (int i = 0; i < 40; i++) {
                 attacker("127.0.0." + (2 + i % 4), port, i % 2 == 1);
@@ -175,7 +168,7 @@ class HttpUnderSiegeIT {
 
     @Test
     void oneAddressHoldsAtMostItsShareOfConnections() throws Exception {
-        try (SinkServer sink = start("http.maxConnectionsPerClient=20")) {
+        try (SinkServer sink = start("http.maxConnectionsPerClient", "20")) {
             int port = sink.httpPort();
             List<Socket> mine = new ArrayList<>();
             for (int i = 0; i < 50; i++) {

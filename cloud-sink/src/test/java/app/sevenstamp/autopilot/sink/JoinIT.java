@@ -9,14 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.card.CardVerifier;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Tools;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.join.JoinStore;
 import app.sevenstamp.autopilot.sink.join.JoinedCard;
 import app.sevenstamp.autopilot.sink.join.QrDecode;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
@@ -30,7 +29,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -56,29 +54,17 @@ class JoinIT {
 
     @TempDir
     Path dir;
+    private TestSink config;
     private SinkServer sink;
     private String base;
 
     @BeforeEach
-    void start() throws Exception {
-        VectorStore.create(dir);
-        sink = SinkServer.start(SinkConfig.from(new Settings(properties(), "JoinIT")));
+    void start() {
+        config = TestSink.in(dir).vectorKey().set("admin.token", ADMIN).set("web.publicUrl", PUBLIC_URL)
+                .program("coffee", 8).set("program.coffee.name", "Coffee <&> \"Co\"")
+                .program("tea", 5).set("program.tea.name", "Tea House").set("program.tea.joinAsks", "name,email");
+        sink = config.start();
         base = "http://127.0.0.1:" + sink.httpPort();
-    }
-
-    Properties properties() {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("store").toString());
-        p.setProperty("broker.port", "0");
-        p.setProperty("http.port", "0");
-        p.setProperty("admin.token", ADMIN);
-        p.setProperty("web.publicUrl", PUBLIC_URL);
-        p.setProperty("program.coffee.stampsRequired", "8");
-        p.setProperty("program.coffee.name", "Coffee <&> \"Co\"");
-        p.setProperty("program.tea.stampsRequired", "5");
-        p.setProperty("program.tea.name", "Tea House");
-        p.setProperty("program.tea.joinAsks", "name,email");
-        return p;
     }
 
     @AfterEach
@@ -316,7 +302,7 @@ class JoinIT {
         String location = post("coffee", open("coffee"), base, "text/html", "").headers().firstValue("Location").orElseThrow();
         String code = QrDecode.text(getBytes(location + "/qr.png", null).body());
         sink.close();
-        sink = SinkServer.start(SinkConfig.from(new Settings(properties(), "JoinIT")));
+        sink = config.start();
         base = "http://127.0.0.1:" + sink.httpPort();
         assertEquals(code, QrDecode.text(getBytes(location + "/qr.png", null).body()));
         assertEquals(200, get(location, "text/html").statusCode());
@@ -361,33 +347,26 @@ class JoinIT {
 
     @Test
     void theCliWritesThePosterAndNamesTheMissingPublicUrl() throws Exception {
-        Properties p = properties();
-        Path config = dir.resolve("sink.properties");
-        try (var w = Files.newBufferedWriter(config)) {
-            p.store(w, null);
-        }
+        Path file = config.write();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         SinkCli cli = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         Path pdf = dir.resolve("out/poster.pdf");
         assertEquals(SinkCli.OK, cli.run(new String[] {"program", "poster", "--program", "tea", "--out", pdf.toString(),
-                "--config", config.toString()}), err.toString(StandardCharsets.UTF_8));
+                "--config", file.toString()}), err.toString(StandardCharsets.UTF_8));
         assertEquals(PUBLIC_URL + "/join/tea", QrDecode.text(QrDecode.pdfImage(Files.readAllBytes(pdf))));
         Path png = dir.resolve("poster.png");
         assertEquals(SinkCli.OK, cli.run(new String[] {"programs", "poster", "--program", "coffee", "--out", png.toString(),
-                "--config", config.toString()}));
+                "--config", file.toString()}));
         assertEquals(PUBLIC_URL + "/join/coffee", QrDecode.text(Files.readAllBytes(png)));
         assertEquals(SinkCli.USAGE, cli.run(new String[] {"program", "poster", "--program", "coffee", "--out", "x.jpg",
-                "--config", config.toString()}));
+                "--config", file.toString()}));
         assertEquals(SinkCli.UNKNOWN_PROGRAM, cli.run(new String[] {"program", "poster", "--program", "nosuch", "--out",
-                png.toString(), "--config", config.toString()}));
-        p.remove("web.publicUrl");
-        try (var w = Files.newBufferedWriter(config)) {
-            p.store(w, null);
-        }
+                png.toString(), "--config", file.toString()}));
+        config.unset("web.publicUrl").write();
         err.reset();
         assertEquals(SinkCli.CONFIG, cli.run(new String[] {"program", "poster", "--program", "coffee", "--out", png.toString(),
-                "--config", config.toString()}));
+                "--config", file.toString()}));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("web.publicUrl: not set; the poster's QR code leads to "
                 + "<web.publicUrl>/join/coffee"), err.toString(StandardCharsets.UTF_8));
     }

@@ -17,9 +17,9 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.zxing.BinaryBitmap;
@@ -115,21 +115,15 @@ class VoucherRedeemIT {
 
     @Test
     void vouchersAreIssuedShownRedeemedAndCancelledThroughTheRunningSink() throws Exception {
-        Path store = dir.resolve("store");
-        Files.createDirectories(store);
-        Files.writeString(store.resolve("signing.key"),
-                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
         Path codes = dir.resolve("till-codes.txt");
         Files.writeString(codes, "TILL-1\nTILL-2\n", StandardCharsets.UTF_8);
-        String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=1\nprogram.coffee.voucherTitle=Free coffee\n"
-                + "program.coffee.voucherValidity=30d\nvouchers.posCodes=" + codes + "\nvouchers.poolLowWarning=1\n"
-                + "admin.token=" + TOKEN + "\npos.shop-1.apiKey=" + POS_KEY + "\n";
-        Path serveConfig = dir.resolve("serve.properties");
-        Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig))) {
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 1).set("program.coffee.voucherTitle", "Free coffee")
+                .set("program.coffee.voucherValidity", "30d").set("vouchers.posCodes", codes.toString())
+                .set("vouchers.poolLowWarning", "1").set("admin.token", TOKEN).set("pos.shop-1.apiKey", POS_KEY);
+        try (SinkServer sink = config.start()) {
             int port = sink.httpPort();
-            Path cliConfig = dir.resolve("cli.properties");
-            Files.writeString(cliConfig, common + "http.port=" + port + "\n", StandardCharsets.UTF_8);
+            // the operator's commands read the sink's own file; it now names the port the sink took
+            Path cliConfig = config.set("http.port", Integer.toString(port)).write();
 
             BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
             BlockingQueue<RedeemAnswer> answers = new LinkedBlockingQueue<>();
@@ -283,23 +277,16 @@ class VoucherRedeemIT {
      */
     @Test
     void aNewCardGetsAGoodwillVoucherByItsCodeAndNewTillCodesArriveWithoutARestart() throws Exception {
-        Path store = dir.resolve("store");
-        Files.createDirectories(store);
-        Files.writeString(store.resolve("signing.key"),
-                "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n", StandardCharsets.UTF_8);
         Path codes = dir.resolve("till-codes.txt");
         Files.writeString(codes, "TILL-1\n", StandardCharsets.UTF_8);
         Files.setLastModifiedTime(codes, java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(60)));
-        String common = "store.dir=" + store + "\nprogram.coffee.stampsRequired=2\nvouchers.posCodes=" + codes
-                + "\nvouchers.poolLowWarning=1\nadmin.token=" + TOKEN + "\n";
-        Path serveConfig = dir.resolve("serve.properties");
-        Files.writeString(serveConfig, common + "broker.port=0\nhttp.port=0\n", StandardCharsets.UTF_8);
+        TestSink config = TestSink.in(dir).vectorKey().program("coffee", 2).set("vouchers.posCodes", codes.toString())
+                .set("vouchers.poolLowWarning", "1").set("admin.token", TOKEN);
         app.sevenstamp.autopilot.protocol.testing.MutableClock clock =
                 new app.sevenstamp.autopilot.protocol.testing.MutableClock(Instant.now());
-        try (SinkServer sink = SinkServer.start(SinkConfig.load(serveConfig), clock)) {
+        try (SinkServer sink = config.start(clock)) {
             int port = sink.httpPort();
-            Path cliConfig = dir.resolve("cli.properties");
-            Files.writeString(cliConfig, common + "http.port=" + port + "\n", StandardCharsets.UTF_8);
+            Path cliConfig = config.set("http.port", Integer.toString(port)).write();
             String newCard = "NEWCARD2345ABCDE";
             String newCode = Vectors.signer().sign("coffee", newCard);
             assertEquals(404, get(port, "/api/v1/cards/" + newCard, false).statusCode(), "no stamp, no card yet");

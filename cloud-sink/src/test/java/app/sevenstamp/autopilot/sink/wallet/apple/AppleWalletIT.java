@@ -14,10 +14,10 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.testing.FakeApns;
 import app.sevenstamp.autopilot.sink.testing.Pkpass;
 import app.sevenstamp.autopilot.sink.testing.TestPki;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
@@ -55,16 +55,14 @@ class AppleWalletIT {
     private final AtomicInteger receipt = new AtomicInteger();
     private int port;
 
-    private SinkConfig config(FakeApns apns, TestPki pki) throws Exception {
-        Path file = dir.resolve("sink.properties");
-        Files.writeString(file, String.join("\n", "store.dir=" + dir.resolve("store"), "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "program.coffee.name=Coffee card", "program.coffee.passBarcode=pdf417",
-                "pos.shop-1.apiKey=" + POS_KEY,
-                "wallet.apple.passTypeId=" + TestPki.PASS_TYPE, "wallet.apple.teamId=" + TestPki.TEAM,
-                "wallet.apple.cert=" + pki.file("pass.pem"), "wallet.apple.key=" + pki.file("pass.key"),
-                "wallet.apple.wwdr=" + pki.file("wwdr.pem"), "wallet.apple.webServiceUrl=https://cards.example.com",
-                "wallet.apple.apnsUrl=" + apns.url(), "wallet.apple.apnsCa=" + pki.file("ca.pem"), ""), StandardCharsets.UTF_8);
-        return SinkConfig.load(file);
+    private TestSink config(FakeApns apns, TestPki pki) {
+        return TestSink.in(dir).program("coffee", 10).set("program.coffee.name", "Coffee card")
+                .set("program.coffee.passBarcode", "pdf417").set("pos.shop-1.apiKey", POS_KEY)
+                .set("wallet.apple.passTypeId", TestPki.PASS_TYPE).set("wallet.apple.teamId", TestPki.TEAM)
+                .set("wallet.apple.cert", pki.file("pass.pem").toString()).set("wallet.apple.key", pki.file("pass.key").toString())
+                .set("wallet.apple.wwdr", pki.file("wwdr.pem").toString())
+                .set("wallet.apple.webServiceUrl", "https://cards.example.com").set("wallet.apple.apnsUrl", apns.url())
+                .set("wallet.apple.apnsCa", pki.file("ca.pem").toString());
     }
 
     private HttpResponse<byte[]> call(String method, String path, String auth, String body, Map<String, String> headers)
@@ -103,7 +101,7 @@ class AppleWalletIT {
     @Test
     void aStampReachesEveryRegisteredPhoneAndThePhoneFetchesTheNewPass() throws Exception {
         TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
-        try (FakeApns apns = new FakeApns(pki); SinkServer sink = SinkServer.start(config(apns, pki))) {
+        try (FakeApns apns = new FakeApns(pki); SinkServer sink = config(apns, pki).start()) {
             port = sink.httpPort();
             SigningKey key = SigningKey.loadOrCreate(dir.resolve("store/signing.key"), "k1");
             String cardId = CardSigner.newCardId(new SecureRandom());
@@ -234,7 +232,7 @@ class AppleWalletIT {
     @Test
     void aBoxBacklogOverMqttIsOnePushAndTheNewPass() throws Exception {
         TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
-        try (FakeApns apns = new FakeApns(pki); SinkServer sink = SinkServer.start(config(apns, pki))) {
+        try (FakeApns apns = new FakeApns(pki); SinkServer sink = config(apns, pki).start()) {
             port = sink.httpPort();
             SigningKey key = SigningKey.loadOrCreate(dir.resolve("store/signing.key"), "k1");
             String cardId = CardSigner.newCardId(new SecureRandom());
@@ -279,7 +277,7 @@ class AppleWalletIT {
     @Test
     void anApnsOutageIsRetriedUntilThePushGetsThrough() throws Exception {
         TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
-        try (FakeApns apns = new FakeApns(pki); SinkServer sink = SinkServer.start(config(apns, pki))) {
+        try (FakeApns apns = new FakeApns(pki); SinkServer sink = config(apns, pki).start()) {
             port = sink.httpPort();
             SigningKey key = SigningKey.loadOrCreate(dir.resolve("store/signing.key"), "k1");
             String cardId = CardSigner.newCardId(new SecureRandom());
@@ -303,7 +301,7 @@ class AppleWalletIT {
     @Test
     void aRegistrationFloodIsRefused() throws Exception {
         TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
-        try (FakeApns apns = new FakeApns(pki); SinkServer sink = SinkServer.start(config(apns, pki))) {
+        try (FakeApns apns = new FakeApns(pki); SinkServer sink = config(apns, pki).start()) {
             port = sink.httpPort();
             SigningKey key = SigningKey.loadOrCreate(dir.resolve("store/signing.key"), "k1");
             String cardId = CardSigner.newCardId(new SecureRandom());
