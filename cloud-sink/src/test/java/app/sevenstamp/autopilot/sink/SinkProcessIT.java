@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -74,10 +75,7 @@ class SinkProcessIT {
 
     @Test
     void servePrintsOneReadyLineCountsAStampAndStopsOnSigtermWithinFiveSeconds() throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", ""), StandardCharsets.UTF_8);
+        Path config = TestSink.in(dir).vectorKey().program("coffee", 10).write();
 
         Sink sink = serve(config, "first");
         HttpClient http = HttpClient.newHttpClient();

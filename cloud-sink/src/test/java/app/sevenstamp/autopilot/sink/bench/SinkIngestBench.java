@@ -8,17 +8,16 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.store.Database;
 import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +31,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -70,19 +68,16 @@ class SinkIngestBench {
         // subscriber; real gateways resend from their outbox, this bench's publishers do not.
         try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"),
                 "allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n")) {
-            Path key = dir.resolve("signing.key");
-            Files.writeString(key, "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n",
-                    StandardCharsets.UTF_8);
             Path h2raw = dir.resolve("h2raw/sink");
             if (ONLY.isEmpty() || ONLY.equals("h2")) {
                 row("H2", "raw batched JDBC insert", 1, raw(() -> H2Database.open(h2raw, 8)));
-                row("H2", "sink ingest", 1, ingest(broker, key, "h2", null, 1));
+                row("H2", "sink ingest", 1, ingest(broker, "h2", null, 1));
             }
             if (ONLY.isEmpty() || ONLY.equals("pg")) {
                 String pgRaw = pg.newDatabase();
                 row("PostgreSQL", "raw batched JDBC insert", 1, raw(() -> PostgresDatabase.open(pgRaw, "sink", null, 8)));
-                row("PostgreSQL", "sink ingest", 1, ingest(broker, key, "pg1", pg.newDatabase(), 1));
-                row("PostgreSQL", "sink ingest", 2, ingest(broker, key, "pg2", pg.newDatabase(), 2));
+                row("PostgreSQL", "sink ingest", 1, ingest(broker, "pg1", pg.newDatabase(), 1));
+                row("PostgreSQL", "sink ingest", 2, ingest(broker, "pg2", pg.newDatabase(), 2));
             }
         } finally {
             pg.destroy();
@@ -135,30 +130,21 @@ class SinkIngestBench {
         }
     }
 
-    private double ingest(MosquittoProcess broker, Path key, String name, String pgUrl, int instances) throws Exception {
+    private double ingest(MosquittoProcess broker, String name, String pgUrl, int instances) throws Exception {
         List<SinkServer> sinks = new ArrayList<>();
         List<MqttClient> gateways = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(DEVICES);
         try {
             for (int i = 0; i < instances; i++) {
-                Path store = dir.resolve(name + "-" + i);
-                Files.createDirectories(store);
-                Files.copy(key, store.resolve("signing.key"));
-                Properties p = new Properties();
-                p.setProperty("store.dir", store.toString());
+                TestSink sink = TestSink.in(dir.resolve(name + "-" + i)).vectorKey().broker(broker.url())
+                        .set("mqtt.clientId", "bench-" + name + "-" + i).program("coffee", 10);
                 if (pgUrl != null) {
-                    p.setProperty("store.url", pgUrl);
-                    p.setProperty("store.user", "sink");
+                    sink.set("store.url", pgUrl).set("store.user", "sink");
                 }
                 if (instances > 1) {
-                    p.setProperty("mqtt.shareGroup", "bench");
+                    sink.set("mqtt.shareGroup", "bench");
                 }
-                p.setProperty("broker.mode", "external");
-                p.setProperty("broker.url", broker.url());
-                p.setProperty("mqtt.clientId", "bench-" + name + "-" + i);
-                p.setProperty("http.port", "0");
-                p.setProperty("program.coffee.stampsRequired", "10");
-                sinks.add(SinkServer.start(SinkConfig.from(new Settings(p, name))));
+                sinks.add(sink.start());
             }
             Topics topics = new Topics(Topics.DEFAULT_PREFIX);
             WireCodec codec = new WireCodec();

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.testing.NotifySocket;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,9 +44,7 @@ class SinkUnderSystemdIT {
     void notifiesReadyFeedsTheWatchdogWhileHealthyAndSaysStopping() throws Exception {
         assertTrue(Files.isRegularFile(JAR), JAR.toAbsolutePath() + " is missing: integration tests run after `mvn package`");
         notify = NotifySocket.start(dir.resolve("systemd"));
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + dir.resolve("store"), "http.port=0", "broker.port=0",
-                "program.coffee.stampsRequired=5", ""), StandardCharsets.UTF_8);
+        Path config = TestSink.in(dir).program("coffee", 5).write();
         Path log = dir.resolve("sink.log");
         ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx128m",
                 "-jar", JAR.toString(), "serve", "--config", config.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
