@@ -540,7 +540,7 @@ final class MqttLink implements Link {
         }
     }
 
-    static String describe(Throwable cause) {
+    private static String describe(Throwable cause) {
         if (cause == null) {
             return "no reason given";
         }

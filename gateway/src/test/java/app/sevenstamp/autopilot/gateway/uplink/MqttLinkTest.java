@@ -113,6 +113,32 @@ class MqttLinkTest {
     }
 
     @Test
+    void aHandlerThatThrowsCostsNeitherTheConnectionNorTheOtherFeatures() throws Exception {
+        TestBroker broker = TestBroker.start();
+        open.add(broker);
+        link(broker.url());
+        AtomicInteger thrown = new AtomicInteger();
+        BlockingQueue<String> vouchers = new LinkedBlockingQueue<>();
+        link.subscribe("t/fleet", p -> {
+            thrown.incrementAndGet();
+            throw new IllegalStateException("a bug in one feature");
+        });
+        link.subscribe("t/vouchers", p -> vouchers.add(new String(p, StandardCharsets.UTF_8)));
+        AtomicInteger readies = new AtomicInteger();
+        link.onReady(readies::incrementAndGet);
+        link.start();
+        await().atMost(WAIT).until(link::isConnected);
+
+        sendFromOutside(broker.url(), "one");
+        assertEquals("one", vouchers.poll(WAIT.toSeconds(), TimeUnit.SECONDS));
+        sendFromOutside(broker.url(), "two");
+        assertEquals("two", vouchers.poll(WAIT.toSeconds(), TimeUnit.SECONDS));
+        // thrown back into Paho, the exception would drop the connection and the broker would redeliver the message
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(3))
+                .until(() -> link.isConnected() && readies.get() == 1 && thrown.get() == 2);
+    }
+
+    @Test
     void publishesBeyondTheBoundAreRefusedAtOnceAndTheRestWaitForTheLinkThread() {
         link(TestBroker.notStarted().url()); // never started: nothing is taken off the queue
         List<CompletableFuture<Boolean>> queued = new ArrayList<>();
