@@ -151,7 +151,7 @@ public final class Gateway implements AutoCloseable {
         loadCounterHistory(outbox, guard, env.clock());
         // vouchers are redeemed online, never stored: the desk subscribes to the answers before the uplink starts;
         // only its unconfirmed requests are journalled (in the state dir), so that their CANCEL survives a restart
-        VoucherDesk vouchers = new VoucherDesk(uplink, topics, config.deviceId(),
+        VoucherDesk vouchers = new VoucherDesk(uplink.link(), topics, config.deviceId(),
                 config.location(), feedback, env.clock(), env.ticker(), config.vouchers().answerTimeout(), config.outboxDir());
         vouchers.attach();
         StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
@@ -159,7 +159,7 @@ public final class Gateway implements AutoCloseable {
         ScannerState scannerState = new ScannerState("starting");
         ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
         // the status reports the scanner's phase (ready, searching, lost) with its device and losses
-        FleetAgent fleet = new FleetAgent(config.deviceId(), topics, uplink, outbox,
+        FleetAgent fleet = new FleetAgent(config.deviceId(), topics, uplink.link(), uplink::wake, outbox,
                 feedback, config.outboxDir(), env.clock(), version, heartbeat, () -> describe(scannerState.get()),
                 restart);
         fleet.hotKey("cards.programs", v -> cards.apply("cards.programs", v));
@@ -170,7 +170,7 @@ public final class Gateway implements AutoCloseable {
         fleet.updates(updater);
         rules.onApplied(fleet::publishStatusNow);
         fleet.attach();
-        rules.attach(uplink);
+        rules.attach(uplink.link());
 
         uplink.start();
         pipeline.start();

@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
-import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.gateway.uplink.Link;
 import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.MalformedMessageException;
 import app.sevenstamp.autopilot.protocol.Topics;
@@ -74,9 +74,9 @@ public final class CounterRulesAgent implements AutoCloseable {
         }
     }
 
-    /** Registers with the uplink: call before {@code uplink.start()}. */
-    public void attach(Uplink uplink) {
-        uplink.addSubscription(topics.rules(), payload -> worker.execute(() -> offer(payload)));
+    /** Registers with the link: call before the uplink starts. */
+    public void attach(Link link) {
+        link.subscribe(topics.rules(), payload -> worker.execute(() -> offer(payload)));
     }
 
     /** The version in force; 0 for none. */

@@ -3,7 +3,7 @@ package app.sevenstamp.autopilot.gateway.fleet;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Patterns;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
-import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.gateway.uplink.Link;
 import app.sevenstamp.autopilot.protocol.CommandAck;
 import app.sevenstamp.autopilot.protocol.DesiredConfig;
 import app.sevenstamp.autopilot.protocol.DeviceCommand;
@@ -74,7 +74,8 @@ public final class FleetAgent implements AutoCloseable {
 
     private final String deviceId;
     private final Topics topics;
-    private final Uplink uplink;
+    private final Link link;
+    private final Runnable flush;
     private final Outbox outbox;
     private final Feedback feedback;
     private final Path stateDir;
@@ -98,13 +99,16 @@ public final class FleetAgent implements AutoCloseable {
     private volatile Updates updates;
 
     /**
+     * @param link    the MQTT session, shared with the stamps
+     * @param flush   wakes the stamp sender ({@code flush} command)
      * @param restart called after the ack of a {@code restart} command was handed to the uplink
      */
-    public FleetAgent(String deviceId, Topics topics, Uplink uplink, Outbox outbox, Feedback feedback, Path stateDir,
+    public FleetAgent(String deviceId, Topics topics, Link link, Runnable flush, Outbox outbox, Feedback feedback, Path stateDir,
             Clock clock, String version, Duration heartbeat, Supplier<String> scanner, Runnable restart) {
         this.deviceId = deviceId;
         this.topics = topics;
-        this.uplink = uplink;
+        this.link = Objects.requireNonNull(link, "link");
+        this.flush = Objects.requireNonNull(flush, "flush");
         this.outbox = outbox;
         this.feedback = feedback;
         this.stateDir = stateDir;
@@ -157,12 +161,12 @@ public final class FleetAgent implements AutoCloseable {
         return lastApplied;
     }
 
-    /** Registers with the uplink: call before {@code uplink.start()}. */
+    /** Registers with the link: call before the uplink starts. */
     public void attach() {
-        uplink.setWill(topics.status(deviceId), codec.encode(offline()));
-        uplink.addSubscription(topics.config(deviceId), p -> worker.execute(() -> onConfig(p)));
-        uplink.addSubscription(topics.commands(deviceId), p -> worker.execute(() -> onCommand(p)));
-        uplink.onReady(() -> worker.execute(this::publishStatus));
+        link.will(topics.status(deviceId), codec.encode(offline()));
+        link.subscribe(topics.config(deviceId), p -> worker.execute(() -> onConfig(p)));
+        link.subscribe(topics.commands(deviceId), p -> worker.execute(() -> onCommand(p)));
+        link.onReady(() -> worker.execute(this::publishStatus));
         schedule();
     }
 
@@ -220,7 +224,7 @@ public final class FleetAgent implements AutoCloseable {
 
     private void publishStatus() {
         try {
-            java.util.concurrent.CompletableFuture<Boolean> sent = uplink.publish(topics.status(deviceId), codec.encode(status()), true);
+            java.util.concurrent.CompletableFuture<Boolean> sent = link.publish(topics.status(deviceId), codec.encode(status()), true);
             Updates u = updates;
             if (u != null) {
                 // the health of a new version: its status reached the broker (marked on the fleet thread)
@@ -357,7 +361,7 @@ public final class FleetAgent implements AutoCloseable {
                 ack(c, s.backlog() >= 0, result);
             }
             case "flush" -> {
-                uplink.wake();
+                flush.run();
                 ack(c, true, "sending the outbox now; backlog " + status().backlog());
             }
             case "log-level" -> {
@@ -388,7 +392,7 @@ public final class FleetAgent implements AutoCloseable {
     }
 
     private void ack(DeviceCommand c, boolean ok, String result) {
-        uplink.publish(topics.commandAcks(deviceId), codec.encode(new CommandAck(WireCodec.SCHEMA, c.commandId(), deviceId,
+        link.publish(topics.commandAcks(deviceId), codec.encode(new CommandAck(WireCodec.SCHEMA, c.commandId(), deviceId,
                 c.command(), ok, result)), false);
     }
 
@@ -432,7 +436,7 @@ public final class FleetAgent implements AutoCloseable {
     public void goodbye(Duration wait) {
         worker.shutdownNow();
         try {
-            uplink.publish(topics.status(deviceId), codec.encode(offline()), true).get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            link.publish(topics.status(deviceId), codec.encode(offline()), true).get(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             Logger.debug("offline status not published: {}", e.toString());
         }

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
 /**
@@ -121,7 +122,8 @@ public final class FleetBoot {
             String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
             // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
             MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);
-            new Provisioner(url, topics, fleet, hw, deviceKey, version, tls).provisionInto(stateDir);
+            new Provisioner(url, topics, fleet, hw, deviceKey, version, tls, Provisioner.Sleeper.REAL,
+                    () -> ThreadLocalRandom.current().nextDouble()).provisionInto(stateDir);
         }
     }
 }

@@ -7,15 +7,20 @@ import app.sevenstamp.autopilot.protocol.ProvisionResponse;
 import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.Base64;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
+import java.util.function.DoubleSupplier;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -28,6 +33,10 @@ import org.tinylog.Logger;
  * comes back (mode 600) and let the gateway start as itself. Runs before the daemon; blocks.
  */
 public final class Provisioner {
+    /** The first retry waits 0.5-1 s, the later ones up to a minute ({@link #provisionInto}). */
+    static final Duration RETRY_MIN = Duration.ofMillis(500);
+    static final Duration RETRY_MAX = Duration.ofSeconds(60);
+
     private final String url;
     private final MqttTls tls;
     private final Topics topics;
@@ -38,6 +47,16 @@ public final class Provisioner {
     private final String version;
     private final WireCodec codec = new WireCodec();
     private final SecureRandom random = new SecureRandom();
+    private final Sleeper sleeper;
+    private final DoubleSupplier jitter;
+
+    /** Waits between attempts; passed in so that a test of the retries does not wait in real time. */
+    @FunctionalInterface
+    interface Sleeper {
+        Sleeper REAL = d -> Thread.sleep(d.toMillis());
+
+        void sleep(Duration duration) throws InterruptedException;
+    }
 
     /** The sink said no: provisioning again with the same claim cannot help. */
     public static final class RefusedException extends Exception {
@@ -50,15 +69,20 @@ public final class Provisioner {
 
     /** Over plain TCP, or TLS with the JVM's CA store. */
     public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey, String version) {
-        this(url, topics, settings, hardwareId, deviceKey, version, MqttTls.NONE);
+        this(url, topics, settings, hardwareId, deviceKey, version, MqttTls.NONE, Sleeper.REAL,
+                () -> ThreadLocalRandom.current().nextDouble());
     }
 
     /**
      * @param deviceKey the private key's seed from {@link DeviceKey#loadOrCreate}
      * @param tls       the CA (and client certificate) of {@code mqtt.tls.*}, used for an ssl:// url
+     * @param sleeper   waits between attempts
+     * @param jitter    uniform in [0, 1), for the jitter of those waits
      */
-    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey,
-            String version, MqttTls tls) {
+    Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey,
+            String version, MqttTls tls, Sleeper sleeper, DoubleSupplier jitter) {
+        this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+        this.jitter = Objects.requireNonNull(jitter, "jitter");
         this.tls = tls;
         this.url = url;
         this.topics = topics;
@@ -154,9 +178,15 @@ public final class Provisioner {
         }
     }
 
-    /** Attempts until granted (backoff 0.5-1 s doubling to 30-60 s) or refused; stores the identity and the initial config. */
+    /**
+     * Attempts until granted or refused, with {@link Backoff}'s full jitter between 0.5 s and a bound that doubles
+     * from 1 s to a minute; stores the identity and the initial config.
+     */
     public ProvisionGrant provisionInto(Path stateDir) throws RefusedException, InterruptedException {
-        long delay = 1000;
+        Backoff backoff = new Backoff(RETRY_MIN, RETRY_MAX, jitter);
+        // Backoff's first wait is exactly its minimum, the same on every box: skipped, because boxes that took the
+        // shared client id from each other must not meet again at the first retry either
+        backoff.next();
         while (true) {
             try {
                 ProvisionGrant g = attempt();
@@ -165,11 +195,9 @@ public final class Provisioner {
                         hardwareId, stateDir.resolve(StateFiles.IDENTITY));
                 return g;
             } catch (MqttException | TimeoutException e) {
-                // jitter: boxes that took the shared client id from each other must not meet again
-                long wait = delay / 2 + random.nextLong(delay / 2 + 1);
-                Logger.warn("provisioning at {} failed ({}); trying again in {} ms", url, e.toString(), wait);
-                Thread.sleep(wait); // nothing else runs before the box has an identity
-                delay = Math.min(60_000, delay * 2);
+                Duration wait = backoff.next();
+                Logger.warn("provisioning at {} failed ({}); trying again in {} ms", url, e.toString(), wait.toMillis());
+                sleeper.sleep(wait); // nothing else runs before the box has an identity
             }
         }
     }

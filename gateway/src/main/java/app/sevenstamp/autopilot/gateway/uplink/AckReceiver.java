@@ -8,60 +8,36 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
-import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.tinylog.Logger;
 
 /**
- * Paho's global callback. Runs on Paho's callback thread, where blocking or calling back into the
+ * The handler of the acks topic. Runs on Paho's callback thread, where blocking or calling back into the
  * client deadlocks (several reported Paho issues), so it only decodes and hands over: never H2, never
- * publish, never wait. Acks waiting for the uplink thread are bounded; beyond the bound one is dropped
+ * publish, never wait. Acks waiting for the link's thread are bounded; beyond the bound one is dropped
  * and counted (its event stays in flight and is resent after the ack timeout, then acked as duplicate).
  */
-final class AckReceiver implements MqttCallback {
-    private final String acksTopic;
+final class AckReceiver implements Consumer<byte[]> {
     private final String deviceId;
     private final int maxQueued;
-    private final Consumer<Uplink.Event> handOver;
-    private final Consumer<Throwable> onLost;
+    private final Consumer<StampAck> handOver;
     private final WireCodec codec = new WireCodec();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong malformed = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
-    private final java.util.Map<String, Consumer<byte[]>> extra;
-
-    AckReceiver(String acksTopic, String deviceId, int maxQueued, Consumer<Uplink.Event> handOver,
-            Consumer<Throwable> onLost, java.util.Map<String, Consumer<byte[]>> extra) {
-        this.extra = extra;
-        this.onLost = onLost;
-        this.acksTopic = acksTopic;
+    /** @param handOver gives a decoded ack to the link's thread; {@link #taken()} when it is taken off */
+    AckReceiver(String deviceId, int maxQueued, Consumer<StampAck> handOver) {
         this.deviceId = deviceId;
         this.maxQueued = maxQueued;
         this.handOver = handOver;
     }
 
     @Override
-    public void connectionLost(Throwable cause) {
-        onLost.accept(cause);
-    }
-
-    @Override
-    public void messageArrived(String topic, MqttMessage message) {
-        Consumer<byte[]> other = extra.get(topic);
-        if (other != null) {
-            other.accept(message.getPayload());
-            return;
-        }
-        if (!acksTopic.equals(topic)) {
-            Logger.debug("ignoring a message on {}", topic);
-            return;
-        }
+    public void accept(byte[] payload) {
         StampAck ack;
         try {
-            ack = codec.decodeAck(message.getPayload());
+            ack = codec.decodeAck(payload);
         } catch (MalformedMessageException e) {
             malformed(e.kind(), e.getMessage());
             return;
@@ -77,10 +53,10 @@ final class AckReceiver implements MqttCallback {
                     maxQueued, n);
             return;
         }
-        handOver.accept(new Uplink.Ack(ack));
+        handOver.accept(ack);
     }
 
-    /** The uplink thread took one ack off the queue. */
+    /** The link's thread took one ack off the queue. */
     void taken() {
         queued.decrementAndGet();
     }
@@ -96,10 +72,5 @@ final class AckReceiver implements MqttCallback {
             Logger.warn("ignoring a malformed acknowledgement ({}); further ones of this kind are only counted. {}",
                     message, "total so far: " + n);
         }
-    }
-
-    @Override
-    public void deliveryComplete(IMqttDeliveryToken token) {
-        // a broker PUBACK: not an acknowledgement from the sink, nothing to do
     }
 }

@@ -3,7 +3,7 @@ package app.sevenstamp.autopilot.gateway.voucher;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.uplink.Uplink;
+import app.sevenstamp.autopilot.gateway.uplink.Link;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.MalformedMessageException;
 import app.sevenstamp.autopilot.protocol.RedeemAnswer;
@@ -73,7 +73,7 @@ public final class VoucherDesk implements AutoCloseable {
     /** Subdirectory of the state directory that holds the journal. */
     public static final String JOURNAL_DIR = "voucher-requests";
 
-    private final Uplink uplink;
+    private final Link link;
     private final Feedback feedback;
     private final Clock clock;
     private final Ticker ticker;
@@ -104,9 +104,9 @@ public final class VoucherDesk implements AutoCloseable {
      * @param ticker        measures the wait for an answer and the CANCELs' backoff
      * @param answerTimeout how long the counter waits for the sink's answer before "cannot check now"
      */
-    public VoucherDesk(Uplink uplink, Topics topics, String deviceId, String location, Feedback feedback,
+    public VoucherDesk(Link link, Topics topics, String deviceId, String location, Feedback feedback,
             Clock clock, Ticker ticker, Duration answerTimeout, Path stateDir) {
-        this.uplink = Objects.requireNonNull(uplink, "uplink");
+        this.link = Objects.requireNonNull(link, "link");
         this.feedback = Objects.requireNonNull(feedback, "feedback");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -145,9 +145,9 @@ public final class VoucherDesk implements AutoCloseable {
         }
     }
 
-    /** Subscribes to the answers on every connect, like the acks; call before {@code uplink.start()}. */
+    /** Subscribes to the answers on every connect, like the acks; call before the uplink starts. */
     public void attach() {
-        uplink.addSubscription(answersTopic, this::onAnswer);
+        link.subscribe(answersTopic, this::onAnswer);
     }
 
     /** From the pipeline thread, for a scan that looks like a voucher; never waits. */
@@ -160,7 +160,7 @@ public final class VoucherDesk implements AutoCloseable {
             return;
         }
         String code = parsed.get().text();
-        if (!uplink.isConnected()) {
+        if (!link.isConnected()) {
             Logger.warn("voucher {} not checked: the box is offline; nothing redeemed, the customer keeps it", code);
             feedback.signal(Signal.CANNOT_CHECK, "voucher=" + code + " reason=OFFLINE");
             return;
@@ -199,7 +199,7 @@ public final class VoucherDesk implements AutoCloseable {
         ScheduledFuture<?> timeout = thread.schedule(() -> timedOut(id), answerTimeout.toNanos(), TimeUnit.NANOSECONDS);
         pending.put(id, new Pending(request, scannedAt, timeout));
         Logger.info("voucher {} sent for redemption (request {})", code, id);
-        uplink.publish(redeemTopic, codec.encode(request), false).whenComplete((handed, error) -> {
+        link.publish(redeemTopic, codec.encode(request), false).whenComplete((handed, error) -> {
             if (!Boolean.TRUE.equals(handed)) {
                 onDesk(() -> notHanded(id));
             }
@@ -267,19 +267,19 @@ public final class VoucherDesk implements AutoCloseable {
     private void toCancel(RedeemRequest redeem) {
         long now = ticker.nanoTime();
         cancels.add(redeem, now);
-        if (uplink.isConnected()) {
+        if (link.isConnected()) {
             cancels.sendNow(redeem.requestId(), now);
         }
     }
 
     /** Desk thread, every {@link #CANCEL_TICK}. */
     private void tick() {
-        cancels.tick(uplink.isConnected(), ticker.nanoTime());
+        cancels.tick(link.isConnected(), ticker.nanoTime());
     }
 
     private void publishCancel(RedeemRequest cancel) {
         String id = cancel.requestId();
-        uplink.publish(redeemTopic, codec.encode(cancel), false).whenComplete((handed, error) -> {
+        link.publish(redeemTopic, codec.encode(cancel), false).whenComplete((handed, error) -> {
             if (Boolean.TRUE.equals(handed)) {
                 Logger.info("CANCEL of request {} (voucher {}) published; kept until the sink confirms it", id,
                         cancel.voucherCode());
@@ -457,9 +457,9 @@ public final class VoucherDesk implements AutoCloseable {
             return;
         }
         List<CompletableFuture<Boolean>> handed = new ArrayList<>();
-        if (uplink.isConnected()) {
+        if (link.isConnected()) {
             for (RedeemRequest cancel : cancels.forStop()) {
-                handed.add(uplink.publish(redeemTopic, codec.encode(cancel), false));
+                handed.add(link.publish(redeemTopic, codec.encode(cancel), false));
             }
         }
         try {

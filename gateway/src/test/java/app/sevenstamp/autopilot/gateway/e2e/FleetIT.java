@@ -462,7 +462,7 @@ class FleetIT {
             gw.type(card);
             gw.awaitLine(l -> l.startsWith("ACCEPTED"), WAIT, "ACCEPTED after the restart");
             // log.level=debug, stored by the command, applies from this start on
-            gw.awaitLog("DEBUG [uplink] Uplink: sink accepted event", WAIT);
+            gw.awaitLog("DEBUG [uplink] StampSender: sink accepted event", WAIT);
         }
     }
 

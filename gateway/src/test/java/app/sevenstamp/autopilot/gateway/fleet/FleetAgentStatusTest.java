@@ -38,7 +38,7 @@ class FleetAgentStatusTest {
                 Duration.ofSeconds(30), 10, Duration.ofSeconds(1), Duration.ofSeconds(60));
         Uplink uplink = new Uplink(mqtt, "counter-1", outbox, new RecordingFeedback(), Ticker.SYSTEM, "boot",
                 Duration.ofSeconds(30), () -> 0.5, Clock.systemUTC(), () -> true);
-        fleet = new FleetAgent("counter-1", new Topics(Topics.DEFAULT_PREFIX), uplink, outbox, new RecordingFeedback(),
+        fleet = new FleetAgent("counter-1", new Topics(Topics.DEFAULT_PREFIX), uplink.link(), uplink::wake, outbox, new RecordingFeedback(),
                 dir, Clock.systemUTC(), "test", Duration.ofHours(1), () -> "ready stdin", () -> { });
     }
 

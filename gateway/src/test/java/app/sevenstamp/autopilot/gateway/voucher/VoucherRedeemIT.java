@@ -104,7 +104,7 @@ class VoucherRedeemIT {
                 Duration.ofSeconds(5), 10, Duration.ofMillis(100), Duration.ofMillis(500));
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, "boot-v", Duration.ofSeconds(30),
                 () -> ThreadLocalRandom.current().nextDouble(), Clock.systemUTC(), () -> true);
-        desk = new VoucherDesk(uplink, new Topics(Topics.DEFAULT_PREFIX), DEVICE, LOCATION, feedback, Clock.systemUTC(), Ticker.SYSTEM,
+        desk = new VoucherDesk(uplink.link(), new Topics(Topics.DEFAULT_PREFIX), DEVICE, LOCATION, feedback, Clock.systemUTC(), Ticker.SYSTEM,
                 answerTimeout, dir);
         desk.attach();
         StampFactory factory = new StampFactory(DEVICE, LOCATION, Clock.systemUTC(), Ticker.SYSTEM, "boot-v", () -> true);
