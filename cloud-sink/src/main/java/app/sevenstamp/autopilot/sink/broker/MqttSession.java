@@ -82,6 +82,14 @@ public final class MqttSession implements AutoCloseable {
 
     /** A snapshot for health checks and metrics. */
     public record Status(State state, long connects, long failedAttempts, long lost, Duration lastDelay) {
+        /**
+         * For {@code SinkMetrics.include}: {@code PREFIX.open} (a gauge: 1 when connected and subscribed), and the
+         * counters {@code PREFIX.connects}, {@code PREFIX.connectFailures}, {@code PREFIX.lost}.
+         */
+        public Map<String, Long> counters(String prefix) {
+            return Map.of(prefix + ".open", state == State.READY ? 1L : 0L, prefix + ".connects", connects,
+                    prefix + ".connectFailures", failedAttempts, prefix + ".lost", lost);
+        }
     }
 
     private final String name;
