@@ -108,6 +108,13 @@ class MqttSessionIT {
                 assertEquals(2, status.connects(), status.toString());
                 assertEquals(1, status.lost(), status.toString());
                 assertTrue(status.failedAttempts() >= 8, status.toString());
+
+                // the broker ends the session while it stays up (a revocation, a takeover): back, subscribed again
+                broker.disconnect("it-session");
+                await().atMost(Duration.ofSeconds(10)).until(() -> lost.get() == 2);
+                await().atMost(Duration.ofSeconds(10)).until(session::isReady);
+                assertFlows(url, arrived, "third");
+                assertEquals(3, session.status().connects(), session.status().toString());
             }
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces().keySet().stream()
