@@ -5,6 +5,7 @@ import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -118,7 +119,7 @@ public final class MqttSession implements AutoCloseable {
         this.clientId = b.clientId;
         this.options = b.options;
         this.options.setAutomaticReconnect(false); // the loop here reconnects, with jitter
-        this.subscriptions = Map.copyOf(b.subscriptions);
+        this.subscriptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.subscriptions));
         this.backoff = b.backoff;
         this.handler = b.handler;
         this.client = new MqttAsyncClient(brokerUrl, clientId, new MemoryPersistence());
@@ -308,7 +309,7 @@ public final class MqttSession implements AutoCloseable {
                 disconnectQuietly(); // connected but not subscribed: start over cleanly
             }
             Duration delay = nextDelay();
-            Logger.warn("{}: cannot connect to the MQTT broker at {} as {}: {}; retrying in {} ms", name, brokerUrl,
+            Logger.warn("{}: cannot connect and subscribe on the MQTT broker at {} as {}: {}; retrying in {} ms", name, brokerUrl,
                     clientId, describe(e), delay.toMillis());
             schedule(delay);
         } catch (RuntimeException e) {
@@ -330,7 +331,8 @@ public final class MqttSession implements AutoCloseable {
         sub.waitForCompletion(SUBSCRIBE_WAIT_MS);
         int[] granted = sub.getGrantedQos();
         if (granted == null || granted.length == 0) {
-            throw new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED);
+            throw new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED, new IllegalStateException(
+                    "no answer to the subscription to " + subscriptions.keySet()));
         }
         List<String> refused = new ArrayList<>();
         for (int i = 0; i < filters.length && i < granted.length; i++) {
@@ -339,7 +341,8 @@ public final class MqttSession implements AutoCloseable {
             }
         }
         if (refused.size() == filters.length) {
-            throw new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED);
+            throw new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED, new IllegalStateException(
+                    "the broker refused the subscription to " + refused + "; check the account's ACL"));
         }
         return refused;
     }

@@ -21,7 +21,11 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.DoubleSupplier;
+import io.moquette.broker.security.IAuthenticator;
+import io.moquette.broker.security.IAuthorizatorPolicy;
+import io.moquette.broker.subscriptions.Topic;
 import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
@@ -36,6 +40,7 @@ class MqttSessionIT {
     private static final Duration MIN = Duration.ofMillis(200);
     private static final Duration MAX = Duration.ofMillis(1_600);
     private static final List<String> FILTERS = List.of("it/a/+", "it/b/#", "it/c");
+    private static final List<String> TOPICS = List.of("it/a/one", "it/b/two/three", "it/c");
     private static final String THREAD = "it-session-connect";
 
     /** Each draw of the backoff's random source: when, and what it gave. */
@@ -86,7 +91,7 @@ class MqttSessionIT {
             assertEquals(MqttSession.State.CONNECTING, session.state());
             try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", port)) {
                 assertTrue(session.awaitReady(Duration.ofSeconds(10)), context);
-                assertFlows(url, arrived, "first");
+                assertFlows(url, TOPICS, arrived, "first");
                 assertEquals(MqttSession.State.READY, session.state());
             }
             List<Draw> beforeFirst = List.copyOf(draws.subList(0, drawsAtReady.get(0)));
@@ -103,7 +108,7 @@ class MqttSessionIT {
             try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", port)) {
                 await().atMost(Duration.ofSeconds(10)).until(session::isReady);
                 assertWaitedOut(List.copyOf(draws.subList(fromLoss, drawsAtReady.get(1))), context + ", after the loss");
-                assertFlows(url, arrived, "second");
+                assertFlows(url, TOPICS, arrived, "second");
                 MqttSession.Status status = session.status();
                 assertEquals(2, status.connects(), status.toString());
                 assertEquals(1, status.lost(), status.toString());
@@ -113,7 +118,7 @@ class MqttSessionIT {
                 broker.disconnect("it-session");
                 await().atMost(Duration.ofSeconds(10)).until(() -> lost.get() == 2);
                 await().atMost(Duration.ofSeconds(10)).until(session::isReady);
-                assertFlows(url, arrived, "third");
+                assertFlows(url, TOPICS, arrived, "third");
                 assertEquals(3, session.status().connects(), session.status().toString());
             }
         }
@@ -144,13 +149,73 @@ class MqttSessionIT {
         }
     }
 
-    /** One message on each filter's topic, from a separate client; all arrive. */
-    private static void assertFlows(String url, BlockingQueue<String> arrived, String round) throws Exception {
+    /**
+     * With Mosquitto's dynamic security the fleet subscribes before its role allows most of its filters: some
+     * refused is not a failure (the rest work). All refused is (the ingest's one filter): retried with backoff.
+     */
+    @Test
+    void someFiltersRefusedStillConnectsButAllRefusedIsRetriedWithBackoff() throws Exception {
+        IAuthenticator anyone = (clientId, user, password) -> true;
+        IAuthorizatorPolicy policy = new IAuthorizatorPolicy() {
+            @Override
+            public boolean canWrite(Topic topic, String user, String client) {
+                return true;
+            }
+
+            @Override
+            public boolean canRead(Topic topic, String user, String client) {
+                return !topic.toString().startsWith("denied/");
+            }
+        };
+        try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0, new EmbeddedBroker.Access(anyone, policy))) {
+            String url = broker.url();
+            BlockingQueue<String> arrived = new LinkedBlockingQueue<>();
+            AtomicInteger someDraws = new AtomicInteger();
+            AtomicInteger noneDraws = new AtomicInteger();
+            try (MqttSession some = session(url, "it-some", arrived, someDraws, "it/c", "denied/x").build().start();
+                    MqttSession none = session(url, "it-none", new LinkedBlockingQueue<>(), noneDraws, "denied/y").build()
+                            .start()) {
+                assertTrue(some.awaitReady(Duration.ofSeconds(10)), some.status().toString());
+                assertFlows(url, List.of("it/c"), arrived, "allowed");
+                assertEquals(0, someDraws.get(), "no retry: " + some.status());
+
+                await().atMost(Duration.ofSeconds(20)).until(() -> noneDraws.get() >= 4);
+                assertFalse(none.awaitReady(Duration.ZERO));
+                MqttSession.Status status = none.status();
+                assertEquals(0, status.connects(), status.toString());
+                assertTrue(status.failedAttempts() >= 4, status.toString());
+                assertEquals(MqttSession.State.CONNECTING, status.state());
+            }
+        }
+    }
+
+    private static MqttSession.Builder session(String url, String clientId, BlockingQueue<String> arrived,
+            AtomicInteger draws, String... filters) {
+        MqttSession.Builder b = MqttSession.builder(clientId, clientId + "-connect")
+                .client(url, clientId, MqttSession.options(url, MqttTls.NONE, "it", "it-secret", true))
+                .backoff(new Backoff(MIN, MAX, () -> {
+                    draws.incrementAndGet();
+                    return 0.5;
+                }))
+                .handler((topic, message) -> arrived.add(topic + "=" + new String(message.getPayload(),
+                        StandardCharsets.UTF_8)));
+        for (String f : filters) {
+            b.subscribe(f, 1);
+        }
+        return b;
+    }
+
+    /** One message on each topic, from a separate client; all arrive. */
+    private static void assertFlows(String url, List<String> topics, BlockingQueue<String> arrived, String round)
+            throws Exception {
         MqttClient sender = new MqttClient(url, "it-session-sender", new MemoryPersistence());
-        sender.connect();
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setUserName("it");
+        o.setPassword("it-secret".toCharArray());
+        sender.connect(o);
         try {
             Set<String> sent = new TreeSet<>();
-            for (String topic : List.of("it/a/one", "it/b/two/three", "it/c")) {
+            for (String topic : topics) {
                 String text = topic + "=" + round;
                 sender.publish(topic, round.getBytes(StandardCharsets.UTF_8), 1, false);
                 sent.add(text);
