@@ -220,6 +220,7 @@ public final class SinkServer implements AutoCloseable {
                     key.trustedKeyLine(), config.tls()), registry, accessFactory, clock);
             started.push(fleet);
             metrics.include(() -> Map.of("fleet.provisionRefusals", fleet.provisionRefusals()));
+            metrics.include(() -> fleet.connectionStatus().counters("mqtt.fleet"));
             // the file's programs with the owner's changes from the programs page over them (docs/console.md);
             // the ingest and the card pages read the live view, so a change counts from the next stamp
             ProgramBook programBook = ProgramBook.load(store, config.programs(), clock);
@@ -300,6 +301,8 @@ public final class SinkServer implements AutoCloseable {
                     config.topics(), redemptions, store, admitted,
                     device -> registry.device(device).map(FleetRegistry.Device::location), voucherMetrics, clock);
             started.push(redeem);
+            metrics.include(() -> ingest.connectionStatus().counters("mqtt.ingest"));
+            metrics.include(() -> redeem.connectionStatus().counters("mqtt.redeem"));
             WebhookDispatcher webhooks = null;
             if (config.webhook().enabled()) {
                 webhooks = new WebhookDispatcher(store, config.webhook().url(), config.webhook().secret(), clock).start();

@@ -169,6 +169,12 @@ class MetricsEndpointIT {
             assertEquals("counter", s.type("sevenstamp_vouchers_issued"));
             assertEquals("gauge", s.type("sevenstamp_vouchers_pos_codes_free"));
             assertEquals("counter", s.type("sevenstamp_fleet_provision_refusals"));
+            // the MQTT connections (broker/MqttSession): whether each is up, and how often it connected
+            assertEquals("gauge", s.type("sevenstamp_mqtt_ingest_open"));
+            assertEquals(1.0, s.value("sevenstamp_mqtt_ingest_open"));
+            assertEquals(1.0, s.value("sevenstamp_mqtt_redeem_open"));
+            assertEquals("counter", s.type("sevenstamp_mqtt_fleet_lost"));
+            assertTrue(s.value("sevenstamp_mqtt_fleet_connects_total") >= 1.0);
             // the JVM
             assertTrue(s.value("jvm_memory_used_bytes", "area", "heap") > 0);
             assertTrue(s.value("jvm_threads_current") > 0);

@@ -2,10 +2,9 @@ package app.sevenstamp.autopilot.sink.ingest;
 
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
-import app.sevenstamp.autopilot.sink.broker.BrokerConnect;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.sink.broker.MqttSession;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
-import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import java.io.IOException;
@@ -16,23 +15,15 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
-import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.tinylog.Logger;
 
 /**
@@ -57,10 +48,10 @@ import org.tinylog.Logger;
  * touches the database or publishes (Paho deadlocks when a callback waits on the client). The one
  * "ingest" thread takes batches from the queue (what is there, up to {@link #BATCH}), decides the
  * whole batch in ONE transaction ({@link EventProcessor#processBatch}: group commit), syncs once,
- * then publishes the answers and PUBACKs without waiting for them. The
- * "sink-mqtt-connect" thread runs the connect loop: exponential backoff with jitter from 1 s to
- * 60 s, for the first connect as well (Paho's automatic reconnect does not retry a failed first
- * connect). No lock is shared between these threads; they meet only at the queue and at atomics.
+ * then publishes the answers and PUBACKs without waiting for them. The connection is an
+ * {@link MqttSession} whose "sink-mqtt-connect" thread runs the connect loop: exponential backoff
+ * with jitter from 1 s to 60 s, the first connect included, subscribing after each connect. No
+ * lock is shared between these threads; they meet only at the queue and at atomics.
  */
 public final class IngestService implements AutoCloseable {
     static final int QUEUE_CAPACITY = 1024;
@@ -82,7 +73,6 @@ public final class IngestService implements AutoCloseable {
     static final int ACK_WINDOW = 4 * QUEUE_CAPACITY;
     /** How long an answer waits for a free in-flight slot before it is given up (the gateway redelivers). */
     private static final long ACK_SLOT_WAIT_MS = 5_000;
-    private static final long CONNECT_TIMEOUT_MS = 10_000;
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
 
@@ -115,36 +105,35 @@ public final class IngestService implements AutoCloseable {
     /** Writes the H2 store's snapshot when the redo log is due for a checkpoint; null with no redo log. */
     private final IngestRedo.Snapshots snapshots;
     private final SinkMetrics metrics;
-    private final MqttAsyncClient client;
+    /** The MQTT connection; its connection() number keeps a PUBACK off a later connection than its message came on. */
+    private final MqttSession client;
     private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private final Semaphore ackWindow = new Semaphore(ACK_WINDOW);
-    private final ScheduledExecutorService connector;
     private final Thread worker;
-    private final Backoff backoff = new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble());
-    private final CountDownLatch firstSubscription = new CountDownLatch(1);
-    /** Counts connections, so that a PUBACK is never sent on a later connection than its message came on. */
-    private final AtomicLong connection = new AtomicLong();
-    private final AtomicBoolean connectPending = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile boolean subscribed;
     private volatile boolean accepting = true;
     private volatile boolean running = true;
-    private volatile boolean closing;
     private volatile boolean warnedNotConnected;
     /** Callback thread only: when the last "queue full" warning was logged. */
     private long lastShedWarning;
 
     private IngestService(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
-            IngestRedo.Snapshots snapshots, SinkMetrics metrics) throws MqttException {
+            IngestRedo.Snapshots snapshots, SinkMetrics metrics) {
         this.settings = settings;
         this.processor = processor;
         this.store = store;
         this.redo = redo;
         this.snapshots = snapshots;
         this.metrics = metrics;
-        this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
-        this.connector = Executors.newSingleThreadScheduledExecutor(NamedThreads.daemon("sink-mqtt-connect"));
         this.worker = NamedThreads.of("ingest").newThread(this::work);
+        // manual acks, set before connecting: with a kept session the broker sends queued events right after CONNACK
+        this.client = MqttSession.builder("ingest", "sink-mqtt-connect")
+                .client(settings.brokerUrl(), settings.clientId(), options(settings))
+                .subscribe(settings.stampsTopic(), 1)
+                .backoff(new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble()))
+                .manualAcks(true)
+                .handler(new Callback())
+                .build();
     }
 
     /** Starts the ingest thread and the connect loop; returns at once. */
@@ -158,29 +147,25 @@ public final class IngestService implements AutoCloseable {
      */
     public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
             IngestRedo.Snapshots snapshots, SinkMetrics metrics) {
-        IngestService ingest;
-        try {
-            ingest = new IngestService(settings, processor, store, redo, snapshots, metrics);
-        } catch (MqttException e) {
-            throw new IllegalArgumentException("cannot create an MQTT client for " + settings.brokerUrl() + ": "
-                    + e.getMessage(), e);
-        }
-        // Set before connecting: with a kept session the broker sends queued events right after CONNACK.
-        ingest.client.setCallback(ingest.new Callback());
-        ingest.client.setManualAcks(true);
+        IngestService ingest = new IngestService(settings, processor, store, redo, snapshots, metrics);
         ingest.worker.start();
-        ingest.connector.execute(ingest::connect);
+        ingest.client.start();
         return ingest;
     }
 
     /** Waits until the subscription is in place for the first time. */
     public boolean awaitSubscribed(Duration timeout) throws InterruptedException {
-        return firstSubscription.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return client.awaitReady(timeout);
     }
 
     /** Connected and subscribed right now. */
     public boolean isSubscribed() {
-        return subscribed && client.isConnected();
+        return client.isReady();
+    }
+
+    /** The connection's state and counts, for the metrics. */
+    public MqttSession.Status connectionStatus() {
+        return client.status();
     }
 
     public String brokerUrl() {
@@ -192,93 +177,22 @@ public final class IngestService implements AutoCloseable {
         return worker.isAlive();
     }
 
-    private MqttConnectOptions options() {
-        MqttConnectOptions o = new MqttConnectOptions();
+    private static MqttConnectOptions options(Settings settings) {
         // A shared subscription ($share/...) starts a clean session: Mosquitto keeps handing a
         // persistent-but-offline member its share of the events, which would sit there until that
         // instance came back. Clean, a dead instance leaves the group at once; what it had not
         // finished is redelivered by the gateways (their outbox is the source of truth).
-        o.setCleanSession(settings.stampsTopic().startsWith("$share/"));
-        o.setAutomaticReconnect(false); // the connect loop below does it, with jitter, first connect included
-        o.setConnectionTimeout((int) (CONNECT_TIMEOUT_MS / 1000));
-        o.setKeepAliveInterval(30);
+        MqttConnectOptions o = MqttSession.options(settings.brokerUrl(), settings.tls(), settings.username(),
+                settings.password(), settings.stampsTopic().startsWith("$share/"));
         // Acks go out without waiting for their PUBACK; Paho's default of 10 in flight would throttle a burst.
         o.setMaxInflight(ACK_WINDOW);
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
         return o;
     }
 
-    /** One connect attempt, on the connect thread; schedules the next one on failure. */
-    private void connect() {
-        if (closing) {
-            return;
-        }
-        try {
-            // Counted before connecting: with a kept session, queued events arrive right after CONNACK.
-            long id = connection.incrementAndGet();
-            boolean sessionKept = true;
-            if (!client.isConnected()) {
-                // bounded, and dropped when the broker never answers (BrokerConnect): then retried below
-                IMqttToken connected = BrokerConnect.connect(client, options());
-                sessionKept = connected.getSessionPresent();
-            }
-            // Subscribing on every connect costs one round trip and covers a broker that lost the session.
-            IMqttToken sub = client.subscribe(settings.stampsTopic(), 1);
-            sub.waitForCompletion(CONNECT_TIMEOUT_MS);
-            int[] granted = sub.getGrantedQos();
-            if (granted == null || granted.length == 0 || granted[0] == 0x80) {
-                throw new MqttException(MqttException.REASON_CODE_SUBSCRIBE_FAILED);
-            }
-            backoff.reset();
-            subscribed = true;
-            warnedNotConnected = false;
-            Logger.info("connected to {} as {} (connection {}, session kept: {}); subscribed to {} at QoS {}",
-                    settings.brokerUrl(), settings.clientId(), id, sessionKept, settings.stampsTopic(), granted[0]);
-            firstSubscription.countDown();
-        } catch (MqttException e) {
-            if (closing) {
-                return;
-            }
-            if (client.isConnected()) {
-                disconnectQuietly(); // connected but not subscribed: start over cleanly
-            }
-            Duration delay = backoff.next();
-            Logger.warn("cannot connect to the MQTT broker at {} as {}: {}; retrying in {} ms", settings.brokerUrl(),
-                    settings.clientId(), describe(e), delay.toMillis());
-            scheduleConnect(delay);
-        } catch (RuntimeException e) {
-            // An exception escaping a scheduled task would end the connect loop for good.
-            Logger.error(e, "unexpected failure in the MQTT connect loop; retrying");
-            scheduleConnect(backoff.next());
-        }
-    }
-
-    /** At most one attempt is pending, however many failures (a lost connection, a failed subscribe) ask. */
-    private void scheduleConnect(Duration delay) {
-        if (closing || !connectPending.compareAndSet(false, true)) {
-            return;
-        }
-        try {
-            connector.schedule(() -> {
-                connectPending.set(false);
-                connect();
-            }, delay.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            Logger.debug("connect loop stopped");
-        }
-    }
-
-    private final class Callback implements MqttCallback {
+    private final class Callback implements MqttSession.Handler {
         @Override
-        public void connectionLost(Throwable cause) {
-            subscribed = false;
-            if (closing) {
-                return;
-            }
-            Logger.warn("lost the connection to {}: {}; reconnecting", settings.brokerUrl(),
-                    cause instanceof MqttException m ? describe(m) : String.valueOf(cause));
-            scheduleConnect(backoff.next());
+        public void ready(long connection, boolean sessionKept) {
+            warnedNotConnected = false;
         }
 
         @Override
@@ -286,7 +200,7 @@ public final class IngestService implements AutoCloseable {
             if (!accepting) {
                 return; // stopping: not PUBACKed, so the broker keeps it for the next session
             }
-            Inbound in = new Inbound(topic, message.getPayload(), message.getId(), message.getQos(), connection.get(),
+            Inbound in = new Inbound(topic, message.getPayload(), message.getId(), message.getQos(), client.connection(),
                     System.nanoTime());
             // Never wait here. This is Paho's one callback thread: it also completes the answers' publishes,
             // and while it waits Paho reads nothing from the socket, PUBACKs included, so the answers' window
@@ -314,11 +228,6 @@ public final class IngestService implements AutoCloseable {
                 Logger.warn("ingest queue full ({} events): events are let go unanswered, and their gateways send them "
                         + "again ({} so far); the sink is behind its broker", QUEUE_CAPACITY, metrics.shed());
             }
-        }
-
-        @Override
-        public void deliveryComplete(IMqttDeliveryToken token) {
-            // acks are fire-and-forget: a lost one makes the gateway redeliver, answered DUPLICATE
         }
     }
 
@@ -487,7 +396,7 @@ public final class IngestService implements AutoCloseable {
     }
 
     private void pubAck(Inbound in) {
-        if (in.qos() == 0 || in.connection() != connection.get() || !client.isConnected()) {
+        if (in.qos() == 0 || in.connection() != client.connection() || !client.isConnected()) {
             return; // the broker sends it again on the next session; the answer is a DUPLICATE then
         }
         try {
@@ -507,9 +416,7 @@ public final class IngestService implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        closing = true;
         accepting = false;
-        connector.shutdownNow();
         running = false;
         try {
             worker.join(1_000);
@@ -522,36 +429,11 @@ public final class IngestService implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        disconnectQuietly();
-        try {
-            client.close(true);
-        } catch (MqttException e) {
-            Logger.debug("closing the MQTT client: {}", describe(e));
-        }
-        subscribed = false;
+        client.close(); // disconnects, stops the connect loop
         Logger.info("ingest stopped");
     }
 
-    private void disconnectQuietly() {
-        try {
-            if (client.isConnected()) {
-                client.disconnect(200).waitForCompletion(500);
-            }
-        } catch (MqttException e) {
-            try {
-                client.disconnectForcibly(0, 500, false);
-            } catch (MqttException ignored) {
-                Logger.debug("forced disconnect: {}", describe(ignored));
-            }
-        }
-    }
-
     static String describe(MqttException e) {
-        String tls = MqttTls.explain(e); // a wrong CA: name the file to fix
-        if (tls != null) {
-            return tls;
-        }
-        String cause = e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")";
-        return e.getMessage() + " [reason " + e.getReasonCode() + "]" + cause;
+        return MqttSession.describe(e);
     }
 }

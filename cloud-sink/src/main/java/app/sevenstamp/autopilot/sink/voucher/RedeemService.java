@@ -5,11 +5,10 @@ import app.sevenstamp.autopilot.protocol.RedeemAnswer;
 import app.sevenstamp.autopilot.protocol.RedeemRequest;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
-import app.sevenstamp.autopilot.sink.broker.BrokerConnect;
-import app.sevenstamp.autopilot.sink.broker.ReconnectWatchdog;
-import app.sevenstamp.autopilot.sink.broker.BrokerLogin;
+import app.sevenstamp.autopilot.sink.broker.MqttSession;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
@@ -22,18 +21,12 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
-import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.tinylog.Logger;
 
 /**
@@ -52,15 +45,14 @@ import org.tinylog.Logger;
  *
  * <p>Threads: Paho's callback thread only offers each message to a bounded queue (full: counted and
  * dropped; the box cancels after its timeout). The one "redeem" thread decides, syncs and publishes
- * without waiting for PUBACKs. "sink-redeem-connect" connects with backoff and subscribes after each
- * (re)connect. No lock is held across I/O.
+ * without waiting for PUBACKs. The connection is an {@link MqttSession}: its "sink-redeem-connect" thread
+ * connects with jittered backoff (0.5 s to 30 s) and subscribes after each (re)connect. No lock is held
+ * across I/O.
  */
 public final class RedeemService implements AutoCloseable {
     static final int QUEUE_CAPACITY = 256;
-    /** Paho's connection timeout (TCP connect, TLS handshake; the CONNACK wait is bounded by BrokerConnect). */
-    private static final int CONNECT_TIMEOUT_S = 10;
-    /** Paho's automatic reconnect backs off up to this; the reconnect watchdog waits it out first. */
-    private static final int MAX_RECONNECT_DELAY_MS = 30_000;
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(500);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     /** Request ids are UUIDs; anything printable up to 64 characters is kept as a key. */
     static final Pattern REQUEST_ID = Pattern.compile("[\\x21-\\x7E]{1,64}");
 
@@ -92,18 +84,15 @@ public final class RedeemService implements AutoCloseable {
     private final VoucherMetrics metrics;
     private final Clock clock;
     private final WireCodec codec = new WireCodec();
-    private final MqttAsyncClient client;
+    private final MqttSession session;
     private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
-    private final ScheduledExecutorService connector;
     private final Thread worker;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private final DeviceLocations locations;
-    private final CountDownLatch subscribed = new CountDownLatch(1);
     private volatile boolean running = true;
-    private final ReconnectWatchdog watchdog;
 
     private RedeemService(Settings settings, Topics topics, Redemptions redemptions, SinkStore store, DeviceGate devices,
-            DeviceLocations locations, VoucherMetrics metrics, Clock clock) throws MqttException {
+            DeviceLocations locations, VoucherMetrics metrics, Clock clock) {
         this.settings = settings;
         this.locations = Objects.requireNonNull(locations, "locations");
         this.topics = topics;
@@ -113,10 +102,17 @@ public final class RedeemService implements AutoCloseable {
         this.devices = devices;
         this.metrics = metrics;
         this.clock = clock;
-        this.client = new MqttAsyncClient(settings.brokerUrl(), settings.clientId(), new MemoryPersistence());
-        this.connector = Executors.newSingleThreadScheduledExecutor(NamedThreads.daemon("sink-redeem-connect"));
         this.worker = NamedThreads.of("redeem").newThread(this::work);
-        this.watchdog = new ReconnectWatchdog("redeem", client, MAX_RECONNECT_DELAY_MS, CONNECT_TIMEOUT_S);
+        // clean session: redemption is online only
+        MqttConnectOptions o = MqttSession.options(settings.brokerUrl(), settings.tls(), settings.username(),
+                settings.password(), true);
+        o.setMaxInflight(1000);
+        this.session = MqttSession.builder("redeem", "sink-redeem-connect")
+                .client(settings.brokerUrl(), settings.clientId(), o)
+                .subscribe(settings.subscription(), 1)
+                .backoff(new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble()))
+                .handler(this::arrived)
+                .build();
     }
 
     /** Starts the worker and the connect loop; returns at once. */
@@ -128,55 +124,28 @@ public final class RedeemService implements AutoCloseable {
     /** @param locations where each box was provisioned; a provisioned box's requests are checked against that */
     public static RedeemService start(Settings settings, Topics topics, Redemptions redemptions, SinkStore store,
             DeviceGate devices, DeviceLocations locations, VoucherMetrics metrics, Clock clock) {
-        RedeemService s;
-        try {
-            s = new RedeemService(settings, topics, redemptions, store, devices, locations, metrics, clock);
-        } catch (MqttException e) {
-            throw new IllegalArgumentException("cannot create an MQTT client for " + settings.brokerUrl() + ": "
-                    + e.getMessage(), e);
-        }
-        s.client.setCallback(s.new Callback());
+        RedeemService s = new RedeemService(settings, topics, redemptions, store, devices, locations, metrics, clock);
         s.worker.start();
-        s.connector.execute(() -> s.connect(500));
+        s.session.start();
         return s;
     }
 
     /** Waits until the subscription is in place for the first time. */
     public boolean awaitSubscribed(Duration timeout) throws InterruptedException {
-        return subscribed.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return session.awaitReady(timeout);
     }
 
-    private void connect(long delayMs) {
-        if (!running) {
-            return;
-        }
-        MqttConnectOptions o = new MqttConnectOptions();
-        o.setCleanSession(true);
-        o.setAutomaticReconnect(true);
-        o.setMaxReconnectDelay(MAX_RECONNECT_DELAY_MS);
-        o.setConnectionTimeout(CONNECT_TIMEOUT_S);
-        o.setKeepAliveInterval(30);
-        o.setMaxInflight(1000);
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        BrokerLogin.apply(o, settings.brokerUrl(), settings.tls(), settings.username(), settings.password());
-        try {
-            BrokerConnect.connect(client, o); // bounded, and dropped when the broker never answers
-        } catch (MqttException e) {
-            // Paho's automatic reconnect does not retry a failed first connect.
-            long next = Math.min(30_000, delayMs * 2);
-            Logger.warn("redeem: cannot connect to {} ({}); retrying in {} ms", settings.brokerUrl(), e.getMessage(), delayMs);
-            connector.schedule(() -> connect(next), delayMs, TimeUnit.MILLISECONDS);
-        }
+    /** The connection's state and counts, for the metrics. */
+    public MqttSession.Status connectionStatus() {
+        return session.status();
     }
 
-    private void subscribe() {
-        try {
-            client.subscribe(settings.subscription(), 1).waitForCompletion(10_000);
-            Logger.info("redeem: subscribed to {} at QoS 1", settings.subscription());
-            subscribed.countDown();
-        } catch (MqttException e) {
-            Logger.error("redeem: cannot subscribe to {} on {}: {}", settings.subscription(), settings.brokerUrl(),
-                    e.getMessage());
+    /** On Paho's callback thread: hand over only. */
+    private void arrived(String topic, MqttMessage message) {
+        if (!queue.offer(new Inbound(topic, message.getPayload()))) {
+            metrics.countDropped();
+            Logger.warn("redeem: queue full ({} requests); a request from {} is dropped, the box will cancel it",
+                    QUEUE_CAPACITY, topic);
         }
     }
 
@@ -268,7 +237,7 @@ public final class RedeemService implements AutoCloseable {
 
     private void publish(RedeemAnswer answer) {
         try {
-            client.publish(topics.redeemAnswers(answer.deviceId()), codec.encode(answer), 1, false);
+            session.publish(topics.redeemAnswers(answer.deviceId()), codec.encode(answer), 1, false);
         } catch (MqttException e) {
             metrics.countAnswerNotSent();
             Logger.warn("redeem: cannot send the answer to {} ({}); the box will cancel after its timeout",
@@ -298,55 +267,11 @@ public final class RedeemService implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        watchdog.close();
-        connector.shutdownNow();
         try {
             worker.join(1000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try {
-            if (client.isConnected()) {
-                client.disconnect(200).waitForCompletion(500);
-            }
-        } catch (MqttException e) {
-            Logger.debug("redeem disconnect: {}", e.getMessage());
-        }
-        try {
-            client.disconnectForcibly(0, 100, false);
-            client.close(true);
-        } catch (MqttException e) {
-            Logger.debug("redeem close: {}", e.getMessage());
-        }
-    }
-
-    private final class Callback implements MqttCallbackExtended {
-        @Override
-        public void connectComplete(boolean reconnect, String serverURI) {
-            watchdog.connected();
-            // Never wait inside a Paho callback: subscribe on the connect thread.
-            connector.execute(RedeemService.this::subscribe);
-        }
-
-        @Override
-        public void connectionLost(Throwable cause) {
-            watchdog.lost();
-            Logger.warn("redeem: lost the connection to {} ({}); Paho reconnects", settings.brokerUrl(),
-                    cause == null ? "no reason" : cause.getMessage());
-        }
-
-        @Override
-        public void messageArrived(String topic, MqttMessage message) {
-            if (!queue.offer(new Inbound(topic, message.getPayload()))) {
-                metrics.countDropped();
-                Logger.warn("redeem: queue full ({} requests); a request from {} is dropped, the box will cancel it",
-                        QUEUE_CAPACITY, topic);
-            }
-        }
-
-        @Override
-        public void deliveryComplete(IMqttDeliveryToken token) {
-            // nothing: an answer lost with the connection is covered by the box's timeout and CANCEL
-        }
+        session.close();
     }
 }

@@ -211,7 +211,7 @@ class FleetEmbeddedIT {
             // another instance on the same database revokes it: only the registry row changes, not this
             // instance's memory
             assertTrue(fleet.registry().revoke("shop-r-1", Instant.now()).isPresent());
-            await().atMost(FleetService.REVOKED_REREAD.plusSeconds(20)).pollInterval(Duration.ofMillis(200))
+            await().atMost(Revocations.REVOKED_REREAD.plusSeconds(20)).pollInterval(Duration.ofMillis(200))
                     .until(() -> !fleet.admits("shop-r-1"));
             assertTrue(fleet.admits("shop-other"), "other devices are still admitted");
         }

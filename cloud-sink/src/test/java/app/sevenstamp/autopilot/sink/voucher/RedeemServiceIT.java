@@ -81,7 +81,7 @@ class RedeemServiceIT {
 
     /*
      * A broker (or a proxy, or a hostile host) that accepts the TCP connection and never answers the CONNECT,
-     * at the first connect (our loop) and at a reconnect after a loss (Paho's automatic reconnect): Paho's
+     * at the first connect and at a reconnect after a loss (both the session's connect loop): Paho's
      * connection timeout does not bound the CONNACK wait, so either attempt would stay pending for good.
      */
     @Test
@@ -104,11 +104,11 @@ class RedeemServiceIT {
                 box.subscribe(topics.redeemAnswers("counter-1"), 1, (t, m) -> answers.add(codec.decode(m.getPayload(),
                         RedeemAnswer.class)));
                 assertNotNull(ask(box, answers, clock, Duration.ofSeconds(10)), "answered before the loss");
-                proxy.dropForwarded(); // the broker goes away; Paho reconnects into connection 3, which stays silent
+                proxy.dropForwarded(); // the broker goes away; the session reconnects into connection 3, which stays silent
                 await().atMost(Duration.ofSeconds(10)).until(() -> proxy.accepted() >= 3);
-                // the watchdog gives the reconnect up after Paho's longest reconnect delay (30 s) plus twice its
-                // connection timeout and 10 s, then Paho's next attempt; 15 s to spare
-                assertNotNull(ask(box, answers, clock, Duration.ofSeconds(30 + 2 * 10 + 10 + 2 + 15)),
+                // the attempt is given up after twice Paho's connection timeout, then the next one follows after
+                // at most 1 s of backoff (0.5 s, doubled once); 15 s to spare
+                assertNotNull(ask(box, answers, clock, Duration.ofSeconds(2 * 10 + 1 + 2 + 15)),
                         "answered again after the stalled reconnect was given up");
                 assertEquals(4, proxy.accepted());
                 assertEquals(0, proxy.silentOpen(), "the stalled connections are closed");
