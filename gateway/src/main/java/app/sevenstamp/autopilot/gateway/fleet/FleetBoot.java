@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
+import app.sevenstamp.autopilot.gateway.config.GatewayKeys;
 import app.sevenstamp.autopilot.gateway.config.UpdateSettings;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
@@ -45,7 +46,7 @@ public final class FleetBoot {
         Properties all = new Properties();
         all.putAll(p);
         desired.forEach((k, v) -> {
-            if (k.startsWith("update.")) {
+            if (!GatewayKeys.settableBySink(k)) {
                 return; // never from the sink (see above); FleetAgent stores what it is sent
             }
             if (k.startsWith("fleet.") || k.startsWith("provision.") || k.equals("log.level")) {
@@ -116,8 +117,8 @@ public final class FleetBoot {
 
         private void provision(byte[] deviceKey, Supplier<String> hardwareId, String version)
                 throws Provisioner.RefusedException, InterruptedException {
-            String url = properties.getProperty("mqtt.url", "tcp://127.0.0.1:1883").trim();
-            Topics topics = new Topics(properties.getProperty("mqtt.topicPrefix", Topics.DEFAULT_PREFIX).trim());
+            String url = properties.getProperty(GatewayKeys.MQTT_URL.name(), GatewayKeys.MQTT_URL.defaultValue()).trim();
+            Topics topics = new Topics(properties.getProperty(GatewayKeys.MQTT_TOPIC_PREFIX.name(), GatewayKeys.MQTT_TOPIC_PREFIX.defaultValue()).trim());
             String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
             // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
             MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);

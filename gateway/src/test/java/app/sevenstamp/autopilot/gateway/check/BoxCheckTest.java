@@ -3,7 +3,7 @@ package app.sevenstamp.autopilot.gateway.check;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.FakeBoard;
 import app.sevenstamp.autopilot.gateway.feedback.GpioCdev;

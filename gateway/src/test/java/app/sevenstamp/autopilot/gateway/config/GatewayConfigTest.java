@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
+import app.sevenstamp.autopilot.gateway.config.ScannerSettings.ScannerType;
 import app.sevenstamp.autopilot.gateway.scan.EventSize;
 import app.sevenstamp.autopilot.gateway.scan.KeyLayout;
 import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
