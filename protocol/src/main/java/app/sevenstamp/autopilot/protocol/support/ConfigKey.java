@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
  * how the default reads in the docs (for defaults computed at start, "host name, sanitised").
  * A key of type {@link Type#SEE} is no key but a pointer row ({@code scanner.*}) in a docs table.
  *
- * @param remote whether the sink's desired configuration may set it (gateway keys; {@link Remote#NO} for the sink's)
+ * @param remote whether the sink's desired configuration may set it; only the gateway's registry uses it
  */
 public record ConfigKey(String name, Type type, String defaultValue, String min, String max, String allowed,
         String meaning, String defaultDoc, Remote remote, Class<? extends Enum<?>> choices) {
@@ -86,6 +86,11 @@ public record ConfigKey(String name, Type type, String defaultValue, String min,
 
     public ConfigKey defaultDoc(String text) {
         return new ConfigKey(name, type, defaultValue, min, max, allowed, meaning, text, remote, choices);
+    }
+
+    /** The same key under another name: a program's key ({@code program.coffee.cooldown}) from its pattern. */
+    public ConfigKey named(String otherName) {
+        return new ConfigKey(otherName, type, defaultValue, min, max, allowed, meaning, defaultDoc, remote, choices);
     }
 
     public ConfigKey remote(Remote how) {
