@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.sink.config;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigDocs;
 import java.io.IOException;
@@ -25,7 +25,8 @@ class SinkKeysDocsTest {
             Files.writeString(DOC, generated, StandardCharsets.UTF_8);
             return;
         }
-        assertEquals(generated, doc, DOC + " differs from SinkKeys; regenerate with: mvn -B -o -q -pl "
+        assertNull(ConfigDocs.firstDifference(doc, generated), () -> DOC + " differs from SinkKeys: "
+                + ConfigDocs.firstDifference(doc, generated) + "\nregenerate with: mvn -B -o -q -pl "
                 + "protocol,cloud-sink,gateway test -Dtest='*KeysDocsTest' "
                 + "-Dsurefire.failIfNoSpecifiedTests=false -Dconfig.docs.write=true");
     }

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.config;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigDocs;
 import java.io.IOException;
@@ -38,6 +38,7 @@ class GatewayKeysDocsTest {
             Files.writeString(DOC, generated, StandardCharsets.UTF_8);
             return;
         }
-        assertEquals(generated, doc, DOC + " differs from GatewayKeys; " + HOW);
+        assertNull(ConfigDocs.firstDifference(doc, generated), () -> DOC + " differs from GatewayKeys: "
+                + ConfigDocs.firstDifference(doc, generated) + "\n" + HOW);
     }
 }

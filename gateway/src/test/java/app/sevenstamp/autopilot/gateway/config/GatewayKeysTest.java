@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.fleet.FleetSettings;
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.ConfigKey;
 import app.sevenstamp.autopilot.protocol.support.ConfigKey.Remote;
@@ -40,9 +41,7 @@ class GatewayKeysTest {
     }
 
     private static Properties minimal() {
-        Properties p = new Properties();
-        p.setProperty("cards.trustedKeys", Vectors.trustedKey());
-        return p;
+        return GatewayProps.minimal().properties();
     }
 
     /** The keys a parser knows, as its unknown-key message lists them. */

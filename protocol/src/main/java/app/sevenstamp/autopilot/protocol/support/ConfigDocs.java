@@ -26,6 +26,20 @@ public final class ConfigDocs {
         return text.replace("|", "\\|").replace("\n", " ").strip();
     }
 
+    /** Where {@code doc} first differs from {@code generated}, for a test's message; null when they are equal. */
+    public static String firstDifference(String doc, String generated) {
+        String[] a = doc.split("\n", -1);
+        String[] b = generated.split("\n", -1);
+        for (int i = 0; i < Math.max(a.length, b.length); i++) {
+            String has = i < a.length ? a[i] : "(end of file)";
+            String wants = i < b.length ? b[i] : "(end of file)";
+            if (!has.equals(wants)) {
+                return "line " + (i + 1) + " is\n  " + has + "\nbut the registry makes it\n  " + wants;
+            }
+        }
+        return null;
+    }
+
     public static String begin(String block) {
         return "<!-- generated: " + block + " -->\n";
     }
