@@ -98,7 +98,6 @@ public record FeedbackSettings(FeedbackType type, LedType led, int greenPin, int
     /** The physical feedback outputs, as named in {@code feedback.gpio.activeLow}. */
     public enum FeedbackPin { GREEN, RED, BLUE, BUZZER }
 
-
     /** Reads the {@code feedback.*} keys. */
     static FeedbackSettings read(Settings s) {
         FeedbackType type = s.choice(GatewayKeys.FEEDBACK_TYPE, FeedbackType.class);
