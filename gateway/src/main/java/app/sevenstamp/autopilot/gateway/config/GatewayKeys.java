@@ -104,7 +104,7 @@ public final class GatewayKeys {
     public static final ConfigKey MQTT_PASSWORD = text("mqtt.password", null, "any; needs mqtt.username; never logged",
             "broker credentials");
     public static final ConfigKey MQTT_KEEP_ALIVE = duration("mqtt.keepAlive", "30s", "5s", "10m",
-            "how soon a dead connection is noticed (about 1.5 × this)");
+            "how soon a dead connection is noticed (about 1.5 × this)").remote(Remote.RESTART);
     // 100, not 10: a backlog drains 5.6x faster (docs/performance.md); resends after a reconnect are answered DUPLICATE
     public static final ConfigKey MQTT_INFLIGHT = integer("mqtt.inflight", 100, 1, 1000,
             "stamps sent and awaiting the sink's ack at once")
@@ -127,7 +127,7 @@ public final class GatewayKeys {
                     + "(see [vouchers.md](vouchers.md#redeeming-a-voucher-at-the-box))");
 
     public static final ConfigKey FEEDBACK_TYPE = choice("feedback.type", FeedbackType.AUTO,
-            "GPIO on a Pi and console elsewhere; or force one");
+            "GPIO on a Pi and console elsewhere; or force one").remote(Remote.RESTART);
     public static final ConfigKey FEEDBACK_LED = choice("feedback.led", LedType.PAIR,
             "a green and a red LED, or one common-cathode RGB LED on three pins");
     public static final ConfigKey FEEDBACK_GPIO_GREEN = integer("feedback.gpio.green", 17, 0, 27,
@@ -170,29 +170,29 @@ public final class GatewayKeys {
             "how often the retained status is refreshed; can be changed remotely without a restart")
             .remote(Remote.LIVE);
     public static final ConfigKey LOG_LEVEL = text("log.level", "info", "`trace`, `debug`, `info`, `warn`, `error`",
-            "log level (read at start)");
+            "log level (read at start)").remote(Remote.RESTART);
 
     public static final ConfigKey UPDATE_TRUSTED_KEY = text("update.trustedKey", null,
             "base64url of 32 bytes: the line `autopilot-sink update key` prints", "the sink's update public key")
-            .defaultDoc("(none: updates off)").remote(Remote.NO);
+            .defaultDoc("(none: updates off)").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_MAX_MEGABYTES = integer("update.maxMegabytes", 200, 1, 2000,
-            "the largest .deb the box downloads").allowed("{range} MB").remote(Remote.NO);
+            "the largest .deb the box downloads").allowed("{range} MB").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_HEALTH_TIMEOUT = duration("update.healthTimeout", "2m", "5s", "30m",
             "how long the new version has to reach the broker after its install; then the previous one is reinstalled")
-            .remote(Remote.NO);
+            .remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_INSTALL_COMMAND = text("update.installCommand", UpdateSettings.DEFAULT_INSTALL,
-            "a shell command (`sh -c`)", "run by root with the .deb as `$1` (also for the rollback)").remote(Remote.NO);
+            "a shell command (`sh -c`)", "run by root with the .deb as `$1` (also for the rollback)").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_RESTART_COMMAND = text("update.restartCommand", UpdateSettings.DEFAULT_RESTART,
-            "a shell command (`sh -c`)", "run by root after each install").remote(Remote.NO);
+            "a shell command (`sh -c`)", "run by root after each install").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_TRIGGER = text("update.trigger", "", "a shell command",
             "run by the gateway (as its own user) once a request is queued, for a box without the path unit")
-            .defaultDoc("(none: the path unit `7stamp-gateway-update.path` watches the queue)").remote(Remote.NO);
+            .defaultDoc("(none: the path unit `7stamp-gateway-update.path` watches the queue)").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_KEEP_DIR = text("update.keepDir", "/var/lib/7stamp-autopilot-update",
-            "a directory", "root's copies: the installed version's .deb and the one being installed").remote(Remote.NO);
+            "a directory", "root's copies: the installed version's .deb and the one being installed").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_PACKAGE = text("update.package", "7stamp-autopilot-gateway", "a package name",
-            "the Debian package whose installed version is read").remote(Remote.NO);
+            "the Debian package whose installed version is read").remote(Remote.IGNORED);
     public static final ConfigKey UPDATE_DPKG_STATUS = text("update.dpkgStatus", "/var/lib/dpkg/status", "a file",
-            "dpkg's status file, where the installed version is read").remote(Remote.NO);
+            "dpkg's status file, where the installed version is read").remote(Remote.IGNORED);
 
     /** The keys of the scanner table, in its order. */
     public static final List<ConfigKey> SCANNER = List.of(SCANNER_TYPE, SCANNER_PORT, SCANNER_BAUD, SCANNER_TERMINATOR,
@@ -230,33 +230,32 @@ public final class GatewayKeys {
         return all().stream().filter(k -> k.name().equals(name)).findFirst();
     }
 
-    /** Whether the sink's desired configuration may set {@code name}; an unknown key is left to the parser to refuse. */
-    public static boolean settableBySink(String name) {
-        return find(name).map(k -> k.remote() != Remote.NO).orElse(true);
+    /** The keys {@code devices config set} may send (the sink's FleetService.REMOTE_KEYS; a test holds them equal). */
+    public static List<ConfigKey> settableBySink() {
+        return all().stream().filter(k -> k.remote() == Remote.LIVE || k.remote() == Remote.RESTART)
+                .collect(Collectors.toUnmodifiableList());
     }
 
-    /** The keys the running gateway applies without a restart. */
-    public static List<ConfigKey> live() {
-        return all().stream().filter(k -> k.remote() == Remote.LIVE).collect(Collectors.toUnmodifiableList());
+    private static String names(Remote how) {
+        return all().stream().filter(k -> k.remote() == how).map(k -> "`" + k.name() + "`")
+                .collect(Collectors.joining(", "));
     }
 
     /** The table of docs/configuration.md's "Keys a sink can set remotely". */
     public static String remoteTable() {
-        String live = live().stream().map(k -> "`" + k.name() + "`").collect(Collectors.joining(", "));
-        String never = all().stream().filter(k -> k.remote() == Remote.NO).map(k -> "`" + k.name() + "`")
-                .collect(Collectors.joining(", "));
         return "| applies | keys | why |\n| --- | --- | --- |\n"
-                + "| live, at the next scan or beat | " + live + " | checked as at start; a valid value swaps in a new "
-                + "immutable scan policy or reschedules the heartbeat |\n"
-                + "| at the next start | every other key, e.g. `log.level`, `mqtt.keepAlive`, `feedback.type` | "
-                + "tinylog 2 freezes its configuration at the first log line; the uplink and the feedback are built once |\n"
-                + "| never (ignored) | " + never + " | which key a box trusts for updates and what root runs are the file's "
-                + "alone ([updates.md](updates.md)) |\n";
+                + "| live, at the next scan or beat | " + names(Remote.LIVE) + " | checked as at start; a valid value swaps "
+                + "in a new immutable scan policy or reschedules the heartbeat |\n"
+                + "| at the next start | " + names(Remote.RESTART) + " | tinylog 2 freezes its configuration at the first "
+                + "log line; the uplink and the feedback are built once |\n"
+                + "| never (dropped by the box) | " + names(Remote.IGNORED) + " | which key a box trusts for updates and "
+                + "what root runs are the file's alone ([updates.md](updates.md)) |\n"
+                + "| not offered | every other key | `devices config set` refuses it; the box's file decides |\n";
     }
 
     /** A key of type text whose value is {@code auto} or a whole number in 0..max. */
     private static ConfigKey autoOr(String name, int max, String meaning) {
         return new ConfigKey(name, Type.TEXT, "auto", "0", String.valueOf(max), "`auto`, {range}", meaning, null,
-                Remote.RESTART, null);
+                Remote.NO, null);
     }
 }

@@ -46,7 +46,7 @@ public final class FleetBoot {
         Properties all = new Properties();
         all.putAll(p);
         desired.forEach((k, v) -> {
-            if (!GatewayKeys.settableBySink(k)) {
+            if (k.startsWith("update.")) {
                 return; // never from the sink (see above); FleetAgent stores what it is sent
             }
             if (k.startsWith("fleet.") || k.startsWith("provision.") || k.equals("log.level")) {
@@ -118,7 +118,8 @@ public final class FleetBoot {
         private void provision(byte[] deviceKey, Supplier<String> hardwareId, String version)
                 throws Provisioner.RefusedException, InterruptedException {
             String url = properties.getProperty(GatewayKeys.MQTT_URL.name(), GatewayKeys.MQTT_URL.defaultValue()).trim();
-            Topics topics = new Topics(properties.getProperty(GatewayKeys.MQTT_TOPIC_PREFIX.name(), GatewayKeys.MQTT_TOPIC_PREFIX.defaultValue()).trim());
+            Topics topics = new Topics(properties.getProperty(GatewayKeys.MQTT_TOPIC_PREFIX.name(),
+                    GatewayKeys.MQTT_TOPIC_PREFIX.defaultValue()).trim());
             String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
             // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
             MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);

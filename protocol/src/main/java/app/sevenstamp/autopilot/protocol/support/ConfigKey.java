@@ -23,14 +23,16 @@ public record ConfigKey(String name, Type type, String defaultValue, String min,
 
     public enum Type { TEXT, CHOICE, INTEGER, DURATION, SIZE, BOOLEAN, SEE }
 
-    /** How a value from the sink's desired configuration is taken. */
+    /** Whether and how the sink's desired configuration sets a key. */
     public enum Remote {
-        /** Never: the file alone decides (the update keys). */
+        /** The sink does not offer it ({@code devices config set} refuses it); the file decides. */
         NO,
         /** Applied by the running program, without a restart. */
         LIVE,
         /** Stored and applied at the next start. */
-        RESTART
+        RESTART,
+        /** The file's alone: the gateway drops it from a desired configuration even when one carries it. */
+        IGNORED
     }
 
     public ConfigKey {
@@ -48,36 +50,36 @@ public record ConfigKey(String name, Type type, String defaultValue, String min,
     }
 
     public static ConfigKey text(String name, String defaultValue, String allowed, String meaning) {
-        return new ConfigKey(name, Type.TEXT, defaultValue, null, null, allowed, meaning, null, Remote.RESTART, null);
+        return new ConfigKey(name, Type.TEXT, defaultValue, null, null, allowed, meaning, null, Remote.NO, null);
     }
 
     public static ConfigKey integer(String name, int defaultValue, int min, int max, String meaning) {
         return new ConfigKey(name, Type.INTEGER, String.valueOf(defaultValue), String.valueOf(min), String.valueOf(max),
-                "{range}", meaning, null, Remote.RESTART, null);
+                "{range}", meaning, null, Remote.NO, null);
     }
 
     public static ConfigKey duration(String name, String defaultValue, String min, String max, String meaning) {
         Settings.parseDuration(defaultValue);
-        return new ConfigKey(name, Type.DURATION, defaultValue, min, max, "{range}", meaning, null, Remote.RESTART, null);
+        return new ConfigKey(name, Type.DURATION, defaultValue, min, max, "{range}", meaning, null, Remote.NO, null);
     }
 
     public static ConfigKey size(String name, String defaultValue, String min, String max, String meaning) {
-        return new ConfigKey(name, Type.SIZE, defaultValue, min, max, "{range}", meaning, null, Remote.RESTART, null);
+        return new ConfigKey(name, Type.SIZE, defaultValue, min, max, "{range}", meaning, null, Remote.NO, null);
     }
 
     public static ConfigKey bool(String name, boolean defaultValue, String meaning) {
         return new ConfigKey(name, Type.BOOLEAN, String.valueOf(defaultValue), null, null, "true, false", meaning, null,
-                Remote.RESTART, null);
+                Remote.NO, null);
     }
 
     public static <E extends Enum<E>> ConfigKey choice(String name, E defaultValue, String meaning) {
         return new ConfigKey(name, Type.CHOICE, Settings.name(defaultValue), null, null, "{values}", meaning, null,
-                Remote.RESTART, defaultValue.getDeclaringClass());
+                Remote.NO, defaultValue.getDeclaringClass());
     }
 
     /** A pointer row in a docs table, such as {@code scanner.*}: see another table or page. */
     public static ConfigKey see(String pattern, String meaning) {
-        return new ConfigKey(pattern, Type.SEE, null, null, null, "", meaning, "", Remote.RESTART, null);
+        return new ConfigKey(pattern, Type.SEE, null, null, null, "", meaning, "", Remote.NO, null);
     }
 
     public ConfigKey allowed(String text) {
