@@ -1,7 +1,9 @@
 package app.sevenstamp.autopilot.gateway;
 
+import app.sevenstamp.autopilot.gateway.config.ScannerSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType;
+import app.sevenstamp.autopilot.gateway.config.GatewayKeys;
+import app.sevenstamp.autopilot.gateway.config.ScannerSettings.ScannerType;
 import app.sevenstamp.autopilot.gateway.feedback.ConsoleFeedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedbacks;
@@ -162,8 +164,10 @@ public final class Gateway implements AutoCloseable {
         FleetAgent fleet = new FleetAgent(config.deviceId(), topics, uplink.link(), uplink::wake, outbox,
                 feedback, config.outboxDir(), env.clock(), version, heartbeat, () -> describe(scannerState.get()),
                 restart);
-        fleet.hotKey("cards.programs", v -> cards.apply("cards.programs", v));
-        fleet.hotKey("cards.trustedKeys", v -> cards.apply("cards.trustedKeys", v));
+        // the keys GatewayKeys marks LIVE (fleet.heartbeat is the fleet agent's own)
+        for (String key : List.of(GatewayKeys.CARDS_PROGRAMS.name(), GatewayKeys.CARDS_TRUSTED_KEYS.name())) {
+            fleet.hotKey(key, v -> cards.apply(key, v));
+        }
         fleet.reportCounterState(rules::version, vouchers::cancelsWaiting);
         fleet.reportDroppedScans(pipeline::dropped);
         Updater updater = new Updater(config.deviceId(), updates, config.outboxDir(), fleet::publishStatusNow);
@@ -220,7 +224,7 @@ public final class Gateway implements AutoCloseable {
      */
     private static ScanSource scanSource(GatewayConfig config, Environment env, StampPipeline pipeline,
             Feedback feedback, ScannerState state) {
-        GatewayConfig.ScannerSettings s = config.scanner();
+        ScannerSettings s = config.scanner();
         if (s.type() == ScannerType.STDIN) {
             // no debounce: a person typing or a pipe replaying scans means every line, repeats included
             state.ready("stdin");
@@ -259,13 +263,13 @@ public final class Gateway implements AutoCloseable {
         };
     }
 
-    private static ScanSource serial(GatewayConfig.ScannerSettings s, DevicePath port, Consumer<Frame> frames,
+    private static ScanSource serial(ScannerSettings s, DevicePath port, Consumer<Frame> frames,
             ScannerListener listener) {
         return new SerialScanSource(port, s.baud(), s.terminator() == Terminator.NONE ? s.interCharTimeout() : null,
                 new Framer(s.terminator(), s.maxLength(), s.charset().charset(), false), frames, listener, SCANNER_RETRY);
     }
 
-    private static ScanSource hid(GatewayConfig.ScannerSettings s, DevicePath device, Consumer<Frame> frames,
+    private static ScanSource hid(ScannerSettings s, DevicePath device, Consumer<Frame> frames,
             ScannerListener listener) {
         return new HidScanSource(device, new HidDecoder(s.eventSize(), s.layout(), s.maxLength()), s.grab(), frames,
                 listener, SCANNER_RETRY);

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,17 +97,10 @@ class GatewayJarIT {
     }
 
     private Path config(String... extra) throws IOException {
-        List<String> lines = new ArrayList<>(List.of(
-                "device.id=jar-counter",
-                "cards.trustedKeys=" + Vectors.trustedKey(),
-                "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"),
-                // a port nobody listens on: the box is offline
-                "mqtt.url=tcp://127.0.0.1:1"));
-        lines.addAll(List.of(extra));
-        Path file = dir.resolve("gateway.properties");
-        Files.write(file, lines, StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.minimal().set("device.id", "jar-counter", "cards.programs", "coffee",
+                        "outbox.dir", dir.resolve("outbox").toString(),
+                        "mqtt.url", "tcp://127.0.0.1:1") // a port nobody listens on: the box is offline
+                .setLines(extra).write(dir.resolve("gateway.properties"));
     }
 
     @Test

@@ -8,17 +8,7 @@ import java.util.regex.Pattern;
 /**
  * Who may talk to the sink besides the broker's own access control.
  *
- * <table>
- * <caption>Keys</caption>
- * <tr><th>key</th><th>default</th><th>allowed</th></tr>
- * <tr><td>{@code devices.allowed}</td><td>(empty: every device)</td><td>comma-separated device ids; events of
- *     other devices are parked as dead letters and not answered</td></tr>
- * <tr><td>{@code pos.<location>.apiKey}</td><td>(none: {@code POST /api/v1/stamps} answers 404)</td><td>24..200 printable
- *     characters without spaces, one per location ({@code <location>}: 1..32 of {@code a-z 0-9 -}); the POS sends it as
- *     {@code Authorization: Bearer <key>}, and its stamps are events of the pseudo-device {@code pos-<location>}</td></tr>
- * <tr><td>{@code admin.token}</td><td>(none: the admin routes answer 404)</td><td>24..200 printable characters
- *     without spaces; the bearer token of {@code /api/v1/admin/...} and of the operator commands</td></tr>
- * </table>
+ * <p>Its keys, their defaults and what they allow: {@link SinkKeys} (and docs/configuration.md).
  */
 public record AccessSettings(Set<String> allowedDevices, String adminToken, java.util.Map<String, String> posKeys) {
     static final Pattern DEVICE_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
@@ -32,14 +22,14 @@ public record AccessSettings(Set<String> allowedDevices, String adminToken, java
 
     static AccessSettings from(Settings s) {
         Set<String> devices = new LinkedHashSet<>();
-        for (String id : s.list("devices.allowed")) {
+        for (String id : s.list(SinkKeys.DEVICES_ALLOWED.name())) {
             if (!DEVICE_ID.matcher(id).matches()) {
                 throw Settings.bad("devices.allowed", id, "device ids of 1 to 64 letters, digits, '_', '.' or '-', "
                         + "separated by commas");
             }
             devices.add(id);
         }
-        String token = s.matching("admin.token", null, TOKEN, "24 to 200 printable characters without spaces");
+        String token = s.matching(SinkKeys.ADMIN_TOKEN, TOKEN, "24 to 200 printable characters without spaces");
         java.util.Map<String, String> pos = new java.util.TreeMap<>();
         for (String key : s.keysUnder("pos.")) {
             String rest = key.substring("pos.".length());

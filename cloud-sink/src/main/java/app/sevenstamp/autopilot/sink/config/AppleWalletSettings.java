@@ -65,7 +65,8 @@ public record AppleWalletSettings(String passTypeId, String teamId, Path cert, P
 
     /** A program's look on its pass. Colours as {@code #RRGGBB}. */
     public record PassStyle(Barcode barcode, String background, String foreground) {
-        public static final PassStyle DEFAULT = new PassStyle(Barcode.QR, "#3C2415", "#FFFFFF");
+        public static final PassStyle DEFAULT = new PassStyle(Barcode.QR, SinkKeys.PROGRAM_PASS_COLOR.defaultValue(),
+                SinkKeys.PROGRAM_PASS_TEXT_COLOR.defaultValue());
     }
 
     public AppleWalletSettings {
@@ -90,9 +91,9 @@ public record AppleWalletSettings(String passTypeId, String teamId, Path cert, P
         Map<String, PassStyle> styles = new TreeMap<>();
         for (Program p : programs.values()) {
             String prefix = "program." + p.id() + ".";
-            Barcode barcode = s.choice(prefix + "passBarcode", Barcode.QR, Barcode.class);
-            String bg = s.matching(prefix + "passColor", PassStyle.DEFAULT.background(), COLOR, "#RRGGBB, e.g. #3C2415");
-            String fg = s.matching(prefix + "passTextColor", PassStyle.DEFAULT.foreground(), COLOR, "#RRGGBB, e.g. #FFFFFF");
+            Barcode barcode = s.choice(SinkKeys.program(SinkKeys.PROGRAM_PASS_BARCODE, prefix), Barcode.class);
+            String bg = s.matching(SinkKeys.program(SinkKeys.PROGRAM_PASS_COLOR, prefix), COLOR, "#RRGGBB, e.g. #3C2415");
+            String fg = s.matching(SinkKeys.program(SinkKeys.PROGRAM_PASS_TEXT_COLOR, prefix), COLOR, "#RRGGBB, e.g. #FFFFFF");
             styles.put(p.id(), new PassStyle(barcode, bg.toUpperCase(Locale.ROOT), fg.toUpperCase(Locale.ROOT)));
         }
         String passTypeId = s.matching("wallet.apple.passTypeId", null, PASS_TYPE_ID,

@@ -8,22 +8,7 @@ import java.util.Objects;
  * Where the HTTP server listens and what it puts up with. The limits are what keeps one client from
  * holding the server: a connection costs a socket, never a thread, until its request is complete.
  *
- * <table>
- * <caption>Keys</caption>
- * <tr><th>key</th><th>default</th><th>allowed</th></tr>
- * <tr><td>{@code http.host}</td><td>{@code 127.0.0.1}</td><td>the address the HTTP server listens on</td></tr>
- * <tr><td>{@code http.port}</td><td>{@code 8080}</td><td>0..65535; 0 picks a free port</td></tr>
- * <tr><td>{@code http.threads}</td><td>{@code 16}</td><td>4..200: threads that run requests (the connections
- *     themselves are watched by one selector, whatever their number)</td></tr>
- * <tr><td>{@code http.idleTimeout}</td><td>{@code 20s}</td><td>1s..10m: a connection that sends nothing this long
- *     is closed; 2 s while the server is at {@code http.maxConnections}</td></tr>
- * <tr><td>{@code http.headerTimeout}</td><td>{@code 10s}</td><td>1s..5m: a new connection must have sent a whole
- *     request head by then, or it is closed (a client dripping one header line at a time)</td></tr>
- * <tr><td>{@code http.maxConnections}</td><td>{@code 2000}</td><td>10..100000 open connections in all</td></tr>
- * <tr><td>{@code http.maxConnectionsPerClient}</td><td>{@code 64}</td><td>0..100000 open connections per client
- *     address; 0 turns the limit off (behind a reverse proxy every client has the proxy's address)</td></tr>
- * <tr><td>{@code http.maxHeaderBytes}</td><td>{@code 8192}</td><td>1024..65536: request line and headers</td></tr>
- * </table>
+ * <p>Its keys, their defaults and what they allow: {@link SinkKeys} (and docs/configuration.md).
  * Request bodies are bounded per route (4 to 16 KB); a larger one is answered 413.
  */
 public record HttpSettings(String host, int port, int threads, Duration idleTimeout, Duration headerTimeout,
@@ -41,14 +26,14 @@ public record HttpSettings(String host, int port, int threads, Duration idleTime
     }
 
     static HttpSettings from(Settings s) {
-        String host = s.matching("http.host", "127.0.0.1", SinkConfig.HOST, "a host name or IP address");
-        int port = s.integer("http.port", 8080, 0, 65535);
-        int threads = s.integer("http.threads", 16, 4, 200);
-        Duration idle = s.duration("http.idleTimeout", Duration.ofSeconds(20), Duration.ofSeconds(1), Duration.ofMinutes(10));
-        Duration header = s.duration("http.headerTimeout", Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofMinutes(5));
-        int maxConnections = s.integer("http.maxConnections", 2000, 10, 100_000);
-        int perClient = s.integer("http.maxConnectionsPerClient", 64, 0, 100_000);
-        int headerBytes = s.integer("http.maxHeaderBytes", 8192, 1024, 65536);
+        String host = s.matching(SinkKeys.HTTP_HOST, SinkConfig.HOST, "a host name or IP address");
+        int port = s.integer(SinkKeys.HTTP_PORT);
+        int threads = s.integer(SinkKeys.HTTP_THREADS);
+        Duration idle = s.duration(SinkKeys.HTTP_IDLE_TIMEOUT);
+        Duration header = s.duration(SinkKeys.HTTP_HEADER_TIMEOUT);
+        int maxConnections = s.integer(SinkKeys.HTTP_MAX_CONNECTIONS);
+        int perClient = s.integer(SinkKeys.HTTP_MAX_CONNECTIONS_PER_CLIENT);
+        int headerBytes = s.integer(SinkKeys.HTTP_MAX_HEADER_BYTES);
         return new HttpSettings(host, port, threads, idle, header, maxConnections, perClient, headerBytes);
     }
 }

@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.sink.config;
 
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
+import app.sevenstamp.autopilot.protocol.support.ConfigKey;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import java.net.URI;
@@ -19,21 +20,7 @@ import java.util.regex.Pattern;
  * {@code <web.publicUrl>/join/<program>}), how fast cards may be issued, and what a program's join
  * form asks.
  *
- * <table>
- * <caption>Keys</caption>
- * <tr><th>key</th><th>default</th><th>allowed</th></tr>
- * <tr><td>{@code web.publicUrl}</td><td>(none: no poster)</td><td>{@code https://HOST[:PORT][/PATH]} (or {@code http://}
- *     for a test); no query, fragment or user info; the address of this sink as customers' phones reach it</td></tr>
- * <tr><td>{@code join.perAddress}</td><td>{@code 5/1m}</td><td>{@code N/DURATION}, N 0..100000 (0: no limit per address;
- *     behind a reverse proxy every customer has the proxy's address), DURATION 1s..1d: cards one client address
- *     (an IPv6 /64) may be issued</td></tr>
- * <tr><td>{@code join.perProgram}</td><td>{@code 300/1h}</td><td>{@code N/DURATION}, N 1..1000000, DURATION 1s..1d: cards
- *     one program may be issued, whoever asks</td></tr>
- * <tr><td>{@code program.<id>.joinAsks}</td><td>{@code none}</td><td>{@code none}, {@code name}, {@code email} or
- *     {@code name,email}: optional fields of the join form; nothing else is ever asked or stored</td></tr>
- * <tr><td>{@code program.<id>.joinConsent}</td><td>a sentence naming the program</td><td>1..300 characters without control
- *     characters: the consent text shown beside the fields (only with joinAsks)</td></tr>
- * </table>
+ * <p>Its keys, their defaults and what they allow: {@link SinkKeys} (and docs/configuration.md).
  */
 public record JoinSettings(URI publicUrl, Rate perAddress, Rate perProgram, Map<String, Form> forms) {
     private static final Pattern RATE = Pattern.compile("(\\d{1,7})/(\\d{1,6})(s|m|h|d)");
@@ -86,9 +73,9 @@ public record JoinSettings(URI publicUrl, Rate perAddress, Rate perProgram, Map<
     }
 
     static JoinSettings from(Settings s, Map<String, Program> programs) {
-        URI publicUrl = publicUrl(s.string("web.publicUrl", null));
-        Rate perAddress = rate(s, "join.perAddress", "5/1m", 0, 100_000);
-        Rate perProgram = rate(s, "join.perProgram", "300/1h", 1, 1_000_000);
+        URI publicUrl = publicUrl(s.string(SinkKeys.WEB_PUBLIC_URL));
+        Rate perAddress = rate(s, SinkKeys.JOIN_PER_ADDRESS);
+        Rate perProgram = rate(s, SinkKeys.JOIN_PER_PROGRAM);
         Map<String, Form> forms = new TreeMap<>();
         for (Program p : programs.values()) {
             String key = "program." + p.id() + ".joinAsks";
@@ -141,8 +128,11 @@ public record JoinSettings(URI publicUrl, Rate perAddress, Rate perProgram, Map<
         return u;
     }
 
-    private static Rate rate(Settings s, String key, String defaultValue, int min, int max) {
-        String text = s.string(key, defaultValue);
+    private static Rate rate(Settings s, ConfigKey k) {
+        String key = k.name();
+        int min = Integer.parseInt(k.min());
+        int max = Integer.parseInt(k.max());
+        String text = s.string(k);
         String allowed = "N/DURATION like 5/1m or 300/1h, N from " + min + " to " + max + ", DURATION from 1s to 1d (s, m, h, d)";
         Matcher m = RATE.matcher(text);
         if (!m.matches()) {

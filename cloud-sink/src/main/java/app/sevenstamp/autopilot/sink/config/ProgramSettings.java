@@ -13,29 +13,17 @@ import java.util.List;
 /**
  * The per-program rules and reward plan.
  *
- * <table>
- * <caption>Keys</caption>
- * <tr><th>key</th><th>default</th><th>allowed</th></tr>
- * <tr><td>{@code program.<id>.cooldown}</td><td>{@code 0s} (off)</td><td>0s..1d; minimum time between two stamps on one card</td></tr>
- * <tr><td>{@code program.<id>.dailyCap}</td><td>{@code 0} (off)</td><td>0..100 stamps per card per day</td></tr>
- * <tr><td>{@code program.<id>.minTravel}</td><td>{@code 0s} (off)</td><td>0s..1d; stamps of one card at two locations closer in time are flagged IMPOSSIBLE_TRAVEL</td></tr>
- * <tr><td>{@code program.<id>.timeZone}</td><td>{@code UTC}</td><td>a zone id like {@code Europe/Berlin}; where the day of the daily cap begins</td></tr>
- * <tr><td>{@code program.<id>.milestones}</td><td>(none)</td><td>increasing stamp counts below stampsRequired, comma-separated, each earning a reward</td></tr>
- * <tr><td>{@code program.<id>.fullCard}</td><td>{@code new-round}</td><td>{@code new-round} or {@code carry-over}</td></tr>
- * <tr><td>{@code program.<id>.stampExpiry}</td><td>{@code 0d} (never)</td><td>0d..3650d; a round's stamps lapse after this long without a stamp</td></tr>
- * </table>
+ * <p>Its keys, their defaults and what they allow: {@link SinkKeys} (and docs/configuration.md).
  */
 final class ProgramSettings {
-    private static final Duration DAY = Duration.ofDays(1);
-
     private ProgramSettings() {
     }
 
     static StampRules rules(Settings s, String prefix) {
-        Duration cooldown = s.duration(prefix + "cooldown", Duration.ZERO, Duration.ZERO, DAY);
-        int dailyCap = s.integer(prefix + "dailyCap", 0, 0, 100);
-        Duration minTravel = s.duration(prefix + "minTravel", Duration.ZERO, Duration.ZERO, DAY);
-        String zoneText = s.string(prefix + "timeZone", "UTC");
+        Duration cooldown = s.duration(SinkKeys.program(SinkKeys.PROGRAM_COOLDOWN, prefix));
+        int dailyCap = s.integer(SinkKeys.program(SinkKeys.PROGRAM_DAILY_CAP, prefix));
+        Duration minTravel = s.duration(SinkKeys.program(SinkKeys.PROGRAM_MIN_TRAVEL, prefix));
+        String zoneText = s.string(SinkKeys.program(SinkKeys.PROGRAM_TIME_ZONE, prefix));
         ZoneId zone;
         try {
             zone = ZoneId.of(zoneText);
@@ -62,8 +50,8 @@ final class ProgramSettings {
             }
             milestones.add(m);
         }
-        RewardPlan.FullCard fullCard = s.choice(prefix + "fullCard", RewardPlan.FullCard.NEW_ROUND, RewardPlan.FullCard.class);
-        Duration expiry = s.duration(prefix + "stampExpiry", Duration.ZERO, Duration.ZERO, Duration.ofDays(3650));
+        RewardPlan.FullCard fullCard = s.choice(SinkKeys.program(SinkKeys.PROGRAM_FULL_CARD, prefix), RewardPlan.FullCard.class);
+        Duration expiry = s.duration(SinkKeys.program(SinkKeys.PROGRAM_STAMP_EXPIRY, prefix));
         return new RewardPlan(milestones, fullCard, expiry);
     }
 }

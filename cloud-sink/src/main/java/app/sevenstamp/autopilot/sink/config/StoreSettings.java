@@ -11,25 +11,14 @@ import java.util.regex.Pattern;
 /**
  * Which database the sink keeps its cards in, and how several sink instances share one broker.
  *
- * <table>
- * <caption>Keys</caption>
- * <tr><th>key</th><th>default</th><th>allowed</th></tr>
- * <tr><td>{@code store.url}</td><td>(none: the H2 file in {@code store.dir})</td><td>{@code jdbc:postgresql://HOST[:PORT]/DATABASE[?...]}</td></tr>
- * <tr><td>{@code store.user}</td><td>(none)</td><td>PostgreSQL only: the database user</td></tr>
- * <tr><td>{@code store.password}</td><td>(none)</td><td>PostgreSQL only; never logged</td></tr>
- * <tr><td>{@code store.poolSize}</td><td>{@code 8}</td><td>2..64 connections</td></tr>
- * <tr><td>{@code mqtt.shareGroup}</td><td>(none: this sink receives every event)</td><td>1..64 of letters, digits, {@code _ . -};
- *     subscribe as {@code $share/GROUP/...} so that the broker spreads events over every sink of the group.
- *     Needs {@code broker.mode=external} (the embedded broker has no shared subscriptions) and
- *     {@code store.url} (the instances must share one database)</td></tr>
- * </table>
+ * <p>Its keys, their defaults and what they allow: {@link SinkKeys} (and docs/configuration.md).
  */
 public record StoreSettings(String url, String user, String password, int poolSize, String shareGroup) {
     static final Pattern POSTGRES_URL = Pattern.compile("jdbc:postgresql://[^/\\s]+/[^\\s?/]+(\\?\\S*)?");
     static final Pattern SHARE_GROUP = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
     public static StoreSettings from(Settings s, BrokerMode brokerMode) {
-        String url = s.matching("store.url", null, POSTGRES_URL,
+        String url = s.matching(SinkKeys.STORE_URL, POSTGRES_URL,
                 "jdbc:postgresql://HOST[:PORT]/DATABASE, or nothing for the H2 file in store.dir");
         if (url != null && url.toLowerCase(java.util.Locale.ROOT).matches(".*[?&]rewritebatchedinserts=true(&.*)?")) {
             // the driver then reports no row counts for a batch, and the ingest needs them: a count of 0 is an
@@ -37,14 +26,14 @@ public record StoreSettings(String url, String user, String password, int poolSi
             throw new ConfigException("store.url: reWriteBatchedInserts=true is not allowed; the sink's batches need the "
                     + "row count of each insert (remove the option or set it to false)");
         }
-        String user = s.string("store.user", null);
-        String password = s.string("store.password", null);
+        String user = s.string(SinkKeys.STORE_USER);
+        String password = s.string(SinkKeys.STORE_PASSWORD);
         if (url == null && (user != null || password != null)) {
             throw new ConfigException((user != null ? "store.user" : "store.password")
                     + ": set without store.url; the H2 file needs no user, so set store.url=jdbc:postgresql://... or remove it");
         }
-        int poolSize = s.integer("store.poolSize", 8, 2, 64);
-        String shareGroup = s.matching("mqtt.shareGroup", null, SHARE_GROUP, "1 to 64 letters, digits, '_', '.' or '-'");
+        int poolSize = s.integer(SinkKeys.STORE_POOL_SIZE);
+        String shareGroup = s.matching(SinkKeys.MQTT_SHARE_GROUP, SHARE_GROUP, "1 to 64 letters, digits, '_', '.' or '-'");
         if (shareGroup != null && brokerMode == BrokerMode.EMBEDDED) {
             throw new ConfigException("mqtt.shareGroup: '" + shareGroup + "' needs broker.mode=external; the embedded "
                     + "broker (Moquette) has no shared subscriptions, so run Mosquitto 2, EMQX or HiveMQ and set broker.url");

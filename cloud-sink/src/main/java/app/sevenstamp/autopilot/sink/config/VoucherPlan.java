@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.config;
 
+import app.sevenstamp.autopilot.protocol.support.Settings;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -10,7 +11,8 @@ import java.util.Objects;
  * @param validity how long it stays valid after it was earned; zero for no end
  */
 public record VoucherPlan(String title, Duration validity) {
-    public static final Duration DEFAULT_VALIDITY = Duration.ofDays(90);
+    public static final Duration DEFAULT_VALIDITY =
+            Settings.parseDuration(SinkKeys.PROGRAM_VOUCHER_VALIDITY.defaultValue());
 
     public VoucherPlan {
         Objects.requireNonNull(title, "title");

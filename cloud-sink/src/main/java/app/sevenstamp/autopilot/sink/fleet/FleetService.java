@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
@@ -46,6 +47,9 @@ import org.tinylog.Logger;
  * rules). The session's "sink-fleet-connect" thread connects and subscribes.
  */
 public final class FleetService implements AutoCloseable {
+    /** The gateway keys {@code devices config set} may send (the gateway's registry marks the same ones; a test holds them equal). */
+    public static final Set<String> REMOTE_KEYS = DeviceControl.REMOTE_KEYS;
+
     /** How long an operator's approval of one re-provisioning without the box's key stays usable. */
     public static final Duration APPROVAL_VALID = Provisioning.APPROVAL_VALID;
     private static final Duration MIN_BACKOFF = Duration.ofMillis(500);

@@ -3,7 +3,7 @@ package app.sevenstamp.autopilot.gateway.check;
 import app.sevenstamp.autopilot.gateway.support.HostFacts;
 import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.feedback.ConsoleFeedback;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.GpioCdev;

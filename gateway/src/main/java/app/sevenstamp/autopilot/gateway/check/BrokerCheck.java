@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.check;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
+import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,9 +1,9 @@
 package app.sevenstamp.autopilot.gateway.check;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
 import app.sevenstamp.autopilot.gateway.feedback.Feedbacks;
 import app.sevenstamp.autopilot.gateway.feedback.GpioCdev;
 import app.sevenstamp.autopilot.gateway.feedback.GpioHost;

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.check;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerSettings;
+import app.sevenstamp.autopilot.gateway.config.ScannerSettings;
 import app.sevenstamp.autopilot.gateway.scan.DevicePath;
 import com.fazecast.jSerialComm.SerialPort;
 import com.fazecast.jSerialComm.SerialPortInvalidPortException;
@@ -43,7 +43,7 @@ final class ScannerCheck implements Check {
     }
 
     private CheckLine device() {
-        boolean serial = scanner.type() == app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType.SERIAL;
+        boolean serial = scanner.type() == app.sevenstamp.autopilot.gateway.config.ScannerSettings.ScannerType.SERIAL;
         String kind = serial ? "serial" : "keyboard-mode (hid)";
         Optional<Path> device = DevicePath.of(scanner.port()).resolve();
         if (device.isEmpty() || !Files.exists(device.get())) {

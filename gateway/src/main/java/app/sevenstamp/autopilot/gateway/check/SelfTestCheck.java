@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.gateway.check;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.Patterns;
 import java.time.Duration;

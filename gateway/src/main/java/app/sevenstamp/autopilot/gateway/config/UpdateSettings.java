@@ -43,7 +43,7 @@ public record UpdateSettings(String trustedKey, long maxBytes, Duration healthTi
             }
         }
         Settings s = new Settings(mine, source);
-        String key = s.string("update.trustedKey", null);
+        String key = s.string(GatewayKeys.UPDATE_TRUSTED_KEY);
         if (key != null) {
             try {
                 UpdateManifest.publicKey(key);
@@ -53,14 +53,14 @@ public record UpdateSettings(String trustedKey, long maxBytes, Duration healthTi
             }
         }
         UpdateSettings u = new UpdateSettings(key,
-                s.integer("update.maxMegabytes", 200, 1, 2000) * 1024L * 1024L,
-                s.duration("update.healthTimeout", Duration.ofMinutes(2), Duration.ofSeconds(5), Duration.ofMinutes(30)),
-                s.string("update.installCommand", DEFAULT_INSTALL),
-                s.string("update.restartCommand", DEFAULT_RESTART),
-                s.string("update.trigger", ""),
-                Path.of(s.string("update.keepDir", "/var/lib/7stamp-autopilot-update")),
-                s.string("update.package", "7stamp-autopilot-gateway"),
-                Path.of(s.string("update.dpkgStatus", "/var/lib/dpkg/status")));
+                s.integer(GatewayKeys.UPDATE_MAX_MEGABYTES) * 1024L * 1024L,
+                s.duration(GatewayKeys.UPDATE_HEALTH_TIMEOUT),
+                s.string(GatewayKeys.UPDATE_INSTALL_COMMAND),
+                s.string(GatewayKeys.UPDATE_RESTART_COMMAND),
+                s.string(GatewayKeys.UPDATE_TRIGGER),
+                Path.of(s.string(GatewayKeys.UPDATE_KEEP_DIR)),
+                s.string(GatewayKeys.UPDATE_PACKAGE),
+                Path.of(s.string(GatewayKeys.UPDATE_DPKG_STATUS)));
         s.rejectUnknownKeys();
         return u;
     }

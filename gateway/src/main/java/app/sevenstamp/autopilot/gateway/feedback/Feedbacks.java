@@ -1,9 +1,9 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.tinylog.Logger;

@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import com.pi4j.Pi4J;
 import com.pi4j.context.Context;

@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
 import java.util.EnumSet;
 import java.util.Set;
 

@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
+import app.sevenstamp.autopilot.gateway.config.GatewayKeys;
 import app.sevenstamp.autopilot.gateway.config.UpdateSettings;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
@@ -117,8 +118,9 @@ public final class FleetBoot {
 
         private void provision(byte[] deviceKey, Supplier<String> hardwareId, String version)
                 throws Provisioner.RefusedException, InterruptedException {
-            String url = properties.getProperty("mqtt.url", "tcp://127.0.0.1:1883").trim();
-            Topics topics = new Topics(properties.getProperty("mqtt.topicPrefix", Topics.DEFAULT_PREFIX).trim());
+            String url = properties.getProperty(GatewayKeys.MQTT_URL.name(), GatewayKeys.MQTT_URL.defaultValue()).trim();
+            Topics topics = new Topics(properties.getProperty(GatewayKeys.MQTT_TOPIC_PREFIX.name(),
+                    GatewayKeys.MQTT_TOPIC_PREFIX.defaultValue()).trim());
             String hw = fleet.hardwareId() != null ? fleet.hardwareId() : hardwareId.get();
             // the broker's CA and the client certificate from the file: a fleet on a private CA provisions over TLS too
             MqttTls tls = MqttTls.from(new Settings(properties, file.toString()), "mqtt.tls.", "mqtt.url", url);

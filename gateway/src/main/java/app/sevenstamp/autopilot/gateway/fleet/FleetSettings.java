@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
+import app.sevenstamp.autopilot.gateway.config.GatewayKeys;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import java.nio.file.Path;
@@ -34,20 +35,20 @@ public record FleetSettings(String claimToken, String provisionUsername, String 
         }
         Settings s = new Settings(mine, source);
         FleetSettings f = new FleetSettings(
-                s.string("provision.claimToken", null),
-                s.string("provision.username", "provision"),
-                s.string("provision.password", "provision"),
-                s.string("provision.hardwareId", null),
-                s.duration("provision.timeout", Duration.ofSeconds(15), Duration.ofSeconds(1), Duration.ofMinutes(5)),
-                s.duration("fleet.heartbeat", Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofHours(1)),
-                s.matching("log.level", "info", LEVEL, "trace, debug, info, warn or error"));
+                s.string(GatewayKeys.PROVISION_CLAIM_TOKEN),
+                s.string(GatewayKeys.PROVISION_USERNAME),
+                s.string(GatewayKeys.PROVISION_PASSWORD),
+                s.string(GatewayKeys.PROVISION_HARDWARE_ID),
+                s.duration(GatewayKeys.PROVISION_TIMEOUT),
+                s.duration(GatewayKeys.FLEET_HEARTBEAT),
+                s.matching(GatewayKeys.LOG_LEVEL, LEVEL, "trace, debug, info, warn or error"));
         s.rejectUnknownKeys();
         return f;
     }
 
     /** The state directory: where the outbox lives (outbox.dir), and the identity and fleet config beside it. */
     public static Path stateDir(Properties p) {
-        String dir = p.getProperty("outbox.dir", "./data/gateway").trim();
+        String dir = p.getProperty(GatewayKeys.OUTBOX_DIR.name(), GatewayKeys.OUTBOX_DIR.defaultValue()).trim();
         if (dir.isEmpty()) {
             throw new ConfigException("outbox.dir: empty");
         }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
+import app.sevenstamp.autopilot.gateway.config.CardSettings;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.protocol.support.Settings;
@@ -16,10 +17,10 @@ import java.util.function.Supplier;
  * pipeline reads a volatile reference once per scan.
  */
 public final class LiveCards implements Supplier<ScanPolicy> {
-    private final AtomicReference<GatewayConfig.CardSettings> cards;
+    private final AtomicReference<CardSettings> cards;
     private final AtomicReference<ScanPolicy> policy;
 
-    public LiveCards(GatewayConfig.CardSettings initial) {
+    public LiveCards(CardSettings initial) {
         Objects.requireNonNull(initial, "initial");
         this.cards = new AtomicReference<>(initial);
         this.policy = new AtomicReference<>(new ScanPolicy(initial.verifier(), initial.programs()));
@@ -39,12 +40,12 @@ public final class LiveCards implements Supplier<ScanPolicy> {
         if (!key.equals("cards.programs") && !key.equals("cards.trustedKeys")) {
             throw new IllegalArgumentException(key + " is not a cards key");
         }
-        GatewayConfig.CardSettings now = cards.get();
+        CardSettings now = cards.get();
         Properties p = new Properties();
         p.setProperty("cards.trustedKeys", String.join(",", now.trustedKeys()));
         p.setProperty("cards.programs", String.join(",", now.programs()));
         p.setProperty(key, value);
-        GatewayConfig.CardSettings next = GatewayConfig.cards(new Settings(p, "desired config"));
+        CardSettings next = CardSettings.read(new Settings(p, "desired config"));
         cards.set(next);
         policy.set(new ScanPolicy(next.verifier(), next.programs()));
     }

@@ -1,6 +1,6 @@
 package app.sevenstamp.autopilot.gateway.uplink;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
+import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.support.Ticker;

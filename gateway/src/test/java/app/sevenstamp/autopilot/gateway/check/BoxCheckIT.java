@@ -1,11 +1,11 @@
 package app.sevenstamp.autopilot.gateway.check;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.TestPki;
-import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,18 +56,9 @@ class BoxCheckIT {
     }
 
     private Path config(String url, Path ca, String password) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n", List.of(
-                "device.id=counter-7",
-                "cards.trustedKeys=" + Vectors.trustedKey(),
-                "outbox.dir=" + dir.resolve("outbox"),
-                "scanner.type=auto",
-                "mqtt.url=" + url,
-                "mqtt.tls.ca=" + ca,
-                "mqtt.username=admin",
-                "mqtt.password=" + password,
-                "")), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.minimal().set("device.id", "counter-7", "outbox.dir", dir.resolve("outbox").toString(),
+                "scanner.type", "auto", "mqtt.url", url, "mqtt.tls.ca", ca.toString(), "mqtt.username", "admin",
+                "mqtt.password", password).write(dir.resolve("gateway.properties"));
     }
 
     @Test

@@ -1,16 +1,16 @@
 package app.sevenstamp.autopilot.gateway.check;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Feedback;
 import app.sevenstamp.autopilot.gateway.feedback.FakeBoard;
 import app.sevenstamp.autopilot.gateway.feedback.GpioCdev;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.uplink.TestBroker;
 import app.sevenstamp.autopilot.protocol.testing.SocatPty;
-import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -94,20 +94,10 @@ class BoxCheckTest {
 
     private Path config(String url, String scannerPort, String... extra) throws IOException {
         Path outbox = Files.createDirectories(dir.resolve("outbox"));
-        StringBuilder b = new StringBuilder();
-        b.append("device.id=counter-1\n");
-        b.append("cards.trustedKeys=").append(Vectors.trustedKey()).append('\n');
-        b.append("outbox.dir=").append(outbox).append('\n');
-        b.append("outbox.maxBytes=1MB\noutbox.minFreeBytes=0\n");
-        b.append("mqtt.url=").append(url).append('\n');
-        b.append("scanner.type=serial\nscanner.port=").append(scannerPort).append('\n');
-        b.append("feedback.type=gpio\nfeedback.buzzer=passive\n");
-        for (String line : extra) {
-            b.append(line).append('\n');
-        }
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, b.toString());
-        return file;
+        return GatewayProps.minimal().set("device.id", "counter-1", "outbox.dir", outbox.toString(),
+                "outbox.maxBytes", "1MB", "outbox.minFreeBytes", "0", "mqtt.url", url, "scanner.type", "serial",
+                "scanner.port", scannerPort, "feedback.type", "gpio", "feedback.buzzer", "passive")
+                .setLines(extra).write(dir.resolve("gateway.properties"));
     }
 
     private record Run(int code, List<String> lines) {

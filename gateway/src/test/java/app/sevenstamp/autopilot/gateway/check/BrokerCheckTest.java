@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
+import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;

@@ -6,24 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.ScannerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
+import app.sevenstamp.autopilot.gateway.config.ScannerSettings.ScannerType;
 import app.sevenstamp.autopilot.gateway.scan.EventSize;
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import app.sevenstamp.autopilot.gateway.scan.KeyLayout;
 import app.sevenstamp.autopilot.gateway.scan.ScanCharset;
 import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,17 +32,7 @@ class GatewayConfigTest {
     Path dir;
 
     private GatewayConfig load(String... keyValues) {
-        Properties p = new Properties();
-        p.setProperty("cards.trustedKeys", Vectors.trustedKey());
-        for (int i = 0; i < keyValues.length; i += 2) {
-            if (keyValues[i + 1] == null) {
-                p.remove(keyValues[i]);
-            } else {
-                p.setProperty(keyValues[i], keyValues[i + 1]);
-            }
-        }
-        return GatewayConfig.from(new Settings(p, "gateway.properties"), "counter-1.local", dir.resolve("by-id"),
-                dir.resolve("input-by-id"));
+        return GatewayProps.minimal().set(keyValues).config("counter-1.local", dir);
     }
 
     private String error(String... keyValues) {

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +16,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -57,20 +57,11 @@ class Arm64ProvisioningIT {
                 assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on Mosquitto with dynamic security");
                 String claim = sink.fleet().createClaim("shop-arm", 1, Duration.ofDays(1)).token();
                 Path state = dir.resolve("state");
-                Path config = dir.resolve("gateway.properties");
                 // what the installer writes on a Pi: the claim and the broker; the rest is the scanner's wiring
-                Files.writeString(config, String.join("\n",
-                        "provision.claimToken=" + claim,
-                        "provision.hardwareId=arm64-serial-00000000c0ffee",
-                        "provision.timeout=60s",
-                        "mqtt.url=" + mosquitto.url(),
-                        "mqtt.reconnect.min=100ms",
-                        "outbox.dir=" + state,
-                        "scanner.type=serial",
-                        "scanner.port=" + dir.resolve("usb-Honeywell*-if00"),
-                        "scanner.prefix=\\\\x02",
-                        "feedback.type=console",
-                        ""), StandardCharsets.UTF_8);
+                Path config = GatewayProps.claim(claim, "arm64-serial-00000000c0ffee", state, mosquitto.url())
+                        .set("provision.timeout", "60s", "scanner.type", "serial",
+                                "scanner.port", dir.resolve("usb-Honeywell*-if00").toString(), "scanner.prefix", "\\x02")
+                        .write(dir.resolve("gateway.properties"));
                 Path tmp = Files.createDirectories(dir.resolve("tmp"));
                 FleetRegistry registry = sink.fleet().registry();
                 long t0 = System.nanoTime();

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,18 +60,13 @@ class Arm64SmokeIT {
             List<String> cards = SinkCli.issue(sinkProperties, "coffee", 2);
             String card = cards.get(0);
             String cardId = card.split("\\.")[3];
-            Path config = dir.resolve("gateway.properties");
-            Files.writeString(config, String.join("\n",
-                    "device.id=arm64-counter",
-                    "scanner.type=serial",
-                    "scanner.port=" + dir.resolve("usb-Honeywell*-if00"), // by glob, as on a Pi
-                    "scanner.prefix=\\\\x02", // a properties file needs the backslash doubled
-                    "cards.trustedKeys=" + SinkCli.trustedKey(sinkProperties),
-                    "outbox.dir=" + dir.resolve("outbox"),
-                    "mqtt.url=" + sink.brokerUrl(),
-                    "mqtt.reconnect.min=100ms",
-                    "feedback.type=console",
-                    ""), StandardCharsets.UTF_8);
+            Path config = GatewayProps.minimal(SinkCli.trustedKey(sinkProperties)).set("device.id", "arm64-counter",
+                            "scanner.type", "serial",
+                            "scanner.port", dir.resolve("usb-Honeywell*-if00").toString(), // by glob, as on a Pi
+                            "scanner.prefix", "\\x02", // written to the file with the backslash doubled
+                            "outbox.dir", dir.resolve("outbox").toString(), "mqtt.url", sink.brokerUrl(),
+                            "mqtt.reconnect.min", "100ms", "feedback.type", "console")
+                    .write(dir.resolve("gateway.properties"));
             Path tmp = Files.createDirectories(dir.resolve("tmp")); // where jSerialComm unpacks its aarch64 library
             List<String> command = command(jvm, tmp, config);
             try (GatewayProcess gateway = GatewayProcess.start(config, dir.resolve("gateway.log"), command)) {

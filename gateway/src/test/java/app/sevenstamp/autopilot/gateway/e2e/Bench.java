@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
@@ -107,9 +108,9 @@ public final class Bench {
             String key = SinkCli.trustedKey(sinkProps);
             Path gwProps = work.resolve("gateway.properties");
             Path outbox = work.resolve("outbox");
-            Files.writeString(gwProps, String.join("\n", "device.id=bench-counter", "device.location=bench",
-                    "scanner.type=stdin", "cards.trustedKeys=" + key, "outbox.dir=" + outbox, "mqtt.url=" + broker.url(),
-                    "mqtt.inflight=" + inflight, "feedback.type=console", ""));
+            GatewayProps.counter("bench-counter", key, outbox, broker.url()).set("device.location", "bench")
+                    .set("cards.programs", null).set("mqtt.reconnect.min", null)
+                    .set("mqtt.inflight", String.valueOf(inflight)).write(gwProps);
             try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProps.toString())))) {
                 // start-to-ready, latency, disk writes, memory
                 long t0 = System.nanoTime();

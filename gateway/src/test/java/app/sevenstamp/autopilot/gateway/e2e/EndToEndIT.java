@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,8 +17,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -137,20 +136,7 @@ class EndToEndIT {
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "device.id=e2e-counter",
-                "device.location=test-shop",
-                "scanner.type=serial",
-                "scanner.port=" + port,
-                "scanner.terminator=cr",
-                "cards.trustedKeys=" + trustedKey,
-                "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"),
-                "mqtt.url=" + brokerUrl,
-                "mqtt.reconnect.min=100ms",
-                "feedback.type=console",
-                ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter("e2e-counter", trustedKey, dir.resolve("outbox"), brokerUrl)
+                .set("device.location", "test-shop").serialScanner(port).write(dir.resolve("gateway.properties"));
     }
 }

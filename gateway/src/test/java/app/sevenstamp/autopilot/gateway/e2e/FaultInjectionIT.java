@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -197,21 +197,9 @@ class FaultInjectionIT {
     }
 
     private Path gatewayConfig(String brokerUrl, String keepAlive) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "device.id=" + DEVICE,
-                "device.location=test-shop",
-                "scanner.type=stdin",
-                "cards.trustedKeys=" + trustedKey,
-                "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"),
-                "mqtt.url=" + brokerUrl,
-                "mqtt.keepAlive=" + keepAlive,
-                "mqtt.inflight=50",
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=1s",
-                "feedback.type=console",
-                ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter(DEVICE, trustedKey, dir.resolve("outbox"), brokerUrl)
+                .set("device.location", "test-shop", "mqtt.keepAlive", keepAlive, "mqtt.inflight", "50",
+                        "mqtt.reconnect.max", "1s")
+                .write(dir.resolve("gateway.properties"));
     }
 }

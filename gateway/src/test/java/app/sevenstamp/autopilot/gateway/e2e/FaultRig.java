@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
@@ -301,22 +302,9 @@ final class FaultRig implements AutoCloseable {
     }
 
     private static Path writeGatewayConfig(Path dir, String brokerUrl, String trustedKey, Path outbox) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "device.id=" + DEVICE,
-                "device.location=soak-shop",
-                "scanner.type=stdin",
-                "cards.trustedKeys=" + trustedKey,
-                "cards.programs=coffee",
-                "outbox.dir=" + outbox,
-                "mqtt.url=" + brokerUrl,
-                "mqtt.keepAlive=30s", // the default, written out: the schedule idles on both sides of it
-                "mqtt.inflight=50",
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=2s",
-                "feedback.type=console",
-                ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter(DEVICE, trustedKey, outbox, brokerUrl).set("device.location", "soak-shop")
+                .set("mqtt.keepAlive", "30s") // the default, written out: the schedule idles on both sides of it
+                .set("mqtt.inflight", "50", "mqtt.reconnect.max", "2s").write(dir.resolve("gateway.properties"));
     }
 
     /** Stops the parts in reverse order of their start; the folder stays for a failed schedule's logs. */

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -547,18 +548,7 @@ class FleetIT {
     /** A box as it comes out of the installer: a claim for the location, the broker, nothing else of its own. */
     private Path claimOnlyConfig(String location, String hardwareId, Path state) throws Exception {
         String claim = sink.fleet().createClaim(location, 1, Duration.ofDays(7)).token();
-        Path config = dir.resolve("gateway.properties");
-        Files.writeString(config, String.join("\n",
-                "provision.claimToken=" + claim,
-                "provision.hardwareId=" + hardwareId,
-                "mqtt.url=" + mosquitto.url(),
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=1s",
-                "outbox.dir=" + state,
-                "scanner.type=stdin",
-                "feedback.type=console",
-                "fleet.heartbeat=1s",
-                ""), StandardCharsets.UTF_8);
-        return config;
+        return GatewayProps.claim(claim, hardwareId, state, mosquitto.url())
+                .set("mqtt.reconnect.max", "1s", "fleet.heartbeat", "1s").write(dir.resolve("gateway.properties"));
     }
 }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -166,21 +167,9 @@ class MemoryFootprintIT {
     }
 
     private Path gatewayConfig(String brokerUrl, String trustedKey) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "device.id=" + DEVICE,
-                "device.location=test-shop",
-                "scanner.type=stdin",
-                "cards.trustedKeys=" + trustedKey,
-                "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"),
-                "mqtt.url=" + brokerUrl,
-                "mqtt.keepAlive=30s",
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=1s",
-                "feedback.type=console",
-                ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter(DEVICE, trustedKey, dir.resolve("outbox"), brokerUrl)
+                .set("device.location", "test-shop", "mqtt.keepAlive", "30s", "mqtt.reconnect.max", "1s")
+                .write(dir.resolve("gateway.properties"));
     }
 
     /**

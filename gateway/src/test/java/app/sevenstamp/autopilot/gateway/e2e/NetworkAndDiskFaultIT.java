@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -330,20 +330,10 @@ class NetworkAndDiskFaultIT {
     }
 
     private Path gatewayConfig(String brokerUrl, String... extra) throws IOException {
-        List<String> lines = new ArrayList<>(List.of(
-                "device.id=" + DEVICE,
-                "device.location=test-shop",
-                "scanner.type=stdin",
-                "cards.trustedKeys=" + trustedKey,
-                "cards.programs=coffee",
-                "mqtt.url=" + brokerUrl,
-                "mqtt.inflight=50",
-                "mqtt.reconnect.min=100ms",
-                "feedback.type=console"));
-        lines.addAll(List.of(extra));
-        lines.add("");
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n", lines), StandardCharsets.UTF_8);
-        return file;
+        // outbox.dir comes with the extra lines (each test's own disk)
+        return GatewayProps.minimal(trustedKey).set("device.id", DEVICE, "device.location", "test-shop",
+                        "scanner.type", "stdin", "cards.programs", "coffee", "mqtt.url", brokerUrl, "mqtt.inflight", "50",
+                        "mqtt.reconnect.min", "100ms", "feedback.type", "console")
+                .setLines(extra).write(dir.resolve("gateway.properties"));
     }
 }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -120,18 +120,9 @@ class TlsEndToEndIT {
                 // the sink's fleet client reaches the TLS listener with the configured CA, not only its ingest
                 assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready over TLS with dynamic security");
                 String claim = sink.fleet().createClaim("shop-tls", 1, Duration.ofDays(1)).token();
-                Path gatewayConfig = dir.resolve("gateway.properties");
-                Files.writeString(gatewayConfig, String.join("\n", List.of(
-                        "provision.claimToken=" + claim,
-                        "provision.hardwareId=hw-tls-1",
-                        "mqtt.url=" + mosquitto.sslUrl(),
-                        "mqtt.tls.ca=" + pki.ca(),
-                        "mqtt.reconnect.min=100ms",
-                        "mqtt.reconnect.max=1s",
-                        "outbox.dir=" + dir.resolve("state"),
-                        "scanner.type=stdin",
-                        "feedback.type=console",
-                        "")), StandardCharsets.UTF_8);
+                Path gatewayConfig = GatewayProps.claim(claim, "hw-tls-1", dir.resolve("state"), mosquitto.sslUrl())
+                        .set("mqtt.tls.ca", pki.ca().toString(), "mqtt.reconnect.max", "1s")
+                        .write(dir.resolve("gateway.properties"));
                 try (GatewayProcess gateway = GatewayProcess.start(gatewayConfig, dir.resolve("gateway.log"))) {
                     await().atMost(WAIT).until(() -> sink.fleet().registry().devices().stream()
                             .anyMatch(d -> d.online() && d.deviceId().startsWith("shop-tls-")));
@@ -177,20 +168,10 @@ class TlsEndToEndIT {
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey, Path ca, TestPki.Issued client)
             throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n", List.of(
-                "device.id=tls-counter",
-                "scanner.type=serial",
-                "scanner.port=" + port,
-                "cards.trustedKeys=" + trustedKey,
-                "outbox.dir=" + dir.resolve("outbox"),
-                "mqtt.url=" + brokerUrl,
-                "mqtt.reconnect.min=100ms",
-                "mqtt.reconnect.max=1s",
-                "mqtt.tls.ca=" + ca,
-                "mqtt.tls.cert=" + client.cert(),
-                "mqtt.tls.key=" + client.key(),
-                "")), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.minimal(trustedKey).set("device.id", "tls-counter", "scanner.type", "serial",
+                "scanner.port", port.toString(), "outbox.dir", dir.resolve("outbox").toString(), "mqtt.url", brokerUrl,
+                "mqtt.reconnect.min", "100ms", "mqtt.reconnect.max", "1s", "mqtt.tls.ca", ca.toString(),
+                "mqtt.tls.cert", client.cert().toString(), "mqtt.tls.key", client.key().toString())
+                .write(dir.resolve("gateway.properties"));
     }
 }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,8 +12,6 @@ import app.sevenstamp.autopilot.protocol.testing.SocatPty;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -73,22 +72,8 @@ class VoucherAtTheCounterIT {
     }
 
     private Path gatewayConfig(String brokerUrl, Path port) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "device.id=voucher-counter",
-                "device.location=test-shop",
-                "scanner.type=serial",
-                "scanner.port=" + port,
-                "scanner.terminator=cr",
-                "scanner.debounce=0ms",
-                "cards.trustedKeys=" + Vectors.trustedKey(),
-                "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"),
-                "mqtt.url=" + brokerUrl,
-                "mqtt.reconnect.min=100ms",
-                "feedback.type=console",
-                "vouchers.answerTimeout=5s",
-                ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter("voucher-counter", Vectors.trustedKey(), dir.resolve("outbox"), brokerUrl)
+                .set("device.location", "test-shop").serialScanner(port).set("scanner.debounce", "0ms")
+                .set("vouchers.answerTimeout", "5s").write(dir.resolve("gateway.properties"));
     }
 }

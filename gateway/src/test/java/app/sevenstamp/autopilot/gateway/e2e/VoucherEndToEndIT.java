@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,21 +128,8 @@ class VoucherEndToEndIT {
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey) throws IOException {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n",
-                "device.id=voucher-e2e",
-                "device.location=test-shop",
-                "scanner.type=serial",
-                "scanner.port=" + port,
-                "scanner.terminator=cr",
-                "scanner.debounce=0ms",
-                "cards.trustedKeys=" + trustedKey,
-                "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"),
-                "mqtt.url=" + brokerUrl,
-                "mqtt.reconnect.min=100ms",
-                "feedback.type=console",
-                ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter("voucher-e2e", trustedKey, dir.resolve("outbox"), brokerUrl)
+                .set("device.location", "test-shop").serialScanner(port).set("scanner.debounce", "0ms")
+                .write(dir.resolve("gateway.properties"));
     }
 }

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -141,11 +142,7 @@ class WalletJourneyIT {
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey) throws Exception {
-        Path file = dir.resolve("gateway.properties");
-        Files.writeString(file, String.join("\n", "device.id=journey-counter", "device.location=test-shop", "scanner.type=serial",
-                "scanner.port=" + port, "scanner.terminator=cr", "cards.trustedKeys=" + trustedKey, "cards.programs=coffee",
-                "outbox.dir=" + dir.resolve("outbox"), "mqtt.url=" + brokerUrl, "mqtt.reconnect.min=100ms",
-                "feedback.type=console", ""), StandardCharsets.UTF_8);
-        return file;
+        return GatewayProps.counter("journey-counter", trustedKey, dir.resolve("outbox"), brokerUrl)
+                .set("device.location", "test-shop").serialScanner(port).write(dir.resolve("gateway.properties"));
     }
 }

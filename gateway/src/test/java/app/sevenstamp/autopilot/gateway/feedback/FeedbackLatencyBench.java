@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
 import com.pi4j.io.gpio.digital.DigitalStateChangeListener;
 import java.util.Arrays;
 import java.util.Locale;

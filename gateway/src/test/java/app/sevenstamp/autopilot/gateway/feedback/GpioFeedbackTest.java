@@ -1,16 +1,16 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.BLUE;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.BUZZER;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.GREEN;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.RED;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BLUE;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BUZZER;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.GREEN;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.RED;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
 import com.pi4j.io.gpio.digital.DigitalState;
 import java.time.Duration;
 import java.util.EnumSet;

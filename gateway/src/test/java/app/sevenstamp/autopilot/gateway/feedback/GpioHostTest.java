@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

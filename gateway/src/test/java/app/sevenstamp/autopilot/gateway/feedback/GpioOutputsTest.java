@@ -1,15 +1,16 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.BLUE;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.BUZZER;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.GREEN;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.RED;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BLUE;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BUZZER;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.GREEN;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.RED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
 import app.sevenstamp.autopilot.gateway.feedback.MockBox.Change;
 import com.pi4j.io.gpio.digital.DigitalState;
 import com.pi4j.plugin.mock.provider.gpio.digital.MockDigitalOutputProvider;
@@ -125,8 +126,8 @@ class GpioOutputsTest {
 
     @Test
     void aPassiveBuzzerNeedsAResolvedChannel() {
-        try (MockBox box = new MockBox(new app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings(
-                app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType.GPIO, LedType.PAIR, 17, 27, 23,
+        try (MockBox box = new MockBox(new app.sevenstamp.autopilot.gateway.config.FeedbackSettings(
+                app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType.GPIO, LedType.PAIR, 17, 27, 23,
                 BuzzerType.PASSIVE, 22, 0, -1, Set.of()))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new GpioOutputs(box.context,
                     MockDigitalOutputProvider.ID, MockPwmProvider.ID, box.settings));

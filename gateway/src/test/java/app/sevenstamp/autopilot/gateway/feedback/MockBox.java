@@ -1,10 +1,10 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackSettings;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackType;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType;
 import com.pi4j.Pi4J;
 import com.pi4j.context.Context;
 import com.pi4j.io.gpio.digital.DigitalOutput;

@@ -1,15 +1,16 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.BLUE;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.BUZZER;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.GREEN;
-import static app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin.RED;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BLUE;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BUZZER;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.GREEN;
+import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.RED;
 import static app.sevenstamp.autopilot.gateway.feedback.MockBox.MS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.FeedbackPin;
+import app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin;
 import app.sevenstamp.autopilot.gateway.feedback.MockBox.Change;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -255,8 +256,8 @@ class PatternTimelineTest {
 
     @Test
     void rgbShowsAmberAsRedPlusGreenAndBlueOnItsOwnPin() {
-        MockBox rgb = new MockBox(MockBox.settings(app.sevenstamp.autopilot.gateway.config.GatewayConfig.LedType.RGB,
-                app.sevenstamp.autopilot.gateway.config.GatewayConfig.BuzzerType.ACTIVE, Set.of()));
+        MockBox rgb = new MockBox(MockBox.settings(app.sevenstamp.autopilot.gateway.config.FeedbackSettings.LedType.RGB,
+                app.sevenstamp.autopilot.gateway.config.FeedbackSettings.BuzzerType.ACTIVE, Set.of()));
         try {
             PatternPlayer p = new PatternPlayer(rgb.outputs());
             assertEquals(List.of(

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.fleet;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -74,17 +75,8 @@ class CounterRulesIT {
 
         Running(String brokerUrl, String trustedKey) throws Exception {
             PipedInputStream in = new PipedInputStream(scans, 64 * 1024);
-            Properties p = new Properties();
-            p.setProperty("device.id", "counter-1");
-            p.setProperty("scanner.type", "stdin");
-            p.setProperty("cards.trustedKeys", trustedKey);
-            p.setProperty("cards.programs", "coffee,tea");
-            p.setProperty("outbox.dir", dir.resolve("gateway").toString());
-            p.setProperty("mqtt.url", brokerUrl);
-            p.setProperty("mqtt.reconnect.max", "2s");
-            p.setProperty("feedback.type", "console");
-            GatewayConfig config = GatewayConfig.from(new Settings(p, "CounterRulesIT"), "counter-1",
-                    dir.resolve("no-serial"));
+            GatewayConfig config = GatewayProps.counter("counter-1", trustedKey, dir.resolve("gateway"), brokerUrl)
+                    .set("cards.programs", "coffee,tea", "mqtt.reconnect.max", "2s").config("counter-1", dir);
             PrintStream out = new PrintStream(new LineCollector(lines), true, StandardCharsets.UTF_8);
             gw = Gateway.start(config, new Gateway.Environment(clock, Ticker.SYSTEM, in, out, false,
                     "boot-" + System.nanoTime(), () -> true));

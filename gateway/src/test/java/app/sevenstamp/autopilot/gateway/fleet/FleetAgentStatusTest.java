@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.RecordingFeedback;
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
+import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import app.sevenstamp.autopilot.protocol.DeviceStatus;

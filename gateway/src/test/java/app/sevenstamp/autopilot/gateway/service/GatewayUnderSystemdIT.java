@@ -1,12 +1,12 @@
 package app.sevenstamp.autopilot.gateway.service;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.testing.NotifySocket;
 import app.sevenstamp.autopilot.protocol.testing.Tools;
-import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -86,9 +86,8 @@ class GatewayUnderSystemdIT {
     void notifiesReadyFeedsTheWatchdogAndLogsWithSyslogPriorities() throws Exception {
         notify = NotifySocket.start(dir.resolve("systemd"));
 
-        Path config = dir.resolve("gateway.properties");
-        Files.writeString(config, String.join("\n", "device.id=unit-test", "cards.trustedKeys=" + Vectors.trustedKey(),
-                "outbox.dir=" + dir.resolve("outbox"), "mqtt.url=tcp://127.0.0.1:1", "mqtt.reconnect.min=1s", ""));
+        Path config = GatewayProps.minimal().set("device.id", "unit-test", "outbox.dir", dir.resolve("outbox").toString(),
+                "mqtt.url", "tcp://127.0.0.1:1", "mqtt.reconnect.min", "1s").write(dir.resolve("gateway.properties"));
         Path log = Files.createFile(dir.resolve("gateway.log"));
         Map<String, Object> a = Files.readAttributes(log, "unix:dev,ino");
 

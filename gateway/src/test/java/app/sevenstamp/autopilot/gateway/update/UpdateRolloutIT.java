@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.update;
 
+import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -215,16 +216,8 @@ class UpdateRolloutIT {
     }
 
     private void startGateway() throws Exception {
-        Properties p = new Properties();
-        p.setProperty("device.id", BOX);
-        p.setProperty("scanner.type", "stdin");
-        p.setProperty("cards.trustedKeys", sink.trustedKey());
-        p.setProperty("cards.programs", "coffee");
-        p.setProperty("outbox.dir", state.toString());
-        p.setProperty("mqtt.url", sink.brokerUrl());
-        p.setProperty("mqtt.reconnect.max", "2s");
-        p.setProperty("feedback.type", "console");
-        GatewayConfig config = GatewayConfig.from(new Settings(p, "UpdateRolloutIT"), BOX, dir.resolve("no-serial"));
+        GatewayConfig config = GatewayProps.counter(BOX, sink.trustedKey(), state, sink.brokerUrl())
+                .set("mqtt.reconnect.max", "2s").config(BOX, dir);
         gateway = Gateway.start(config, new Gateway.Environment(Clock.systemUTC(), Ticker.SYSTEM,
                 new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
                 false, "boot-" + System.nanoTime(), () -> true), Duration.ofSeconds(2), "test", () -> { }, updates);

@@ -9,7 +9,7 @@ import app.sevenstamp.autopilot.gateway.RecordingFeedback;
 import app.sevenstamp.autopilot.gateway.StampFactory;
 import app.sevenstamp.autopilot.gateway.StampPipeline;
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.gateway.config.GatewayConfig.MqttSettings;
+import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;

@@ -9,9 +9,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -125,23 +128,74 @@ public final class Settings {
         if (value == null) {
             return defaultValue;
         }
-        Matcher m = DURATION.matcher(value);
         String allowed = "a duration like 500ms, 30s, 5m, 1h or 7d, from " + format(min) + " to " + format(max);
-        if (!m.matches()) {
+        Duration d;
+        try {
+            d = parseDuration(value);
+        } catch (IllegalArgumentException e) {
             throw bad(key, value, allowed);
         }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw bad(key, value, allowed);
+        }
+        return d;
+    }
+
+    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h} or {@code 7d}; IllegalArgumentException otherwise. */
+    public static Duration parseDuration(String value) {
+        Matcher m = DURATION.matcher(value);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a duration: '" + value + "'");
+        }
         long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2)) {
+        return switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
-        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-            throw bad(key, value, allowed);
+    }
+
+    // reads with a registry's key: its default and range come from there (ConfigKey)
+
+    public String string(ConfigKey key) {
+        return string(key.name(), key.defaultValue());
+    }
+
+    public String matching(ConfigKey key, Pattern pattern, String allowed) {
+        return matching(key.name(), key.defaultValue(), pattern, allowed);
+    }
+
+    public int integer(ConfigKey key) {
+        return integer(key.name(), key.intDefault(), Integer.parseInt(key.min()), Integer.parseInt(key.max()));
+    }
+
+    public Duration duration(ConfigKey key) {
+        return duration(key.name(), parseDuration(key.defaultValue()), parseDuration(key.min()),
+                parseDuration(key.max()));
+    }
+
+    public boolean bool(ConfigKey key) {
+        return bool(key.name(), Boolean.parseBoolean(key.defaultValue()));
+    }
+
+    public <E extends Enum<E>> E choice(ConfigKey key, Class<E> type) {
+        if (key.choices() != type) {
+            throw new IllegalArgumentException(key.name() + " is a choice of " + key.choices() + ", not " + type);
         }
-        return d;
+        E defaultValue = null;
+        for (E constant : type.getEnumConstants()) {
+            if (name(constant).equals(key.defaultValue())) {
+                defaultValue = constant;
+            }
+        }
+        return choice(key.name(), Objects.requireNonNull(defaultValue, key.name()), type);
+    }
+
+    /** The keys read or listed so far: what this parser knows (for a test against the registry). */
+    public Set<String> knownKeys() {
+        return Collections.unmodifiableSet(new TreeSet<>(known));
     }
 
     /** Comma-separated, blanks dropped; empty when absent. */
