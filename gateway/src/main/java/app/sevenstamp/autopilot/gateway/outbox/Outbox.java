@@ -77,7 +77,10 @@ public final class Outbox implements AutoCloseable {
     private final CounterHistory history;
     private final ConcurrentLinkedQueue<PendingDelete> deletes = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean deleteScheduled = new AtomicBoolean();
-    private final AtomicLong appends = new AtomicLong();
+    private final OutboxExecutor.Group<StampDraft, StoredEvent> appends = new OutboxExecutor.Group<>(this::appendGroup);
+    private final AtomicLong appendCount = new AtomicLong();
+    /** Groups of appends stored, each with one sync of the redo log. */
+    private final AtomicLong appendGroups = new AtomicLong();
     /** Rows stored with an unsynchronised clock since open (plus those found at open): see {@link #unsyncedAppends}. */
     private final AtomicLong unsynced = new AtomicLong();
     private final AtomicLong appendNanos = new AtomicLong();
@@ -302,29 +305,57 @@ public final class Outbox implements AutoCloseable {
     /**
      * Gives the draft the next sequence number and stores it. Completes only when the row's redo record
      * is synced to the storage medium; fails with {@link OutboxFullException} when a limit is reached,
-     * or with the I/O error when the redo log cannot be written (nothing stored then).
+     * or with the I/O error when the redo log cannot be written (nothing stored then). Appends queued
+     * together are stored together ({@link #appendGroup}): one sync of the redo log, one H2 commit.
      */
     public CompletableFuture<StoredEvent> append(StampDraft draft) {
         Objects.requireNonNull(draft, "draft");
-        return executor.submit(0, () -> {
-            long start = System.nanoTime();
-            ensureOpen();
-            capacity.refresh(backlog);
-            capacity.checkRoom(backlog);
-            try {
-                long seq;
-                try (ResultSet rs = db.nextSeq.executeQuery()) {
-                    rs.next();
-                    seq = rs.getLong(1);
+        return executor.submit(0, appends, draft);
+    }
+
+    /** One stamp of a group: its number, event, row time and redo record. */
+    private record Accepted(OutboxExecutor.Member<StampDraft, StoredEvent> member, StoredEvent stored,
+            boolean clockSynced) {
+    }
+
+    /**
+     * Group commit: the appends queued together (a burst; one alone at one scan per 100 ms) are inserted
+     * in one transaction, their redo records written in one write and made durable by one
+     * {@code fdatasync}, then H2 commits and each append completes. No append completes before the sync
+     * that covers its record has returned. Each one is checked against the limits as if it came alone
+     * (the backlog counts those accepted before it) and a draft that cannot be encoded fails alone; an
+     * error of H2 or of the redo log fails every append of the group (none of them is stored then).
+     */
+    private void appendGroup(List<OutboxExecutor.Member<StampDraft, StoredEvent>> members)
+            throws OutboxException, SQLException, IOException {
+        long start = System.nanoTime();
+        ensureOpen();
+        capacity.refresh(backlog);
+        List<Accepted> accepted = new ArrayList<>(members.size());
+        List<byte[]> records = new ArrayList<>(members.size());
+        try {
+            long seq;
+            try (ResultSet rs = db.nextSeq.executeQuery()) {
+                rs.next();
+                seq = rs.getLong(1);
+            }
+            for (OutboxExecutor.Member<StampDraft, StoredEvent> m : members) {
+                StampDraft draft = m.input();
+                StampEvent event;
+                byte[] payload;
+                try {
+                    capacity.checkRoom(backlog + accepted.size());
+                    event = draft.withSeq(seq);
+                    payload = codec.encode(event);
+                } catch (OutboxFullException | RuntimeException e) {
+                    m.future().completeExceptionally(e); // nothing of it written: the others go on
+                    continue;
                 }
-                db.bumpSeq.setLong(1, seq + 1);
-                db.bumpSeq.executeUpdate();
-                StampEvent event = draft.withSeq(seq);
-                byte[] payload = codec.encode(event);
                 Instant createdAt = clock.instant();
+                String text = new String(payload, StandardCharsets.UTF_8);
                 db.insert.setLong(1, seq);
                 db.insert.setString(2, event.eventId());
-                db.insert.setString(3, new String(payload, StandardCharsets.UTF_8));
+                db.insert.setString(3, text);
                 db.insert.setObject(4, OffsetDateTime.ofInstant(createdAt, ZoneOffset.UTC));
                 db.insert.setString(5, event.bootId());
                 db.insert.setLong(6, event.monotonicNanos());
@@ -333,41 +364,54 @@ public final class Outbox implements AutoCloseable {
                 if (draft.kind() == EventKind.STAMP) {
                     history.remember(draft);
                 }
-                String text = new String(payload, StandardCharsets.UTF_8);
-                // the durable record first; H2 commits after it (a failed write leaves nothing in either)
-                redo.append(List.of(OutboxRedo.stored(new OutboxRedo.Stored(seq, event.eventId(), text, createdAt,
-                        event.bootId(), event.monotonicNanos(), event.clockSynced()))), true);
-                commitConfirmed(seq);
-                backlog++;
-                if (!event.clockSynced()) {
-                    unsynced.incrementAndGet();
-                }
-                housekeepingQuietly(); // rarely, and after this stamp is durable
-                long took = System.nanoTime() - start;
-                appends.incrementAndGet();
-                appendNanos.addAndGet(took);
-                maxAppendNanos.accumulateAndGet(took, Math::max);
-                Logger.debug("outbox append seq={} durable in {} us", seq, took / 1000);
-                return new StoredEvent(seq, event.eventId(), payload, createdAt, event.bootId(), event.monotonicNanos());
-            } catch (SQLException | IOException | RuntimeException e) {
-                failed(e);
-                throw e;
-            } finally {
-                capacity.refresh(backlog);
+                records.add(OutboxRedo.stored(new OutboxRedo.Stored(seq, event.eventId(), text, createdAt,
+                        event.bootId(), event.monotonicNanos(), event.clockSynced())));
+                accepted.add(new Accepted(m, new StoredEvent(seq, event.eventId(), payload, createdAt, event.bootId(),
+                        event.monotonicNanos()), event.clockSynced()));
+                seq++;
             }
-        });
+            if (accepted.isEmpty()) {
+                db.connection.rollback();
+                return;
+            }
+            db.bumpSeq.setLong(1, seq);
+            db.bumpSeq.executeUpdate();
+            // the durable record first, one write and one fdatasync for the group; H2 commits after it (a
+            // failed write leaves nothing in either)
+            redo.append(records, true);
+        } catch (SQLException | IOException | RuntimeException e) {
+            failed(e);
+            capacity.refresh(backlog);
+            throw e; // fails every append of the group still waiting (OutboxExecutor.runGroup)
+        }
+        long first = accepted.get(0).stored().seq();
+        commitConfirmed(first, accepted.get(accepted.size() - 1).stored().seq());
+        backlog += accepted.size();
+        unsynced.addAndGet(accepted.stream().filter(a -> !a.clockSynced()).count());
+        housekeepingQuietly(); // rarely, and after these stamps are durable
+        capacity.refresh(backlog);
+        long took = System.nanoTime() - start;
+        appendCount.addAndGet(accepted.size());
+        appendGroups.incrementAndGet();
+        appendNanos.addAndGet(took * accepted.size());
+        maxAppendNanos.accumulateAndGet(took, Math::max);
+        Logger.debug("outbox append seq={}..{} ({} in one sync) durable in {} us", first, first + accepted.size() - 1,
+                accepted.size(), took / 1000);
+        for (Accepted a : accepted) {
+            a.member().future().complete(a.stored());
+        }
     }
 
     /**
      * Commits an append whose redo record is already synced: the stamp is confirmed whatever H2 does
      * now. If H2 fails to commit, the store is closed; the next operation reopens it and replays the log.
      */
-    private void commitConfirmed(long seq) {
+    private void commitConfirmed(long firstSeq, long lastSeq) {
         try {
             db.connection.commit();
         } catch (SQLException e) {
-            Logger.warn("outbox: H2 failed to commit seq={} ({}); the stamp is durable in the redo log and is put back "
-                    + "into H2 when the store reopens", seq, firstLine(e.getMessage()));
+            Logger.warn("outbox: H2 failed to commit seq={}..{} ({}); the stamps are durable in the redo log and are put "
+                    + "back into H2 when the store reopens", firstSeq, lastSeq, firstLine(e.getMessage()));
             closeQuietly();
         }
     }
@@ -664,10 +708,10 @@ public final class Outbox implements AutoCloseable {
             Logger.warn("outbox did not shut down within {} ms; H2 recovers the file at the next start", wait.toMillis());
         }
         executor.stop();
-        long n = appends.get();
+        long n = appendCount.get();
         if (n > 0) {
-            Logger.info("outbox closed: {} appends this run, durable in {} us mean, {} us max", n,
-                    appendNanos.get() / n / 1000, maxAppendNanos.get() / 1000);
+            Logger.info("outbox closed: {} appends this run in {} syncs of the redo log, durable in {} us mean, {} us max",
+                    n, appendGroups.get(), appendNanos.get() / n / 1000, maxAppendNanos.get() / 1000);
         }
     }
 
