@@ -619,6 +619,14 @@ public final class Outbox implements AutoCloseable {
         return compaction.count();
     }
 
+    /**
+     * Syncs of the redo log that stored appends, since open: one per group of appends queued together,
+     * so at most one per stamp (the figure behind "syncs per stamp").
+     */
+    public long appendSyncs() {
+        return appendGroups.get();
+    }
+
     /** Operations refused because the task queue was full. */
     public long refused() {
         return executor.refused();
