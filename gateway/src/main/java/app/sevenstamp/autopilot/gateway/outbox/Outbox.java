@@ -372,6 +372,7 @@ public final class Outbox implements AutoCloseable {
             }
             if (accepted.isEmpty()) {
                 db.connection.rollback();
+                capacity.refresh(backlog);
                 return;
             }
             db.bumpSeq.setLong(1, seq);
