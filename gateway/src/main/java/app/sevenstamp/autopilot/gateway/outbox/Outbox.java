@@ -49,10 +49,12 @@ import org.tinylog.Logger;
  * (RETENTION_TIME, 45 s), and after a crash can roll back to an older state at the next clean close
  * (docs/durability.md). So an append inserts its row, writes it to the redo log and {@code fdatasync}s
  * that, and only then commits H2 and completes: a completed append is on the storage medium, as far
- * as the medium honours a flush. The log holds every event not yet acknowledged; at every open of H2
- * (start, reopen after an error, after a compaction) the log is replayed into it. When the log has
- * grown well past the backlog it is rewritten from H2 (new file, fsync, atomic rename). The directory
- * is fsynced after the files are created, so their names survive a power cut too.
+ * as the medium honours a flush. Appends queued together share that write, sync and commit (group
+ * commit, {@code appendGroup}); none completes before the sync that covers it. The log holds every
+ * event not yet acknowledged; at every open of H2 (start, reopen after an error, after a compaction)
+ * the log is replayed into it. When the log has grown well past the backlog it is rewritten from H2
+ * (new file, fsync, atomic rename). The directory is fsynced after the files are created, so their
+ * names survive a power cut too.
  *
  * <p>File size: see {@link OutboxCompaction}. Capacity ({@link OutboxLimits}): an append beyond a limit
  * is refused with {@link OutboxFullException}; past {@code nearFullPercent} the health turns NEAR_FULL.
@@ -306,7 +308,7 @@ public final class Outbox implements AutoCloseable {
      * Gives the draft the next sequence number and stores it. Completes only when the row's redo record
      * is synced to the storage medium; fails with {@link OutboxFullException} when a limit is reached,
      * or with the I/O error when the redo log cannot be written (nothing stored then). Appends queued
-     * together are stored together ({@link #appendGroup}): one sync of the redo log, one H2 commit.
+     * together are stored together ({@code appendGroup}): one sync of the redo log, one H2 commit.
      */
     public CompletableFuture<StoredEvent> append(StampDraft draft) {
         Objects.requireNonNull(draft, "draft");

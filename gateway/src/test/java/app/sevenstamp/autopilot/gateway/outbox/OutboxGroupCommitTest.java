@@ -173,6 +173,32 @@ class OutboxGroupCommitTest {
                 .contains("CARDAAAAAAAAAAAC"), "the withdrawn stamp is not in the redo log");
     }
 
+    @Test
+    void aSyncThatFailsFailsItsWholeGroupAndStoresNoneOfIt() throws Exception {
+        open(OutboxLimits.DEFAULT);
+        watch.holdNextSync();
+        CompletableFuture<StoredEvent> first = outbox.append(draft(0));
+        assertTrue(watch.entered.await(10, TimeUnit.SECONDS));
+        List<CompletableFuture<StoredEvent>> group = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            group.add(outbox.append(draft(i)));
+        }
+        watch.failNext = true; // the group's one sync
+        watch.release.countDown();
+        StoredEvent a = first.get(10, TimeUnit.SECONDS);
+        for (CompletableFuture<StoredEvent> f : group) {
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> f.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(IOException.class, e.getCause(), "the group's stamps are not confirmed");
+        }
+        assertEquals(1, outbox.count().get(), "none of the failed group is stored");
+        StoredEvent next = outbox.append(draft(9)).get(10, TimeUnit.SECONDS);
+        assertEquals(a.seq() + 1, next.seq(), "the failed group took no numbers");
+        outbox.close(Duration.ofSeconds(5));
+        outbox = Outbox.open(dir, clock);
+        assertEquals(2, outbox.count().get(), "nor does a restart bring them back from the redo log");
+    }
+
     private CompletableFuture<StoredEvent> watching(CompletableFuture<StoredEvent> f, Map<String, Long> covered) {
         // runs on the outbox thread as the append completes: what the redo log's syncs covered at that moment
         f.thenAccept(e -> covered.put(e.eventId(), watch.syncedLength));
@@ -206,6 +232,8 @@ class OutboxGroupCommitTest {
         final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
         private volatile boolean hold;
+        /** The next sync that is not held throws, as a disk that refuses the flush. */
+        volatile boolean failNext;
 
         void holdNextSync() {
             hold = true;
@@ -239,6 +267,9 @@ class OutboxGroupCommitTest {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
+                } else if (failNext) {
+                    failNext = false;
+                    throw new IOException("simulated: the disk refused the flush");
                 }
                 long length = base.size();
                 base.force(metaData);
