@@ -17,6 +17,8 @@ import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -32,7 +34,10 @@ import java.util.function.Supplier;
 import org.tinylog.Logger;
 
 /**
- * scan -> decide -> durable append -> feedback -> wake the uplink, one scan at a time, in scan order.
+ * scan -> decide -> durable append -> feedback -> wake the uplink, in scan order. Scans that waited
+ * together in the queue (a burst) are decided together and their appends handed to the outbox at once,
+ * so that they share one sync of its redo log (group commit); each one's feedback still waits for its own
+ * append to be durable.
  *
  * <p>The promise behind the green light: feedback for a stamp is given only after the outbox reported
  * the event durable. A reject gives feedback and one log line and changes nothing else. A storage
@@ -46,6 +51,12 @@ import org.tinylog.Logger;
 public final class StampPipeline implements AutoCloseable {
     /** Never produced by a framer (empty lines yield nothing), so it can mark the end of the queue. */
     private static final Frame STOP = new Frame.Text("");
+    /**
+     * At most this many waiting scans are taken together (decided, then their appends handed to the outbox
+     * at once, so they share one sync). Bounds what the first of them waits for: the decisions of the rest
+     * (a signature check each), well under a millisecond apiece.
+     */
+    private static final int MAX_BURST = 16;
 
     /** Read once per scan: the fleet may swap in a new policy (cards.programs, cards.trustedKeys) at any time. */
     private final Supplier<ScanPolicy> policy;
@@ -154,6 +165,7 @@ public final class StampPipeline implements AutoCloseable {
     }
 
     private void run() {
+        List<Frame> burst = new ArrayList<>(MAX_BURST);
         while (true) {
             Frame frame;
             try {
@@ -162,47 +174,127 @@ public final class StampPipeline implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             }
-            if (frame == STOP) {
+            burst.clear();
+            burst.add(frame);
+            queue.drainTo(burst, MAX_BURST - 1);
+            int stop = indexOfStop(burst);
+            if (stop == 0) {
                 return;
             }
             busySince = Math.max(1, System.nanoTime());
             try {
-                process(frame);
-            } catch (RuntimeException e) {
-                Logger.error(e, "scan could not be processed");
-                feedback.signal(Signal.STORAGE_FAULT, "error=" + e.getClass().getSimpleName());
+                processBurst(stop < 0 ? burst : burst.subList(0, stop));
             } finally {
                 busySince = 0;
             }
-            if (closing && queue.isEmpty()) {
+            if (stop > 0 || (closing && queue.isEmpty())) {
                 return;
             }
         }
     }
 
-    private void process(Frame frame) {
+    private static int indexOfStop(List<Frame> frames) {
+        for (int i = 0; i < frames.size(); i++) {
+            if (frames.get(i) == STOP) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** A stamp decided and not yet signalled; {@code append} is null until it is handed to the outbox. */
+    private static final class Pending {
+        final StampDraft draft;
+        final String card;
+        CompletableFuture<StoredEvent> append;
+        long start;
+
+        Pending(StampDraft draft, String card) {
+            this.draft = draft;
+            this.card = card;
+        }
+    }
+
+    /**
+     * The scans that were waiting together, in scan order: each is decided, the appends of those accepted
+     * are handed to the outbox together (so they share one sync of its redo log), then each one's feedback
+     * is given after its own append is durable. Anything else that gives feedback (a reject, a voucher, an
+     * error), and a second scan of a card already waiting, first finishes the stamps before it: the
+     * feedback keeps scan order and the counter rules see every earlier stamp of the card.
+     */
+    private void processBurst(List<Frame> frames) {
+        List<Pending> pending = new ArrayList<>(frames.size());
+        for (Frame frame : frames) {
+            try {
+                Pending p = decide(frame, pending);
+                if (p != null) {
+                    pending.add(p);
+                }
+            } catch (RuntimeException e) {
+                finish(pending);
+                Logger.error(e, "scan could not be processed");
+                feedback.signal(Signal.STORAGE_FAULT, "error=" + e.getClass().getSimpleName());
+            }
+        }
+        finish(pending);
+    }
+
+    /** Decides one scan; an accepted stamp is returned to be stored, anything else is answered here. */
+    private Pending decide(Frame frame, List<Pending> pending) {
         if (vouchers != null && frame instanceof Frame.Text text && VoucherCode.looksLikeVoucher(text.text())) {
+            finish(pending);
             vouchers.accept(text.text());
-            return;
+            return null;
         }
         Decision decision = policy.get().decide(frame);
         if (decision instanceof Decision.Reject reject) {
+            finish(pending);
             reject(reject);
-            return;
+            return null;
         }
         Decision.Accept accept = (Decision.Accept) decision;
         StampDraft draft = factory.draft(accept);
         if (draft.kind() == EventKind.STAMP) {
+            for (Pending p : pending) {
+                if (p.draft.kind() == EventKind.STAMP && p.draft.programId().equals(draft.programId())
+                        && p.draft.cardId().equals(draft.cardId())) {
+                    finish(pending); // its stamp counts for this scan's cooldown and daily cap
+                    break;
+                }
+            }
             Optional<Decision.Reject> limited = guard.check(draft.programId(), draft.cardId(), draft.deviceTime(),
                     Excerpt.of(accept.code()));
             if (limited.isPresent()) {
+                finish(pending);
                 reject(limited.get());
-                return;
+                return null;
             }
         }
-        String card = "card=" + draft.cardId() + " program=" + draft.programId();
-        long start = System.nanoTime();
-        CompletableFuture<StoredEvent> append = outbox.append(draft);
+        return new Pending(draft, "card=" + draft.cardId() + " program=" + draft.programId());
+    }
+
+    /** Hands every waiting stamp to the outbox at once, then gives each its feedback in order; empties the list. */
+    private void finish(List<Pending> pending) {
+        for (Pending p : pending) {
+            p.start = System.nanoTime();
+            p.append = outbox.append(p.draft);
+        }
+        for (Pending p : pending) {
+            try {
+                store(p);
+            } catch (RuntimeException e) {
+                Logger.error(e, "scan could not be processed");
+                feedback.signal(Signal.STORAGE_FAULT, "error=" + e.getClass().getSimpleName());
+            }
+        }
+        pending.clear();
+    }
+
+    private void store(Pending p) {
+        busySince = Math.max(1, System.nanoTime()); // each scan of a burst gets its own time before it counts as stuck
+        StampDraft draft = p.draft;
+        String card = p.card;
+        CompletableFuture<StoredEvent> append = p.append;
         StoredEvent stored;
         try {
             stored = awaitAppend(append, card);
@@ -241,7 +333,7 @@ public final class StampPipeline implements AutoCloseable {
         }
         lastHealth = health;
         Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
-                (System.nanoTime() - start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
+                (System.nanoTime() - p.start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
     }
 
     /**

@@ -41,7 +41,8 @@ class CounterRulesPipelineTest {
     private StampPipeline pipeline;
     private CounterGuard guard;
 
-    private void start(CounterRules rules) throws Exception {
+    /** @param queued scans offered before the pipeline starts: they wait together, a burst */
+    private void start(CounterRules rules, String... queued) throws Exception {
         outbox = Outbox.open(dir, clock);
         guard = new CounterGuard();
         guard.rules(rules);
@@ -54,6 +55,9 @@ class CounterRulesPipelineTest {
         ScanPolicy policy = new ScanPolicy(Vectors.verifier(), Set.of());
         pipeline = new StampPipeline(() -> policy, guard, factory, outbox, feedback, () -> false, () -> { }, 16,
                 Duration.ofSeconds(5), null);
+        for (String code : queued) {
+            pipeline.accept(new Frame.Text(code));
+        }
         pipeline.start();
     }
 
@@ -96,6 +100,15 @@ class CounterRulesPipelineTest {
         clock.advance(Duration.ofMinutes(1));
         assertEquals(Signal.ACCEPTED_OFFLINE, scan(COFFEE).signal(), "the cooldown is over");
         assertEquals(4L, outbox.count().get(), "the refused scan stored nothing");
+    }
+
+    @Test
+    void aSecondScanOfTheSameCardInABurstStillMeetsTheCooldown() throws Exception {
+        start(rules(600, 0), COFFEE, BAKERY, COFFEE, BAKERY);
+        await().until(() -> feedback.given().size() == 4);
+        assertEquals(List.of(Signal.ACCEPTED_OFFLINE, Signal.ACCEPTED_OFFLINE, Signal.TOO_SOON, Signal.ACCEPTED_OFFLINE),
+                feedback.signals(), "the burst's first coffee stamp counts for its second");
+        assertEquals(3L, outbox.count().get());
     }
 
     @Test

@@ -261,6 +261,34 @@ class StampPipelineTest {
         assertEquals(10, pipeline.dropped(), "the scans that fitted were all processed");
     }
 
+    @Test
+    void scansWaitingTogetherShareOneSyncOfTheOutboxAndAreSignalledInScanOrder() throws Exception {
+        pipeline.close(Duration.ofSeconds(2));
+        pipeline = pipeline(64); // not started yet: the scans below wait together in its queue, a burst
+        int n = 10;
+        List<String> cards = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String card = "ABCDEFGHJKMNPQ" + "RSTVWXYZAB".charAt(i) + "C";
+            cards.add(card);
+            pipeline.accept(new Frame.Text(Vectors.signer().sign("coffee", card)));
+        }
+        long before = outbox.appendSyncs();
+        pipeline.start();
+        await().until(() -> feedback.given().size() == n);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            expected.add("card=" + cards.get(i) + " program=coffee seq=" + (i + 1));
+        }
+        assertEquals(expected, feedback.given().stream().map(RecordingFeedback.Given::details).toList(),
+                "every stamp answered, in scan order");
+        assertTrue(feedback.signals().stream().allMatch(s -> s == Signal.ACCEPTED_OFFLINE));
+        assertEquals(cards, cardsStored());
+        long syncs = outbox.appendSyncs() - before;
+        assertTrue(syncs < n, n + " scans waiting together must share syncs of the outbox's redo log; " + syncs
+                + " syncs");
+    }
+
+
     /** A fixed clock that, when told, stalls the next thread that reads it until released. */
     static final class HeldClock extends Clock {
         private final Instant now;

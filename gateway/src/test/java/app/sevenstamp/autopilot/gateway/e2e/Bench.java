@@ -53,7 +53,8 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  * <p>The box's disk writes: during {@code paced} scans at one per 100 ms the gateway's
  * {@code /proc/PID/io} write_bytes (bytes it dirtied in the page cache, i.e. sent to the block layer;
  * the file system's journal is not in it) and its fsync/fdatasync calls (strace -c, when strace is
- * installed) per accepted stamp.
+ * installed) per accepted stamp; the same in bursts ({@link #BURSTS} times {@link #BURST} scans written at
+ * once, a pause after each), where the stamps of a burst share the outbox's syncs (group commit).
  *
  * <p>Arguments (all optional): {@code scans backlog inflight paced}, defaults 10000 100000 100 300.
  */
@@ -67,6 +68,9 @@ public final class Bench {
     private static final String BROKER = "default".equals(System.getenv("BENCH_BROKER")) ? "" : BROKER_CONFIG;
     private static final Path UNIT = Path.of("..", "systemd", "7stamp-gateway.service");
     private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** Scans written at once in the burst phase, and how many such bursts. */
+    private static final int BURST = 10;
+    private static final int BURSTS = 10;
 
     public static void main(String[] args) throws Exception {
         int scans = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
@@ -122,6 +126,9 @@ public final class Bench {
                 long pacedAccepted = 0;
                 long pacedWriteBytes;
                 long pacedSyncs;
+                long burstAccepted = 0;
+                long burstWriteBytes;
+                long burstSyncs;
                 try (GatewayProcess g = startGateway(jvmFlags, gwProps, work.resolve("gateway-1.log"))) {
                     g.awaitLog("gateway ready", java.time.Duration.ofSeconds(60));
                     readyMs = (System.nanoTime() - t0) / 1_000_000;
@@ -147,6 +154,28 @@ public final class Bench {
                     Thread.sleep(500); // the acks' deletes of the last stamps: part of what a stamp costs
                     pacedWriteBytes = writeBytes(g.pid()) - io0;
                     pacedSyncs = syncs.stop();
+                    // bursts: BURST scans written at once (a queue at the counter, a scanner's buffered reads), then a
+                    // pause; the pipeline hands their appends to the outbox together: one sync for the burst
+                    SyncCounter burstSyncCounter = SyncCounter.attach(g.pid(), work.resolve("strace-bursts.txt"));
+                    long ioBurst0 = writeBytes(g.pid());
+                    for (int b = 0; b < BURSTS; b++) {
+                        StringBuilder lines = new StringBuilder();
+                        for (int j = 0; j < BURST; j++) {
+                            lines.append(cards.get((b * BURST + j) % cards.size())).append('\n');
+                        }
+                        in.write(lines.toString().getBytes(StandardCharsets.US_ASCII));
+                        in.flush();
+                        for (int j = 0; j < BURST; j++) {
+                            if (g.awaitLine(l -> l.startsWith("ACCEPTED") || l.startsWith("STORAGE")
+                                    || l.startsWith("REJECTED"), java.time.Duration.ofSeconds(30), "feedback")
+                                    .startsWith("ACCEPTED")) {
+                                burstAccepted++;
+                            }
+                        }
+                        Thread.sleep(300); // the pause between bursts; the acks' deletes land in it
+                    }
+                    burstWriteBytes = writeBytes(g.pid()) - ioBurst0;
+                    burstSyncs = burstSyncCounter.stop();
                     for (int i = 0; i < scans; i++) {
                         long s = System.nanoTime();
                         scan(g, in, cards.get(i % cards.size()));
@@ -233,6 +262,11 @@ public final class Bench {
                                 ? "syncs not counted (no strace)"
                                 : String.format("%.2f fsync/fdatasync calls (strace -f -c)",
                                         pacedSyncs / (double) Math.max(1, pacedAccepted)));
+                System.out.printf("box disk writes per stamp in bursts (%d bursts of %d scans, %d accepted): %.1f KB "
+                        + "written, %s%n", BURSTS, BURST, burstAccepted, burstWriteBytes / 1024.0 / Math.max(1, burstAccepted),
+                        burstSyncs < 0 ? "syncs not counted (no strace)"
+                                : String.format("%.2f fsync/fdatasync calls (strace -f -c)",
+                                        burstSyncs / (double) Math.max(1, burstAccepted)));
                 System.out.printf("box disk writes per stamp during the drain: %.2f KB%n",
                         drainWriteBytes / 1024.0 / Math.max(1, backlog));
                 System.out.printf("gateway VmRSS (.deb flags): idle %d KB, after %d paced + %d scans %d KB, peak during "

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * confirmed number? The run idles past H2's RETENTION_TIME (set to 200 ms here, 45 s in production) so
  * that H2 reuses freed space, the case that loses synced commits (see {@code H2ChunkReuseLossTest});
  * the redo log is rewritten whenever it passes 8 KB and the outbox restarted now and then, so cuts fall
- * into rewrites and starts too.
+ * into rewrites and starts too. Some appends come in bursts (queued together, one group commit), each
+ * confirmation taken at the moment it completes.
  *
  * <p>{@code -Dpowercut.seed=N} replays a run; {@code -Dpowercut.cuts=N} (default 300) sets how many cut
  * points are checked: {@code mvn -pl gateway test -Dtest=OutboxPowerCutTest -Dpowercut.cuts=5000}.
@@ -67,10 +70,27 @@ class OutboxPowerCutTest {
         try {
             for (int step = 0; step < 90; step++) {
                 int what = random.nextInt(10);
-                if (what < 5) {
+                if (what < 4) {
                     for (int i = 1 + random.nextInt(4); i > 0; i--) {
                         StoredEvent e = outbox.append(draft(random)).get();
                         int raw = recorder.size() - from;
+                        confirmedAt.put(e.eventId(), PowerCutFs.afterLastSync(recorder.since(from), raw, "outbox.redo"));
+                        seqOf.put(e.eventId(), e.seq());
+                    }
+                } else if (what < 5) {
+                    // a burst: queued together, stored in one group commit; each confirmation is taken as it
+                    // happens (on the outbox thread), so a light shown before its sync would be caught
+                    Map<String, Integer> rawAt = new ConcurrentHashMap<>();
+                    List<CompletableFuture<StoredEvent>> burst = new ArrayList<>();
+                    for (int i = 2 + random.nextInt(7); i > 0; i--) {
+                        burst.add(outbox.append(draft(random)).thenApply(e -> {
+                            rawAt.put(e.eventId(), recorder.size() - from);
+                            return e;
+                        }));
+                    }
+                    for (CompletableFuture<StoredEvent> f : burst) {
+                        StoredEvent e = f.get();
+                        int raw = rawAt.get(e.eventId());
                         confirmedAt.put(e.eventId(), PowerCutFs.afterLastSync(recorder.since(from), raw, "outbox.redo"));
                         seqOf.put(e.eventId(), e.seq());
                     }

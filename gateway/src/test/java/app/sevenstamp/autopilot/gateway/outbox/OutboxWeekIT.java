@@ -77,8 +77,8 @@ class OutboxWeekIT {
         assertTrue(largest < 16L << 20, "file grew to " + largest + " bytes; KB every 5000 cycles: " + sizes);
         // compaction runs once the file passes COMPACT_ABOVE_BYTES, so an idle outbox ends below it (how far
         // below depends on where the last compaction fell in the run)
-        assertTrue(Files.size(outbox.file()) <= Outbox.COMPACT_ABOVE_BYTES,
-                "file is " + Files.size(outbox.file()) + " bytes, above the compaction threshold " + Outbox.COMPACT_ABOVE_BYTES);
+        assertTrue(Files.size(outbox.file()) <= OutboxCompaction.COMPACT_ABOVE_BYTES,
+                "file is " + Files.size(outbox.file()) + " bytes, above the compaction threshold " + OutboxCompaction.COMPACT_ABOVE_BYTES);
         org.tinylog.Logger.info("outbox file over 50,000 append+delete cycles, KB every 5000: {}", sizes);
     }
 

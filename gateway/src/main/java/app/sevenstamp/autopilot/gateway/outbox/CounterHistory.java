@@ -1,0 +1,81 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The counter rules' memory in H2 ({@code counter_history}): a line per stamp, written in the append's
+ * transaction and kept after the sink's ack for {@link #retention} (the rules' horizon), pruned once a
+ * minute by the same transaction. Outbox thread only, except {@link #retention(Duration)}.
+ */
+final class CounterHistory {
+    private static final long PRUNE_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+    private final Clock clock;
+    /** How long counter_history keeps a stamp: set from the counter rules (their cooldown, at least a day). */
+    private volatile Duration retention = Duration.ofHours(26);
+    private PreparedStatement insert;
+    private PreparedStatement prune;
+    /** System.nanoTime() of the last prune. */
+    private long lastPrune;
+
+    CounterHistory(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** Prepares the statements on a freshly opened connection (after {@link OutboxSchema#connect}). */
+    void attach(Connection connection) throws SQLException {
+        insert = connection.prepareStatement("INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)");
+        prune = connection.prepareStatement("DELETE FROM counter_history WHERE stamped_at < ?");
+    }
+
+    /** How long a stamp is kept; any thread. */
+    void retention(Duration retention) {
+        this.retention = Objects.requireNonNull(retention, "retention");
+    }
+
+    /**
+     * The stamp's line, in the caller's transaction (no sync of its own); once a minute the same
+     * transaction also drops the lines older than the retention.
+     */
+    void remember(StampDraft draft) throws SQLException {
+        insert.setString(1, draft.programId());
+        insert.setString(2, draft.cardId());
+        insert.setObject(3, OffsetDateTime.ofInstant(draft.deviceTime(), ZoneOffset.UTC));
+        insert.executeUpdate();
+        long now = System.nanoTime();
+        if (lastPrune == 0 || now - lastPrune > PRUNE_INTERVAL_NANOS) {
+            lastPrune = now;
+            prune.setObject(1, OffsetDateTime.ofInstant(clock.instant().minus(retention), ZoneOffset.UTC));
+            prune.executeUpdate();
+        }
+    }
+
+    /** The stamps stored at or after {@code since}, oldest first; commits the read. */
+    static List<Outbox.CounterStamp> since(Connection connection, Instant since) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement("SELECT program_id, card_id, stamped_at "
+                + "FROM counter_history WHERE stamped_at >= ? ORDER BY stamped_at")) {
+            st.setObject(1, OffsetDateTime.ofInstant(since, ZoneOffset.UTC));
+            List<Outbox.CounterStamp> out = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Outbox.CounterStamp(rs.getString(1), rs.getString(2),
+                            rs.getObject(3, OffsetDateTime.class).toInstant()));
+                }
+            }
+            connection.commit();
+            return out;
+        }
+    }
+}

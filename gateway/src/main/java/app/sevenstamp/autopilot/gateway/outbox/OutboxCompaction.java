@@ -1,0 +1,62 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * When the outbox's files are rewritten smaller. H2 keeps freed space for {@code RETENTION_TIME} (45 s)
+ * before reusing it, so a store that commits hundreds of times a second grows by ~40 KB per commit for
+ * that long: H2 is compacted ({@code SHUTDOWN COMPACT}, a clean close that rewrites the live rows, then
+ * reopen) when the backlog is small and the file is above {@link #COMPACT_ABOVE_BYTES}, and whatever the
+ * backlog when the file reaches a quarter of {@code outbox.maxBytes} and has grown by an eighth of it since
+ * the last compaction. The redo log is rewritten (acknowledged rows dropped) when it passes its rewrite
+ * size and twice what the backlog needs. Decisions only; the outbox does the work. Outbox thread only,
+ * except {@link #count}.
+ */
+final class OutboxCompaction {
+    /** A bigger file with an empty backlog is compacted ({@code SHUTDOWN COMPACT}, then reopened). */
+    static final long COMPACT_ABOVE_BYTES = 4L << 20;
+    /** At most this backlog counts as a quiet moment. */
+    private static final long QUIET_BACKLOG = 1000;
+    /** Generous bytes per waiting event in the redo log, to judge when a rewrite pays. */
+    private static final long REDO_BYTES_PER_EVENT = 1024;
+
+    private final long maxBytes;
+    private final long redoRewriteBytes;
+    private final AtomicLong compactions = new AtomicLong();
+    /** File size right after the last compaction. */
+    private long sizeAfterCompaction;
+
+    OutboxCompaction(long maxBytes, long redoRewriteBytes) {
+        this.maxBytes = maxBytes;
+        this.redoRewriteBytes = redoRewriteBytes;
+    }
+
+    /**
+     * Compaction is due in a quiet moment (small backlog) with a file bigger than needed; or, whatever
+     * the backlog, with a file past a quarter of {@code outbox.maxBytes} that grew by an eighth of it
+     * since the last compaction: a counter that never pauses cannot grow the file into the limit, and a
+     * large backlog (whose live rows alone are that big) does not compact at every operation.
+     */
+    boolean h2Due(long size, long backlog) {
+        boolean quiet = size > COMPACT_ABOVE_BYTES && backlog <= QUIET_BACKLOG && size > 2 * sizeAfterCompaction;
+        boolean large = size > maxBytes / 4 && size - sizeAfterCompaction > maxBytes / 8;
+        return quiet || large;
+    }
+
+    /** The redo log of {@code redoBytes} holds mostly acknowledged rows. */
+    boolean redoDue(long redoBytes, long backlog) {
+        long live = Math.max(backlog, 0) * REDO_BYTES_PER_EVENT;
+        return redoBytes > redoRewriteBytes && redoBytes > 2 * live;
+    }
+
+    /** H2 was compacted to {@code size} bytes. */
+    void compacted(long size) {
+        sizeAfterCompaction = size;
+        compactions.incrementAndGet();
+    }
+
+    /** Compactions since open; any thread. */
+    long count() {
+        return compactions.get();
+    }
+}

@@ -1,0 +1,161 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import org.tinylog.Logger;
+
+/**
+ * What happens to an H2 file that cannot be opened: {@link #probe} finds out without writing to it, and
+ * {@link #salvage} moves it aside (never deletes it), reads what H2's Recover tool can get out of it, and
+ * stores that again in a fresh file with the same event ids and sequence numbers. Runs on the outbox
+ * thread, at open only.
+ */
+final class OutboxSalvage {
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+            .withZone(ZoneOffset.UTC);
+
+    /** Opens the fresh file once the damaged one is out of the way. */
+    @FunctionalInterface
+    interface Connector {
+        OutboxSchema connect() throws SQLException;
+    }
+
+    /** A row as the outbox keeps it. */
+    private record Row(long seq, String eventId, String payload, OffsetDateTime createdAt, String bootId, long mono,
+            boolean clockSynced) {
+    }
+
+    private OutboxSalvage() {
+    }
+
+    /**
+     * Opens the existing file read-only and checks that it has the outbox table: a damaged file must be
+     * moved aside exactly as it is, and a read-write open writes to the file even when it only closes it.
+     * Returns why the file is unusable, or null when it is fine; a file in use by another process throws.
+     */
+    static SQLException probe(Outbox.Storage storage, Path file) throws SQLException {
+        String url = "jdbc:h2:" + storage.h2Prefix() + file + ";ACCESS_MODE_DATA=r;DB_CLOSE_ON_EXIT=FALSE"
+                + storage.h2Settings();
+        try (Connection c = DriverManager.getConnection(url, "sa", "");
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(OutboxSchema.HAS_OUTBOX_TABLE)) {
+            rs.next();
+            if (rs.getLong(1) == 0) {
+                // Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY
+                // database, without an error.
+                return OutboxSchema.emptyDatabase();
+            }
+            // read every row once: a damaged data page shows here, before anything writes to the file
+            try (ResultSet rows = st.executeQuery("SELECT COUNT(*), SUM(LENGTH(payload)), MAX(seq) FROM outbox")) {
+                rows.next();
+            }
+            return null;
+        } catch (SQLException e) {
+            if (Outbox.inUse(e)) {
+                throw e;
+            }
+            return e;
+        }
+    }
+
+    /**
+     * Moves the unreadable {@code dbFile} aside, reads what can be read, opens the fresh file through
+     * {@code connector} and stores the rows there, committed. The report's {@code salvaged} is the backlog.
+     */
+    static SalvageReport salvage(Path dir, Path dbFile, Clock clock, SQLException problem, Connector connector)
+            throws SQLException, IOException {
+        String stamp = STAMP.format(clock.instant());
+        String movedName = "outbox.corrupt-" + stamp;
+        Path moved = dir.resolve(movedName + ".mv.db");
+        for (int i = 1; Files.exists(moved); i++) {
+            movedName = "outbox.corrupt-" + stamp + "-" + i;
+            moved = dir.resolve(movedName + ".mv.db");
+        }
+        Files.move(dbFile, moved);
+        Outbox.syncDirectory(dir);
+        String why = Outbox.firstLine(problem.getMessage());
+        Logger.error("ALARM: the outbox {} cannot be opened ({}); moved it to {} and starting a fresh one; salvaging what "
+                + "can be read", dbFile, why, moved);
+        List<Row> rows = new ArrayList<>();
+        long recoveredNext = 0;
+        Path script = dir.resolve(movedName + ".h2.sql");
+        try {
+            org.h2.tools.Recover.execute(dir.toString(), movedName);
+            if (Files.exists(script)) {
+                String memUrl = "jdbc:h2:mem:salvage-" + System.nanoTime();
+                try (Connection mem = DriverManager.getConnection(memUrl, "sa", "");
+                     Statement st = mem.createStatement()) {
+                    st.execute("RUNSCRIPT FROM '" + script.toString().replace("'", "''") + "'");
+                    recoveredNext = readSalvagedSeq(st);
+                    readSalvagedRows(st, rows);
+                }
+            }
+        } catch (SQLException | RuntimeException | AssertionError | OutOfMemoryError e) {
+            // AssertionError: H2's Recover asserts on some damage when the JVM runs with -ea. OutOfMemoryError:
+            // its dump allocates a chunk's length as read from the damaged file (seen: garbage over a chunk
+            // header); the failed allocation is all there was, the heap is as before. Under the unit's
+            // -XX:+ExitOnOutOfMemoryError the gateway exits here instead and comes back with a fresh outbox;
+            // the damaged file is kept either way (moved aside above, before any reading).
+            Logger.error("ALARM: salvage of {} read {} event(s) before failing: {}; the file is kept for a manual recovery",
+                    moved, rows.size(), Outbox.firstLine(e.getMessage()));
+        }
+        OutboxSchema db = connector.connect();
+        long maxSeq = rows.stream().mapToLong(Row::seq).max().orElse(0);
+        long next = Math.max(Math.max(recoveredNext, maxSeq + 1), 1);
+        int stored = 0;
+        for (Row r : rows) {
+            try {
+                db.insert.setLong(1, r.seq());
+                db.insert.setString(2, r.eventId());
+                db.insert.setString(3, r.payload());
+                db.insert.setObject(4, r.createdAt());
+                db.insert.setString(5, r.bootId());
+                db.insert.setLong(6, r.mono());
+                db.insert.setBoolean(7, r.clockSynced());
+                db.insert.executeUpdate();
+                stored++;
+            } catch (SQLException e) {
+                Logger.warn("salvaged event seq={} id={} cannot be stored again: {}", r.seq(), r.eventId(),
+                        Outbox.firstLine(e.getMessage()));
+            }
+        }
+        db.bumpSeq.setLong(1, next);
+        db.bumpSeq.executeUpdate();
+        db.connection.commit();
+        Logger.error("ALARM: outbox salvage done: {} event(s) read back from {} and queued for sending; numbering continues "
+                + "at seq {}{}", stored, moved, next, recoveredNext == 0 && maxSeq == 0
+                        ? " (the sequence counter could not be read: the sink may see repeated numbers)" : "");
+        return new SalvageReport(moved, stored, next, why);
+    }
+
+    private static long readSalvagedSeq(Statement st) {
+        try (ResultSet rs = st.executeQuery("SELECT next_seq FROM outbox_seq WHERE id = 1")) {
+            return rs.next() ? rs.getLong(1) : 0;
+        } catch (SQLException e) {
+            Logger.warn("the sequence counter could not be salvaged: {}", Outbox.firstLine(e.getMessage()));
+            return 0;
+        }
+    }
+
+    private static void readSalvagedRows(Statement st, List<Row> rows) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT seq, event_id, payload, created_at, boot_id, mono_nanos, "
+                + "clock_synced FROM outbox ORDER BY seq")) {
+            while (rs.next()) {
+                rows.add(new Row(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getObject(4, OffsetDateTime.class),
+                        rs.getString(5), rs.getLong(6), rs.getBoolean(7)));
+            }
+        }
+    }
+}

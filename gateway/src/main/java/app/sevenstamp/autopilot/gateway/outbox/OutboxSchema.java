@@ -1,0 +1,127 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import app.sevenstamp.autopilot.protocol.WireCodec;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The outbox's H2 tables and the statements the outbox runs against them: one open connection. Created
+ * at every open of H2 (start, reopen after a write error, after a compaction); owned by the outbox thread.
+ *
+ * <p>Tables: {@code outbox} (the backlog), {@code outbox_seq} (one row, the next sequence number, kept
+ * apart from the rows so a purge never rewinds it) and {@code counter_history} (the counter rules' memory
+ * of this counter's stamps, written with the stamp and kept after the ack).
+ */
+final class OutboxSchema {
+    /** H2's page split size in bytes: see {@link #connect}. */
+    static final int H2_PAGE_SIZE = 4096;
+    static final String HAS_OUTBOX_TABLE = "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
+            + "WHERE TABLE_SCHEMA = 'PUBLIC' AND TABLE_NAME = 'OUTBOX'";
+
+    final Connection connection;
+    final Statement misc;
+    final PreparedStatement nextSeq;
+    final PreparedStatement bumpSeq;
+    final PreparedStatement insert;
+    final PreparedStatement selectPending;
+    final PreparedStatement deleteById;
+    /** Rows in {@code outbox} at connect, and how many of them carry an unsynchronised clock. */
+    final long rows;
+    final long unsyncedRows;
+
+    private OutboxSchema(Connection connection, Statement misc, long rows, long unsyncedRows) throws SQLException {
+        this.connection = connection;
+        this.misc = misc;
+        this.rows = rows;
+        this.unsyncedRows = unsyncedRows;
+        nextSeq = connection.prepareStatement("SELECT next_seq FROM outbox_seq WHERE id = 1");
+        bumpSeq = connection.prepareStatement("UPDATE outbox_seq SET next_seq = ? WHERE id = 1");
+        insert = connection.prepareStatement("INSERT INTO outbox (seq, event_id, payload, created_at, boot_id, "
+                + "mono_nanos, clock_synced) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        selectPending = connection.prepareStatement(
+                "SELECT seq, event_id, payload, created_at, boot_id, mono_nanos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
+        deleteById = connection.prepareStatement("DELETE FROM outbox WHERE event_id = ?");
+    }
+
+    /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
+    static String url(Outbox.Storage storage, java.nio.file.Path file) {
+        // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
+        // shutdown has drained the pipeline; close() runs SHUTDOWN itself.
+        // PAGE_SIZE: H2 splits a B-tree page past this size (16 KB otherwise) and rewrites every page a commit
+        // touched, so smaller pages write less per commit: 21.6 -> 13.9 KB per stamp, an append and its
+        // delete at one scan per 100 ms (OutboxWriteBench, docs/perf/drain-and-writes.md). Not stored in
+        // the file: existing outboxes open as before and split their pages smaller from then on.
+        return "jdbc:h2:" + storage.h2Prefix() + file + ";WRITE_DELAY=0;PAGE_SIZE=" + H2_PAGE_SIZE
+                + ";DB_CLOSE_ON_EXIT=FALSE" + storage.h2Settings();
+    }
+
+    /** Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY database. */
+    static SQLException emptyDatabase() {
+        return new SQLException("the file exists but H2 reads it as an empty database (its metadata is "
+                + "damaged)", "XX000", org.h2.api.ErrorCode.FILE_CORRUPTED_1);
+    }
+
+    /**
+     * Opens H2 at {@code url}, creates or upgrades the tables, prepares the statements; the connection is
+     * closed again when any of it fails.
+     *
+     * @param mustExist the file existed before: refuse it when it has no outbox table
+     */
+    static OutboxSchema connect(String url, boolean mustExist) throws SQLException {
+        Connection connection = DriverManager.getConnection(url, "sa", "");
+        try {
+            connection.setAutoCommit(false);
+            Statement misc = connection.createStatement();
+            try (ResultSet rs = misc.executeQuery(HAS_OUTBOX_TABLE)) {
+                rs.next();
+                if (mustExist && rs.getLong(1) == 0) {
+                    // Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY
+                    // database, without an error. CREATE TABLE IF NOT EXISTS would then quietly start over
+                    // inside the damaged file (and reuse its space); treat it as the corrupt file it is,
+                    // before writing anything.
+                    throw emptyDatabase();
+                }
+            }
+            misc.execute("CREATE TABLE IF NOT EXISTS outbox ("
+                    + "seq BIGINT PRIMARY KEY, "
+                    + "event_id VARCHAR(64) NOT NULL UNIQUE, "
+                    + "payload VARCHAR(" + WireCodec.MAX_PAYLOAD_BYTES + ") NOT NULL, "
+                    + "created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
+                    + "boot_id VARCHAR(64) NOT NULL, "
+                    + "mono_nanos BIGINT NOT NULL)");
+            // whether the payload's wall time came from a synchronised clock; false rows of this boot are
+            // corrected once the clock synchronises (rows of the first release are all taken as synced)
+            misc.execute("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS clock_synced BOOLEAN DEFAULT TRUE NOT NULL");
+            // one row: the next sequence number, kept apart from the rows so a purge never rewinds it
+            misc.execute("CREATE TABLE IF NOT EXISTS outbox_seq (id INT PRIMARY KEY CHECK (id = 1), next_seq BIGINT NOT NULL)");
+            misc.execute("INSERT INTO outbox_seq (id, next_seq) SELECT 1, 1 WHERE NOT EXISTS (SELECT 1 FROM outbox_seq)");
+            connection.commit();
+            misc.execute("CHECKPOINT SYNC");
+            // the counter rules' memory of this counter's stamps: written with the stamp, kept after the ack
+            misc.execute("CREATE TABLE IF NOT EXISTS counter_history (program_id VARCHAR(64) NOT NULL, "
+                    + "card_id VARCHAR(64) NOT NULL, stamped_at TIMESTAMP(3) WITH TIME ZONE NOT NULL)");
+            misc.execute("CREATE INDEX IF NOT EXISTS counter_history_at ON counter_history(stamped_at)");
+            connection.commit();
+            long rows;
+            long unsynced;
+            try (ResultSet rs = misc.executeQuery("SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT clock_synced) FROM outbox")) {
+                rs.next();
+                rows = rs.getLong(1);
+                unsynced = rs.getLong(2);
+            }
+            connection.commit();
+            return new OutboxSchema(connection, misc, rows, unsynced);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                connection.close();
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+}
