@@ -54,7 +54,18 @@ import org.tinylog.Logger;
  * lock is shared between these threads; they meet only at the queue and at atomics.
  */
 public final class IngestService implements AutoCloseable {
-    static final int QUEUE_CAPACITY = 1024;
+    /**
+     * Events received and not yet taken by the ingest thread. The broker's in-flight window does NOT
+     * bound this: Mosquitto 2.0.11 (Debian 12) holds {@code max_inflight_messages} only until the
+     * first PUBACK of the session, then hands over everything it queued for the sink at once (a
+     * probe: 1,000 unacknowledged with the limit at 1,000; after 6 PUBACKs, all 3,000). A queue of
+     * 1,024 shed most of a 4,000-event burst that way (scripts/bench-sink never finished; each shed
+     * event costs its box a resend after the ack timeout). Sized for the fleet's own bound instead:
+     * a box keeps at most 20 unanswered, so 1,000 boxes over two sinks put about 10,000 on each. At
+     * about 500 bytes an event that is under 10 MB; what goes beyond is still shed. A constant, not a
+     * setting: the figure follows the boxes' window, not the site.
+     */
+    static final int QUEUE_CAPACITY = 16_384;
     /**
      * At most this many events per transaction. In practice the broker's in-flight window for the
      * sink's session bounds a batch first (the sink PUBACKs only after the commit, so the broker
@@ -68,9 +79,10 @@ public final class IngestService implements AutoCloseable {
      * its callback thread, which never waits ({@code messageArrived} lets an event go when the queue
      * is full); completions can still lag behind a burst (JFR and the bench showed "Too many
      * publishes in progress" with 1000 here). Four queues' worth keeps the window from ever being
-     * what stops an answer; {@link #ackWindow} waits for a slot should it still be.
+     * what stops an answer; {@link #ackWindow} waits for a slot should it still be. (Four of the old
+     * 1,024-event queue; answers go out at most a batch at a time, so a bigger queue needs no more.)
      */
-    static final int ACK_WINDOW = 4 * QUEUE_CAPACITY;
+    static final int ACK_WINDOW = 4096;
     /** How long an answer waits for a free in-flight slot before it is given up (the gateway redelivers). */
     private static final long ACK_SLOT_WAIT_MS = 5_000;
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);

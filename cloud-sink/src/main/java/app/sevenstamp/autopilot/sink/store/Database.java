@@ -11,6 +11,13 @@ import java.sql.SQLException;
  * <p>Implementations are thread-safe.
  */
 public interface Database extends AutoCloseable {
+    /**
+     * This database's own settings that are not schema, applied at every open after the migrations;
+     * idempotent. Nothing by default.
+     */
+    default void tune(Connection c) throws SQLException {
+    }
+
     /** A pooled connection; the caller closes it. */
     Connection connection() throws SQLException;
 

@@ -62,6 +62,11 @@ public final class SinkStore implements AutoCloseable {
     public static SinkStore open(Database db) {
         try {
             int version = Migrations.migrate(db, Migrations.ALL);
+            try (Connection c = db.connection()) {
+                db.tune(c);
+            } catch (SQLException e) {
+                throw new StoreException(db.describe() + ": cannot apply its settings: " + firstLine(e.getMessage()), e);
+            }
             Logger.info("{} open (schema version {})", db.describe(), version);
             return new SinkStore(db);
         } catch (RuntimeException e) {

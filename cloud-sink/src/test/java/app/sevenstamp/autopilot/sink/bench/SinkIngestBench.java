@@ -82,21 +82,58 @@ class SinkIngestBench {
         } finally {
             pg.destroy();
         }
-        String table = "| database | what | instances | events | events/s |\n| --- | --- | --- | --- | --- |\n"
+        String table = "| database | what | instances | events | events/s | bench JVM CPU per event | machine busy |\n"
+                + "| --- | --- | --- | --- | --- | --- | --- |\n"
                 + String.join("\n", rows) + "\n";
         System.out.println(table);
         Files.writeString(Path.of("target", "bench-sink.md"), table, StandardCharsets.UTF_8);
     }
 
     private void row(String db, String what, int instances, double perSecond) {
-        rows.add("| " + db + " | " + what + " | " + instances + " | " + EVENTS + " | " + Math.round(perSecond) + " |");
+        rows.add("| " + db + " | " + what + " | " + instances + " | " + EVENTS + " | " + Math.round(perSecond) + " | "
+                + lastCpu + " |");
+    }
+
+    /**
+     * What the last measured phase cost in CPU: the bench JVM's own (sinks, publishers, raw insert), in
+     * ms per event, and how busy all the machine's CPUs were (/proc/stat, every process, other users'
+     * too): with the machine near 100 %, a second instance has no core to run on.
+     */
+    private String lastCpu = "| ";
+
+    private static long jvmCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    /** {busy, total} jiffies of all CPUs since boot. */
+    private static long[] machineJiffies() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i < f.length; i++) {
+                total += Long.parseLong(f[i]);
+            }
+            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]); // idle + iowait
+            return new long[] {total - idle, total};
+        } catch (Exception e) {
+            return new long[] {0, 0};
+        }
+    }
+
+    private void cpuSince(long jvm0, long[] machine0) {
+        long[] m = machineJiffies();
+        double busy = m[1] == machine0[1] ? 0 : 100.0 * (m[0] - machine0[0]) / (m[1] - machine0[1]);
+        lastCpu = String.format("%.2f ms | %.0f %%", (jvmCpuNanos() - jvm0) / 1e6 / EVENTS, busy);
     }
 
     /** Rows into {@code events} in batches of 500, one commit per batch. */
-    private static double raw(Supplier<Database> databases) throws Exception {
+    private double raw(Supplier<Database> databases) throws Exception {
         Database db = databases.get();
         try (SinkStore store = SinkStore.open(db); Connection c = db.connection()) {
             c.setAutoCommit(false);
+            long cpu0 = jvmCpuNanos();
+            long[] machine0 = machineJiffies();
             long t0 = System.nanoTime();
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (event_id, device_id, seq, card_id, "
                     + "program_id, kind, device_time, received_at, clock_synced, outcome, reason) "
@@ -125,6 +162,7 @@ class SinkIngestBench {
                 db.sync(c);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            cpuSince(cpu0, machine0);
             assertEquals(EVENTS, store.countEvents());
             return EVENTS / seconds;
         }
@@ -164,6 +202,8 @@ class SinkIngestBench {
                 gateways.add(client);
             }
             Instant at = Instant.parse("2026-11-23T08:00:00Z");
+            long cpu0 = jvmCpuNanos();
+            long[] machine0 = machineJiffies();
             long t0 = System.nanoTime();
             List<Future<?>> sends = new ArrayList<>();
             for (int d = 0; d < DEVICES; d++) {
@@ -185,8 +225,19 @@ class SinkIngestBench {
             for (Future<?> f : sends) {
                 f.get();
             }
-            await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(20)).until(() -> acked.get() >= EVENTS);
+            double published = (System.nanoTime() - t0) / 1e9;
+            // A shed event is never answered here (these publishers do not resend like a box): fail at once.
+            await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                long shed = sinks.stream().mapToLong(s -> s.metrics().shed()).sum();
+                if (shed > 0) {
+                    throw new AssertionError(shed + " events shed by a full ingest queue; they would never be answered");
+                }
+                return acked.get() >= EVENTS;
+            });
             double seconds = (System.nanoTime() - t0) / 1e9;
+            cpuSince(cpu0, machine0);
+            System.out.printf("bench %s: all %d published after %.2f s, all answered after %.2f s%n", name, EVENTS,
+                    published, seconds);
             try (Database db = pgUrl != null ? PostgresDatabase.open(pgUrl, "sink", null, 2) : null) {
                 long stored = db == null ? sinks.get(0).metrics().accepted() : count(db);
                 assertEquals(EVENTS, stored, "every event applied once");

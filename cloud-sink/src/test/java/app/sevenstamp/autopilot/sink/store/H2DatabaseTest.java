@@ -45,6 +45,36 @@ class H2DatabaseTest {
         assertTrue(Files.exists(dir.resolve("sink.mv.db")));
     }
 
+    /** H2 writes and stores its sequence each time the cache runs out; the ledger's must not do that every 32 lines. */
+    @Test
+    void ledgerIdsComeFromACacheOfAThousandAndStillRiseAcrossARestart() throws Exception {
+        long before;
+        try (SinkStore store = SinkStore.open(dir.resolve("sink")); Connection c = store.connection();
+                Statement st = c.createStatement()) {
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT IDENTITY_CACHE FROM INFORMATION_SCHEMA.COLUMNS "
+                    + "WHERE TABLE_NAME = 'LEDGER' AND COLUMN_NAME = 'ID'")) {
+                rs.next();
+                assertEquals(1000, rs.getLong(1));
+            }
+            before = insertLedgerLine(st);
+        }
+        try (SinkStore store = SinkStore.open(dir.resolve("sink")); Connection c = store.connection();
+                Statement st = c.createStatement()) {
+            long after = insertLedgerLine(st);
+            assertTrue(after > before, "ids rise across a restart: " + before + " then " + after);
+        }
+    }
+
+    private static long insertLedgerLine(Statement st) throws Exception {
+        st.executeUpdate("INSERT INTO ledger (card_id, program_id, entry_type, stamps_delta, rewards_delta, earned_delta, "
+                + "occurred_at, recorded_at, actor) VALUES ('C', 'coffee', 'STAMP', 1, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'test')",
+                Statement.RETURN_GENERATED_KEYS);
+        try (java.sql.ResultSet keys = st.getGeneratedKeys()) {
+            keys.next();
+            return keys.getLong(1);
+        }
+    }
+
     @Test
     void aFileOfTheFirstReleaseWithoutVersionTableIsAdoptedAsVersionOne() throws Exception {
         // The first release created these tables itself, with no schema_version.
