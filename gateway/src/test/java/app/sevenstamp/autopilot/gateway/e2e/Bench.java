@@ -87,8 +87,8 @@ public final class Bench {
         }
         System.out.printf("7stamp Autopilot benchmark: %d scans, %d paced scans, backlog %d, mqtt.inflight %d, work dir %s%n",
                 scans, paced, backlog, inflight, work);
-        System.out.printf("gateway JVM flags (as the .deb ships them, %s): %s; broker: %s%n", UNIT.getFileName(),
-                String.join(" ", jvmFlags), BROKER.isEmpty() ? "Mosquitto defaults" : BROKER.trim().replace('\n', ','));
+        System.out.printf("gateway JVM flags (as the .deb ships them, %s): %s; environment %s; broker: %s%n", UNIT.getFileName(),
+                String.join(" ", jvmFlags), UnitJvmFlags.environment(), BROKER.isEmpty() ? "Mosquitto defaults" : BROKER.trim().replace('\n', ','));
 
         long[] fsync = fsync(work, 2000);
         double rawInsert = rawInsertRate(work.resolve("h2raw").resolve("sink"), Math.min(backlog, 20_000));
@@ -254,7 +254,8 @@ public final class Bench {
         command.add(java);
         command.addAll(jvmFlags);
         command.addAll(List.of("-jar", GatewayProcess.JAR.toString(), "--config", config.toString()));
-        return GatewayProcess.start(config, log, command);
+        // the unit's Environment= too (MALLOC_ARENA_MAX): it changes the resident memory measured here
+        return GatewayProcess.start(config, log, command, UnitJvmFlags.environment());
     }
 
     /** The -X and -XX flags of the unit's ExecStart (what the .deb runs), without the -D settings. */
