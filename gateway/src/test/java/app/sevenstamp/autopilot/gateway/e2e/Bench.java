@@ -76,8 +76,8 @@ public final class Bench {
         List<String> jvmFlags = new ArrayList<>(shippedJvmFlags());
         String extra = System.getenv("BENCH_JVM_EXTRA");
         if (extra != null && !extra.isBlank()) {
-            // e.g. BENCH_JVM_EXTRA=-Xms8m: the initial heap a 512 MB Pi Zero 2 W gets by ergonomics (RAM / 64);
-            // a big build machine starts the heap at -Xmx, which makes RSS here larger than on the box
+            // e.g. BENCH_JVM_EXTRA=-XX:CompileThresholdScaling=10: a flag to try; HotSpot takes the last of two
+            // settings, so these override the unit's (which has -Xms8m, what a 512 MB board gets by ergonomics)
             jvmFlags.addAll(List.of(extra.trim().split("\\s+")));
         }
         boolean nmt = "1".equals(System.getenv("BENCH_NMT"));
