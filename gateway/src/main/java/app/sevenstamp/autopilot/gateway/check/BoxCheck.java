@@ -25,8 +25,8 @@ import java.util.function.Supplier;
 
 /**
  * {@code autopilot-gateway check --config FILE}: what an installer runs on the box before it goes to the
- * counter. It prints one plain line per finding (board, OS, Java, configuration, GPIO chip and lines, PWM,
- * scanner, outbox disk, clock, broker, self-test) as it goes, then a verdict, and exits 0 only when no line
+ * counter. It prints one plain line per finding (board, OS, Java, memory cgroup, configuration, GPIO chip
+ * and lines, PWM, scanner, outbox disk, clock, broker, self-test) as it goes, then a verdict, and exits 0 only when no line
  * is FAIL. Off a Pi it runs too and says what is missing. It changes nothing: it does not provision, it
  * writes only a temporary file in the outbox folder, and it logs in to the broker under its own client id.
  *
@@ -74,6 +74,7 @@ public final class BoxCheck {
         scannerProblem = null;
         out.println("7stamp gateway " + version + ": checking this box with " + configFile);
         print(new SystemCheck(host.gpioHost(), host.root().resolve("etc/os-release"), Runtime.version()).run());
+        print(new MemoryCgroupCheck(host.root()).run());
         Optional<GatewayConfig> config = config(configFile, version);
         if (config.isPresent()) {
             GatewayConfig c = config.get();

@@ -48,6 +48,9 @@ class BoxCheckTest {
         Files.writeString(root.resolve("etc/os-release"), osRelease);
         Files.createDirectories(root.resolve("proc/self"));
         Files.writeString(root.resolve("proc/self/mountinfo"), mountinfo);
+        // cgroup v2 with the memory controller, as after cgroup_enable=memory
+        Files.createDirectories(root.resolve("sys/fs/cgroup"));
+        Files.writeString(root.resolve("sys/fs/cgroup/cgroup.controllers"), "cpuset cpu io memory pids\n");
         // the SD card: /sys/dev/block/179:2 -> the partition inside its disk, whose device says SD
         Path disk = Files.createDirectories(root.resolve("sys/devices/platform/axi/1000fff000.mmc/mmc_host/mmc0/mmc0:aaaa"));
         Files.writeString(disk.resolve("type"), "SD\n");
@@ -127,6 +130,8 @@ class BoxCheckTest {
             assertEquals("OK   board: Raspberry Pi 5 Model B Rev 1.0 (Pi 5: gpiochip pinctrl-rp1, PWM 1f00098000.pwm)",
                     r.line("OK   board:"));
             assertEquals("OK   os: Debian GNU/Linux 12 (bookworm), " + System.getProperty("os.arch"), r.line("OK   os:"));
+            assertEquals("OK   memory cgroup: memory controller found (cgroup v2, " + root.resolve("sys/fs/cgroup/cgroup.controllers")
+                    + " lists memory): the unit's MemoryHigh=160M and MemoryMax=200M are enforced", r.line("OK   memory cgroup:"));
             assertEquals("OK   gpio: gpiochip0 [pinctrl-rp1] at " + root.resolve("dev/gpiochip0").toRealPath()
                     + " (label read by sysfs, the board's)", r.line("OK   gpio:"));
             assertEquals("OK   gpio line 17 (green LED): free (GPIO17), can be claimed", r.line("OK   gpio line 17"));

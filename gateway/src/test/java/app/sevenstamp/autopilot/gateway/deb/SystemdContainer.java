@@ -65,11 +65,19 @@ final class SystemdContainer implements AutoCloseable {
 
     /** Copies the release's cached tree into {@code dir}/root and boots it; returns once systemd says running (or degraded). */
     static SystemdContainer boot(Path dir, DebianRelease release) throws IOException, InterruptedException {
+        return boot(dir, tree(release), release.suite(), BOOT_WAIT);
+    }
+
+    /**
+     * Copies {@code tree} into {@code dir}/root and boots it, waiting at most {@code bootWait} for systemd to
+     * say running (or degraded): an emulated arm64 tree ({@link Arm64Trixie}) takes longer than a native one.
+     */
+    static SystemdContainer boot(Path dir, Path tree, String name, Duration bootWait) throws IOException, InterruptedException {
         Path nspawnTool = Tools.require("systemd-nspawn", "systemd-container");
         Tools.require("nsenter", "util-linux");
         Files.createDirectories(dir);
         Path root = dir.resolve("root");
-        run(List.of("cp", "-a", "--reflink=auto", tree(release).toString(), root.toString()));
+        run(List.of("cp", "-a", "--reflink=auto", tree.toString(), root.toString()));
         String machine = "7stamp-" + UUID.randomUUID().toString().substring(0, 8);
         List<Path> cgroups = cgroupsFor(machine);
         Path log = dir.resolve("nspawn.log");
@@ -86,12 +94,12 @@ final class SystemdContainer implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         SystemdContainer container = new SystemdContainer(root, machine, nspawn, log, cgroups);
         try {
-            container.awaitRunning();
+            container.awaitRunning(bootWait);
         } catch (RuntimeException | Error e) {
             container.close();
             throw e;
         }
-        Logger.info("{} container {} booted with systemd as PID 1 (host pid {}) in {} ms", release.suite(), machine, container.init,
+        Logger.info("{} container {} booted with systemd as PID 1 (host pid {}) in {} ms", name, machine, container.init,
                 (System.nanoTime() - start) / 1_000_000);
         return container;
     }
@@ -152,9 +160,9 @@ final class SystemdContainer implements AutoCloseable {
         return exec("systemctl", "show", "-p", name, "--value", unit).trim();
     }
 
-    private void awaitRunning() {
+    private void awaitRunning(Duration bootWait) {
         // nspawn's child is the container's PID 1: the systemd process nsenter enters
-        await("systemd as the container's PID 1; console:\n" + console()).atMost(BOOT_WAIT)
+        await("systemd as the container's PID 1; console:\n" + console()).atMost(bootWait)
                 .until(() -> {
                     if (!nspawn.isAlive()) {
                         throw new AssertionError("systemd-nspawn exited " + nspawn.exitValue() + ":\n" + console());
@@ -163,7 +171,7 @@ final class SystemdContainer implements AutoCloseable {
                     pid1.ifPresent(p -> init = p.pid());
                     return pid1.isPresent();
                 });
-        await("systemctl is-system-running: running or degraded; console:\n" + console()).atMost(BOOT_WAIT)
+        await("systemctl is-system-running: running or degraded; console:\n" + console()).atMost(bootWait)
                 .until(() -> {
                     String state = run("systemctl", "is-system-running").output().trim();
                     if (state.equals("degraded")) {
@@ -194,6 +202,19 @@ final class SystemdContainer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // a SIGKILLed nspawn leaves its container's PID 1 behind (seen with systemd under qemu-user, which
+        // did not power off on nspawn's signal); killing that init ends everything in its PID namespace
+        ProcessHandle.of(init).filter(p -> "systemd".equals(comm(p.pid()))).ifPresent(p -> {
+            Logger.warn("container {}: its PID 1 ({}) outlived systemd-nspawn; killing it", machine, p.pid());
+            p.destroyForcibly();
+            try {
+                p.onExit().get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                Logger.warn("container {}: PID 1 ({}) did not end: {}", machine, p.pid(), e.toString());
+            }
+        });
         Logger.info("container {} powered off in {} ms", machine, (System.nanoTime() - start) / 1_000_000);
         for (Path cgroup : cgroups) {
             removeCgroup(cgroup);

@@ -81,8 +81,8 @@ public final class Bench {
         List<String> jvmFlags = new ArrayList<>(shippedJvmFlags());
         String extra = System.getenv("BENCH_JVM_EXTRA");
         if (extra != null && !extra.isBlank()) {
-            // e.g. BENCH_JVM_EXTRA=-Xms8m: the initial heap a 512 MB Pi Zero 2 W gets by ergonomics (RAM / 64);
-            // a big build machine starts the heap at -Xmx, which makes RSS here larger than on the box
+            // e.g. BENCH_JVM_EXTRA=-XX:CompileThresholdScaling=10: a flag to try; HotSpot takes the last of two
+            // settings, so these override the unit's (which has -Xms8m, what a 512 MB board gets by ergonomics)
             jvmFlags.addAll(List.of(extra.trim().split("\\s+")));
         }
         boolean nmt = "1".equals(System.getenv("BENCH_NMT"));
@@ -92,8 +92,8 @@ public final class Bench {
         }
         System.out.printf("7stamp Autopilot benchmark: %d scans, %d paced scans, backlog %d, mqtt.inflight %d, work dir %s%n",
                 scans, paced, backlog, inflight, work);
-        System.out.printf("gateway JVM flags (as the .deb ships them, %s): %s; broker: %s%n", UNIT.getFileName(),
-                String.join(" ", jvmFlags), BROKER.isEmpty() ? "Mosquitto defaults" : BROKER.trim().replace('\n', ','));
+        System.out.printf("gateway JVM flags (as the .deb ships them, %s): %s; environment %s; broker: %s%n", UNIT.getFileName(),
+                String.join(" ", jvmFlags), UnitJvmFlags.environment(), BROKER.isEmpty() ? "Mosquitto defaults" : BROKER.trim().replace('\n', ','));
 
         long[] fsync = fsync(work, 2000);
         double rawInsert = rawInsertRate(work.resolve("h2raw").resolve("sink"), Math.min(backlog, 20_000));
@@ -289,7 +289,8 @@ public final class Bench {
         command.add(java);
         command.addAll(jvmFlags);
         command.addAll(List.of("-jar", GatewayProcess.JAR.toString(), "--config", config.toString()));
-        return GatewayProcess.start(config, log, command);
+        // the unit's Environment= too (MALLOC_ARENA_MAX): it changes the resident memory measured here
+        return GatewayProcess.start(config, log, command, UnitJvmFlags.environment());
     }
 
     /** The -X and -XX flags of the unit's ExecStart (what the .deb runs), without the -D settings. */
