@@ -15,8 +15,6 @@ import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;

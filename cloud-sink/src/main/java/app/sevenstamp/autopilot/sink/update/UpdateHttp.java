@@ -3,7 +3,6 @@ package app.sevenstamp.autopilot.sink.update;
 import app.sevenstamp.autopilot.sink.update.UpdateBook.Release;
 import app.sevenstamp.autopilot.sink.update.UpdateBook.Row;
 import app.sevenstamp.autopilot.sink.web.Access;
-import app.sevenstamp.autopilot.sink.web.Exchange;
 import app.sevenstamp.autopilot.sink.web.Problem;
 import app.sevenstamp.autopilot.sink.web.Router;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -19,7 +19,6 @@ import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,5 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
-import app.sevenstamp.autopilot.gateway.config.FeedbackSettings;
 import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BLUE;
 import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.BUZZER;
 import static app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackPin.GREEN;

@@ -1,7 +1,6 @@
 package app.sevenstamp.autopilot.protocol.card;
 
 import app.sevenstamp.autopilot.protocol.StampEvent;
-import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
