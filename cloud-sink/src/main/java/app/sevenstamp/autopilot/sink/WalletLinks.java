@@ -10,7 +10,7 @@ import app.sevenstamp.autopilot.sink.wallet.google.GoogleSaveRoute;
  * The join page's wallet buttons: a channel is offered only when it is configured, and its link
  * carries that channel's own per-card token, so a card id alone opens nothing.
  */
-public final class WalletLinks implements WalletOffers {
+final class WalletLinks implements WalletOffers {
     private final boolean google;
     private final byte[] googleLinkKey;
     private final boolean apple;

@@ -15,7 +15,7 @@ import org.tinylog.Logger;
  * answers again. So the wait is bounded here (twice the timeout: both bounded steps) and a connect still
  * pending after it is dropped (the socket closed, Paho back to "disconnected") before the caller retries.
  */
-public final class BrokerConnect {
+final class BrokerConnect {
     private BrokerConnect() {
     }
 

@@ -9,7 +9,7 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
  * configured CA and client certificate for ssl://, the broker's host name checked against its certificate,
  * and the sink's account. One place, so that no client is left on the JVM's CA store by accident.
  */
-public final class BrokerLogin {
+final class BrokerLogin {
     private BrokerLogin() {
     }
 

@@ -13,7 +13,7 @@ import java.util.Arrays;
  * per card code new to the process. Like the JDK it rejects a non-canonical S and a malformed point;
  * {@code BcSignatureCheckTest} holds the two to the same answers. Stateless and thread-safe.
  */
-public final class BcSignatureCheck implements SignatureCheck {
+final class BcSignatureCheck implements SignatureCheck {
     public static final BcSignatureCheck INSTANCE = new BcSignatureCheck();
 
     private BcSignatureCheck() {

@@ -23,7 +23,7 @@ import java.util.TreeSet;
  * program are named {@code program.<id>.NAME} here and read with {@link #program(ConfigKey, String)}; the Apple
  * and Google Wallet keys are described in docs/wallet.md and only pointed to.
  */
-public final class SinkKeys {
+final class SinkKeys {
     private SinkKeys() {
     }
 

@@ -19,7 +19,7 @@ import org.bouncycastle.crypto.params.Argon2Parameters;
  * <p>Each hash takes 19 MiB of heap while it runs: at most two run at once, so a flood of logins
  * waits its turn instead of taking the sink's memory.
  */
-public final class PasswordHash {
+final class PasswordHash {
     static final int MEMORY_KIB = 19_456;
     static final int PASSES = 2;
     static final int LANES = 1;

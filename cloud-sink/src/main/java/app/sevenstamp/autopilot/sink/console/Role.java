@@ -4,7 +4,7 @@ import app.sevenstamp.autopilot.sink.web.Access;
 import java.util.Locale;
 
 /** A console account's role; what each may do is the route's {@link Access}. */
-public enum Role {
+enum Role {
     /** Everything, on every location; creates the other accounts. */
     OWNER(Access.OWNER),
     /** Cards, vouchers and rules of their locations. */

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param lastStampAt    ISO-8601 instant, or null before the first stamp
  * @param vouchers       the card's vouchers, newest first, as {@link VoucherJson#customer} shows them
  */
-public record CardView(
+record CardView(
         String cardId,
         String programId,
         String programName,

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * part only the joiner got: 128 random bits. The store keeps its SHA-256 only, so a copy of the
  * database does not hand out links.
  */
-public final class CardLinks {
+final class CardLinks {
     /** 22 base64url characters: 128 bits. */
     public static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_-]{22}");
 

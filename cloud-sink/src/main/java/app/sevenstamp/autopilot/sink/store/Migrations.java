@@ -32,7 +32,7 @@ import org.tinylog.Logger;
  * refusing to start with "Table LEDGER already exists"). The statements of released migrations
  * were changed to that form only; what they create is the same.
  */
-public final class Migrations {
+final class Migrations {
     /** One schema step. Statements use {@code TIMESTAMP(9)}, which {@link Database#ddl} adapts. */
     public record Migration(int version, String description, List<String> statements) {
         public Migration {

@@ -9,7 +9,7 @@ import java.util.Objects;
  * @param subject what was looked at, lower case: {@code board}, {@code gpio line 17 (green LED)}, {@code broker}
  * @param text    what was found and, when something is wrong, what to do
  */
-public record CheckLine(Status status, String subject, String text) {
+record CheckLine(Status status, String subject, String text) {
     public enum Status { OK, WARN, FAIL }
 
     public CheckLine {

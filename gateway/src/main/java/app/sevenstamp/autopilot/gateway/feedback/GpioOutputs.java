@@ -27,7 +27,7 @@ import org.tinylog.Logger;
  *
  * <p>Not thread-safe: the feedback thread writes, {@link #close} runs after that thread has stopped.
  */
-public final class GpioOutputs implements Outputs {
+final class GpioOutputs implements Outputs {
     /** A square wave: the loudest a passive buzzer gets from one pin. */
     static final int DUTY_PERCENT = 50;
 

@@ -10,7 +10,7 @@ import java.util.Set;
  * green and red LEDs shows amber as both on, and blue (which it lacks) as amber too, so every pattern also
  * works on the smallest wiring.
  */
-public enum Light {
+enum Light {
     OFF,
     GREEN,
     RED,

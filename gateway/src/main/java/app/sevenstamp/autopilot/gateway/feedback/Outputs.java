@@ -1,7 +1,7 @@
 package app.sevenstamp.autopilot.gateway.feedback;
 
 /** The physical outputs: shows one light and plays one tone (0 = silence) until told otherwise. */
-public interface Outputs extends AutoCloseable {
+interface Outputs extends AutoCloseable {
 
     void show(Light light, int toneHz);
 

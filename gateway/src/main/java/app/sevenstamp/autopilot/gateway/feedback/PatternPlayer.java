@@ -15,7 +15,7 @@ import java.util.Objects;
  *
  * <p>Not thread-safe: one thread drives it (the {@code feedback} thread in production).
  */
-public final class PatternPlayer {
+final class PatternPlayer {
     /** What {@link #advance} returns when nothing is playing. */
     public static final long IDLE = Long.MAX_VALUE;
 

@@ -7,7 +7,7 @@ import java.util.Objects;
  * A light and a tone for a while. {@code toneHz} 0 is silence; an active buzzer sounds for any other value
  * (at its own fixed pitch), a passive buzzer plays that frequency.
  */
-public record Step(Light light, int toneHz, Duration duration) {
+record Step(Light light, int toneHz, Duration duration) {
     /** Passive buzzers are quiet and shrill outside this range. */
     public static final int MIN_TONE_HZ = 200;
     public static final int MAX_TONE_HZ = 6000;

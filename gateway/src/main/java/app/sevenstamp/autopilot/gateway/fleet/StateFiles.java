@@ -20,7 +20,7 @@ import java.util.Properties;
  * {@code counter-rules.json} (the newest valid counter rules, as received) and {@code device-key.properties}
  * (the box's own Ed25519 key pair, see {@link DeviceKey}).
  */
-public final class StateFiles {
+final class StateFiles {
     public static final String IDENTITY = "identity.properties";
     public static final String CONFIG = "fleet-config.properties";
     public static final String RULES = "counter-rules.json";

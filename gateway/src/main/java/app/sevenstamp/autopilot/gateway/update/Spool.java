@@ -26,7 +26,7 @@ import java.util.Properties;
  * Every file is replaced atomically (temporary file, rename). The helper's files are mode 644 and owned by the
  * directory's owner, so that the gateway can read and later remove them.
  */
-public final class Spool {
+final class Spool {
     public static final String DEB = "update.deb";
     public static final String REQUEST = "request.json";
     public static final String TAKEN = "taken.json";

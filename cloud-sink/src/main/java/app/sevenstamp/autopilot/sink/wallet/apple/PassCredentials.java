@@ -32,7 +32,7 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
  * certificate signs passes and is the TLS client certificate towards APNs. {@link #problems} is what
  * {@code wallet check} prints and what start-up refuses on.
  */
-public final class PassCredentials {
+final class PassCredentials {
     /** Warn this long before the certificate runs out: renewing it takes an Apple developer login. */
     static final Duration EXPIRY_WARNING = Duration.ofDays(30);
 

@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * @param cardCode the signed card code, the pass's QR barcode (what the box scans)
  */
-public record CardState(String cardId, String programId, String programName, int stamps, int stampsRequired,
+record CardState(String cardId, String programId, String programName, int stamps, int stampsRequired,
         int rewardsAvailable, String cardCode) {
     public CardState {
         check(cardId, CardCode.CARD_ID.matcher(Objects.requireNonNull(cardId, "cardId")).matches(), "cardId");

@@ -5,7 +5,7 @@ package app.sevenstamp.autopilot.sink.wallet.google;
  * the customer wants to hear about at once (a reward, a voucher) asks for a notification; stamps and
  * corrections update the pass silently.
  */
-public enum ChangeKind {
+enum ChangeKind {
     STAMP(false),
     REWARD(true),
     VOUCHER(true),

@@ -37,7 +37,7 @@ import org.tinylog.Logger;
  * trips; the shared parts ({@link AccessTokens}, {@link RateLimiter}, {@link NotificationBudget}) do
  * their own locking and hold no lock across I/O. {@link #close} stops the class sync thread.
  */
-public final class GoogleWallet implements GoogleChannel, AutoCloseable {
+final class GoogleWallet implements GoogleChannel, AutoCloseable {
     /** Google's quota: 20 requests a second per issuer. */
     public static final int REQUESTS_PER_SECOND = 20;
     static final int KNOWN_OBJECTS = 100_000;

@@ -20,7 +20,7 @@ import java.util.Objects;
  * ({@code client_email}), with what ({@code private_key}, an RSA key as PKCS#8 PEM, and its
  * {@code private_key_id}), and where tokens come from ({@code token_uri}).
  */
-public record ServiceAccount(String clientEmail, String privateKeyId, RSAPrivateKey privateKey, URI tokenUri) {
+record ServiceAccount(String clientEmail, String privateKeyId, RSAPrivateKey privateKey, URI tokenUri) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final URI GOOGLE_TOKEN_URI = URI.create("https://oauth2.googleapis.com/token");
     private static final long MAX_FILE_BYTES = 64 * 1024;
