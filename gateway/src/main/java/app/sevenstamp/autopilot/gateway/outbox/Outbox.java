@@ -85,6 +85,8 @@ public final class Outbox implements AutoCloseable {
     private final AtomicLong appendGroups = new AtomicLong();
     /** Rows stored with an unsynchronised clock since open (plus those found at open): see {@link #unsyncedAppends}. */
     private final AtomicLong unsynced = new AtomicLong();
+    /** The unsynchronised rows found in the file are added to {@link #unsynced} at the first open only. */
+    private boolean countedAtOpen;
     private final AtomicLong appendNanos = new AtomicLong();
     private final AtomicLong maxAppendNanos = new AtomicLong();
     private volatile long backlog;
@@ -231,7 +233,11 @@ public final class Outbox implements AutoCloseable {
         db = OutboxSchema.connect(OutboxSchema.url(storage, file), mustExist);
         history.attach(db.connection);
         backlog = db.rows;
-        unsynced.addAndGet(db.unsyncedRows);
+        if (!countedAtOpen) {
+            // a reopen (compaction, a write error) finds the rows already counted at their append or at open
+            unsynced.addAndGet(db.unsyncedRows);
+            countedAtOpen = true;
+        }
     }
 
     /**

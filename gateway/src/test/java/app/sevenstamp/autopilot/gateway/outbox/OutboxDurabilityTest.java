@@ -210,6 +210,19 @@ class OutboxDurabilityTest {
         assertTrue(salvagedCases > 0, "at least one damaged block could only be salvaged, with events read back");
     }
 
+    /** A compaction reopens the file and finds the same unsynchronised rows: they are counted once, not again. */
+    @Test
+    void aCompactionDoesNotCountTheUnsynchronisedRowsAgain() throws Exception {
+        outbox = Outbox.open(dir, clock, new OutboxLimits(100_000, 2L << 20, 0, 95));
+        int i = 0;
+        while (outbox.compactions() == 0) {
+            outbox.append(draft(++i, i, false)).get();
+            assertTrue(i < 20_000, "no compaction");
+        }
+        outbox.append(draft(++i, i, false)).get();
+        assertEquals(i, outbox.unsyncedAppends(), "appended with an unsynchronised clock, counted once each");
+    }
+
     @Test
     void eventsOfThisBootScannedBeforeTheClockSynchronisedAreCorrected() throws Exception {
         outbox = Outbox.open(dir, clock);
