@@ -98,11 +98,6 @@ public final class IngestService implements AutoCloseable {
             Objects.requireNonNull(tls, "tls");
         }
 
-        /** Without TLS files. */
-        public Settings(String brokerUrl, String clientId, String username, String password, String stampsTopic) {
-            this(brokerUrl, clientId, username, password, stampsTopic, MqttTls.NONE);
-        }
-
         @Override
         public String toString() {
             return "Settings[" + brokerUrl + ", clientId=" + clientId + ", username=" + username + "]";

@@ -26,10 +26,6 @@ public final class CardCorrections {
     private final Clock clock;
     private final LedgerHook ledgerHook;
 
-    public CardCorrections(SinkStore store, Clock clock) {
-        this(store, clock, LedgerHook.NONE);
-    }
-
     /**
      * @param ledgerHook told of the UNDO and ADJUST lines inside their transaction, after the card row is saved
      *                   (vouchers the card's rewards no longer cover are voided)

@@ -40,10 +40,6 @@ public final class Redemptions {
     private final Clock clock;
     private final LedgerHook voucherLines;
 
-    public Redemptions(SinkStore store, VoucherMetrics metrics, Clock clock) {
-        this(store, metrics, clock, LedgerHook.NONE);
-    }
-
     /** @param voucherLines told of each voucher line written, in its transaction (wallet pass updates) */
     public Redemptions(SinkStore store, VoucherMetrics metrics, Clock clock, LedgerHook voucherLines) {
         this.voucherLines = Objects.requireNonNull(voucherLines, "voucherLines");

@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
@@ -58,7 +59,7 @@ class IngestServiceIT {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
                     Map.of("coffee", new Program("coffee", "Coffee", 10)), store, metrics, Clock.systemUTC(), codec);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(url, "it-sink", null, null,
-                    topics.allStamps()), processor, store, metrics)) {
+                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
                 assertFalse(ingest.awaitSubscribed(Duration.ofMillis(300)), "no broker yet");
                 try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", port)) {
                     assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)), "a failed first connect is retried");
@@ -89,7 +90,7 @@ class IngestServiceIT {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
                     Map.of("coffee", new Program("coffee", "Coffee", 10)), store, metrics, Clock.systemUTC(), codec);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(proxy.url(), "it-sink", null, null,
-                    topics.allStamps()), processor, store, metrics)) {
+                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
                 // given up after twice Paho's 10 s connection timeout, then at most 1 s of backoff and 10 s to spare
                 assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(2 * 10 + 1 + 10)),
                         "the stalled first connect is given up and retried");

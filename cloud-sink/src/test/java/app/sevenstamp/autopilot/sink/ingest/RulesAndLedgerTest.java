@@ -25,6 +25,7 @@ import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.CardCorrections;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -159,7 +160,7 @@ class RulesAndLedgerTest {
     void carryOverKeepsStampsBeyondTheGoalAndExpiredStampsLapse() {
         String c = card("bakery", "BAKEBAKEBAKEBAKE");
         send(c, EventKind.STAMP, T0, "shop-1");
-        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0, ZoneOffset.UTC));
+        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0, ZoneOffset.UTC), LedgerHook.NONE);
         ops.adjust("BAKEBAKEBAKEBAKE", 3, 0, "four stamps on a paper card", "ana");
         StampAck a = send(c, EventKind.STAMP, T0.plus(Duration.ofDays(1)), "shop-1");
         assertTrue(a.rewardEarned());
@@ -175,7 +176,7 @@ class RulesAndLedgerTest {
         for (int day = 0; day < 5; day++) {
             send(c, EventKind.STAMP, T0.plus(Duration.ofDays(day)), "shop-1");
         }
-        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0.plus(Duration.ofDays(6)), ZoneOffset.UTC));
+        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0.plus(Duration.ofDays(6)), ZoneOffset.UTC), LedgerHook.NONE);
         assertEquals(new CardBalance(5, 1, 1), store.card("UNDOUNDOUNDOUNDO").orElseThrow().balance());
         assertEquals(new CardBalance(4, 0, 0), ops.undoLastStamp("UNDOUNDOUNDOUNDO", "double scan", "ana").balance());
         assertEquals(T0.plus(Duration.ofDays(3)), store.card("UNDOUNDOUNDOUNDO").orElseThrow().lastStampAt());
@@ -200,7 +201,7 @@ class RulesAndLedgerTest {
             send(c, EventKind.STAMP, T0.plus(Duration.ofDays(day)), "shop-1");
         }
         assertEquals(AckOutcome.ACCEPTED, send(c, EventKind.REDEEM, T0.plus(Duration.ofDays(5)), "shop-1").outcome());
-        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0, ZoneOffset.UTC));
+        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0, ZoneOffset.UTC), LedgerHook.NONE);
         CardCorrections.Refused e = assertThrows(CardCorrections.Refused.class,
                 () -> ops.undoLastStamp("REDEEMREDEEMREDE", "oops", "ana"));
         assertTrue(e.getMessage().endsWith("earned a reward that was already redeemed; use an adjustment instead"));
@@ -211,7 +212,7 @@ class RulesAndLedgerTest {
     void everyCardsStateIsReDerivedFromTheLedgerAlone() {
         Random random = new Random(7);
         String[] ids = {"AAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBB", "CCCCCCCCCCCCCCCC", "DDDDDDDDDDDDDDDD"};
-        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0, ZoneOffset.UTC));
+        CardCorrections ops = new CardCorrections(store, Clock.fixed(T0, ZoneOffset.UTC), LedgerHook.NONE);
         Instant at = T0;
         for (int i = 0; i < 300; i++) {
             String id = ids[random.nextInt(ids.length)];

@@ -13,6 +13,7 @@ import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -50,7 +51,7 @@ class RedeemLocationIT {
         try (SinkStore store = SinkStore.open(dir.resolve("sink"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 RedeemService redeem = RedeemService.start(new RedeemService.Settings(broker.url(), "it-redeem", null, null,
-                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock), store,
+                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock, LedgerHook.NONE), store,
                         DeviceGate.ANY, fleet, metrics, clock)) {
             VoucherIssuer issuer = new VoucherIssuer(store, new PosCodePool(store, dir.resolve("codes.txt"), 1, metrics),
                     Map.of(), metrics, clock, new SecureRandom());

@@ -16,6 +16,7 @@ import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ class RedeemServiceIT {
         try (SinkStore store = SinkStore.open(dir.resolve("sink"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 RedeemService redeem = RedeemService.start(new RedeemService.Settings(broker.url(), "it-redeem", null, null,
-                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock), store, gate,
+                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock, LedgerHook.NONE), store, gate,
                         metrics, clock)) {
             assertTrue(redeem.awaitSubscribed(Duration.ofSeconds(15)));
             MqttClient box = new MqttClient(broker.url(), "it-redeem-box", new MemoryPersistence());
@@ -92,7 +93,7 @@ class RedeemServiceIT {
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 StallingProxy proxy = StallingProxy.silentOn(n -> n == 1 || n == 3, broker.url());
                 RedeemService redeem = RedeemService.start(new RedeemService.Settings(proxy.url(), "it-redeem", null, null,
-                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock), store,
+                        topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock, LedgerHook.NONE), store,
                         device -> true, metrics, clock)) {
             // given up after twice Paho's 10 s connection timeout, then the retry's 0.5 s and 10 s to spare
             assertTrue(redeem.awaitSubscribed(Duration.ofSeconds(2 * 10 + 1 + 10)),

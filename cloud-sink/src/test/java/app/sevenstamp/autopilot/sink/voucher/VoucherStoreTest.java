@@ -24,6 +24,7 @@ import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -85,7 +86,7 @@ class VoucherStoreTest {
         pool = new PosCodePool(store, codes, 1, metrics);
         issuer = new VoucherIssuer(store, pool, Map.of("coffee", new VoucherPlan("Free coffee", Duration.ofDays(90))),
                 metrics, clock, random);
-        redemptions = new Redemptions(store, metrics, clock);
+        redemptions = new Redemptions(store, metrics, clock, LedgerHook.NONE);
         vouchers = new VoucherStore(store);
     }
 
@@ -283,7 +284,7 @@ class VoucherStoreTest {
             second = fixture.open();
             extraStores.add(second);
         }
-        Redemptions other = new Redemptions(second, metrics, clock);
+        Redemptions other = new Redemptions(second, metrics, clock, LedgerHook.NONE);
         VoucherIssuer otherIssuer = new VoucherIssuer(second, new PosCodePool(second, dir.resolve("codes.txt"), 1, metrics),
                 Map.of(), metrics, clock, random);
         Voucher v = goodwill("Cake", Duration.ofDays(30), null, null);
@@ -427,7 +428,7 @@ class VoucherStoreTest {
         stamp(everyStampEarns(), 1);
         Voucher v = rewardOf("ev-1");
         // Without the voucher hook (as before vouchers voided on adjustments): the reward goes, the voucher stays.
-        new app.sevenstamp.autopilot.sink.store.CardCorrections(store, clock).adjust(CARD, 0, -1, "given offline", "ann");
+        new app.sevenstamp.autopilot.sink.store.CardCorrections(store, clock, LedgerHook.NONE).adjust(CARD, 0, -1, "given offline", "ann");
         assertEquals(0, rewards());
         assertEquals(VoucherState.ACTIVE, state(v));
 

@@ -135,7 +135,8 @@ class WebhookDispatcherTest {
                 clock, new java.security.SecureRandom());
         app.sevenstamp.autopilot.sink.voucher.Voucher v = issuer.goodwill(new app.sevenstamp.autopilot.sink.voucher
                 .VoucherIssuer.Goodwill("Cake", null, Duration.ofDays(1), null, null, "sorry", "ann"));
-        new app.sevenstamp.autopilot.sink.voucher.Redemptions(store, metrics, clock).decide(
+        new app.sevenstamp.autopilot.sink.voucher.Redemptions(store, metrics, clock,
+                app.sevenstamp.autopilot.sink.store.LedgerHook.NONE).decide(
                 new app.sevenstamp.autopilot.protocol.RedeemRequest(WireCodec.SCHEMA, "r1", "counter-1",
                         app.sevenstamp.autopilot.protocol.RedeemRequest.Action.REDEEM, v.code().text(), "shop-1",
                         clock.instant()), "counter-1");

@@ -18,7 +18,6 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
 import org.eclipse.paho.client.mqttv3.MqttClient;
@@ -52,7 +51,7 @@ public final class Provisioner {
 
     /** Waits between attempts; passed in so that a test of the retries does not wait in real time. */
     @FunctionalInterface
-    interface Sleeper {
+    public interface Sleeper {
         Sleeper REAL = d -> Thread.sleep(d.toMillis());
 
         void sleep(Duration duration) throws InterruptedException;
@@ -67,19 +66,13 @@ public final class Provisioner {
         }
     }
 
-    /** Over plain TCP, or TLS with the JVM's CA store. */
-    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey, String version) {
-        this(url, topics, settings, hardwareId, deviceKey, version, MqttTls.NONE, Sleeper.REAL,
-                () -> ThreadLocalRandom.current().nextDouble());
-    }
-
     /**
      * @param deviceKey the private key's seed from {@link DeviceKey#loadOrCreate}
      * @param tls       the CA (and client certificate) of {@code mqtt.tls.*}, used for an ssl:// url
      * @param sleeper   waits between attempts
      * @param jitter    uniform in [0, 1), for the jitter of those waits
      */
-    Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey,
+    public Provisioner(String url, Topics topics, FleetSettings settings, String hardwareId, byte[] deviceKey,
             String version, MqttTls tls, Sleeper sleeper, DoubleSupplier jitter) {
         this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
         this.jitter = Objects.requireNonNull(jitter, "jitter");

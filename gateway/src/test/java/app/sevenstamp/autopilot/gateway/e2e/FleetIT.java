@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.gateway.fleet.DeviceKey;
 import app.sevenstamp.autopilot.gateway.fleet.FleetAgent;
 import app.sevenstamp.autopilot.gateway.fleet.FleetSettings;
 import app.sevenstamp.autopilot.gateway.fleet.Provisioner;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.ProvisionGrant;
 import app.sevenstamp.autopilot.protocol.ProvisionRequest;
@@ -30,6 +31,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -96,7 +98,8 @@ class FleetIT {
         p.setProperty("provision.claimToken", claim);
         p.setProperty("provision.timeout", "10s");
         FleetSettings f = FleetSettings.take(p, "test");
-        return new Provisioner(mosquitto.url(), TOPICS, f, hardwareId, deviceKey, "test");
+        return new Provisioner(mosquitto.url(), TOPICS, f, hardwareId, deviceKey, "test", MqttTls.NONE,
+                Provisioner.Sleeper.REAL, () -> ThreadLocalRandom.current().nextDouble());
     }
 
     /** Publishes a provisioning request as it is (the shared account, its one client id) and returns the sink's answer. */

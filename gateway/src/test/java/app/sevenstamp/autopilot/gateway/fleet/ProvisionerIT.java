@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import java.time.Duration;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -21,7 +22,7 @@ class ProvisionerIT {
             FleetSettings settings = new FleetSettings("claim-token", "provision", "provision-password", "hw-1", timeout,
                     Duration.ofMinutes(1), "info");
             Provisioner provisioner = new Provisioner(proxy.url(), new Topics(Topics.DEFAULT_PREFIX), settings, "hw-1",
-                    new byte[32], "test");
+                    new byte[32], "test", MqttTls.NONE, Provisioner.Sleeper.REAL, () -> 0.5);
             long start = System.nanoTime();
             assertThrows(MqttException.class, provisioner::attempt);
             Duration took = Duration.ofNanos(System.nanoTime() - start);
