@@ -162,6 +162,58 @@ class DebPackageIT {
         assertTrue(Files.readAllLines(config).contains("provision.claimToken=clm_second_token"));
     }
 
+    /**
+     * Boxes installed before the unit moved from /lib to /usr/lib upgrade in place (a staged update is a
+     * {@code dpkg -i} of the new version). On a merged-/usr system both paths are the same file, so dpkg
+     * removing the old package's /lib path must not delete what the new one just put under /usr/lib: after
+     * the upgrade the units, the udev rule and the unit's enablement are all there and owned by the package.
+     * The old package is this one with its /usr/lib files moved back to /lib and an older version.
+     */
+    @ParameterizedTest
+    @EnumSource(DebianRelease.class)
+    void anUpgradeFromTheLibLayoutKeepsTheUnitsAndTheUdevRule(DebianRelease release) throws Exception {
+        assertEquals("0", run(List.of("id", "-u")).trim(), "the package test needs root (chroot, dpkg); run scripts/test as root");
+        Path deb = theDeb();
+        String dpkgDeb = Tools.require("dpkg-deb", "dpkg").toString();
+        Path old = dir.resolve("old");
+        run(List.of(dpkgDeb, "--raw-extract", deb.toString(), old.toString()));
+        Files.createDirectories(old.resolve("lib"));
+        for (String sub : List.of("systemd", "udev")) {
+            Files.move(old.resolve("usr/lib/" + sub), old.resolve("lib/" + sub));
+        }
+        Path control = old.resolve("DEBIAN/control");
+        Files.writeString(control, Files.readString(control).replaceFirst("(?m)^Version: .*$", "Version: 0.0.9"));
+        Path sums = old.resolve("DEBIAN/md5sums");
+        Files.writeString(sums, Files.readString(sums).replace("  usr/lib/systemd/", "  lib/systemd/")
+                .replace("  usr/lib/udev/", "  lib/udev/"));
+        Path oldDeb = dir.resolve("old.deb");
+        run(List.of(dpkgDeb, "--root-owner-group", "--build", old.toString(), oldDeb.toString()));
+
+        Path root = dir.resolve("root");
+        run(List.of("cp", "-a", "--reflink=auto", baseTree(release).toString(), root.toString()));
+        assertTrue(Files.isSymbolicLink(root.resolve("lib")), release + " is merged-/usr: /lib is a link to usr/lib");
+        Files.copy(oldDeb, root.resolve("tmp/old.deb"));
+        Files.copy(deb, root.resolve("tmp/gateway.deb"));
+        chroot(root, "dpkg", "-i", "/tmp/old.deb");
+        assertTrue(chroot(root, "dpkg", "-L", "7stamp-autopilot-gateway").contains("/lib/systemd/system/7stamp-gateway.service"));
+        chroot(root, "dpkg", "-i", "/tmp/gateway.deb");
+
+        String owned = chroot(root, "dpkg", "-L", "7stamp-autopilot-gateway");
+        for (String file : List.of("usr/lib/systemd/system/7stamp-gateway.service", "usr/lib/systemd/system/7stamp-gateway-update.path",
+                "usr/lib/systemd/system/7stamp-gateway-update.service", "usr/lib/udev/rules.d/60-7stamp-scanner.rules")) {
+            assertTrue(Files.isRegularFile(root.resolve(file)) && Files.size(root.resolve(file)) > 0,
+                    file + " survived the upgrade from the /lib layout");
+            assertTrue(owned.lines().anyMatch(l -> l.equals("/" + file)), file + " is the package's");
+        }
+        Path wants = root.resolve("etc/systemd/system/multi-user.target.wants/7stamp-gateway.service");
+        assertTrue(Files.isSymbolicLink(wants), "the unit is still enabled");
+        Path link = Files.readSymbolicLink(wants);
+        Path target = link.isAbsolute() ? root.resolve(link.toString().substring(1)) : wants.resolveSibling(link);
+        assertTrue(Files.isRegularFile(target), "its enablement link leads to the unit file (in the box's tree): " + link);
+        assertTrue(chroot(root, "dpkg-query", "-W", "-f=${Version} ${Status}", "7stamp-autopilot-gateway")
+                .contains("install ok installed"));
+    }
+
     static Path theDeb() throws IOException {
         try (Stream<Path> files = Files.list(TARGET)) {
             List<Path> debs = files.filter(p -> p.getFileName().toString().matches("7stamp-autopilot-gateway_.+_all\\.deb"))
