@@ -31,9 +31,4 @@ public record Program(String id, String name, int stampsRequired, StampRules rul
             }
         }
     }
-
-    /** A plain program: one reward per full card, no rules. */
-    public Program(String id, String name, int stampsRequired) {
-        this(id, name, stampsRequired, StampRules.NONE, RewardPlan.SIMPLE);
-    }
 }

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import app.sevenstamp.autopilot.protocol.card.CardCheck;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +42,7 @@ class SigningKeyTest {
     void codesSignedWithTheKeyVerifyWithItsTrustedLine() {
         SigningKey key = SigningKey.loadOrCreate(dir.resolve("signing.key"), "k7");
         String code = new CardIssuer(key.signer(), new SecureRandom()).issue(
-                new app.sevenstamp.autopilot.sink.loyalty.Program("coffee", "Coffee", 10));
+                new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE));
         assertInstanceOf(CardCheck.Valid.class,
                 app.sevenstamp.autopilot.protocol.card.CardVerifier.parse(java.util.List.of(key.trustedKeyLine())).verify(code));
         assertInstanceOf(CardCheck.Valid.class, key.verifier().verify(code));

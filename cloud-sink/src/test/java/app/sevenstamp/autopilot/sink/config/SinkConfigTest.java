@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +60,7 @@ class SinkConfigTest {
         assertNull(c.password());
         assertEquals("127.0.0.1", c.httpHost());
         assertEquals(8080, c.httpPort());
-        assertEquals(List.of(new Program("coffee", "coffee", 10)), List.copyOf(c.programs().values()));
+        assertEquals(List.of(new Program("coffee", "coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), List.copyOf(c.programs().values()));
     }
 
     @Test
@@ -145,7 +147,7 @@ class SinkConfigTest {
         Files.writeString(file, "program.coffee.stampsRequired = 8\nprogram.coffee.name = Coffee \\u2615\n",
                 StandardCharsets.UTF_8);
         SinkConfig c = SinkConfig.load(file);
-        assertEquals(new Program("coffee", "Coffee \u2615", 8), c.programs().get("coffee"));
+        assertEquals(new Program("coffee", "Coffee \u2615", 8, StampRules.NONE, RewardPlan.SIMPLE), c.programs().get("coffee"));
 
         ConfigException e = assertThrows(ConfigException.class, () -> SinkConfig.load(dir.resolve("nope.properties")));
         assertEquals("config file " + dir.resolve("nope.properties") + " does not exist", e.getMessage());

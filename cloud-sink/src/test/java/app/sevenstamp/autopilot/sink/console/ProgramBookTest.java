@@ -36,7 +36,7 @@ class ProgramBookTest {
     private static final Program COFFEE = new Program("coffee", "Coffee card", 10,
             new StampRules(Duration.ofMinutes(5), 3, Duration.ofMinutes(30), ZoneId.of("Europe/Berlin")),
             new RewardPlan(List.of(5), RewardPlan.FullCard.CARRY_OVER, Duration.ZERO));
-    private static final Program TEA = new Program("tea", "Tea card", 8);
+    private static final Program TEA = new Program("tea", "Tea card", 8, StampRules.NONE, RewardPlan.SIMPLE);
 
     @Parameter
     Backend backend;

@@ -10,8 +10,10 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
@@ -64,7 +66,7 @@ class ConcurrentBatchesTest {
                     t0.plusSeconds(i), i, "boot", true, EventKind.STAMP);
             all.add(new EventProcessor.Message(topics.stamps(device), codec.encode(e)));
         }
-        Program coffee = new Program("coffee", "Coffee", 7);
+        Program coffee = new Program("coffee", "Coffee", 7, StampRules.NONE, RewardPlan.SIMPLE);
         try (SinkStore one = fixture.open(); SinkStore two = fixture.open()) {
             SinkMetrics m1 = new SinkMetrics();
             SinkMetrics m2 = new SinkMetrics();

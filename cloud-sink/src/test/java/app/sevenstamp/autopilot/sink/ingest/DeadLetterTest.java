@@ -8,10 +8,12 @@ import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
-import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.DeadLetters.DeadLetter;
+import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +52,7 @@ class DeadLetterTest {
     @BeforeEach
     void open() {
         store = backend.fixture(dir).open();
-        processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10)),
+        processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
                 store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), new WireCodec(), DeviceGate.listed(Set.of("counter-1")));
     }
 

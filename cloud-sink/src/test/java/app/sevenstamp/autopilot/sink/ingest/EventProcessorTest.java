@@ -12,8 +12,10 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -66,7 +68,7 @@ class EventProcessorTest {
     /** Opens the test's one database (again, in restart tests). */
     void open() {
         store = fixture.open();
-        processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10)),
+        processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
                 store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec);
     }
 

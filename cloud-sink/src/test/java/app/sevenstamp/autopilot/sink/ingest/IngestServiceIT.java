@@ -17,6 +17,8 @@ import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.io.IOException;
@@ -57,7 +59,7 @@ class IngestServiceIT {
         SinkMetrics metrics = new SinkMetrics();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10)), store, metrics, Clock.systemUTC(), codec);
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(url, "it-sink", null, null,
                     topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
                 assertFalse(ingest.awaitSubscribed(Duration.ofMillis(300)), "no broker yet");
@@ -88,7 +90,7 @@ class IngestServiceIT {
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 StallingProxy proxy = StallingProxy.silentFor(1, broker.url())) {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10)), store, metrics, Clock.systemUTC(), codec);
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(proxy.url(), "it-sink", null, null,
                     topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
                 // given up after twice Paho's 10 s connection timeout, then at most 1 s of backoff and 10 s to spare

@@ -10,8 +10,10 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
 import app.sevenstamp.autopilot.sink.store.SeqGap;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
@@ -55,7 +57,7 @@ class SeqBoundsTest {
     @BeforeEach
     void setUp() {
         store = backend.fixture(dir).open();
-        processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10)),
+        processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
                 store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec);
     }
 

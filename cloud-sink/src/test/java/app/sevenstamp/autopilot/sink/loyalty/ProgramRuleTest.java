@@ -9,7 +9,7 @@ import app.sevenstamp.autopilot.protocol.EventKind;
 import org.junit.jupiter.api.Test;
 
 class ProgramRuleTest {
-    private final Program coffee = new Program("coffee", "Coffee card", 3);
+    private final Program coffee = new Program("coffee", "Coffee card", 3, StampRules.NONE, RewardPlan.SIMPLE);
 
     @Test
     void eachStampAddsOneUntilTheRoundIsComplete() {
@@ -47,7 +47,7 @@ class ProgramRuleTest {
 
     @Test
     void aProgramOfOneStampRewardsEveryStamp() {
-        RuleResult r = ProgramRule.stamp(new Program("once", "once", 1), CardBalance.EMPTY);
+        RuleResult r = ProgramRule.stamp(new Program("once", "once", 1, StampRules.NONE, RewardPlan.SIMPLE), CardBalance.EMPTY);
         assertTrue(r.rewardEarned());
         assertEquals(new CardBalance(0, 1, 1), r.after());
     }
@@ -77,8 +77,8 @@ class ProgramRuleTest {
 
     @Test
     void programsOutsideTheLimitsCannotExist() {
-        assertThrows(IllegalArgumentException.class, () -> new Program("coffee", "c", 0));
-        assertThrows(IllegalArgumentException.class, () -> new Program("coffee", "c", 101));
-        assertThrows(IllegalArgumentException.class, () -> new Program("Coffee", "c", 10));
+        assertThrows(IllegalArgumentException.class, () -> new Program("coffee", "c", 0, StampRules.NONE, RewardPlan.SIMPLE));
+        assertThrows(IllegalArgumentException.class, () -> new Program("coffee", "c", 101, StampRules.NONE, RewardPlan.SIMPLE));
+        assertThrows(IllegalArgumentException.class, () -> new Program("Coffee", "c", 10, StampRules.NONE, RewardPlan.SIMPLE));
     }
 }

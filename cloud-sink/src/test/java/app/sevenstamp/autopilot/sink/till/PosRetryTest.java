@@ -7,11 +7,13 @@ import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.config.HttpSettings;
 import app.sevenstamp.autopilot.sink.http.PosApi;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.web.Credentials;
 import app.sevenstamp.autopilot.sink.web.Router;
@@ -48,7 +50,7 @@ class PosRetryTest {
         Clock clock = Clock.systemUTC();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10)), store, new SinkMetrics(), clock, new WireCodec());
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, new WireCodec());
             Router router = new Router(new Credentials("admin-token-0123456789abcdefghij", Map.of("shop-1", KEY)));
             new PosApi(new TillDesk(Map.of("shop-1", KEY), processor, null, store, topics, clock, () -> {
                 firstInside.countDown();

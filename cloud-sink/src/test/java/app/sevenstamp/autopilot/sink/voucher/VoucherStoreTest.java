@@ -17,11 +17,13 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.VoucherPlan;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.LedgerHook;
@@ -183,7 +185,7 @@ class VoucherStoreTest {
     void anEarnedRewardBecomesAVoucherWithATillCodeInTheStampsTransactionAndRedeemingItUsesTheReward() {
         pool.importFile(clock.instant());
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee",
-                new Program("coffee", "Coffee", 2)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
+                new Program("coffee", "Coffee", 2, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 2; i++) {
             StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + i), "counter-1", i, code, "coffee", CARD, "shop-1",
@@ -229,7 +231,7 @@ class VoucherStoreTest {
     @Test
     void undoingTheStampThatEarnedARewardVoidsItsUnusedVoucher() {
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee",
-                new Program("coffee", "Coffee", 2)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
+                new Program("coffee", "Coffee", 2, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 2; i++) {
             processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + i),
@@ -401,7 +403,7 @@ class VoucherStoreTest {
     }
 
     private EventProcessor everyStampEarns() {
-        return new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 1)), store,
+        return new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 1, StampRules.NONE, RewardPlan.SIMPLE)), store,
                 new SinkMetrics(), clock, codec, DeviceGate.ANY, issuer);
     }
 

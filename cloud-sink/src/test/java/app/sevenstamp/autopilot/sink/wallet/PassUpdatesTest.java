@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,13 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
-import app.sevenstamp.autopilot.sink.testing.Backend;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The pending pass updates on the real store, H2 file and PostgreSQL, with a channel that records (or fails) instead of a phone. */
 @ParameterizedClass
@@ -68,7 +70,7 @@ class PassUpdatesTest {
     }
 
     private PassUpdates updates(SinkStore store, Recorder channel) {
-        Map<String, Program> programs = Map.of("coffee", new Program("coffee", "Coffee", 10));
+        Map<String, Program> programs = Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE));
         return new PassUpdates(store, List.of(channel), new CardStates(store, programs, new VoucherStore(store), clock), clock,
                 new Random(7));
     }

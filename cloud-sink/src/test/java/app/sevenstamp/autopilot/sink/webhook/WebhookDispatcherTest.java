@@ -9,9 +9,11 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
+import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -85,7 +87,7 @@ class WebhookDispatcherTest {
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                Map.of("coffee", new Program("coffee", "Coffee", 5)), store, new SinkMetrics(), clock, codec);
+                Map.of("coffee", new Program("coffee", "Coffee", 5, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 5; i++) {
             processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + i),
@@ -167,7 +169,7 @@ class WebhookDispatcherTest {
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                Map.of("coffee", new Program("coffee", "Coffee", 5)), store, new SinkMetrics(), clock, codec);
+                Map.of("coffee", new Program("coffee", "Coffee", 5, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec);
         String code = Vectors.cardText("valid");
         java.util.function.IntConsumer stamp = i -> processor.process(topics.stamps("counter-1"), codec.encode(
                 new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + i), "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1",
