@@ -1,6 +1,5 @@
 package app.sevenstamp.autopilot.sink.store;
 
-import app.sevenstamp.autopilot.protocol.AckOutcome;
 import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -137,7 +136,7 @@ public final class SinkStore implements AutoCloseable {
     }
 
     public Optional<StoredEvent> event(String eventId) {
-        return read(c -> new Tx(c, db).event(eventId));
+        return read(c -> EventRows.read(c, eventId));
     }
 
     public OptionalLong lastSeq(String deviceId) {
@@ -273,23 +272,7 @@ public final class SinkStore implements AutoCloseable {
 
         /** The stored events among these ids, by id: one round trip for the duplicate check of a whole batch. */
         public Map<String, StoredEvent> events(Collection<String> eventIds) throws SQLException {
-            List<String> ids = new ArrayList<>(new TreeSet<>(eventIds));
-            Map<String, StoredEvent> out = new HashMap<>();
-            if (ids.isEmpty()) {
-                return out;
-            }
-            try (PreparedStatement ps = c.prepareStatement(EVENT_COLUMNS + " WHERE event_id IN (" + marks(ids.size()) + ")")) {
-                for (int i = 0; i < ids.size(); i++) {
-                    ps.setString(i + 1, ids.get(i));
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        StoredEvent e = eventRow(rs);
-                        out.put(e.eventId(), e);
-                    }
-                }
-            }
-            return out;
+            return EventRows.read(c, eventIds);
         }
 
         private static String marks(int n) {
@@ -306,15 +289,7 @@ public final class SinkStore implements AutoCloseable {
          * decides, so a concurrent writer of the same id cannot slip past.
          */
         public boolean insertEvent(StoredEvent e) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(insertEventSql())) {
-                bindEvent(ps, e);
-                return ps.executeUpdate() == 1;
-            } catch (SQLException ex) {
-                if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                    return false;
-                }
-                throw ex;
-            }
+            return EventRows.insert(c, db, e);
         }
 
         /**
@@ -324,60 +299,7 @@ public final class SinkStore implements AutoCloseable {
          * the primary key still decides and no event counts twice.
          */
         public void insertEvents(List<StoredEvent> events) throws SQLException {
-            if (events.isEmpty()) {
-                return;
-            }
-            try (PreparedStatement ps = c.prepareStatement(insertEventSql())) {
-                for (StoredEvent e : events) {
-                    bindEvent(ps, e);
-                    ps.addBatch();
-                }
-                int[] counts = ps.executeBatch();
-                for (int i = 0; i < counts.length; i++) {
-                    if (counts[i] == 0) {
-                        throw new Conflict(events.get(i).eventId(), null);
-                    }
-                    if (counts[i] != 1) {
-                        throw new SQLException("inserting event " + events.get(i).eventId() + " reported " + counts[i]
-                                + " rows (a JDBC batch option that hides the row counts?)");
-                    }
-                }
-            } catch (SQLException ex) {
-                if (isDuplicateKey(ex)) {
-                    throw new Conflict("of a batch of events", ex);
-                }
-                throw ex;
-            }
-        }
-
-        /** H2 reports a failed batch row as the next exception of a BatchUpdateException. */
-        private static boolean isDuplicateKey(SQLException ex) {
-            for (SQLException e = ex; e != null; e = e.getNextException()) {
-                if (DUPLICATE_KEY.equals(e.getSQLState())) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        private String insertEventSql() {
-            return db.insertIgnoringDuplicate("INSERT INTO events (event_id, device_id, seq, card_id, program_id, kind, "
-                    + "device_time, received_at, clock_synced, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    "event_id");
-        }
-
-        private static void bindEvent(PreparedStatement ps, StoredEvent e) throws SQLException {
-            ps.setString(1, e.eventId());
-            ps.setString(2, e.deviceId());
-            ps.setLong(3, e.seq());
-            ps.setString(4, clip(e.cardId(), 160));
-            ps.setString(5, clip(e.programId(), 160));
-            ps.setString(6, e.kind());
-            ps.setObject(7, utc(e.deviceTime()));
-            ps.setObject(8, utc(e.receivedAt()));
-            ps.setBoolean(9, e.clockSynced());
-            ps.setString(10, e.outcome().name());
-            ps.setString(11, e.reason());
+            EventRows.insertAll(c, db, events);
         }
 
         /** Inserts a new card or updates an existing one; {@code isNew} says which. */
@@ -448,7 +370,7 @@ public final class SinkStore implements AutoCloseable {
                     }
                     ps.executeBatch();
                 } catch (SQLException ex) {
-                    if (isDuplicateKey(ex)) {
+                    if (Rows.isDuplicateKey(ex)) {
                         throw new Conflict("of a batch of new cards", ex);
                     }
                     throw ex;
@@ -492,12 +414,7 @@ public final class SinkStore implements AutoCloseable {
         }
 
         public Optional<StoredEvent> event(String eventId) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(EVENT_COLUMNS + " WHERE event_id = ?")) {
-                ps.setString(1, eventId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Optional.of(eventRow(rs)) : Optional.empty();
-                }
-            }
+            return EventRows.read(c, eventId);
         }
 
         public Optional<StoredCard> card(String cardId) throws SQLException {
@@ -514,16 +431,8 @@ public final class SinkStore implements AutoCloseable {
             }
         }
 
-        private static final String EVENT_COLUMNS = "SELECT event_id, device_id, seq, card_id, program_id, kind, "
-                + "device_time, received_at, clock_synced, outcome, reason FROM events";
         private static final String CARD_COLUMNS = "SELECT card_id, program_id, stamps, rewards_available, "
                 + "rewards_earned_total, last_stamp_at, first_seen_at FROM cards";
-
-        private static StoredEvent eventRow(ResultSet rs) throws SQLException {
-            return new StoredEvent(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
-                    rs.getString(6), instant(rs, 7), instant(rs, 8), rs.getBoolean(9), AckOutcome.valueOf(rs.getString(10)),
-                    rs.getString(11));
-        }
 
         private static StoredCard cardRow(ResultSet rs) throws SQLException {
             return new StoredCard(rs.getString(1), rs.getString(2), new CardBalance(rs.getInt(3), rs.getInt(4), rs.getInt(5)),
