@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 
-/** The small JDBC helpers the row groups of the store ({@link EventRows}, {@link DeviceRows}) share. */
+/** The small JDBC helpers the row groups of the store ({@link CardRows}, {@link EventRows}, {@link DeviceRows}) share. */
 final class Rows {
     private Rows() {}
 

@@ -1,31 +1,26 @@
 package app.sevenstamp.autopilot.sink.store;
 
-import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import org.tinylog.Logger;
 
 /**
  * The sink's store: cards, every decided event, and the last sequence number per device, on a
- * {@link Database} (an H2 file for one box, PostgreSQL for several instances). The SQL here is the
- * same on both; the few differences live in the {@link Database} implementations.
+ * {@link Database} (an H2 file for one box, PostgreSQL for several instances). The SQL is the same
+ * on both; the few differences live in the {@link Database} implementations. This class owns the
+ * transactions and the pooled reads; the SQL of each row group lives in a package-private class it
+ * delegates to: {@link CardRows}, {@link EventRows}, {@link DeviceRows} (devices and their gaps).
  *
  * <p>Threading: thread-safe. Each call takes its own pooled connection; writes go through
  * {@link #transaction}, reads are single statements. The duplicate check rests on the primary key
@@ -132,7 +127,7 @@ public final class SinkStore implements AutoCloseable {
     }
 
     public Optional<StoredCard> card(String cardId) {
-        return read(c -> new Tx(c, db).card(cardId, false));
+        return read(c -> CardRows.read(c, cardId, false));
     }
 
     public Optional<StoredEvent> event(String eventId) {
@@ -250,24 +245,7 @@ public final class SinkStore implements AutoCloseable {
          * {@link Conflict} or a deadlock the store retries.
          */
         public Map<String, StoredCard> lockAndReadCards(Collection<String> cardIds) throws SQLException {
-            List<String> sorted = new ArrayList<>(new TreeSet<>(cardIds));
-            Map<String, StoredCard> out = new HashMap<>();
-            if (sorted.isEmpty()) {
-                return out;
-            }
-            try (PreparedStatement ps = c.prepareStatement(CARD_COLUMNS + " WHERE card_id IN (" + marks(sorted.size())
-                    + ") ORDER BY card_id FOR UPDATE")) {
-                for (int i = 0; i < sorted.size(); i++) {
-                    ps.setString(i + 1, sorted.get(i));
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        StoredCard card = cardRow(rs);
-                        out.put(card.cardId(), card);
-                    }
-                }
-            }
-            return out;
+            return CardRows.lockAndRead(c, cardIds);
         }
 
         /** The stored events among these ids, by id: one round trip for the duplicate check of a whole batch. */
@@ -275,13 +253,9 @@ public final class SinkStore implements AutoCloseable {
             return EventRows.read(c, eventIds);
         }
 
-        private static String marks(int n) {
-            return String.join(", ", java.util.Collections.nCopies(n, "?"));
-        }
-
         /** The card, locked until the end of the transaction; empty when it has no row yet. */
         public Optional<StoredCard> lockCard(String cardId) throws SQLException {
-            return card(cardId, true);
+            return CardRows.read(c, cardId, true);
         }
 
         /**
@@ -304,47 +278,7 @@ public final class SinkStore implements AutoCloseable {
 
         /** Inserts a new card or updates an existing one; {@code isNew} says which. */
         public void saveCard(StoredCard card, boolean isNew) throws SQLException {
-            if (isNew) {
-                try (PreparedStatement ps = c.prepareStatement(INSERT_CARD)) {
-                    bindNewCard(ps, card);
-                    ps.executeUpdate();
-                } catch (SQLException ex) {
-                    if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                        throw new Conflict(card.cardId(), ex);
-                    }
-                    throw ex;
-                }
-                return;
-            }
-            try (PreparedStatement ps = c.prepareStatement(UPDATE_CARD)) {
-                bindCardUpdate(ps, card);
-                if (ps.executeUpdate() != 1) {
-                    throw new SQLException("card " + card.cardId() + " vanished during its own transaction");
-                }
-            }
-        }
-
-        private static final String INSERT_CARD = "INSERT INTO cards (card_id, program_id, stamps, rewards_available, "
-                + "rewards_earned_total, last_stamp_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-        private static final String UPDATE_CARD = "UPDATE cards SET stamps = ?, rewards_available = ?, "
-                + "rewards_earned_total = ?, last_stamp_at = ? WHERE card_id = ?";
-
-        private static void bindNewCard(PreparedStatement ps, StoredCard card) throws SQLException {
-            ps.setString(1, card.cardId());
-            ps.setString(2, card.programId());
-            ps.setInt(3, card.balance().stamps());
-            ps.setInt(4, card.balance().rewardsAvailable());
-            ps.setInt(5, card.balance().rewardsEarnedTotal());
-            ps.setObject(6, utc(card.lastStampAt()));
-            ps.setObject(7, utc(card.firstSeenAt()));
-        }
-
-        private static void bindCardUpdate(PreparedStatement ps, StoredCard card) throws SQLException {
-            ps.setInt(1, card.balance().stamps());
-            ps.setInt(2, card.balance().rewardsAvailable());
-            ps.setInt(3, card.balance().rewardsEarnedTotal());
-            ps.setObject(4, utc(card.lastStampAt()));
-            ps.setString(5, card.cardId());
+            CardRows.save(c, card, isNew);
         }
 
         /**
@@ -353,43 +287,7 @@ public final class SinkStore implements AutoCloseable {
          * first is a {@link Conflict}, an existing row that is gone is an error.
          */
         public void saveCards(Collection<StoredCard> cards, java.util.function.Predicate<String> isNew) throws SQLException {
-            List<StoredCard> inserts = new ArrayList<>();
-            List<StoredCard> updates = new ArrayList<>();
-            TreeMap<String, StoredCard> byId = new TreeMap<>();
-            for (StoredCard card : cards) {
-                byId.put(card.cardId(), card);
-            }
-            for (StoredCard card : byId.values()) {
-                (isNew.test(card.cardId()) ? inserts : updates).add(card);
-            }
-            if (!inserts.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement(INSERT_CARD)) {
-                    for (StoredCard card : inserts) {
-                        bindNewCard(ps, card);
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                } catch (SQLException ex) {
-                    if (Rows.isDuplicateKey(ex)) {
-                        throw new Conflict("of a batch of new cards", ex);
-                    }
-                    throw ex;
-                }
-            }
-            if (!updates.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement(UPDATE_CARD)) {
-                    for (StoredCard card : updates) {
-                        bindCardUpdate(ps, card);
-                        ps.addBatch();
-                    }
-                    int[] counts = ps.executeBatch();
-                    for (int i = 0; i < counts.length; i++) {
-                        if (counts[i] != 1 && counts[i] != Statement.SUCCESS_NO_INFO) {
-                            throw new SQLException("card " + updates.get(i).cardId() + " vanished during its own transaction");
-                        }
-                    }
-                }
-            }
+            CardRows.saveAll(c, cards, isNew);
         }
 
         /**
@@ -418,38 +316,7 @@ public final class SinkStore implements AutoCloseable {
         }
 
         public Optional<StoredCard> card(String cardId) throws SQLException {
-            return card(cardId, false);
-        }
-
-        private Optional<StoredCard> card(String cardId, boolean forUpdate) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(CARD_COLUMNS + " WHERE card_id = ?"
-                    + (forUpdate ? " FOR UPDATE" : ""))) {
-                ps.setString(1, cardId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Optional.of(cardRow(rs)) : Optional.empty();
-                }
-            }
-        }
-
-        private static final String CARD_COLUMNS = "SELECT card_id, program_id, stamps, rewards_available, "
-                + "rewards_earned_total, last_stamp_at, first_seen_at FROM cards";
-
-        private static StoredCard cardRow(ResultSet rs) throws SQLException {
-            return new StoredCard(rs.getString(1), rs.getString(2), new CardBalance(rs.getInt(3), rs.getInt(4), rs.getInt(5)),
-                    instant(rs, 6), instant(rs, 7));
-        }
-
-        private static OffsetDateTime utc(Instant at) {
-            return at == null ? null : at.atOffset(ZoneOffset.UTC);
-        }
-
-        private static Instant instant(ResultSet rs, int column) throws SQLException {
-            OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
-            return t == null ? null : t.toInstant();
-        }
-
-        private static String clip(String s, int max) {
-            return s == null || s.length() <= max ? s : s.substring(0, max);
+            return CardRows.read(c, cardId, false);
         }
 
         /** Another writer created the same row first; the whole transaction is retried. */
