@@ -1,32 +1,26 @@
 package app.sevenstamp.autopilot.sink.store;
 
-import app.sevenstamp.autopilot.protocol.AckOutcome;
-import app.sevenstamp.autopilot.sink.loyalty.CardBalance;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import org.tinylog.Logger;
 
 /**
  * The sink's store: cards, every decided event, and the last sequence number per device, on a
- * {@link Database} (an H2 file for one box, PostgreSQL for several instances). The SQL here is the
- * same on both; the few differences live in the {@link Database} implementations.
+ * {@link Database} (an H2 file for one box, PostgreSQL for several instances). The SQL is the same
+ * on both; the few differences live in the {@link Database} implementations. This class owns the
+ * transactions and the pooled reads; the SQL of each row group lives in a package-private class it
+ * delegates to: {@link CardRows}, {@link EventRows}, {@link DeviceRows} (devices and their gaps).
  *
  * <p>Threading: thread-safe. Each call takes its own pooled connection; writes go through
  * {@link #transaction}, reads are single statements. The duplicate check rests on the primary key
@@ -133,40 +127,20 @@ public final class SinkStore implements AutoCloseable {
     }
 
     public Optional<StoredCard> card(String cardId) {
-        return read(c -> new Tx(c, db).card(cardId, false));
+        return read(c -> CardRows.read(c, cardId, false));
     }
 
     public Optional<StoredEvent> event(String eventId) {
-        return read(c -> new Tx(c, db).event(eventId));
+        return read(c -> EventRows.read(c, eventId));
     }
 
     public OptionalLong lastSeq(String deviceId) {
-        return read(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT last_seq FROM devices WHERE device_id = ?")) {
-                ps.setString(1, deviceId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
-                }
-            }
-        });
+        return read(c -> DeviceRows.lastSeq(c, deviceId));
     }
 
     /** The open gaps of one device, lowest first. */
     public List<SeqGap> gaps(String deviceId) {
-        return read(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT from_seq, to_seq, detected_at FROM device_gaps "
-                    + "WHERE device_id = ? ORDER BY from_seq")) {
-                ps.setString(1, deviceId);
-                List<SeqGap> out = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        OffsetDateTime t = rs.getObject(3, OffsetDateTime.class);
-                        out.add(new SeqGap(deviceId, rs.getLong(1), rs.getLong(2), t.toInstant()));
-                    }
-                }
-                return out;
-            }
-        });
+        return read(c -> DeviceRows.gaps(c, deviceId));
     }
 
     /**
@@ -175,15 +149,7 @@ public final class SinkStore implements AutoCloseable {
      * bounded overflowed, and the metrics route failed on every call ("Numeric value out of range").
      */
     public long[] gapTotals() {
-        return read(c -> {
-            try (Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT COUNT(*), COALESCE(SUM(CAST(to_seq AS DECIMAL(20)) - from_seq + 1), 0) "
-                         + "FROM device_gaps")) {
-                rs.next();
-                java.math.BigDecimal missing = rs.getBigDecimal(2);
-                return new long[] {rs.getLong(1), missing.min(java.math.BigDecimal.valueOf(Long.MAX_VALUE)).longValue()};
-            }
-        });
+        return read(DeviceRows::gapTotals);
     }
 
     /** The highest sequence number stored of each of {@code deviceIds} that the sink has seen; unlocked, may be stale (only ever lower). */
@@ -192,21 +158,7 @@ public final class SinkStore implements AutoCloseable {
             return Map.of();
         }
         List<String> ids = List.copyOf(deviceIds);
-        return read(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT device_id, last_seq FROM devices WHERE device_id IN ("
-                    + String.join(", ", java.util.Collections.nCopies(ids.size(), "?")) + ")")) {
-                for (int i = 0; i < ids.size(); i++) {
-                    ps.setString(i + 1, ids.get(i));
-                }
-                Map<String, Long> out = new HashMap<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.put(rs.getString(1), rs.getLong(2));
-                    }
-                }
-                return out;
-            }
-        });
+        return read(c -> DeviceRows.lastSeqs(c, ids));
     }
 
     public long countEvents() {
@@ -293,54 +245,17 @@ public final class SinkStore implements AutoCloseable {
          * {@link Conflict} or a deadlock the store retries.
          */
         public Map<String, StoredCard> lockAndReadCards(Collection<String> cardIds) throws SQLException {
-            List<String> sorted = new ArrayList<>(new TreeSet<>(cardIds));
-            Map<String, StoredCard> out = new HashMap<>();
-            if (sorted.isEmpty()) {
-                return out;
-            }
-            try (PreparedStatement ps = c.prepareStatement(CARD_COLUMNS + " WHERE card_id IN (" + marks(sorted.size())
-                    + ") ORDER BY card_id FOR UPDATE")) {
-                for (int i = 0; i < sorted.size(); i++) {
-                    ps.setString(i + 1, sorted.get(i));
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        StoredCard card = cardRow(rs);
-                        out.put(card.cardId(), card);
-                    }
-                }
-            }
-            return out;
+            return CardRows.lockAndRead(c, cardIds);
         }
 
         /** The stored events among these ids, by id: one round trip for the duplicate check of a whole batch. */
         public Map<String, StoredEvent> events(Collection<String> eventIds) throws SQLException {
-            List<String> ids = new ArrayList<>(new TreeSet<>(eventIds));
-            Map<String, StoredEvent> out = new HashMap<>();
-            if (ids.isEmpty()) {
-                return out;
-            }
-            try (PreparedStatement ps = c.prepareStatement(EVENT_COLUMNS + " WHERE event_id IN (" + marks(ids.size()) + ")")) {
-                for (int i = 0; i < ids.size(); i++) {
-                    ps.setString(i + 1, ids.get(i));
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        StoredEvent e = eventRow(rs);
-                        out.put(e.eventId(), e);
-                    }
-                }
-            }
-            return out;
-        }
-
-        private static String marks(int n) {
-            return String.join(", ", java.util.Collections.nCopies(n, "?"));
+            return EventRows.read(c, eventIds);
         }
 
         /** The card, locked until the end of the transaction; empty when it has no row yet. */
         public Optional<StoredCard> lockCard(String cardId) throws SQLException {
-            return card(cardId, true);
+            return CardRows.read(c, cardId, true);
         }
 
         /**
@@ -348,15 +263,7 @@ public final class SinkStore implements AutoCloseable {
          * decides, so a concurrent writer of the same id cannot slip past.
          */
         public boolean insertEvent(StoredEvent e) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(insertEventSql())) {
-                bindEvent(ps, e);
-                return ps.executeUpdate() == 1;
-            } catch (SQLException ex) {
-                if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                    return false;
-                }
-                throw ex;
-            }
+            return EventRows.insert(c, db, e);
         }
 
         /**
@@ -366,105 +273,12 @@ public final class SinkStore implements AutoCloseable {
          * the primary key still decides and no event counts twice.
          */
         public void insertEvents(List<StoredEvent> events) throws SQLException {
-            if (events.isEmpty()) {
-                return;
-            }
-            try (PreparedStatement ps = c.prepareStatement(insertEventSql())) {
-                for (StoredEvent e : events) {
-                    bindEvent(ps, e);
-                    ps.addBatch();
-                }
-                int[] counts = ps.executeBatch();
-                for (int i = 0; i < counts.length; i++) {
-                    if (counts[i] == 0) {
-                        throw new Conflict(events.get(i).eventId(), null);
-                    }
-                    if (counts[i] != 1) {
-                        throw new SQLException("inserting event " + events.get(i).eventId() + " reported " + counts[i]
-                                + " rows (a JDBC batch option that hides the row counts?)");
-                    }
-                }
-            } catch (SQLException ex) {
-                if (isDuplicateKey(ex)) {
-                    throw new Conflict("of a batch of events", ex);
-                }
-                throw ex;
-            }
-        }
-
-        /** H2 reports a failed batch row as the next exception of a BatchUpdateException. */
-        private static boolean isDuplicateKey(SQLException ex) {
-            for (SQLException e = ex; e != null; e = e.getNextException()) {
-                if (DUPLICATE_KEY.equals(e.getSQLState())) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        private String insertEventSql() {
-            return db.insertIgnoringDuplicate("INSERT INTO events (event_id, device_id, seq, card_id, program_id, kind, "
-                    + "device_time, received_at, clock_synced, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    "event_id");
-        }
-
-        private static void bindEvent(PreparedStatement ps, StoredEvent e) throws SQLException {
-            ps.setString(1, e.eventId());
-            ps.setString(2, e.deviceId());
-            ps.setLong(3, e.seq());
-            ps.setString(4, clip(e.cardId(), 160));
-            ps.setString(5, clip(e.programId(), 160));
-            ps.setString(6, e.kind());
-            ps.setObject(7, utc(e.deviceTime()));
-            ps.setObject(8, utc(e.receivedAt()));
-            ps.setBoolean(9, e.clockSynced());
-            ps.setString(10, e.outcome().name());
-            ps.setString(11, e.reason());
+            EventRows.insertAll(c, db, events);
         }
 
         /** Inserts a new card or updates an existing one; {@code isNew} says which. */
         public void saveCard(StoredCard card, boolean isNew) throws SQLException {
-            if (isNew) {
-                try (PreparedStatement ps = c.prepareStatement(INSERT_CARD)) {
-                    bindNewCard(ps, card);
-                    ps.executeUpdate();
-                } catch (SQLException ex) {
-                    if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                        throw new Conflict(card.cardId(), ex);
-                    }
-                    throw ex;
-                }
-                return;
-            }
-            try (PreparedStatement ps = c.prepareStatement(UPDATE_CARD)) {
-                bindCardUpdate(ps, card);
-                if (ps.executeUpdate() != 1) {
-                    throw new SQLException("card " + card.cardId() + " vanished during its own transaction");
-                }
-            }
-        }
-
-        private static final String INSERT_CARD = "INSERT INTO cards (card_id, program_id, stamps, rewards_available, "
-                + "rewards_earned_total, last_stamp_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-        private static final String UPDATE_CARD = "UPDATE cards SET stamps = ?, rewards_available = ?, "
-                + "rewards_earned_total = ?, last_stamp_at = ? WHERE card_id = ?";
-
-        private static void bindNewCard(PreparedStatement ps, StoredCard card) throws SQLException {
-            ps.setString(1, card.cardId());
-            ps.setString(2, card.programId());
-            ps.setInt(3, card.balance().stamps());
-            ps.setInt(4, card.balance().rewardsAvailable());
-            ps.setInt(5, card.balance().rewardsEarnedTotal());
-            ps.setObject(6, utc(card.lastStampAt()));
-            ps.setObject(7, utc(card.firstSeenAt()));
-        }
-
-        private static void bindCardUpdate(PreparedStatement ps, StoredCard card) throws SQLException {
-            ps.setInt(1, card.balance().stamps());
-            ps.setInt(2, card.balance().rewardsAvailable());
-            ps.setInt(3, card.balance().rewardsEarnedTotal());
-            ps.setObject(4, utc(card.lastStampAt()));
-            ps.setString(5, card.cardId());
+            CardRows.save(c, card, isNew);
         }
 
         /**
@@ -473,43 +287,7 @@ public final class SinkStore implements AutoCloseable {
          * first is a {@link Conflict}, an existing row that is gone is an error.
          */
         public void saveCards(Collection<StoredCard> cards, java.util.function.Predicate<String> isNew) throws SQLException {
-            List<StoredCard> inserts = new ArrayList<>();
-            List<StoredCard> updates = new ArrayList<>();
-            TreeMap<String, StoredCard> byId = new TreeMap<>();
-            for (StoredCard card : cards) {
-                byId.put(card.cardId(), card);
-            }
-            for (StoredCard card : byId.values()) {
-                (isNew.test(card.cardId()) ? inserts : updates).add(card);
-            }
-            if (!inserts.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement(INSERT_CARD)) {
-                    for (StoredCard card : inserts) {
-                        bindNewCard(ps, card);
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                } catch (SQLException ex) {
-                    if (isDuplicateKey(ex)) {
-                        throw new Conflict("of a batch of new cards", ex);
-                    }
-                    throw ex;
-                }
-            }
-            if (!updates.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement(UPDATE_CARD)) {
-                    for (StoredCard card : updates) {
-                        bindCardUpdate(ps, card);
-                        ps.addBatch();
-                    }
-                    int[] counts = ps.executeBatch();
-                    for (int i = 0; i < counts.length; i++) {
-                        if (counts[i] != 1 && counts[i] != Statement.SUCCESS_NO_INFO) {
-                            throw new SQLException("card " + updates.get(i).cardId() + " vanished during its own transaction");
-                        }
-                    }
-                }
-            }
+            CardRows.saveAll(c, cards, isNew);
         }
 
         /**
@@ -530,166 +308,15 @@ public final class SinkStore implements AutoCloseable {
          */
         public Map<String, List<SeqNote>> noteDeviceSeqs(Map<String, List<Long>> seqsByDevice, Instant at)
                 throws SQLException {
-            TreeMap<String, List<Long>> devices = new TreeMap<>(seqsByDevice);
-            devices.values().removeIf(List::isEmpty);
-            Map<String, List<SeqNote>> out = new HashMap<>();
-            if (devices.isEmpty()) {
-                return out;
-            }
-            Map<String, Long> lastSeqs = new HashMap<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT device_id, last_seq FROM devices WHERE device_id IN ("
-                    + marks(devices.size()) + ") ORDER BY device_id FOR UPDATE")) {
-                int i = 1;
-                for (String d : devices.keySet()) {
-                    ps.setString(i++, d);
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        lastSeqs.put(rs.getString(1), rs.getLong(2));
-                    }
-                }
-            }
-            // New devices get their row now; then each device's numbers are judged against its highest.
-            Map<String, Long> base = new HashMap<>();
-            GapBook book = new GapBook();
-            for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
-                String deviceId = device.getKey();
-                Long last = lastSeqs.get(deviceId);
-                if (last == null) {
-                    long seq = device.getValue().get(0);
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "INSERT INTO devices (device_id, last_seq, last_event_at) VALUES (?, ?, ?)")) {
-                        ps.setString(1, deviceId);
-                        ps.setLong(2, seq);
-                        ps.setObject(3, utc(at));
-                        ps.executeUpdate();
-                    } catch (SQLException ex) {
-                        if (DUPLICATE_KEY.equals(ex.getSQLState())) {
-                            throw new Conflict(deviceId, ex);
-                        }
-                        throw ex;
-                    }
-                    last = seq;
-                }
-                base.put(deviceId, last);
-            }
-            // The stored gaps can only hold numbers up to the device's highest before the batch.
-            Map<String, long[]> ranges = new TreeMap<>();
-            for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
-                long below = base.get(device.getKey());
-                boolean fresh = !lastSeqs.containsKey(device.getKey());
-                List<Long> seqs = device.getValue();
-                for (int i = fresh ? 1 : 0; i < seqs.size(); i++) {
-                    long seq = seqs.get(i);
-                    if (seq <= below) {
-                        long[] r = ranges.computeIfAbsent(device.getKey(), d -> new long[] {seq, seq});
-                        r[0] = Math.min(r[0], seq);
-                        r[1] = Math.max(r[1], seq);
-                    }
-                }
-            }
-            book.load(c, ranges);
-            Map<String, Long> raised = new TreeMap<>();
-            for (Map.Entry<String, List<Long>> device : devices.entrySet()) {
-                String deviceId = device.getKey();
-                List<Long> seqs = device.getValue();
-                List<SeqNote> notes = new ArrayList<>(seqs.size());
-                out.put(deviceId, notes);
-                int from = 0;
-                if (!lastSeqs.containsKey(deviceId)) {
-                    long seq = seqs.get(0);
-                    notes.add(seq > 1 ? new SeqNote(book.open(new SeqGap(deviceId, 1, seq - 1, at)), null) : SeqNote.NONE);
-                    from = 1;
-                }
-                long highest = base.get(deviceId);
-                for (int i = from; i < seqs.size(); i++) {
-                    long seq = seqs.get(i);
-                    notes.add(step(book, deviceId, highest, seq, at));
-                    highest = Math.max(highest, seq);
-                }
-                if (from < seqs.size()) {
-                    raised.put(deviceId, highest);
-                }
-            }
-            book.write(c);
-            if (!raised.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement("UPDATE devices SET last_seq = GREATEST(last_seq, ?), "
-                        + "last_event_at = ? WHERE device_id = ?")) {
-                    for (Map.Entry<String, Long> d : raised.entrySet()) {
-                        ps.setLong(1, d.getValue());
-                        ps.setObject(2, utc(at));
-                        ps.setString(3, d.getKey());
-                        ps.addBatch();
-                    }
-                    ps.executeBatch();
-                }
-            }
-            return out;
-        }
-
-        /** One number against the highest before it: opens a gap, fills one, or is the next. */
-        private static SeqNote step(GapBook book, String deviceId, long last, long seq, Instant at) {
-            if (seq > last + 1) {
-                return new SeqNote(book.open(new SeqGap(deviceId, last + 1, seq - 1, at)), null);
-            }
-            if (seq > last) {
-                return SeqNote.NONE;
-            }
-            SeqGap hit = book.fill(deviceId, seq);
-            // none: an old number outside any gap, e.g. a gateway whose counter restarted
-            return hit == null ? SeqNote.NONE : new SeqNote(null, hit);
+            return DeviceRows.note(c, seqsByDevice, at);
         }
 
         public Optional<StoredEvent> event(String eventId) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(EVENT_COLUMNS + " WHERE event_id = ?")) {
-                ps.setString(1, eventId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Optional.of(eventRow(rs)) : Optional.empty();
-                }
-            }
+            return EventRows.read(c, eventId);
         }
 
         public Optional<StoredCard> card(String cardId) throws SQLException {
-            return card(cardId, false);
-        }
-
-        private Optional<StoredCard> card(String cardId, boolean forUpdate) throws SQLException {
-            try (PreparedStatement ps = c.prepareStatement(CARD_COLUMNS + " WHERE card_id = ?"
-                    + (forUpdate ? " FOR UPDATE" : ""))) {
-                ps.setString(1, cardId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Optional.of(cardRow(rs)) : Optional.empty();
-                }
-            }
-        }
-
-        private static final String EVENT_COLUMNS = "SELECT event_id, device_id, seq, card_id, program_id, kind, "
-                + "device_time, received_at, clock_synced, outcome, reason FROM events";
-        private static final String CARD_COLUMNS = "SELECT card_id, program_id, stamps, rewards_available, "
-                + "rewards_earned_total, last_stamp_at, first_seen_at FROM cards";
-
-        private static StoredEvent eventRow(ResultSet rs) throws SQLException {
-            return new StoredEvent(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
-                    rs.getString(6), instant(rs, 7), instant(rs, 8), rs.getBoolean(9), AckOutcome.valueOf(rs.getString(10)),
-                    rs.getString(11));
-        }
-
-        private static StoredCard cardRow(ResultSet rs) throws SQLException {
-            return new StoredCard(rs.getString(1), rs.getString(2), new CardBalance(rs.getInt(3), rs.getInt(4), rs.getInt(5)),
-                    instant(rs, 6), instant(rs, 7));
-        }
-
-        private static OffsetDateTime utc(Instant at) {
-            return at == null ? null : at.atOffset(ZoneOffset.UTC);
-        }
-
-        private static Instant instant(ResultSet rs, int column) throws SQLException {
-            OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
-            return t == null ? null : t.toInstant();
-        }
-
-        private static String clip(String s, int max) {
-            return s == null || s.length() <= max ? s : s.substring(0, max);
+            return CardRows.read(c, cardId, false);
         }
 
         /** Another writer created the same row first; the whole transaction is retried. */
