@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.sink;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampAck;
@@ -21,6 +20,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
@@ -28,10 +29,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A broker that hands the sink more than its ingest queue holds (Mosquitto 2.0.11 sends everything
- * queued for the session once the sink has PUBACKed anything, whatever max_inflight_messages says), a
+ * A broker that hands the sink more than its ingest queue holds (an in-flight limit above the queue's size;
+ * Mosquitto 2.0.11 also sends everything queued once the sink has PUBACKed anything), a
  * box that sends 18,500 stamps at once (more than the queue's 16,384), and a slow database (1 ms per
- * stored event). The sink must never stop reading from the broker
+ * stored event) that holds the first insert until the queue has overflowed. The sink must never stop reading from the broker
  * (Paho's one callback thread also completes the answers; when it waited for queue space, answers and
  * PUBACKs stalled, seen with 1,000 simulated boxes): what does not fit is let go unanswered and counted,
  * and the box's resends (every 10 s for what is unanswered, as the outbox does) bring every stamp in,
@@ -46,7 +47,7 @@ class IngestSheddingIT {
     @Test
     void aFloodBeyondTheQueueIsShedAndResentNeverStalled() throws Exception {
         try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"),
-                "allow_anonymous true\nmax_inflight_messages 5000\nmax_queued_messages 100000\n");
+                "allow_anonymous true\nmax_inflight_messages 20000\nmax_queued_messages 100000\n");
                 SinkServer sink = TestSink.in(dir).vectorKey().broker(broker.url()).program("coffee", 100).start()) {
             try (Connection c = sink.store().connection(); Statement st = c.createStatement()) {
                 st.execute("CREATE TRIGGER slow_inserts BEFORE INSERT ON events FOR EACH ROW CALL \""
@@ -72,6 +73,13 @@ class IngestSheddingIT {
             for (StampEvent e : events) {
                 box.publish(topics.stamps("counter-1"), codec.encode(e), 1, false);
             }
+            // The database holds the first insert until the queue has overflowed: a fast machine's ingest must not
+            // empty the queue meanwhile (a CI run on a quiet machine kept up with the flood and shed nothing). The
+            // sink PUBACKs only what it stored, so the broker's in-flight limit (20,000) is what lets the whole
+            // flood through to a sink that answers nothing yet.
+            await("the flood overflows the queue and is shed, not waited for").atMost(Duration.ofMinutes(2))
+                    .until(() -> sink.metrics().shed() > 0);
+            SlowInserts.HOLD.countDown();
             await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(10)).until(() -> {
                 for (StampEvent e : events) {
                     if (!answered.contains(e.eventId())) {
@@ -80,7 +88,6 @@ class IngestSheddingIT {
                 }
                 return answered.size() == EVENTS;
             });
-            assertTrue(sink.metrics().shed() > 0, "the flood overflowed the queue and was shed, not waited for");
             assertEquals(EVENTS, sink.store().countEvents(), "every stamp stored once");
             assertEquals(EVENTS, sink.metrics().accepted());
             box.disconnect(500);
@@ -90,9 +97,13 @@ class IngestSheddingIT {
 
     /** H2 calls this for each inserted event: a slow disk. */
     public static final class SlowInserts implements org.h2.api.Trigger {
+        /** Released once the queue has overflowed; until then an insert waits (3 minutes at most). */
+        static final CountDownLatch HOLD = new CountDownLatch(1);
+
         @Override
         public void fire(Connection conn, Object[] oldRow, Object[] newRow) {
             try {
+                HOLD.await(3, TimeUnit.MINUTES);
                 Thread.sleep(1);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
