@@ -157,7 +157,7 @@ public final class Gateway implements AutoCloseable {
                 config.location(), feedback, env.clock(), env.ticker(), config.vouchers().answerTimeout(), config.outboxDir());
         vouchers.attach();
         StampPipeline pipeline = new StampPipeline(cards, guard, factory, outbox, feedback,
-                uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT, vouchers::scan);
+                uplink::isConnected, uplink::wake, SCAN_QUEUE, STORE_TIMEOUT, vouchers::scan, env.ticker());
         ScannerState scannerState = new ScannerState("starting");
         ScanSource scanner = scanSource(config, env, pipeline, feedback, scannerState);
         // the status reports the scanner's phase (ready, searching, lost) with its device and losses

@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.Decision;
 import app.sevenstamp.autopilot.gateway.support.Excerpt;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
 import app.sevenstamp.autopilot.protocol.EventKind;
@@ -70,6 +71,7 @@ public final class StampPipeline implements AutoCloseable {
     private final Duration storeTimeout;
     /** Where a scan that looks like a voucher goes instead of the outbox; null: to the policy like any scan. */
     private final Consumer<String> vouchers;
+    private final Ticker ticker;
     private final BlockingQueue<Frame> queue;
     private final int capacity;
     private final AtomicLong dropped = new AtomicLong();
@@ -77,20 +79,10 @@ public final class StampPipeline implements AutoCloseable {
     private volatile boolean overflowing;
     private final Thread thread;
     private volatile boolean closing;
-    /** System.nanoTime() when the scan in work was taken from the queue; 0 while idle (for the health check). */
+    /** The ticker's time when the scan in work was taken from the queue; 0 while idle (for the health check). */
     private volatile long busySince;
     /** The outbox alarm state after the previous stamp; pipeline thread only. */
     private OutboxHealth lastHealth = OutboxHealth.OK;
-
-    /**
-     * @param online   whether the uplink is connected right now (ACCEPTED versus ACCEPTED_OFFLINE)
-     * @param appended called after each durable append, to wake the uplink
-     */
-    public StampPipeline(ScanPolicy policy, StampFactory factory, Outbox outbox, Feedback feedback,
-            BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout) {
-        this(() -> policy, new CounterGuard(), factory, outbox, feedback, online, appended, capacity, storeTimeout, null);
-        Objects.requireNonNull(policy, "policy");
-    }
 
     /**
      * @param policy   the policy in force, read once per scan
@@ -98,11 +90,15 @@ public final class StampPipeline implements AutoCloseable {
      * @param vouchers takes each scan that {@link VoucherCode#looksLikeVoucher looks like a voucher} (redeemed
      *                 online, never stored as a stamp), on the pipeline thread; it must not wait. Null: such a
      *                 scan goes to the policy like any other
+     * @param online   whether the uplink is connected right now (ACCEPTED versus ACCEPTED_OFFLINE)
+     * @param appended called after each durable append, to wake the uplink
+     * @param ticker   times each scan in work, for the stuck-scan health check and the log
      */
     public StampPipeline(Supplier<ScanPolicy> policy, CounterGuard guard, StampFactory factory, Outbox outbox,
             Feedback feedback, BooleanSupplier online, Runnable appended, int capacity, Duration storeTimeout,
-            Consumer<String> vouchers) {
+            Consumer<String> vouchers, Ticker ticker) {
         this.vouchers = vouchers;
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.guard = Objects.requireNonNull(guard, "guard");
         this.factory = Objects.requireNonNull(factory, "factory");
@@ -152,8 +148,8 @@ public final class StampPipeline implements AutoCloseable {
             return closing ? null : "the stamp-pipeline thread has ended";
         }
         long since = busySince;
-        if (since != 0 && System.nanoTime() - since > stuckAfter.toNanos()) {
-            return "one scan has been in work for " + (System.nanoTime() - since) / 1_000_000 + " ms (limit "
+        if (since != 0 && ticker.nanoTime() - since > stuckAfter.toNanos()) {
+            return "one scan has been in work for " + (ticker.nanoTime() - since) / 1_000_000 + " ms (limit "
                     + stuckAfter.toMillis() + " ms); " + queue.size() + " scan(s) waiting";
         }
         return null;
@@ -181,7 +177,7 @@ public final class StampPipeline implements AutoCloseable {
             if (stop == 0) {
                 return;
             }
-            busySince = Math.max(1, System.nanoTime());
+            busySince = Math.max(1, ticker.nanoTime());
             try {
                 processBurst(stop < 0 ? burst : burst.subList(0, stop));
             } finally {
@@ -276,7 +272,7 @@ public final class StampPipeline implements AutoCloseable {
     /** Hands every waiting stamp to the outbox at once, then gives each its feedback in order; empties the list. */
     private void finish(List<Pending> pending) {
         for (Pending p : pending) {
-            p.start = System.nanoTime();
+            p.start = ticker.nanoTime();
             p.append = outbox.append(p.draft);
         }
         for (Pending p : pending) {
@@ -291,7 +287,7 @@ public final class StampPipeline implements AutoCloseable {
     }
 
     private void store(Pending p) {
-        busySince = Math.max(1, System.nanoTime()); // each scan of a burst gets its own time before it counts as stuck
+        busySince = Math.max(1, ticker.nanoTime()); // each scan of a burst gets its own time before it counts as stuck
         StampDraft draft = p.draft;
         String card = p.card;
         CompletableFuture<StoredEvent> append = p.append;
@@ -333,7 +329,7 @@ public final class StampPipeline implements AutoCloseable {
         }
         lastHealth = health;
         Logger.info("stamp seq={} {} stored in {} ms{}", stored.seq(), card,
-                (System.nanoTime() - p.start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
+                (ticker.nanoTime() - p.start) / 1_000_000, connected ? "" : " (offline: sent when the broker is back)");
     }
 
     /**

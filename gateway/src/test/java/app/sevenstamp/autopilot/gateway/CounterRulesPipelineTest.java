@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
@@ -54,7 +55,7 @@ class CounterRulesPipelineTest {
         StampFactory factory = new StampFactory("counter-1", "shop-12", clock, System::nanoTime, "boot", () -> true);
         ScanPolicy policy = new ScanPolicy(Vectors.verifier(), Set.of());
         pipeline = new StampPipeline(() -> policy, guard, factory, outbox, feedback, () -> false, () -> { }, 16,
-                Duration.ofSeconds(5), null);
+                Duration.ofSeconds(5), null, Ticker.SYSTEM);
         for (String code : queued) {
             pipeline.accept(new Frame.Text(code));
         }

@@ -8,8 +8,10 @@ import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
+import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
@@ -19,8 +21,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -74,8 +76,9 @@ class StampPipelineTest {
     private StampPipeline pipeline(int capacity, Duration storeTimeout) {
         StampFactory factory = new StampFactory("counter-1", "shop-12", Clock.fixed(NOW, ZoneOffset.UTC),
                 () -> 42_000_000L, BOOT, () -> true);
-        return new StampPipeline(new ScanPolicy(Vectors.verifier(), Set.of("coffee", "bakery-7")), factory, outbox,
-                feedback, online::get, appended::incrementAndGet, capacity, storeTimeout);
+        ScanPolicy policy = new ScanPolicy(Vectors.verifier(), Set.of("coffee", "bakery-7"));
+        return new StampPipeline(() -> policy, new CounterGuard(), factory, outbox, feedback, online::get,
+                appended::incrementAndGet, capacity, storeTimeout, null, Ticker.SYSTEM);
     }
 
     /** Replaces the started pipeline with one that gives up on the outbox after {@code storeTimeout}. */

@@ -110,7 +110,7 @@ class VoucherRedeemIT {
         StampFactory factory = new StampFactory(DEVICE, LOCATION, Clock.systemUTC(), Ticker.SYSTEM, "boot-v", () -> true);
         ScanPolicy policy = new ScanPolicy(Vectors.verifier(), Set.of("coffee", "bakery-7"));
         pipeline = new StampPipeline(() -> policy, new CounterGuard(), factory, outbox, feedback, uplink::isConnected,
-                uplink::wake, 64, Duration.ofSeconds(5), desk::scan);
+                uplink::wake, 64, Duration.ofSeconds(5), desk::scan, Ticker.SYSTEM);
         uplink.start();
         pipeline.start();
     }
