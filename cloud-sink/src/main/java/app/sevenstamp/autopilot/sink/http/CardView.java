@@ -26,11 +26,6 @@ record CardView(
         vouchers = List.copyOf(vouchers);
     }
 
-    /** Without vouchers. */
-    public CardView(String cardId, String programId, String programName, int stamps, int stampsRequired,
-            int rewardsAvailable, String lastStampAt) {
-        this(cardId, programId, programName, stamps, stampsRequired, rewardsAvailable, lastStampAt, List.of());
-    }
 
     static CardView of(StoredCard card, Program program) {
         return of(card, program, List.of());

@@ -81,16 +81,7 @@ public final class EventProcessor {
     /** Inside it: each event against its card. */
     private final CardJudge judge;
 
-    /** Takes events from every device. */
-    public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
-            SinkMetrics metrics, Clock clock, WireCodec codec) {
-        this(topics, verifier, programs, store, metrics, clock, codec, DeviceGate.ANY);
-    }
 
-    public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,
-            SinkMetrics metrics, Clock clock, WireCodec codec, DeviceGate devices) {
-        this(topics, verifier, programs, store, metrics, clock, codec, devices, LedgerHook.NONE);
-    }
 
     /** @param ledgerHook told of every ledger line an accepted event appends, inside its transaction (vouchers) */
     public EventProcessor(Topics topics, CardVerifier verifier, Map<String, Program> programs, SinkStore store,

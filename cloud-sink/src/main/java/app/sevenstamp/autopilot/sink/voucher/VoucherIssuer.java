@@ -91,20 +91,7 @@ public final class VoucherIssuer implements LedgerHook {
     private final Set<String> programIds;
     private final LedgerHook goodwillLines;
 
-    /** Without card codes: a goodwill voucher can be bound only to a card the sink knows. */
-    public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
-            Clock clock, SecureRandom random) {
-        this(store, pool, plans, metrics, clock, random, new CardVerifier(Map.of()), Set.of());
-    }
 
-    /**
-     * @param cards      checks a goodwill voucher's card code: the sink's own card key, as the ingest checks stamps
-     * @param programIds the programs the sink runs: a verified card of another program is refused
-     */
-    public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,
-            Clock clock, SecureRandom random, CardVerifier cards, Set<String> programIds) {
-        this(store, pool, plans, metrics, clock, random, cards, programIds, LedgerHook.NONE);
-    }
 
     /** @param goodwillLines told of a goodwill voucher's line, in its transaction (wallet pass updates) */
     public VoucherIssuer(SinkStore store, PosCodePool pool, Map<String, VoucherPlan> plans, VoucherMetrics metrics,

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.config.VoucherPlan;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.FuzzStores;
 import app.sevenstamp.autopilot.sink.voucher.PosCodePool;
 import app.sevenstamp.autopilot.sink.voucher.Voucher;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
-import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -44,7 +45,7 @@ class GoodwillBodyFuzzTest {
             VoucherMetrics metrics = new VoucherMetrics();
             issuer = new VoucherIssuer(store, new PosCodePool(store, null, 0, metrics),
                     Map.of("coffee", new VoucherPlan("Free coffee", Duration.ofDays(90))), metrics, new MutableClock(NOW),
-                    new SecureRandom(), Vectors.verifier(), Set.of("coffee"));
+                    new SecureRandom(), Vectors.verifier(), Set.of("coffee"), LedgerHook.NONE);
         }
         return issuer;
     }

@@ -11,23 +11,25 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
+import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
+import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import app.sevenstamp.autopilot.sink.loyalty.LedgerType;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampDecision;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
+import app.sevenstamp.autopilot.sink.testing.TestIds;
 import app.sevenstamp.autopilot.sink.voucher.PosCodePool;
 import app.sevenstamp.autopilot.sink.voucher.VoucherIssuer;
 import app.sevenstamp.autopilot.sink.voucher.VoucherMetrics;
-import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import app.sevenstamp.autopilot.sink.voucher.VoucherStore;
-import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -39,6 +41,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,7 +97,7 @@ class BatchEquivalenceTest {
             VoucherMetrics voucherMetrics = new VoucherMetrics();
             VoucherIssuer issuer = new VoucherIssuer(store, new PosCodePool(store, null, 1, voucherMetrics),
                     Map.of("coffee", new VoucherPlan("Free coffee", Duration.ofDays(90))), voucherMetrics, clock,
-                    new SecureRandom());
+                    new SecureRandom(), new CardVerifier(Map.of()), Set.of(), LedgerHook.NONE);
             processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE), store, metrics, clock,
                     codec, DeviceGate.ANY, issuer);
         }

@@ -77,7 +77,7 @@ class BatchIngestTest {
         fixture = backend.fixture(dir);
         store = fixture.open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE), store, metrics,
-                Clock.fixed(T0.plus(Duration.ofDays(1)), ZoneOffset.UTC), codec);
+                Clock.fixed(T0.plus(Duration.ofDays(1)), ZoneOffset.UTC), codec, DeviceGate.ANY, LedgerHook.NONE);
     }
 
     @AfterEach

@@ -15,6 +15,7 @@ import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.Ledger;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -71,9 +72,9 @@ class ConcurrentBatchesTest {
             SinkMetrics m1 = new SinkMetrics();
             SinkMetrics m2 = new SinkMetrics();
             EventProcessor p1 = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", coffee), one, m1,
-                    Clock.systemUTC(), codec);
+                    Clock.systemUTC(), codec, DeviceGate.ANY, LedgerHook.NONE);
             EventProcessor p2 = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", coffee), two, m2,
-                    Clock.systemUTC(), codec);
+                    Clock.systemUTC(), codec, DeviceGate.ANY, LedgerHook.NONE);
             // Instance 1 takes events 0..299, instance 2 takes 100..399, in the opposite order of
             // batches: 100..299 reach both, and the two lock the same cards in overlapping batches.
             List<List<EventProcessor.Message>> first = new ArrayList<>();

@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.DeadLetters.DeadLetter;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +54,7 @@ class DeadLetterTest {
     void open() {
         store = backend.fixture(dir).open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
-                store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), new WireCodec(), DeviceGate.listed(Set.of("counter-1")));
+                store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), new WireCodec(), DeviceGate.listed(Set.of("counter-1")), LedgerHook.NONE);
     }
 
     @AfterEach

@@ -16,6 +16,7 @@ import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -69,7 +70,7 @@ class EventProcessorTest {
     void open() {
         store = fixture.open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
-                store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec);
+                store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec, DeviceGate.ANY, LedgerHook.NONE);
     }
 
     @AfterEach

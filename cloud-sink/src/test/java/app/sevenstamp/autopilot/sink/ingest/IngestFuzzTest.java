@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.FuzzStores;
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -38,7 +39,7 @@ class IngestFuzzTest {
         if (processor == null) {
             SinkStore store = FuzzStores.open("ingest-fuzz");
             processor = new EventProcessor(TOPICS, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
-                    store, new SinkMetrics(), new MutableClock(Instant.parse("2026-11-23T08:00:00Z")), CODEC);
+                    store, new SinkMetrics(), new MutableClock(Instant.parse("2026-11-23T08:00:00Z")), CODEC, DeviceGate.ANY, LedgerHook.NONE);
         }
         return processor;
     }

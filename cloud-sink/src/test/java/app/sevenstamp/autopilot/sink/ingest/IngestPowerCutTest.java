@@ -8,15 +8,16 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
+import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import app.sevenstamp.autopilot.protocol.testing.PowerCutFs;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
-import app.sevenstamp.autopilot.protocol.support.RedoLog;
+import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.H2Snapshot;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -90,7 +91,7 @@ class IngestPowerCutTest {
                 redo.checkpoint(snapshots);
             }
             processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE), store, new SinkMetrics(),
-                    clock, codec);
+                    clock, codec, DeviceGate.ANY, LedgerHook.NONE);
             if (redo.replayInto(processor) > 0 || opened.rebuilt()) {
                 redo.checkpoint(snapshots);
             }

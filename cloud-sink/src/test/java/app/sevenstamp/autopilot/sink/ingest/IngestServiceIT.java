@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.ingest;
 
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -59,7 +60,7 @@ class IngestServiceIT {
         SinkMetrics metrics = new SinkMetrics();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec);
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec, DeviceGate.ANY, LedgerHook.NONE);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(url, "it-sink", null, null,
                     topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
                 assertFalse(ingest.awaitSubscribed(Duration.ofMillis(300)), "no broker yet");
@@ -90,7 +91,7 @@ class IngestServiceIT {
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 StallingProxy proxy = StallingProxy.silentFor(1, broker.url())) {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec);
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec, DeviceGate.ANY, LedgerHook.NONE);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(proxy.url(), "it-sink", null, null,
                     topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
                 // given up after twice Paho's 10 s connection timeout, then at most 1 s of backoff and 10 s to spare

@@ -78,7 +78,7 @@ class RulesAndLedgerTest {
     void open() {
         store = backend.fixture(dir).open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", COFFEE, "bakery", BAKERY), store,
-                metrics, Clock.fixed(T0.plus(Duration.ofDays(400)), ZoneOffset.UTC), codec);
+                metrics, Clock.fixed(T0.plus(Duration.ofDays(400)), ZoneOffset.UTC), codec, DeviceGate.ANY, LedgerHook.NONE);
     }
 
     @AfterEach

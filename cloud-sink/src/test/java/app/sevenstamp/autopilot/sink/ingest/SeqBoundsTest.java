@@ -15,6 +15,7 @@ import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.DeadLetters;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SeqGap;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
@@ -58,7 +59,7 @@ class SeqBoundsTest {
     void setUp() {
         store = backend.fixture(dir).open();
         processor = new EventProcessor(topics, Vectors.verifier(), Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)),
-                store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec);
+                store, metrics, Clock.fixed(NOW, ZoneOffset.UTC), codec, DeviceGate.ANY, LedgerHook.NONE);
     }
 
     @AfterEach

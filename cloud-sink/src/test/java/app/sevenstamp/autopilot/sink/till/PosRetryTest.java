@@ -9,11 +9,13 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.HttpSettings;
 import app.sevenstamp.autopilot.sink.http.PosApi;
+import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.web.Credentials;
 import app.sevenstamp.autopilot.sink.web.Router;
@@ -50,7 +52,7 @@ class PosRetryTest {
         Clock clock = Clock.systemUTC();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, new WireCodec());
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, new WireCodec(), DeviceGate.ANY, LedgerHook.NONE);
             Router router = new Router(new Credentials("admin-token-0123456789abcdefghij", Map.of("shop-1", KEY)));
             new PosApi(new TillDesk(Map.of("shop-1", KEY), processor, null, store, topics, clock, () -> {
                 firstInside.countDown();

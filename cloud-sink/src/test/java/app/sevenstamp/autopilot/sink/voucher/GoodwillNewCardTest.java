@@ -25,6 +25,7 @@ import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
 import app.sevenstamp.autopilot.sink.store.Ledger;
 import app.sevenstamp.autopilot.sink.store.LedgerEntry;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.store.StoredCard;
 import app.sevenstamp.autopilot.sink.testing.Backend;
@@ -96,7 +97,7 @@ class GoodwillNewCardTest {
     private VoucherIssuer issuer(SinkStore s) {
         return new VoucherIssuer(s, new PosCodePool(s, null, 0, metrics), Map.of("coffee",
                 new VoucherPlan("Free coffee", Duration.ofDays(90))), metrics, clock, new SecureRandom(), Vectors.verifier(),
-                Set.of("coffee"));
+                Set.of("coffee"), LedgerHook.NONE);
     }
 
     private EventProcessor processor(SinkStore s, VoucherIssuer hook) {

@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.VoucherPlan;
 import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -39,7 +40,7 @@ class GoodwillStartTest {
         VoucherMetrics metrics = new VoucherMetrics();
         issuer = new VoucherIssuer(store, new PosCodePool(store, null, 0, metrics),
                 Map.of("coffee", new VoucherPlan("Free coffee", Duration.ofDays(90))), metrics, new MutableClock(NOW),
-                new SecureRandom(), Vectors.verifier(), Set.of("coffee"));
+                new SecureRandom(), Vectors.verifier(), Set.of("coffee"), LedgerHook.NONE);
     }
 
     @AfterEach

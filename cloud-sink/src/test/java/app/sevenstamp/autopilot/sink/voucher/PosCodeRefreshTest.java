@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +19,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,7 +56,7 @@ class PosCodeRefreshTest {
         file = dir.resolve("till-codes.txt");
         write("# batch 1\nA-001\nA-002\nA-003\n", T0.minusSeconds(60));
         pool = new PosCodePool(store, file, 2, metrics);
-        issuer = new VoucherIssuer(store, pool, Map.of(), metrics, clock, new SecureRandom());
+        issuer = new VoucherIssuer(store, pool, Map.of(), metrics, clock, new SecureRandom(), new CardVerifier(Map.of()), Set.of(), LedgerHook.NONE);
         assertEquals(3, pool.importFile(clock.instant()));
     }
 

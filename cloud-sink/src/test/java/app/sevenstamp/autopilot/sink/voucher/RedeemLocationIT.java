@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.RedeemOutcome;
 import app.sevenstamp.autopilot.protocol.RedeemRequest;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +56,7 @@ class RedeemLocationIT {
                         topics.allRedeems(), MqttTls.NONE), topics, new Redemptions(store, metrics, clock, LedgerHook.NONE), store,
                         DeviceGate.ANY, fleet, metrics, clock)) {
             VoucherIssuer issuer = new VoucherIssuer(store, new PosCodePool(store, dir.resolve("codes.txt"), 1, metrics),
-                    Map.of(), metrics, clock, new SecureRandom());
+                    Map.of(), metrics, clock, new SecureRandom(), new CardVerifier(Map.of()), Set.of(), LedgerHook.NONE);
             Voucher v = issuer.goodwill(new VoucherIssuer.Goodwill("Cake", null, Duration.ofDays(30), null, "shop-1",
                     "broken machine", "ann"));
             assertTrue(redeem.awaitSubscribed(Duration.ofSeconds(15)));

@@ -14,6 +14,7 @@ import app.sevenstamp.autopilot.protocol.RedeemRequest;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.card.CardVerifier;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.config.VoucherPlan;
@@ -87,7 +88,7 @@ class VoucherStoreTest {
         Files.writeString(codes, "# till codes\nPOS-0001\nPOS-0002\n\nPOS-0003\n", StandardCharsets.UTF_8);
         pool = new PosCodePool(store, codes, 1, metrics);
         issuer = new VoucherIssuer(store, pool, Map.of("coffee", new VoucherPlan("Free coffee", Duration.ofDays(90))),
-                metrics, clock, random);
+                metrics, clock, random, new CardVerifier(Map.of()), Set.of(), LedgerHook.NONE);
         redemptions = new Redemptions(store, metrics, clock, LedgerHook.NONE);
         vouchers = new VoucherStore(store);
     }
@@ -288,7 +289,7 @@ class VoucherStoreTest {
         }
         Redemptions other = new Redemptions(second, metrics, clock, LedgerHook.NONE);
         VoucherIssuer otherIssuer = new VoucherIssuer(second, new PosCodePool(second, dir.resolve("codes.txt"), 1, metrics),
-                Map.of(), metrics, clock, random);
+                Map.of(), metrics, clock, random, new CardVerifier(Map.of()), Set.of(), LedgerHook.NONE);
         Voucher v = goodwill("Cake", Duration.ofDays(30), null, null);
         int threads = 8;
         ExecutorService pool8 = Executors.newFixedThreadPool(threads);

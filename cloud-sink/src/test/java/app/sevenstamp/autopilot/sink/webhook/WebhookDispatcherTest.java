@@ -9,11 +9,13 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.ingest.DeviceGate;
 import app.sevenstamp.autopilot.sink.ingest.EventProcessor;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.metrics.SinkMetrics;
+import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.Backend;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
@@ -87,7 +89,7 @@ class WebhookDispatcherTest {
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                Map.of("coffee", new Program("coffee", "Coffee", 5, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec);
+                Map.of("coffee", new Program("coffee", "Coffee", 5, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, LedgerHook.NONE);
         String code = Vectors.cardText("valid");
         for (int i = 1; i <= 5; i++) {
             processor.process(topics.stamps("counter-1"), codec.encode(new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + i),
@@ -134,7 +136,8 @@ class WebhookDispatcherTest {
         app.sevenstamp.autopilot.sink.voucher.VoucherMetrics metrics = new app.sevenstamp.autopilot.sink.voucher.VoucherMetrics();
         app.sevenstamp.autopilot.sink.voucher.VoucherIssuer issuer = new app.sevenstamp.autopilot.sink.voucher.VoucherIssuer(
                 store, new app.sevenstamp.autopilot.sink.voucher.PosCodePool(store, null, 0, metrics), Map.of(), metrics,
-                clock, new java.security.SecureRandom());
+                clock, new java.security.SecureRandom(), new app.sevenstamp.autopilot.protocol.card.CardVerifier(Map.of()), java.util.Set.of(),
+                LedgerHook.NONE);
         app.sevenstamp.autopilot.sink.voucher.Voucher v = issuer.goodwill(new app.sevenstamp.autopilot.sink.voucher
                 .VoucherIssuer.Goodwill("Cake", null, Duration.ofDays(1), null, null, "sorry", "ann"));
         new app.sevenstamp.autopilot.sink.voucher.Redemptions(store, metrics, clock,
@@ -169,7 +172,7 @@ class WebhookDispatcherTest {
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
         EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                Map.of("coffee", new Program("coffee", "Coffee", 5, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec);
+                Map.of("coffee", new Program("coffee", "Coffee", 5, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, codec, DeviceGate.ANY, LedgerHook.NONE);
         String code = Vectors.cardText("valid");
         java.util.function.IntConsumer stamp = i -> processor.process(topics.stamps("counter-1"), codec.encode(
                 new StampEvent(WireCodec.SCHEMA, TestIds.event("e" + i), "counter-1", i, code, "coffee", "ABCDEFGHJKMNPQRS", "shop-1",

@@ -25,12 +25,6 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
         Objects.requireNonNull(tls, "tls");
     }
 
-    /** Without TLS files (plain TCP, or ssl:// with the JVM's CA store). */
-    public MqttSettings(String url, String topicPrefix, String clientId, String username, String password,
-            Duration keepAlive, int inflight, Duration reconnectMin, Duration reconnectMax) {
-        this(url, topicPrefix, clientId, username, password, keepAlive, inflight, reconnectMin, reconnectMax,
-                MqttTls.NONE);
-    }
 
     /** Never prints the password. */
     @Override

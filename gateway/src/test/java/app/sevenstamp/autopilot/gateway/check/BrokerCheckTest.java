@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.config.MqttSettings;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -52,7 +53,7 @@ class BrokerCheckTest {
 
     private static MqttSettings mqtt(String url) {
         return new MqttSettings(url, "7stamp/v1", "counter-1", "u", "p", Duration.ofSeconds(30), 10,
-                Duration.ofSeconds(1), Duration.ofSeconds(60));
+                Duration.ofSeconds(1), Duration.ofSeconds(60), MqttTls.NONE);
     }
 
     @Test

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.RecordingFeedback;
-import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import app.sevenstamp.autopilot.protocol.DeviceStatus;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,7 +36,7 @@ class FleetAgentStatusTest {
     void open() throws Exception {
         outbox = Outbox.open(dir.resolve("outbox"), Clock.systemUTC());
         MqttSettings mqtt = new MqttSettings("tcp://127.0.0.1:1", Topics.DEFAULT_PREFIX, "counter-1", null, null,
-                Duration.ofSeconds(30), 10, Duration.ofSeconds(1), Duration.ofSeconds(60));
+                Duration.ofSeconds(30), 10, Duration.ofSeconds(1), Duration.ofSeconds(60), MqttTls.NONE);
         Uplink uplink = new Uplink(mqtt, "counter-1", outbox, new RecordingFeedback(), Ticker.SYSTEM, "boot",
                 Duration.ofSeconds(30), () -> 0.5, Clock.systemUTC(), () -> true);
         fleet = new FleetAgent("counter-1", new Topics(Topics.DEFAULT_PREFIX), uplink.link(), uplink::wake, outbox, new RecordingFeedback(),

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.config.MqttSettings;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,7 +51,7 @@ class MqttLinkTest {
 
     private MqttLink link(String url) {
         MqttSettings settings = new MqttSettings(url, "7stamp/v1", "link-test", null, null, Duration.ofSeconds(30), 10,
-                MIN, MAX);
+                MIN, MAX, MqttTls.NONE);
         link = new MqttLink(settings, now::get, () -> {
             draws.incrementAndGet();
             return 0.5;

@@ -6,14 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.RecordingFeedback;
-import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.outbox.OutboxLimits;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.CapturedLog;
 import app.sevenstamp.autopilot.protocol.testing.StallingProxy;
 import java.io.IOException;
@@ -83,7 +84,7 @@ class UplinkIT {
     private Uplink startUplink(String url, int inflight, Duration ackTimeout, Duration connectTimeout,
             Duration reconnectMax) {
         MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), inflight,
-                Duration.ofMillis(100), reconnectMax);
+                Duration.ofMillis(100), reconnectMax, MqttTls.NONE);
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, BOOT, ackTimeout,
                 () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true, connectTimeout);
         uplink.start();

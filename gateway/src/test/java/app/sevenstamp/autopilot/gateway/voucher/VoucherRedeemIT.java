@@ -8,13 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.gateway.RecordingFeedback;
 import app.sevenstamp.autopilot.gateway.StampFactory;
 import app.sevenstamp.autopilot.gateway.StampPipeline;
-import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
 import app.sevenstamp.autopilot.gateway.scan.Frame;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.uplink.TestBroker;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import app.sevenstamp.autopilot.protocol.RedeemAnswer;
@@ -22,6 +22,7 @@ import app.sevenstamp.autopilot.protocol.RedeemOutcome;
 import app.sevenstamp.autopilot.protocol.RedeemRequest;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import java.nio.charset.StandardCharsets;
@@ -101,7 +102,7 @@ class VoucherRedeemIT {
     /** As the daemon wires them: the desk subscribes before the uplink starts, the pipeline routes vouchers to it. */
     private void startGateway(Duration answerTimeout) {
         MqttSettings settings = new MqttSettings(broker.url(), Topics.DEFAULT_PREFIX, DEVICE, null, null,
-                Duration.ofSeconds(5), 10, Duration.ofMillis(100), Duration.ofMillis(500));
+                Duration.ofSeconds(5), 10, Duration.ofMillis(100), Duration.ofMillis(500), MqttTls.NONE);
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, "boot-v", Duration.ofSeconds(30),
                 () -> ThreadLocalRandom.current().nextDouble(), Clock.systemUTC(), () -> true);
         desk = new VoucherDesk(uplink.link(), new Topics(Topics.DEFAULT_PREFIX), DEVICE, LOCATION, feedback, Clock.systemUTC(), Ticker.SYSTEM,
