@@ -55,9 +55,10 @@ public final class StampPipeline implements AutoCloseable {
     /**
      * At most this many waiting scans are taken together (decided, then their appends handed to the outbox
      * at once, so they share one sync). Bounds what the first of them waits for: the decisions of the rest
-     * (a signature check each), well under a millisecond apiece.
+     * (a signature check each), well under a millisecond apiece. It is also how many stamps a kill after a
+     * group's sync can leave stored, and counted, without their light (docs/durability.md).
      */
-    private static final int MAX_BURST = 16;
+    public static final int MAX_BURST = 16;
 
     /** Read once per scan: the fleet may swap in a new policy (cards.programs, cards.trustedKeys) at any time. */
     private final Supplier<ScanPolicy> policy;

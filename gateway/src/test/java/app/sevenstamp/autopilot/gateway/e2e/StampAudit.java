@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.StampPipeline;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -117,7 +118,10 @@ final class StampAudit {
         return out;
     }
 
-    /** @param kills how many times the gateway was killed: each may leave one stamp stored without its line */
+    /**
+     * @param kills how many times the gateway was killed: each may leave the stamps of one burst (at most
+     *              {@link StampPipeline#MAX_BURST}, stored by one sync) without their lines
+     */
     static Verdict audit(List<Confirmation> confirmed, SinkView sink, int kills) {
         Objects.requireNonNull(sink, "sink");
         List<String> lost = new ArrayList<>();
@@ -199,9 +203,10 @@ final class StampAudit {
                     + unconfirmed.size() + " number(s) no line confirmed):");
             doubled.addAll(over);
         }
-        if (stored > kills) {
+        if (stored > (long) kills * StampPipeline.MAX_BURST) {
             unconfirmedFindings.add(stored + " stamp(s) counted that no line confirmed, more than the " + kills
-                    + " kill(s) of the gateway explain: seqs " + unconfirmed + "; " + String.join("; ", over));
+                    + " kill(s) of the gateway explain (a burst of at most " + StampPipeline.MAX_BURST + " each): seqs "
+                    + unconfirmed + "; " + String.join("; ", over));
         } else if (stored > 0) {
             notes.add(stored + " stamp(s) stored in the instant between fsync and feedback of a kill -9, never confirmed:"
                     + " seqs " + unconfirmed + "; " + String.join("; ", over));

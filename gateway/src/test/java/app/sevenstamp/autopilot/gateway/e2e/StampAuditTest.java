@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.gateway.StampPipeline;
 import app.sevenstamp.autopilot.gateway.e2e.StampAudit.Confirmation;
 import app.sevenstamp.autopilot.gateway.e2e.StampAudit.Gap;
 import app.sevenstamp.autopilot.gateway.e2e.StampAudit.SinkView;
@@ -72,8 +73,21 @@ class StampAuditTest {
         Verdict noKill = StampAudit.audit(confirmed, sink, 0);
         assertFalse(noKill.ok());
         assertTrue(noKill.doubled().isEmpty(), noKill.report());
-        assertEquals(List.of("1 stamp(s) counted that no line confirmed, more than the 0 kill(s) of the gateway explain:"
-                + " seqs [2]; card " + A + ": confirmed 2, counted 3 (confirmed seqs 1,3)"), noKill.unconfirmed());
+        assertEquals(List.of("1 stamp(s) counted that no line confirmed, more than the 0 kill(s) of the gateway explain"
+                + " (a burst of at most 16 each): seqs [2]; card " + A + ": confirmed 2, counted 3 (confirmed seqs 1,3)"),
+                noKill.unconfirmed());
+    }
+
+    @Test
+    void aKillAfterAGroupSyncMayLeaveOneBurstUnconfirmedButNoMore() {
+        // seqs 2..17 were stored by one sync, then the process died before their lines (seen in CI, seed 3799)
+        for (int unconfirmed : new int[] {StampPipeline.MAX_BURST, StampPipeline.MAX_BURST + 1}) {
+            int last = unconfirmed + 2;
+            List<Confirmation> confirmed = List.of(new Confirmation(1, A, 1, false), new Confirmation(2, A, last, false));
+            SinkView sink = new SinkView(Map.of(A, last), last, List.of());
+            assertEquals(unconfirmed <= StampPipeline.MAX_BURST, StampAudit.audit(confirmed, sink, 1).ok(),
+                    unconfirmed + " stored without their lines after one kill");
+        }
     }
 
     @Test
