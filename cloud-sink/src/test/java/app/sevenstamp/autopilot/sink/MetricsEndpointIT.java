@@ -9,10 +9,10 @@ import app.sevenstamp.autopilot.protocol.DeviceStatus;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
 import app.sevenstamp.autopilot.sink.metrics.Scrape;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
@@ -48,13 +48,8 @@ class MetricsEndpointIT {
     private final HttpClient http = HttpClient.newHttpClient();
     private final WireCodec codec = new WireCodec();
 
-    private SinkConfig config(String... extra) throws Exception {
-        Path store = VectorStore.create(dir);
-        Path config = dir.resolve("sink.properties");
-        Files.writeString(config, String.join("\n", "store.dir=" + store, "broker.port=0", "http.port=0",
-                "program.coffee.stampsRequired=10", "pos.shop-1.apiKey=" + POS_KEY, String.join("\n", extra), ""),
-                StandardCharsets.UTF_8);
-        return SinkConfig.load(config);
+    private TestSink config() {
+        return TestSink.in(dir).vectorKey().program("coffee", 10).set("pos.shop-1.apiKey", POS_KEY);
     }
 
     private HttpResponse<String> get(int port, String path, Map<String, String> headers) throws Exception {
@@ -72,7 +67,7 @@ class MetricsEndpointIT {
 
     @Test
     void aScrapeShowsTheIngestTheRoutesTheFleetAndTheDeadLetters() throws Exception {
-        try (SinkServer sink = SinkServer.start(config("metrics.token=" + METRICS_TOKEN))) {
+        try (SinkServer sink = config().set("metrics.token", METRICS_TOKEN).start()) {
             int port = sink.httpPort();
             HttpResponse<String> none = get(port, "/metrics", Map.of());
             assertEquals(401, none.statusCode());
@@ -215,7 +210,7 @@ class MetricsEndpointIT {
 
     @Test
     void aThousandPathsAndOddMethodsMakeNoNewLabelValues() throws Exception {
-        try (SinkServer sink = SinkServer.start(config())) {
+        try (SinkServer sink = config().start()) {
             int port = sink.httpPort();
             for (int i = 0; i < 500; i++) {
                 assertEquals(404, get(port, "/no/such/path/" + i, Map.of()).statusCode());

@@ -7,13 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Properties;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
@@ -32,17 +30,9 @@ class CounterRulesPublishIT {
     @TempDir
     Path dir;
 
-    private Properties sinkProps(String cooldown) {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        p.setProperty("program.coffee.cooldown", cooldown);
-        p.setProperty("program.coffee.dailyCap", "2");
-        p.setProperty("program.coffee.timeZone", "Europe/Berlin");
-        p.setProperty("program.tea.stampsRequired", "8");
-        return p;
+    private TestSink sink(String cooldown) {
+        return TestSink.in(dir).program("coffee", 5).set("program.coffee.cooldown", cooldown)
+                .set("program.coffee.dailyCap", "2").set("program.coffee.timeZone", "Europe/Berlin").program("tea", 8);
     }
 
     /**
@@ -88,7 +78,7 @@ class CounterRulesPublishIT {
     void embeddedBrokerCarriesTheRulesAndTheVersionGrowsOnlyWhenTheyChange() throws Exception {
         CounterRules first;
         long startedAt = java.time.Instant.now().getEpochSecond();
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(sinkProps("5m"), "test")))) {
+        try (SinkServer sink = sink("5m").start()) {
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
             first = retained(sink.brokerUrl(), false);
         }
@@ -97,11 +87,11 @@ class CounterRulesPublishIT {
         assertEquals(new CounterRules.Limits(300, 2, "Europe/Berlin"), first.programs().get("coffee"));
         assertEquals(new CounterRules.Limits(0, 0, "UTC"), first.programs().get("tea"));
 
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(sinkProps("5m"), "test")))) {
+        try (SinkServer sink = sink("5m").start()) {
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
             assertEquals(first, retained(sink.brokerUrl(), false), "same rules after a restart: same version");
         }
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(sinkProps("10m"), "test")))) {
+        try (SinkServer sink = sink("10m").start()) {
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
             CounterRules changed = retained(sink.brokerUrl(), false);
             assertTrue(changed.version() > first.version(), "changed rules: a newer version");
@@ -112,10 +102,7 @@ class CounterRulesPublishIT {
     @Test
     void externalMosquittoCarriesTheRulesToo() throws Exception {
         try (MosquittoProcess mosquitto = MosquittoProcess.start(dir.resolve("mosquitto"))) {
-            Properties p = sinkProps("90s");
-            p.setProperty("broker.mode", "external");
-            p.setProperty("broker.url", mosquitto.url());
-            try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, "test")))) {
+            try (SinkServer sink = sink("90s").broker(mosquitto.url()).start()) {
                 assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
                 CounterRules r = retained(mosquitto.url(), true);
                 assertTrue(r.version() > 1_700_000_000L, "numbered by the clock: " + r.version());

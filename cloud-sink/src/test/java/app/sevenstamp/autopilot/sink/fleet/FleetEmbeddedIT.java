@@ -10,10 +10,9 @@ import app.sevenstamp.autopilot.protocol.DesiredConfig;
 import app.sevenstamp.autopilot.protocol.DeviceStatus;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -26,7 +25,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Properties;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
@@ -73,19 +71,11 @@ class FleetEmbeddedIT {
 
     @Test
     void claimsDevicesConfigAndCommandsOnTheEmbeddedBroker() throws Exception {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.port", "0");
-        p.setProperty("fleet.provisioning", "true");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        Path file = dir.resolve("sink.properties");
-        try (var w = Files.newBufferedWriter(file)) {
-            p.store(w, null);
-        }
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, file.toString())))) {
+        TestSink sinkConfig = TestSink.in(dir).set("fleet.provisioning", "true").program("coffee", 5);
+        Path file = sinkConfig.write();
+        try (SinkServer sink = sinkConfig.start()) {
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(10)));
-            Path token = dir.resolve("sink").resolve("admin.token");
+            Path token = sinkConfig.storeDir().resolve("admin.token");
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(token)));
             String url = "http://127.0.0.1:" + sink.httpPort();
 
@@ -195,13 +185,7 @@ class FleetEmbeddedIT {
 
     @Test
     void aRevocationWrittenByAnotherSinkInstanceIsEnforcedHereWithinTheRereadPeriod() throws Exception {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.port", "0");
-        p.setProperty("fleet.provisioning", "true");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, "reread")))) {
+        try (SinkServer sink = TestSink.in(dir).set("fleet.provisioning", "true").program("coffee", 5).start()) {
             FleetService fleet = sink.fleet();
             String token = fleet.createClaim("shop-r", 1, Duration.ofDays(1)).token();
             FleetRegistry.Decision d = fleet.registry().provision(token, "hw-r", null, null, Instant.now(), "hash",

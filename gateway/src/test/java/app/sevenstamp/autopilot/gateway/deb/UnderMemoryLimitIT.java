@@ -4,12 +4,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -22,7 +21,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -65,7 +63,7 @@ class UnderMemoryLimitIT {
                 "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
         Path deb = DebPackageIT.theDeb();
         try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"));
-             SinkServer sink = SinkServer.start(sinkConfig(broker.url()));
+             SinkServer sink = sinkConfig(broker.url()).start();
              SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
             try {
                 exercise(broker, sink, box, deb, release);
@@ -277,17 +275,8 @@ class UnderMemoryLimitIT {
         return Math.round(bytes / 1048576.0);
     }
 
-    private SinkConfig sinkConfig(String brokerUrl) throws IOException {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.mode", "external");
-        p.setProperty("broker.url", brokerUrl);
-        p.setProperty("program.coffee.stampsRequired", "10");
-        Path file = dir.resolve("sink.properties");
-        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            p.store(out, "memory limit test sink");
-        }
-        return SinkConfig.from(new Settings(p, file.toString()));
+    /** The sink on the host's Mosquitto; its store (and signing key) under {@code dir/sink}. */
+    private TestSink sinkConfig(String brokerUrl) {
+        return TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).broker(brokerUrl).program("coffee", 10);
     }
 }

@@ -5,12 +5,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.SocatPty;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
@@ -42,17 +40,10 @@ class Arm64ProvisioningIT {
     @Test
     void anArm64GatewayWithOnlyAClaimProvisionsReconnectsAsItselfAndStamps() throws Exception {
         Path qemu = Arm64SmokeIT.requireQemuAndArm64Java();
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.mode", "external");
-        p.setProperty("mqtt.username", "admin");
-        p.setProperty("mqtt.password", "admin-secret");
-        p.setProperty("fleet.provisioning", "true");
-        p.setProperty("program.coffee.stampsRequired", "5");
         try (MosquittoProcess mosquitto = MosquittoProcess.startWithDynamicSecurity(dir.resolve("mosquitto"), "admin", "admin-secret")) {
-            p.setProperty("broker.url", mosquitto.url());
-            try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, "Arm64ProvisioningIT")));
+            TestSink sinkConfig = TestSink.in(dir).broker(mosquitto.url()).set("mqtt.username", "admin")
+                    .set("mqtt.password", "admin-secret").set("fleet.provisioning", "true").program("coffee", 5);
+            try (SinkServer sink = sinkConfig.start();
                  SocatPty pty = SocatPty.start(dir, "usb-Honeywell-if00")) {
                 assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on Mosquitto with dynamic security");
                 String claim = sink.fleet().createClaim("shop-arm", 1, Duration.ofDays(1)).token();
@@ -82,7 +73,7 @@ class Arm64ProvisioningIT {
                     assertTrue(Arm64SmokeIT.hasAarch64Library(tmp), "the aarch64 jSerialComm library:\n" + gateway.log());
 
                     // the trusted key came with the initial config, so the sink's own card is accepted
-                    String card = SigningKey.loadOrCreate(dir.resolve("sink").resolve("signing.key"), "k1")
+                    String card = SigningKey.loadOrCreate(sinkConfig.storeDir().resolve("signing.key"), "k1")
                             .signer().sign("coffee", "ABCDEFGHJKMNPQRS");
                     gateway.awaitLog("open at 9600 baud", START);
                     pty.scan(card);

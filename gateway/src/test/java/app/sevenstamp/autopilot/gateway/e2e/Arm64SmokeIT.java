@@ -4,11 +4,10 @@ import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.SocatPty;
 import app.sevenstamp.autopilot.protocol.testing.Tools;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,17 +43,9 @@ class Arm64SmokeIT {
     @EnumSource(Arm64Java.class)
     void theGatewayJarOnAnArm64JvmDeliversAStampFromASerialScanner(Arm64Java java) throws Exception {
         List<String> jvm = java.prefix();
-        Path sinkProperties = dir.resolve("sink.properties");
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.mode", "embedded");
-        p.setProperty("broker.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        try (var out = Files.newBufferedWriter(sinkProperties, StandardCharsets.UTF_8)) {
-            p.store(out, "arm64 smoke test sink");
-        }
-        try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProperties.toString())));
+        TestSink sinkConfig = TestSink.in(dir).program("coffee", 5);
+        Path sinkProperties = sinkConfig.write();
+        try (SinkServer sink = sinkConfig.start();
              SocatPty pty = SocatPty.start(dir, "usb-Honeywell-if00")) {
             List<String> cards = SinkCli.issue(sinkProperties, "coffee", 2);
             String card = cards.get(0);

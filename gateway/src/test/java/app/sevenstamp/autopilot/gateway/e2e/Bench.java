@@ -6,10 +6,9 @@ import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.io.OutputStream;
@@ -30,7 +29,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
@@ -98,16 +96,9 @@ public final class Bench {
         long[] fsync = fsync(work, 2000);
         double rawInsert = rawInsertRate(work.resolve("h2raw").resolve("sink"), Math.min(backlog, 20_000));
         try (MosquittoProcess broker = MosquittoProcess.start(work.resolve("mosquitto"), "allow_anonymous true\n" + BROKER)) {
-            Path sinkProps = work.resolve("sink.properties");
-            Properties p = new Properties();
-            p.setProperty("store.dir", work.resolve("sink").toString());
-            p.setProperty("http.port", "0");
-            p.setProperty("broker.mode", "external");
-            p.setProperty("broker.url", broker.url());
-            p.setProperty("program.coffee.stampsRequired", "10");
-            try (var out = Files.newBufferedWriter(sinkProps)) {
-                p.store(out, "bench");
-            }
+            TestSink sinkConfig = TestSink.in(work).set("store.dir", work.resolve("sink").toString()).broker(broker.url())
+                    .program("coffee", 10);
+            Path sinkProps = sinkConfig.write();
             List<String> cards = SinkCli.issue(sinkProps, "coffee", 50);
             String key = SinkCli.trustedKey(sinkProps);
             Path gwProps = work.resolve("gateway.properties");
@@ -115,7 +106,7 @@ public final class Bench {
             GatewayProps.counter("bench-counter", key, outbox, broker.url()).set("device.location", "bench")
                     .set("cards.programs", null).set("mqtt.reconnect.min", null)
                     .set("mqtt.inflight", String.valueOf(inflight)).write(gwProps);
-            try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProps.toString())))) {
+            try (SinkServer sink = sinkConfig.start()) {
                 // start-to-ready, latency, disk writes, memory
                 long t0 = System.nanoTime();
                 long[] latency = new long[scans];

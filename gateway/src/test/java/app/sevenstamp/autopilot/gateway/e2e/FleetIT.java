@@ -19,10 +19,9 @@ import app.sevenstamp.autopilot.protocol.ProvisionResponse;
 import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
@@ -62,16 +61,9 @@ class FleetIT {
     @BeforeEach
     void start() throws Exception {
         mosquitto = MosquittoProcess.startWithDynamicSecurity(dir.resolve("mosquitto"), "admin", "admin-secret");
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.mode", "external");
-        p.setProperty("broker.url", mosquitto.url());
-        p.setProperty("mqtt.username", "admin");
-        p.setProperty("mqtt.password", "admin-secret");
-        p.setProperty("fleet.provisioning", "true");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        sink = SinkServer.start(SinkConfig.from(new Settings(p, "FleetIT")));
+        sink = TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).broker(mosquitto.url())
+                .set("mqtt.username", "admin").set("mqtt.password", "admin-secret").set("fleet.provisioning", "true")
+                .program("coffee", 5).start();
         assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on Mosquitto with dynamic security");
     }
 

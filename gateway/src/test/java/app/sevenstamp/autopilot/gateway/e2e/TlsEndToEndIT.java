@@ -5,12 +5,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.SocatPty;
 import app.sevenstamp.autopilot.protocol.testing.TestPki;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -18,11 +17,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Properties;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +51,7 @@ class TlsEndToEndIT {
         TestPki.Issued gatewayClient = pki.client("counter-1", "ec");
         try (MosquittoProcess mosquitto = MosquittoProcess.start(dir.resolve("mosquitto"),
                 MosquittoProcess.tlsConfig(pki.ca(), broker.cert(), broker.key(), true));
-             SinkServer sink = SinkServer.start(sinkConfig(mosquitto.sslUrl(), sinkClient))) {
+             SinkServer sink = sinkConfig(mosquitto.sslUrl(), sinkClient).start()) {
             Path sinkProperties = dir.resolve("sink.properties");
             String card = SinkCli.issue(sinkProperties, "coffee", 1).get(0);
             String cardId = card.split("\\.")[3];
@@ -100,23 +96,13 @@ class TlsEndToEndIT {
     void aBoxWithOnlyAClaimAndTheCaProvisionsAndStampsOverTls() throws Exception {
         try (MosquittoProcess mosquitto = MosquittoProcess.startWithDynamicSecurity(dir.resolve("mosquitto"), "admin",
                 "admin-secret", MosquittoProcess.tlsListener(pki.ca(), broker.cert(), broker.key(), false))) {
-            Properties p = new Properties();
-            p.setProperty("store.dir", dir.resolve("sink").toString());
-            p.setProperty("http.port", "0");
-            p.setProperty("broker.mode", "external");
-            p.setProperty("broker.url", mosquitto.sslUrl());
-            p.setProperty("mqtt.tls.ca", pki.ca().toString());
-            p.setProperty("mqtt.username", "admin");
-            p.setProperty("mqtt.password", "admin-secret");
-            p.setProperty("fleet.provisioning", "true");
-            p.setProperty("program.coffee.stampsRequired", "5");
-            Path sinkProperties = dir.resolve("sink.properties");
-            try (var out = Files.newBufferedWriter(sinkProperties, StandardCharsets.UTF_8)) {
-                p.store(out, "TLS fleet sink");
-            }
+            TestSink config = TestSink.in(dir).broker(mosquitto.sslUrl()).set("mqtt.tls.ca", pki.ca().toString())
+                    .set("mqtt.username", "admin").set("mqtt.password", "admin-secret").set("fleet.provisioning", "true")
+                    .program("coffee", 5);
+            Path sinkProperties = config.write();
             String card = SinkCli.issue(sinkProperties, "coffee", 1).get(0);
             String cardId = card.split("\\.")[3];
-            try (SinkServer sink = SinkServer.start(SinkConfig.from(new Settings(p, sinkProperties.toString())))) {
+            try (SinkServer sink = config.start()) {
                 // the sink's fleet client reaches the TLS listener with the configured CA, not only its ingest
                 assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready over TLS with dynamic security");
                 String claim = sink.fleet().createClaim("shop-tls", 1, Duration.ofDays(1)).token();
@@ -138,8 +124,7 @@ class TlsEndToEndIT {
     }
 
     private String trustedKeyOfAFreshSink() throws Exception {
-        Files.writeString(dir.resolve("sink.properties"), "store.dir=" + dir.resolve("sink") + "\nprogram.coffee.stampsRequired=5\n");
-        return SinkCli.trustedKey(dir.resolve("sink.properties"));
+        return SinkCli.trustedKey(TestSink.in(dir).program("coffee", 5).write());
     }
 
     private JsonNode cardJson(SinkServer sink, String cardId) throws IOException, InterruptedException {
@@ -149,21 +134,11 @@ class TlsEndToEndIT {
         return response.statusCode() == 200 ? json.readTree(response.body()) : null;
     }
 
-    private SinkConfig sinkConfig(String brokerUrl, TestPki.Issued client) throws IOException {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.mode", "external");
-        p.setProperty("broker.url", brokerUrl);
-        p.setProperty("mqtt.tls.ca", pki.ca().toString());
-        p.setProperty("mqtt.tls.cert", client.cert().toString());
-        p.setProperty("mqtt.tls.key", client.key().toString());
-        p.setProperty("program.coffee.stampsRequired", "5");
-        Path file = dir.resolve("sink.properties");
-        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            p.store(out, "TLS test sink");
-        }
-        return SinkConfig.from(new Settings(p, file.toString()));
+    /** The sink on the test's TLS broker, authenticated by {@code client}'s certificate; writes sink.properties. */
+    private TestSink sinkConfig(String brokerUrl, TestPki.Issued client) {
+        return TestSink.in(dir).broker(brokerUrl).set("mqtt.tls.ca", pki.ca().toString())
+                .set("mqtt.tls.cert", client.cert().toString()).set("mqtt.tls.key", client.key().toString())
+                .program("coffee", 5);
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey, Path ca, TestPki.Issued client)

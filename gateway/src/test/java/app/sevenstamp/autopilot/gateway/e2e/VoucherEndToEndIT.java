@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.SocatPty;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -47,11 +47,12 @@ class VoucherEndToEndIT {
         Files.writeString(dir.resolve("till-codes.txt"), "# codes the till accepts\nTILL-0001\nTILL-0002\n",
                 StandardCharsets.UTF_8);
         try (MosquittoProcess mosquitto = MosquittoProcess.start(dir.resolve("mosquitto"))) {
-            Path sinkConfig = sinkConfig(mosquitto.url(), 0);
+            TestSink config = sinkConfig(mosquitto.url());
+            Path sinkConfig = config.write();
             String card = SinkCli.issue(sinkConfig, "coffee", 1).get(0);
             String cardId = card.split("\\.")[3];
             String trustedKey = SinkCli.trustedKey(sinkConfig);
-            try (SinkServer sink = SinkServer.start(SinkConfig.load(sinkConfig));
+            try (SinkServer sink = config.start();
                  SocatPty pty = SocatPty.start(dir, "scanner");
                  GatewayProcess gateway = GatewayProcess.start(gatewayConfig(mosquitto.url(), pty.devicePath(), trustedKey),
                          dir.resolve("gateway.log"))) {
@@ -78,7 +79,8 @@ class VoucherEndToEndIT {
                 assertEquals("REJECTED reason=ALREADY_REDEEMED voucher=" + code,
                         gateway.awaitLine(l -> true, WAIT, "REJECTED for the used voucher"));
 
-                Path cli = sinkConfig(mosquitto.url(), sink.httpPort());
+                // the command line reads the sink's own file; it now names the port the sink took
+                Path cli = config.set("http.port", Integer.toString(sink.httpPort())).write();
                 String goodwill = SinkCli.run(cli, "vouchers", "issue", "--title", "Sorry for the wait", "--reason",
                         "queue at 7 am", "--card", cardId, "--valid", "30d").get(0).trim();
                 assertTrue(goodwill.startsWith("7V-"), goodwill);
@@ -111,20 +113,10 @@ class VoucherEndToEndIT {
         return json.readTree(r.body());
     }
 
-    /** The sink's file; with an HTTP port, the same file serves the command line against the running sink. */
-    private Path sinkConfig(String brokerUrl, int httpPort) throws IOException {
-        Path file = dir.resolve(httpPort == 0 ? "sink.properties" : "sink-cli.properties");
-        Files.writeString(file, String.join("\n",
-                "store.dir=" + dir.resolve("sink"),
-                "http.port=" + httpPort,
-                "broker.mode=external",
-                "broker.url=" + brokerUrl,
-                "admin.token=" + TOKEN,
-                "program.coffee.stampsRequired=2",
-                "program.coffee.voucherTitle=Free coffee",
-                "vouchers.posCodes=" + dir.resolve("till-codes.txt"),
-                ""), StandardCharsets.UTF_8);
-        return file;
+    /** The sink on the test's Mosquitto, with its voucher till codes. */
+    private TestSink sinkConfig(String brokerUrl) {
+        return TestSink.in(dir).broker(brokerUrl).set("admin.token", TOKEN).program("coffee", 2)
+                .set("program.coffee.voucherTitle", "Free coffee").set("vouchers.posCodes", dir.resolve("till-codes.txt").toString());
     }
 
     private Path gatewayConfig(String brokerUrl, Path port, String trustedKey) throws IOException {

@@ -12,12 +12,12 @@ import app.sevenstamp.autopilot.protocol.CounterRules;
 import app.sevenstamp.autopilot.protocol.DesiredConfig;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.cards.SigningKey;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PipedInputStream;
@@ -36,7 +36,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -120,16 +119,8 @@ class CounterRulesIT {
 
     @BeforeEach
     void start() throws Exception {
-        Properties p = new Properties();
-        p.setProperty("store.dir", dir.resolve("sink").toString());
-        p.setProperty("http.port", "0");
-        p.setProperty("broker.port", "0");
-        p.setProperty("program.coffee.stampsRequired", "5");
-        p.setProperty("program.coffee.cooldown", "10m");
-        p.setProperty("program.coffee.dailyCap", "3");
-        p.setProperty("program.coffee.timeZone", "Europe/Berlin");
-        p.setProperty("program.tea.stampsRequired", "8");
-        SinkConfig config = SinkConfig.from(new Settings(p, "CounterRulesIT"));
+        SinkConfig config = TestSink.in(dir).program("coffee", 5).set("program.coffee.cooldown", "10m")
+                .set("program.coffee.dailyCap", "3").set("program.coffee.timeZone", "Europe/Berlin").program("tea", 8).config();
         sink = SinkServer.start(config);
         assertTrue(sink.fleet().awaitReady(WAIT));
         SigningKey key = SigningKey.loadOrCreate(config.keysFile(), config.keyId());

@@ -9,11 +9,10 @@ import app.sevenstamp.autopilot.gateway.Gateway;
 import app.sevenstamp.autopilot.gateway.config.UpdateSettings;
 import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.gateway.config.GatewayConfig;
-import app.sevenstamp.autopilot.protocol.support.Settings;
 import app.sevenstamp.autopilot.protocol.testing.Tools;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.update.UpdateBook;
 import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayInputStream;
@@ -75,16 +74,9 @@ class UpdateRolloutIT {
 
     @Test
     void aHealthyVersionIsKeptAndOneThatNeverReportsHealthyIsRolledBack() throws Exception {
-        Properties sp = new Properties();
-        sp.setProperty("store.dir", dir.resolve("sink").toString());
-        sp.setProperty("http.port", "0");
-        sp.setProperty("broker.port", "0");
-        sp.setProperty("program.coffee.stampsRequired", "5");
-        sinkConfig = dir.resolve("sink.properties");
-        try (var w = Files.newBufferedWriter(sinkConfig)) {
-            sp.store(w, null);
-        }
-        sink = SinkServer.start(SinkConfig.from(new Settings(sp, sinkConfig.toString())));
+        TestSink config = TestSink.in(dir).program("coffee", 5);
+        sinkConfig = config.write();
+        sink = config.start();
         sinkUrl = "http://127.0.0.1:" + sink.httpPort();
         assertTrue(sink.fleet().awaitReady(WAIT));
 
