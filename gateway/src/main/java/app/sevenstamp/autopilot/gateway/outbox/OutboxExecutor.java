@@ -120,15 +120,7 @@ final class OutboxExecutor {
      */
     <T> CompletableFuture<T> submit(int priority, Task<T> task) {
         JobFuture<T> future = new JobFuture<>();
-        if (closed) {
-            future.completeExceptionally(new RejectedExecutionException("the outbox is closed"));
-            return future;
-        }
-        if (queued.incrementAndGet() > MAX_QUEUED_TASKS) {
-            queued.decrementAndGet();
-            long n = refused.incrementAndGet();
-            future.completeExceptionally(new RejectedExecutionException(
-                    "the outbox queue is full (" + MAX_QUEUED_TASKS + " tasks; refused " + n + " so far)"));
+        if (!admit(future)) {
             return future;
         }
         jobs.add(new Job(priority, order.incrementAndGet(), () -> {
@@ -144,21 +136,29 @@ final class OutboxExecutor {
         return future;
     }
 
-    /**
-     * Like {@link #submit}, for a member of {@code group}: it runs with the members queued behind it.
-     * Cancelling withdraws it while it has not started; the queue bound and the refusal are the same.
-     */
-    <I, T> CompletableFuture<T> submit(int priority, Group<I, T> group, I input) {
-        JobFuture<T> future = new JobFuture<>();
+    /** Takes a place in the queue, or refuses {@code future} (closed, or the queue bound reached). */
+    private boolean admit(JobFuture<?> future) {
         if (closed) {
             future.completeExceptionally(new RejectedExecutionException("the outbox is closed"));
-            return future;
+            return false;
         }
         if (queued.incrementAndGet() > MAX_QUEUED_TASKS) {
             queued.decrementAndGet();
             long n = refused.incrementAndGet();
             future.completeExceptionally(new RejectedExecutionException(
                     "the outbox queue is full (" + MAX_QUEUED_TASKS + " tasks; refused " + n + " so far)"));
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Like {@link #submit}, for a member of {@code group}: it runs with the members queued behind it.
+     * Cancelling withdraws it while it has not started; the queue bound and the refusal are the same.
+     */
+    <I, T> CompletableFuture<T> submit(int priority, Group<I, T> group, I input) {
+        JobFuture<T> future = new JobFuture<>();
+        if (!admit(future)) {
             return future;
         }
         jobs.add(new Job(priority, order.incrementAndGet(), null, group, new Member<>(input, future)));
