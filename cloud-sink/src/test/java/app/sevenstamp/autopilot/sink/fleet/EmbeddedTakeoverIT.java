@@ -8,14 +8,8 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
-import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,10 +29,7 @@ class EmbeddedTakeoverIT {
 
     private EmbeddedAccess access;
     private EmbeddedBroker broker;
-
-    /** A connected client that counts the times it lost its connection. */
-    private record Victim(MqttClient client, AtomicInteger lost) {
-    }
+    private Takeover takeover;
 
     @BeforeEach
     void start() throws Exception {
@@ -47,6 +38,7 @@ class EmbeddedTakeoverIT {
         access.grant("shop-1-a", "pw-a");
         access.grant("shop-1-b", "pw-b");
         broker = EmbeddedBroker.start("127.0.0.1", 0, new EmbeddedBroker.Access(access, access));
+        takeover = new Takeover(broker.url());
     }
 
     @AfterEach
@@ -54,62 +46,11 @@ class EmbeddedTakeoverIT {
         broker.close();
     }
 
-    private MqttClient connect(String clientId, String user, String password) throws MqttException {
-        MqttClient c = new MqttClient(broker.url(), clientId, new MemoryPersistence());
-        MqttConnectOptions o = new MqttConnectOptions();
-        o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-        o.setAutomaticReconnect(false);
-        o.setUserName(user);
-        o.setPassword(password.toCharArray());
-        try {
-            c.connect(o);
-        } catch (MqttException e) {
-            c.close(true);
-            throw e;
-        }
-        return c;
-    }
-
-    private Victim victim(String clientId, String user, String password) throws MqttException {
-        MqttClient c = connect(clientId, user, password);
-        AtomicInteger lost = new AtomicInteger();
-        c.setCallback(new MqttCallback() {
-            @Override
-            public void connectionLost(Throwable cause) {
-                lost.incrementAndGet();
-            }
-
-            @Override
-            public void messageArrived(String topic, MqttMessage message) {
-            }
-
-            @Override
-            public void deliveryComplete(IMqttDeliveryToken token) {
-            }
-        });
-        return new Victim(c, lost);
-    }
-
-    /**
-     * The attacker's CONNECT must be refused, and afterwards the victim still completes a QoS 1 publish
-     * on its own session (the broker answered the attacker before the victim's PUBACK) and saw no loss.
-     */
-    private void assertTakeoverRefused(Victim victim, String topic, String user, String password) throws Exception {
-        String id = victim.client().getClientId();
-        MqttException refused = assertThrows(MqttException.class, () -> connect(id, user, password).disconnect(),
-                () -> user + " connected with the client id " + id);
-        assertTrue(refused.getReasonCode() == MqttException.REASON_CODE_FAILED_AUTHENTICATION
-                || refused.getReasonCode() == MqttException.REASON_CODE_NOT_AUTHORIZED, refused.toString());
-        victim.client().publish(topic, new MqttMessage(new byte[] {1}));
-        assertTrue(victim.client().isConnected(), id + " was disconnected");
-        assertEquals(0, victim.lost().get(), id + " lost its connection");
-    }
-
     @Test
     void theProvisioningLoginCannotTakeOverTheSinksClientIds() throws Exception {
         for (String id : SINK_CLIENT_IDS) {
-            Victim sink = victim(id, SINK_USER, SINK_PASSWORD);
-            assertTakeoverRefused(sink, TOPICS.status("shop-1-a"), "provision", "provision");
+            Takeover.Victim sink = takeover.victim(id, SINK_USER, SINK_PASSWORD);
+            takeover.assertRefused(sink, TOPICS.status("shop-1-a"), "provision", "provision");
             sink.client().disconnect();
             sink.client().close();
         }
@@ -117,26 +58,26 @@ class EmbeddedTakeoverIT {
 
     @Test
     void theProvisioningLoginAndOtherDevicesCannotTakeOverADevice() throws Exception {
-        Victim device = victim("shop-1-a", "shop-1-a", "pw-a");
-        assertTakeoverRefused(device, TOPICS.status("shop-1-a"), "provision", "provision");
-        assertTakeoverRefused(device, TOPICS.status("shop-1-a"), "shop-1-b", "pw-b");
+        Takeover.Victim device = takeover.victim("shop-1-a", "shop-1-a", "pw-a");
+        takeover.assertRefused(device, TOPICS.status("shop-1-a"), "provision", "provision");
+        takeover.assertRefused(device, TOPICS.status("shop-1-a"), "shop-1-b", "pw-b");
         device.client().disconnect();
     }
 
     @Test
     void theSinksLoginCannotPresentADevicesClientId() throws Exception {
         // the sink's account is powerful, but a bug or a leaked sink password must not kick boxes either
-        Victim device = victim("shop-1-a", "shop-1-a", "pw-a");
-        assertTakeoverRefused(device, TOPICS.status("shop-1-a"), SINK_USER, SINK_PASSWORD);
+        Takeover.Victim device = takeover.victim("shop-1-a", "shop-1-a", "pw-a");
+        takeover.assertRefused(device, TOPICS.status("shop-1-a"), SINK_USER, SINK_PASSWORD);
         device.client().disconnect();
     }
 
     @Test
     void theProvisioningLoginConnectsOnlyWithItsOwnPrefix() throws Exception {
-        MqttClient box = connect("prov-0123456789abcdef", "provision", "provision");
+        MqttClient box = takeover.connect("prov-0123456789abcdef", "provision", "provision");
         assertTrue(box.isConnected());
         box.disconnect();
-        MqttException refused = assertThrows(MqttException.class, () -> connect("anything", "provision", "provision"));
+        MqttException refused = assertThrows(MqttException.class, () -> takeover.connect("anything", "provision", "provision"));
         assertEquals(MqttException.REASON_CODE_FAILED_AUTHENTICATION, refused.getReasonCode(), refused.toString());
     }
 }

@@ -5,19 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
-import app.sevenstamp.autopilot.sink.testing.TestSink;
+import app.sevenstamp.autopilot.sink.testing.FleetSink;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,8 +61,7 @@ class Arm64UnderSystemdIT {
     @TempDir
     Path dir;
 
-    private Path sinkConfig;
-    private String sinkUrl;
+    private FleetSink fleet;
 
     @Test
     void theDebInstallsOnArm64TrixieAndItsUnitStampsAScanUnderSystemd() throws Exception {
@@ -76,7 +69,7 @@ class Arm64UnderSystemdIT {
                 "the arm64 systemd test needs root (binfmt_misc, debootstrap, systemd-nspawn); run scripts/test as root");
         Path deb = DebPackageIT.theDeb();
         Path tree = Arm64Trixie.tree();
-        try (SinkServer sink = startSink();
+        try (SinkServer sink = (fleet = FleetSink.start(dir, WAIT)).server();
              SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), tree, "trixie arm64", BOOT)) {
             try {
                 exercise(sink, box, deb);
@@ -135,7 +128,7 @@ class Arm64UnderSystemdIT {
             assertTrue(slave != null && slave.startsWith("/dev/pts/"), "the pty helper printed " + slave);
             box.exec("chown", "autopilot:dialout", slave);
 
-            String claim = cli("claims", "create", "--location", "shop-arm64", "--uses", "1", "--expires", "1d").trim();
+            String claim = fleet.api("claims", "create", "--location", "shop-arm64", "--uses", "1", "--expires", "1d").trim();
             Map<String, String> keys = new LinkedHashMap<>();
             keys.put("mqtt.url", sink.brokerUrl());
             keys.put("provision.claimToken", claim);
@@ -175,24 +168,5 @@ class Arm64UnderSystemdIT {
         }
     }
 
-    private SinkServer startSink() throws IOException, InterruptedException {
-        sinkConfig = TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).set("fleet.provisioning", "true")
-                .program("coffee", 5).write();
-        SinkServer sink = SinkServer.start(SinkConfig.load(sinkConfig));
-        sinkUrl = "http://127.0.0.1:" + sink.httpPort();
-        assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on the embedded broker");
-        return sink;
-    }
 
-    /** The sink's command line against the running sink's HTTP API; fails unless it exits 0. */
-    private String cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> line = new ArrayList<>(List.of(args));
-        line.addAll(List.of("--config", sinkConfig.toString(), "--url", sinkUrl));
-        int status = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
-                .run(line.toArray(String[]::new));
-        assertEquals(0, status, String.join(" ", args) + ": " + out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
-        return out.toString(StandardCharsets.UTF_8);
-    }
 }

@@ -7,13 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
-import app.sevenstamp.autopilot.sink.testing.TestSink;
-import java.io.ByteArrayOutputStream;
+import app.sevenstamp.autopilot.sink.testing.FleetSink;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,8 +44,7 @@ class UnderSystemdIT {
     @TempDir
     Path dir;
 
-    private Path sinkConfig;
-    private String sinkUrl;
+    private FleetSink fleet;
 
     @ParameterizedTest
     @EnumSource(DebianRelease.class)
@@ -57,7 +52,7 @@ class UnderSystemdIT {
         assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
                 "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
         Path deb = DebPackageIT.theDeb();
-        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
+        try (SinkServer sink = (fleet = FleetSink.start(dir, WAIT)).server(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
             try {
                 exercise(sink, box, deb, release);
             } catch (AssertionError | RuntimeException e) {
@@ -85,7 +80,7 @@ class UnderSystemdIT {
                 "the configuration error at priority err");
 
         // 2. the broker and a claim in the shipped config, as install-gateway.sh sets them; start
-        String claim = cli("claims", "create", "--location", "shop-sd", "--uses", "1", "--expires", "1d").trim();
+        String claim = fleet.api("claims", "create", "--location", "shop-sd", "--uses", "1", "--expires", "1d").trim();
         Path config = box.root().resolve("etc/7stamp-autopilot/gateway.properties");
         Map<String, String> keys = new LinkedHashMap<>();
         keys.put("mqtt.url", sink.brokerUrl());
@@ -132,7 +127,7 @@ class UnderSystemdIT {
 
         // 3. the fleet restart command, as an operator sends it (`autopilot-sink devices cmd ID restart`)
         t0 = System.nanoTime();
-        String ack = cli("devices", "cmd", deviceId, "restart");
+        String ack = fleet.api("devices", "cmd", deviceId, "restart");
         assertTrue(ack.startsWith("ok restart"), ack);
         await("systemd restarted the gateway").atMost(WAIT).until(() -> box.property(UNIT, "NRestarts").equals("1")
                 && box.property(UNIT, "ActiveState").equals("active"));
@@ -277,7 +272,7 @@ class UnderSystemdIT {
             perl.getOutputStream().write((card + "\n").getBytes(StandardCharsets.UTF_8));
             perl.getOutputStream().flush();
             await("the serial scan stamped at the sink").atMost(WAIT).until(() -> sink.metrics().accepted() == 1);
-            assertTrue(get(sinkUrl + "/api/v1/cards/ABCDEFGHJKMNPQRS").contains("\"stamps\":1"));
+            assertTrue(get(fleet.url() + "/api/v1/cards/ABCDEFGHJKMNPQRS").contains("\"stamps\":1"));
             box.exec("systemctl", "stop", UNIT);
             assertEquals("success", box.property(UNIT, "Result"));
 
@@ -308,11 +303,11 @@ class UnderSystemdIT {
         assertEquals("0", SystemdContainer.run(List.of("id", "-u")).trim(),
                 "the systemd test needs root (systemd-nspawn, cgroups); run scripts/test as root");
         Path deb = DebPackageIT.theDeb();
-        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
+        try (SinkServer sink = (fleet = FleetSink.start(dir, WAIT)).server(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"), release)) {
             try {
                 Files.copy(deb, box.root().resolve("root/gateway.deb"));
                 Files.copy(Path.of("..", "scripts", "install-gateway.sh"), box.root().resolve("root/install-gateway.sh"));
-                String claim = cli("claims", "create", "--location", "shop-inst", "--uses", "1", "--expires", "1d").trim();
+                String claim = fleet.api("claims", "create", "--location", "shop-inst", "--uses", "1", "--expires", "1d").trim();
                 long t0 = System.nanoTime();
                 SystemdContainer.Result install = box.run("bash", "/root/install-gateway.sh", "--offline", "--deb", "/root/gateway.deb",
                         "--broker", sink.brokerUrl(), "--claim", claim);
@@ -452,28 +447,7 @@ class UnderSystemdIT {
         return r.body();
     }
 
-    /** The sink in this JVM with its embedded broker and HTTP API on free ports of 127.0.0.1 (the container shares the network). */
-    private SinkServer startSink() throws IOException, InterruptedException {
-        sinkConfig = TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).set("fleet.provisioning", "true")
-                .program("coffee", 5).write();
-        SinkServer sink = SinkServer.start(SinkConfig.load(sinkConfig));
-        sinkUrl = "http://127.0.0.1:" + sink.httpPort();
-        assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on the embedded broker");
-        return sink;
-    }
 
-    /** The sink's command line against the running sink's HTTP API; fails unless it exits 0. */
-    private String cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> line = new ArrayList<>(List.of(args));
-        line.addAll(List.of("--config", sinkConfig.toString(), "--url", sinkUrl));
-        int status = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
-                .run(line.toArray(String[]::new));
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, status, String.join(" ", args) + ": " + printed + err.toString(StandardCharsets.UTF_8));
-        return printed;
-    }
 
     /** The options of the mount on {@code mountPoint} in a /proc/PID/mountinfo (the last one: it covers the earlier). */
     private static String mountOptions(String mountinfo, String mountPoint) {

@@ -6,15 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.update.ManifestCheck;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.cli.SinkCli;
-import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
-import app.sevenstamp.autopilot.sink.testing.TestSink;
+import app.sevenstamp.autopilot.sink.testing.FleetSink;
 import app.sevenstamp.autopilot.sink.update.UpdateBook;
 import com.sun.net.httpserver.HttpServer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,8 +39,7 @@ class UpdateUnderSystemdIT {
     @TempDir
     Path dir;
 
-    private Path sinkConfig;
-    private String sinkUrl;
+    private FleetSink fleet;
 
     @Test
     void aNewVersionIsInstalledAndHealthyAndABrokenOneIsRolledBack() throws Exception {
@@ -59,7 +54,7 @@ class UpdateUnderSystemdIT {
         Path deb3 = rebuild(deb, v3, true, www.resolve("gw_3.deb"));
         HttpServer files = serve(www);
         String base = "http://127.0.0.1:" + files.getAddress().getPort() + "/";
-        try (SinkServer sink = startSink(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"))) {
+        try (SinkServer sink = (fleet = FleetSink.start(dir, WAIT)).server(); SystemdContainer box = SystemdContainer.boot(dir.resolve("box"))) {
             try {
                 exercise(sink, box, deb, v1, v2, v3, deb2, deb3, base);
             } catch (AssertionError | RuntimeException e) {
@@ -78,8 +73,8 @@ class UpdateUnderSystemdIT {
         box.exec("dpkg", "-i", "/root/gateway.deb");
         assertEquals("active", box.exec("systemctl", "is-active", "7stamp-gateway-update.path").trim(),
                 "postinst started the update queue's path unit");
-        String claim = cli("claims", "create", "--location", "shop-up", "--uses", "1", "--expires", "1d").trim();
-        String key = cli("update", "key").trim();
+        String claim = fleet.api("claims", "create", "--location", "shop-up", "--uses", "1", "--expires", "1d").trim();
+        String key = fleet.local("update", "key").trim();
         Path config = box.root().resolve("etc/7stamp-autopilot/gateway.properties");
         List<String> lines = new ArrayList<>(Files.readAllLines(config, StandardCharsets.UTF_8));
         lines.removeIf(l -> l.startsWith("mqtt.url=") || l.startsWith("provision.claimToken="));
@@ -171,30 +166,5 @@ class UpdateUnderSystemdIT {
         return files;
     }
 
-    private SinkServer startSink() throws IOException {
-        sinkConfig = TestSink.in(dir).set("store.dir", dir.resolve("sink").toString()).set("fleet.provisioning", "true")
-                .program("coffee", 5).write();
-        SinkServer sink = SinkServer.start(SinkConfig.load(sinkConfig));
-        sinkUrl = "http://127.0.0.1:" + sink.httpPort();
-        try {
-            assertTrue(sink.fleet().awaitReady(WAIT), "fleet ready on the embedded broker");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return sink;
-    }
 
-    private String cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> line = new ArrayList<>(List.of(args));
-        line.addAll(List.of("--config", sinkConfig.toString()));
-        if (args[0].equals("claims")) {
-            line.addAll(List.of("--url", sinkUrl));
-        }
-        int status = new SinkCli(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
-                .run(line.toArray(String[]::new));
-        assertEquals(0, status, String.join(" ", args) + ": " + out + err);
-        return out.toString(StandardCharsets.UTF_8);
-    }
 }
