@@ -48,7 +48,6 @@ public final class TillDesk {
     private final Clock clock;
     private final PosRequests requests;
     private final WireCodec codec = new WireCodec();
-    private final Runnable beforeDeciding;
     /**
      * location + key of the requests this instance is deciding now: a retry that arrives meanwhile is
      * refused ({@link InProgress}) instead of racing the first. Another instance's in-progress request
@@ -86,12 +85,6 @@ public final class TillDesk {
     /** @param keys location -> that location's POS API key, which keys its event ids */
     public TillDesk(Map<String, String> keys, EventProcessor processor, Redemptions redemptions, SinkStore store,
             Topics topics, Clock clock) {
-        this(keys, processor, redemptions, store, topics, clock, () -> { });
-    }
-
-    /** @param beforeDeciding runs after the key is bound and before the stamp is decided: tests hold a request there */
-    TillDesk(Map<String, String> keys, EventProcessor processor, Redemptions redemptions, SinkStore store, Topics topics,
-            Clock clock, Runnable beforeDeciding) {
         keys.forEach((location, key) -> idKeys.put(location, key.getBytes(StandardCharsets.UTF_8)));
         this.processor = processor;
         this.redemptions = redemptions;
@@ -99,7 +92,6 @@ public final class TillDesk {
         this.topics = topics;
         this.clock = clock;
         this.requests = new PosRequests(store);
-        this.beforeDeciding = beforeDeciding;
     }
 
     /** The locations that have a till (a POS key): where a stamp can be made. */
@@ -133,7 +125,6 @@ public final class TillDesk {
             if (!hash.equals(requests.bind(location, idempotencyKey, hash, clock.instant()))) {
                 throw new KeyReused(idempotencyKey);
             }
-            beforeDeciding.run();
             String device = EventProcessor.POS_DEVICE_PREFIX + location;
             StampEvent event = new StampEvent(WireCodec.SCHEMA, eventId(idKeys.get(location), location, idempotencyKey),
                     device, 1, cardCode, parts[2], parts[3], location, clock.instant(), 1, "pos", true, kind);

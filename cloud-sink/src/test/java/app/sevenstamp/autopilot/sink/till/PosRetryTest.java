@@ -26,6 +26,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -54,14 +55,10 @@ class PosRetryTest {
             EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
                     Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, new SinkMetrics(), clock, new WireCodec(), DeviceGate.ANY, LedgerHook.NONE);
             Router router = new Router(new Credentials("admin-token-0123456789abcdefghij", Map.of("shop-1", KEY)));
-            new PosApi(new TillDesk(Map.of("shop-1", KEY), processor, null, store, topics, clock, () -> {
-                firstInside.countDown();
-                try {
-                    release.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            })).register(router);
+            // the till's clock holds the first request where it reads the time to bind its key: the key is in
+            // flight by then, and nothing of the stamp is decided yet
+            Clock holding = new HoldingClock(clock, firstInside, release);
+            new PosApi(new TillDesk(Map.of("shop-1", KEY), processor, null, store, topics, holding)).register(router);
             try (WebServer server = WebServer.start(HttpSettings.on("127.0.0.1", 0), router)) {
                 HttpClient http = HttpClient.newHttpClient();
                 HttpRequest stamp = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/api/v1/stamps"))
@@ -83,6 +80,43 @@ class PosRetryTest {
                 assertEquals(AckOutcome.DUPLICATE, new WireCodec().decodeAck(after.body().getBytes()).outcome());
                 assertEquals(1, store.card("ABCDEFGHJKMNPQRS").orElseThrow().balance().stamps(), "one stamp in all");
             }
+        }
+    }
+
+    /** The system clock, except that its first reading waits (up to 10 s) until the test releases it. */
+    private static final class HoldingClock extends Clock {
+        private final Clock clock;
+        private final CountDownLatch inside;
+        private final CountDownLatch release;
+        private final java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+
+        HoldingClock(Clock clock, CountDownLatch inside, CountDownLatch release) {
+            this.clock = clock;
+            this.inside = inside;
+            this.release = release;
+        }
+
+        @Override
+        public Instant instant() {
+            if (first.getAndSet(false)) {
+                inside.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return clock.instant();
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return clock.getZone();
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            throw new UnsupportedOperationException();
         }
     }
 }

@@ -105,6 +105,9 @@ public final class GatewayKeys {
             "broker credentials");
     public static final ConfigKey MQTT_KEEP_ALIVE = duration("mqtt.keepAlive", "30s", "5s", "10m",
             "how soon a dead connection is noticed (about 1.5 × this)").remote(Remote.RESTART);
+    public static final ConfigKey MQTT_CONNECT_TIMEOUT = duration("mqtt.connectTimeout", "10s", "1s", "2m",
+            "how long one connection attempt may take before it counts as failed; more for slow mobile links")
+            .allowed("whole seconds from 1s to 2m");
     // 100, not 10: a backlog drains 5.6x faster (docs/performance.md); resends after a reconnect are answered DUPLICATE
     public static final ConfigKey MQTT_INFLIGHT = integer("mqtt.inflight", 100, 1, 1000,
             "stamps sent and awaiting the sink's ack at once")
@@ -212,7 +215,7 @@ public final class GatewayKeys {
             see("scanner.*", "the scanner: see [Scanner keys](#scanner-keys)"),
             CARDS_TRUSTED_KEYS, CARDS_PROGRAMS,
             OUTBOX_DIR, OUTBOX_MAX_EVENTS, OUTBOX_MAX_BYTES, OUTBOX_MIN_FREE_BYTES, OUTBOX_NEAR_FULL_PERCENT,
-            MQTT_URL, MQTT_TOPIC_PREFIX, MQTT_CLIENT_ID, MQTT_USERNAME, MQTT_PASSWORD, MQTT_KEEP_ALIVE, MQTT_INFLIGHT,
+            MQTT_URL, MQTT_TOPIC_PREFIX, MQTT_CLIENT_ID, MQTT_USERNAME, MQTT_PASSWORD, MQTT_KEEP_ALIVE, MQTT_CONNECT_TIMEOUT, MQTT_INFLIGHT,
             MQTT_RECONNECT_MIN, MQTT_RECONNECT_MAX, MQTT_TLS_CA, MQTT_TLS_CERT, MQTT_TLS_KEY,
             VOUCHERS_ANSWER_TIMEOUT,
             see("feedback.*", "LEDs and buzzer: see [Feedback keys](#feedback-keys)"),

@@ -19,10 +19,14 @@ import java.util.regex.Pattern;
  * @param tls      {@link MqttTls#NONE} when unset
  */
 public record MqttSettings(String url, String topicPrefix, String clientId, String username, String password,
-        Duration keepAlive, int inflight, Duration reconnectMin, Duration reconnectMax, MqttTls tls) {
+        Duration keepAlive, Duration connectTimeout, int inflight, Duration reconnectMin, Duration reconnectMax, MqttTls tls) {
 
     public MqttSettings {
         Objects.requireNonNull(tls, "tls");
+        if (connectTimeout.toSeconds() < 1 || connectTimeout.toNanos() % 1_000_000_000L != 0) {
+            // Paho takes the connection timeout in whole seconds
+            throw new IllegalArgumentException("connectTimeout: " + connectTimeout + " is not a whole number of seconds");
+        }
     }
 
 
@@ -31,7 +35,7 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
     public String toString() {
         return "MqttSettings[url=" + url + ", topicPrefix=" + topicPrefix + ", clientId=" + clientId
                 + ", username=" + username + ", password=" + (password == null ? "none" : "***")
-                + ", keepAlive=" + keepAlive + ", inflight=" + inflight + ", reconnectMin=" + reconnectMin
+                + ", keepAlive=" + keepAlive + ", connectTimeout=" + connectTimeout + ", inflight=" + inflight + ", reconnectMin=" + reconnectMin
                 + ", reconnectMax=" + reconnectMax + ", tls=" + tls.describe() + "]";
     }
 
@@ -56,6 +60,10 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
             throw new ConfigException("mqtt.password: set without mqtt.username; MQTT sends a password only together with a user name");
         }
         Duration keepAlive = s.duration(GatewayKeys.MQTT_KEEP_ALIVE);
+        Duration connectTimeout = s.duration(GatewayKeys.MQTT_CONNECT_TIMEOUT);
+        if (connectTimeout.toNanos() % 1_000_000_000L != 0) {
+            throw Settings.bad("mqtt.connectTimeout", s.string(GatewayKeys.MQTT_CONNECT_TIMEOUT), "whole seconds from 1s to 2m");
+        }
         int inflight = s.integer(GatewayKeys.MQTT_INFLIGHT);
         Duration min = s.duration(GatewayKeys.MQTT_RECONNECT_MIN);
         Duration max = s.duration(GatewayKeys.MQTT_RECONNECT_MAX);
@@ -64,7 +72,7 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
                     "at least mqtt.reconnect.min (" + s.string(GatewayKeys.MQTT_RECONNECT_MIN) + ")");
         }
         MqttTls tls = MqttTls.from(s, "mqtt.tls.", "mqtt.url", url);
-        return new MqttSettings(url, prefix, clientId, username, password, keepAlive, inflight, min, max, tls);
+        return new MqttSettings(url, prefix, clientId, username, password, keepAlive, connectTimeout, inflight, min, max, tls);
     }
 
     private static boolean validPort(String url) {

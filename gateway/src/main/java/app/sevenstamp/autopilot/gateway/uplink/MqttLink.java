@@ -52,7 +52,6 @@ import org.tinylog.Logger;
  * counted), and the workers' hand-overs by what they keep in flight. No lock is held anywhere.
  */
 final class MqttLink implements Link {
-    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     /** Features' publishes waiting for the link's thread; a heartbeat, a few acks and vouchers need far fewer. */
     static final int MAX_QUEUED_PUBLISHES = 256;
 
@@ -118,17 +117,11 @@ final class MqttLink implements Link {
     private record Close() implements Event {
     }
 
-    /**
-     * @param random         uniform in [0, 1), for the backoff jitter
-     * @param connectTimeout Paho's connection timeout (whole seconds, at least 1)
-     */
-    MqttLink(MqttSettings settings, Ticker ticker, DoubleSupplier random, Duration connectTimeout) {
-        if (connectTimeout.toSeconds() < 1) {
-            throw new IllegalArgumentException("connectTimeout: " + connectTimeout + " is below Paho's unit of one second");
-        }
+    /** @param random uniform in [0, 1), for the backoff jitter */
+    MqttLink(MqttSettings settings, Ticker ticker, DoubleSupplier random) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
-        this.connectTimeout = connectTimeout;
+        this.connectTimeout = settings.connectTimeout();
         this.backoff = new Backoff(settings.reconnectMin(), settings.reconnectMax(), random);
         this.thread = NamedThreads.of("uplink").newThread(this::run);
     }

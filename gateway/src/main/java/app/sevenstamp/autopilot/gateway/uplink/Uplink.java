@@ -21,8 +21,6 @@ import java.util.function.DoubleSupplier;
  * {@link #wake()}, {@link #isConnected()} and the counters are safe from any thread.
  */
 public final class Uplink implements AutoCloseable {
-    static final Duration CONNECT_TIMEOUT = MqttLink.CONNECT_TIMEOUT;
-
     private final MqttLink link;
     private final StampSender sender;
 
@@ -35,15 +33,8 @@ public final class Uplink implements AutoCloseable {
      */
     public Uplink(MqttSettings settings, String deviceId, Outbox outbox, Feedback feedback, Ticker ticker,
             String bootId, Duration ackTimeout, DoubleSupplier random, Clock clock, BooleanSupplier clockSynced) {
-        this(settings, deviceId, outbox, feedback, ticker, bootId, ackTimeout, random, clock, clockSynced, CONNECT_TIMEOUT);
-    }
-
-    /** @param connectTimeout Paho's connection timeout (whole seconds, at least 1); tests shorten it */
-    Uplink(MqttSettings settings, String deviceId, Outbox outbox, Feedback feedback, Ticker ticker,
-            String bootId, Duration ackTimeout, DoubleSupplier random, Clock clock, BooleanSupplier clockSynced,
-            Duration connectTimeout) {
         Objects.requireNonNull(deviceId, "deviceId");
-        this.link = new MqttLink(settings, ticker, random, connectTimeout);
+        this.link = new MqttLink(settings, ticker, random);
         // the corrector first: a correction is made before the sender reads the next events
         link.addWorker(new ClockCorrector(outbox, bootId, clock, ticker, clockSynced));
         this.sender = new StampSender(link, new Topics(settings.topicPrefix()), deviceId, settings.inflight(), outbox,

@@ -52,7 +52,7 @@ class BrokerCheckTest {
     }
 
     private static MqttSettings mqtt(String url) {
-        return new MqttSettings(url, "7stamp/v1", "counter-1", "u", "p", Duration.ofSeconds(30), 10,
+        return new MqttSettings(url, "7stamp/v1", "counter-1", "u", "p", Duration.ofSeconds(30), Duration.ofSeconds(10), 10,
                 Duration.ofSeconds(1), Duration.ofSeconds(60), MqttTls.NONE);
     }
 

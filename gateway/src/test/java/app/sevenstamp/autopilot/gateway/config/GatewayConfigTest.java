@@ -240,6 +240,17 @@ class GatewayConfigTest {
                 error("mqtt.keepAlive", "1s"));
         assertEquals("mqtt.reconnect.max: '2s' is not allowed; allowed: at least mqtt.reconnect.min (5s)",
                 error("mqtt.reconnect.min", "5s", "mqtt.reconnect.max", "2s"));
+        // Paho counts the connection timeout in whole seconds
+        assertEquals("mqtt.connectTimeout: '1500ms' is not allowed; allowed: whole seconds from 1s to 2m",
+                error("mqtt.connectTimeout", "1500ms"));
+        assertTrue(error("mqtt.connectTimeout", "500ms").startsWith("mqtt.connectTimeout: '500ms' is not allowed"),
+                error("mqtt.connectTimeout", "500ms"));
+    }
+
+    @Test
+    void theConnectTimeoutIsReadAndDefaultsToTenSeconds() {
+        assertEquals(Duration.ofSeconds(10), load().mqtt().connectTimeout());
+        assertEquals(Duration.ofSeconds(45), load("mqtt.connectTimeout", "45s").mqtt().connectTimeout());
     }
 
     @Test

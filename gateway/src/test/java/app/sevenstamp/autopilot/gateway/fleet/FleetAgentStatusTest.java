@@ -36,7 +36,7 @@ class FleetAgentStatusTest {
     void open() throws Exception {
         outbox = Outbox.open(dir.resolve("outbox"), Clock.systemUTC());
         MqttSettings mqtt = new MqttSettings("tcp://127.0.0.1:1", Topics.DEFAULT_PREFIX, "counter-1", null, null,
-                Duration.ofSeconds(30), 10, Duration.ofSeconds(1), Duration.ofSeconds(60), MqttTls.NONE);
+                Duration.ofSeconds(30), Duration.ofSeconds(10), 10, Duration.ofSeconds(1), Duration.ofSeconds(60), MqttTls.NONE);
         Uplink uplink = new Uplink(mqtt, "counter-1", outbox, new RecordingFeedback(), Ticker.SYSTEM, "boot",
                 Duration.ofSeconds(30), () -> 0.5, Clock.systemUTC(), () -> true);
         fleet = new FleetAgent("counter-1", new Topics(Topics.DEFAULT_PREFIX), uplink.link(), uplink::wake, outbox, new RecordingFeedback(),

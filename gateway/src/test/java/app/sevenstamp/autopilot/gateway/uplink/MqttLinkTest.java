@@ -50,12 +50,12 @@ class MqttLinkTest {
     }
 
     private MqttLink link(String url) {
-        MqttSettings settings = new MqttSettings(url, "7stamp/v1", "link-test", null, null, Duration.ofSeconds(30), 10,
+        MqttSettings settings = new MqttSettings(url, "7stamp/v1", "link-test", null, null, Duration.ofSeconds(30), Duration.ofSeconds(2), 10,
                 MIN, MAX, MqttTls.NONE);
         link = new MqttLink(settings, now::get, () -> {
             draws.incrementAndGet();
             return 0.5;
-        }, Duration.ofSeconds(2));
+        });
         return link;
     }
 

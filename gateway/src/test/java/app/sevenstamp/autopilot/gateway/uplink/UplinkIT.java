@@ -78,15 +78,15 @@ class UplinkIT {
     }
 
     private Uplink startUplink(String url, int inflight, Duration ackTimeout) {
-        return startUplink(url, inflight, ackTimeout, Uplink.CONNECT_TIMEOUT, Duration.ofMillis(500));
+        return startUplink(url, inflight, ackTimeout, Duration.ofSeconds(10), Duration.ofMillis(500));
     }
 
     private Uplink startUplink(String url, int inflight, Duration ackTimeout, Duration connectTimeout,
             Duration reconnectMax) {
-        MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), inflight,
+        MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), connectTimeout, inflight,
                 Duration.ofMillis(100), reconnectMax, MqttTls.NONE);
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, BOOT, ackTimeout,
-                () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true, connectTimeout);
+                () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true);
         uplink.start();
         return uplink;
     }

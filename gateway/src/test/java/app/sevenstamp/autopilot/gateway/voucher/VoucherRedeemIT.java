@@ -102,7 +102,7 @@ class VoucherRedeemIT {
     /** As the daemon wires them: the desk subscribes before the uplink starts, the pipeline routes vouchers to it. */
     private void startGateway(Duration answerTimeout) {
         MqttSettings settings = new MqttSettings(broker.url(), Topics.DEFAULT_PREFIX, DEVICE, null, null,
-                Duration.ofSeconds(5), 10, Duration.ofMillis(100), Duration.ofMillis(500), MqttTls.NONE);
+                Duration.ofSeconds(5), Duration.ofSeconds(10), 10, Duration.ofMillis(100), Duration.ofMillis(500), MqttTls.NONE);
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, "boot-v", Duration.ofSeconds(30),
                 () -> ThreadLocalRandom.current().nextDouble(), Clock.systemUTC(), () -> true);
         desk = new VoucherDesk(uplink.link(), new Topics(Topics.DEFAULT_PREFIX), DEVICE, LOCATION, feedback, Clock.systemUTC(), Ticker.SYSTEM,
