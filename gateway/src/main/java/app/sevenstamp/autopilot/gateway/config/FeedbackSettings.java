@@ -37,12 +37,6 @@ public record FeedbackSettings(FeedbackType type, LedType led, int greenPin, int
         activeLow = activeLow.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(activeLow));
     }
 
-    /** With the header's chip found from the board. */
-    public FeedbackSettings(FeedbackType type, LedType led, int greenPin, int redPin, int bluePin,
-            BuzzerType buzzer, int buzzerPin, int pwmChip, int pwmChannel, Set<FeedbackPin> activeLow) {
-        this(type, led, greenPin, redPin, bluePin, buzzer, buzzerPin, pwmChip, pwmChannel, activeLow, AUTO_CHIP);
-    }
-
     /** The configured outputs and their BCM lines, in the order they are wired: green, red, blue, buzzer. */
     public Map<FeedbackPin, Integer> lines() {
         Map<FeedbackPin, Integer> lines = new EnumMap<>(FeedbackPin.class);
@@ -60,7 +54,7 @@ public record FeedbackSettings(FeedbackType type, LedType led, int greenPin, int
     /** Green and red LEDs, an active buzzer, all active-high: the wiring in the README. */
     public static FeedbackSettings pair(FeedbackType type, int greenPin, int redPin, int buzzerPin) {
         return new FeedbackSettings(type, LedType.PAIR, greenPin, redPin, 23, BuzzerType.ACTIVE, buzzerPin,
-                AUTO, AUTO, Set.of());
+                AUTO, AUTO, Set.of(), AUTO_CHIP);
     }
 
     public boolean activeLow(FeedbackPin pin) {

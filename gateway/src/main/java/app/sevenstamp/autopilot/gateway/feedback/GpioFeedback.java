@@ -42,16 +42,6 @@ public final class GpioFeedback implements Feedback {
     private boolean closing;
     private boolean closed;
 
-    /**
-     * Uses {@code context} (owned by the caller) with the given providers: the mock providers in tests.
-     *
-     * @param settings with the PWM channel resolved when the buzzer is passive
-     */
-    public GpioFeedback(Context context, String digitalProvider, String pwmProvider, FeedbackSettings settings,
-            Ticker ticker) {
-        this(new GpioOutputs(context, digitalProvider, pwmProvider, settings), ticker, () -> { });
-    }
-
     private GpioFeedback(Outputs outputs, Ticker ticker, Runnable afterClose) {
         this.outputs = outputs;
         this.player = new PatternPlayer(outputs);
@@ -76,9 +66,20 @@ public final class GpioFeedback implements Feedback {
                 .add(GpioDDigitalOutputProvider.newInstance())
                 .add(LinuxFsPwmProvider.newInstance(pwmChip))
                 .build();
+        return open(context, GpioDDigitalOutputProvider.ID, LinuxFsPwmProvider.ID, settings, ticker);
+    }
+
+    /**
+     * The feedback on {@code context}'s providers of the given ids (gpiod and sysfs PWM on a Pi, Pi4J's mock
+     * providers in tests). It owns the context from here: closing the feedback shuts it down, and so does a
+     * failure to claim the outputs.
+     *
+     * @param settings with the PWM channel resolved when the buzzer is passive
+     */
+    static GpioFeedback open(Context context, String digitalProviderId, String pwmProviderId,
+            FeedbackSettings settings, Ticker ticker) {
         try {
-            GpioOutputs outputs = new GpioOutputs(context, GpioDDigitalOutputProvider.ID, LinuxFsPwmProvider.ID,
-                    settings);
+            GpioOutputs outputs = new GpioOutputs(context, digitalProviderId, pwmProviderId, settings);
             return new GpioFeedback(outputs, ticker, context::shutdown);
         } catch (RuntimeException | LinkageError e) {
             context.shutdown();

@@ -112,7 +112,7 @@ class GatewayConfigTest {
                 "feedback.gpio.red", "6", "feedback.gpio.blue", "26", "feedback.buzzer", "passive",
                 "feedback.pwm.chip", "2", "feedback.pwm.channel", "3", "feedback.gpio.activeLow", "red, Blue").feedback();
         assertEquals(new FeedbackSettings(FeedbackType.GPIO, LedType.RGB, 5, 6, 26, BuzzerType.PASSIVE, 22, 2, 3,
-                Set.of(FeedbackPin.RED, FeedbackPin.BLUE)), f);
+                Set.of(FeedbackPin.RED, FeedbackPin.BLUE), FeedbackSettings.AUTO_CHIP), f);
         assertTrue(f.activeLow(FeedbackPin.RED));
         assertFalse(f.activeLow(FeedbackPin.GREEN));
         assertEquals("rgb green=5 red=6 blue=26 buzzer=pwm chip 2 channel 3 (passive) active-low=red,blue", f.describe());

@@ -172,12 +172,12 @@ class GpioHostTest {
                 .pwmChip(0, "platform/axi/1000120000.pcie/1f0009c000.pwm", 4)
                 .pwmChip(2, "platform/axi/1000120000.pcie/1f00098000.pwm", 4).host();
         FeedbackSettings passive = new FeedbackSettings(FeedbackType.GPIO, LedType.PAIR, 17, 27, 23, BuzzerType.PASSIVE,
-                22, FeedbackSettings.AUTO, FeedbackSettings.AUTO, Set.of());
+                22, FeedbackSettings.AUTO, FeedbackSettings.AUTO, Set.of(), FeedbackSettings.AUTO_CHIP);
         FeedbackSettings resolved = Feedbacks.resolve(passive, host);
         assertEquals(2, resolved.pwmChip());
         assertEquals(2, resolved.pwmChannel());
         FeedbackSettings configured = new FeedbackSettings(FeedbackType.GPIO, LedType.PAIR, 17, 27, 23,
-                BuzzerType.PASSIVE, 22, 5, 1, Set.of());
+                BuzzerType.PASSIVE, 22, 5, 1, Set.of(), FeedbackSettings.AUTO_CHIP);
         assertEquals(5, Feedbacks.resolve(configured, host).pwmChip(), "a configured chip wins");
     }
 
@@ -252,7 +252,7 @@ class GpioHostTest {
         // the build machine is not a Pi: exactly the "off a Pi" case, through the real /proc and /dev
         ConsoleFeedback console = console();
         FeedbackSettings passive = new FeedbackSettings(FeedbackType.GPIO, LedType.RGB, 17, 27, 23, BuzzerType.PASSIVE,
-                22, FeedbackSettings.AUTO, FeedbackSettings.AUTO, Set.of());
+                22, FeedbackSettings.AUTO, FeedbackSettings.AUTO, Set.of(), FeedbackSettings.AUTO_CHIP);
         Feedback chosen = Feedbacks.create(passive, Ticker.SYSTEM, console);
         try {
             assertSame(console, chosen);

@@ -127,7 +127,7 @@ class GpioOutputsTest {
     void aPassiveBuzzerNeedsAResolvedChannel() {
         try (MockBox box = new MockBox(new app.sevenstamp.autopilot.gateway.config.FeedbackSettings(
                 app.sevenstamp.autopilot.gateway.config.FeedbackSettings.FeedbackType.GPIO, LedType.PAIR, 17, 27, 23,
-                BuzzerType.PASSIVE, 22, 0, -1, Set.of()))) {
+                BuzzerType.PASSIVE, 22, 0, -1, Set.of(), app.sevenstamp.autopilot.gateway.config.FeedbackSettings.AUTO_CHIP))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new GpioOutputs(box.context,
                     MockDigitalOutputProvider.ID, MockPwmProvider.ID, box.settings));
             assertEquals("the PWM channel must be resolved before the outputs are created", e.getMessage());

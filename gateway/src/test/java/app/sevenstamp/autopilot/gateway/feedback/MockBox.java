@@ -35,7 +35,8 @@ final class MockBox implements AutoCloseable {
     static final FeedbackSettings RGB_PASSIVE = settings(LedType.RGB, BuzzerType.PASSIVE, Set.of());
 
     static FeedbackSettings settings(LedType led, BuzzerType buzzer, Set<FeedbackPin> activeLow) {
-        return new FeedbackSettings(FeedbackType.GPIO, led, GREEN, RED, BLUE, buzzer, BUZZER, 0, PWM_CHANNEL, activeLow);
+        return new FeedbackSettings(FeedbackType.GPIO, led, GREEN, RED, BLUE, buzzer, BUZZER, 0, PWM_CHANNEL, activeLow,
+                FeedbackSettings.AUTO_CHIP);
     }
 
     /** One moment in a timeline: which outputs turned on (BUZZER only for an active buzzer), and the PWM tone. */
@@ -66,7 +67,7 @@ final class MockBox implements AutoCloseable {
     }
 
     GpioFeedback feedback(app.sevenstamp.autopilot.gateway.support.Ticker ticker) {
-        GpioFeedback feedback = new GpioFeedback(context, MockDigitalOutputProvider.ID, MockPwmProvider.ID, settings,
+        GpioFeedback feedback = GpioFeedback.open(context, MockDigitalOutputProvider.ID, MockPwmProvider.ID, settings,
                 ticker);
         remember();
         return feedback;
