@@ -130,7 +130,7 @@ public final class Gateway implements AutoCloseable {
         feedback.selfTest();
         Outbox outbox;
         try {
-            outbox = Outbox.open(config.outboxDir(), env.clock(), config.outboxLimits());
+            outbox = Outbox.open(config.outboxDir(), env.clock(), env.ticker(), config.outboxLimits());
         } catch (OutboxException e) {
             feedback.close();
             throw e;

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,11 +28,13 @@ final class CounterHistory {
     private volatile Duration retention = Duration.ofHours(26);
     private PreparedStatement insert;
     private PreparedStatement prune;
-    /** System.nanoTime() of the last prune. */
+    private final Ticker ticker;
+    /** {@link Ticker#nanoTime()} of the last prune. */
     private long lastPrune;
 
-    CounterHistory(Clock clock) {
+    CounterHistory(Clock clock, Ticker ticker) {
         this.clock = clock;
+        this.ticker = ticker;
     }
 
     /** Prepares the statements on a freshly opened connection (after {@link OutboxSchema#connect}). */
@@ -54,7 +57,7 @@ final class CounterHistory {
         insert.setString(2, draft.cardId());
         insert.setObject(3, OffsetDateTime.ofInstant(draft.deviceTime(), ZoneOffset.UTC));
         insert.executeUpdate();
-        long now = System.nanoTime();
+        long now = ticker.nanoTime();
         if (lastPrune == 0 || now - lastPrune > PRUNE_INTERVAL_NANOS) {
             lastPrune = now;
             prune.setObject(1, OffsetDateTime.ofInstant(clock.instant().minus(retention), ZoneOffset.UTC));

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
@@ -70,6 +71,7 @@ public final class Outbox implements AutoCloseable {
     private final Path file;
     private final Path dbFile;
     private final Clock clock;
+    private final Ticker ticker;
     private final Storage storage;
     private final Path redoFile;
     private final WireCodec codec = new WireCodec();
@@ -109,16 +111,17 @@ public final class Outbox implements AutoCloseable {
     private record PendingDelete(String eventId, CompletableFuture<Boolean> done) {
     }
 
-    private Outbox(Path dir, Clock clock, OutboxLimits limits, Storage storage) {
+    private Outbox(Path dir, Clock clock, Ticker ticker, OutboxLimits limits, Storage storage) {
         this.dir = dir;
         this.file = dir.resolve("outbox");
         this.dbFile = dir.resolve("outbox.mv.db");
         this.redoFile = dir.resolve("outbox.redo");
         this.clock = clock;
+        this.ticker = ticker;
         this.storage = storage;
         this.capacity = new OutboxCapacity(dir, dbFile, limits);
         this.compaction = new OutboxCompaction(limits.maxBytes(), storage.redoRewriteBytes());
-        this.history = new CounterHistory(clock);
+        this.history = new CounterHistory(clock, ticker);
         this.executor = new OutboxExecutor("outbox", this::failDeletes);
     }
 
@@ -133,19 +136,29 @@ public final class Outbox implements AutoCloseable {
      * and the start goes on: see {@link #salvageReport()}. A file in use by another process is an error.
      */
     public static Outbox open(Path dir, Clock clock, OutboxLimits limits) throws OutboxException {
-        return open(dir, clock, limits, Storage.FILES);
+        return open(dir, clock, Ticker.SYSTEM, limits);
+    }
+
+    /** As {@link #open(Path, Clock, OutboxLimits)}, on the daemon's monotonic clock (the reopen and prune throttles). */
+    public static Outbox open(Path dir, Clock clock, Ticker ticker, OutboxLimits limits) throws OutboxException {
+        return open(dir, clock, ticker, limits, Storage.FILES);
     }
 
     static Outbox open(Path dir, Clock clock, OutboxLimits limits, Storage storage) throws OutboxException {
+        return open(dir, clock, Ticker.SYSTEM, limits, storage);
+    }
+
+    static Outbox open(Path dir, Clock clock, Ticker ticker, OutboxLimits limits, Storage storage) throws OutboxException {
         Objects.requireNonNull(dir, "dir");
         Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(ticker, "ticker");
         Objects.requireNonNull(limits, "limits");
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new OutboxException("outbox.dir " + dir + " cannot be created: " + e, e);
         }
-        Outbox outbox = new Outbox(dir.toAbsolutePath(), clock, limits, storage);
+        Outbox outbox = new Outbox(dir.toAbsolutePath(), clock, ticker, limits, storage);
         outbox.executor.start();
         try {
             outbox.executor.submit(0, () -> {
@@ -650,7 +663,7 @@ public final class Outbox implements AutoCloseable {
         } catch (SQLException e) {
             // treated as closed
         }
-        long now = System.nanoTime();
+        long now = ticker.nanoTime();
         if (lastReopenAttempt != 0 && now - lastReopenAttempt < REOPEN_INTERVAL_NANOS) {
             throw new OutboxException("the outbox " + dbFile + " is closed after a write error; reopening is retried "
                     + "every second", null);
