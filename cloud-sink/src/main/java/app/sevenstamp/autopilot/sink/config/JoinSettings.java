@@ -57,11 +57,6 @@ public record JoinSettings(URI publicUrl, Rate perAddress, Rate perProgram, Map<
         forms = Collections.unmodifiableMap(new TreeMap<>(forms));
     }
 
-    /** Defaults, without a public URL: for tests and tools. */
-    public static JoinSettings defaults() {
-        return new JoinSettings(null, new Rate(5, Duration.ofMinutes(1)), new Rate(300, Duration.ofHours(1)), Map.of());
-    }
-
     /** The form of a program; {@link Form#NOTHING} for one without join settings. */
     public Form form(String programId) {
         return forms.getOrDefault(programId, Form.NOTHING);
