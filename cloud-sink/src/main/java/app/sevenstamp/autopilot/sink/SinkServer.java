@@ -217,7 +217,7 @@ public final class SinkServer implements AutoCloseable {
                     : publisher -> new DynSecAccess(config.topics(), publisher);
             FleetService fleet = FleetService.start(new FleetService.Settings(brokerUrl, config.clientId() + "-fleet",
                     mqttUser, mqttPassword, config.topics(), config.provisionUsername(), config.provisionPassword(),
-                    key.trustedKeyLine(), config.tls()), registry, accessFactory, clock);
+                    key.trustedKeyLine(), config.tls()), registry, accessFactory, clock, System::nanoTime);
             started.push(fleet);
             metrics.include(() -> Map.of("fleet.provisionRefusals", fleet.provisionRefusals()));
             metrics.include(() -> fleet.connectionStatus().counters("mqtt.fleet"));
@@ -348,7 +348,7 @@ public final class SinkServer implements AutoCloseable {
             join.register(router);
             metrics.include(join::metrics);
             if (apple != null) {
-                apple.register(router);
+                apple.register(router, System::nanoTime);
             }
             prometheus.register(router);
             WebServer http = WebServer.start(config.http(), router);

@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
@@ -89,7 +90,8 @@ public final class FleetService implements AutoCloseable {
     /** Told of every status after the registry noted it (the update rollout); on the fleet thread. */
     private volatile BiConsumer<String, DeviceStatus> statusListener = (id, s) -> { };
 
-    private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock) {
+    private FleetService(Settings settings, FleetRegistry registry, BrokerAccess access, Clock clock,
+            LongSupplier nanoTime) {
         this.settings = settings;
         this.registry = registry;
         this.access = access;
@@ -102,7 +104,8 @@ public final class FleetService implements AutoCloseable {
         this.control = new DeviceControl(registry, topics, this::publish, clock);
         this.provisioning = new Provisioning(registry, access, revocations, control, topics, this::publish,
                 settings.trustedKeyLine(), clock);
-        this.rules = new RulesPublisher(topics, this::publish, clock, worker, this::readyToPublish, this::admits);
+        this.rules = new RulesPublisher(topics, this::publish, clock, worker, this::readyToPublish, this::admits,
+                nanoTime);
         MqttConnectOptions o = MqttSession.options(settings.brokerUrl(), settings.tls(), settings.username(),
                 settings.password(), true);
         o.setKeepAliveInterval(60); // Paho's default, which the fleet client always had
@@ -125,12 +128,13 @@ public final class FleetService implements AutoCloseable {
      * Starts connecting in the background.
      *
      * @param accessFactory makes the broker access from a publisher; null for no provisioning
+     * @param nanoTime      a monotonic clock ({@code System::nanoTime} in production), for the catch-up throttle
      */
     public static FleetService start(Settings settings, FleetRegistry registry,
-            Function<BiConsumer<String, byte[]>, BrokerAccess> accessFactory, Clock clock) {
+            Function<BiConsumer<String, byte[]>, BrokerAccess> accessFactory, Clock clock, LongSupplier nanoTime) {
         FleetService[] self = new FleetService[1];
         BrokerAccess access = accessFactory == null ? null : accessFactory.apply((t, p) -> self[0].publish(t, p, false));
-        self[0] = new FleetService(settings, registry, access, clock);
+        self[0] = new FleetService(settings, registry, access, clock, nanoTime);
         self[0].session.start();
         return self[0];
     }

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import org.tinylog.Logger;
 
@@ -44,15 +45,17 @@ final class RulesPublisher {
     private volatile CounterRules rules;
     /** Numbers the rules past a version a box holds, if the database agrees; null: boxes ahead are ignored. */
     private volatile LongFunction<Optional<CounterRules>> renumber;
-    /** When this sink last looked at a box ahead (System.nanoTime), so that one box cannot drive the fleet. */
+    private final LongSupplier nanoTime;
+    /** When this sink last looked at a box ahead ({@link #nanoTime}), so that one box cannot drive the fleet. */
     private long lastCatchUpNanos;
     private boolean caughtUpOnce;
     /** Devices already warned about a rules version in the future, so a bad box logs once. */
     private final Set<String> warnedFuture = ConcurrentHashMap.newKeySet();
 
     RulesPublisher(Topics topics, FleetPublisher publisher, Clock clock, Executor fleetThread, BooleanSupplier canPublish,
-            Predicate<String> admits) {
+            Predicate<String> admits, LongSupplier nanoTime) {
         this.topics = topics;
+        this.nanoTime = nanoTime;
         this.publisher = publisher;
         this.clock = clock;
         this.fleetThread = fleetThread;
@@ -111,7 +114,7 @@ final class RulesPublisher {
             }
             return;
         }
-        long now = System.nanoTime();
+        long now = nanoTime.getAsLong();
         if (caughtUpOnce && now - lastCatchUpNanos < CATCH_UP_EVERY.toNanos()) {
             return;
         }

@@ -22,6 +22,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.tinylog.Logger;
@@ -83,9 +84,13 @@ public final class AppleWallet implements PassChannel {
         return new AppleWallet(settings, new PassBook(store, new SecureRandom()), pkg, cards, key, apns, clock);
     }
 
-    /** Adds the PassKit web service and the download route. */
-    public void register(Router router) {
-        new PassKitRoutes(this).register(router);
+    /**
+     * Adds the PassKit web service and the download route.
+     *
+     * @param nanoTime a monotonic clock ({@code System::nanoTime} in production), for the routes' rate limits
+     */
+    public void register(Router router, LongSupplier nanoTime) {
+        new PassKitRoutes(this, nanoTime).register(router);
     }
 
     /**

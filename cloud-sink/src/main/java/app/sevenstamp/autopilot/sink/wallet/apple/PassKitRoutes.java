@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.tinylog.Logger;
 
@@ -46,8 +47,11 @@ final class PassKitRoutes {
     private final RateLimit perDevice = new RateLimit(30, Duration.ofMinutes(1), 10_000);
     private final RateLimit downloads = new RateLimit(30, Duration.ofMinutes(1), 10_000);
 
-    PassKitRoutes(AppleWallet wallet) {
+    private final LongSupplier nanoTime;
+
+    PassKitRoutes(AppleWallet wallet, LongSupplier nanoTime) {
         this.wallet = wallet;
+        this.nanoTime = nanoTime;
     }
 
     void register(Router router) {
@@ -224,8 +228,8 @@ final class PassKitRoutes {
         return m.matches() ? m.group(1) : null;
     }
 
-    private static void limit(RateLimit limit, String key, String what) {
-        if (!limit.allow(key, System.nanoTime())) {
+    private void limit(RateLimit limit, String key, String what) {
+        if (!limit.allow(key, nanoTime.getAsLong())) {
             throw new Problem(429, "too many requests " + what + "; wait a minute", Map.of("Retry-After", "60"));
         }
     }
