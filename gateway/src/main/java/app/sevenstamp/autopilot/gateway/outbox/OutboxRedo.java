@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -106,8 +107,8 @@ final class OutboxRedo {
     }
 
     /**
-     * Makes H2 hold at least what the log says is waiting: every stored row not acknowledged (with the
-     * counter_history line of a stamp), the latest clock correction of each, and a sequence counter past
+     * Makes H2 hold at least what the log says is waiting: every stored row not acknowledged, the
+     * counter_history line of every stamp in the log (acknowledged or not), the latest clock correction of each, and a sequence counter past
      * every number in the log. Idempotent. Reads the log twice (acknowledgements first) rather than
      * holding a long backlog in memory. Commits.
      */
@@ -145,6 +146,10 @@ final class OutboxRedo {
                     return;
                 }
                 Stored s = readStored(r);
+                // every stamp in the log, acknowledged or not, and whether or not H2 has its row: H2 writes
+                // lazily (a stamp acknowledged within WRITE_DELAY of its append may be in neither H2 table on
+                // disk) and a salvage stores rows without their lines
+                restoreHistory(s, codec, historyExists, history);
                 if (acked.contains(s.eventId())) {
                     return;
                 }
@@ -172,7 +177,6 @@ final class OutboxRedo {
                 insert.setBoolean(7, s.clockSynced());
                 insert.executeUpdate();
                 restored[0]++;
-                restoreHistory(s, codec, historyExists, history);
             });
         }
         int corrected = 0;
@@ -231,7 +235,8 @@ final class OutboxRedo {
     /**
      * Replaces the log with the sequence counter and the rows H2 holds now (the backlog, read in
      * batches), dropping what was acknowledged. Only while H2 is open and reconciled: its view then is
-     * the truth of this process.
+     * the truth of this process. H2 is synced ({@code CHECKPOINT SYNC}) before the new log replaces the
+     * old, since what is dropped then lives in H2 alone.
      */
     static void rewrite(Connection c, RedoLog log) throws SQLException, IOException {
         try (RedoLog.Rewrite rewrite = log.rewrite();
@@ -260,6 +265,12 @@ final class OutboxRedo {
                 rewrite.add(batch);
             }
             c.commit();
+            // The old log goes with the rename: what it held and the new one does not (acknowledged rows,
+            // their counter_history lines, deletes) must be on disk in H2 first. H2 writes lazily
+            // (WRITE_DELAY) and syncs only here, at a compaction and at its close.
+            try (Statement sync = c.createStatement()) {
+                sync.execute("CHECKPOINT SYNC");
+            }
             rewrite.commit();
         }
     }
