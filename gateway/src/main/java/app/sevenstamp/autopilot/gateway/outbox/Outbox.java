@@ -52,8 +52,9 @@ import org.tinylog.Logger;
  * as the medium honours a flush. Appends queued together share that write, sync and commit (group
  * commit, {@code appendGroup}); none completes before the sync that covers it. The log holds every
  * event not yet acknowledged; at every open of H2 (start, reopen after an error, after a compaction)
- * the log is replayed into it. When the log has grown well past the backlog it is rewritten from H2
- * (new file, fsync, atomic rename). The directory is fsynced after the files are created, so their
+ * the log is replayed into it. H2 itself writes lazily ({@code WRITE_DELAY}, {@link OutboxSchema#url}). When
+ * the log has grown well past the backlog it is rewritten from H2 (new file, fsync, H2 synced, atomic
+ * rename). The directory is fsynced after the files are created, so their
  * names survive a power cut too.
  *
  * <p>File size: see {@link OutboxCompaction}. Capacity ({@link OutboxLimits}): an append beyond a limit
