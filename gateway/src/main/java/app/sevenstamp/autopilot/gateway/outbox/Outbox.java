@@ -64,7 +64,7 @@ import org.tinylog.Logger;
 public final class Outbox implements AutoCloseable {
     private static final long REOPEN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int DELETE_BATCH = 1000;
-    /** A redo log is rewritten (acknowledged rows dropped) past this size and twice the backlog's. */
+    /** A redo log is rewritten (acknowledged rows dropped) past this size, twice the backlog's and twice its last rewrite's. */
     static final long REDO_REWRITE_BYTES = 1L << 20;
 
     private final Path dir;
@@ -201,6 +201,7 @@ public final class Outbox implements AutoCloseable {
         if (damaged != null || (existed && !redoExisted)) {
             // rows the log does not hold (salvaged, or stored by a release without the log): log them now
             OutboxRedo.rewrite(db.connection, redo);
+            compaction.redoRewritten(redo.bytes());
         }
         housekeeping();
         capacity.refresh(backlog);
@@ -268,6 +269,7 @@ public final class Outbox implements AutoCloseable {
             long before = redo.bytes();
             long start = System.nanoTime();
             OutboxRedo.rewrite(db.connection, redo);
+            compaction.redoRewritten(redo.bytes());
             Logger.debug("outbox redo log rewritten from {} KB to {} KB in {} ms ({} events waiting)", before / 1024,
                     redo.bytes() / 1024, (System.nanoTime() - start) / 1_000_000, backlog);
         }

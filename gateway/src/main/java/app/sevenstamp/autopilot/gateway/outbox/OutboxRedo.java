@@ -45,7 +45,9 @@ import org.tinylog.Logger;
  *   <li>{@code ACKED}: event ids the sink acknowledged, not synced (a lost one means one resend, which
  *       the sink answers DUPLICATE);
  *   <li>{@code CORRECTED}: a payload rewritten with the corrected clock, synced with its batch;
- *   <li>{@code NEXT_SEQ}: the sequence counter, first in a rewritten log (which drops acknowledged rows).
+ *   <li>{@code NEXT_SEQ}: the sequence counter, first in a rewritten log (which drops acknowledged rows);
+ *   <li>{@code HISTORY}: a counter_history line, in a rewritten log: every line H2 holds then, so the
+ *       counter rules' memory does not depend on H2 across a restart either.
  * </ul>
  */
 final class OutboxRedo {
@@ -53,6 +55,7 @@ final class OutboxRedo {
     private static final byte ACKED = 2;
     private static final byte CORRECTED = 3;
     private static final byte NEXT_SEQ = 4;
+    private static final byte HISTORY = 5;
     private static final int REWRITE_BATCH = 500;
 
     private OutboxRedo() {
@@ -99,6 +102,16 @@ final class OutboxRedo {
         });
     }
 
+    private static byte[] history(String programId, String cardId, Instant at) {
+        return RedoLog.record(out -> {
+            out.writeByte(HISTORY);
+            out.writeUTF(programId);
+            out.writeUTF(cardId);
+            out.writeLong(at.getEpochSecond());
+            out.writeInt(at.getNano());
+        });
+    }
+
     private static byte[] nextSeq(long next) {
         return RedoLog.record(out -> {
             out.writeByte(NEXT_SEQ);
@@ -129,6 +142,9 @@ final class OutboxRedo {
                     }
                     case CORRECTED -> corrections.put(in.readUTF(), readText(in));
                     case NEXT_SEQ -> next[0] = Math.max(next[0], in.readLong());
+                    case HISTORY -> {
+                        // second pass
+                    }
                     default -> Logger.error("outbox redo log: a record of unknown type {} is skipped", r[0]);
                 }
             }
@@ -142,6 +158,10 @@ final class OutboxRedo {
              PreparedStatement history = c.prepareStatement(
                      "INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)")) {
             log.<SQLException>read(r -> {
+                if (r[0] == HISTORY) {
+                    restoreLine(r, historyExists, history);
+                    return;
+                }
                 if (r[0] != STORED) {
                     return;
                 }
@@ -219,10 +239,25 @@ final class OutboxRedo {
         if (event.kind() != EventKind.STAMP) {
             return;
         }
+        insertLineIfMissing(event.programId(), event.cardId(), event.deviceTime(), exists, insert);
+    }
+
+    private static void restoreLine(byte[] r, PreparedStatement exists, PreparedStatement insert) throws SQLException {
+        try (DataInputStream in = in(r)) {
+            in.readByte();
+            insertLineIfMissing(in.readUTF(), in.readUTF(), Instant.ofEpochSecond(in.readLong(), in.readInt()), exists,
+                    insert);
+        } catch (IOException e) {
+            throw new UncheckedIOException("outbox redo log: a history record cannot be decoded", e);
+        }
+    }
+
+    private static void insertLineIfMissing(String programId, String cardId, Instant at, PreparedStatement exists,
+            PreparedStatement insert) throws SQLException {
         for (PreparedStatement st : List.of(exists, insert)) {
-            st.setString(1, event.programId());
-            st.setString(2, event.cardId());
-            st.setObject(3, OffsetDateTime.ofInstant(event.deviceTime(), ZoneOffset.UTC));
+            st.setString(1, programId);
+            st.setString(2, cardId);
+            st.setObject(3, OffsetDateTime.ofInstant(at, ZoneOffset.UTC));
         }
         try (ResultSet rs = exists.executeQuery()) {
             if (rs.next()) {
@@ -233,10 +268,10 @@ final class OutboxRedo {
     }
 
     /**
-     * Replaces the log with the sequence counter and the rows H2 holds now (the backlog, read in
-     * batches), dropping what was acknowledged. Only while H2 is open and reconciled: its view then is
-     * the truth of this process. H2 is synced ({@code CHECKPOINT SYNC}) before the new log replaces the
-     * old, since what is dropped then lives in H2 alone.
+     * Replaces the log with the sequence counter, the rows H2 holds now (the backlog, read in batches)
+     * and its counter_history lines, dropping what was acknowledged. Only while H2 is open and
+     * reconciled: its view then is the truth of this process. H2 is synced ({@code CHECKPOINT SYNC})
+     * before the new log replaces the old.
      */
     static void rewrite(Connection c, RedoLog log) throws SQLException, IOException {
         try (RedoLog.Rewrite rewrite = log.rewrite();
@@ -264,10 +299,25 @@ final class OutboxRedo {
                 }
                 rewrite.add(batch);
             }
+            try (PreparedStatement lines = c.prepareStatement(
+                    "SELECT program_id, card_id, stamped_at FROM counter_history");
+                 ResultSet rs = lines.executeQuery()) {
+                List<byte[]> batch = new ArrayList<>(REWRITE_BATCH);
+                while (rs.next()) {
+                    batch.add(history(rs.getString(1), rs.getString(2), rs.getObject(3, OffsetDateTime.class).toInstant()));
+                    if (batch.size() == REWRITE_BATCH) {
+                        rewrite.add(batch);
+                        batch = new ArrayList<>(REWRITE_BATCH);
+                    }
+                }
+                if (!batch.isEmpty()) {
+                    rewrite.add(batch);
+                }
+            }
             c.commit();
-            // The old log goes with the rename: what it held and the new one does not (acknowledged rows,
-            // their counter_history lines, deletes) must be on disk in H2 first. H2 writes lazily
-            // (WRITE_DELAY) and syncs only here, at a compaction and at its close.
+            // What the old log held and the new one does not is the acknowledgements: H2 synced first, so
+            // that they are on disk and not sent again after a crash. Not relied on for the lines: H2 may
+            // not find a synced chunk after a crash (docs/durability.md), so the new log carries them.
             try (Statement sync = c.createStatement()) {
                 sync.execute("CHECKPOINT SYNC");
             }
