@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * files are rebuilt as the disk would hold them (synced content, plus a random subset of the unsynced
  * writes, one maybe torn; every fourth cut keeps all of them, which is what kill -9 leaves), a fresh
  * outbox opens them, and the checker asks: is every stamp confirmed before the cut there (unless the
- * sink had acknowledged it), nothing there that was never appended, and does numbering go on past every
- * confirmed number? The run idles past H2's RETENTION_TIME (set to 200 ms here, 45 s in production) so
+ * sink had acknowledged it), is its counter_history line there (acknowledged or not: H2 writes lazily),
+ * nothing there that was never appended, and does numbering go on past every confirmed number? The run idles past H2's RETENTION_TIME (set to 200 ms here, 45 s in production) so
  * that H2 reuses freed space, the case that loses synced commits (see {@code H2ChunkReuseLossTest});
  * the redo log is rewritten whenever it passes 8 KB and the outbox restarted now and then, so cuts fall
  * into rewrites and starts too. Some appends come in bursts (queued together, one group commit), each
