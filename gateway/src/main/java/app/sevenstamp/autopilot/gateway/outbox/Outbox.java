@@ -197,7 +197,7 @@ public final class Outbox implements AutoCloseable {
         if (!existed || !redoExisted) {
             syncDirectory(dir);
         }
-        reconcile();
+        reconcile(true);
         if (damaged != null || (existed && !redoExisted)) {
             // rows the log does not hold (salvaged, or stored by a release without the log): log them now
             OutboxRedo.rewrite(db.connection, redo);
@@ -207,13 +207,18 @@ public final class Outbox implements AutoCloseable {
         capacity.refresh(backlog);
     }
 
-    /** Puts back into a freshly opened H2 what the redo log says is waiting; see {@link OutboxRedo}. */
-    private void reconcile() throws SQLException, IOException {
+    /**
+     * Puts back into a freshly opened H2 what the redo log says is waiting; see {@link OutboxRedo}.
+     * {@code historyLines}: also the log's counter_history lines ({@code HISTORY} records), one look-up
+     * each; not after a compaction, whose clean close wrote every line (a busy week's log holds tens of
+     * thousands: OutboxWeekIT went from 22 s to 695 s with them at every compaction).
+     */
+    private void reconcile(boolean historyLines) throws SQLException, IOException {
         if (redo.bytes() == 0) {
             return;
         }
         long start = System.nanoTime();
-        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo, codec);
+        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo, codec, historyLines);
         lastReplay = r;
         try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
             rs.next();
@@ -285,7 +290,7 @@ public final class Outbox implements AutoCloseable {
         db.misc.execute("SHUTDOWN COMPACT");
         closeQuietly();
         connect(true);
-        reconcile();
+        reconcile(false); // SHUTDOWN COMPACT wrote every line H2 held
         long after = capacity.sizeOfFile();
         compaction.compacted(after);
         Logger.info("outbox compacted from {} KB to {} KB in {} ms ({} events waiting)", size / 1024,
@@ -665,7 +670,7 @@ public final class Outbox implements AutoCloseable {
                 redo = RedoLog.open(redoFile, storage.fileOps());
             }
             connect(true);
-            reconcile(); // what H2 did not commit before it failed, or lost, is in the redo log
+            reconcile(true); // what H2 did not commit before it failed, or lost, is in the redo log
 
             Logger.warn("outbox {} reopened after a write error; {} events waiting", dbFile, backlog);
         } catch (SQLException | IOException e) {

@@ -125,7 +125,8 @@ final class OutboxRedo {
      * every number in the log. Idempotent. Reads the log twice (acknowledgements first) rather than
      * holding a long backlog in memory. Commits.
      */
-    static Replayed reconcile(Connection c, RedoLog log, WireCodec codec) throws SQLException, IOException {
+    static Replayed reconcile(Connection c, RedoLog log, WireCodec codec, boolean historyLines)
+            throws SQLException, IOException {
         Set<String> acked = new HashSet<>();
         Map<String, String> corrections = new HashMap<>();
         long[] next = {0};
@@ -159,7 +160,9 @@ final class OutboxRedo {
                      "INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)")) {
             log.<SQLException>read(r -> {
                 if (r[0] == HISTORY) {
-                    restoreLine(r, historyExists, history);
+                    if (historyLines) {
+                        restoreLine(r, historyExists, history);
+                    }
                     return;
                 }
                 if (r[0] != STORED) {
