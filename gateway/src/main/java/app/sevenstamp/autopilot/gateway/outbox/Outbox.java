@@ -53,8 +53,9 @@ import org.tinylog.Logger;
  * as the medium honours a flush. Appends queued together share that write, sync and commit (group
  * commit, {@code appendGroup}); none completes before the sync that covers it. The log holds every
  * event not yet acknowledged; at every open of H2 (start, reopen after an error, after a compaction)
- * the log is replayed into it. When the log has grown well past the backlog it is rewritten from H2
- * (new file, fsync, atomic rename). The directory is fsynced after the files are created, so their
+ * the log is replayed into it. H2 itself writes lazily ({@code WRITE_DELAY}, {@link OutboxSchema#url}). When
+ * the log has grown well past the backlog it is rewritten from H2 (new file, fsync, H2 synced, atomic
+ * rename). The directory is fsynced after the files are created, so their
  * names survive a power cut too.
  *
  * <p>File size: see {@link OutboxCompaction}. Capacity ({@link OutboxLimits}): an append beyond a limit
@@ -64,7 +65,7 @@ import org.tinylog.Logger;
 public final class Outbox implements AutoCloseable {
     private static final long REOPEN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int DELETE_BATCH = 1000;
-    /** A redo log is rewritten (acknowledged rows dropped) past this size and twice the backlog's. */
+    /** A redo log is rewritten (acknowledged rows dropped) past this size, twice the backlog's and twice its last rewrite's. */
     static final long REDO_REWRITE_BYTES = 1L << 20;
 
     private final Path dir;
@@ -209,22 +210,28 @@ public final class Outbox implements AutoCloseable {
         if (!existed || !redoExisted) {
             syncDirectory(dir);
         }
-        reconcile();
+        reconcile(true);
         if (damaged != null || (existed && !redoExisted)) {
             // rows the log does not hold (salvaged, or stored by a release without the log): log them now
             OutboxRedo.rewrite(db.connection, redo);
+            compaction.redoRewritten(redo.bytes());
         }
         housekeeping();
         capacity.refresh(backlog);
     }
 
-    /** Puts back into a freshly opened H2 what the redo log says is waiting; see {@link OutboxRedo}. */
-    private void reconcile() throws SQLException, IOException {
+    /**
+     * Puts back into a freshly opened H2 what the redo log says is waiting; see {@link OutboxRedo}.
+     * {@code historyLines}: also the log's counter_history lines ({@code HISTORY} records), one look-up
+     * each; not after a compaction, whose clean close wrote every line (a busy week's log holds tens of
+     * thousands: OutboxWeekIT went from 22 s to 695 s with them at every compaction).
+     */
+    private void reconcile(boolean historyLines) throws SQLException, IOException {
         if (redo.bytes() == 0) {
             return;
         }
         long start = System.nanoTime();
-        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo, codec);
+        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo, codec, historyLines);
         lastReplay = r;
         try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
             rs.next();
@@ -280,6 +287,7 @@ public final class Outbox implements AutoCloseable {
             long before = redo.bytes();
             long start = System.nanoTime();
             OutboxRedo.rewrite(db.connection, redo);
+            compaction.redoRewritten(redo.bytes());
             Logger.debug("outbox redo log rewritten from {} KB to {} KB in {} ms ({} events waiting)", before / 1024,
                     redo.bytes() / 1024, (System.nanoTime() - start) / 1_000_000, backlog);
         }
@@ -295,7 +303,7 @@ public final class Outbox implements AutoCloseable {
         db.misc.execute("SHUTDOWN COMPACT");
         closeQuietly();
         connect(true);
-        reconcile();
+        reconcile(false); // SHUTDOWN COMPACT wrote every line H2 held
         long after = capacity.sizeOfFile();
         compaction.compacted(after);
         Logger.info("outbox compacted from {} KB to {} KB in {} ms ({} events waiting)", size / 1024,
@@ -675,7 +683,7 @@ public final class Outbox implements AutoCloseable {
                 redo = RedoLog.open(redoFile, storage.fileOps());
             }
             connect(true);
-            reconcile(); // what H2 did not commit before it failed, or lost, is in the redo log
+            reconcile(true); // what H2 did not commit before it failed, or lost, is in the redo log
 
             Logger.warn("outbox {} reopened after a write error; {} events waiting", dbFile, backlog);
         } catch (SQLException | IOException e) {

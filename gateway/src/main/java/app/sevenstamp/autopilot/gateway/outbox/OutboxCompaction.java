@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * reopen) when the backlog is small and the file is above {@link #COMPACT_ABOVE_BYTES}, and whatever the
  * backlog when the file reaches a quarter of {@code outbox.maxBytes} and has grown by an eighth of it since
  * the last compaction. The redo log is rewritten (acknowledged rows dropped) when it passes its rewrite
- * size and twice what the backlog needs. Decisions only; the outbox does the work. Outbox thread only,
+ * size, twice what the backlog needs and twice its size after the last rewrite. Decisions only; the outbox does the work. Outbox thread only,
  * except {@link #count}.
  */
 final class OutboxCompaction {
@@ -25,6 +25,8 @@ final class OutboxCompaction {
     private final AtomicLong compactions = new AtomicLong();
     /** File size right after the last compaction. */
     private long sizeAfterCompaction;
+    /** Redo log size right after its last rewrite (it carries the counter_history lines too). */
+    private long redoAfterRewrite;
 
     OutboxCompaction(long maxBytes, long redoRewriteBytes) {
         this.maxBytes = maxBytes;
@@ -43,10 +45,19 @@ final class OutboxCompaction {
         return quiet || large;
     }
 
-    /** The redo log of {@code redoBytes} holds mostly acknowledged rows. */
+    /**
+     * The redo log of {@code redoBytes} holds mostly acknowledged rows: past its rewrite size, twice what
+     * the backlog needs and twice its size after the last rewrite (which also holds the counter_history
+     * lines: a busy counter's day of them must not make every operation rewrite the log).
+     */
     boolean redoDue(long redoBytes, long backlog) {
         long live = Math.max(backlog, 0) * REDO_BYTES_PER_EVENT;
-        return redoBytes > redoRewriteBytes && redoBytes > 2 * live;
+        return redoBytes > redoRewriteBytes && redoBytes > 2 * live && redoBytes > 2 * redoAfterRewrite;
+    }
+
+    /** The redo log was rewritten to {@code size} bytes. */
+    void redoRewritten(long size) {
+        redoAfterRewrite = size;
     }
 
     /** H2 was compacted to {@code size} bytes. */

@@ -15,6 +15,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -44,7 +45,9 @@ import org.tinylog.Logger;
  *   <li>{@code ACKED}: event ids the sink acknowledged, not synced (a lost one means one resend, which
  *       the sink answers DUPLICATE);
  *   <li>{@code CORRECTED}: a payload rewritten with the corrected clock, synced with its batch;
- *   <li>{@code NEXT_SEQ}: the sequence counter, first in a rewritten log (which drops acknowledged rows).
+ *   <li>{@code NEXT_SEQ}: the sequence counter, first in a rewritten log (which drops acknowledged rows);
+ *   <li>{@code HISTORY}: a counter_history line, in a rewritten log: every line H2 holds then, so the
+ *       counter rules' memory does not depend on H2 across a restart either.
  * </ul>
  */
 final class OutboxRedo {
@@ -52,6 +55,7 @@ final class OutboxRedo {
     private static final byte ACKED = 2;
     private static final byte CORRECTED = 3;
     private static final byte NEXT_SEQ = 4;
+    private static final byte HISTORY = 5;
     private static final int REWRITE_BATCH = 500;
 
     private OutboxRedo() {
@@ -98,6 +102,16 @@ final class OutboxRedo {
         });
     }
 
+    private static byte[] history(String programId, String cardId, Instant at) {
+        return RedoLog.record(out -> {
+            out.writeByte(HISTORY);
+            out.writeUTF(programId);
+            out.writeUTF(cardId);
+            out.writeLong(at.getEpochSecond());
+            out.writeInt(at.getNano());
+        });
+    }
+
     private static byte[] nextSeq(long next) {
         return RedoLog.record(out -> {
             out.writeByte(NEXT_SEQ);
@@ -106,12 +120,13 @@ final class OutboxRedo {
     }
 
     /**
-     * Makes H2 hold at least what the log says is waiting: every stored row not acknowledged (with the
-     * counter_history line of a stamp), the latest clock correction of each, and a sequence counter past
+     * Makes H2 hold at least what the log says is waiting: every stored row not acknowledged, the
+     * counter_history line of every stamp in the log (acknowledged or not), the latest clock correction of each, and a sequence counter past
      * every number in the log. Idempotent. Reads the log twice (acknowledgements first) rather than
      * holding a long backlog in memory. Commits.
      */
-    static Replayed reconcile(Connection c, RedoLog log, WireCodec codec) throws SQLException, IOException {
+    static Replayed reconcile(Connection c, RedoLog log, WireCodec codec, boolean historyLines)
+            throws SQLException, IOException {
         Set<String> acked = new HashSet<>();
         Map<String, String> corrections = new HashMap<>();
         long[] next = {0};
@@ -128,6 +143,9 @@ final class OutboxRedo {
                     }
                     case CORRECTED -> corrections.put(in.readUTF(), readText(in));
                     case NEXT_SEQ -> next[0] = Math.max(next[0], in.readLong());
+                    case HISTORY -> {
+                        // second pass
+                    }
                     default -> Logger.error("outbox redo log: a record of unknown type {} is skipped", r[0]);
                 }
             }
@@ -141,10 +159,20 @@ final class OutboxRedo {
              PreparedStatement history = c.prepareStatement(
                      "INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)")) {
             log.<SQLException>read(r -> {
+                if (r[0] == HISTORY) {
+                    if (historyLines) {
+                        restoreLine(r, historyExists, history);
+                    }
+                    return;
+                }
                 if (r[0] != STORED) {
                     return;
                 }
                 Stored s = readStored(r);
+                // every stamp in the log, acknowledged or not, and whether or not H2 has its row: H2 writes
+                // lazily (a stamp acknowledged within WRITE_DELAY of its append may be in neither H2 table on
+                // disk) and a salvage stores rows without their lines
+                restoreHistory(s, codec, historyExists, history);
                 if (acked.contains(s.eventId())) {
                     return;
                 }
@@ -172,7 +200,6 @@ final class OutboxRedo {
                 insert.setBoolean(7, s.clockSynced());
                 insert.executeUpdate();
                 restored[0]++;
-                restoreHistory(s, codec, historyExists, history);
             });
         }
         int corrected = 0;
@@ -215,10 +242,25 @@ final class OutboxRedo {
         if (event.kind() != EventKind.STAMP) {
             return;
         }
+        insertLineIfMissing(event.programId(), event.cardId(), event.deviceTime(), exists, insert);
+    }
+
+    private static void restoreLine(byte[] r, PreparedStatement exists, PreparedStatement insert) throws SQLException {
+        try (DataInputStream in = in(r)) {
+            in.readByte();
+            insertLineIfMissing(in.readUTF(), in.readUTF(), Instant.ofEpochSecond(in.readLong(), in.readInt()), exists,
+                    insert);
+        } catch (IOException e) {
+            throw new UncheckedIOException("outbox redo log: a history record cannot be decoded", e);
+        }
+    }
+
+    private static void insertLineIfMissing(String programId, String cardId, Instant at, PreparedStatement exists,
+            PreparedStatement insert) throws SQLException {
         for (PreparedStatement st : List.of(exists, insert)) {
-            st.setString(1, event.programId());
-            st.setString(2, event.cardId());
-            st.setObject(3, OffsetDateTime.ofInstant(event.deviceTime(), ZoneOffset.UTC));
+            st.setString(1, programId);
+            st.setString(2, cardId);
+            st.setObject(3, OffsetDateTime.ofInstant(at, ZoneOffset.UTC));
         }
         try (ResultSet rs = exists.executeQuery()) {
             if (rs.next()) {
@@ -229,9 +271,10 @@ final class OutboxRedo {
     }
 
     /**
-     * Replaces the log with the sequence counter and the rows H2 holds now (the backlog, read in
-     * batches), dropping what was acknowledged. Only while H2 is open and reconciled: its view then is
-     * the truth of this process.
+     * Replaces the log with the sequence counter, the rows H2 holds now (the backlog, read in batches)
+     * and its counter_history lines, dropping what was acknowledged. Only while H2 is open and
+     * reconciled: its view then is the truth of this process. H2 is synced ({@code CHECKPOINT SYNC})
+     * before the new log replaces the old.
      */
     static void rewrite(Connection c, RedoLog log) throws SQLException, IOException {
         try (RedoLog.Rewrite rewrite = log.rewrite();
@@ -259,7 +302,28 @@ final class OutboxRedo {
                 }
                 rewrite.add(batch);
             }
+            try (PreparedStatement lines = c.prepareStatement(
+                    "SELECT program_id, card_id, stamped_at FROM counter_history");
+                 ResultSet rs = lines.executeQuery()) {
+                List<byte[]> batch = new ArrayList<>(REWRITE_BATCH);
+                while (rs.next()) {
+                    batch.add(history(rs.getString(1), rs.getString(2), rs.getObject(3, OffsetDateTime.class).toInstant()));
+                    if (batch.size() == REWRITE_BATCH) {
+                        rewrite.add(batch);
+                        batch = new ArrayList<>(REWRITE_BATCH);
+                    }
+                }
+                if (!batch.isEmpty()) {
+                    rewrite.add(batch);
+                }
+            }
             c.commit();
+            // What the old log held and the new one does not is the acknowledgements: H2 synced first, so
+            // that they are on disk and not sent again after a crash. Not relied on for the lines: H2 may
+            // not find a synced chunk after a crash (docs/durability.md), so the new log carries them.
+            try (Statement sync = c.createStatement()) {
+                sync.execute("CHECKPOINT SYNC");
+            }
             rewrite.commit();
         }
     }

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * files are rebuilt as the disk would hold them (synced content, plus a random subset of the unsynced
  * writes, one maybe torn; every fourth cut keeps all of them, which is what kill -9 leaves), a fresh
  * outbox opens them, and the checker asks: is every stamp confirmed before the cut there (unless the
- * sink had acknowledged it), nothing there that was never appended, and does numbering go on past every
- * confirmed number? The run idles past H2's RETENTION_TIME (set to 200 ms here, 45 s in production) so
+ * sink had acknowledged it), is its counter_history line there (acknowledged or not: H2 writes lazily),
+ * nothing there that was never appended, and does numbering go on past every confirmed number? The run idles past H2's RETENTION_TIME (set to 200 ms here, 45 s in production) so
  * that H2 reuses freed space, the case that loses synced commits (see {@code H2ChunkReuseLossTest});
  * the redo log is rewritten whenever it passes 8 KB and the outbox restarted now and then, so cuts fall
  * into rewrites and starts too. Some appends come in bursts (queued together, one group commit), each
@@ -54,6 +54,8 @@ class OutboxPowerCutTest {
     /** What the run confirmed: op index (relative to the start) at which each event became durable. */
     private final Map<String, Integer> confirmedAt = new HashMap<>();
     private final Map<String, Long> seqOf = new HashMap<>();
+    /** The card of each event appended: its counter_history line (cards are random, 30 bits). */
+    private final Map<String, String> lineOf = new ConcurrentHashMap<>();
     /** Op index at which the delete of an acknowledged event began. */
     private final Map<String, Integer> ackedFrom = new HashMap<>();
 
@@ -221,6 +223,20 @@ class OutboxPowerCutTest {
         if (!missing.isEmpty()) {
             return "confirmed and lost: " + missing;
         }
+        // the counter rules' memory: every confirmed stamp's line, acknowledged or not (H2 writes lazily)
+        Set<String> lines = new HashSet<>();
+        for (Outbox.CounterStamp h : recovered.counterHistory(Instant.EPOCH).get()) {
+            lines.add(h.cardId());
+        }
+        List<String> noLine = new ArrayList<>();
+        for (Map.Entry<String, Integer> c : confirmedAt.entrySet()) {
+            if (c.getValue() <= cut && !lines.contains(lineOf.get(c.getKey()))) {
+                noLine.add("seq " + seqOf.get(c.getKey()));
+            }
+        }
+        if (!noLine.isEmpty()) {
+            return "confirmed and its counter_history line lost: " + noLine;
+        }
         for (String id : present) {
             if (!seqOf.containsKey(id)) {
                 return "an event that was never appended: " + id;
@@ -236,7 +252,9 @@ class OutboxPowerCutTest {
     private StampDraft draft(Random random) {
         String card = "CARD" + Integer.toString(random.nextInt(1 << 30), 36).toUpperCase();
         Instant now = clock.instant();
-        return new StampDraft(EventIds.next(now.toEpochMilli()), "counter-1", "7S1.k1.coffee." + card + ".sig",
+        String id = EventIds.next(now.toEpochMilli());
+        lineOf.put(id, card);
+        return new StampDraft(id, "counter-1", "7S1.k1.coffee." + card + ".sig",
                 "coffee", card, "shop-12", now, System.nanoTime(), "boot-1", true, EventKind.STAMP);
     }
 
