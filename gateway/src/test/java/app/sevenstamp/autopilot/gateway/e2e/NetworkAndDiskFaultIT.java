@@ -134,9 +134,10 @@ class NetworkAndDiskFaultIT {
                 assertTrue(gateway.isAlive(), "the gateway survives a full disk:\n" + gateway.log());
                 assertTrue(ConfirmedStamps.total(confirmed) > 0, "scans were confirmed before the disk filled up");
 
-                // The operator frees space (nothing is deleted from the outbox). H2 closed its store on the
-                // write error; the outbox reopens it on the next operation (at most once a second), so the
-                // next scans are stored again, with no restart. While the disk stays full it cannot reopen.
+                // The operator frees space (nothing is deleted from the outbox). The redo log's write failed first,
+                // so the refused scans never reached H2; H2 writes lazily and, if its writer failed too and closed
+                // the store, the outbox reopens it on the next operation (at most once a second). Either way the
+                // next scans are stored again, with no restart.
                 run("mount", "-o", "remount,size=64m", disk.toString());
                 int[] at = {next};
                 await().atMost(WAIT).pollInterval(Duration.ofMillis(300)).until(() -> {
@@ -147,7 +148,6 @@ class NetworkAndDiskFaultIT {
                 int faultsBefore = faults;
                 scan(gateway, at[0], 20, () -> false);
                 assertEquals(faultsBefore, faults, "no STORAGE_FAULT once there is space again");
-                assertTrue(gateway.log().contains("reopened after a write error"), gateway.log());
                 confirmed.clear();
                 tally(gateway.seen(), confirmed);
 

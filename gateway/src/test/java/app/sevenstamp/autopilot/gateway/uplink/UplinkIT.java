@@ -271,7 +271,7 @@ class UplinkIT {
     }
 
     @Test
-    void aDeleteThatFailsAfterTheAckIsRetriedSoonWithoutAReconnectOrAResend() throws Exception {
+    void aDiskThatFillsUpAfterTheSendsLosesNothingAndNeedsNoReconnect() throws Exception {
         Path disk = mountTmpfs("size=8m");
         outbox.close(Duration.ofSeconds(5));
         outbox = Outbox.open(disk, Clock.systemUTC(), new OutboxLimits(1000, 1L << 30, 0, 99));
@@ -282,18 +282,22 @@ class UplinkIT {
         append(3);
         await().atMost(WAIT).until(() -> sink.received().size() == 3);
 
-        // the disk fills up behind the outbox's back: the deletes after the acks fail (H2 closes its store on the
-        // write error and cannot reopen it while the disk stays full)
+        // the disk fills up behind the outbox's back, then the acks arrive: the deletes are H2's in memory (it
+        // writes lazily) while the redo log cannot note the acks, and H2's writer fails on the full disk
         Path filler = fill(disk);
         sink.ackAllReceived(FakeSink::accepted);
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
-                .until(() -> outbox.status().backlog() == 3 && sink.received().size() == 3);
-
+        Thread.sleep(3000); // past H2's write delay (1 s): its writer meets the full disk
         Files.delete(filler);
-        await().atMost(WAIT).until(() -> outbox.status().backlog() == 0);
-        assertEquals(0, backlog());
-        assertEquals(seqs(1, 3), sink.receivedSeqs(), "acknowledged once, deleted, never sent again");
-        assertTrue(uplink.isConnected(), "deleted without waiting for a reconnect");
+
+        // space again: whatever H2 or the log lost comes back from the redo log and is sent again at most once,
+        // which the sink answers DUPLICATE; the backlog empties on the same connection
+        await().atMost(WAIT).ignoreExceptions().until(() -> {
+            sink.ackAllReceived(FakeSink::accepted);
+            return backlog() == 0 && outbox.status().backlog() == 0;
+        });
+        assertEquals(seqs(1, 3), sink.receivedSeqs().stream().distinct().sorted().toList());
+        assertTrue(sink.received().size() <= 6, "each stamp sent at most twice: " + sink.receivedSeqs());
+        assertTrue(uplink.isConnected(), "no reconnect needed");
     }
 
     /** Mounts a size-limited tmpfs; needs root (as the tests run in CI), and fails loudly otherwise. */
