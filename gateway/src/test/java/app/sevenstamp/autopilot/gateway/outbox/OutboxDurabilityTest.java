@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -180,6 +181,15 @@ class OutboxDurabilityTest {
         return garbage;
     }
 
+    /** A folder holding the outbox's H2 file with {@code garbage} over its 4 KB block {@code block}. */
+    private Path damagedCopy(Path original, byte[] clean, byte[] garbage, int block) throws IOException {
+        Path copy = Files.createDirectories(dir.resolve("block-" + block));
+        byte[] damaged = clean.clone();
+        System.arraycopy(garbage, 0, damaged, block * 4096, 4096);
+        Files.write(copy.resolve("outbox.mv.db"), damaged);
+        return copy;
+    }
+
     /**
      * Production: the H2 file is damaged (garbage over each 4 KB block in turn) and its redo log is beside
      * it, as it always is. H2 heals some blocks, falls back silently to an older state on others (it
@@ -195,10 +205,7 @@ class OutboxDurabilityTest {
         byte[] garbage = garbage();
         int salvagedCases = 0;
         for (int block = 0; block < clean.length / 4096; block++) {
-            Path copy = Files.createDirectories(dir.resolve("block-" + block));
-            byte[] damaged = clean.clone();
-            System.arraycopy(garbage, 0, damaged, block * 4096, 4096);
-            Files.write(copy.resolve("outbox.mv.db"), damaged);
+            Path copy = damagedCopy(original, clean, garbage, block);
             Files.copy(original.resolve("outbox.redo"), copy.resolve("outbox.redo"));
             Outbox o = Outbox.open(copy, clock);
             try {
@@ -236,10 +243,7 @@ class OutboxDurabilityTest {
         int salvagedCases = 0;
         int lostSilently = 0;
         for (int block = 0; block < clean.length / 4096; block++) {
-            Path copy = Files.createDirectories(dir.resolve("block-" + block));
-            byte[] damaged = clean.clone();
-            System.arraycopy(garbage, 0, damaged, block * 4096, 4096);
-            Files.write(copy.resolve("outbox.mv.db"), damaged);
+            Path copy = damagedCopy(original, clean, garbage, block);
             Outbox o = Outbox.open(copy, clock);
             try {
                 List<StoredEvent> back = o.pending(0, 100).get();
