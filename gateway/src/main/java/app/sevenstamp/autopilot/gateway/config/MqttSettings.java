@@ -23,8 +23,7 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
 
     public MqttSettings {
         Objects.requireNonNull(tls, "tls");
-        if (connectTimeout.toSeconds() < 1 || connectTimeout.toNanos() % 1_000_000_000L != 0) {
-            // Paho takes the connection timeout in whole seconds
+        if (connectTimeout.toSeconds() < 1 || !wholeSeconds(connectTimeout)) {
             throw new IllegalArgumentException("connectTimeout: " + connectTimeout + " is not a whole number of seconds");
         }
     }
@@ -61,7 +60,7 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
         }
         Duration keepAlive = s.duration(GatewayKeys.MQTT_KEEP_ALIVE);
         Duration connectTimeout = s.duration(GatewayKeys.MQTT_CONNECT_TIMEOUT);
-        if (connectTimeout.toNanos() % 1_000_000_000L != 0) {
+        if (!wholeSeconds(connectTimeout)) {
             throw Settings.bad("mqtt.connectTimeout", s.string(GatewayKeys.MQTT_CONNECT_TIMEOUT), "whole seconds from 1s to 2m");
         }
         int inflight = s.integer(GatewayKeys.MQTT_INFLIGHT);
@@ -73,6 +72,11 @@ public record MqttSettings(String url, String topicPrefix, String clientId, Stri
         }
         MqttTls tls = MqttTls.from(s, "mqtt.tls.", "mqtt.url", url);
         return new MqttSettings(url, prefix, clientId, username, password, keepAlive, connectTimeout, inflight, min, max, tls);
+    }
+
+    /** Paho takes the connection timeout in whole seconds. */
+    private static boolean wholeSeconds(Duration d) {
+        return d.toNanos() % 1_000_000_000L == 0;
     }
 
     private static boolean validPort(String url) {

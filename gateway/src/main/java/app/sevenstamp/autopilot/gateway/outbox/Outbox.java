@@ -145,10 +145,6 @@ public final class Outbox implements AutoCloseable {
         return open(dir, clock, ticker, limits, Storage.FILES);
     }
 
-    static Outbox open(Path dir, Clock clock, OutboxLimits limits, Storage storage) throws OutboxException {
-        return open(dir, clock, Ticker.SYSTEM, limits, storage);
-    }
-
     static Outbox open(Path dir, Clock clock, Ticker ticker, OutboxLimits limits, Storage storage) throws OutboxException {
         Objects.requireNonNull(dir, "dir");
         Objects.requireNonNull(clock, "clock");

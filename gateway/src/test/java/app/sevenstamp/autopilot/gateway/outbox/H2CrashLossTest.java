@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import app.sevenstamp.autopilot.protocol.EventIds;
@@ -97,7 +98,7 @@ class H2CrashLossTest {
         Path live = dir.resolve("live");
         Outbox.Storage storage = new Outbox.Storage("file:", ";RETENTION_TIME=1000",
                 app.sevenstamp.autopilot.protocol.support.RedoLog.FILES, Outbox.REDO_REWRITE_BYTES);
-        Outbox outbox = Outbox.open(live, Clock.systemUTC(), OutboxLimits.DEFAULT, storage);
+        Outbox outbox = Outbox.open(live, Clock.systemUTC(), Ticker.SYSTEM, OutboxLimits.DEFAULT, storage);
         Set<String> confirmed = new HashSet<>();
         Path killed = Files.createDirectory(dir.resolve("killed"));
         try {

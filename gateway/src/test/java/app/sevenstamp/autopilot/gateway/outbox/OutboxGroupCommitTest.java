@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -63,7 +64,7 @@ class OutboxGroupCommitTest {
     }
 
     private Outbox open(OutboxLimits limits) throws OutboxException {
-        outbox = Outbox.open(dir, clock, limits, new Outbox.Storage("file:", "", watch, Outbox.REDO_REWRITE_BYTES));
+        outbox = Outbox.open(dir, clock, Ticker.SYSTEM, limits, new Outbox.Storage("file:", "", watch, Outbox.REDO_REWRITE_BYTES));
         return outbox;
     }
 

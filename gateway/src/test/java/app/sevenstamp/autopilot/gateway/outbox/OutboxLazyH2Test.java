@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,7 +88,7 @@ class OutboxLazyH2Test {
         int from = recorder.size();
         Path live = dir.resolve("live");
         Outbox.Storage storage = new Outbox.Storage(PowerCutFs.h2Prefix(), "", PowerCutFs.fileOps(), 8 * 1024);
-        Outbox outbox = Outbox.open(live, clock, OutboxLimits.DEFAULT, storage);
+        Outbox outbox = Outbox.open(live, clock, Ticker.SYSTEM, OutboxLimits.DEFAULT, storage);
         int stamps = 0;
         int rename = -1;
         List<PowerCutFs.Op> ops;

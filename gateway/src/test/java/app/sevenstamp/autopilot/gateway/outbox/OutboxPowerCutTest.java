@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,7 +69,7 @@ class OutboxPowerCutTest {
         Path live = dir.resolve("live");
         Outbox.Storage storage = new Outbox.Storage(PowerCutFs.h2Prefix(), H2_SETTINGS, PowerCutFs.fileOps(), 8 * 1024);
         OutboxLimits limits = new OutboxLimits(100_000, 64L << 20, 0, 90);
-        Outbox outbox = Outbox.open(live, clock, limits, storage);
+        Outbox outbox = Outbox.open(live, clock, Ticker.SYSTEM, limits, storage);
         try {
             for (int step = 0; step < 90; step++) {
                 int what = random.nextInt(10);
@@ -106,7 +107,7 @@ class OutboxPowerCutTest {
                     Thread.sleep(250); // past RETENTION_TIME: the next chunks go into reused space
                 } else {
                     outbox.close(Duration.ofSeconds(5));
-                    outbox = Outbox.open(live, clock, limits, storage);
+                    outbox = Outbox.open(live, clock, Ticker.SYSTEM, limits, storage);
                 }
             }
         } finally {

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
@@ -33,7 +34,7 @@ public final class OutboxWriteBench {
             Path dir = Files.createTempDirectory("outbox-write-bench");
             Clock clock = Clock.systemUTC();
             Outbox.Storage storage = new Outbox.Storage("file:", settings, RedoLog.FILES, Outbox.REDO_REWRITE_BYTES);
-            try (Outbox outbox = Outbox.open(dir, clock, OutboxLimits.DEFAULT, storage)) {
+            try (Outbox outbox = Outbox.open(dir, clock, Ticker.SYSTEM, OutboxLimits.DEFAULT, storage)) {
                 for (int i = 0; i < 20; i++) { // warm-up: schema, first pages
                     outbox.delete(outbox.append(draft(clock, i)).get().eventId()).get();
                 }
