@@ -23,7 +23,13 @@ import java.util.function.Consumer;
  * queued right behind it (up to {@link #MAX_GROUP}): the owner thread hands them all to the group's task
  * in one call, which completes each member's future. Appends use it to share one sync of the redo log.
  *
- * <p>Threading: {@link #submit} and {@link #stop} from any thread; jobs run on the owner thread only.
+ * <p>Holding: while H2 is away (a compaction on a thread of its own), {@link #holdAllBut} lets only one
+ * group's members run (the appends, which the redo log alone can confirm); every other job stays queued,
+ * in its order, until {@link #resume}. {@link #submitUrgent} queues the job that ends the hold: it runs
+ * before everything else, also once the executor is closed to new work.
+ *
+ * <p>Threading: {@link #submit}, {@link #submitUrgent} and {@link #stop} from any thread; jobs, {@link
+ * #holdAllBut} and {@link #resume} on the owner thread only.
  */
 final class OutboxExecutor {
     static final int MAX_QUEUED_TASKS = 4096;
@@ -42,6 +48,10 @@ final class OutboxExecutor {
     /** Runs on the owner thread when it stops, with the error for work that can no longer run. */
     private final Consumer<RejectedExecutionException> onStop;
     private volatile boolean closed;
+    // owner thread only
+    /** While not null, only this group's members run; see {@link #holdAllBut}. */
+    private Group<?, ?> onlyGroup;
+    private final List<Job> held = new ArrayList<>();
 
     @FunctionalInterface
     interface Task<T> {
@@ -123,7 +133,12 @@ final class OutboxExecutor {
         if (!admit(future)) {
             return future;
         }
-        jobs.add(new Job(priority, order.incrementAndGet(), () -> {
+        jobs.add(job(priority, future, task));
+        return future;
+    }
+
+    private <T> Job job(int priority, JobFuture<T> future, Task<T> task) {
+        return new Job(priority, order.incrementAndGet(), () -> {
             if (!future.start()) {
                 return; // withdrawn by its caller before it started
             }
@@ -132,8 +147,30 @@ final class OutboxExecutor {
             } catch (Throwable e) {
                 future.completeExceptionally(e);
             }
-        }, null, null));
+        }, null, null);
+    }
+
+    /**
+     * Queues {@code task} ahead of every other job, bypassing the bound and the closing: for the end of a
+     * hold (what holds the others back must get to run, or a close would wait for nothing).
+     */
+    <T> CompletableFuture<T> submitUrgent(Task<T> task) {
+        JobFuture<T> future = new JobFuture<>();
+        queued.incrementAndGet();
+        jobs.add(job(-1, future, task));
         return future;
+    }
+
+    /** From now until {@link #resume}, only members of {@code group} and urgent jobs run. Owner thread only. */
+    void holdAllBut(Group<?, ?> group) {
+        onlyGroup = group;
+    }
+
+    /** Ends {@link #holdAllBut}: the jobs held back run next, in their order. Owner thread only. */
+    void resume() {
+        onlyGroup = null;
+        jobs.addAll(held);
+        held.clear();
     }
 
     /** Takes a place in the queue, or refuses {@code future} (closed, or the queue bound reached). */
@@ -187,6 +224,10 @@ final class OutboxExecutor {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            }
+            if (onlyGroup != null && job.priority() >= 0 && job.group() != onlyGroup) {
+                held.add(job); // back in the queue at resume(), with its place in the order
+                continue;
             }
             if (job.group() != null) {
                 runGroup(job.group(), job);

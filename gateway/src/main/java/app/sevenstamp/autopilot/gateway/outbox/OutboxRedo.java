@@ -125,7 +125,7 @@ final class OutboxRedo {
      * every number in the log. Idempotent. Reads the log twice (acknowledgements first) rather than
      * holding a long backlog in memory. Commits.
      */
-    static Replayed reconcile(Connection c, RedoLog log, WireCodec codec, boolean historyLines)
+    static Replayed reconcile(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines)
             throws SQLException, IOException {
         Set<String> acked = new HashSet<>();
         Map<String, String> corrections = new HashMap<>();

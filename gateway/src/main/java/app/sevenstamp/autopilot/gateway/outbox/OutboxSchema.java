@@ -10,7 +10,8 @@ import java.sql.Statement;
 
 /**
  * The outbox's H2 tables and the statements the outbox runs against them: one open connection. Created
- * at every open of H2 (start, reopen after a write error, after a compaction); owned by the outbox thread.
+ * at every open of H2 (start, reopen after a write error, after a compaction); owned by the outbox thread
+ * (during a compaction, by the compaction's thread: the outbox thread does not touch H2 then).
  *
  * <p>Tables: {@code outbox} (the backlog), {@code outbox_seq} (one row, the next sequence number, kept
  * apart from the rows so a purge never rewinds it) and {@code counter_history} (the counter rules' memory

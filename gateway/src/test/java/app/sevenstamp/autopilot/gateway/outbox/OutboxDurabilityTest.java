@@ -43,10 +43,11 @@ class OutboxDurabilityTest {
         }
     }
 
-    private static StampDraft draft(int i, long mono, boolean synced) {
+    /** Stamp {@code i}, scanned {@code i} ms after T0 (no two scans of a counter share a time). */
+    static StampDraft draft(int i, long mono, boolean synced) {
         String card = String.format("CARD%012d", i).replace('0', 'A').replace('1', 'B');
         return new StampDraft(EventIds.next(T0.toEpochMilli()), "counter-1", "7S1.k1.coffee." + card + ".sig"
-                + "x".repeat(90), "coffee", card, "shop-12", T0, mono, BOOT, synced, EventKind.STAMP);
+                + "x".repeat(90), "coffee", card, "shop-12", T0.plusMillis(i), mono, BOOT, synced, EventKind.STAMP);
     }
 
     @Test
@@ -309,7 +310,7 @@ class OutboxDurabilityTest {
         assertEquals(Instant.parse("2026-11-23T09:00:01Z"), events.get(0).deviceTime());
         assertTrue(events.get(0).timeCorrected() && events.get(0).clockSynced());
         assertEquals(Instant.parse("2026-11-23T09:00:05Z"), events.get(1).deviceTime());
-        assertEquals(T0, events.get(2).deviceTime());
+        assertEquals(T0.plusMillis(3), events.get(2).deviceTime());
         assertFalse(events.get(2).timeCorrected());
         assertFalse(events.get(3).clockSynced(), "another boot's monotonic time says nothing now");
         assertFalse(events.get(3).timeCorrected());

@@ -147,6 +147,31 @@ public final class RedoLog implements AutoCloseable {
         scan(channel, end, reader);
     }
 
+    /**
+     * The records written so far, to be read later, from another thread too, while appends go on behind
+     * them (positional reads never meet a positional write past them). A rewrite of the log must not run
+     * before the prefix is read: it replaces the file.
+     */
+    public Prefix prefix() {
+        return new Prefix(channel, end);
+    }
+
+    /** A fixed prefix of the log: see {@link #prefix()}. */
+    public static final class Prefix {
+        private final FileChannel channel;
+        private final long end;
+
+        private Prefix(FileChannel channel, long end) {
+            this.channel = channel;
+            this.end = end;
+        }
+
+        /** Streams the prefix's records, oldest first. */
+        public <E extends Exception> void read(Reader<E> reader) throws IOException, E {
+            scan(channel, end, reader);
+        }
+    }
+
     /** Bytes cut off at open (a torn or unsynced tail); 0 normally. */
     public long cutAtOpen() {
         return cutBytes;
