@@ -100,8 +100,8 @@ public final class Outbox implements AutoCloseable {
     private OutboxSchema db;
     private long lastReopenAttempt;
     private RedoLog redo;
-    /** The compaction under way (H2 away, appends confirmed by the redo log alone), or null. */
-    private Compacting compacting;
+    /** The compaction or log rewrite under way (H2 away, appends confirmed by the redo log alone), or null. */
+    private Away away;
 
     /**
      * Where the files live: H2's file-system prefix and extra URL settings, and how the redo log is
@@ -276,85 +276,107 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Starts a compaction of H2, or rewrites the redo log, when either is due; nothing while a compaction
-     * is under way (a rewrite reads H2).
+     * Starts a compaction of H2 or a rewrite of the redo log when either is due; nothing while one is
+     * under way. Both run away from this thread: see {@link #startAway}.
      */
     private void housekeeping() throws SQLException, IOException {
-        if (compacting != null) {
+        if (away != null) {
             return;
         }
         if (compaction.h2Due(capacity.sizeOfFile(), backlog)) {
-            startCompaction();
+            RedoLog.Prefix logged = redo.prefix(); // the appends confirmed meanwhile go to H2 directly, not replayed
+            startAway("compact", null, h2 -> compactAndReopen(h2, logged));
             return;
         }
         if (compaction.redoDue(redo.bytes(), backlog)) {
-            long before = redo.bytes();
-            long start = System.nanoTime();
-            OutboxRedo.rewrite(db.connection, redo);
-            compaction.redoRewritten(redo.bytes());
-            Logger.info("outbox redo log rewritten from {} KB to {} KB in {} ms ({} events waiting)", before / 1024,
-                    redo.bytes() / 1024, (System.nanoTime() - start) / 1_000_000, backlog);
+            RedoLog.Rewrite rewrite = redo.rewrite();
+            long rows = backlog; // no acknowledgement is deleted while H2 is away
+            try {
+                startAway("redo-rewrite", rewrite, h2 -> {
+                    OutboxRedo.rewriteInto(h2.connection, rewrite);
+                    return new Reopened(h2, null, rows);
+                });
+            } catch (SQLException | RuntimeException e) {
+                rewrite.close();
+                throw e;
+            }
         }
     }
 
     /**
-     * A compaction under way: where numbering goes on, and the appends confirmed by the redo log alone
-     * meanwhile, which H2 takes when it is back. Outbox thread only.
+     * Why H2 is away from the outbox thread, where numbering goes on, and the appends the redo log alone
+     * confirmed meanwhile, which H2 (and a rewritten log) take when it is back. Outbox thread only.
      */
-    private static final class Compacting {
+    private static final class Away {
+        final String what;
+        /** The new redo log being written, for a rewrite; null for a compaction. */
+        final RedoLog.Rewrite rewrite;
+        /** H2's file size when it went away. */
         final long sizeBefore;
         final long startNanos;
         final List<Parked> parked = new ArrayList<>();
         long nextSeq;
 
-        Compacting(long nextSeq, long sizeBefore, long startNanos) {
+        Away(String what, RedoLog.Rewrite rewrite, long nextSeq, long sizeBefore, long startNanos) {
+            this.what = what;
+            this.rewrite = rewrite;
             this.nextSeq = nextSeq;
             this.sizeBefore = sizeBefore;
             this.startNanos = startNanos;
         }
     }
 
-    /** An append confirmed during a compaction: its row and, for a stamp, the counter rules' line. */
+    /** An append confirmed while H2 was away: its row and, for a stamp, the counter rules' line. */
     private record Parked(OutboxRedo.Stored row, StampDraft draft) {
     }
 
-    /** H2 as the compaction left it: reopened and reconciled from the log as it was when it began. */
+    /** H2 as the work away left it: the same connection, or reopened and reconciled after a compaction. */
     private record Reopened(OutboxSchema db, OutboxRedo.Replayed replayed, long rows) {
     }
 
+    /** What runs away from the outbox thread, with H2 to itself. */
+    @FunctionalInterface
+    private interface AwayWork {
+        Reopened run(OutboxSchema h2) throws SQLException, IOException;
+    }
+
     /**
-     * Compacts H2 on a thread of its own ({@code outbox-compact}): {@code SHUTDOWN COMPACT}, a clean close
-     * that rewrites only the live rows (0.9-1.8 s with a backlog of 50,000-100,000), then a reopen and a
-     * reconcile from the redo log, since H2 may come back older than it closed (docs/durability.md). Scans
-     * must not wait for that: meanwhile this thread confirms appends from the redo log alone and holds
-     * every other job back ({@link OutboxExecutor#holdAllBut}); {@link #endCompaction} gives H2 those rows.
+     * Hands H2 to a thread of its own ({@code outbox-compact}, {@code outbox-redo-rewrite}) for work that
+     * takes long with a long backlog: a compaction ({@code SHUTDOWN COMPACT} and the reopen, 0.9-1.8 s
+     * with 50,000-100,000 waiting) or a rewrite of the redo log (0.2-0.5 s with a day's counter-history
+     * lines). Scans must not wait for that: meanwhile this thread confirms appends from the redo log alone
+     * (the old log, during a rewrite) and holds every other job back ({@link OutboxExecutor#holdAllBut});
+     * {@link #endAway} gives H2, and a rewritten log, those appends.
      */
-    private void startCompaction() throws SQLException {
+    private void startAway(String what, RedoLog.Rewrite rewrite, AwayWork work) throws SQLException {
         long seq = readNextSeq();
         db.connection.commit();
-        OutboxSchema old = db;
-        db = null; // H2 belongs to the compaction now; nothing here touches it until endCompaction
-        RedoLog.Prefix logged = redo.prefix(); // the parked appends are added to H2 directly, not replayed
-        compacting = new Compacting(seq, capacity.sizeOfFile(), System.nanoTime());
+        OutboxSchema handed = db;
+        db = null; // nothing on this thread touches H2 until endAway
+        away = new Away(what, rewrite, seq, capacity.sizeOfFile(), System.nanoTime());
         executor.holdAllBut(appends);
-        NamedThreads.daemon("outbox-compact").newThread(() -> {
-            Reopened reopened = null;
+        NamedThreads.daemon("outbox-" + what).newThread(() -> {
+            Reopened done = null;
             Exception error = null;
             try {
-                reopened = compactAndReopen(old, logged);
+                done = work.run(handed);
             } catch (SQLException | IOException | RuntimeException e) {
                 error = e;
             }
-            Reopened r = reopened;
+            Reopened r = done;
             Exception e = error;
             executor.submitUrgent(() -> {
-                endCompaction(r, e);
+                endAway(handed, r, e);
                 return null;
             });
         }).start();
     }
 
-    /** On the compaction's thread: nothing else touches {@code old} or the new connection meanwhile. */
+    /**
+     * On the compaction's thread: {@code SHUTDOWN COMPACT}, a clean close that rewrites only the live rows,
+     * then a reopen and a reconcile from the redo log as it was when the compaction began, since H2 may
+     * come back older than it closed (docs/durability.md).
+     */
     private Reopened compactAndReopen(OutboxSchema old, RedoLog.Prefix logged) throws SQLException, IOException {
         try {
             old.misc.execute("SHUTDOWN COMPACT");
@@ -363,8 +385,7 @@ public final class Outbox implements AutoCloseable {
         }
         OutboxSchema fresh = OutboxSchema.connect(OutboxSchema.url(storage, file), true);
         try {
-            // not the HISTORY lines: SHUTDOWN COMPACT wrote every line H2 held (a busy week's log holds tens of
-            // thousands, one look-up each: OutboxWeekIT went from 22 s to 695 s with them at every compaction)
+            // not the HISTORY lines: SHUTDOWN COMPACT wrote every line H2 held
             OutboxRedo.Replayed r = OutboxRedo.reconcile(fresh.connection, logged, new WireCodec(), false);
             try (ResultSet rs = fresh.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
                 rs.next();
@@ -379,38 +400,57 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Back on the outbox thread: H2 takes the rows (and counter-history lines) of the appends confirmed
-     * during the compaction, and the jobs held back run. If the compaction or this fails, H2 stays closed:
-     * the next operation reopens it and replays the whole log, those appends included.
+     * Back on the outbox thread: a rewritten log takes the records of the appends confirmed meanwhile and
+     * replaces the old one; H2 takes their rows and counter-history lines; the jobs held back run. If the
+     * work or this fails, the old log stays (it holds those appends) and H2 is closed: the next operation
+     * reopens it and replays the log.
      */
-    private void endCompaction(Reopened reopened, Exception error) {
-        Compacting c = compacting;
-        compacting = null;
+    private void endAway(OutboxSchema handed, Reopened done, Exception error) {
+        Away a = away;
+        away = null;
         try {
             if (error != null) {
                 throw error;
             }
-            db = reopened.db();
-            history.attach(db.connection);
-            lastReplay = reopened.replayed();
-            for (Parked p : c.parked) {
+            db = done.db();
+            long before = a.rewrite != null ? redo.bytes() : a.sizeBefore; // the old log, with what came meanwhile
+            if (a.rewrite != null) {
+                List<byte[]> records = new ArrayList<>(a.parked.size());
+                for (Parked p : a.parked) {
+                    records.add(OutboxRedo.stored(p.row()));
+                }
+                a.rewrite.add(records);
+                a.rewrite.commit();
+                compaction.redoRewritten(redo.bytes());
+            }
+            if (db != handed) {
+                history.attach(db.connection);
+                lastReplay = done.replayed();
+            }
+            for (Parked p : a.parked) {
                 insert(p.row());
                 if (p.draft().kind() == EventKind.STAMP) {
                     history.remember(p.draft());
                 }
             }
-            db.bumpSeq.setLong(1, c.nextSeq);
+            db.bumpSeq.setLong(1, a.nextSeq);
             db.bumpSeq.executeUpdate();
             db.connection.commit();
-            backlog = reopened.rows() + c.parked.size();
-            long after = capacity.sizeOfFile();
-            compaction.compacted(after);
-            Logger.info("outbox compacted from {} KB to {} KB in {} ms ({} events waiting, {} confirmed meanwhile by "
-                    + "the redo log alone)", c.sizeBefore / 1024, after / 1024,
-                    (System.nanoTime() - c.startNanos) / 1_000_000, backlog, c.parked.size());
+            backlog = done.rows() + a.parked.size();
+            long size = a.rewrite != null ? redo.bytes() : capacity.sizeOfFile();
+            if (a.rewrite == null) {
+                compaction.compacted(size);
+            }
+            Logger.info("outbox {}: {} KB to {} KB in {} ms ({} events waiting, {} confirmed meanwhile by the redo log "
+                    + "alone)", a.rewrite != null ? "redo log rewritten" : "compacted", before / 1024,
+                    size / 1024, (System.nanoTime() - a.startNanos) / 1_000_000, backlog, a.parked.size());
         } catch (Exception e) {
-            Logger.warn("outbox compaction failed: {}; the next operation reopens H2 and replays the redo log ({} "
-                    + "events confirmed during the compaction are in it)", firstLine(e.getMessage()), c.parked.size());
+            Logger.warn("outbox {} failed: {}; the next operation reopens H2 and replays the redo log ({} events "
+                    + "confirmed meanwhile are in it)", a.what, firstLine(e.getMessage()), a.parked.size());
+            if (a.rewrite != null) {
+                closeRewriteQuietly(a.rewrite);
+                db = handed;
+            }
             if (db != null) {
                 failed(e);
                 closeQuietly();
@@ -418,6 +458,14 @@ public final class Outbox implements AutoCloseable {
         } finally {
             executor.resume();
             capacity.refresh(backlog);
+        }
+    }
+
+    private static void closeRewriteQuietly(RedoLog.Rewrite rewrite) {
+        try {
+            rewrite.close();
+        } catch (IOException e) {
+            Logger.debug("dropping an unfinished redo log rewrite: {}", e.toString());
         }
     }
 
@@ -488,7 +536,7 @@ public final class Outbox implements AutoCloseable {
     private void appendGroup(List<OutboxExecutor.Member<StampDraft, StoredEvent>> members)
             throws OutboxException, SQLException, IOException {
         long start = System.nanoTime();
-        Compacting parking = compacting;
+        Away parking = away;
         if (parking == null) {
             ensureOpen();
         }

@@ -277,8 +277,15 @@ final class OutboxRedo {
      * before the new log replaces the old.
      */
     static void rewrite(Connection c, RedoLog log) throws SQLException, IOException {
-        try (RedoLog.Rewrite rewrite = log.rewrite();
-             PreparedStatement seq = c.prepareStatement("SELECT next_seq FROM outbox_seq WHERE id = 1");
+        try (RedoLog.Rewrite rewrite = log.rewrite()) {
+            rewriteInto(c, rewrite);
+            rewrite.commit();
+        }
+    }
+
+    /** Writes what {@link #rewrite} puts in the new log, and syncs H2; the caller commits the rewrite. */
+    static void rewriteInto(Connection c, RedoLog.Rewrite rewrite) throws SQLException, IOException {
+        try (PreparedStatement seq = c.prepareStatement("SELECT next_seq FROM outbox_seq WHERE id = 1");
              PreparedStatement rows = c.prepareStatement("SELECT seq, event_id, payload, created_at, boot_id, mono_nanos, "
                      + "clock_synced FROM outbox WHERE seq > ? ORDER BY seq LIMIT " + REWRITE_BATCH)) {
             try (ResultSet rs = seq.executeQuery()) {
@@ -324,7 +331,6 @@ final class OutboxRedo {
             try (Statement sync = c.createStatement()) {
                 sync.execute("CHECKPOINT SYNC");
             }
-            rewrite.commit();
         }
     }
 

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -25,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A compaction of H2 ({@code SHUTDOWN COMPACT} and the reopen, up to 1.8 s with a long backlog) never holds
  * up a scan: while it runs the redo log alone confirms the appends, and H2 takes them when it is back.
- * The compaction is held at its last step ({@link HeldMoveFs}) for as long as the test likes.
+ * The compaction is held at its last step ({@link HeldStorage}) for as long as the test likes. The same
+ * holds for a rewrite of the redo log ({@link OutboxRedoRewriteTest}).
  */
 @Tag("slow")
 class OutboxCompactionTest {
@@ -42,22 +42,21 @@ class OutboxCompactionTest {
 
     @AfterEach
     void close() {
-        HeldMoveFs.release();
+        HeldStorage.release();
         if (outbox != null) {
             outbox.close(Duration.ofSeconds(30));
         }
     }
 
     private Outbox open(Path where) throws Exception {
-        return Outbox.open(where, clock, Ticker.SYSTEM, LIMITS,
-                new Outbox.Storage(HeldMoveFs.h2Prefix(), "", RedoLog.FILES, Outbox.REDO_REWRITE_BYTES));
+        return Outbox.open(where, clock, Ticker.SYSTEM, LIMITS, HeldStorage.storage(Outbox.REDO_REWRITE_BYTES));
     }
 
     /** Appends until a compaction is under way (held); each append must be confirmed within 10 s. */
     private List<String> appendUntilACompactionIsHeld() throws Exception {
         List<String> ids = new ArrayList<>();
-        HeldMoveFs.arm();
-        while (!HeldMoveFs.holding(0)) {
+        HeldStorage.arm();
+        while (!HeldStorage.holding(0)) {
             int i = ids.size() + 1;
             // the append whose housekeeping starts the compaction is confirmed too, not held with it
             ids.add(outbox.append(OutboxDurabilityTest.draft(i, i, true)).get(10, TimeUnit.SECONDS).eventId());
@@ -78,7 +77,7 @@ class OutboxCompactionTest {
             assertEquals(i, e.seq(), "numbering goes on while H2 is away");
             ids.add(e.eventId());
         }
-        assertTrue(HeldMoveFs.holding(0) && outbox.compactions() == compactions,
+        assertTrue(HeldStorage.holding(0) && outbox.compactions() == compactions,
                 "the 50 scans were confirmed while the compaction was still held");
         assertEquals(ids.size(), outbox.status().backlog());
         // what needs H2 waits for it: acknowledgements of the first ten and a count
@@ -92,7 +91,7 @@ class OutboxCompactionTest {
         assertTrue(acks.stream().noneMatch(CompletableFuture::isDone) && !count.isDone(),
                 "an ack or a read ran while H2 was away");
 
-        HeldMoveFs.release();
+        HeldStorage.release();
         for (CompletableFuture<Boolean> ack : acks) {
             assertTrue(ack.get(30, TimeUnit.SECONDS), "each acknowledged row was there to delete");
         }
@@ -126,7 +125,7 @@ class OutboxCompactionTest {
                 Files.copy(f, copy.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
         }
-        HeldMoveFs.release();
+        HeldStorage.release();
 
         try (Outbox after = Outbox.open(copy, clock)) {
             assertEquals(ids, after.pending(0, 100_000).get().stream().map(StoredEvent::eventId).toList());

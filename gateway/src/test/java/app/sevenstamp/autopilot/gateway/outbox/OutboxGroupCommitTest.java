@@ -10,9 +10,7 @@ import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.h2.store.fs.FileBase;
+import app.sevenstamp.autopilot.protocol.testing.ForwardingChannel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -251,11 +249,9 @@ class OutboxGroupCommitTest {
             RedoLog.FILES.replace(from, to);
         }
 
-        private final class Watched extends FileBase {
-            private final FileChannel base;
-
+        private final class Watched extends ForwardingChannel {
             Watched(FileChannel base) {
-                this.base = base;
+                super(base);
             }
 
             @Override
@@ -276,58 +272,6 @@ class OutboxGroupCommitTest {
                 base.force(metaData);
                 syncs.incrementAndGet();
                 syncedLength = length;
-            }
-
-            @Override
-            public int read(ByteBuffer dst) throws IOException {
-                return base.read(dst);
-            }
-
-            @Override
-            public int read(ByteBuffer dst, long position) throws IOException {
-                return base.read(dst, position);
-            }
-
-            @Override
-            public int write(ByteBuffer src) throws IOException {
-                return base.write(src);
-            }
-
-            @Override
-            public int write(ByteBuffer src, long position) throws IOException {
-                return base.write(src, position);
-            }
-
-            @Override
-            public long position() throws IOException {
-                return base.position();
-            }
-
-            @Override
-            public FileChannel position(long newPosition) throws IOException {
-                base.position(newPosition);
-                return this;
-            }
-
-            @Override
-            public long size() throws IOException {
-                return base.size();
-            }
-
-            @Override
-            public FileChannel truncate(long size) throws IOException {
-                base.truncate(size);
-                return this;
-            }
-
-            @Override
-            public FileLock tryLock(long position, long size, boolean shared) throws IOException {
-                return base.tryLock(position, size, shared);
-            }
-
-            @Override
-            protected void implCloseChannel() throws IOException {
-                base.close();
             }
         }
     }

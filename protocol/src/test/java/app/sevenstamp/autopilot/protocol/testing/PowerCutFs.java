@@ -4,7 +4,6 @@ import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +11,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.h2.store.fs.FileBase;
 import org.h2.store.fs.FilePath;
 import org.h2.store.fs.FilePathWrapper;
 
@@ -126,23 +124,12 @@ public final class PowerCutFs extends FilePathWrapper {
         }
     }
 
-    private static final class Recording extends FileBase {
-        private final FileChannel base;
+    private static final class Recording extends ForwardingChannel {
         private final String file;
 
         Recording(FileChannel base, String file) {
-            this.base = base;
+            super(base);
             this.file = file;
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            return base.read(dst);
-        }
-
-        @Override
-        public int read(ByteBuffer dst, long position) throws IOException {
-            return base.read(dst, position);
         }
 
         @Override
@@ -164,22 +151,6 @@ public final class PowerCutFs extends FilePathWrapper {
         }
 
         @Override
-        public long position() throws IOException {
-            return base.position();
-        }
-
-        @Override
-        public FileChannel position(long newPosition) throws IOException {
-            base.position(newPosition);
-            return this;
-        }
-
-        @Override
-        public long size() throws IOException {
-            return base.size();
-        }
-
-        @Override
         public synchronized FileChannel truncate(long size) throws IOException {
             if (size < base.size()) {
                 RECORDER.add(new Op(Kind.TRUNCATE, file, size, null, null));
@@ -192,16 +163,6 @@ public final class PowerCutFs extends FilePathWrapper {
         public void force(boolean metaData) throws IOException {
             base.force(metaData);
             RECORDER.add(new Op(Kind.SYNC, file, 0, null, null));
-        }
-
-        @Override
-        public FileLock tryLock(long position, long size, boolean shared) throws IOException {
-            return base.tryLock(position, size, shared);
-        }
-
-        @Override
-        protected void implCloseChannel() throws IOException {
-            base.close();
         }
     }
 
