@@ -345,7 +345,7 @@ public final class Outbox implements AutoCloseable {
      * takes long with a long backlog: a compaction ({@code SHUTDOWN COMPACT} and the reopen, 0.9-1.8 s
      * with 50,000-100,000 waiting) or a rewrite of the redo log (0.2-0.5 s with a day's counter-history
      * lines). Scans must not wait for that: meanwhile this thread confirms appends from the redo log alone
-     * (the old log, during a rewrite) and holds every other job back ({@link OutboxExecutor#holdAllBut});
+     * (the old log, during a rewrite) and holds every other job back ({@link OutboxExecutor#hold});
      * {@link #endAway} gives H2, and a rewritten log, those appends.
      */
     private void startAway(String what, RedoLog.Rewrite rewrite, AwayWork work) throws SQLException {
@@ -354,7 +354,7 @@ public final class Outbox implements AutoCloseable {
         OutboxSchema handed = db;
         db = null; // nothing on this thread touches H2 until endAway
         away = new Away(what, rewrite, seq, capacity.sizeOfFile(), System.nanoTime());
-        executor.holdAllBut(appends);
+        executor.hold();
         NamedThreads.daemon("outbox-" + what).newThread(() -> {
             Reopened done = null;
             Exception error = null;
@@ -787,6 +787,15 @@ public final class Outbox implements AutoCloseable {
                 throw e;
             }
         });
+    }
+
+    /**
+     * The watchdog's probe: answered by the outbox thread as soon as no append is ahead of it, also while
+     * H2 is away (a compaction, a log rewrite); with how long H2 has been away (zero when it is not).
+     */
+    public CompletableFuture<Duration> ping() {
+        return executor.submit(0, () -> away == null ? Duration.ZERO
+                : Duration.ofNanos(System.nanoTime() - away.startNanos));
     }
 
     /** Events stored and not yet acknowledged: the backlog. */

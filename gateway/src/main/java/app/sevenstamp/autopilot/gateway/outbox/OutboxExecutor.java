@@ -23,13 +23,13 @@ import java.util.function.Consumer;
  * queued right behind it (up to {@link #MAX_GROUP}): the owner thread hands them all to the group's task
  * in one call, which completes each member's future. Appends use it to share one sync of the redo log.
  *
- * <p>Holding: while H2 is away (a compaction on a thread of its own), {@link #holdAllBut} lets only one
- * group's members run (the appends, which the redo log alone can confirm); every other job stays queued,
- * in its order, until {@link #resume}. {@link #submitUrgent} queues the job that ends the hold: it runs
- * before everything else, also once the executor is closed to new work.
+ * <p>Holding: while H2 is away (a compaction on a thread of its own), {@link #hold} lets only the jobs of
+ * priority 0 run (the appends, which the redo log alone can confirm, and the watchdog's ping); every other
+ * job stays queued, in its order, until {@link #resume}. {@link #submitUrgent} queues the job that ends
+ * the hold: it runs before everything else, also once the executor is closed to new work.
  *
  * <p>Threading: {@link #submit}, {@link #submitUrgent} and {@link #stop} from any thread; jobs, {@link
- * #holdAllBut} and {@link #resume} on the owner thread only.
+ * #hold} and {@link #resume} on the owner thread only.
  */
 final class OutboxExecutor {
     static final int MAX_QUEUED_TASKS = 4096;
@@ -49,8 +49,8 @@ final class OutboxExecutor {
     private final Consumer<RejectedExecutionException> onStop;
     private volatile boolean closed;
     // owner thread only
-    /** While not null, only this group's members run; see {@link #holdAllBut}. */
-    private Group<?, ?> onlyGroup;
+    /** While true, only jobs of priority 0 (and urgent ones) run; see {@link #hold}. */
+    private boolean holding;
     private final List<Job> held = new ArrayList<>();
 
     @FunctionalInterface
@@ -125,7 +125,7 @@ final class OutboxExecutor {
     }
 
     /**
-     * @param priority 0 for appends (a customer waits), 1 for the drain and reads, 2 for the shutdown
+     * @param priority 0 for appends (a customer waits) and the ping, 1 for the drain and reads, 2 for the shutdown
      * @return cancelling it withdraws the job if it has not started yet, else returns false ({@link JobFuture})
      */
     <T> CompletableFuture<T> submit(int priority, Task<T> task) {
@@ -161,14 +161,14 @@ final class OutboxExecutor {
         return future;
     }
 
-    /** From now until {@link #resume}, only members of {@code group} and urgent jobs run. Owner thread only. */
-    void holdAllBut(Group<?, ?> group) {
-        onlyGroup = group;
+    /** From now until {@link #resume}, only jobs of priority 0 and urgent ones run. Owner thread only. */
+    void hold() {
+        holding = true;
     }
 
-    /** Ends {@link #holdAllBut}: the jobs held back run next, in their order. Owner thread only. */
+    /** Ends {@link #hold}: the jobs held back run next, in their order. Owner thread only. */
     void resume() {
-        onlyGroup = null;
+        holding = false;
         jobs.addAll(held);
         held.clear();
     }
@@ -225,7 +225,7 @@ final class OutboxExecutor {
                 Thread.currentThread().interrupt();
                 return;
             }
-            if (onlyGroup != null && job.priority() >= 0 && job.group() != onlyGroup) {
+            if (holding && job.priority() > 0) {
                 held.add(job); // back in the queue at resume(), with its place in the order
                 continue;
             }

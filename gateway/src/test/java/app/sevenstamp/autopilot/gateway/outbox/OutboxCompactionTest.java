@@ -90,6 +90,8 @@ class OutboxCompactionTest {
         ids.add(outbox.append(OutboxDurabilityTest.draft(i, i, true)).get(10, TimeUnit.SECONDS).eventId());
         assertTrue(acks.stream().noneMatch(CompletableFuture::isDone) && !count.isDone(),
                 "an ack or a read ran while H2 was away");
+        assertTrue(outbox.ping().get(5, TimeUnit.SECONDS).compareTo(Duration.ZERO) > 0,
+                "the watchdog's ping is answered while H2 is away, and says for how long");
 
         HeldStorage.release();
         for (CompletableFuture<Boolean> ack : acks) {
@@ -100,6 +102,7 @@ class OutboxCompactionTest {
         List<StoredEvent> pending = outbox.pending(0, 100_000).get(30, TimeUnit.SECONDS);
         assertEquals(ids, pending.stream().map(StoredEvent::eventId).toList(), "every stamp, in order, once");
         assertEquals(compactions + 1, outbox.compactions());
+        assertEquals(Duration.ZERO, outbox.ping().get());
         int stamps = ids.size() + 10; // the acknowledged ones stay in the counter rules' memory
         assertEquals(stamps, outbox.counterHistory(T0.minusSeconds(60)).get().size(),
                 "the counter rules remember the " + (stamps - before) + " stamps of the compaction too");
