@@ -355,7 +355,7 @@ public final class Outbox implements AutoCloseable {
         db = null; // nothing on this thread touches H2 until endAway
         away = new Away(what, rewrite, seq, capacity.sizeOfFile(), System.nanoTime());
         executor.hold();
-        NamedThreads.daemon("outbox-" + what).newThread(() -> {
+        Thread thread = NamedThreads.daemon("outbox-" + what).newThread(() -> {
             Reopened done = null;
             Exception error = null;
             try {
@@ -369,7 +369,15 @@ public final class Outbox implements AutoCloseable {
                 endAway(handed, r, e);
                 return null;
             });
-        }).start();
+        });
+        try {
+            thread.start();
+        } catch (RuntimeException | OutOfMemoryError e) { // no thread to be had: H2 never left
+            db = handed;
+            away = null;
+            executor.resume();
+            throw e;
+        }
     }
 
     /**
