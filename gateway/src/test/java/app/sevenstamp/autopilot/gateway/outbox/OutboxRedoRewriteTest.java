@@ -113,10 +113,12 @@ class OutboxRedoRewriteTest {
             assertEquals(ids.size() + 1L, fromTheLog.append(OutboxDurabilityTest.draft(0, 0, true)).get().seq());
         }
 
-        // a crash during the rewrite: the old log holds everything, the unfinished new one is ignored
+        // a crash during the rewrite: the old log holds everything, the unfinished new one is ignored. (An
+        // acknowledged row H2 had not written its delete of may come back: one resend, answered DUPLICATE.)
         try (Outbox afterACrash = Outbox.open(copy, clock)) {
-            assertEquals(waitingAtTheCut, afterACrash.pending(0, 100_000).get().stream().map(StoredEvent::eventId)
-                    .toList());
+            List<String> back = afterACrash.pending(0, 100_000).get().stream().map(StoredEvent::eventId).toList();
+            assertTrue(back.containsAll(waitingAtTheCut), "a scan confirmed before the cut is missing");
+            assertEquals(ids.stream().filter(back::contains).toList(), back, "in order, once each");
             assertEquals(ids.size(), afterACrash.counterHistory(T0.minusSeconds(60)).get().size());
         }
     }
