@@ -187,10 +187,9 @@ public final class FleetAgent implements AutoCloseable {
     }
 
     DeviceStatus status() {
-        long backlog = -1;
+        long backlog = outbox.status().backlog(); // kept by the outbox thread: no wait, also while H2 compacts
         long oldestAge = 0;
         try {
-            backlog = outbox.count().get(2, TimeUnit.SECONDS);
             Optional<Instant> oldest = outbox.oldestCreatedAt().get(2, TimeUnit.SECONDS);
             oldestAge = oldest.map(t -> Math.max(0, Duration.between(t, clock.instant()).toSeconds())).orElse(0L);
         } catch (Exception e) {
