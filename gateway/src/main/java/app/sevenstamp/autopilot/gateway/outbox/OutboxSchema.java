@@ -22,6 +22,8 @@ final class OutboxSchema {
     static final int H2_PAGE_SIZE = 4096;
     /** How long H2 keeps committed changes in memory before its writer thread writes them: see {@link #url}. */
     static final int H2_WRITE_DELAY_MS = 1000;
+    /** H2's page cache in KB, on the heap (H2's default is 16 MB): see {@link #url}. */
+    static final int H2_CACHE_KB = 2048;
     static final String HAS_OUTBOX_TABLE = "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
             + "WHERE TABLE_SCHEMA = 'PUBLIC' AND TABLE_NAME = 'OUTBOX'";
 
@@ -62,8 +64,13 @@ final class OutboxSchema {
         // not a chunk per commit: 13.9 -> 4.9 KB per stamp. H2 is only an index: the redo log is synced
         // before a stamp is confirmed and replayed into H2 at every open, and H2 is synced before the log
         // drops anything (OutboxRedo.rewrite), so what H2 had not written yet is never needed from it.
+        // CACHE_SIZE: H2's page cache is on the heap, and at its default (16 MB) a drain filled it with the
+        // backlog's pages: with 2 MB the box's VmRSS after 10,000 scans was 3-4 MB lower and at the peak of a
+        // 100,000-stamp drain 8-12 MB lower, the drain as fast within noise (scripts/bench, docs/performance.md,
+        // "Box memory"). The uplink reads the backlog in order and deletes what the sink acknowledged, so a
+        // page is rarely needed twice.
         return "jdbc:h2:" + storage.h2Prefix() + file + ";WRITE_DELAY=" + H2_WRITE_DELAY_MS + ";PAGE_SIZE=" + H2_PAGE_SIZE
-                + ";DB_CLOSE_ON_EXIT=FALSE" + storage.h2Settings();
+                + ";CACHE_SIZE=" + H2_CACHE_KB + ";DB_CLOSE_ON_EXIT=FALSE" + storage.h2Settings();
     }
 
     /** Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY database. */
