@@ -1,0 +1,285 @@
+package app.sevenstamp.autopilot.sink.testing;
+
+import app.sevenstamp.autopilot.protocol.testing.FreePorts;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A symmetric cluster of Apache ActiveMQ Artemis brokers, each its own JVM from the binary distribution
+ * that the build unpacks into {@code target/artemis} (cloud-sink/pom.xml, {@code unpack-artemis}). Every node
+ * has an MQTT listener and a core listener on loopback; the nodes know each other by static connectors and
+ * balance messages {@code ON_DEMAND} (only to a node with a matching consumer), with a redistribution delay
+ * of 0 so that what sits on a node whose consumer left moves to a node that has one.
+ *
+ * <p>Security is off (the per-device ACLs are a separate question, docs/performance.md "Beyond one broker");
+ * persistence is on with an unsynced NIO journal, as a test does not need power-cut safety.
+ */
+public final class ArtemisCluster implements AutoCloseable {
+    /** Where the build unpacks the distribution (one apache-artemis-VERSION folder); a missing one fails the test. */
+    public static final Path UNPACKED = Path.of("target", "artemis");
+
+    private static final String ACTIVE = "AMQ221007"; // Server is now active
+    private static final String BRIDGED = "AMQ221027"; // Bridge ClusterConnectionBridge ... is connected
+
+    private final Path home;
+    private final List<Node> nodes;
+
+    private ArtemisCluster(Path home, List<Node> nodes) {
+        this.home = home;
+        this.nodes = nodes;
+    }
+
+    private static Path home() {
+        List<Path> homes = List.of();
+        if (Files.isDirectory(UNPACKED)) {
+            try (Stream<Path> s = Files.list(UNPACKED)) {
+                homes = s.filter(p -> Files.isRegularFile(p.resolve("lib").resolve("artemis-boot.jar"))).toList();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        if (homes.size() != 1) {
+            throw new AssertionError("expected one Artemis distribution under " + UNPACKED.toAbsolutePath() + ", found " + homes
+                    + ": the build unpacks org.apache.activemq:apache-artemis:tar.gz:bin there in pre-integration-test (mvn verify)");
+        }
+        return homes.get(0).toAbsolutePath();
+    }
+
+    /** One node of the cluster: its ports and its process. */
+    private static final class Node {
+        final String name;
+        final Path dir;
+        final int mqttPort;
+        final int corePort;
+        Process process;
+
+        Node(String name, Path dir, int mqttPort, int corePort) {
+            this.name = name;
+            this.dir = dir;
+            this.mqttPort = mqttPort;
+            this.corePort = corePort;
+        }
+
+        Path log() {
+            return dir.resolve("artemis.log");
+        }
+    }
+
+    /**
+     * Starts {@code count} nodes under {@code dir} and returns once each is active and bridged to all the
+     * others. {@code extraAddressSettings} are {@code <address-setting>} elements put before the catch-all one
+     * (the first match wins in Artemis by specificity, so a narrower match overrides it).
+     */
+    public static ArtemisCluster start(Path dir, int count, String extraAddressSettings) {
+        Path home = home();
+        List<Node> nodes = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            nodes.add(new Node("node" + i, dir.resolve("node" + i), FreePorts.pick(), FreePorts.pick()));
+        }
+        ArtemisCluster cluster = new ArtemisCluster(home, nodes);
+        try {
+            for (Node n : nodes) {
+                cluster.writeInstance(n, extraAddressSettings);
+            }
+            for (Node n : nodes) {
+                cluster.launch(n);
+            }
+            for (Node n : nodes) {
+                cluster.awaitLog(n, ACTIVE, 1, Duration.ofSeconds(40));
+                cluster.awaitLog(n, BRIDGED, count - 1, Duration.ofSeconds(30));
+            }
+        } catch (RuntimeException | Error e) {
+            cluster.close();
+            throw e;
+        }
+        return cluster;
+    }
+
+    public String mqttUrl(int node) {
+        return "tcp://127.0.0.1:" + nodes.get(node).mqttPort;
+    }
+
+    /** The node's log so far (broker messages at INFO and above). */
+    public String log(int node) {
+        try {
+            return Files.readString(nodes.get(node).log());
+        } catch (IOException e) {
+            return "(" + e.getMessage() + ")";
+        }
+    }
+
+    private void writeInstance(Node n, String extraAddressSettings) {
+        StringBuilder connectors = new StringBuilder();
+        StringBuilder peers = new StringBuilder();
+        for (Node other : nodes) {
+            connectors.append("      <connector name=\"").append(other.name).append("\">tcp://127.0.0.1:")
+                    .append(other.corePort).append("</connector>\n");
+            if (other != n) {
+                peers.append("          <connector-ref>").append(other.name).append("</connector-ref>\n");
+            }
+        }
+        Path data = n.dir.resolve("data");
+        String broker = """
+                <configuration xmlns="urn:activemq">
+                  <core xmlns="urn:activemq:core">
+                    <name>%1$s</name>
+                    <persistence-enabled>true</persistence-enabled>
+                    <journal-type>NIO</journal-type>
+                    <journal-datasync>false</journal-datasync>
+                    <journal-pool-files>10</journal-pool-files>
+                    <paging-directory>%2$s/paging</paging-directory>
+                    <bindings-directory>%2$s/bindings</bindings-directory>
+                    <journal-directory>%2$s/journal</journal-directory>
+                    <large-messages-directory>%2$s/large</large-messages-directory>
+                    <security-enabled>false</security-enabled>
+                    <max-disk-usage>100</max-disk-usage>
+                    <connectors>
+                %3$s    </connectors>
+                    <acceptors>
+                      <acceptor name="core">tcp://127.0.0.1:%4$d?protocols=CORE</acceptor>
+                      <acceptor name="mqtt">tcp://127.0.0.1:%5$d?protocols=MQTT</acceptor>
+                    </acceptors>
+                    <cluster-user>cluster</cluster-user>
+                    <cluster-password>cluster-secret</cluster-password>
+                    <cluster-connections>
+                      <cluster-connection name="stamps">
+                        <connector-ref>%1$s</connector-ref>
+                        <message-load-balancing>ON_DEMAND</message-load-balancing>
+                        <max-hops>1</max-hops>
+                        <static-connectors>
+                %6$s        </static-connectors>
+                      </cluster-connection>
+                    </cluster-connections>
+                    <address-settings>
+                %7$s
+                      <address-setting match="#">
+                        <redistribution-delay>0</redistribution-delay>
+                        <auto-create-queues>true</auto-create-queues>
+                        <auto-create-addresses>true</auto-create-addresses>
+                      </address-setting>
+                    </address-settings>
+                  </core>
+                </configuration>
+                """.formatted(n.name, data, connectors, n.corePort, n.mqttPort, peers, extraAddressSettings);
+        // The launcher insists on a JAAS domain and a management file even with security off.
+        String bootstrap = """
+                <broker xmlns="http://activemq.apache.org/schema">
+                  <jaas-security domain="activemq"/>
+                  <server configuration="%s"/>
+                </broker>
+                """.formatted(n.dir.resolve("etc").resolve("broker.xml").toUri());
+        String login = """
+                activemq {
+                  org.apache.activemq.artemis.spi.core.security.jaas.GuestLoginModule required
+                    org.apache.activemq.jaas.guest.user="guest"
+                    org.apache.activemq.jaas.guest.role="guest";
+                };
+                """;
+        String logging = """
+                rootLogger.level = INFO
+                rootLogger.appenderRef.file.ref = file
+                appender.file.type = File
+                appender.file.name = file
+                appender.file.fileName = %s
+                appender.file.immediateFlush = true
+                appender.file.layout.type = PatternLayout
+                appender.file.layout.pattern = %%d %%-5level [%%logger] %%msg%%n
+                """.formatted(n.log());
+        try {
+            Path etc = Files.createDirectories(n.dir.resolve("etc"));
+            Files.createDirectories(n.dir.resolve("tmp"));
+            Files.createDirectories(data);
+            Files.writeString(etc.resolve("broker.xml"), broker, StandardCharsets.UTF_8);
+            Files.writeString(etc.resolve("bootstrap.xml"), bootstrap, StandardCharsets.UTF_8);
+            Files.writeString(etc.resolve("login.config"), login, StandardCharsets.UTF_8);
+            Files.writeString(etc.resolve("management.xml"), "<management-context xmlns=\"http://activemq.apache.org/schema\"/>\n",
+                    StandardCharsets.UTF_8);
+            Files.writeString(etc.resolve("log4j2.properties"), logging, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void launch(Node n) {
+        Path etc = n.dir.resolve("etc").toAbsolutePath();
+        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xms64m", "-Xmx256m",
+                "-XX:+UseSerialGC", "-Dlog4j2.disableJmx=true", "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                "-Dartemis.home=" + home, "-Dartemis.instance=" + n.dir.toAbsolutePath(), "-Dartemis.instance.etc=" + etc,
+                "-Ddata.dir=" + n.dir.resolve("data").toAbsolutePath(), "-Djava.io.tmpdir=" + n.dir.resolve("tmp").toAbsolutePath(),
+                "-Djava.security.auth.login.config=" + etc.resolve("login.config"),
+                "-Dlog4j2.configurationFile=" + etc.resolve("log4j2.properties").toUri(), "-cp",
+                home.resolve("lib").resolve("artemis-boot.jar").toString(), "org.apache.activemq.artemis.boot.Artemis", "run");
+        try {
+            n.process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(n.dir.resolve("console.log").toFile()).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + n.name, e);
+        }
+    }
+
+    private void awaitLog(Node n, String code, int times, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String log = "";
+            try {
+                log = Files.exists(n.log()) ? Files.readString(n.log()) : "";
+            } catch (IOException e) {
+                // being written: read again
+            }
+            long seen = Stream.of(log.split("\n")).filter(l -> l.contains(code)).count();
+            if (seen >= times) {
+                return;
+            }
+            if (!n.process.isAlive()) {
+                throw new IllegalStateException(n.name + " exited with " + n.process.exitValue() + ": " + console(n));
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException(n.name + " did not log " + code + " " + times + "x within " + timeout + ":\n" + log);
+            }
+            try {
+                Thread.sleep(100); // another process's log: there is no event to wait on
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+    }
+
+    private static String console(Node n) {
+        try {
+            return Files.readString(n.dir.resolve("console.log"));
+        } catch (IOException e) {
+            return "(no console output)";
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Node n : nodes) {
+            if (n.process != null) {
+                n.process.destroy();
+            }
+        }
+        for (Node n : nodes) {
+            if (n.process == null) {
+                continue;
+            }
+            try {
+                if (!n.process.waitFor(10, TimeUnit.SECONDS)) {
+                    n.process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                n.process.destroyForcibly();
+            }
+        }
+    }
+}
