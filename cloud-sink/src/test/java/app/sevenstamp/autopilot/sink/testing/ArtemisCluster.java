@@ -26,6 +26,27 @@ public final class ArtemisCluster implements AutoCloseable {
     /** Where the build unpacks the distribution (one apache-artemis-VERSION folder); a missing one fails the test. */
     public static final Path UNPACKED = Path.of("target", "artemis");
 
+    /**
+     * How long a CONNECT or SUBSCRIBE may wait for its session state (Artemis journals it for every client, clean
+     * sessions too) before the broker refuses it. Artemis's default of 5 s refused most of 1,000 boxes connecting
+     * at once to two nodes on 2 CPUs (scripts/fleet-sim, docs/performance.md "Beyond one broker"); a longer wait
+     * alone did not help (see {@link #THREAD_POOL}), but a slow commit is no reason to turn a box away.
+     */
+    static final long STATE_TIMEOUT_MS = 60_000;
+
+    /**
+     * Artemis's server thread pool, unbounded. With its default of 30, 1,000 boxes connecting at once never all got
+     * in: each CONNECT and SUBSCRIBE holds a pool thread while it waits for its session state's journal commit, whose
+     * completion needs a pool thread too (scripts/fleet-sim, 30 of 30 busy until the state timeout).
+     */
+    static final int THREAD_POOL = -1;
+
+    /**
+     * A node's heap. At 256 MB both nodes ran out of memory in the fleet simulation's storm (100,000 stamps
+     * buffered by 1,000 boxes); the distribution's own profile gives 2 GB.
+     */
+    static final String HEAP = "1g";
+
     private static final String ACTIVE = "AMQ221007"; // Server is now active
     private static final String BRIDGED = "AMQ221027"; // Bridge ClusterConnectionBridge ... is connected
 
@@ -89,13 +110,7 @@ public final class ArtemisCluster implements AutoCloseable {
             for (Node n : nodes) {
                 cluster.writeInstance(n, extraAddressSettings);
             }
-            for (Node n : nodes) {
-                cluster.launch(n);
-            }
-            for (Node n : nodes) {
-                cluster.awaitLog(n, ACTIVE, 1, Duration.ofSeconds(40));
-                cluster.awaitLog(n, BRIDGED, count - 1, Duration.ofSeconds(30));
-            }
+            cluster.start();
         } catch (RuntimeException | Error e) {
             cluster.close();
             throw e;
@@ -103,6 +118,56 @@ public final class ArtemisCluster implements AutoCloseable {
         return cluster;
     }
 
+    /**
+     * Starts every node that is not running (again, after {@link #stop}: same ports, same journal) and returns
+     * once each is active and bridged to all the others.
+     */
+    public synchronized void start() {
+        List<long[]> before = new ArrayList<>();
+        for (Node n : nodes) {
+            before.add(new long[] {count(n, ACTIVE), count(n, BRIDGED)});
+            if (n.process == null || !n.process.isAlive()) {
+                launch(n);
+            }
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            awaitLog(nodes.get(i), ACTIVE, before.get(i)[0] + 1, Duration.ofSeconds(40));
+            awaitLog(nodes.get(i), BRIDGED, before.get(i)[1] + nodes.size() - 1, Duration.ofSeconds(30));
+        }
+    }
+
+    /** Stops every node like a crash would (SIGKILL) or like an operator would (SIGTERM). */
+    public synchronized void stop(boolean kill) {
+        for (Node n : nodes) {
+            if (n.process != null) {
+                if (kill) {
+                    n.process.destroyForcibly();
+                } else {
+                    n.process.destroy();
+                }
+            }
+        }
+        for (Node n : nodes) {
+            if (n.process == null) {
+                continue;
+            }
+            try {
+                if (!n.process.waitFor(10, TimeUnit.SECONDS)) {
+                    n.process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                n.process.destroyForcibly();
+            }
+            n.process = null;
+        }
+    }
+
+    public int size() {
+        return nodes.size();
+    }
+
+    /** The MQTT listener of node {@code node} (0-based). */
     public String mqttUrl(int node) {
         return "tcp://127.0.0.1:" + nodes.get(node).mqttPort;
     }
@@ -141,6 +206,8 @@ public final class ArtemisCluster implements AutoCloseable {
                     <large-messages-directory>%2$s/large</large-messages-directory>
                     <security-enabled>false</security-enabled>
                     <max-disk-usage>100</max-disk-usage>
+                    <mqtt-session-state-persistence-timeout>%8$d</mqtt-session-state-persistence-timeout>
+                    <thread-pool-max-size>%9$d</thread-pool-max-size>
                     <connectors>
                 %3$s    </connectors>
                     <acceptors>
@@ -168,7 +235,8 @@ public final class ArtemisCluster implements AutoCloseable {
                     </address-settings>
                   </core>
                 </configuration>
-                """.formatted(n.name, data, connectors, n.corePort, n.mqttPort, peers, extraAddressSettings);
+                """.formatted(n.name, data, connectors, n.corePort, n.mqttPort, peers, extraAddressSettings, STATE_TIMEOUT_MS,
+                THREAD_POOL);
         // The launcher insists on a JAAS domain and a management file even with security off.
         String bootstrap = """
                 <broker xmlns="http://activemq.apache.org/schema">
@@ -186,6 +254,13 @@ public final class ArtemisCluster implements AutoCloseable {
         String logging = """
                 rootLogger.level = INFO
                 rootLogger.appenderRef.file.ref = file
+                # the audit loggers log every message sent at INFO: off, as in the distribution's own file
+                logger.audit_base.name = org.apache.activemq.audit.base
+                logger.audit_base.level = OFF
+                logger.audit_resource.name = org.apache.activemq.audit.resource
+                logger.audit_resource.level = OFF
+                logger.audit_message.name = org.apache.activemq.audit.message
+                logger.audit_message.level = OFF
                 appender.file.type = File
                 appender.file.name = file
                 appender.file.fileName = %s
@@ -210,7 +285,7 @@ public final class ArtemisCluster implements AutoCloseable {
 
     private void launch(Node n) {
         Path etc = n.dir.resolve("etc").toAbsolutePath();
-        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xms64m", "-Xmx256m",
+        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xms64m", "-Xmx" + HEAP,
                 "-XX:+UseSerialGC", "-Dlog4j2.disableJmx=true", "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED",
                 "-Dartemis.home=" + home, "-Dartemis.instance=" + n.dir.toAbsolutePath(), "-Dartemis.instance.etc=" + etc,
                 "-Ddata.dir=" + n.dir.resolve("data").toAbsolutePath(), "-Djava.io.tmpdir=" + n.dir.resolve("tmp").toAbsolutePath(),
@@ -225,24 +300,27 @@ public final class ArtemisCluster implements AutoCloseable {
         }
     }
 
-    private void awaitLog(Node n, String code, int times, Duration timeout) {
+    /** How many lines of the node's log (kept across restarts) carry this message code. */
+    private static long count(Node n, String code) {
+        try {
+            return Files.exists(n.log()) ? Stream.of(Files.readString(n.log()).split("\n")).filter(l -> l.contains(code)).count() : 0;
+        } catch (IOException e) {
+            return 0; // being written: the caller reads again
+        }
+    }
+
+    private void awaitLog(Node n, String code, long times, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            String log = "";
-            try {
-                log = Files.exists(n.log()) ? Files.readString(n.log()) : "";
-            } catch (IOException e) {
-                // being written: read again
-            }
-            long seen = Stream.of(log.split("\n")).filter(l -> l.contains(code)).count();
-            if (seen >= times) {
+            if (count(n, code) >= times) {
                 return;
             }
             if (!n.process.isAlive()) {
                 throw new IllegalStateException(n.name + " exited with " + n.process.exitValue() + ": " + console(n));
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException(n.name + " did not log " + code + " " + times + "x within " + timeout + ":\n" + log);
+                throw new IllegalStateException(n.name + " did not log " + code + " " + times + "x within " + timeout + ":\n"
+                        + log(nodes.indexOf(n)));
             }
             try {
                 Thread.sleep(100); // another process's log: there is no event to wait on
@@ -263,23 +341,6 @@ public final class ArtemisCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Node n : nodes) {
-            if (n.process != null) {
-                n.process.destroy();
-            }
-        }
-        for (Node n : nodes) {
-            if (n.process == null) {
-                continue;
-            }
-            try {
-                if (!n.process.waitFor(10, TimeUnit.SECONDS)) {
-                    n.process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                n.process.destroyForcibly();
-            }
-        }
+        stop(false);
     }
 }
