@@ -5,27 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.AckOutcome;
-import app.sevenstamp.autopilot.protocol.EventKind;
-import app.sevenstamp.autopilot.protocol.StampAck;
-import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
-import app.sevenstamp.autopilot.protocol.WireCodec;
-import app.sevenstamp.autopilot.protocol.card.CardSigner;
-import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.testing.ArtemisCluster;
-import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
-import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -52,10 +36,6 @@ import org.tinylog.Logger;
  * docs/performance.md "Beyond one broker" is written from this test.
  */
 class ClusteredBrokerIT {
-    private static final int DEVICES = 4;
-    private static final int PER_DEVICE = 150;
-    private static final int CARDS = 6;
-    private static final int STAMPS_REQUIRED = 7;
     /** The box whose ack address keeps Artemis's default redistribution delay (-1: never). */
     private static final String DEFAULT_DELAY_BOX = "box-default-delay";
     private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);
@@ -65,7 +45,6 @@ class ClusteredBrokerIT {
     @TempDir
     Path dir;
     private static ArtemisCluster cluster;
-    private final List<SinkProcess> sinks = new ArrayList<>();
     private final List<AutoCloseable> clients = new ArrayList<>();
 
     @BeforeAll
@@ -89,88 +68,17 @@ class ClusteredBrokerIT {
         for (AutoCloseable c : clients) {
             c.close();
         }
-        for (SinkProcess p : sinks) {
-            p.close();
-        }
     }
 
     @Test
     void sinksOnBothNodesCountEveryStampOnceAndEveryAckCrossesToItsBox() throws Exception {
-        String pgUrl = PostgresCluster.shared().newDatabase();
-        Path key = dir.resolve("signing.key");
-        Files.writeString(key, "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n",
-                StandardCharsets.UTF_8);
-        SinkProcess a = SinkProcess.start(dir, "a", cluster.mqttUrl(0), pgUrl, key, STAMPS_REQUIRED);
-        sinks.add(a);
-        SinkProcess b = SinkProcess.start(dir, "b", cluster.mqttUrl(1), pgUrl, key, STAMPS_REQUIRED);
-        sinks.add(b);
-
-        CardSigner signer = Vectors.signer();
-        SecureRandom random = new SecureRandom();
-        List<String> cards = new ArrayList<>();
-        for (int i = 0; i < CARDS; i++) {
-            cards.add(signer.sign("coffee", CardSigner.newCardId(random)));
-        }
-        // Half the boxes on each node: the answers of each sink cross the cluster to half the boxes.
-        List<StandInGateway> gateways = new ArrayList<>();
-        for (int d = 0; d < DEVICES; d++) {
-            StandInGateway g = new StandInGateway(cluster.mqttUrl(d % 2), "counter-" + d, false);
-            gateways.add(g);
-            clients.add(g);
-        }
-        int total = DEVICES * PER_DEVICE;
-        Instant t0 = Instant.parse("2026-11-23T08:00:00Z");
-        long started = System.nanoTime();
-        long killedAfter = -1;
-        int n = 0;
-        for (int i = 1; i <= PER_DEVICE; i++) {
-            for (StandInGateway g : gateways) {
-                String code = cards.get(n % CARDS);
-                String[] parts = code.split("\\.");
-                g.publish(new StampEvent(WireCodec.SCHEMA, TestIds.event(g.device + "-" + i), g.device, i, code, parts[2],
-                        parts[3], "shop-1", t0.plusMillis(n), i, "boot", true, EventKind.STAMP));
-                n++;
-            }
-            if (i == PER_DEVICE / 3) {
-                // The member of the share group on node 1 dies as soon as it has committed its first batch,
-                // with the rest of its 100 of these 200 events taken from the broker or still queued for it.
-                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> b.accepted() > 0);
-                b.kill();
-                killedAfter = (System.nanoTime() - started) / 1_000_000;
-            }
-        }
-        int[] resent = {0};
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
-            int now = 0;
-            for (StandInGateway g : gateways) {
-                now += g.resendUnanswered();
-            }
-            resent[0] += now;
-            return now == 0;
+        ClusterTraffic.run(cluster, dir, (a, b, gateways) -> {
+            // The member of the share group on node 1 dies as soon as it has committed its first batch,
+            // with the rest of its 100 of these 200 events taken from the broker or still queued for it.
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> b.accepted() > 0);
+            b.kill();
+            return "sink on node 1 killed";
         });
-        long drained = (System.nanoTime() - started) / 1_000_000;
-
-        long answered = 0;
-        for (StandInGateway g : gateways) {
-            assertEquals(List.of(), g.foreign, "acks of other devices on " + g.device + "'s topic");
-            assertEquals(g.events.keySet(), g.acks.keySet(), "every event of " + g.device + " answered");
-            for (StampAck ack : g.acks.values()) {
-                assertTrue(ack.outcome() == AckOutcome.ACCEPTED || ack.outcome() == AckOutcome.DUPLICATE, ack.toString());
-            }
-            answered += g.acks.size();
-        }
-        assertEquals(total, answered);
-        assertEquals(total, query(pgUrl, "SELECT COUNT(*) FROM events WHERE outcome = 'ACCEPTED'"), "each event once");
-        assertEquals(total, query(pgUrl, "SELECT COUNT(*) FROM events"));
-        assertEquals(total, query(pgUrl, "SELECT SUM(stamps + " + STAMPS_REQUIRED + " * rewards_earned_total) FROM cards"),
-                "every stamp on its card exactly once");
-        assertEquals(CARDS, query(pgUrl, "SELECT COUNT(*) FROM cards"));
-        assertEquals(total, query(pgUrl, "SELECT COUNT(*) FROM ledger WHERE entry_type = 'STAMP'"));
-        long byA = a.accepted();
-        assertTrue(byA > 0 && byA < total, "sink a on node 0 took part but not alone: " + byA + " of " + total);
-        Logger.info("cluster: {} events from {} boxes on 2 nodes, sink on node 1 killed at {} ms; all answered at {} ms "
-                + "after {} resends; sink a accepted {}, sink b the other {}", total, DEVICES, killedAfter, drained, resent[0],
-                byA, total - byA);
     }
 
     /** A retained message stays on the node it was published to: a subscriber on the other node never gets it. */
@@ -320,14 +228,6 @@ class ClusteredBrokerIT {
 
         @Override
         public void deliveryComplete(IMqttDeliveryToken token) {
-        }
-    }
-
-    private static long query(String url, String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(url, "sink", ""); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }

@@ -83,6 +83,13 @@ final class SinkProcess implements AutoCloseable {
         return Long.parseLong(m.group(1));
     }
 
+    /** The ingest's MQTT session is connected and subscribed ({@code sevenstamp_mqtt_ingest_open 1}). */
+    boolean connected() throws Exception {
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(http() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return Pattern.compile("^sevenstamp_mqtt_ingest_open 1(\\.0)?$", Pattern.MULTILINE).matcher(body).find();
+    }
+
     /** Like a crash: SIGKILL, nothing flushed or said goodbye. */
     void kill() throws InterruptedException {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);

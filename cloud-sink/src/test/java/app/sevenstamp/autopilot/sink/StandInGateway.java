@@ -20,7 +20,8 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  */
 final class StandInGateway implements AutoCloseable {
     final String device;
-    final MqttClient client;
+    private final boolean cleanSession;
+    MqttClient client;
     final Map<String, StampEvent> events = new LinkedHashMap<>();
     final Map<String, StampAck> acks = new ConcurrentHashMap<>();
     final List<String> foreign = new CopyOnWriteArrayList<>();
@@ -33,7 +34,12 @@ final class StandInGateway implements AutoCloseable {
 
     StandInGateway(String url, String device, boolean cleanSession) throws Exception {
         this.device = device;
-        client = new MqttClient(url, "gw-" + device, new MemoryPersistence());
+        this.cleanSession = cleanSession;
+        client = connect(url);
+    }
+
+    private MqttClient connect(String url) throws Exception {
+        MqttClient client = new MqttClient(url, "gw-" + device, new MemoryPersistence());
         MqttConnectOptions o = new MqttConnectOptions();
         o.setMaxInflight(1000);
         o.setCleanSession(cleanSession);
@@ -46,6 +52,17 @@ final class StandInGateway implements AutoCloseable {
             }
             acks.put(ack.eventId(), ack);
         });
+        return client;
+    }
+
+    String url() {
+        return client.getServerURI();
+    }
+
+    /** What a box does when its broker is gone and a name now points at another: connect there, same id. */
+    void moveTo(String url) throws Exception {
+        client.close(true);
+        client = connect(url);
     }
 
     void publish(StampEvent e) throws Exception {

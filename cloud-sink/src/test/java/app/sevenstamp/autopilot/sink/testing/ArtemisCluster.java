@@ -123,16 +123,27 @@ public final class ArtemisCluster implements AutoCloseable {
      * once each is active and bridged to all the others.
      */
     public synchronized void start() {
+        List<Node> launched = new ArrayList<>();
         List<long[]> before = new ArrayList<>();
         for (Node n : nodes) {
-            before.add(new long[] {count(n, ACTIVE), count(n, BRIDGED)});
             if (n.process == null || !n.process.isAlive()) {
+                before.add(new long[] {count(n, ACTIVE), count(n, BRIDGED)});
                 launch(n);
+                launched.add(n);
             }
         }
-        for (int i = 0; i < nodes.size(); i++) {
-            awaitLog(nodes.get(i), ACTIVE, before.get(i)[0] + 1, Duration.ofSeconds(40));
-            awaitLog(nodes.get(i), BRIDGED, before.get(i)[1] + nodes.size() - 1, Duration.ofSeconds(30));
+        for (int i = 0; i < launched.size(); i++) {
+            awaitLog(launched.get(i), ACTIVE, before.get(i)[0] + 1, Duration.ofSeconds(40));
+            awaitLog(launched.get(i), BRIDGED, before.get(i)[1] + nodes.size() - 1, Duration.ofSeconds(30));
+        }
+    }
+
+    /** Kills one node like a crash (SIGKILL); {@link #start()} brings it back on the same ports and journal. */
+    public synchronized void kill(int node) throws InterruptedException {
+        Node n = nodes.get(node);
+        if (n.process != null) {
+            n.process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            n.process = null;
         }
     }
 
@@ -161,6 +172,11 @@ public final class ArtemisCluster implements AutoCloseable {
             }
             n.process = null;
         }
+    }
+
+    public synchronized boolean running(int node) {
+        Process p = nodes.get(node).process;
+        return p != null && p.isAlive();
     }
 
     public int size() {
