@@ -8,6 +8,7 @@ import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.config.SinkConfig;
 import app.sevenstamp.autopilot.sink.store.Database;
 import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
+import app.sevenstamp.autopilot.sink.testing.ArtemisCluster;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.PrintStream;
@@ -49,8 +50,15 @@ import java.util.function.BooleanSupplier;
  * sequence numbers per device equal what the box produced). Timings are reported, never asserted.
  */
 final class FleetSim {
-    /** What to run. */
-    record Plan(int boxes, Duration steady, Duration scanEvery, int backlog, int window, int sinks) {
+    /** What to run: on one Mosquitto ({@code brokerNodes} 1) or on an Artemis cluster of that many nodes. */
+    record Plan(int boxes, Duration steady, Duration scanEvery, int backlog, int window, int sinks, int brokerNodes) {
+        Plan(int boxes, Duration steady, Duration scanEvery, int backlog, int window, int sinks) {
+            this(boxes, steady, scanEvery, backlog, window, sinks, 1);
+        }
+
+        String broker() {
+            return brokerNodes == 1 ? "Mosquitto" : brokerNodes + "-node Artemis cluster";
+        }
     }
 
     /** What happened. */
@@ -61,7 +69,7 @@ final class FleetSim {
             return String.join("\n",
                     "| fleet simulation | value |",
                     "| --- | --- |",
-                    "| boxes, sinks | " + plan.boxes() + ", " + plan.sinks() + " (PostgreSQL, Mosquitto) |",
+                    "| boxes, sinks | " + plan.boxes() + ", " + plan.sinks() + " (PostgreSQL, " + plan.broker() + ") |",
                     "| steady: one scan per box per " + plan.scanEvery().toSeconds() + " s for " + plan.steady().toSeconds()
                             + " s | " + steadyStamps + " stamps, publish to ack p50 " + fmt(steadyP50Ms) + " ms, p99 "
                             + fmt(steadyP99Ms) + " ms |",
@@ -87,15 +95,13 @@ final class FleetSim {
         List<SinkServer> sinks = new ArrayList<>();
         List<SimBox> boxes = new ArrayList<>();
         String runTag = HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
-        // A broker sized as docs/ advise for a fleet: one subscriber takes every box's stamps.
-        try (MosquittoProcess broker = MosquittoProcess.start(dir.resolve("mosquitto"),
-                "allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n")) {
+        try (Brokers broker = brokers(dir, plan.brokerNodes())) {
             String pgUrl = pg.newDatabase();
             Path key = dir.resolve("signing.key");
             Files.writeString(key, "keyId=k1\nseed=" + Vectors.json("card-codes.json").get("seed").asText() + "\n",
                     StandardCharsets.UTF_8);
             for (int i = 0; i < plan.sinks(); i++) {
-                sinks.add(SinkServer.start(sinkConfig(dir, key, broker.url(), pgUrl, i, plan.sinks())));
+                sinks.add(SinkServer.start(sinkConfig(dir, key, broker.url(i), pgUrl, i, plan.sinks())));
             }
             CardSigner signer = Vectors.signer();
             SecureRandom random = new SecureRandom();
@@ -107,7 +113,7 @@ final class FleetSim {
             ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
             boolean[] timing = {true};
             for (int i = 0; i < plan.boxes(); i++) {
-                boxes.add(new SimBox(broker.url(), i, runTag, topics, cards, plan.window(), timers, nanos -> {
+                boxes.add(new SimBox(broker.url(i), i, runTag, topics, cards, plan.window(), timers, nanos -> {
                     if (timing[0]) {
                         latencies.add(nanos);
                     }
@@ -146,6 +152,8 @@ final class FleetSim {
             Thread.sleep(2_000); // every box has noticed and is backing off
             long back = System.nanoTime();
             broker.start();
+            log.printf("fleet-sim: broker accepting again %.1f s after its start (in the catch-up time)%n",
+                    (System.nanoTime() - back) / 1e9);
             await(() -> boxes.stream().allMatch(SimBox::drained), Duration.ofMinutes(30), "the storm's backlog acknowledged");
             double catchUp = (System.nanoTime() - back) / 1e9;
             long[] drains = boxes.stream().mapToLong(SimBox::drainNanos).sorted().toArray();
@@ -187,6 +195,62 @@ final class FleetSim {
             timers.shutdownNow();
             pg.destroy();
         }
+    }
+
+    /** The broker side of the simulation; box or sink {@code i} connects to {@code url(i)}. */
+    private interface Brokers extends AutoCloseable {
+        String url(int i);
+
+        void stop(boolean kill);
+
+        void start();
+
+        @Override
+        void close();
+    }
+
+    private static Brokers brokers(Path dir, int nodes) {
+        if (nodes == 1) {
+            // A broker sized as docs/ advise for a fleet: one subscriber takes every box's stamps.
+            MosquittoProcess m = MosquittoProcess.start(dir.resolve("mosquitto"),
+                    "allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n");
+            return new Brokers() {
+                public String url(int i) {
+                    return m.url();
+                }
+
+                public void stop(boolean kill) {
+                    m.stop(kill);
+                }
+
+                public void start() {
+                    m.start();
+                }
+
+                public void close() {
+                    m.close();
+                }
+            };
+        }
+        // Boxes and sinks spread over the nodes in turn: sink i on node i, so every node has a share-group member.
+        ArtemisCluster c = ArtemisCluster.start(dir.resolve("artemis"), nodes, "");
+        return new Brokers() {
+            public String url(int i) {
+                return c.mqttUrl(i % c.size());
+            }
+
+            public void stop(boolean kill) {
+                c.stop(kill);
+            }
+
+            public void start() {
+                c.start();
+            }
+
+            public void close() {
+                c.close();
+            }
+        };
     }
 
     private static SinkConfig sinkConfig(Path dir, Path key, String brokerUrl, String pgUrl, int i, int instances)

@@ -76,6 +76,34 @@ public final class PostgresCluster {
         }
     }
 
+    /**
+     * A streaming replica of this cluster on a port of its own: {@code pg_basebackup -R} (PostgreSQL's
+     * default {@code wal_level=replica}, and initdb's {@code pg_hba.conf} lets loopback replicate), then a hot
+     * standby that replays what this cluster commits and answers read-only queries. The backup asks for an
+     * immediate checkpoint: the default spread one waits up to minutes on a cluster that other tests have written
+     * to. Stop it with {@link #destroy()}.
+     */
+    public PostgresCluster startReplica() {
+        try {
+            Path replicaDir = Files.createTempDirectory("sink-pg-replica-");
+            int replicaPort = FreePorts.pick();
+            PostgresCluster replica = new PostgresCluster(replicaDir, bin, replicaPort);
+            if (isRoot()) {
+                run(List.of("chown", "postgres:postgres", replicaDir.toString()));
+            }
+            Path data = replicaDir.resolve("data");
+            replica.pg(List.of(bin.resolve("pg_basebackup").toString(), "-h", "127.0.0.1", "-p", String.valueOf(port), "-U",
+                    "sink", "-D", data.toString(), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"));
+            replica.pg(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
+                    replicaDir.resolve("postgres.log").toString(), "-o", "-p " + replicaPort + " -k " + replicaDir
+                            + " -c listen_addresses=127.0.0.1 -c max_connections=100",
+                    "-w", "-t", "60", "start"));
+            return replica;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the PostgreSQL replica", e);
+        }
+    }
+
     /** A fresh, empty database in this cluster; returns its JDBC URL (user {@code sink}, no password). */
     public String newDatabase() {
         String name = "sink_" + databases.incrementAndGet();
