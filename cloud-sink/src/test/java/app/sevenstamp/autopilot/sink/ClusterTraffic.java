@@ -155,7 +155,8 @@ final class ClusterTraffic {
         return resent[0];
     }
 
-    private static void assertCountedOnce(String pgUrl, List<StandInGateway> gateways, int total) throws Exception {
+    /** Every event of every gateway answered on its own topic, and stored once ({@link #assertStoredOnce}). */
+    static void assertCountedOnce(String pgUrl, List<StandInGateway> gateways, int total) throws Exception {
         long answered = 0;
         for (StandInGateway g : gateways) {
             assertEquals(List.of(), g.foreign, "acks of other devices on " + g.device + "'s topic");
