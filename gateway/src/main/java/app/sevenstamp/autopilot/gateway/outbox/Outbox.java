@@ -327,7 +327,7 @@ public final class Outbox implements AutoCloseable {
     }
 
     /** An append confirmed while H2 was away: its row and, for a stamp, the counter rules' line. */
-    private record Parked(OutboxRedo.Stored row, StampDraft draft) {
+    private record Parked(OutboxRedo.Stored row, StampDraft draft, byte[] record) {
     }
 
     /** H2 as the work away left it: the same connection, or reopened and reconciled after a compaction. */
@@ -423,11 +423,7 @@ public final class Outbox implements AutoCloseable {
             db = done.db();
             long before = a.rewrite != null ? redo.bytes() : a.sizeBefore; // the old log, with what came meanwhile
             if (a.rewrite != null) {
-                List<byte[]> records = new ArrayList<>(a.parked.size());
-                for (Parked p : a.parked) {
-                    records.add(OutboxRedo.stored(p.row()));
-                }
-                a.rewrite.add(records);
+                a.rewrite.add(a.parked.stream().map(Parked::record).toList()); // as the old log got them
                 a.rewrite.commit();
                 compaction.redoRewritten(redo.bytes());
             }
@@ -436,10 +432,7 @@ public final class Outbox implements AutoCloseable {
                 lastReplay = done.replayed();
             }
             for (Parked p : a.parked) {
-                insert(p.row());
-                if (p.draft().kind() == EventKind.STAMP) {
-                    history.remember(p.draft());
-                }
+                store(p.row(), p.draft());
             }
             db.bumpSeq.setLong(1, a.nextSeq);
             db.bumpSeq.executeUpdate();
@@ -481,6 +474,14 @@ public final class Outbox implements AutoCloseable {
         try (ResultSet rs = db.nextSeq.executeQuery()) {
             rs.next();
             return rs.getLong(1);
+        }
+    }
+
+    /** Inserts the row and, for a stamp, the counter rules' line (uncommitted). */
+    private void store(OutboxRedo.Stored row, StampDraft draft) throws SQLException {
+        insert(row);
+        if (draft.kind() == EventKind.STAMP) {
+            history.remember(draft);
         }
     }
 
@@ -571,14 +572,12 @@ public final class Outbox implements AutoCloseable {
                 OutboxRedo.Stored row = new OutboxRedo.Stored(seq, event.eventId(),
                         new String(payload, StandardCharsets.UTF_8), createdAt, event.bootId(), event.monotonicNanos(),
                         event.clockSynced());
+                byte[] record = OutboxRedo.stored(row);
                 if (parking == null) {
-                    insert(row);
-                    if (draft.kind() == EventKind.STAMP) {
-                        history.remember(draft);
-                    }
+                    store(row, draft);
                 }
-                rows.add(new Parked(row, draft));
-                records.add(OutboxRedo.stored(row));
+                rows.add(new Parked(row, draft, record));
+                records.add(record);
                 accepted.add(new Accepted(m, new StoredEvent(seq, event.eventId(), payload, createdAt, event.bootId(),
                         event.monotonicNanos()), event.clockSynced()));
                 seq++;
