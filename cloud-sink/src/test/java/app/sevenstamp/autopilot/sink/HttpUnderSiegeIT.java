@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -181,6 +182,51 @@ class HttpUnderSiegeIT {
             }
             assertEquals(20, open, "one address keeps http.maxConnectionsPerClient connections; the rest are closed");
             millisFor(URI.create("http://127.0.0.1:" + port + "/healthz"), 200); // another address is still served
+
+            // once it lets go of them, the address is served again (CI, 4 Dec: a sink counted connections its
+            // clients had closed, and after 64 in all refused 127.0.0.1 for good)
+            for (Socket s : mine) {
+                s.close();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> answered("127.0.0.9", port));
+        }
+    }
+
+    /** An address opening and closing connections one after another, as a poller or a proxy does, is never refused. */
+    @Test
+    void connectionsThatEndedNoLongerCount() throws Exception {
+        try (SinkServer sink = start("http.maxConnectionsPerClient", "5")) {
+            int port = sink.httpPort();
+            for (int i = 1; i <= 30; i++) {
+                assertTrue(answered("127.0.0.7", port), "connection " + i + " of one address, each closed by the client"
+                        + " after its answer, with http.maxConnectionsPerClient=5");
+            }
+            for (int i = 1; i <= 30; i++) {
+                try (Socket s = new Socket()) {
+                    s.bind(new InetSocketAddress("127.0.0.8", 0));
+                    s.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+                    s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    s.setSoTimeout(5_000);
+                    String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                    assertTrue(answer.startsWith("HTTP/1.1 200"), "connection " + i + ", closed by the server: " + answer);
+                }
+            }
+        }
+    }
+
+    /** One request on a new connection from {@code from}: true if a 200 came back; the client then closes. */
+    private static boolean answered(String from, int port) throws IOException {
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(from, 0));
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+            s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.setSoTimeout(5_000);
+            byte[] head = new byte[12];
+            int n = s.getInputStream().readNBytes(head, 0, head.length);
+            return new String(head, 0, n, StandardCharsets.US_ASCII).equals("HTTP/1.1 200");
+        } catch (IOException refused) {
+            return false;
         }
     }
 }

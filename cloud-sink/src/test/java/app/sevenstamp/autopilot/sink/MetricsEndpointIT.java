@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
 import app.sevenstamp.autopilot.sink.metrics.Scrape;
+import app.sevenstamp.autopilot.sink.testing.MoquetteRetry;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -96,28 +97,24 @@ class MetricsEndpointIT {
                         loc -> "shop-1-" + hw) instanceof FleetRegistry.Granted);
             }
             Topics topics = new Topics(Topics.DEFAULT_PREFIX);
-            // Moquette 0.17 (the embedded broker) now and then releases a delivered message's buffer twice on its
-            // PUBACK and drops a connection ("Connection lost"); this test is about the metrics, so a box whose
-            // connection was dropped connects again and repeats its (idempotent) messages
-            for (int attempt = 1; ; attempt++) {
+            // the embedded broker may drop this connection (MoquetteRetry): the box connects again and repeats its
+            // retained status (idempotent); the junk goes only once
+            int[] attempts = {0};
+            MoquetteRetry.retry(() -> {
                 MqttClient box = new MqttClient(sink.brokerUrl(), "shop-1-hw-a", new MemoryPersistence());
                 try {
                     box.connect();
                     box.publish(topics.status("shop-1-hw-a"), codec.encode(new DeviceStatus(1, "shop-1-hw-a", true,
                             Instant.now(), "1.2.3", 1, 60, 7, 42, "ready", 1_000_000, Double.NaN)), 1, true);
-                    if (attempt == 1) {
+                    if (attempts[0]++ == 0) {
                         box.publish(topics.stamps("counter-9"), "{not json".getBytes(StandardCharsets.UTF_8), 1, false);
                     }
                     box.disconnect(500);
-                    break;
-                } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-                    if (attempt == 3 || e.getReasonCode() != org.eclipse.paho.client.mqttv3.MqttException.REASON_CODE_CONNECTION_LOST) {
-                        throw e;
-                    }
+                    return null;
                 } finally {
                     box.close();
                 }
-            }
+            });
             await().atMost(Duration.ofSeconds(10)).until(() -> {
                 Scrape s = scrape(port, METRICS_TOKEN);
                 return s.value("sevenstamp_devices_online") == 1.0

@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
+import app.sevenstamp.autopilot.sink.testing.MoquetteRetry;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -67,23 +68,20 @@ class ProgramsPageIT {
 
     /** What a gateway does on the broker: keeps the newest retained counter rules it is sent. */
     private void boxOnline(String url, String deviceId) throws Exception {
-        // Moquette 0.17 now and then closes a fresh connection before its SUBSCRIBE (CounterRulesPublishIT); a box
-        // reconnects, and so does this one
-        for (int attempt = 1; ; attempt++) {
-            box = new MqttClient(url, deviceId, new MemoryPersistence());
+        // a box reconnects when the embedded broker drops it (MoquetteRetry), and so does this one
+        box = MoquetteRetry.retry(() -> {
+            MqttClient c = new MqttClient(url, deviceId, new MemoryPersistence());
             MqttConnectOptions o = new MqttConnectOptions();
             o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
             try {
-                box.connect(o);
-                box.subscribe(TOPICS.rules(), 1, (t, m) -> rulesSeen.add(CODEC.decode(m.getPayload(), CounterRules.class)));
-                return;
+                c.connect(o);
+                c.subscribe(TOPICS.rules(), 1, (t, m) -> rulesSeen.add(CODEC.decode(m.getPayload(), CounterRules.class)));
+                return c;
             } catch (MqttException e) {
-                box.close();
-                if (attempt == 3 || e.getReasonCode() != MqttException.REASON_CODE_CONNECTION_LOST) {
-                    throw e;
-                }
+                c.close();
+                throw e;
             }
-        }
+        });
     }
 
     private CounterRules nextRules() throws InterruptedException {

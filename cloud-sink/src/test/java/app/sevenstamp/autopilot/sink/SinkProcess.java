@@ -27,6 +27,9 @@ final class SinkProcess implements AutoCloseable {
     private final String name;
     private final Path dir;
     private final Process process;
+    /** One client, so its polls reuse a connection: a new client per poll opens a new one each time, and past
+     *  the sink's http.maxConnectionsPerClient (64) the sink closes them unanswered (ClusterNodeLossIT, in CI). */
+    private final HttpClient http = HttpClient.newHttpClient();
 
     private SinkProcess(String name, Path dir, Process process) {
         this.name = name;
@@ -76,7 +79,7 @@ final class SinkProcess implements AutoCloseable {
 
     /** The events this instance accepted, from its metrics. */
     long accepted() throws Exception {
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(http() + "/api/v1/metrics"))
+        String body = http.send(HttpRequest.newBuilder(URI.create(http() + "/api/v1/metrics"))
                 .build(), HttpResponse.BodyHandlers.ofString()).body();
         Matcher m = Pattern.compile("\"accepted\":(\\d+)").matcher(body);
         assertTrue(m.find(), body);
@@ -85,7 +88,7 @@ final class SinkProcess implements AutoCloseable {
 
     /** The ingest's MQTT session is connected and subscribed ({@code sevenstamp_mqtt_ingest_open 1}). */
     boolean connected() throws Exception {
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(http() + "/metrics")).build(),
+        String body = http.send(HttpRequest.newBuilder(URI.create(http() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         return Pattern.compile("^sevenstamp_mqtt_ingest_open 1(\\.0)?$", Pattern.MULTILINE).matcher(body).find();
     }

@@ -6,6 +6,7 @@ import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.sink.testing.MoquetteRetry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,10 +39,20 @@ final class VectorStore {
         Topics topics = new Topics(Topics.DEFAULT_PREFIX);
         WireCodec codec = new WireCodec();
         BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
-        MqttClient gateway = new MqttClient(brokerUrl, clientId, new MemoryPersistence());
+        // connected and subscribed again if the embedded broker drops the fresh connection (MoquetteRetry); the
+        // event itself goes once, so its answer stays the one a first delivery gets
+        MqttClient gateway = MoquetteRetry.retry(() -> {
+            MqttClient c = new MqttClient(brokerUrl, clientId, new MemoryPersistence());
+            try {
+                c.connect();
+                c.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+                return c;
+            } catch (Exception e) {
+                c.close();
+                throw e;
+            }
+        });
         try {
-            gateway.connect();
-            gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
             gateway.publish(topics.stamps("counter-1"), Vectors.bytes("stamp-event.json"), 1, false);
             StampAck ack = acks.poll(10, TimeUnit.SECONDS);
             assertNotNull(ack, "no acknowledgement within 10 s");

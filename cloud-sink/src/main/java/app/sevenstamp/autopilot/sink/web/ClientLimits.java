@@ -22,6 +22,10 @@ final class ClientLimits implements Connection.Listener {
     private final Duration headerTimeout;
     private final Scheduler scheduler;
     private final ConcurrentHashMap<String, AtomicInteger> open = new ConcurrentHashMap<>();
+    /** Each open connection's client address, as it was when it opened: once the socket is closed its remote
+     *  address is gone (null), so reading it again in onClosed would count the close against "null", and the
+     *  address would keep every connection it ever had until it was refused for good. */
+    private final ConcurrentHashMap<Connection, String> clients = new ConcurrentHashMap<>();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong headerTimeouts = new AtomicLong();
 
@@ -35,6 +39,7 @@ final class ClientLimits implements Connection.Listener {
     @Override
     public void onOpened(Connection connection) {
         String client = client(connection.getEndPoint().getRemoteSocketAddress());
+        clients.put(connection, client);
         int now = open.computeIfAbsent(client, c -> new AtomicInteger()).incrementAndGet();
         if (perClient > 0 && now > perClient) {
             long n = refused.incrementAndGet();
@@ -56,8 +61,10 @@ final class ClientLimits implements Connection.Listener {
 
     @Override
     public void onClosed(Connection connection) {
-        String client = client(connection.getEndPoint().getRemoteSocketAddress());
-        open.computeIfPresent(client, (c, n) -> n.decrementAndGet() <= 0 ? null : n);
+        String client = clients.remove(connection);
+        if (client != null) {
+            open.computeIfPresent(client, (c, n) -> n.decrementAndGet() <= 0 ? null : n);
+        }
     }
 
     long refused() {

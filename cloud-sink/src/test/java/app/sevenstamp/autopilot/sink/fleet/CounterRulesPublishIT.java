@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.testing.MoquetteRetry;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,17 +42,7 @@ class CounterRulesPublishIT {
      * flag (measured here), Mosquitto with it; {@code flag} checks the flag too.
      */
     private static CounterRules retained(String url, boolean flag) throws Exception {
-        // Moquette 0.17 (the embedded broker) now and then closes a fresh connection before its SUBSCRIBE ("SUBSCRIBE
-        // received on already closed connection", CI once); a box reconnects, and so does this reader
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return retainedOnce(url, flag);
-            } catch (org.eclipse.paho.client.mqttv3.MqttException e) {
-                if (attempt == 3 || e.getReasonCode() != org.eclipse.paho.client.mqttv3.MqttException.REASON_CODE_CONNECTION_LOST) {
-                    throw e;
-                }
-            }
-        }
+        return MoquetteRetry.retry(() -> retainedOnce(url, flag)); // a box reconnects, and so does this reader
     }
 
     private static CounterRules retainedOnce(String url, boolean flag) throws Exception {

@@ -54,6 +54,8 @@ class CounterRulesIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);
     private final WireCodec codec = new WireCodec();
+    /** One client for the polls: a new one per poll opens a connection each time (the sink closes those past 64). */
+    private final HttpClient http = HttpClient.newHttpClient();
 
     @TempDir
     Path dir;
@@ -145,7 +147,7 @@ class CounterRulesIT {
 
     private int stampsAtSink(String code) throws Exception {
         String id = code.split("\\.")[3];
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + sink.httpPort() + "/api/v1/cards/" + id)).build(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
