@@ -184,6 +184,25 @@ final class Chromium implements AutoCloseable {
         return Base64.getDecoder().decode(call("Page.captureScreenshot", Map.of("format", "png")).get("data").asText());
     }
 
+    /**
+     * Only the first element matching {@code selector}, at the page's scale: a QR code read from it is the code
+     * as drawn, without the page around it (ZXing's search of a whole page once took a pattern in a flawless
+     * code's data for a finder pattern and misread it, JoinScreenshotsIT in CI).
+     */
+    byte[] screenshotOf(String selector) throws Exception {
+        JsonNode r = call("Runtime.evaluate", Map.of("expression", "(() => { const r = document.querySelector("
+                + json.writeValueAsString(selector) + ").getBoundingClientRect(); "
+                + "return [r.x + window.scrollX, r.y + window.scrollY, r.width, r.height]; })()", "returnByValue", true));
+        JsonNode box = r.path("result").path("value");
+        if (!box.isArray() || box.size() != 4) {
+            throw new AssertionError("no element " + selector + ": " + r);
+        }
+        Map<String, Object> clip = Map.of("x", box.get(0).asDouble(), "y", box.get(1).asDouble(), "width",
+                box.get(2).asDouble(), "height", box.get(3).asDouble(), "scale", 1);
+        return Base64.getDecoder().decode(call("Page.captureScreenshot", Map.of("format", "png", "clip", clip,
+                "captureBeyondViewport", true)).get("data").asText());
+    }
+
     /** What the page's console and the browser's log said so far. */
     List<String> console() {
         return List.copyOf(console);
