@@ -21,10 +21,8 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.tinylog.Logger;
 
 /**
@@ -126,11 +124,11 @@ final class OutboxRedo {
      * Makes H2 hold at least what the log says is waiting: every stored row not acknowledged, the
      * counter_history line of every stamp in the log (acknowledged or not), the latest clock correction of each, and a sequence counter past
      * every number in the log. Idempotent. Reads the log twice (acknowledgements first) rather than
-     * holding a long backlog in memory. Commits.
+     * holding a long backlog in memory; the acknowledged ids are held as 128-bit keys ({@link AckedIds}). Commits.
      */
     static Replayed reconcile(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines)
             throws SQLException, IOException {
-        Set<String> acked = new HashSet<>();
+        AckedIds acked = new AckedIds();
         Map<String, String> corrections = new HashMap<>();
         long[] next = {0};
         long[] records = {0};

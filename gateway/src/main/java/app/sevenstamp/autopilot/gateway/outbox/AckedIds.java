@@ -1,0 +1,156 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The event ids a redo-log replay found acknowledged ({@link OutboxRedo#reconcile}): an exact set, built
+ * once and then only asked.
+ *
+ * <p>Why not a {@code HashSet<String>}: at the peak of a 100,000-stamp drain, the replay after a
+ * compaction holds the ids acknowledged since the log's last rewrite, about 53,000, and a hash set costs
+ * about 110 bytes for each (its node, the string and the string's bytes): 6 MB of a 64 MB heap
+ * (docs/performance.md). Every id this box makes is a canonical UUID ({@code EventIds}), so such an id
+ * is kept as its 128 bits, in two long arrays with open addressing (linear probing, at most 3/4 full):
+ * 16 to 43 bytes an id.
+ *
+ * <p>Exact, not probabilistic: a false "acknowledged" leaves out of H2 a stamp the sink never had. Only
+ * a string that is exactly the canonical form (36 characters, lower-case hex, dashes at 8, 13, 18 and
+ * 23) is taken as bits, since only that form maps one-to-one onto them ({@code UUID.fromString} also
+ * reads upper case and short forms such as {@code "1-1-1-1-1"}, which are other strings). Any other id
+ * (an older or foreign box's, a test's) goes to a plain set of strings.
+ */
+final class AckedIds {
+    private static final int MIN_SLOTS = 64;
+
+    /** The slots; msb and lsb both 0 is an empty slot, so the nil UUID is {@link #nil} instead. */
+    private long[] msb = new long[MIN_SLOTS];
+    private long[] lsb = new long[MIN_SLOTS];
+    private int used;
+    private boolean nil;
+    private final Set<String> others = new HashSet<>();
+
+    void add(String id) {
+        if (!canonical(id)) {
+            others.add(id);
+            return;
+        }
+        long hi = bits(id, 0);
+        long lo = bits(id, 19);
+        if (hi == 0 && lo == 0) {
+            nil = true;
+            return;
+        }
+        if ((used + 1) * 4L > msb.length * 3L) {
+            grow();
+        }
+        if (insert(msb, lsb, hi, lo)) {
+            used++;
+        }
+    }
+
+    boolean contains(String id) {
+        if (!canonical(id)) {
+            return others.contains(id);
+        }
+        long hi = bits(id, 0);
+        long lo = bits(id, 19);
+        if (hi == 0 && lo == 0) {
+            return nil;
+        }
+        int mask = msb.length - 1;
+        for (int i = slot(hi, lo, mask); ; i = (i + 1) & mask) {
+            if (msb[i] == hi && lsb[i] == lo) {
+                return true;
+            }
+            if (msb[i] == 0 && lsb[i] == 0) {
+                return false;
+            }
+        }
+    }
+
+    int size() {
+        return used + (nil ? 1 : 0) + others.size();
+    }
+
+    private void grow() {
+        long[] hiSlots = new long[msb.length * 2];
+        long[] loSlots = new long[msb.length * 2];
+        for (int i = 0; i < msb.length; i++) {
+            if (msb[i] != 0 || lsb[i] != 0) {
+                insert(hiSlots, loSlots, msb[i], lsb[i]);
+            }
+        }
+        msb = hiSlots;
+        lsb = loSlots;
+    }
+
+    /** False when the key is there already. */
+    private static boolean insert(long[] hiSlots, long[] loSlots, long hi, long lo) {
+        int mask = hiSlots.length - 1;
+        for (int i = slot(hi, lo, mask); ; i = (i + 1) & mask) {
+            if (hiSlots[i] == hi && loSlots[i] == lo) {
+                return false;
+            }
+            if (hiSlots[i] == 0 && loSlots[i] == 0) {
+                hiSlots[i] = hi;
+                loSlots[i] = lo;
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Both halves mixed (MurmurHash3's finalizer): a version 7 id's high half is mostly its millisecond, the
+     * same for the ids of one burst.
+     */
+    private static int slot(long hi, long lo, int mask) {
+        long h = hi * 0x9E3779B97F4A7C15L ^ lo;
+        h ^= h >>> 33;
+        h *= 0xFF51AFD7ED558CCDL;
+        h ^= h >>> 33;
+        h *= 0xC4CEB9FE1A85EC53L;
+        h ^= h >>> 33;
+        return (int) h & mask;
+    }
+
+    /** Exactly the form {@code UUID.toString} writes. */
+    static boolean canonical(String id) {
+        if (id.length() != 36) {
+            return false;
+        }
+        for (int i = 0; i < 36; i++) {
+            char ch = id.charAt(i);
+            boolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+            if (dash ? ch != '-' : hex(ch) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The 16 hex digits from {@code from} on, dashes skipped: 0 gives the high half, 19 the low. */
+    private static long bits(String id, int from) {
+        long v = 0;
+        int digits = 0;
+        for (int i = from; digits < 16; i++) {
+            char ch = id.charAt(i);
+            if (ch != '-') {
+                v = v << 4 | hex(ch);
+                digits++;
+            }
+        }
+        return v;
+    }
+
+    /** Lower-case only: {@code Character.digit} also takes upper case and other scripts' digits. */
+    private static int hex(char ch) {
+        if (ch >= '0' && ch <= '9') {
+            return ch - '0';
+        }
+        if (ch >= 'a' && ch <= 'f') {
+            return ch - 'a' + 10;
+        }
+        return -1;
+    }
+}
