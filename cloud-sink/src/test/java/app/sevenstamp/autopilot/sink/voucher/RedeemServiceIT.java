@@ -30,8 +30,11 @@ import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /** The redeem thread on a real broker and H2 file: it outlives a failed request, and an Error ends it visibly. */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out Paho's connection timeouts against a silent broker: runs beside the other ITs (pom.xml, failsafe)
 class RedeemServiceIT {
     private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
     private final WireCodec codec = new WireCodec();

@@ -23,6 +23,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The installed .deb under real systemd: a Debian container with systemd as PID 1 ({@link SystemdContainer}),
@@ -35,6 +37,7 @@ import org.tinylog.Logger;
  * <p>The scanner is the shipped {@code scanner.type=auto}: there is no scanner in the container, so
  * the gateway runs headless and keeps looking (and says so as a warning, which the journal check uses).
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting on systemd (watchdog periods, restarts, stops): runs beside the other ITs (pom.xml, failsafe)
 class UnderSystemdIT {
     private static final String UNIT = "7stamp-gateway.service";
     private static final Duration WAIT = Duration.ofSeconds(60);

@@ -21,6 +21,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * A staged update under real systemd (issue 14, item 5): the .deb of this build installed in a Debian container
@@ -30,6 +32,7 @@ import org.tinylog.Logger;
  * helper reinstalls version 2 (kept from its install) and the box reports the rollback. The version installed before
  * the first update is rebuilt from dpkg's database for the rollback.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting on systemd (path unit, restarts, health): runs beside the other ITs (pom.xml, failsafe)
 class UpdateUnderSystemdIT {
     private static final String UNIT = "7stamp-gateway.service";
     private static final String HELPER = "7stamp-gateway-update.service";
