@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.ingest;
 
+import app.sevenstamp.autopilot.protocol.testing.FreePorts;
 import app.sevenstamp.autopilot.sink.store.LedgerHook;
 import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import static org.awaitility.Awaitility.await;
@@ -22,10 +23,7 @@ import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,15 +45,10 @@ class IngestServiceIT {
     @TempDir
     Path dir;
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 
     @Test
     void theFirstConnectIsRetriedAndABrokerThatLostTheSessionIsSubscribedAgain() throws Exception {
-        int port = freePort();
+        int port = FreePorts.pick();
         String url = "tcp://127.0.0.1:" + port;
         SinkMetrics metrics = new SinkMetrics();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {

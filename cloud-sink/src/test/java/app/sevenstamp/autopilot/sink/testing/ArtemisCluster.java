@@ -133,8 +133,8 @@ public final class ArtemisCluster implements AutoCloseable {
             }
         }
         for (int i = 0; i < launched.size(); i++) {
-            awaitLog(launched.get(i), ACTIVE, before.get(i)[0] + 1, Duration.ofSeconds(40));
-            awaitLog(launched.get(i), BRIDGED, before.get(i)[1] + nodes.size() - 1, Duration.ofSeconds(30));
+            awaitLog(launched.get(i), ACTIVE, before.get(i)[0] + 1, Duration.ofSeconds(40), launched);
+            awaitLog(launched.get(i), BRIDGED, before.get(i)[1] + nodes.size() - 1, Duration.ofSeconds(30), launched);
         }
     }
 
@@ -325,14 +325,22 @@ public final class ArtemisCluster implements AutoCloseable {
         }
     }
 
-    private void awaitLog(Node n, String code, long times, Duration timeout) {
+    /**
+     * Waits until node {@code n} has logged {@code code} {@code times} times. Fails at once when any of the
+     * nodes being started has exited: a node waiting for its bridge to a dead peer would otherwise only time
+     * out, with nothing in its own log about why.
+     */
+    private void awaitLog(Node n, String code, long times, Duration timeout, List<Node> starting) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (count(n, code) >= times) {
                 return;
             }
-            if (!n.process.isAlive()) {
-                throw new IllegalStateException(n.name + " exited with " + n.process.exitValue() + ": " + console(n));
+            for (Node s : starting) {
+                if (!s.process.isAlive()) {
+                    throw new IllegalStateException(s.name + " exited with " + s.process.exitValue() + " while " + n.name
+                            + " waited for " + code + ":\n" + log(nodes.indexOf(s)) + "\n" + console(s));
+                }
             }
             if (System.nanoTime() - deadline > 0) {
                 throw new IllegalStateException(n.name + " did not log " + code + " " + times + "x within " + timeout + ":\n"

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.deb;
 
+import app.sevenstamp.autopilot.protocol.testing.FreePorts;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -353,8 +354,8 @@ class UnderSystemdIT {
                 Files.copy(Path.of("..", "systemd", unit), box.root().resolve("etc/systemd/system").resolve(unit));
                 box.exec("adduser", "--quiet", "--system", "--group", "--no-create-home", "autopilot-sink");
                 // the container shares the host's network: free ports of the host are free in there
-                int http = freePort();
-                int broker = freePort();
+                int http = FreePorts.pick();
+                int broker = FreePorts.pick();
                 Path config = box.root().resolve("etc/7stamp-autopilot/sink.properties");
                 Files.createDirectories(config.getParent());
                 // first a bad config: status 78, not restarted, the reason in the journal as an error
@@ -436,11 +437,6 @@ class UnderSystemdIT {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 
     private static String get(String url) throws IOException, InterruptedException {
         java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(

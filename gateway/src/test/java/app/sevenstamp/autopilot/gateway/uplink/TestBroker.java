@@ -1,14 +1,14 @@
 package app.sevenstamp.autopilot.gateway.uplink;
 
+import app.sevenstamp.autopilot.protocol.testing.FreePorts;
 import io.moquette.broker.Server;
 import io.moquette.broker.config.IConfig;
 import io.moquette.broker.config.MemoryConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.util.Properties;
 
-/** Moquette in-process on a loopback port chosen by the OS, without persistence or telemetry. */
+/** Moquette in-process on a free port ({@link FreePorts}, kept across restarts), without persistence or telemetry. */
 public final class TestBroker implements AutoCloseable {
     private final int port;
     private Server server;
@@ -18,14 +18,14 @@ public final class TestBroker implements AutoCloseable {
     }
 
     public static TestBroker start() {
-        TestBroker broker = new TestBroker(freePort());
+        TestBroker broker = new TestBroker(FreePorts.pick());
         broker.startAgain();
         return broker;
     }
 
     /** A broker that is not running yet, on a port nobody listens on. */
     public static TestBroker notStarted() {
-        return new TestBroker(freePort());
+        return new TestBroker(FreePorts.pick());
     }
 
     /** Starts on the same port as before, as a restarted broker would (its memory is empty). */
@@ -55,13 +55,6 @@ public final class TestBroker implements AutoCloseable {
         return "tcp://127.0.0.1:" + port;
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     @Override
     public void close() {
