@@ -77,7 +77,10 @@ final class EventChecks {
     }
 
     enum Unusable implements Checked {
-        PARKED
+        /** Parked as a dead letter, counted as malformed; never answered. */
+        PARKED,
+        /** The check itself failed unexpectedly (a bug): not parked, not answered, so the gateway sends it again. */
+        CHECK_FAILED
     }
 
     /**

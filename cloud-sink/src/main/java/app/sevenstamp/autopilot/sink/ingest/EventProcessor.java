@@ -130,10 +130,28 @@ public final class EventProcessor {
      */
     public List<Optional<Outbound>> processBatch(List<Message> messages) {
         List<Checked> checked = new ArrayList<>(messages.size());
-        List<Ready> ready = new ArrayList<>(messages.size());
         for (Message m : messages) {
-            checked.add(checks.check(m.topic(), m.payload()));
+            checked.add(check(m));
         }
+        return decide(checked);
+    }
+
+    /**
+     * The checks of one message that need no transaction and no other message: its topic and device, its
+     * decoding, its card code's signature. What {@link #processBatch} does first; the MQTT ingest does it on
+     * a thread of its own, ahead of the transactions. An unusable message is parked here.
+     */
+    Checked check(Message m) {
+        return checks.check(m.topic(), m.payload());
+    }
+
+    /**
+     * The rest of {@link #processBatch}, for messages {@link #check}ed already, in their order: the seq bounds
+     * (which read the devices' numbers), then the one transaction. Returns one entry per message.
+     */
+    List<Optional<Outbound>> decide(List<Checked> checkedMessages) {
+        List<Checked> checked = new ArrayList<>(checkedMessages); // refuseSeqJumps replaces entries
+        List<Ready> ready = new ArrayList<>(checked.size());
         checks.refuseSeqJumps(checked);
         for (Checked c : checked) {
             if (c instanceof Ready r) {
@@ -157,7 +175,7 @@ public final class EventProcessor {
                 oneByOne(ready, answers);
             }
         }
-        List<Optional<Outbound>> out = new ArrayList<>(messages.size());
+        List<Optional<Outbound>> out = new ArrayList<>(checked.size());
         for (Checked c : checked) {
             out.add(c instanceof Ready r ? Optional.ofNullable(answers.get(r)) : Optional.empty());
         }

@@ -45,10 +45,15 @@ import org.tinylog.Logger;
  * {@code StampAck} goes to the gateway after the same sync.
  *
  * <p><b>Threads.</b> Paho's callback thread only hands each message to a bounded queue; it never
- * touches the database or publishes (Paho deadlocks when a callback waits on the client). The one
- * "ingest" thread takes batches from the queue (what is there, up to {@link #BATCH}), decides the
- * whole batch in ONE transaction ({@link EventProcessor#processBatch}: group commit), syncs once,
- * then publishes the answers and PUBACKs without waiting for them. The connection is an
+ * touches the database or publishes (Paho deadlocks when a callback waits on the client). The
+ * "ingest-check" thread takes them in arrival order and does what needs no transaction: the topic and
+ * device, the JSON, the card code's Ed25519 signature ({@link EventProcessor#check}); a second, short
+ * queue hands them on. The one "ingest" thread takes batches from it (what is there, up to
+ * {@link #BATCH}), decides the whole batch in ONE transaction ({@link EventProcessor#decide}: group
+ * commit), syncs once, then publishes the answers and PUBACKs without waiting for them. Two stages,
+ * because the ingest thread is what bounds the sink's rate, and a third of its CPU was the checks
+ * (JFR of scripts/bench-sink, docs/perf/sink-ingest.md); they now run while it waits on the database.
+ * The connection is an
  * {@link MqttSession} whose "sink-mqtt-connect" thread runs the connect loop: exponential backoff
  * with jitter from 1 s to 60 s, the first connect included, subscribing after each connect. No
  * lock is shared between these threads; they meet only at the queue and at atomics.
@@ -83,6 +88,11 @@ public final class IngestService implements AutoCloseable {
      * 1,024-event queue; answers go out at most a batch at a time, so a bigger queue needs no more.)
      */
     static final int ACK_WINDOW = 4096;
+    /**
+     * Events checked and not yet taken by the ingest thread: two batches, so that the next batch is
+     * checked while one commits. The check thread waits when it is full; the callback never does.
+     */
+    static final int CHECKED_CAPACITY = 2 * BATCH;
     /** How long an answer waits for a free in-flight slot before it is given up (the gateway redelivers). */
     private static final long ACK_SLOT_WAIT_MS = 5_000;
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
@@ -114,8 +124,12 @@ public final class IngestService implements AutoCloseable {
     private final SinkMetrics metrics;
     /** The MQTT connection; its connection() number keeps a PUBACK off a later connection than its message came on. */
     private final MqttSession client;
+    /** From the callback to the check thread. */
     private final BlockingQueue<Inbound> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    /** From the check thread to the ingest thread, in arrival order. */
+    private final BlockingQueue<CheckedInbound> checked = new ArrayBlockingQueue<>(CHECKED_CAPACITY);
     private final Semaphore ackWindow = new Semaphore(ACK_WINDOW);
+    private final Thread checker;
     private final Thread worker;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean accepting = true;
@@ -132,6 +146,7 @@ public final class IngestService implements AutoCloseable {
         this.redo = redo;
         this.snapshots = snapshots;
         this.metrics = metrics;
+        this.checker = NamedThreads.of("ingest-check").newThread(this::check);
         this.worker = NamedThreads.of("ingest").newThread(this::work);
         // manual acks, set before connecting: with a kept session the broker sends queued events right after CONNACK
         this.client = MqttSession.builder("ingest", "sink-mqtt-connect")
@@ -155,6 +170,7 @@ public final class IngestService implements AutoCloseable {
     public static IngestService start(Settings settings, EventProcessor processor, SinkStore store, IngestRedo redo,
             IngestRedo.Snapshots snapshots, SinkMetrics metrics) {
         IngestService ingest = new IngestService(settings, processor, store, redo, snapshots, metrics);
+        ingest.checker.start(); // first: the ingest thread runs while the check thread is alive or has left work
         ingest.worker.start();
         ingest.client.start();
         return ingest;
@@ -179,9 +195,9 @@ public final class IngestService implements AutoCloseable {
         return settings.brokerUrl();
     }
 
-    /** The ingest thread still runs (for the sink's watchdog). */
+    /** The check and ingest threads still run (for the sink's watchdog). */
     public boolean workerAlive() {
-        return worker.isAlive();
+        return checker.isAlive() && worker.isAlive();
     }
 
     private static MqttConnectOptions options(Settings settings) {
@@ -238,21 +254,61 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    /** The ingest thread: batches, one transaction and one sync per batch, then the answers. */
-    private void work() {
-        List<Inbound> batch = new ArrayList<>(BATCH);
-        List<Outbound> answers = new ArrayList<>(BATCH);
-        long[] arrivals = new long[BATCH]; // of answers.get(i)'s event
+    /** An event as the check thread hands it to the ingest thread. */
+    private record CheckedInbound(Inbound in, EventChecks.Checked checked) {
+    }
+
+    /** The check thread: each event's checks that need no transaction, in arrival order (see the class comment). */
+    private void check() {
+        List<Inbound> taken = new ArrayList<>(BATCH);
         while (running || !queue.isEmpty()) {
             try {
                 Inbound first = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
                 }
-                batch.add(first);
-                queue.drainTo(batch, BATCH - 1);
+                taken.add(first);
+                queue.drainTo(taken, BATCH - 1);
+                for (Inbound in : taken) {
+                    checked.put(new CheckedInbound(in, check(in)));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                taken.clear();
+            }
+        }
+    }
+
+    private EventChecks.Checked check(Inbound in) {
+        try {
+            return processor.check(new EventProcessor.Message(in.topic(), in.payload()));
+        } catch (RuntimeException e) {
+            Logger.error(e, "cannot check a message on {}; left for redelivery", in.topic());
+            return EventChecks.Unusable.CHECK_FAILED;
+        }
+    }
+
+    /** The ingest thread: batches, one transaction and one sync per batch, then the answers. */
+    private void work() {
+        List<CheckedInbound> taken = new ArrayList<>(BATCH);
+        List<Inbound> batch = new ArrayList<>(BATCH);
+        List<Outbound> answers = new ArrayList<>(BATCH);
+        long[] arrivals = new long[BATCH]; // of answers.get(i)'s event
+        while (checker.isAlive() || !checked.isEmpty()) {
+            try {
+                CheckedInbound first = checked.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                taken.add(first);
+                checked.drainTo(taken, BATCH - 1);
+                for (CheckedInbound c : taken) {
+                    batch.add(c.in());
+                }
                 metrics.timings().batch(batch.size());
-                decide(batch, answers, arrivals);
+                decide(taken, answers, arrivals);
                 if (!answers.isEmpty() && !durable(batch)) {
                     answers.clear();
                 }
@@ -274,23 +330,24 @@ public final class IngestService implements AutoCloseable {
             } catch (RuntimeException e) {
                 Logger.error(e, "unexpected failure in the ingest loop; continuing with the next batch");
             } finally {
+                taken.clear();
                 batch.clear();
                 answers.clear();
             }
         }
     }
 
-    /** The whole batch in one transaction; see {@link EventProcessor#processBatch}. */
-    private void decide(List<Inbound> batch, List<Outbound> answers, long[] arrivals) {
-        List<EventProcessor.Message> messages = new ArrayList<>(batch.size());
-        for (Inbound in : batch) {
-            messages.add(new EventProcessor.Message(in.topic(), in.payload()));
+    /** The whole batch in one transaction; see {@link EventProcessor#decide}. */
+    private void decide(List<CheckedInbound> batch, List<Outbound> answers, long[] arrivals) {
+        List<EventChecks.Checked> checks = new ArrayList<>(batch.size());
+        for (CheckedInbound c : batch) {
+            checks.add(c.checked());
         }
         try {
-            List<Optional<Outbound>> decided = processor.processBatch(messages); // one per message, in order
+            List<Optional<Outbound>> decided = processor.decide(checks); // one per message, in order
             for (int i = 0; i < decided.size(); i++) {
                 if (decided.get(i).isPresent()) {
-                    arrivals[answers.size()] = batch.get(i).arrivedNanos();
+                    arrivals[answers.size()] = batch.get(i).in().arrivedNanos();
                     answers.add(decided.get(i).get());
                 }
             }
@@ -426,11 +483,16 @@ public final class IngestService implements AutoCloseable {
         accepting = false;
         running = false;
         try {
-            worker.join(1_000);
-            if (worker.isAlive()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            checker.join(1_000);
+            worker.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            if (checker.isAlive() || worker.isAlive()) {
                 // What is left stays un-PUBACKed: the broker (if it lives on) or the gateway sends it again.
-                Logger.warn("ingest thread still busy after 1 s ({} queued); interrupting it", queue.size());
+                Logger.warn("ingest threads still busy after 1 s ({} queued, {} checked); interrupting them", queue.size(),
+                        checked.size());
+                checker.interrupt();
                 worker.interrupt();
+                checker.join(500);
                 worker.join(500);
             }
         } catch (InterruptedException e) {

@@ -27,7 +27,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -95,6 +99,76 @@ class IngestServiceIT {
                 assertEquals(AckOutcome.ACCEPTED, roundTrip(broker.url(), "event-1").outcome());
             }
         }
+    }
+
+    /**
+     * The checks that need no transaction (device, JSON, card code) run on their own thread, ahead of the
+     * ingest thread: while one batch's transaction is held open, the events behind it are checked already,
+     * and once it commits every event is answered, in order.
+     */
+    @Test
+    void theEventsBehindABatchAreCheckedWhileItCommits() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        AtomicInteger checked = new AtomicInteger();
+        CountDownLatch inTransaction = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        LedgerHook holdFirst = (tx, line) -> {
+            inTransaction.countDown();
+            try {
+                assertTrue(release.await(30, TimeUnit.SECONDS), "the test never let the transaction go");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        DeviceGate counting = device -> {
+            checked.incrementAndGet();
+            return true;
+        };
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
+            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics,
+                    Clock.systemUTC(), codec, counting, holdFirst);
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
+                assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
+                BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+                MqttClient gateway = new MqttClient(broker.url(), "it-gateway", new MemoryPersistence());
+                gateway.connect();
+                try {
+                    gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+                    gateway.publish(topics.stamps("counter-1"), event("held", 1), 1, false);
+                    assertTrue(inTransaction.await(10, TimeUnit.SECONDS), "the first event's transaction never began");
+                    for (int i = 2; i <= 6; i++) {
+                        gateway.publish(topics.stamps("counter-1"), event("behind-" + i, i), 1, false);
+                    }
+                    // Before: the ingest thread checked each batch itself, so nothing behind the held one was checked.
+                    await().atMost(Duration.ofSeconds(10)).until(() -> checked.get() == 6);
+                    assertEquals(0, acks.size(), "nothing is answered before its transaction commits");
+                    release.countDown();
+                    List<String> answered = new ArrayList<>();
+                    for (int i = 0; i < 6; i++) {
+                        StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+                        assertNotNull(ack, "answers so far: " + answered);
+                        assertEquals(AckOutcome.ACCEPTED, ack.outcome(), ack.toString());
+                        answered.add(ack.eventId());
+                    }
+                    assertEquals(List.of(TestIds.event("held"), TestIds.event("behind-2"), TestIds.event("behind-3"),
+                            TestIds.event("behind-4"), TestIds.event("behind-5"), TestIds.event("behind-6")), answered);
+                } finally {
+                    release.countDown();
+                    gateway.disconnect(500);
+                    gateway.close();
+                }
+            }
+        }
+        assertEquals(6, metrics.accepted());
+    }
+
+    private static byte[] event(String name, long seq) {
+        return new String(Vectors.bytes("stamp-event.json"), StandardCharsets.UTF_8)
+                .replace("019ab0f2-5c3e-7a41-9c1d-2f6b8e4a7d10", TestIds.event(name)).replace("\"seq\": 42", "\"seq\": " + seq)
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     /** Publishes one stamp event the way a gateway does and waits for its answer. */
