@@ -45,14 +45,17 @@ class ScannerReplugIT {
     };
 
     /**
-     * What each open descriptor points to, so a failure shows what leaked. Left out: sockets (the scan
-     * sources open none, and the test framework's fork opens its channel to Maven lazily), the listing's own
-     * directory descriptor, and descriptors that close between the listing and the read of their link: both
-     * exist only for a moment, and CI once saw two of each in a "before" listing, which made the counts differ
-     * with nothing leaked.
+     * What each open descriptor the scan sources could have opened points to, so a failure shows what leaked.
+     * Those are the device (a path under this test's directory, a pty under /dev/pts) and what jSerialComm's
+     * native code opens to look a port up (/dev, /sys, /proc); they open no pipes, sockets or selectors (the
+     * native library imports open, fopen and opendir, nothing else that makes a descriptor). Everything else
+     * is left out, because other tests run beside this one in the same JVM ({@code @Execution(CONCURRENT)}:
+     * UnderSystemdIT's HTTP clients and child processes) and open and close their own meanwhile. Also left out: the listing's own directory descriptor, and descriptors that
+     * close between the listing and the read of their link.
      */
-    private static List<String> openFds() throws IOException {
+    private List<String> openFds() throws IOException {
         String listing = Path.of("/proc/self/fd").toRealPath().toString();
+        List<String> ours = List.of(dir.toRealPath().toString() + "/", "/dev/", "/sys/", "/proc/");
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.map(fd -> {
                 try {
@@ -60,8 +63,8 @@ class ScannerReplugIT {
                 } catch (IOException e) {
                     return TRANSIENT;
                 }
-            }).filter(target -> !target.startsWith("socket:") && !target.equals(TRANSIENT) && !target.equals(listing))
-                    .sorted().toList();
+            }).filter(target -> !target.equals(TRANSIENT) && !target.equals(listing)
+                    && ours.stream().anyMatch(target::startsWith)).sorted().toList();
         }
     }
 
@@ -71,7 +74,7 @@ class ScannerReplugIT {
      * The smallest of the listings taken over half a second: the baseline without a descriptor that some
      * thread (a class loaded from a jar, the process reaper closing a child's pipe) holds for a moment.
      */
-    private static List<String> baselineFds() throws IOException {
+    private List<String> baselineFds() throws IOException {
         AtomicReference<List<String>> smallest = new AtomicReference<>(openFds());
         AtomicInteger samples = new AtomicInteger();
         await().pollInterval(Duration.ofMillis(50)).atMost(Duration.ofSeconds(5)).until(() -> {
@@ -88,7 +91,7 @@ class ScannerReplugIT {
      * The open descriptors once the count is back at {@code expected}, or after 5 s: a descriptor another
      * thread holds for a moment goes away, a leaked one stays and fails the comparison.
      */
-    private static List<String> settledFds(int expected) throws IOException {
+    private List<String> settledFds(int expected) throws IOException {
         try {
             await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
                     .until(() -> openFds().size() <= expected);
@@ -99,14 +102,29 @@ class ScannerReplugIT {
     }
 
     /**
-     * Live threads, without the JDK's "process reaper" pool: the test itself starts socat and mkfifo
-     * processes, and that pool grows and idles out on its own schedule (60 s), unrelated to the scanner;
-     * nor Awaitility's pollers, which the test's own waits start and which end a moment later.
+     * Live threads the scan sources could have started or left behind: named {@code scanner-...}, or running
+     * the scan code, jSerialComm or JNA. Not the others: tests running beside this one start and end their
+     * own (HTTP clients, MQTT clients, JUnit's workers), and the JDK's "process reaper" pool grows and idles
+     * out on its own schedule for the socat and mkfifo processes this test starts. Counting every thread, CI
+     * once failed with "threads 17 -> 20": an HTTP client's four workers of a test beside this one.
      */
     private static int threads() {
-        return (int) Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.isAlive() && !t.getName().startsWith("process reaper")
-                        && !t.getName().startsWith("awaitility")).count();
+        return (int) Thread.getAllStackTraces().entrySet().stream()
+                .filter(e -> e.getKey().isAlive() && scanWork(e.getKey(), e.getValue())).count();
+    }
+
+    private static boolean scanWork(Thread t, StackTraceElement[] stack) {
+        if (t.getName().startsWith("scanner")) {
+            return true;
+        }
+        for (StackTraceElement frame : stack) {
+            String c = frame.getClassName();
+            if (c.startsWith("app.sevenstamp.autopilot.gateway.scan.") && !c.endsWith("IT") && !c.contains("IT$")
+                    || c.startsWith("com.fazecast.") || c.startsWith("com.sun.jna.")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** As {@link #settledFds}, for threads: one that ends a moment later is not a leak. */
@@ -114,8 +132,8 @@ class ScannerReplugIT {
         try {
             await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> threads() <= expected);
         } catch (org.awaitility.core.ConditionTimeoutException e) {
-            System.out.println("threads still alive: " + Thread.getAllStackTraces().keySet().stream()
-                    .map(Thread::getName).sorted().toList());
+            System.out.println("threads still alive: " + Thread.getAllStackTraces().entrySet().stream()
+                    .filter(t -> scanWork(t.getKey(), t.getValue())).map(t -> t.getKey().getName()).sorted().toList());
         }
         return threads();
     }
