@@ -103,6 +103,33 @@ class SinkIngestBench {
      */
     private String lastThreads = "";
 
+    /** CPU nanoseconds of every live thread, by thread id. */
+    private static java.util.Map<Long, Long> threadCpu() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        java.util.Map<Long, Long> cpu = new java.util.HashMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            cpu.put(t.getId(), Math.max(0, mx.getThreadCpuTime(t.getId())));
+        }
+        return cpu;
+    }
+
+    /**
+     * CPU ms per event of the bench JVM's threads since {@code before}, by name with numbers folded ("http-7" as
+     * "http-N"), largest first. Threads that ended meanwhile are missing.
+     */
+    private static String topThreads(java.util.Map<Long, Long> before, int limit) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            String name = t.getName().replaceAll("\\d+", "N");
+            long spent = Math.max(0, mx.getThreadCpuTime(t.getId())) - before.getOrDefault(t.getId(), 0L);
+            byName.merge(name, Math.max(0, spent), Long::sum);
+        }
+        return byName.entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(limit)
+                .map(e -> String.format("%s %.3f", e.getKey(), e.getValue() / 1e6 / EVENTS))
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
     /** CPU ms of all live threads with this name (one per sink instance). */
     private static double threadCpuMs(String name) {
         java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
@@ -225,6 +252,7 @@ class SinkIngestBench {
             Instant at = Instant.parse("2026-11-23T08:00:00Z");
             long cpu0 = jvmCpuNanos();
             long[] machine0 = machineJiffies();
+            java.util.Map<Long, Long> threads0 = threadCpu();
             long t0 = System.nanoTime();
             List<Future<?>> sends = new ArrayList<>();
             for (int d = 0; d < DEVICES; d++) {
@@ -261,6 +289,7 @@ class SinkIngestBench {
             lastThreads = String.format("%.3f / %.3f ms", threadCpuMs("ingest") / EVENTS, threadCpuMs("ingest-check") / EVENTS);
             System.out.printf("bench %s: all %d published after %.2f s, all answered after %.2f s%n", name, EVENTS,
                     published, seconds);
+            System.out.printf("bench %s: CPU ms per event by thread: %s%n", name, topThreads(threads0, 14));
             try (Database db = pgUrl != null ? PostgresDatabase.open(pgUrl, "sink", null, 2) : null) {
                 long stored = db == null ? sinks.get(0).metrics().accepted() : count(db);
                 assertEquals(EVENTS, stored, "every event applied once");
