@@ -263,12 +263,9 @@ public final class IngestService implements AutoCloseable {
         List<Inbound> taken = new ArrayList<>(BATCH);
         while (running || !queue.isEmpty()) {
             try {
-                Inbound first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
+                if (!take(queue, taken)) {
                     continue;
                 }
-                taken.add(first);
-                queue.drainTo(taken, BATCH - 1);
                 for (Inbound in : taken) {
                     checked.put(new CheckedInbound(in, check(in)));
                 }
@@ -279,6 +276,20 @@ public final class IngestService implements AutoCloseable {
                 taken.clear();
             }
         }
+    }
+
+    /**
+     * Waits up to 200 ms for one element (so that a stop is seen), then takes what else is there, up to
+     * {@link #BATCH} in all. False when nothing came.
+     */
+    private static <T> boolean take(BlockingQueue<T> from, List<T> into) throws InterruptedException {
+        T first = from.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+            return false;
+        }
+        into.add(first);
+        from.drainTo(into, BATCH - 1);
+        return true;
     }
 
     private EventChecks.Checked check(Inbound in) {
@@ -298,12 +309,9 @@ public final class IngestService implements AutoCloseable {
         long[] arrivals = new long[BATCH]; // of answers.get(i)'s event
         while (checker.isAlive() || !checked.isEmpty()) {
             try {
-                CheckedInbound first = checked.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
+                if (!take(checked, taken)) {
                     continue;
                 }
-                taken.add(first);
-                checked.drainTo(taken, BATCH - 1);
                 for (CheckedInbound c : taken) {
                     batch.add(c.in());
                 }
