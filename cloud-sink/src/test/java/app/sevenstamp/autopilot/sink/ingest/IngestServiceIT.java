@@ -165,6 +165,55 @@ class IngestServiceIT {
         assertEquals(6, metrics.accepted());
     }
 
+    /**
+     * A check that throws (a bug, not a bad message) costs its own event an answer, never the thread or the
+     * events around it: the gateway sends that one again.
+     */
+    @Test
+    void aCheckThatThrowsCostsOnlyItsOwnEventAnAnswer() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        DeviceGate broken = device -> {
+            if (device.equals("counter-2")) {
+                throw new IllegalStateException("a bug in the device gate");
+            }
+            return true;
+        };
+        try (SinkStore store = SinkStore.open(dir.resolve("sink"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
+            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
+                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics,
+                    Clock.systemUTC(), codec, broken, LedgerHook.NONE);
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
+                assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
+                BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+                MqttClient gateway = new MqttClient(broker.url(), "it-gateway", new MemoryPersistence());
+                gateway.connect();
+                try {
+                    gateway.subscribe(topics.prefix() + "/gw/+/acks", 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+                    gateway.publish(topics.stamps("counter-1"), event("before", 1), 1, false);
+                    byte[] fromCounter2 = new String(event("thrown", 1), StandardCharsets.UTF_8).replace("counter-1", "counter-2")
+                            .getBytes(StandardCharsets.UTF_8);
+                    gateway.publish(topics.stamps("counter-2"), fromCounter2, 1, false);
+                    gateway.publish(topics.stamps("counter-1"), event("after", 2), 1, false);
+                    List<String> answered = new ArrayList<>();
+                    for (int i = 0; i < 2; i++) {
+                        StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+                        assertNotNull(ack, "answers so far: " + answered);
+                        answered.add(ack.eventId());
+                    }
+                    assertEquals(List.of(TestIds.event("before"), TestIds.event("after")), answered);
+                    assertEquals(null, acks.poll(1, TimeUnit.SECONDS), "the event whose check threw is not answered");
+                    assertTrue(ingest.workerAlive(), "both ingest threads go on");
+                } finally {
+                    gateway.disconnect(500);
+                    gateway.close();
+                }
+            }
+        }
+        assertEquals(2, metrics.accepted());
+    }
+
     private static byte[] event(String name, long seq) {
         return new String(Vectors.bytes("stamp-event.json"), StandardCharsets.UTF_8)
                 .replace("019ab0f2-5c3e-7a41-9c1d-2f6b8e4a7d10", TestIds.event(name)).replace("\"seq\": 42", "\"seq\": " + seq)
