@@ -37,6 +37,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,10 +57,8 @@ class IngestServiceIT {
         String url = "tcp://127.0.0.1:" + port;
         SinkMetrics metrics = new SinkMetrics();
         try (SinkStore store = SinkStore.open(dir.resolve("sink"))) {
-            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec, DeviceGate.ANY, LedgerHook.NONE);
-            try (IngestService ingest = IngestService.start(new IngestService.Settings(url, "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
+            EventProcessor processor = processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE);
+            try (IngestService ingest = start(url, processor, store, metrics)) {
                 assertFalse(ingest.awaitSubscribed(Duration.ofMillis(300)), "no broker yet");
                 try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", port)) {
                     assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)), "a failed first connect is retried");
@@ -87,10 +86,8 @@ class IngestServiceIT {
         try (SinkStore store = SinkStore.open(dir.resolve("sink"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 StallingProxy proxy = StallingProxy.silentFor(1, broker.url())) {
-            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics, Clock.systemUTC(), codec, DeviceGate.ANY, LedgerHook.NONE);
-            try (IngestService ingest = IngestService.start(new IngestService.Settings(proxy.url(), "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
+            EventProcessor processor = processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE);
+            try (IngestService ingest = start(proxy.url(), processor, store, metrics)) {
                 // given up after twice Paho's 10 s connection timeout, then at most 1 s of backoff and 10 s to spare
                 assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(2 * 10 + 1 + 10)),
                         "the stalled first connect is given up and retried");
@@ -126,39 +123,23 @@ class IngestServiceIT {
         };
         try (SinkStore store = SinkStore.open(dir.resolve("sink"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
-            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics,
-                    Clock.systemUTC(), codec, counting, holdFirst);
-            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
+            EventProcessor processor = processor(store, metrics, counting, holdFirst);
+            try (IngestService ingest = start(broker.url(), processor, store, metrics)) {
                 assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
-                BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
-                MqttClient gateway = new MqttClient(broker.url(), "it-gateway", new MemoryPersistence());
-                gateway.connect();
-                try {
-                    gateway.subscribe(topics.acks("counter-1"), 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
-                    gateway.publish(topics.stamps("counter-1"), event("held", 1), 1, false);
+                try (TestGateway gateway = new TestGateway(broker.url())) {
+                    gateway.publish("counter-1", event("held", 1));
                     assertTrue(inTransaction.await(10, TimeUnit.SECONDS), "the first event's transaction never began");
                     for (int i = 2; i <= 6; i++) {
-                        gateway.publish(topics.stamps("counter-1"), event("behind-" + i, i), 1, false);
+                        gateway.publish("counter-1", event("behind-" + i, i));
                     }
                     // Before: the ingest thread checked each batch itself, so nothing behind the held one was checked.
                     await().atMost(Duration.ofSeconds(10)).until(() -> checked.get() == 6);
-                    assertEquals(0, acks.size(), "nothing is answered before its transaction commits");
+                    assertEquals(0, gateway.acks.size(), "nothing is answered before its transaction commits");
                     release.countDown();
-                    List<String> answered = new ArrayList<>();
-                    for (int i = 0; i < 6; i++) {
-                        StampAck ack = acks.poll(10, TimeUnit.SECONDS);
-                        assertNotNull(ack, "answers so far: " + answered);
-                        assertEquals(AckOutcome.ACCEPTED, ack.outcome(), ack.toString());
-                        answered.add(ack.eventId());
-                    }
                     assertEquals(List.of(TestIds.event("held"), TestIds.event("behind-2"), TestIds.event("behind-3"),
-                            TestIds.event("behind-4"), TestIds.event("behind-5"), TestIds.event("behind-6")), answered);
+                            TestIds.event("behind-4"), TestIds.event("behind-5"), TestIds.event("behind-6")), gateway.accepted(6));
                 } finally {
                     release.countDown();
-                    gateway.disconnect(500);
-                    gateway.close();
                 }
             }
         }
@@ -180,38 +161,68 @@ class IngestServiceIT {
         };
         try (SinkStore store = SinkStore.open(dir.resolve("sink"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
-            EventProcessor processor = new EventProcessor(topics, Vectors.verifier(),
-                    Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics,
-                    Clock.systemUTC(), codec, broken, LedgerHook.NONE);
-            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor, store, metrics)) {
+            EventProcessor processor = processor(store, metrics, broken, LedgerHook.NONE);
+            try (IngestService ingest = start(broker.url(), processor, store, metrics)) {
                 assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
-                BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
-                MqttClient gateway = new MqttClient(broker.url(), "it-gateway", new MemoryPersistence());
-                gateway.connect();
-                try {
-                    gateway.subscribe(topics.prefix() + "/gw/+/acks", 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
-                    gateway.publish(topics.stamps("counter-1"), event("before", 1), 1, false);
+                try (TestGateway gateway = new TestGateway(broker.url())) {
+                    gateway.publish("counter-1", event("before", 1));
                     byte[] fromCounter2 = new String(event("thrown", 1), StandardCharsets.UTF_8).replace("counter-1", "counter-2")
                             .getBytes(StandardCharsets.UTF_8);
-                    gateway.publish(topics.stamps("counter-2"), fromCounter2, 1, false);
-                    gateway.publish(topics.stamps("counter-1"), event("after", 2), 1, false);
-                    List<String> answered = new ArrayList<>();
-                    for (int i = 0; i < 2; i++) {
-                        StampAck ack = acks.poll(10, TimeUnit.SECONDS);
-                        assertNotNull(ack, "answers so far: " + answered);
-                        answered.add(ack.eventId());
-                    }
-                    assertEquals(List.of(TestIds.event("before"), TestIds.event("after")), answered);
-                    assertEquals(null, acks.poll(1, TimeUnit.SECONDS), "the event whose check threw is not answered");
+                    gateway.publish("counter-2", fromCounter2);
+                    gateway.publish("counter-1", event("after", 2));
+                    assertEquals(List.of(TestIds.event("before"), TestIds.event("after")), gateway.accepted(2));
+                    assertEquals(null, gateway.acks.poll(1, TimeUnit.SECONDS), "the event whose check threw is not answered");
                     assertTrue(ingest.workerAlive(), "both ingest threads go on");
-                } finally {
-                    gateway.disconnect(500);
-                    gateway.close();
                 }
             }
         }
         assertEquals(2, metrics.accepted());
+    }
+
+    /** Publishes stamp events as any device and collects every device's answers. */
+    private final class TestGateway implements AutoCloseable {
+        final BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
+        private final MqttClient client;
+
+        TestGateway(String brokerUrl) throws MqttException {
+            client = new MqttClient(brokerUrl, "it-gateway", new MemoryPersistence());
+            client.connect();
+            client.subscribe(topics.prefix() + "/gw/+/acks", 1, (t, m) -> acks.add(codec.decodeAck(m.getPayload())));
+        }
+
+        void publish(String device, byte[] event) throws MqttException {
+            client.publish(topics.stamps(device), event, 1, false);
+        }
+
+        /** The event ids of the next {@code n} answers, in the order they came, each required ACCEPTED. */
+        List<String> accepted(int n) throws InterruptedException {
+            List<String> answered = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                StampAck ack = acks.poll(10, TimeUnit.SECONDS);
+                assertNotNull(ack, "answers so far: " + answered);
+                assertEquals(AckOutcome.ACCEPTED, ack.outcome(), ack.toString());
+                answered.add(ack.eventId());
+            }
+            return answered;
+        }
+
+        @Override
+        public void close() throws MqttException {
+            client.disconnect(500);
+            client.close();
+        }
+    }
+
+    /** The sink's event processor for program "coffee" (10 stamps, no rules) with this device gate and ledger hook. */
+    private EventProcessor processor(SinkStore store, SinkMetrics metrics, DeviceGate devices, LedgerHook hook) {
+        return new EventProcessor(topics, Vectors.verifier(),
+                Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics,
+                Clock.systemUTC(), codec, devices, hook);
+    }
+
+    private IngestService start(String brokerUrl, EventProcessor processor, SinkStore store, SinkMetrics metrics) {
+        return IngestService.start(new IngestService.Settings(brokerUrl, "it-sink", null, null, topics.allStamps(), MqttTls.NONE),
+                processor, store, metrics);
     }
 
     private static byte[] event(String name, long seq) {
