@@ -139,10 +139,18 @@ public final class EventProcessor {
     /**
      * The checks of one message that need no transaction and no other message: its topic and device, its
      * decoding, its card code's signature. What {@link #processBatch} does first; the MQTT ingest does it on
-     * a thread of its own, ahead of the transactions. An unusable message is parked here.
+     * a thread of its own, ahead of the transactions. An unusable message is parked here. A check that
+     * throws (a bug, not a bad message) makes it {@link EventChecks.Unusable#CHECK_FAILED}: it costs that
+     * message its answer, never the batch, and never the replay of the H2 redo log at a start (which runs
+     * {@link #processBatch} again on what the log holds).
      */
     Checked check(Message m) {
-        return checks.check(m.topic(), m.payload());
+        try {
+            return checks.check(m.topic(), m.payload());
+        } catch (RuntimeException e) {
+            Logger.error(e, "cannot check a message on {}; left for redelivery", m.topic());
+            return EventChecks.Unusable.CHECK_FAILED;
+        }
     }
 
     /**

@@ -267,7 +267,13 @@ public final class IngestService implements AutoCloseable {
                     continue;
                 }
                 for (Inbound in : taken) {
-                    checked.put(new CheckedInbound(in, check(in)));
+                    CheckedInbound c = new CheckedInbound(in, processor.check(new EventProcessor.Message(in.topic(),
+                            in.payload())));
+                    while (!checked.offer(c, 200, TimeUnit.MILLISECONDS)) {
+                        if (!worker.isAlive()) {
+                            return; // nobody takes them any more: left un-PUBACKed, the watchdog restarts the sink
+                        }
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -292,19 +298,11 @@ public final class IngestService implements AutoCloseable {
         return true;
     }
 
-    private EventChecks.Checked check(Inbound in) {
-        try {
-            return processor.check(new EventProcessor.Message(in.topic(), in.payload()));
-        } catch (RuntimeException e) {
-            Logger.error(e, "cannot check a message on {}; left for redelivery", in.topic());
-            return EventChecks.Unusable.CHECK_FAILED;
-        }
-    }
-
     /** The ingest thread: batches, one transaction and one sync per batch, then the answers. */
     private void work() {
         List<CheckedInbound> taken = new ArrayList<>(BATCH);
         List<Inbound> batch = new ArrayList<>(BATCH);
+        List<Inbound> logged = new ArrayList<>(BATCH);
         List<Outbound> answers = new ArrayList<>(BATCH);
         long[] arrivals = new long[BATCH]; // of answers.get(i)'s event
         while (checker.isAlive() || !checked.isEmpty()) {
@@ -314,10 +312,13 @@ public final class IngestService implements AutoCloseable {
                 }
                 for (CheckedInbound c : taken) {
                     batch.add(c.in());
+                    if (c.checked() != EventChecks.Unusable.CHECK_FAILED) {
+                        logged.add(c.in()); // the redo log keeps what was decided; a failed check decided nothing
+                    }
                 }
                 metrics.timings().batch(batch.size());
                 decide(taken, answers, arrivals);
-                if (!answers.isEmpty() && !durable(batch)) {
+                if (!answers.isEmpty() && !durable(logged)) {
                     answers.clear();
                 }
                 long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACK_SLOT_WAIT_MS);
@@ -340,6 +341,7 @@ public final class IngestService implements AutoCloseable {
             } finally {
                 taken.clear();
                 batch.clear();
+                logged.clear();
                 answers.clear();
             }
         }

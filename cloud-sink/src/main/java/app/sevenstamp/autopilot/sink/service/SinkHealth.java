@@ -39,7 +39,8 @@ public final class SinkHealth {
             BooleanSupplier brokerConnected, Duration brokerGrace, LongSupplier nanoTime) {
         BrokerOutage outage = new BrokerOutage(brokerConnected, brokerGrace, nanoTime);
         return new HealthCheck(List.of(
-                new HealthCheck.Probe("ingest", () -> ingestAlive.getAsBoolean() ? null : "the ingest thread has ended"),
+                new HealthCheck.Probe("ingest", () -> ingestAlive.getAsBoolean() ? null
+                        : "an ingest thread (ingest or ingest-check) has ended"),
                 // without it boxes get no answers and every redemption times out, while stamps still flow
                 new HealthCheck.Probe("redeem", () -> redeemAlive.getAsBoolean() ? null
                         : "the voucher redeem thread has ended"),

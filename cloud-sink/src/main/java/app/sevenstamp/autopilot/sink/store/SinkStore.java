@@ -35,7 +35,7 @@ public final class SinkStore implements AutoCloseable {
     /** Serialization failure and deadlock victim: the transaction was rolled back and may simply run again. */
     private static final java.util.Set<String> RETRYABLE = java.util.Set.of("40001", "40P01");
     private static final int MAX_ATTEMPTS = 3;
-    /** Connections per pool: the ingest, the HTTP API's four threads, and some room. */
+    /** Connections per pool: the ingest and its check thread (dead letters), the HTTP API's four threads, and some room. */
     public static final int DEFAULT_POOL_SIZE = 8;
 
     private final Database db;

@@ -51,7 +51,7 @@ class SinkHealthTest {
                 Duration.ofMinutes(5), System::nanoTime);
         assertEquals(Optional.empty(), health.firstProblem());
         ingestAlive.set(false);
-        assertEquals(Optional.of("ingest: the ingest thread has ended"), health.firstProblem());
+        assertEquals(Optional.of("ingest: an ingest thread (ingest or ingest-check) has ended"), health.firstProblem());
         ingestAlive.set(true);
         redeemAlive.set(false);
         assertEquals(Optional.of("redeem: the voucher redeem thread has ended"), health.firstProblem());
