@@ -114,10 +114,10 @@ class SinkIngestBench {
     }
 
     /**
-     * CPU ms per event of the bench JVM's threads since {@code before}, by name with numbers folded ("http-7" as
-     * "http-N"), largest first. Threads that ended meanwhile are missing.
+     * CPU nanoseconds of the bench JVM's threads since {@code before}, by name with numbers folded ("http-7" as
+     * "http-N"; the {@code ingest} threads of two sink instances as one). Threads that ended meanwhile are missing.
      */
-    private static String topThreads(java.util.Map<Long, Long> before, int limit) {
+    private static java.util.Map<String, Long> cpuByName(java.util.Map<Long, Long> before) {
         java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         java.util.Map<String, Long> byName = new java.util.TreeMap<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
@@ -125,21 +125,14 @@ class SinkIngestBench {
             long spent = Math.max(0, mx.getThreadCpuTime(t.getId())) - before.getOrDefault(t.getId(), 0L);
             byName.merge(name, Math.max(0, spent), Long::sum);
         }
+        return byName;
+    }
+
+    /** The {@code limit} largest of {@code byName} as CPU ms per event, largest first. */
+    private static String top(java.util.Map<String, Long> byName, int limit) {
         return byName.entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(limit)
                 .map(e -> String.format("%s %.3f", e.getKey(), e.getValue() / 1e6 / EVENTS))
                 .collect(java.util.stream.Collectors.joining(", "));
-    }
-
-    /** CPU ms of all live threads with this name (one per sink instance). */
-    private static double threadCpuMs(String name) {
-        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-        long nanos = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().equals(name)) {
-                nanos += Math.max(0, mx.getThreadCpuTime(t.getId()));
-            }
-        }
-        return nanos / 1e6;
     }
 
     /**
@@ -285,11 +278,13 @@ class SinkIngestBench {
             });
             double seconds = (System.nanoTime() - t0) / 1e9;
             cpuSince(cpu0, machine0);
-            // read before the sinks close; their threads started with the sinks and idled until t0
-            lastThreads = String.format("%.3f / %.3f ms", threadCpuMs("ingest") / EVENTS, threadCpuMs("ingest-check") / EVENTS);
+            // read before the sinks close
+            java.util.Map<String, Long> byName = cpuByName(threads0);
+            lastThreads = String.format("%.3f / %.3f ms", byName.getOrDefault("ingest", 0L) / 1e6 / EVENTS,
+                    byName.getOrDefault("ingest-check", 0L) / 1e6 / EVENTS);
             System.out.printf("bench %s: all %d published after %.2f s, all answered after %.2f s%n", name, EVENTS,
                     published, seconds);
-            System.out.printf("bench %s: CPU ms per event by thread: %s%n", name, topThreads(threads0, 14));
+            System.out.printf("bench %s: CPU ms per event by thread: %s%n", name, top(byName, 14));
             try (Database db = pgUrl != null ? PostgresDatabase.open(pgUrl, "sink", null, 2) : null) {
                 long stored = db == null ? sinks.get(0).metrics().accepted() : count(db);
                 assertEquals(EVENTS, stored, "every event applied once");
