@@ -147,6 +147,7 @@ class Arm64UnderSystemdIT {
             // trixie's OpenJDK 21 runs it (the ready line names the Java; /proc/PID/exe would be qemu)
             String ready = box.exec("journalctl", "--no-pager", "-u", UNIT, "-o", "cat", "--grep", "gateway ready");
             assertTrue(ready.contains(" on Java 21."), "Java 21 in the ready line: " + ready);
+            UnderSystemdIT.assertSharesClasses(box, pid);
             await("the gateway opened the pty as its scanner").atMost(WAIT).until(() -> box.exec("journalctl", "--no-pager",
                     "-u", UNIT, "-o", "cat").contains("scanner " + slave + " open at 9600 baud"));
 

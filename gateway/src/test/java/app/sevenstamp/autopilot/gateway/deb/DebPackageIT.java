@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.gateway.e2e.UnitJvmFlags;
 import app.sevenstamp.autopilot.protocol.testing.Tools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -55,8 +56,9 @@ class DebPackageIT {
         assertTrue(control.contains("Architecture: all"), control);
         assertTrue(control.contains("Depends: " + JAVA_DEPENDS + ","), control);
 
-        // install: the user in its groups, the files, the conffile, the unit enabled (not started: no systemd)
-        chroot(root, "dpkg", "-i", "/tmp/gateway.deb");
+        // install: the user in its groups, the files, the conffile, the unit enabled (not started: no systemd); with
+        // /proc as on a box, where postinst builds the class-data sharing archive with the installed Java
+        withProc(root, () -> chroot(root, "dpkg", "-i", "/tmp/gateway.deb"));
         String id = chroot(root, "id", "autopilot");
         for (String group : List.of("gpio", "dialout", "input")) {
             assertTrue(id.contains("(" + group + ")"), id);
@@ -74,9 +76,24 @@ class DebPackageIT {
         String missingKey = javaInChroot(root);
         assertTrue(missingKey.contains("cards.trustedKeys: missing"), missingKey);
         // ... and that Java is the release's own (17 on bookworm, 21 on trixie)
-        String version = javaVersionInChroot(root);
+        String version = withProc(root, () -> chroot(root, "java", "-version"));
         assertTrue(version.startsWith("openjdk version \"" + release.javaFeature() + "."), version);
         Logger.info("{}: the gateway jar ran on {}", release.suite(), version.lines().findFirst().orElse(""));
+
+        // the class-data sharing archive postinst built: the JVM with the unit's options maps it and takes the gateway's
+        // classes from it (-Xshare:on: a start fails where the archive cannot be used, instead of going on without it)
+        Path archive = root.resolve("var/cache/7stamp-autopilot/gateway.jsa");
+        assertTrue(Files.isRegularFile(archive), "postinst built the class-data sharing archive");
+        List<String> shared = new ArrayList<>(UnitJvmFlags.options());
+        shared.addAll(List.of("-XX:SharedArchiveFile=/var/cache/7stamp-autopilot/gateway.jsa", "-Xshare:on",
+                "-Xlog:class+load=info"));
+        String classes = javaInChroot(root, shared.toArray(String[]::new));
+        assertTrue(classes.contains("app.sevenstamp.autopilot.gateway.GatewayMain source: shared objects file"), classes);
+        // a Java package changed /usr/lib/jvm (dpkg's file trigger): postinst builds the archive again
+        Files.delete(archive);
+        withProc(root, () -> chroot(root, "dpkg-trigger", "--no-await", "/usr/lib/jvm")
+                + chroot(root, "dpkg", "--triggers-only", "--pending"));
+        assertTrue(Files.isRegularFile(archive), "the trigger built the archive again");
 
         // state as the service would leave it
         Path state = root.resolve("var/lib/7stamp-autopilot/outbox");
@@ -104,6 +121,7 @@ class DebPackageIT {
         chroot(root, "dpkg", "-P", "7stamp-autopilot-gateway");
         assertFalse(Files.exists(root.resolve("etc/7stamp-autopilot")));
         assertFalse(Files.exists(root.resolve("var/lib/7stamp-autopilot")));
+        assertFalse(Files.exists(root.resolve("var/cache/7stamp-autopilot")), "the archive went with the cache");
         assertFalse(Files.exists(wants, java.nio.file.LinkOption.NOFOLLOW_LINKS));
         assertFalse(Files.exists(mask, java.nio.file.LinkOption.NOFOLLOW_LINKS));
         assertFalse(Files.readString(root.resolve("etc/passwd")).contains("autopilot:"));
@@ -271,29 +289,33 @@ class DebPackageIT {
         return "http://deb.debian.org/debian";
     }
 
-    /** The gateway jar under the chroot's Java, with /proc mounted (the JVM finds its libraries through it). */
-    private static String javaInChroot(Path root) throws IOException, InterruptedException {
-        Path proc = root.resolve("proc");
-        run(List.of("mount", "-t", "proc", "proc", proc.toString()));
-        try {
-            Process p = new ProcessBuilder("chroot", root.toString(), "java", "-jar",
-                    "/usr/share/7stamp-autopilot/autopilot-gateway.jar", "--config", "/etc/7stamp-autopilot/gateway.properties")
-                    .redirectErrorStream(true).start();
+    /** The gateway jar under the chroot's Java with these JVM options: its output, which ends in a configuration error. */
+    private static String javaInChroot(Path root, String... jvmOptions) throws IOException, InterruptedException {
+        return withProc(root, () -> {
+            List<String> line = new ArrayList<>(List.of("chroot", root.toString(), "java"));
+            line.addAll(List.of(jvmOptions));
+            line.addAll(List.of("-jar", "/usr/share/7stamp-autopilot/autopilot-gateway.jar", "--config",
+                    "/etc/7stamp-autopilot/gateway.properties"));
+            Process p = new ProcessBuilder(line).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             assertEquals(78, p.exitValue(), "exit status for a configuration error; output:\n" + out);
             return out;
-        } finally {
-            run(List.of("umount", proc.toString()));
-        }
+        });
     }
 
-    /** {@code java -version} of the chroot's default Java (what /usr/bin/java points at). */
-    private static String javaVersionInChroot(Path root) throws IOException, InterruptedException {
+    /** What a command in the chroot needs /proc for: the JVM finds its libraries through it. */
+    @FunctionalInterface
+    private interface InChroot {
+        String run() throws IOException, InterruptedException;
+    }
+
+    /** {@code work} with /proc mounted in the chroot, unmounted after. */
+    private static String withProc(Path root, InChroot work) throws IOException, InterruptedException {
         Path proc = root.resolve("proc");
         run(List.of("mount", "-t", "proc", "proc", proc.toString()));
         try {
-            return chroot(root, "java", "-version");
+            return work.run();
         } finally {
             run(List.of("umount", proc.toString()));
         }

@@ -104,6 +104,7 @@ class UnderSystemdIT {
         // the release's own Java runs it: 17 on bookworm, 21 on trixie
         String javaVersion = box.exec("java", "-version");
         assertTrue(javaVersion.startsWith("openjdk version \"" + release.javaFeature() + "."), javaVersion);
+        assertSharesClasses(box, firstPid);
         // the hardening was applied to the running JVM, not skipped (systemd skips what it cannot do in
         // some containers): no privileges, a seccomp filter, the system read-only but its state directory
         String proc = box.exec("cat", "/proc/" + firstPid + "/status");
@@ -447,6 +448,15 @@ class UnderSystemdIT {
     }
 
 
+
+    /**
+     * The running gateway maps the class-data sharing archive postinst built (the JVM keeps the mapping only of an
+     * archive it can use): the unit's start-up figures in docs/performance.md are the box's.
+     */
+    static void assertSharesClasses(SystemdContainer box, String pid) throws Exception {
+        String maps = box.exec("cat", "/proc/" + pid + "/maps");
+        assertTrue(maps.contains("/var/cache/7stamp-autopilot/gateway.jsa"), "gateway.jsa is not mapped:\n" + maps);
+    }
 
     /** The options of the mount on {@code mountPoint} in a /proc/PID/mountinfo (the last one: it covers the earlier). */
     private static String mountOptions(String mountinfo, String mountPoint) {

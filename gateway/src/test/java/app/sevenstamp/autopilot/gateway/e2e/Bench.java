@@ -65,7 +65,13 @@ public final class Bench {
     static final String BROKER_CONFIG = "max_inflight_messages 1000\nmax_queued_messages 1000000\n";
     /** BENCH_BROKER=default runs Mosquitto with its defaults (20 in flight), to show what the setting is worth. */
     private static final String BROKER = "default".equals(System.getenv("BENCH_BROKER")) ? "" : BROKER_CONFIG;
-    private static final Path UNIT = Path.of("..", "systemd", "7stamp-gateway.service");
+    private static final Path UNIT = UnitJvmFlags.UNIT;
+    /**
+     * BENCH_CLASSLIST=FILE (scripts/cds-classlist): each gateway records the classes it loads, and FILE gets them
+     * all, for the .deb's class-data sharing archive; the gateways then run without one.
+     */
+    private static final String CLASS_LIST = System.getenv("BENCH_CLASSLIST");
+    private static final List<Path> classLists = new ArrayList<>();
     private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Scans written at once in the burst phase, and how many such bursts. */
     private static final int BURST = 10;
@@ -77,7 +83,15 @@ public final class Bench {
         int inflight = args.length > 2 ? Integer.parseInt(args[2]) : 100;
         int paced = args.length > 3 ? Integer.parseInt(args[3]) : 300;
         Path work = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "bench-");
-        List<String> jvmFlags = new ArrayList<>(shippedJvmFlags());
+        List<String> jvmFlags = new ArrayList<>(UnitJvmFlags.options().stream().filter(o -> o.startsWith("-X")).toList());
+        if (CLASS_LIST == null) {
+            // the unit names ${CACHE_DIRECTORY}/gateway.jsa, which postinst builds: the same here
+            long t = System.nanoTime();
+            Path archive = CdsArchive.build(work);
+            System.out.printf("class-data sharing archive (as postinst builds it): %d KB in %d ms%n", Files.size(archive) / 1024,
+                    (System.nanoTime() - t) / 1_000_000);
+            jvmFlags.add("-XX:SharedArchiveFile=" + archive);
+        }
         String extra = System.getenv("BENCH_JVM_EXTRA");
         if (extra != null && !extra.isBlank()) {
             // e.g. BENCH_JVM_EXTRA=-XX:CompileThresholdScaling=10: a flag to try; HotSpot takes the last of two
@@ -257,7 +271,13 @@ public final class Bench {
                             ms(during[during.length - 1]));
                 }
                 System.out.printf("(backlog written straight into the outbox file in %d ms)%n", fillMs);
-                System.out.printf("gateway start-to-ready (process spawn to 'gateway ready'): %d ms%n", readyMs);
+                System.out.printf("gateway start-to-ready (process spawn to 'gateway ready', %s): %d ms%n",
+                        CLASS_LIST == null ? "with the class-data sharing archive" : "no archive: recording its class list", readyMs);
+                if (CLASS_LIST != null) {
+                    CdsArchive.merge(classLists, Path.of(CLASS_LIST));
+                    System.out.printf("class list of the %d gateway runs: %s (%d lines)%n", classLists.size(), CLASS_LIST,
+                            Files.readAllLines(Path.of(CLASS_LIST)).size());
+                }
                 Arrays.sort(pacedLatency);
                 Arrays.sort(pacedFsync);
                 System.out.printf("paced scans (one per 100 ms, %d scans, %d accepted): scan-to-feedback p50 %.2f ms, "
@@ -296,26 +316,14 @@ public final class Bench {
         List<String> command = new ArrayList<>();
         command.add(java);
         command.addAll(jvmFlags);
+        if (CLASS_LIST != null) {
+            Path list = Path.of(log + ".classes");
+            classLists.add(list);
+            command.add("-XX:DumpLoadedClassList=" + list);
+        }
         command.addAll(List.of("-jar", GatewayProcess.JAR.toString(), "--config", config.toString()));
         // the unit's Environment= too (MALLOC_ARENA_MAX): it changes the resident memory measured here
         return GatewayProcess.start(config, log, command, UnitJvmFlags.environment());
-    }
-
-    /** The -X and -XX flags of the unit's ExecStart (what the .deb runs), without the -D settings. */
-    static List<String> shippedJvmFlags() throws java.io.IOException {
-        String unit = Files.readString(UNIT).replace("\\\n", " ");
-        String exec = unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst()
-                .orElseThrow(() -> new IllegalStateException(UNIT + " has no ExecStart line"));
-        List<String> flags = new ArrayList<>();
-        for (String token : exec.substring("ExecStart=".length()).trim().split("\\s+")) {
-            if (token.equals("-jar")) {
-                break;
-            }
-            if (token.startsWith("-X")) {
-                flags.add(token);
-            }
-        }
-        return flags;
     }
 
     private static void nativeMemory(long pid, Path out) throws Exception {

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * {@code /usr/bin/java} and {@code -jar} in its ExecStart=, and its MemoryHigh= and MemoryMax=. Tests that
  * start the gateway jar as a box would take them from here, so they measure what the .deb ships.
  */
-final class UnitJvmFlags {
+public final class UnitJvmFlags {
     static final Path UNIT = Path.of("..", "systemd", "7stamp-gateway.service");
     private static final Pattern SIZE = Pattern.compile("(\\d+)([KMG])");
 
@@ -24,7 +24,7 @@ final class UnitJvmFlags {
     }
 
     /** The JVM options, without the ones that name systemd's directories ({@code ${CACHE_DIRECTORY}}). */
-    static List<String> options() {
+    public static List<String> options() {
         String exec = unit().replace("\\\n", " ").lines().filter(l -> l.startsWith("ExecStart=")).findFirst()
                 .orElseThrow(() -> new AssertionError("no ExecStart= in " + UNIT));
         List<String> words = Arrays.asList(exec.substring("ExecStart=".length()).trim().split("\\s+"));
