@@ -12,6 +12,11 @@ import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -23,10 +28,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * When one of Moquette's session loops dies (its ref-count bug, seen in CI), the embedded broker
+ * When one of Moquette's session loops dies (its ref-count bugs, seen in CI), the embedded broker
  * restarts on the same port, and the sink's ingest and a box both come back: a stamp sent after the
- * restart is applied. Moquette's bug cannot be produced on demand, so the test reports the loop's death
- * as Moquette's intercept handler does.
+ * restart is applied. The first case reports the loop's death as Moquette's intercept handler does (the
+ * double release on a PUBACK cannot be produced on demand); the second produces a real one: Moquette 0.17
+ * ends a session loop on any QoS 1 PUBLISH marked DUP, which Paho sends when it resends after a reconnect.
  */
 class EmbeddedBrokerRestartIT {
     @TempDir
@@ -58,6 +64,58 @@ class EmbeddedBrokerRestartIT {
             box.disconnect(500);
             box.close();
         }
+    }
+
+    @Test
+    void aPublishMarkedDupKillsAMoquetteLoopAndTheBrokerComesBack() throws Exception {
+        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
+            EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
+            URI url = URI.create(sink.brokerUrl());
+            // raw MQTT 3.1.1, since Paho sets DUP only on its own resends: CONNECT (clean), then PUBLISH QoS 1, DUP
+            try (Socket socket = new Socket(url.getHost(), url.getPort())) {
+                socket.setSoTimeout(10_000);
+                OutputStream out = socket.getOutputStream();
+                out.write(packet(0x10, concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60}, string("dup-box"))));
+                out.flush();
+                assertEquals(0x20, socket.getInputStream().read(), "CONNACK");
+                String topic = new Topics(Topics.DEFAULT_PREFIX).stamps("counter-9");
+                out.write(packet(0x30 | 0x08 | 0x02, concat(string(topic), new byte[] {0, 1}, "{junk".getBytes(StandardCharsets.UTF_8))));
+                out.flush();
+                await().atMost(Duration.ofSeconds(20)).until(() -> broker.restarts() == 1);
+            }
+            // and stamps flow again, through a box that connects anew
+            String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
+            MqttClient box = new MqttClient(sink.brokerUrl(), "counter-1", new MemoryPersistence());
+            connect(box);
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+                box.publish(new Topics(Topics.DEFAULT_PREFIX).stamps("counter-1"), stamp(card, 1), 1, false);
+                return sink.metrics().accepted() == 1;
+            });
+            box.disconnect(500);
+            box.close();
+        }
+    }
+
+    /** An MQTT control packet: the first byte, the remaining length (one byte: these are short), the rest. */
+    private static byte[] packet(int first, byte[] rest) {
+        if (rest.length > 127) {
+            throw new IllegalArgumentException("packet too long for a one-byte length: " + rest.length);
+        }
+        return concat(new byte[] {(byte) first, (byte) rest.length}, rest);
+    }
+
+    /** An MQTT UTF-8 string: two bytes of length, then the bytes. */
+    private static byte[] string(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return concat(new byte[] {(byte) (b.length >> 8), (byte) b.length}, b);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            all.writeBytes(p);
+        }
+        return all.toByteArray();
     }
 
     private static void connect(MqttClient box) throws InterruptedException {
