@@ -271,8 +271,8 @@ public final class Bench {
                             ms(during[during.length - 1]));
                 }
                 System.out.printf("(backlog written straight into the outbox file in %d ms)%n", fillMs);
-                System.out.printf("gateway start-to-ready (process spawn to 'gateway ready', %s): %d ms%n",
-                        CLASS_LIST == null ? "with the class-data sharing archive" : "no archive: recording its class list", readyMs);
+                System.out.printf("gateway start-to-ready (process spawn to 'gateway ready'%s): %d ms%n",
+                        CLASS_LIST == null ? "" : ", no archive: recording its class list", readyMs);
                 if (CLASS_LIST != null) {
                     CdsArchive.merge(classLists, Path.of(CLASS_LIST));
                     System.out.printf("class list of the %d gateway runs: %s (%d lines)%n", classLists.size(), CLASS_LIST,
