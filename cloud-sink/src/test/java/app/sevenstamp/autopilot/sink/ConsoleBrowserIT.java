@@ -35,7 +35,9 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import org.openqa.selenium.support.ui.Wait;
 
 /**
  * Issue 14, item 6: the console in a real browser (Debian's chromium through chromium-driver and
@@ -79,8 +81,12 @@ class ConsoleBrowserIT {
         Files.copy(png, SHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private WebDriverWait waiting() {
-        return new WebDriverWait(browser, Duration.ofSeconds(20));
+    /**
+     * Waits for a condition, looking again when the element it read was replaced meanwhile: a form's POST
+     * reloads the page, so an element found just before the reload is stale when read (seen in CI).
+     */
+    private Wait<WebDriver> waiting() {
+        return new WebDriverWait(browser, Duration.ofSeconds(20)).ignoring(StaleElementReferenceException.class);
     }
 
     /** Every input and select of the page has a label (for=id) or an aria-label; hidden inputs aside. */

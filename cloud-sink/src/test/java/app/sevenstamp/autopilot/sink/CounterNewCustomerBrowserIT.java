@@ -28,7 +28,9 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import org.openqa.selenium.support.ui.Wait;
 
 /**
  * Issue 14, items 2 and 3, in a real browser (Debian's chromium through chromium-driver and Selenium):
@@ -69,8 +71,12 @@ class CounterNewCustomerBrowserIT {
         return png;
     }
 
-    private WebDriverWait waiting() {
-        return new WebDriverWait(browser, Duration.ofSeconds(20));
+    /**
+     * Waits for a condition, looking again when the element it read was replaced meanwhile: a form's POST
+     * reloads the page, so an element found just before the reload is stale when read (seen in CI).
+     */
+    private Wait<WebDriver> waiting() {
+        return new WebDriverWait(browser, Duration.ofSeconds(20)).ignoring(StaleElementReferenceException.class);
     }
 
     private Object js(String script, Object... args) {
