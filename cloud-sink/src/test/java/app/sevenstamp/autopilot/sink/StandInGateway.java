@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 
@@ -61,6 +62,13 @@ final class StandInGateway implements AutoCloseable {
 
     /** What a box does when its broker is gone and a name now points at another: connect there, same id. */
     void moveTo(String url) throws Exception {
+        // the old node is gone, but Paho may not have noticed yet: still "connected", its close() then refuses
+        // (32100, seen in CI). Cut the connection first, as the box's own uplink does.
+        try {
+            client.disconnectForcibly(0, 500);
+        } catch (MqttException alreadyGone) {
+            // Paho had noticed: nothing to cut
+        }
         client.close(true);
         client = connect(url);
     }
