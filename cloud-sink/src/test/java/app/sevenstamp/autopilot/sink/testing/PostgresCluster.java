@@ -124,6 +124,15 @@ public final class PostgresCluster {
         return port;
     }
 
+    /** The postmaster's process id (from its postmaster.pid), for benches that read the server's CPU time. */
+    public long pid() {
+        try {
+            return Long.parseLong(Files.readAllLines(dir.resolve("data").resolve("postmaster.pid")).get(0).trim());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the postmaster's pid", e);
+        }
+    }
+
     /** Stops the server at once and deletes its files. */
     public void destroy() {
         try {

@@ -8,8 +8,11 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
+import app.sevenstamp.autopilot.sink.store.Database;
 import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -67,6 +70,12 @@ public final class Bench {
     private static final String BROKER = "default".equals(System.getenv("BENCH_BROKER")) ? "" : BROKER_CONFIG;
     private static final Path UNIT = UnitJvmFlags.UNIT;
     /**
+     * The sink's store for the drain: PostgreSQL (a throwaway cluster with its durable defaults), as issue 15's
+     * drain goal names it and a chain runs it; BENCH_STORE=h2 for the single shop's H2 file (what the bench ran
+     * until 5 Dec).
+     */
+    private static final boolean POSTGRES = !"h2".equals(System.getenv("BENCH_STORE"));
+    /**
      * BENCH_CLASSLIST=FILE (scripts/cds-classlist): each gateway records the classes it loads, and FILE gets them
      * all, for the .deb's class-data sharing archive; the gateways then run without one.
      */
@@ -109,10 +118,30 @@ public final class Bench {
                 String.join(" ", jvmFlags), UnitJvmFlags.environment(), BROKER.isEmpty() ? "Mosquitto defaults" : BROKER.trim().replace('\n', ','));
 
         long[] fsync = fsync(work, 2000);
-        double rawInsert = rawInsertRate(work.resolve("h2raw").resolve("sink"), Math.min(backlog, 20_000));
+        PostgresCluster pg = POSTGRES ? PostgresCluster.start(false) : null;
+        try {
+            run(work, jvmFlags, nmt, fsync, pg, scans, backlog, inflight, paced);
+        } finally {
+            if (pg != null) {
+                pg.destroy();
+            }
+        }
+    }
+
+    private static void run(Path work, List<String> jvmFlags, boolean nmt, long[] fsync, PostgresCluster pg, int scans,
+            int backlog, int inflight, int paced) throws Exception {
+        // the raw insert once unmeasured first, into a database of its own: a cold JVM measured its JIT (5 Dec: H2
+        // 10,068 rows/s cold, 79,456 warm in SinkIngestBench)
+        int rawRows = Math.min(backlog, 20_000);
+        rawInsertRate(rawDatabase(work, pg, "warmup"), rawRows);
+        double rawInsert = rawInsertRate(rawDatabase(work, pg, "raw"), rawRows);
+        String store = pg == null ? "H2" : "PostgreSQL";
         try (MosquittoProcess broker = MosquittoProcess.start(work.resolve("mosquitto"), "allow_anonymous true\n" + BROKER)) {
             TestSink sinkConfig = TestSink.in(work).set("store.dir", work.resolve("sink").toString()).broker(broker.url())
                     .program("coffee", 10);
+            if (pg != null) {
+                sinkConfig.set("store.url", pg.newDatabase()).set("store.user", "sink");
+            }
             Path sinkProps = sinkConfig.write();
             List<String> cards = SinkCli.issue(sinkProps, "coffee", 50);
             String key = SinkCli.trustedKey(sinkProps);
@@ -130,6 +159,8 @@ public final class Bench {
                 long readyMs;
                 long rssIdle;
                 long rssAfterScans;
+                String rssIdleParts;
+                String rssAfterScansParts;
                 long pacedAccepted = 0;
                 long countedAccepted = 0;
                 long pacedWriteBytes;
@@ -142,6 +173,7 @@ public final class Bench {
                     readyMs = (System.nanoTime() - t0) / 1_000_000;
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
                     rssIdle = rssKb(g.pid());
+                    rssIdleParts = rssParts(g.pid());
                     OutputStream in = g.stdin();
                     // one scan per 100 ms, latency: without strace (ptrace stops every syscall of every thread),
                     // and before each scan one raw 512-byte write + fdatasync on the same disk, so that the baseline
@@ -201,6 +233,7 @@ public final class Bench {
                         latency[i] = System.nanoTime() - s;
                     }
                     rssAfterScans = rssKb(g.pid());
+                    rssAfterScansParts = rssParts(g.pid());
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-scans.txt"));
                     }
@@ -213,10 +246,13 @@ public final class Bench {
 
                 long drainMs;
                 long rssDrain;
+                String sinkDuringDrain;
+                String rssDrainParts = "";
                 List<Long> drainLatency = new ArrayList<>();
                 long drainWriteBytes;
                 try (GatewayProcess g = startGateway(jvmFlags, gwProps, work.resolve("gateway-2.log"))) {
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
+                    String metrics0 = sinkMetrics(sink);
                     long d0 = System.nanoTime();
                     long io0 = writeBytes(g.pid());
                     long peak = 0;
@@ -229,7 +265,11 @@ public final class Bench {
                         if (!g.isAlive()) {
                             throw new IllegalStateException("gateway died during the drain:\n" + g.log());
                         }
-                        peak = Math.max(peak, rssKb(g.pid()));
+                        long rss = rssKb(g.pid());
+                        if (rss > peak) {
+                            peak = rss;
+                            rssDrainParts = rssParts(g.pid());
+                        }
                         if (System.nanoTime() - nextScan >= 0 && drainLatency.size() < 100_000
                                 && sink.metrics().accepted() < acceptedBefore + backlog * 9 / 10) {
                             nextScan += PACE_NANOS;
@@ -242,6 +282,7 @@ public final class Bench {
                     }
                     drainMs = (System.nanoTime() - d0) / 1_000_000;
                     drainWriteBytes = writeBytes(g.pid()) - io0;
+                    sinkDuringDrain = sinkBatches(metrics0, sinkMetrics(sink));
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-drain.txt"));
                     }
@@ -260,10 +301,11 @@ public final class Bench {
                         + " = %.1fx / %.1fx raw fsync%n", scans, ms(pct(latency, 50)), ms(pct(latency, 99)),
                         (double) pct(latency, 50) / pct(fsync, 50), (double) pct(latency, 99) / pct(fsync, 99));
                 double slower = Math.min(rawRate, rawInsert);
-                System.out.printf("drain of %d buffered stamps to the sink's acknowledgement: %.0f stamps/s (%d ms); "
-                        + "raw Paho QoS 1 publish, same broker, same window: %.0f msg/s; raw batched insert into the "
-                        + "sink's database (H2, 500 rows a commit): %.0f rows/s; ratio to the slower: %.3f%n", backlog,
-                        drainRate, drainMs, rawRate, rawInsert, drainRate / slower);
+                System.out.printf("drain of %d buffered stamps to the sink's acknowledgement (sink on %s): %.0f stamps/s "
+                        + "(%d ms); raw Paho QoS 1 publish, same broker, same window: %.0f msg/s; raw batched insert into the "
+                        + "sink's database (%s, 500 rows a commit, warmed up): %.0f rows/s; ratio to the slower: %.3f%n", backlog,
+                        store, drainRate, drainMs, rawRate, store, rawInsert, drainRate / slower);
+                System.out.println("the sink during the drain: " + sinkDuringDrain);
                 long[] during = drainLatency.stream().mapToLong(Long::longValue).sorted().toArray();
                 if (during.length > 0) {
                     System.out.printf("scans during the drain (one per 100 ms, %d scans): scan-to-feedback p50 %.2f ms, "
@@ -297,8 +339,9 @@ public final class Bench {
                                         burstSyncs / (double) Math.max(1, burstAccepted)));
                 System.out.printf("box disk writes per stamp during the drain: %.2f KB%n",
                         drainWriteBytes / 1024.0 / Math.max(1, backlog));
-                System.out.printf("gateway VmRSS (.deb flags): idle %d KB, after %d paced + %d scans %d KB, peak during "
-                        + "drain %d KB%n", rssIdle, paced, scans, rssAfterScans, rssDrain);
+                System.out.printf("gateway VmRSS (.deb flags): idle %d KB (%s), after %d paced + %d scans %d KB (%s), peak "
+                        + "during drain %d KB (%s)%n", rssIdle, rssIdleParts, paced, scans, rssAfterScans, rssAfterScansParts,
+                        rssDrain, rssDrainParts);
                 // feedback-latency (GPIO pattern start) measurements go here once the feedback work adds them
             }
         }
@@ -391,9 +434,46 @@ public final class Bench {
         }
     }
 
+    /** The sink's Prometheus page (public in the bench's sink: no metrics.token). */
+    private static String sinkMetrics(SinkServer sink) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
+                .newBuilder(java.net.URI.create("http://127.0.0.1:" + sink.httpPort() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.body();
+    }
+
+    /**
+     * The sink's batches and its answers' latency (an event's arrival to its answer handed to Paho) between two
+     * scrapes: how the drain's window turns into transactions, and how long the sink held each event.
+     */
+    static String sinkBatches(String before, String after) {
+        double batches = metric(after, "sevenstamp_ingest_batch_events_count") - metric(before, "sevenstamp_ingest_batch_events_count");
+        double events = metric(after, "sevenstamp_ingest_batch_events_sum") - metric(before, "sevenstamp_ingest_batch_events_sum");
+        double answers = metric(after, "sevenstamp_ingest_ack_latency_seconds_count")
+                - metric(before, "sevenstamp_ingest_ack_latency_seconds_count");
+        double held = metric(after, "sevenstamp_ingest_ack_latency_seconds_sum") - metric(before, "sevenstamp_ingest_ack_latency_seconds_sum");
+        return String.format("%.0f batches, %.1f events a batch on average; arrival to answer %.2f ms on average", batches,
+                events / Math.max(1, batches), held * 1000 / Math.max(1, answers));
+    }
+
+    /** The value of an unlabelled sample {@code name} on a Prometheus text page, 0 when absent. */
+    private static double metric(String page, String name) {
+        for (String line : page.split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return Double.parseDouble(line.substring(name.length() + 1).trim().split(" ")[0]);
+            }
+        }
+        return 0;
+    }
+
+    /** A new database for the raw insert, beside the sink's: an H2 file, or a database of the PostgreSQL cluster. */
+    private static Database rawDatabase(Path work, PostgresCluster pg, String name) {
+        return pg == null ? H2Database.open(work.resolve("h2" + name).resolve("sink"), 2)
+                : PostgresDatabase.open(pg.newDatabase(), "sink", null, 2);
+    }
+
     /** Rows into the sink's {@code events} table in batches of 500, one commit each, as SinkIngestBench does. */
-    private static double rawInsertRate(Path databaseFile, int n) throws Exception {
-        H2Database db = H2Database.open(databaseFile, 2);
+    private static double rawInsertRate(Database db, int n) throws Exception {
         try (SinkStore store = SinkStore.open(db); Connection c = db.connection()) {
             c.setAutoCommit(false);
             long t0 = System.nanoTime();
@@ -536,9 +616,21 @@ public final class Bench {
     }
 
     private static long rssKb(long pid) {
+        return statusKb(pid, "VmRSS:");
+    }
+
+    /**
+     * VmRSS's two parts: anonymous memory (heap, metaspace, stacks, malloc) and pages of files (libjvm's code, the
+     * class-data sharing archive, the jars), which are clean and which the kernel can drop and read again.
+     */
+    private static String rssParts(long pid) {
+        return String.format("anonymous %d, files %d", statusKb(pid, "RssAnon:"), statusKb(pid, "RssFile:"));
+    }
+
+    private static long statusKb(long pid, String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith("VmRSS:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("\\D", ""));
                 }
             }

@@ -105,6 +105,14 @@ public final class MosquittoProcess implements AutoCloseable {
                 + requireClientCertificate + "\n";
     }
 
+    /** The running broker's process id (for benches that read its CPU time). */
+    public synchronized long pid() {
+        if (process == null) {
+            throw new IllegalStateException("mosquitto is not running");
+        }
+        return process.pid();
+    }
+
     public synchronized void start() {
         if (process != null && process.isAlive()) {
             return;

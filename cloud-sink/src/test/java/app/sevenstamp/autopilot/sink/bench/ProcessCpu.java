@@ -1,0 +1,41 @@
+package app.sevenstamp.autopilot.sink.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** CPU time of another process from /proc, for the benches' per-event figures (Linux only). */
+final class ProcessCpu {
+    /** USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux this runs on (getconf CLK_TCK). */
+    private static final long NANOS_PER_TICK = 10_000_000L;
+
+    private ProcessCpu() {
+    }
+
+    /**
+     * User and system CPU nanoseconds of {@code pid}; with {@code family}, also what it collected from children
+     * that ended (PostgreSQL's postmaster reaps its backends) and what its live descendants used so far. 0 when
+     * the process is gone.
+     */
+    static long of(long pid, boolean family) {
+        long ticks = ticks(pid, family);
+        if (family) {
+            ticks += ProcessHandle.of(pid).stream().flatMap(ProcessHandle::descendants)
+                    .mapToLong(p -> ticks(p.pid(), false)).sum();
+        }
+        return ticks * NANOS_PER_TICK;
+    }
+
+    private static long ticks(long pid, boolean withEndedChildren) {
+        String stat;
+        try {
+            stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        } catch (IOException e) {
+            return 0;
+        }
+        // the command name (field 2) may hold spaces: count fields after its closing parenthesis, from field 3
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+        return withEndedChildren ? ticks + Long.parseLong(f[13]) + Long.parseLong(f[14]) : ticks; // cutime, cstime
+    }
+}
