@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
+import app.sevenstamp.autopilot.protocol.testing.ProcessCpu;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.store.Database;
@@ -191,28 +192,13 @@ class SinkIngestBench {
                 .getProcessCpuTime();
     }
 
-    /** {busy, total} jiffies of all CPUs since boot. */
-    private static long[] machineJiffies() {
-        try {
-            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-            long total = 0;
-            for (int i = 1; i < f.length; i++) {
-                total += Long.parseLong(f[i]);
-            }
-            long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]); // idle + iowait
-            return new long[] {total - idle, total};
-        } catch (Exception e) {
-            return new long[] {0, 0};
-        }
-    }
-
     /** Mosquitto's and PostgreSQL's CPU nanoseconds so far, for {@link #cpuSince}. */
     private long[] otherCpu() {
         return new long[] {ProcessCpu.of(broker.pid(), false), ProcessCpu.of(pg.pid(), true)};
     }
 
     private void cpuSince(long jvm0, long[] machine0, long[] other0, int events) {
-        long[] m = machineJiffies();
+        long[] m = ProcessCpu.machineJiffies();
         long[] other = otherCpu();
         double busy = m[1] == machine0[1] ? 0 : 100.0 * (m[0] - machine0[0]) / (m[1] - machine0[1]);
         lastMosquittoMs = (other[0] - other0[0]) / 1e6 / events;
@@ -227,7 +213,7 @@ class SinkIngestBench {
         try (SinkStore store = SinkStore.open(db); Connection c = db.connection()) {
             c.setAutoCommit(false);
             long cpu0 = jvmCpuNanos();
-            long[] machine0 = machineJiffies();
+            long[] machine0 = ProcessCpu.machineJiffies();
             long[] other0 = otherCpu();
             long t0 = System.nanoTime();
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (event_id, device_id, seq, card_id, "
@@ -304,7 +290,7 @@ class SinkIngestBench {
             }
             Instant at = Instant.parse("2026-11-23T08:00:00Z");
             long cpu0 = jvmCpuNanos();
-            long[] machine0 = machineJiffies();
+            long[] machine0 = ProcessCpu.machineJiffies();
             long[] other0 = otherCpu();
             java.util.Map<Long, Long> threads0 = threadCpu();
             long t0 = System.nanoTime();

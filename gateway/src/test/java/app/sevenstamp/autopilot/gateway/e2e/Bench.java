@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
+import app.sevenstamp.autopilot.protocol.testing.ProcessCpu;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
@@ -247,12 +248,15 @@ public final class Bench {
                 long drainMs;
                 long rssDrain;
                 String sinkDuringDrain;
+                String cpuDuringDrain;
                 String rssDrainParts = "";
                 List<Long> drainLatency = new ArrayList<>();
                 long drainWriteBytes;
                 try (GatewayProcess g = startGateway(jvmFlags, gwProps, work.resolve("gateway-2.log"))) {
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
                     String metrics0 = sinkMetrics(sink);
+                    long[] cpu0 = drainCpu(g.pid(), broker, pg);
+                    long[] machine0 = ProcessCpu.machineJiffies();
                     long d0 = System.nanoTime();
                     long io0 = writeBytes(g.pid());
                     long peak = 0;
@@ -283,6 +287,7 @@ public final class Bench {
                     drainMs = (System.nanoTime() - d0) / 1_000_000;
                     drainWriteBytes = writeBytes(g.pid()) - io0;
                     sinkDuringDrain = sinkBatches(metrics0, sinkMetrics(sink));
+                    cpuDuringDrain = cpuPerStamp(cpu0, drainCpu(g.pid(), broker, pg), machine0, backlog);
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-drain.txt"));
                     }
@@ -306,6 +311,7 @@ public final class Bench {
                         + "sink's database (%s, 500 rows a commit, warmed up): %.0f rows/s; ratio to the slower: %.3f%n", backlog,
                         store, drainRate, drainMs, rawRate, store, rawInsert, drainRate / slower);
                 System.out.println("the sink during the drain: " + sinkDuringDrain);
+                System.out.println("CPU per drained stamp: " + cpuDuringDrain);
                 long[] during = drainLatency.stream().mapToLong(Long::longValue).sorted().toArray();
                 if (during.length > 0) {
                     System.out.printf("scans during the drain (one per 100 ms, %d scans): scan-to-feedback p50 %.2f ms, "
@@ -432,6 +438,27 @@ public final class Bench {
             }
             return calls;
         }
+    }
+
+    /** CPU nanoseconds so far of the gateway, this JVM (the sink, the bench's own scans), Mosquitto and PostgreSQL. */
+    private static long[] drainCpu(long gateway, MosquittoProcess broker, PostgresCluster pg) {
+        return new long[] {ProcessCpu.of(gateway, false), ProcessCpu.of(ProcessHandle.current().pid(), false),
+            ProcessCpu.of(broker.pid(), false), pg == null ? 0 : ProcessCpu.of(pg.pid(), true)};
+    }
+
+    /**
+     * What each process spent per stamp between two {@link #drainCpu} readings, and how busy the machine was: with
+     * every CPU busy, the drain's rate is the machine's CPU divided by the sum, whatever the window.
+     */
+    private static String cpuPerStamp(long[] before, long[] after, long[] machine0, int stamps) {
+        long[] m = ProcessCpu.machineJiffies();
+        double busy = m[1] == machine0[1] ? 0 : 100.0 * (m[0] - machine0[0]) / (m[1] - machine0[1]);
+        double[] ms = new double[4];
+        for (int i = 0; i < 4; i++) {
+            ms[i] = (after[i] - before[i]) / 1e6 / stamps;
+        }
+        return String.format("gateway %.3f ms, sink JVM %.3f ms, Mosquitto %.3f ms, PostgreSQL %.3f ms: %.3f ms in all; "
+                + "machine %.0f %% busy", ms[0], ms[1], ms[2], ms[3], ms[0] + ms[1] + ms[2] + ms[3], busy);
     }
 
     /** The sink's Prometheus page (public in the bench's sink: no metrics.token). */

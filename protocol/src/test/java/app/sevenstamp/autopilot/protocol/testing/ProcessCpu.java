@@ -1,11 +1,11 @@
-package app.sevenstamp.autopilot.sink.bench;
+package app.sevenstamp.autopilot.protocol.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** CPU time of another process from /proc, for the benches' per-event figures (Linux only). */
-final class ProcessCpu {
+public final class ProcessCpu {
     /** USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux this runs on (getconf CLK_TCK). */
     private static final long NANOS_PER_TICK = 10_000_000L;
 
@@ -17,7 +17,7 @@ final class ProcessCpu {
      * that ended (PostgreSQL's postmaster reaps its backends) and what its live descendants used so far. 0 when
      * the process is gone.
      */
-    static long of(long pid, boolean family) {
+    public static long of(long pid, boolean family) {
         long ticks = ticks(pid, family);
         if (family) {
             ticks += ProcessHandle.of(pid).stream().flatMap(ProcessHandle::descendants)
@@ -37,5 +37,19 @@ final class ProcessCpu {
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
         long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
         return withEndedChildren ? ticks + Long.parseLong(f[13]) + Long.parseLong(f[14]) : ticks; // cutime, cstime
+    }
+
+    /** {busy, total} jiffies of all the machine's CPUs since boot (/proc/stat; idle and iowait count as not busy). */
+    public static long[] machineJiffies() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i < f.length; i++) {
+                total += Long.parseLong(f[i]);
+            }
+            return new long[] {total - Long.parseLong(f[4]) - Long.parseLong(f[5]), total};
+        } catch (IOException | RuntimeException e) {
+            return new long[] {0, 0};
+        }
     }
 }
