@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.sink.SinkServer;
@@ -147,7 +148,11 @@ class NetworkAndDiskFaultIT {
                 });
                 int faultsBefore = faults;
                 scan(gateway, at[0], 20, () -> false);
-                assertEquals(faultsBefore, faults, "no STORAGE_FAULT once there is space again");
+                if (faults != faultsBefore) {
+                    String log = gateway.log();
+                    fail("no STORAGE_FAULT once there is space again: " + (faults - faultsBefore) + " of 20 scans refused;"
+                            + " the end of the gateway's log:\n" + log.substring(Math.max(0, log.length() - 20_000)));
+                }
                 confirmed.clear();
                 tally(gateway.seen(), confirmed);
 
