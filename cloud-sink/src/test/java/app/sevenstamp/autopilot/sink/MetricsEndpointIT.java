@@ -11,7 +11,7 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry;
 import app.sevenstamp.autopilot.sink.fleet.FleetService;
-import app.sevenstamp.autopilot.sink.metrics.Scrape;
+import app.sevenstamp.autopilot.sink.testing.Scrape;
 import app.sevenstamp.autopilot.sink.testing.MoquetteRetry;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -198,9 +198,8 @@ class SinkIngestBench {
     }
 
     private void cpuSince(long jvm0, long[] machine0, long[] other0, int events) {
-        long[] m = ProcessCpu.machineJiffies();
         long[] other = otherCpu();
-        double busy = m[1] == machine0[1] ? 0 : 100.0 * (m[0] - machine0[0]) / (m[1] - machine0[1]);
+        double busy = ProcessCpu.busyPercentSince(machine0);
         lastMosquittoMs = (other[0] - other0[0]) / 1e6 / events;
         lastCpu = String.format("%.2f ms | %.0f %% | %.3f / %.3f ms", (jvmCpuNanos() - jvm0) / 1e6 / events, busy,
                 lastMosquittoMs, (other[1] - other0[1]) / 1e6 / events);

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.metrics;
 
+import app.sevenstamp.autopilot.sink.testing.Scrape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

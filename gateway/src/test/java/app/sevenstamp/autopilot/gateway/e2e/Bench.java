@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.ProcessCpu;
 import app.sevenstamp.autopilot.sink.SinkServer;
+import app.sevenstamp.autopilot.sink.testing.Scrape;
 import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.store.Database;
@@ -254,7 +255,7 @@ public final class Bench {
                 long drainWriteBytes;
                 try (GatewayProcess g = startGateway(jvmFlags, gwProps, work.resolve("gateway-2.log"))) {
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
-                    String metrics0 = sinkMetrics(sink);
+                    Scrape metrics0 = sinkMetrics(sink);
                     long[] cpu0 = drainCpu(g.pid(), broker, pg);
                     long[] machine0 = ProcessCpu.machineJiffies();
                     long d0 = System.nanoTime();
@@ -451,8 +452,7 @@ public final class Bench {
      * every CPU busy, the drain's rate is the machine's CPU divided by the sum, whatever the window.
      */
     private static String cpuPerStamp(long[] before, long[] after, long[] machine0, int stamps) {
-        long[] m = ProcessCpu.machineJiffies();
-        double busy = m[1] == machine0[1] ? 0 : 100.0 * (m[0] - machine0[0]) / (m[1] - machine0[1]);
+        double busy = ProcessCpu.busyPercentSince(machine0);
         double[] ms = new double[4];
         for (int i = 0; i < 4; i++) {
             ms[i] = (after[i] - before[i]) / 1e6 / stamps;
@@ -462,35 +462,28 @@ public final class Bench {
     }
 
     /** The sink's Prometheus page (public in the bench's sink: no metrics.token). */
-    private static String sinkMetrics(SinkServer sink) throws Exception {
+    private static Scrape sinkMetrics(SinkServer sink) throws Exception {
         java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
                 .newBuilder(java.net.URI.create("http://127.0.0.1:" + sink.httpPort() + "/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
-        return r.body();
+        return Scrape.parse(r.body());
     }
 
     /**
      * The sink's batches and its answers' latency (an event's arrival to its answer handed to Paho) between two
      * scrapes: how the drain's window turns into transactions, and how long the sink held each event.
      */
-    static String sinkBatches(String before, String after) {
-        double batches = metric(after, "sevenstamp_ingest_batch_events_count") - metric(before, "sevenstamp_ingest_batch_events_count");
-        double events = metric(after, "sevenstamp_ingest_batch_events_sum") - metric(before, "sevenstamp_ingest_batch_events_sum");
-        double answers = metric(after, "sevenstamp_ingest_ack_latency_seconds_count")
-                - metric(before, "sevenstamp_ingest_ack_latency_seconds_count");
-        double held = metric(after, "sevenstamp_ingest_ack_latency_seconds_sum") - metric(before, "sevenstamp_ingest_ack_latency_seconds_sum");
+    private static String sinkBatches(Scrape before, Scrape after) {
+        double batches = delta(before, after, "sevenstamp_ingest_batch_events_count");
+        double events = delta(before, after, "sevenstamp_ingest_batch_events_sum");
+        double answers = delta(before, after, "sevenstamp_ingest_ack_latency_seconds_count");
+        double held = delta(before, after, "sevenstamp_ingest_ack_latency_seconds_sum");
         return String.format("%.0f batches, %.1f events a batch on average; arrival to answer %.2f ms on average", batches,
                 events / Math.max(1, batches), held * 1000 / Math.max(1, answers));
     }
 
-    /** The value of an unlabelled sample {@code name} on a Prometheus text page, 0 when absent. */
-    private static double metric(String page, String name) {
-        for (String line : page.split("\n")) {
-            if (line.startsWith(name + " ")) {
-                return Double.parseDouble(line.substring(name.length() + 1).trim().split(" ")[0]);
-            }
-        }
-        return 0;
+    private static double delta(Scrape before, Scrape after, String sample) {
+        return after.value(sample) - before.value(sample);
     }
 
     /** A new database for the raw insert, beside the sink's: an H2 file, or a database of the PostgreSQL cluster. */

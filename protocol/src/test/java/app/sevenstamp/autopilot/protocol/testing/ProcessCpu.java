@@ -52,4 +52,10 @@ public final class ProcessCpu {
             return new long[] {0, 0};
         }
     }
+
+    /** How busy all the machine's CPUs were, in percent, since {@code before} (a {@link #machineJiffies} reading). */
+    public static double busyPercentSince(long[] before) {
+        long[] now = machineJiffies();
+        return now[1] == before[1] ? 0 : 100.0 * (now[0] - before[0]) / (now[1] - before[1]);
+    }
 }

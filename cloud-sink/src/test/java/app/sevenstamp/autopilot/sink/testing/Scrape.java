@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.sink.metrics;
+package app.sevenstamp.autopilot.sink.testing;
 
 import java.util.ArrayList;
 import java.util.HashMap;
