@@ -1,0 +1,131 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import app.sevenstamp.autopilot.gateway.support.Ticker;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * H2 closed after a write error (a full disk, a failing card) while the redo log, the durable record, can
+ * still be written. The outbox reopens H2 at most once a second; scans in between must still be stored, as
+ * they are while a compaction has H2 away: a CI run refused 20 scans in a row right after the disk had room
+ * again (NetworkAndDiskFaultIT).
+ */
+class OutboxWriteErrorTest {
+    private static final Instant T0 = Instant.parse("2026-11-23T07:02:11.345Z");
+
+    @TempDir
+    Path dir;
+
+    private final Clock clock = Clock.fixed(T0, ZoneOffset.UTC);
+    /** The outbox's monotonic clock, moved by hand: the reopen throttle sees exactly the time the test says. */
+    private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+    private final Ticker ticker = nanos::get;
+    private Outbox outbox;
+
+    @AfterEach
+    void close() {
+        FailingStorage.failH2(false);
+        FailingStorage.failRedo(false);
+        if (outbox != null) {
+            outbox.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private static StampDraft draft(int i) {
+        return OutboxTest.draft(String.format("CARD%012d", i));
+    }
+
+    @Test
+    void appendsAreConfirmedByTheRedoLogWhileH2IsClosedAndReachH2WhenItReopens() throws Exception {
+        outbox = Outbox.open(dir, clock, ticker, OutboxLimits.DEFAULT, FailingStorage.storage());
+        List<String> confirmed = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            confirmed.add(outbox.append(draft(i)).get().eventId());
+        }
+
+        // H2 can no longer write nor be opened; its lazy writer fails and the store closes under the outbox
+        FailingStorage.failH2(true);
+        confirmed.add(outbox.append(draft(3)).get().eventId()); // the redo log took it: confirmed
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+            try {
+                outbox.pending(0, 10).get();
+                return false;
+            } catch (ExecutionException e) {
+                return true;
+            }
+        });
+        ExecutionException refused = assertThrows(ExecutionException.class,
+                () -> outbox.pending(0, 10).get(), "H2 cannot be reopened yet: a read still fails");
+        assertInstanceOf(OutboxException.class, refused.getCause());
+
+        // appends go on, on the redo log alone: numbered on, each one confirmed
+        for (int i = 4; i < 24; i++) {
+            StoredEvent e = outbox.append(draft(i)).get();
+            assertEquals(i + 1, e.seq(), "numbering goes on while H2 is closed");
+            confirmed.add(e.eventId());
+        }
+
+        // H2 works again; the next operation after the throttle reopens it and replays the log into it
+        FailingStorage.failH2(false);
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(2));
+        assertEquals(confirmed, outbox.pending(0, 100).get().stream().map(StoredEvent::eventId).toList());
+        assertEquals(24L, outbox.count().get());
+        assertEquals(25, outbox.append(draft(24)).get().seq());
+
+        // and the files hold them all after a clean restart
+        outbox.close(Duration.ofSeconds(5));
+        outbox = Outbox.open(dir, clock, ticker, OutboxLimits.DEFAULT, FailingStorage.storage());
+        List<StoredEvent> after = outbox.pending(0, 100).get();
+        assertEquals(25, after.size());
+        assertEquals(confirmed, after.subList(0, 24).stream().map(StoredEvent::eventId).toList());
+    }
+
+    @Test
+    void withNeitherH2NorTheRedoLogWritableAnAppendFailsAndIsNeverCounted() throws Exception {
+        outbox = Outbox.open(dir, clock, ticker, OutboxLimits.DEFAULT, FailingStorage.storage());
+        List<String> confirmed = new ArrayList<>();
+        confirmed.add(outbox.append(draft(0)).get().eventId());
+        FailingStorage.failH2(true);
+        FailingStorage.failRedo(true); // the disk is full: nothing can be written
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+            try {
+                outbox.pending(0, 10).get();
+                return false;
+            } catch (ExecutionException e) {
+                return true;
+            }
+        });
+        for (int i = 1; i <= 5; i++) {
+            int n = i;
+            ExecutionException e = assertThrows(ExecutionException.class, () -> outbox.append(draft(n)).get(),
+                    "no durable record, no confirmation");
+            assertInstanceOf(IOException.class, e.getCause());
+        }
+
+        // room again: the next append is stored under the next number, the refused ones are nowhere
+        FailingStorage.failRedo(false);
+        StoredEvent next = outbox.append(draft(6)).get();
+        assertEquals(2, next.seq());
+        confirmed.add(next.eventId());
+        FailingStorage.failH2(false);
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(2));
+        assertEquals(confirmed, outbox.pending(0, 100).get().stream().map(StoredEvent::eventId).toList());
+    }
+}
