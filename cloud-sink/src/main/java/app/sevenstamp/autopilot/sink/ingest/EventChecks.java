@@ -35,6 +35,8 @@ import org.tinylog.Logger;
  */
 final class EventChecks {
     private static final int PARKED_FAILURES_REMEMBERED = 4096;
+    /** Devices whose stored number is remembered; past it the memory starts over (a fleet has far fewer). */
+    static final int DEVICES_REMEMBERED = 100_000;
 
     private final Topics topics;
     private final VerifiedCards cards;
@@ -46,6 +48,15 @@ final class EventChecks {
     private final DeviceGate devices;
     private final DeadLetters deadLetters;
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /**
+     * Each device's highest stored number as last read: a lower bound, since the stored numbers only rise
+     * ({@code GREATEST} in the store, device rows never deleted), also when another sink instance stores
+     * after the read. An event within {@link EventProcessor#MAX_SEQ_JUMP} of it is within the span of the
+     * stored number too, so only a device that is new here or seems to jump is read again: one round
+     * trip a batch less (the batch's read of the devices' numbers, docs/perf/sink-ingest.md).
+     */
+    private final Map<String, Long> storedAtLeast = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong seqReads = new java.util.concurrent.atomic.AtomicLong();
     /**
      * Event ids parked because they could not be applied, newest last: the gateway sends such an event again
      * and again (it is never answered), and one dead letter per event is enough. Bounded; ingest thread only.
@@ -141,18 +152,37 @@ final class EventChecks {
      * (stored, or earlier in this batch; 0 for a new device), replacing them in {@code checked}.
      * Judged before the transaction, against numbers read without a lock: they only ever rise, so a
      * stale read can refuse an event only if its device moved on by nearly the whole span meanwhile.
+     * The numbers are read only for the devices that {@link #storedAtLeast} cannot vouch for.
      */
     void refuseSeqJumps(List<Checked> checked) {
-        Set<String> devices = new HashSet<>();
+        Set<String> unsure = new HashSet<>();
+        Map<String, Long> highest = new java.util.HashMap<>();
         for (Checked c : checked) {
             if (c instanceof Ready r && EventProcessor.sequenced(r.event().deviceId())) {
-                devices.add(r.event().deviceId());
+                String device = r.event().deviceId();
+                Long known = storedAtLeast.get(device);
+                if (known == null || r.event().seq() - known > EventProcessor.MAX_SEQ_JUMP) {
+                    unsure.add(device);
+                } else {
+                    highest.putIfAbsent(device, known);
+                }
             }
         }
-        if (devices.isEmpty()) {
+        if (!unsure.isEmpty()) {
+            Map<String, Long> read = store.lastSeqs(unsure);
+            seqReads.incrementAndGet();
+            if (storedAtLeast.size() + unsure.size() > DEVICES_REMEMBERED) {
+                storedAtLeast.clear();
+            }
+            for (String device : unsure) {
+                long stored = read.getOrDefault(device, 0L);
+                highest.put(device, stored);
+                storedAtLeast.merge(device, stored, Math::max);
+            }
+        }
+        if (highest.isEmpty()) {
             return;
         }
-        Map<String, Long> highest = new java.util.HashMap<>(store.lastSeqs(devices));
         for (int i = 0; i < checked.size(); i++) {
             if (!(checked.get(i) instanceof Ready r) || !EventProcessor.sequenced(r.event().deviceId())) {
                 continue;
@@ -173,6 +203,11 @@ final class EventChecks {
             }
             malformed(r.topic(), e.deviceId(), r.payload(), EventProcessor.SEQ_JUMP, detail);
         }
+    }
+
+    /** Reads of devices' stored numbers so far (one per batch that had a device to read). */
+    long seqReads() {
+        return seqReads.get();
     }
 
     /** Remembers an event parked as unappliable; false when it was parked already (a resend: not parked twice). */

@@ -94,6 +94,11 @@ public final class EventProcessor {
         this.judge = new CardJudge(programs, clock, ledgerHook);
     }
 
+    /** Reads of devices' stored numbers for the seq bounds so far (most batches need none). */
+    long seqReads() {
+        return checks.seqReads();
+    }
+
     /**
      * Decides one message in its own transaction (the POS route, and the tests).
      *

@@ -101,6 +101,29 @@ class SeqBoundsTest {
         assertEquals(Optional.of(AckOutcome.ACCEPTED), send("forged-3", EventProcessor.MAX_SEQ_JUMP));
     }
 
+    @Test
+    void aDevicesNumberIsReadOnceWhileItStaysWithinTheSpanAndAgainWhenItSeemsToJump() {
+        for (long seq = 1; seq <= 5; seq++) {
+            assertEquals(Optional.of(AckOutcome.ACCEPTED), send("counter-1", seq));
+        }
+        assertEquals(1, processor.seqReads(), "read for the first event only: the stored number only rises");
+
+        // another sink instance stored far beyond what this one read: a number within the span of the stored
+        // one but not of the remembered one is read again and accepted, as before
+        store.transaction(tx -> {
+            tx.noteDeviceSeq("counter-1", 50 + EventProcessor.MAX_SEQ_JUMP, NOW);
+            return null;
+        });
+        assertEquals(Optional.of(AckOutcome.ACCEPTED), send("counter-1", 60 + EventProcessor.MAX_SEQ_JUMP));
+        assertEquals(2, processor.seqReads());
+        assertEquals(Optional.of(AckOutcome.ACCEPTED), send("counter-1", 61 + EventProcessor.MAX_SEQ_JUMP));
+        assertEquals(2, processor.seqReads(), "the number read is remembered");
+
+        // and a jump beyond the span of the stored number is still refused
+        assertEquals(Optional.empty(), send("counter-1", 62 + 2 * EventProcessor.MAX_SEQ_JUMP));
+        assertEquals(1L, metrics.malformed(EventProcessor.SEQ_JUMP));
+    }
+
     /** Rows written before the bound (or by the store's own API) must not break the metrics either. */
     @Test
     void gapTotalsSaturateInsteadOfFailing() {
