@@ -25,6 +25,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.tinylog.Logger;
 
 /**
@@ -35,6 +37,7 @@ import org.tinylog.Logger;
  * not carry over from one node to the other (retained messages; a session's subscriptions) are both asserted:
  * docs/performance.md "Beyond one broker" is written from this test.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting (Artemis nodes starting, fair time for what must not arrive): runs beside the other ITs (pom.xml, failsafe)
 class ClusteredBrokerIT {
     /** The box whose ack address keeps Artemis's default redistribution delay (-1: never). */
     private static final String DEFAULT_DELAY_BOX = "box-default-delay";

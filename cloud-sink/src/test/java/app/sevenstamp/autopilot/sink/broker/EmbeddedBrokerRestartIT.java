@@ -26,6 +26,8 @@ import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * When one of Moquette's session loops dies (its ref-count bugs, seen in CI), the embedded broker
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * double release on a PUBACK cannot be produced on demand); the second produces a real one: Moquette 0.17
  * ends a session loop on any QoS 1 PUBLISH marked DUP, which Paho sends when it resends after a reconnect.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out broker restarts and reconnect backoffs: runs beside the other ITs (pom.xml, failsafe)
 class EmbeddedBrokerRestartIT {
     @TempDir
     Path dir;

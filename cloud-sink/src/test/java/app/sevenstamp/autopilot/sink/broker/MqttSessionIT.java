@@ -29,6 +29,8 @@ import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The one MQTT session of the sink's features against the real embedded broker: no broker at the start, a
@@ -36,6 +38,7 @@ import org.junit.jupiter.api.Test;
  * the injected backoff's, jittered and growing; every subscription is back after the restart and messages flow.
  * Only lower bounds on time are asserted (a slow machine makes gaps longer, never shorter).
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out reconnect backoffs (only lower bounds on time are asserted): runs beside the other ITs (pom.xml, failsafe)
 class MqttSessionIT {
     private static final Duration MIN = Duration.ofMillis(200);
     private static final Duration MAX = Duration.ofMillis(1_600);

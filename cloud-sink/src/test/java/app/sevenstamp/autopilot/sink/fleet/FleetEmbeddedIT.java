@@ -33,12 +33,15 @@ import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Fleet management on the embedded broker: the CLI and HTTP API behind the admin token, anonymous
  * clients refused, a device limited to its own topics by the embedded authorizer, desired config
  * retained, and a command acknowledged into the registry.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out the registry's re-read period and the broker's keepalive: runs beside the other ITs (pom.xml, failsafe)
 class FleetEmbeddedIT {
     private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);
     private final WireCodec codec = new WireCodec();

@@ -41,8 +41,11 @@ import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /** The connect loop against a broker that is not there yet, and one that restarts and forgets the session. */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting out Paho's connection timeouts against a silent broker: runs beside the other ITs (pom.xml, failsafe)
 class IngestServiceIT {
     private final Topics topics = new Topics(Topics.DEFAULT_PREFIX);
     private final WireCodec codec = new WireCodec();

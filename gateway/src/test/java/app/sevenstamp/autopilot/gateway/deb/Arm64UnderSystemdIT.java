@@ -17,6 +17,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.tinylog.Logger;
 
 /**
@@ -31,6 +34,8 @@ import org.tinylog.Logger;
  * <p>The differences to the shipped unit are in a drop-in ({@link #EMULATED}): no mount namespace, which
  * qemu-user cannot set up, and 5 minutes for the start instead of 60 s. Needs root.
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly waiting on an emulated systemd: runs beside the other ITs (pom.xml, failsafe)
+@ResourceLock(SystemdContainer.BOOTS)
 class Arm64UnderSystemdIT {
     private static final String UNIT = "7stamp-gateway.service";
     private static final Duration BOOT = Duration.ofMinutes(5);

@@ -35,6 +35,12 @@ import org.tinylog.Logger;
 final class SystemdContainer implements AutoCloseable {
     /** The bookworm tree (its place before trixie was added). */
     static final Path CACHE = DebianRelease.BOOKWORM.systemdCache();
+    /**
+     * The lock of the ITs that boot containers beside the others ({@code @Execution(CONCURRENT)}): one at a
+     * time, so that two boots (one of them emulated) do not starve each other's systemd watchdog periods on
+     * a 2-CPU machine.
+     */
+    static final String BOOTS = "systemd-container-boots";
     private static final String PACKAGES = "systemd systemd-sysv dbus";
     private static final Path CGROUPS = Path.of("/sys/fs/cgroup");
     private static final Duration BOOT_WAIT = Duration.ofSeconds(60);

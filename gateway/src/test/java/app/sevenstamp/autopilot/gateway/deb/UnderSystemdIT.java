@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * The installed .deb under real systemd: a Debian container with systemd as PID 1 ({@link SystemdContainer}),
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * the gateway runs headless and keeps looking (and says so as a warning, which the journal check uses).
  */
 @Execution(ExecutionMode.CONCURRENT) // mostly waiting on systemd (watchdog periods, restarts, stops): runs beside the other ITs (pom.xml, failsafe)
+@ResourceLock(SystemdContainer.BOOTS)
 class UnderSystemdIT {
     private static final String UNIT = "7stamp-gateway.service";
     private static final Duration WAIT = Duration.ofSeconds(60);

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tinylog.Logger;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A staged update under real systemd (issue 14, item 5): the .deb of this build installed in a Debian container
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * the first update is rebuilt from dpkg's database for the rollback.
  */
 @Execution(ExecutionMode.CONCURRENT) // mostly waiting on systemd (path unit, restarts, health): runs beside the other ITs (pom.xml, failsafe)
+@ResourceLock(SystemdContainer.BOOTS)
 class UpdateUnderSystemdIT {
     private static final String UNIT = "7stamp-gateway.service";
     private static final String HELPER = "7stamp-gateway-update.service";
