@@ -826,6 +826,9 @@ public final class Outbox implements AutoCloseable {
                 long n = rs.getLong(1);
                 db.connection.commit();
                 return n;
+            } catch (SQLException e) {
+                failed(e); // a status read may be the one that meets H2's failed write: it must close H2 too
+                throw e;
             }
         });
     }
@@ -840,6 +843,9 @@ public final class Outbox implements AutoCloseable {
                 OffsetDateTime t = rs.next() ? rs.getObject(1, OffsetDateTime.class) : null;
                 db.connection.commit();
                 return Optional.ofNullable(t).map(OffsetDateTime::toInstant);
+            } catch (SQLException e) {
+                failed(e);
+                throw e;
             }
         });
     }

@@ -128,4 +128,28 @@ class OutboxWriteErrorTest {
         nanos.addAndGet(TimeUnit.SECONDS.toNanos(2));
         assertEquals(confirmed, outbox.pending(0, 100).get().stream().map(StoredEvent::eventId).toList());
     }
+
+    /** The error may surface in a status read (the heartbeat's count) of an idle box: that closes H2 too. */
+    @Test
+    void aStatusReadThatMeetsTheFailedWriteClosesH2Too() throws Exception {
+        outbox = Outbox.open(dir, clock, ticker, OutboxLimits.DEFAULT, FailingStorage.storage());
+        String first = outbox.append(draft(0)).get().eventId();
+        FailingStorage.failH2(true);
+        String second = outbox.append(draft(1)).get().eventId();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+            try {
+                outbox.count().get();
+                return false;
+            } catch (ExecutionException e) {
+                return true;
+            }
+        });
+        ExecutionException e = assertThrows(ExecutionException.class, () -> outbox.pending(0, 10).get(),
+                "H2 was closed by the failed count, and cannot be reopened yet");
+        assertInstanceOf(OutboxException.class, e.getCause());
+
+        FailingStorage.failH2(false);
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(2));
+        assertEquals(List.of(first, second), outbox.pending(0, 10).get().stream().map(StoredEvent::eventId).toList());
+    }
 }
