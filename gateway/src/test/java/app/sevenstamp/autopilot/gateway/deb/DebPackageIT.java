@@ -20,6 +20,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.tinylog.Logger;
 
 /**
@@ -32,6 +35,8 @@ import org.tinylog.Logger;
  * each from the Debian mirror; {@link DebianRelease}); each run copies it, so runs do not see each other's leftovers. Needs root (chroot
  * and dpkg); scripts/test runs as root in CI.
  */
+@Execution(ExecutionMode.CONCURRENT) // dpkg in chroots of its own, no timing asserted: runs beside the other ITs (pom.xml, failsafe)
+@ResourceLock("DebPackageIT") // its own cases one after another
 class DebPackageIT {
     private static final Path TARGET = Path.of("target");
     /** The package's Java dependency: the first alternative bookworm has, the second trixie, the third any other Java 17+. */

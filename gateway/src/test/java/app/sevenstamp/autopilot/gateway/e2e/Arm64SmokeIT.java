@@ -20,6 +20,9 @@ import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Our stand-in for the Pi: the real gateway jar on Debian's aarch64 Java under qemu-user-static, bookworm's
@@ -31,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>binfmt_misc is not assumed: qemu is called explicitly, with {@code -L /} because Debian installs
  * the arm64 libraries multiarch under the root. Missing tools fail the test (scripts/test installs them).
  */
+@Execution(ExecutionMode.CONCURRENT) // mostly an emulated JVM starting: runs beside the other ITs (pom.xml, failsafe)
+@ResourceLock("Arm64SmokeIT") // its own cases one after another
 class Arm64SmokeIT {
     static final Path ARM64_JAVA = Path.of("/usr/lib/jvm/java-17-openjdk-arm64/bin/java");
     private static final Duration START = Duration.ofMinutes(3);

@@ -43,12 +43,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Fleet management on the real parts: Mosquitto with the dynamic-security plugin, the sink in this
  * JVM (external broker, provisioning on), and provisioning by the gateway's own Provisioner or by the
  * real gateway jar.
  */
+@Execution(ExecutionMode.CONCURRENT) // each case its own Mosquitto and sink, waits of 30 s: runs beside the other ITs (pom.xml, failsafe)
+@ResourceLock("FleetIT") // its own cases one after another
 class FleetIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);

@@ -16,11 +16,14 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * A simulated week of traffic (50,000 stamps, each acknowledged shortly after) on a real H2 file: the file
  * stays bounded. An IT because each append is a real fsync (about a minute in all).
  */
+@Execution(ExecutionMode.CONCURRENT) // its own simulated week on H2, no timing asserted: runs beside the other ITs (pom.xml, failsafe)
 class OutboxWeekIT {
     private static final Instant T0 = Instant.parse("2026-11-23T07:02:11.345Z");
 
