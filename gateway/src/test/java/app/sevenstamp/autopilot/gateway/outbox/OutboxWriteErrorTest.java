@@ -48,6 +48,18 @@ class OutboxWriteErrorTest {
         }
     }
 
+    /** Until {@code op} fails: H2's lazy writer met the failing disk and the error surfaced in it. */
+    private static void awaitFailure(java.util.concurrent.Callable<?> op) {
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+            try {
+                op.call();
+                return false;
+            } catch (ExecutionException e) {
+                return true;
+            }
+        });
+    }
+
     private static StampDraft draft(int i) {
         return OutboxTest.draft(String.format("CARD%012d", i));
     }
@@ -63,14 +75,7 @@ class OutboxWriteErrorTest {
         // H2 can no longer write nor be opened; its lazy writer fails and the store closes under the outbox
         FailingStorage.failH2(true);
         confirmed.add(outbox.append(draft(3)).get().eventId()); // the redo log took it: confirmed
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
-            try {
-                outbox.pending(0, 10).get();
-                return false;
-            } catch (ExecutionException e) {
-                return true;
-            }
-        });
+        awaitFailure(() -> outbox.pending(0, 10).get());
         ExecutionException refused = assertThrows(ExecutionException.class,
                 () -> outbox.pending(0, 10).get(), "H2 cannot be reopened yet: a read still fails");
         assertInstanceOf(OutboxException.class, refused.getCause());
@@ -104,14 +109,7 @@ class OutboxWriteErrorTest {
         confirmed.add(outbox.append(draft(0)).get().eventId());
         FailingStorage.failH2(true);
         FailingStorage.failRedo(true); // the disk is full: nothing can be written
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
-            try {
-                outbox.pending(0, 10).get();
-                return false;
-            } catch (ExecutionException e) {
-                return true;
-            }
-        });
+        awaitFailure(() -> outbox.pending(0, 10).get());
         for (int i = 1; i <= 5; i++) {
             int n = i;
             ExecutionException e = assertThrows(ExecutionException.class, () -> outbox.append(draft(n)).get(),
@@ -136,14 +134,7 @@ class OutboxWriteErrorTest {
         String first = outbox.append(draft(0)).get().eventId();
         FailingStorage.failH2(true);
         String second = outbox.append(draft(1)).get().eventId();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
-            try {
-                outbox.count().get();
-                return false;
-            } catch (ExecutionException e) {
-                return true;
-            }
-        });
+        awaitFailure(() -> outbox.count().get());
         ExecutionException e = assertThrows(ExecutionException.class, () -> outbox.pending(0, 10).get(),
                 "H2 was closed by the failed count, and cannot be reopened yet");
         assertInstanceOf(OutboxException.class, e.getCause());

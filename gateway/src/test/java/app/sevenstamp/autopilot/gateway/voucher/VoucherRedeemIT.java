@@ -94,7 +94,7 @@ class VoucherRedeemIT {
     /** A running broker with the responder on it, and the gateway's parts connected to it. */
     private void startOnline(Duration answerTimeout) throws Exception {
         broker = closeLater(TestBroker.start());
-        responder = closeLater(new RedeemResponder(broker.url()));
+        responder = closeLater(RedeemResponder.connected(broker.url()));
         startGateway(answerTimeout);
         await().atMost(WAIT).until(uplink::isConnected);
     }
@@ -323,7 +323,7 @@ class VoucherRedeemIT {
         assertEquals("voucher=" + code + " reason=NO_ANSWER", voucherSignals().get(0).details());
 
         broker.startAgain();
-        RedeemResponder after = closeLater(new RedeemResponder(broker.url()));
+        RedeemResponder after = closeLater(RedeemResponder.connected(broker.url()));
         await().atMost(WAIT).until(() -> after.received().stream().anyMatch(r -> r.action() == RedeemRequest.Action.CANCEL));
         RedeemRequest cancel = after.received().stream().filter(r -> r.action() == RedeemRequest.Action.CANCEL)
                 .findFirst().orElseThrow();
@@ -342,7 +342,7 @@ class VoucherRedeemIT {
         assertEquals("voucher=" + code + " reason=OFFLINE", voucherSignals().get(0).details());
 
         broker.startAgain();
-        responder = closeLater(new RedeemResponder(broker.url()));
+        responder = closeLater(RedeemResponder.connected(broker.url()));
         await().atMost(WAIT).until(uplink::isConnected);
         String later = issued("Free coffee", "POS-0004");
         scan(later);
