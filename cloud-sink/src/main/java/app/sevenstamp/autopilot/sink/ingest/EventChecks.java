@@ -20,6 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.tinylog.Logger;
 
 /**
@@ -56,7 +57,7 @@ final class EventChecks {
      * trip a batch less (the batch's read of the devices' numbers, docs/perf/sink-ingest.md).
      */
     private final Map<String, Long> storedAtLeast = new ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong seqReads = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong seqReads = new AtomicLong();
     /**
      * Event ids parked because they could not be applied, newest last: the gateway sends such an event again
      * and again (it is never answered), and one dead letter per event is enough. Bounded; ingest thread only.

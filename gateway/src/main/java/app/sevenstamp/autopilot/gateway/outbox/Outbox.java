@@ -885,7 +885,7 @@ public final class Outbox implements AutoCloseable {
 
     /**
      * Whether H2 takes this append: it is open, or reopens now. When it stays closed after a write error
-     * (its reopen failed, or is not due yet: at most one a second) the redo log alone confirms appends, as
+     * (its reopen failed, or is not due yet: at most once a second) the redo log alone confirms appends, as
      * during a compaction: a scan must not be refused while the durable record can be written (a CI run
      * refused 20 in a row right after a full disk had room again). The reopen's replay puts them into H2.
      */
@@ -894,7 +894,7 @@ public final class Outbox implements AutoCloseable {
             ensureOpen();
             return true;
         } catch (OutboxException e) {
-            if (redo == null || !redo.isOpen()) {
+            if (!redo.isOpen()) {
                 throw e; // nothing can confirm an append
             }
             if (!redoOnly) {
