@@ -205,6 +205,7 @@ public final class SinkServer implements AutoCloseable {
                 broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(),
                         embeddedAccess == null ? null : new EmbeddedBroker.Access(embeddedAccess, embeddedAccess));
                 started.push(broker);
+                metrics.include(broker::counters);
                 if (embeddedAccess != null) {
                     embeddedAccess.disconnectWith(broker::disconnect);
                 }

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.tinylog.Logger;
 
@@ -38,12 +39,15 @@ import org.tinylog.Logger;
  * from a netty listener that may run after {@code startServer} returns, so asking it is a race.
  *
  * <p>Moquette 0.17 runs each client's session on one of a few session loops (one per CPU), and a loop
- * that throws ends for good (its issues #573, #773: a message buffer released twice on a PUBACK, seen
- * here in CI): every client hashed to it then hangs, boxes and the sink's own sessions alike. It tells
- * an intercept handler; the broker then restarts itself on the same port (named thread
- * {@code broker-restart}). Nothing is lost by that: the broker keeps nothing the sink needs (boxes
- * resend from their outbox until acknowledged, the sink acknowledges only what it committed), and every
- * client reconnects with its backoff.
+ * whose command throws ends for good: every client hashed to it then hangs, boxes and the sink's own
+ * sessions alike. Two causes are known, and a stranger with the public provisioning login can produce
+ * both: a PUBLISH marked DUP ({@link DupGuard} passes it on unmarked), and a PUBACK racing a takeover
+ * of its client id (its issues #573, #773: the message's buffer released twice). Moquette tells an
+ * intercept handler; the dead loop then gets a new thread on its queue ({@link SessionLoops}, named
+ * thread {@code broker-restart}), which costs the one failed command. Where that cannot be done the
+ * broker restarts on the same port. Nothing is lost by either: the broker keeps nothing the sink needs
+ * (boxes resend from their outbox until acknowledged, the sink acknowledges only what it committed), and
+ * after a restart every client reconnects with its backoff.
  */
 public final class EmbeddedBroker implements AutoCloseable {
     /** Larger than any payload the wire codec accepts, so an oversized event reaches the sink and is
@@ -58,6 +62,11 @@ public final class EmbeddedBroker implements AutoCloseable {
     private final ExecutorService restarter = Executors.newSingleThreadExecutor(NamedThreads.daemon("broker-restart"));
     private final AtomicBoolean restarting = new AtomicBoolean();
     private final AtomicInteger restarts = new AtomicInteger();
+    private final AtomicInteger loopFailures = new AtomicInteger();
+    private final AtomicInteger revivals = new AtomicInteger();
+    /** Moquette's session loops; null where they cannot be reached (then a dead loop restarts the broker). */
+    private volatile SessionLoops loops;
+    private final LongAdder dupPublishes = new LongAdder();
     private volatile Server server;
     private volatile boolean closed;
 
@@ -112,6 +121,8 @@ public final class EmbeddedBroker implements AutoCloseable {
             } else {
                 s.startServer(config(host, port, false), watch, null, access.authenticator(), access.authorizer());
             }
+            DupGuard.install(s, dupPublishes);
+            loops = sessionLoops(s);
             return s;
         } catch (IOException | RuntimeException e) {
             stopQuietly(s);
@@ -119,17 +130,58 @@ public final class EmbeddedBroker implements AutoCloseable {
         }
     }
 
+    private static SessionLoops sessionLoops(Server s) {
+        try {
+            return SessionLoops.of(s);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            Logger.warn("embedded MQTT broker: cannot reach Moquette's session loops ({}); a dead loop will restart the "
+                    + "broker instead of getting a new thread", rootMessage(e));
+            return null;
+        }
+    }
+
     /**
-     * A session loop of Moquette ended with {@code error}: restart the broker once (further reports
-     * while that restart runs are the same failure). Package-private so a test can report one: the
-     * Moquette bug behind it cannot be produced on demand.
+     * A session loop of Moquette ended with {@code error} (reported from its dying thread): give it a
+     * new thread, or where that cannot be done restart the broker. Package-private so a test can report
+     * one.
      */
     void sessionLoopFailed(Throwable error) {
+        if (closed) {
+            return;
+        }
+        loopFailures.incrementAndGet();
+        Logger.error("embedded MQTT broker: a session loop died ({})", rootMessage(error));
+        restarter.execute(() -> revive(error));
+    }
+
+    private void revive(Throwable error) {
+        SessionLoops current = loops;
+        if (current != null) {
+            try {
+                int revived = current.reviveDead(Duration.ofSeconds(1));
+                revivals.addAndGet(revived);
+                if (revived > 0) {
+                    Logger.warn("embedded MQTT broker: {} session loop(s) running again on a new thread; the failed "
+                            + "command is lost, no client was disconnected", revived);
+                }
+                return; // none dead: an earlier report's revival already covered this one
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                Logger.error("embedded MQTT broker: cannot give the dead loop a new thread: {}", rootMessage(e));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        restartAfter(error);
+    }
+
+    /** Restarts the broker once (further requests while that restart runs are the same failure). */
+    void restartAfter(Throwable error) {
         if (closed || !restarting.compareAndSet(false, true)) {
             return;
         }
-        Logger.error("embedded MQTT broker: a session loop died ({}); restarting the broker on {}:{}, clients "
-                + "reconnect and boxes resend what was not acknowledged", rootMessage(error), host, port);
+        Logger.error("embedded MQTT broker: restarting on {}:{} after {}; clients reconnect and boxes resend what was "
+                + "not acknowledged", host, port, rootMessage(error));
         restarter.execute(this::restart);
     }
 
@@ -157,9 +209,35 @@ public final class EmbeddedBroker implements AutoCloseable {
         }
     }
 
-    /** How often a dead session loop made the broker restart. */
+    /** How often the broker restarted (a dead session loop that could not get a new thread). */
     public int restarts() {
         return restarts.get();
+    }
+
+    /** How many session loop deaths Moquette reported. */
+    public int loopFailures() {
+        return loopFailures.get();
+    }
+
+    /** How many dead session loops got a new thread. */
+    public int revivals() {
+        return revivals.get();
+    }
+
+    /** For the sink's metrics: {@code broker.restarts}, {@code broker.loopFailures}, {@code broker.loopRevivals}, {@code broker.dupPublishes}. */
+    public java.util.Map<String, Long> counters() {
+        return java.util.Map.of("broker.restarts", (long) restarts(), "broker.loopFailures", (long) loopFailures(),
+                "broker.loopRevivals", (long) revivals(), "broker.dupPublishes", dupPublishes());
+    }
+
+    /** The running Moquette, for a test to reach into. */
+    Server moquette() {
+        return server;
+    }
+
+    /** How many PUBLISH packets marked DUP were passed to Moquette as ordinary ones. */
+    public long dupPublishes() {
+        return dupPublishes.sum();
     }
 
     private static MemoryConfig config(String host, int port, boolean anonymous) {

@@ -12,17 +12,20 @@ import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
-import java.io.ByteArrayOutputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
+import io.moquette.broker.Server;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,11 +33,11 @@ import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
- * When one of Moquette's session loops dies (its ref-count bugs, seen in CI), the embedded broker
- * restarts on the same port, and the sink's ingest and a box both come back: a stamp sent after the
- * restart is applied. The first case reports the loop's death as Moquette's intercept handler does (the
- * double release on a PUBACK cannot be produced on demand); the second produces a real one: Moquette 0.17
- * ends a session loop on any QoS 1 PUBLISH marked DUP, which Paho sends when it resends after a reconnect.
+ * When one of Moquette's session loops dies, it gets a new thread and no client notices but for the
+ * one failed command: the first case ends a box's loop for real, with a command that throws routed
+ * to it the way Moquette routes its own. Where no new thread can be given, the broker restarts on the
+ * same port, and the sink's ingest and a box both come back: a stamp sent after the restart is
+ * applied. Attacks that end a loop: {@link DupPublishIT}, {@link PubackTakeoverIT}.
  */
 @Execution(ExecutionMode.CONCURRENT) // mostly waiting out broker restarts and reconnect backoffs: runs beside the other ITs (pom.xml, failsafe)
 class EmbeddedBrokerRestartIT {
@@ -42,7 +45,49 @@ class EmbeddedBrokerRestartIT {
     Path dir;
 
     @Test
-    void aDeadSessionLoopRestartsTheBrokerAndStampsFlowAgain() throws Exception {
+    void aLoopEndedForRealGetsANewThreadAndNoClientIsDisconnected() throws Exception {
+        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
+            EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
+            String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
+            MqttClient box = new MqttClient(sink.brokerUrl(), "counter-1", new MemoryPersistence());
+            AtomicInteger lost = new AtomicInteger();
+            box.setCallback(new MqttCallbackExtended() {
+                @Override
+                public void connectComplete(boolean reconnect, String serverURI) {
+                }
+
+                @Override
+                public void connectionLost(Throwable cause) {
+                    lost.incrementAndGet();
+                }
+
+                @Override
+                public void messageArrived(String topic, MqttMessage message) {
+                }
+
+                @Override
+                public void deliveryComplete(IMqttDeliveryToken token) {
+                }
+            });
+            connect(box);
+            box.publish(new Topics(Topics.DEFAULT_PREFIX).stamps("counter-1"), stamp(card, 1), 1, false);
+            await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() == 1);
+
+            endLoopOf(broker, "counter-1");
+            await().atMost(Duration.ofSeconds(20)).until(() -> broker.revivals() == 1);
+            // the box's session is served again: its next stamp goes through the same connection
+            box.publish(new Topics(Topics.DEFAULT_PREFIX).stamps("counter-1"), stamp(card, 2), 1, false);
+            await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() == 2);
+            assertEquals(1, broker.loopFailures(), "loop deaths reported");
+            assertEquals(0, broker.restarts(), "broker restarts");
+            assertEquals(0, lost.get(), "the box lost its connection");
+            box.disconnect(500);
+            box.close();
+        }
+    }
+
+    @Test
+    void whereNoLoopCanGetANewThreadTheBrokerRestartsAndStampsFlowAgain() throws Exception {
         try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
             String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
@@ -51,8 +96,8 @@ class EmbeddedBrokerRestartIT {
             box.publish(new Topics(Topics.DEFAULT_PREFIX).stamps("counter-1"), stamp(card, 1), 1, false);
             await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() == 1);
 
-            broker.sessionLoopFailed(new IllegalStateException("refCnt: 0, decrement: 1 (reported by the test)"));
-            broker.sessionLoopFailed(new IllegalStateException("the same failure, reported by a second loop"));
+            broker.restartAfter(new IllegalStateException("a loop that could not get a new thread (the test)"));
+            broker.restartAfter(new IllegalStateException("the same failure, reported by a second loop"));
             await().atMost(Duration.ofSeconds(20)).until(() -> broker.restarts() == 1);
 
             // the box notices, connects again and sends its next stamp; the sink's ingest came back too
@@ -69,56 +114,25 @@ class EmbeddedBrokerRestartIT {
         }
     }
 
-    @Test
-    void aPublishMarkedDupKillsAMoquetteLoopAndTheBrokerComesBack() throws Exception {
-        try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
-            EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
-            URI url = URI.create(sink.brokerUrl());
-            // raw MQTT 3.1.1, since Paho sets DUP only on its own resends: CONNECT (clean), then PUBLISH QoS 1, DUP
-            try (Socket socket = new Socket(url.getHost(), url.getPort())) {
-                socket.setSoTimeout(10_000);
-                OutputStream out = socket.getOutputStream();
-                out.write(packet(0x10, concat(new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60}, string("dup-box"))));
-                out.flush();
-                assertEquals(0x20, socket.getInputStream().read(), "CONNACK");
-                String topic = new Topics(Topics.DEFAULT_PREFIX).stamps("counter-9");
-                out.write(packet(0x30 | 0x08 | 0x02, concat(string(topic), new byte[] {0, 1}, "{junk".getBytes(StandardCharsets.UTF_8))));
-                out.flush();
-                await().atMost(Duration.ofSeconds(20)).until(() -> broker.restarts() == 1);
-            }
-            // and stamps flow again, through a box that connects anew
-            String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
-            MqttClient box = new MqttClient(sink.brokerUrl(), "counter-1", new MemoryPersistence());
-            connect(box);
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
-                box.publish(new Topics(Topics.DEFAULT_PREFIX).stamps("counter-1"), stamp(card, 1), 1, false);
-                return sink.metrics().accepted() == 1;
-            });
-            box.disconnect(500);
-            box.close();
-        }
+    /**
+     * Ends the session loop {@code clientId} is served by, the way Moquette's bugs do: a command routed
+     * to it (Moquette's own {@code SessionEventLoopGroup.routeCommand}) throws.
+     */
+    private static void endLoopOf(EmbeddedBroker broker, String clientId) throws Exception {
+        Object postOffice = field(Server.class, "dispatcher").get(broker.moquette());
+        Object group = field(postOffice.getClass(), "sessionLoops").get(postOffice);
+        Method route = group.getClass().getDeclaredMethod("routeCommand", String.class, String.class, Callable.class);
+        route.setAccessible(true);
+        Callable<String> failing = () -> {
+            throw new IllegalStateException("a command that throws (the test)");
+        };
+        route.invoke(group, clientId, "test", failing);
     }
 
-    /** An MQTT control packet: the first byte, the remaining length (one byte: these are short), the rest. */
-    private static byte[] packet(int first, byte[] rest) {
-        if (rest.length > 127) {
-            throw new IllegalArgumentException("packet too long for a one-byte length: " + rest.length);
-        }
-        return concat(new byte[] {(byte) first, (byte) rest.length}, rest);
-    }
-
-    /** An MQTT UTF-8 string: two bytes of length, then the bytes. */
-    private static byte[] string(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return concat(new byte[] {(byte) (b.length >> 8), (byte) b.length}, b);
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream all = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            all.writeBytes(p);
-        }
-        return all.toByteArray();
+    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
+        Field f = type.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
     }
 
     private static void connect(MqttClient box) throws InterruptedException {

@@ -1,0 +1,203 @@
+package app.sevenstamp.autopilot.sink.broker;
+
+import io.moquette.broker.Server;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.nio.NioEventLoop;
+import io.netty.handler.codec.mqtt.MqttFixedHeader;
+import io.netty.handler.codec.mqtt.MqttPublishMessage;
+import io.netty.util.concurrent.EventExecutor;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import org.tinylog.Logger;
+
+/**
+ * Passes a PUBLISH marked DUP to Moquette as an ordinary one.
+ *
+ * <p>Moquette 0.17 sends a DUP publish only to the subscribers its first send is recorded to have
+ * failed for. With none recorded and a subscriber matching, it retains the payload zero times, Netty
+ * throws, and the session loop ends for good (its {@code PostOffice.publish2Subscribers}; every client
+ * on that loop hangs and the broker restarts: {@link EmbeddedBroker}). Paho marks its own resends after
+ * a reconnect DUP, and anyone with a login that may publish where the sink listens can send one on
+ * purpose: the provisioning login, whose password is public, could take the shop's broker down every
+ * few seconds. Sent as an ordinary publish it reaches every subscriber again, which MQTT's
+ * at-least-once allows and the sink's deduplication by event id absorbs.
+ *
+ * <p>Moquette has no hook into its Netty pipelines, so this reaches in once per start: it finds the
+ * listening channel through the private {@code acceptor.bossGroup} of {@link Server} (and the
+ * package-private selector of its Netty loop) and adds a handler
+ * there that puts the guard right after Moquette's {@code decoder} in each accepted client's pipeline,
+ * before that client's first read (and guards a client accepted before that, through
+ * {@code acceptor.workerGroup}). If Moquette's insides change (another version), {@link #install}
+ * throws and the sink does not start: {@code DupPublishIT} fails first.
+ */
+final class DupGuard {
+    /** The name Moquette 0.17 gives its MQTT decoder in each client's pipeline ({@code NewNettyAcceptor}). */
+    private static final String MOQUETTE_DECODER = "decoder";
+    private static final String NAME = "sink-dup-guard";
+
+    private DupGuard() {
+    }
+
+    /**
+     * Guards every client that connects to {@code server} from now on; {@code passed} counts the DUP
+     * publishes passed on as ordinary ones.
+     *
+     * @throws IllegalStateException when Moquette's listener cannot be found
+     */
+    static void install(Server server, LongAdder passed) {
+        int listeners = forEachChannel(group(server, "bossGroup"), channel -> {
+            if (channel instanceof ServerChannel listener) {
+                listener.pipeline().addFirst(NAME, new Installer(passed));
+                return true;
+            }
+            return false;
+        });
+        if (listeners == 0) {
+            throw new IllegalStateException("the embedded broker's DUP guard found no listening channel: Moquette's "
+                    + "insides differ from 0.17's, the only version it knows");
+        }
+        // a client accepted between Moquette's bind and the line above
+        forEachChannel(group(server, "workerGroup"), channel -> {
+            if (channel.pipeline().get(NAME) != null) {
+                return false;
+            }
+            if (channel.pipeline().get(MOQUETTE_DECODER) != null) {
+                channel.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(passed));
+            } else {
+                channel.pipeline().addLast(new Placer(passed));
+            }
+            return true;
+        });
+    }
+
+    /** Runs {@code action} on each channel registered with {@code group}, on its event loop; how often it said true. */
+    private static int forEachChannel(EventLoopGroup group, java.util.function.Predicate<Channel> action) {
+        int count = 0;
+        for (EventExecutor executor : group) {
+            // only loops that hold a channel: submitting to the others would start their threads for nothing
+            if (executor instanceof NioEventLoop loop && loop.registeredChannels() > 0) {
+                count += onLoop(loop, () -> {
+                    int n = 0;
+                    for (SelectionKey key : selector(loop).keys()) {
+                        if (key.isValid() && key.attachment() instanceof Channel channel && action.test(channel)) {
+                            n++;
+                        }
+                    }
+                    return n;
+                });
+            }
+        }
+        return count;
+    }
+
+    /** Moquette's {@code acceptor.bossGroup} (the listener's loops) or {@code acceptor.workerGroup} (the clients'). */
+    private static EventLoopGroup group(Server server, String name) {
+        try {
+            Object acceptor = field(Server.class, "acceptor").get(server);
+            return (EventLoopGroup) field(acceptor.getClass(), name).get(acceptor);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("the embedded broker's DUP guard cannot reach Moquette's listener: " + e, e);
+        }
+    }
+
+    /** The loop's own selector: Netty 4.1 keeps {@code NioEventLoop.unwrappedSelector()} package-private. */
+    private static Selector selector(NioEventLoop loop) throws ReflectiveOperationException {
+        Method m = NioEventLoop.class.getDeclaredMethod("unwrappedSelector");
+        m.setAccessible(true);
+        return (Selector) m.invoke(loop);
+    }
+
+    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
+        Field f = type.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
+    }
+
+    private static int onLoop(NioEventLoop loop, java.util.concurrent.Callable<Integer> task) {
+        try {
+            return loop.submit(task).get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("the embedded broker's DUP guard could not be installed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while installing the embedded broker's DUP guard", e);
+        }
+    }
+
+    /** On the listening channel: each accepted client gets a {@link Placer} ahead of Moquette's initializer. */
+    @ChannelHandler.Sharable
+    private static final class Installer extends ChannelInboundHandlerAdapter {
+        private final LongAdder passed;
+
+        Installer(LongAdder passed) {
+            this.passed = passed;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Channel client) {
+                client.pipeline().addLast(new Placer(passed));
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /**
+     * In a client's pipeline until it is active: by then Moquette's initializer has added its decoder,
+     * and nothing has been read yet (Netty starts reading after channelActive has gone through).
+     */
+    private static final class Placer extends ChannelInboundHandlerAdapter {
+        private final LongAdder passed;
+
+        Placer(LongAdder passed) {
+            this.passed = passed;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            if (ctx.pipeline().get(MOQUETTE_DECODER) == null) {
+                // unguarded, a client could end a session loop: refuse it rather than serve it
+                Logger.error("embedded broker: no '{}' in a client's pipeline, closing it (DUP guard)", MOQUETTE_DECODER);
+                ctx.close();
+                return;
+            }
+            ctx.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(passed));
+            ctx.pipeline().remove(this);
+            ctx.fireChannelActive();
+        }
+    }
+
+    /** Right after Moquette's decoder: a publish marked DUP goes on unmarked, with the same header fields and payload. */
+    private static final class Guard extends ChannelInboundHandlerAdapter {
+        private final LongAdder passed;
+
+        Guard(LongAdder passed) {
+            this.passed = passed;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof MqttPublishMessage publish && publish.fixedHeader().isDup() && publish.decoderResult().isSuccess()) {
+                MqttFixedHeader h = publish.fixedHeader();
+                passed.increment();
+                // the payload's reference passes to the new message, which Moquette releases
+                ctx.fireChannelRead(new MqttPublishMessage(
+                        new MqttFixedHeader(h.messageType(), false, h.qosLevel(), h.isRetain(), h.remainingLength()),
+                        publish.variableHeader(), publish.payload()));
+                return;
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package app.sevenstamp.autopilot.sink.broker;
+
+import io.moquette.broker.Server;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Moquette 0.17's session loops, seen from outside: a loop whose thread died is given a new thread
+ * on the same queue.
+ *
+ * <p>Moquette 0.17 ends a session loop's thread on the first command that throws (its
+ * {@code SessionEventLoop.executeTask} rethrows; upstream keeps the loop alive since its #957,
+ * "remote DoS", in a version not available here). Every client hashed to that loop then hangs. Known
+ * throwers are a PUBLISH marked DUP ({@link DupGuard} keeps those out) and a PUBACK on a connection
+ * whose session a takeover of its client id just purged (the message's buffer is released twice). The
+ * provisioning login may take over its own {@code prov-} client ids, so a stranger with the public
+ * password can produce the second on purpose. A new thread on the old queue costs only the failed
+ * command; restarting the broker cost every client of the shop its connection.
+ *
+ * <p>Reaches in through the private {@code dispatcher.sessionLoops} of {@link Server}; if Moquette's
+ * insides differ, {@link #of} throws and the broker falls back to restarting ({@link EmbeddedBroker}).
+ */
+final class SessionLoops {
+    private final Object group;
+    private final Field executors;
+    private final Field queues;
+    private final Constructor<?> newLoop;
+    /** Moquette's handler of each loop, which reports its death; read while the threads live (a dead thread forgets it). */
+    private final Thread.UncaughtExceptionHandler[] reporters;
+
+    private SessionLoops(Object group, Field executors, Field queues, Constructor<?> newLoop,
+            Thread.UncaughtExceptionHandler[] reporters) {
+        this.group = group;
+        this.executors = executors;
+        this.queues = queues;
+        this.newLoop = newLoop;
+        this.reporters = reporters;
+    }
+
+    /** @throws ReflectiveOperationException when Moquette's insides are not those of 0.17 */
+    static SessionLoops of(Server server) throws ReflectiveOperationException {
+        Object postOffice = field(Server.class, "dispatcher").get(server);
+        Object group = field(postOffice.getClass(), "sessionLoops").get(postOffice);
+        Field executors = field(group.getClass(), "sessionExecutors");
+        Field queues = field(group.getClass(), "sessionQueues");
+        Class<?> loopClass = Class.forName("io.moquette.broker.SessionEventLoop", false, Server.class.getClassLoader());
+        Constructor<?> newLoop = loopClass.getDeclaredConstructor(BlockingQueue.class);
+        newLoop.setAccessible(true);
+        if (!(executors.get(group) instanceof Thread[]) || !(queues.get(group) instanceof BlockingQueue<?>[])) {
+            throw new NoSuchFieldException("Moquette's session loop group has other fields than 0.17's");
+        }
+        Thread[] threads = (Thread[]) executors.get(group);
+        Thread.UncaughtExceptionHandler[] reporters = new Thread.UncaughtExceptionHandler[threads.length];
+        for (int i = 0; i < threads.length; i++) {
+            reporters[i] = threads[i].getUncaughtExceptionHandler();
+        }
+        return new SessionLoops(group, executors, queues, newLoop, reporters);
+    }
+
+    /**
+     * Gives each loop whose thread has ended, or ends within {@code wait} (a loop reports its death
+     * from its own dying thread), a new thread on its queue, with the old one's name and Moquette's
+     * handler that reports the next death.
+     *
+     * @return how many loops got a new thread
+     */
+    int reviveDead(Duration wait) throws ReflectiveOperationException, InterruptedException {
+        Thread[] loops = (Thread[]) executors.get(group);
+        BlockingQueue<?>[] work = (BlockingQueue<?>[]) queues.get(group);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (java.util.Arrays.stream(loops).allMatch(Thread::isAlive) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        int revived = 0;
+        for (int i = 0; i < loops.length; i++) {
+            Thread old = loops[i];
+            if (old.isAlive()) {
+                continue;
+            }
+            Thread fresh = (Thread) newLoop.newInstance(work[i]);
+            fresh.setName(old.getName());
+            fresh.setUncaughtExceptionHandler(reporters[i]);
+            fresh.start();
+            // Moquette compares against this element only to run a loop's own commands inline
+            loops[i] = fresh;
+            revived++;
+        }
+        return revived;
+    }
+
+    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
+        Field f = type.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
+    }
+}
