@@ -203,7 +203,8 @@ public final class SinkServer implements AutoCloseable {
             }
             if (config.brokerMode() == BrokerMode.EMBEDDED) {
                 broker = EmbeddedBroker.start(config.brokerHost(), config.brokerPort(),
-                        embeddedAccess == null ? null : new EmbeddedBroker.Access(embeddedAccess, embeddedAccess));
+                        embeddedAccess == null ? null : new EmbeddedBroker.Access(embeddedAccess, embeddedAccess,
+                                EmbeddedAccess.PROVISION_CLIENT_PREFIX));
                 started.push(broker);
                 metrics.include(broker::counters);
                 if (embeddedAccess != null) {
@@ -220,7 +221,9 @@ public final class SinkServer implements AutoCloseable {
                     mqttUser, mqttPassword, config.topics(), config.provisionUsername(), config.provisionPassword(),
                     key.trustedKeyLine(), config.tls()), registry, accessFactory, clock, System::nanoTime);
             started.push(fleet);
-            metrics.include(() -> Map.of("fleet.provisionRefusals", fleet.provisionRefusals()));
+            metrics.include(() -> Map.of("fleet.provisionRefusals", fleet.provisionRefusals(),
+                    "fleet.provisionRequestsDropped", fleet.provisionRequestsDropped(),
+                    "fleet.messagesDropped", fleet.messagesDropped()));
             metrics.include(() -> fleet.connectionStatus().counters("mqtt.fleet"));
             // the file's programs with the owner's changes from the programs page over them (docs/console.md);
             // the ingest and the card pages read the live view, so a change counts from the next stamp

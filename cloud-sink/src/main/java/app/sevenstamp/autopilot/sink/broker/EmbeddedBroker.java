@@ -25,7 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.tinylog.Logger;
 
@@ -41,7 +40,7 @@ import org.tinylog.Logger;
  * <p>Moquette 0.17 runs each client's session on one of a few session loops (one per CPU), and a loop
  * whose command throws ends for good: every client hashed to it then hangs, boxes and the sink's own
  * sessions alike. Two causes are known, and a stranger with the public provisioning login can produce
- * both: a PUBLISH marked DUP ({@link DupGuard} passes it on unmarked), and a PUBACK racing a takeover
+ * both: a PUBLISH marked DUP ({@link MoquetteGuard} passes it on unmarked), and a PUBACK racing a takeover
  * of its client id (its issues #573, #773: the message's buffer released twice). Moquette tells an
  * intercept handler; the dead loop then gets a new thread on its queue ({@link SessionLoops}, named
  * thread {@code broker-restart}), which costs the one failed command. Where that cannot be done the
@@ -66,7 +65,8 @@ public final class EmbeddedBroker implements AutoCloseable {
     private final AtomicInteger revivals = new AtomicInteger();
     /** Moquette's session loops; null where they cannot be reached (then a dead loop restarts the broker). */
     private volatile SessionLoops loops;
-    private final LongAdder dupPublishes = new LongAdder();
+    /** The guards' settings and counts; made at start, kept across restarts. */
+    private final MoquetteGuard.Policy guard;
     private volatile Server server;
     private volatile boolean closed;
 
@@ -74,6 +74,7 @@ public final class EmbeddedBroker implements AutoCloseable {
         this.host = host;
         this.port = port;
         this.access = access;
+        this.guard = new MoquetteGuard.Policy(access == null ? null : access.publicClientPrefix());
     }
 
     /**
@@ -121,7 +122,7 @@ public final class EmbeddedBroker implements AutoCloseable {
             } else {
                 s.startServer(config(host, port, false), watch, null, access.authenticator(), access.authorizer());
             }
-            DupGuard.install(s, dupPublishes);
+            MoquetteGuard.install(s, guard);
             loops = sessionLoops(s);
             return s;
         } catch (IOException | RuntimeException e) {
@@ -227,7 +228,8 @@ public final class EmbeddedBroker implements AutoCloseable {
     /** For the sink's metrics: {@code broker.restarts}, {@code broker.loopFailures}, {@code broker.loopRevivals}, {@code broker.dupPublishes}. */
     public java.util.Map<String, Long> counters() {
         return java.util.Map.of("broker.restarts", (long) restarts(), "broker.loopFailures", (long) loopFailures(),
-                "broker.loopRevivals", (long) revivals(), "broker.dupPublishes", dupPublishes());
+                "broker.loopRevivals", (long) revivals(), "broker.dupPublishes", dupPublishes(),
+                "broker.publicLoginCuts", publicLoginCuts());
     }
 
     /** The running Moquette, for a test to reach into. */
@@ -237,7 +239,12 @@ public final class EmbeddedBroker implements AutoCloseable {
 
     /** How many PUBLISH packets marked DUP were passed to Moquette as ordinary ones. */
     public long dupPublishes() {
-        return dupPublishes.sum();
+        return guard.dupPublishes.sum();
+    }
+
+    /** How many connections of the public login were closed for going over its budget. */
+    public long publicLoginCuts() {
+        return guard.publicCuts.sum();
     }
 
     private static MemoryConfig config(String host, int port, boolean anonymous) {
@@ -305,8 +312,13 @@ public final class EmbeddedBroker implements AutoCloseable {
         }
     }
 
-    /** The fleet's checks, in Moquette's terms (the fleet package implements them; this one does not know it). */
-    public record Access(IAuthenticator authenticator, IAuthorizatorPolicy authorizer) {
+    /**
+     * The fleet's checks, in Moquette's terms (the fleet package implements them; this one does not know it).
+     *
+     * @param publicClientPrefix the client ids of a login whose password is public ({@code prov-}), held to a
+     *                           budget of messages ({@link MoquetteGuard}); null for none
+     */
+    public record Access(IAuthenticator authenticator, IAuthorizatorPolicy authorizer, String publicClientPrefix) {
     }
 
     /** Hears of nothing but a session loop's death (the only message type it asks for). */

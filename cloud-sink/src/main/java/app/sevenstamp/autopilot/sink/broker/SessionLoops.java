@@ -13,7 +13,7 @@ import java.util.concurrent.BlockingQueue;
  * <p>Moquette 0.17 ends a session loop's thread on the first command that throws (its
  * {@code SessionEventLoop.executeTask} rethrows; upstream keeps the loop alive since its #957,
  * "remote DoS", in a version not available here). Every client hashed to that loop then hangs. Known
- * throwers are a PUBLISH marked DUP ({@link DupGuard} keeps those out) and a PUBACK on a connection
+ * throwers are a PUBLISH marked DUP ({@link MoquetteGuard} keeps those out) and a PUBACK on a connection
  * whose session a takeover of its client id just purged (the message's buffer is released twice). The
  * provisioning login may take over its own {@code prov-} client ids, so a stranger with the public
  * password can produce the second on purpose. A new thread on the old queue costs only the failed

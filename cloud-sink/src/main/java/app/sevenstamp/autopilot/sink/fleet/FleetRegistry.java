@@ -125,6 +125,15 @@ public final class FleetRegistry {
      */
     public Decision provision(String token, String hardwareId, String publicKey, String nonce, Instant now,
             String passwordHash, java.util.function.Function<String, String> newDeviceId) {
+        return provision(token, hardwareId, publicKey, nonce, now, () -> passwordHash, newDeviceId);
+    }
+
+    /**
+     * As above, with the new password's hash made only for a grant: a PBKDF2 hash costs milliseconds, and
+     * anyone holding the public provisioning login can send requests that are refused.
+     */
+    public Decision provision(String token, String hardwareId, String publicKey, String nonce, Instant now,
+            java.util.function.Supplier<String> passwordHash, java.util.function.Function<String, String> newDeviceId) {
         return transaction(conn -> {
             Decision d = decide(conn, token, hardwareId, publicKey, nonce, now, passwordHash, newDeviceId);
             if (d instanceof Granted g && nonce != null) {
@@ -141,7 +150,8 @@ public final class FleetRegistry {
     }
 
     private Decision decide(Connection conn, String token, String hardwareId, String publicKey, String nonce, Instant now,
-            String passwordHash, java.util.function.Function<String, String> newDeviceId) throws SQLException {
+            java.util.function.Supplier<String> passwordHash, java.util.function.Function<String, String> newDeviceId)
+            throws SQLException {
         Claim claim;
         try (PreparedStatement st = conn.prepareStatement("SELECT * FROM fleet_claims WHERE token = ? FOR UPDATE")) {
             st.setString(1, token);
@@ -180,7 +190,7 @@ public final class FleetRegistry {
             try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_devices SET password_hash = ?, provisioned_at = ?, "
                     + "claim_token = ?, location = ?, revoked_at = NULL, public_key = ?, reprovision_approved_until = NULL "
                     + "WHERE device_id = ?")) {
-                st.setString(1, passwordHash);
+                st.setString(1, passwordHash.get());
                 st.setObject(2, utc(now));
                 st.setString(3, token);
                 st.setString(4, claim.location());
@@ -209,7 +219,7 @@ public final class FleetRegistry {
             // the approval is used up, and the key that proved itself now is the one pinned
             try (PreparedStatement st = conn.prepareStatement("UPDATE fleet_devices SET password_hash = ?, provisioned_at = ?, "
                     + "public_key = ?, reprovision_approved_until = NULL WHERE device_id = ?")) {
-                st.setString(1, passwordHash);
+                st.setString(1, passwordHash.get());
                 st.setObject(2, utc(now));
                 st.setString(3, publicKey);
                 st.setString(4, k.deviceId());
@@ -232,7 +242,7 @@ public final class FleetRegistry {
             st.setString(2, hardwareId);
             st.setString(3, claim.location());
             st.setString(4, token);
-            st.setString(5, passwordHash);
+            st.setString(5, passwordHash.get());
             st.setObject(6, utc(now));
             st.setString(7, publicKey);
             st.executeUpdate();

@@ -8,6 +8,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.protocol.support.LogBudget;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.sink.broker.MqttSession;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
@@ -20,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -41,7 +43,8 @@ import org.tinylog.Logger;
  * rules). Statuses and command acks go to the registry here.
  *
  * <p>Threads: Paho's callback thread only hands messages to the single "fleet" thread (bounded queue; a flood
- * beyond it is dropped and logged) or completes a dynamic-security future. The fleet thread does the H2 work and
+ * beyond it is dropped, counted and logged ten lines a minute; provisioning requests through their own rate-bounded
+ * {@link ProvisionIntake}, since anyone may send them) or completes a dynamic-security future. The fleet thread does the H2 work and
  * the broker calls, one message at a time; after each (re)connect it finishes the setup (dynamic security, the
  * rules). The session's "sink-fleet-connect" thread connects and subscribes.
  */
@@ -87,6 +90,10 @@ public final class FleetService implements AutoCloseable {
     private final DeviceControl control;
     private final Provisioning provisioning;
     private final RulesPublisher rules;
+    /** Provisioning requests, apart from the rest of the fleet's messages. */
+    private final ProvisionIntake intake;
+    private final LongAdder messagesDropped = new LongAdder();
+    private final LogBudget dropLines = LogBudget.tenAMinute();
     /** Told of every status after the registry noted it (the update rollout); on the fleet thread. */
     private volatile BiConsumer<String, DeviceStatus> statusListener = (id, s) -> { };
 
@@ -98,7 +105,8 @@ public final class FleetService implements AutoCloseable {
         this.dynsec = access instanceof DynSecAccess d ? d : null;
         this.clock = clock;
         this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
-                NamedThreads.of("fleet"), (task, pool) -> Logger.warn("fleet queue full: a message was dropped"));
+                NamedThreads.of("fleet"), (task, pool) -> rejected(task));
+        this.intake = new ProvisionIntake(worker, this::handleRequest, nanoTime);
         Topics topics = settings.topics();
         this.revocations = new Revocations(registry, access, topics, this::publish, clock, worker);
         this.control = new DeviceControl(registry, topics, this::publish, clock);
@@ -195,9 +203,37 @@ public final class FleetService implements AutoCloseable {
         return provisioning.approveReprovisioning(deviceId);
     }
 
-    /** Provisioning requests refused since this sink started; each also has a WARN line with its reason. */
+    /** Provisioning requests refused (and answered) since this sink started; WARN lines with the reason, ten a minute. */
     public long provisionRefusals() {
         return provisioning.refusals();
+    }
+
+    /** Provisioning requests dropped unread: beyond {@link ProvisionIntake}'s rate, someone flooding the public login. */
+    public long provisionRequestsDropped() {
+        return intake.dropped();
+    }
+
+    /** Provisioning requests let through to the fleet thread: each is answered. */
+    long provisionRequestsAdmitted() {
+        return intake.admitted();
+    }
+
+    /** Statuses, command acks and the fleet's own tasks dropped because the fleet thread's queue was full. */
+    public long messagesDropped() {
+        return messagesDropped.sum();
+    }
+
+    /** The fleet thread's queue is full: the provisioning drain is scheduled again by the next request; the rest is counted. */
+    private void rejected(Runnable task) {
+        if (task == intake.drain) {
+            intake.rejected();
+            return;
+        }
+        messagesDropped.increment();
+        long skipped = dropLines.take();
+        if (skipped >= 0) {
+            Logger.warn("fleet queue full: a message was dropped{}", LogBudget.leftOut(skipped));
+        }
     }
 
     /**
@@ -273,15 +309,19 @@ public final class FleetService implements AutoCloseable {
         }
     }
 
-    /** A status, a command ack or a provisioning request, on the fleet thread. */
+    /** A provisioning request, on the fleet thread (through {@link ProvisionIntake}). */
+    private void handleRequest(String nonce, byte[] payload) {
+        try {
+            provisioning.request(nonce, payload);
+        } catch (RuntimeException e) {
+            Logger.error(e, "fleet: handling the provisioning request {} failed", nonce);
+        }
+    }
+
+    /** A status or a command ack, on the fleet thread. */
     private void handle(String topic, byte[] payload) {
         Topics topics = settings.topics();
         try {
-            Optional<String> nonce = topics.nonceOf(topic);
-            if (nonce.isPresent()) {
-                provisioning.request(nonce.get(), payload);
-                return;
-            }
             String deviceId = topics.deviceOf(topic).orElse(null);
             if (deviceId == null) {
                 return;
@@ -336,6 +376,11 @@ public final class FleetService implements AutoCloseable {
                 return;
             }
             byte[] payload = message.getPayload();
+            Optional<String> nonce = settings.topics().nonceOf(topic);
+            if (nonce.isPresent()) {
+                intake.offer(nonce.get(), payload);
+                return;
+            }
             worker.execute(() -> handle(topic, payload));
         }
     }

@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.protocol.ProvisionResponse;
 import app.sevenstamp.autopilot.protocol.ProvisionSeal;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.LogBudget;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Claim;
 import app.sevenstamp.autopilot.sink.fleet.FleetRegistry.Device;
 import java.nio.charset.StandardCharsets;
@@ -46,6 +47,7 @@ final class Provisioning {
     private final WireCodec codec = new WireCodec();
     /** Provisioning requests refused since start (unknown or spent claim, no proof of the box's key, replay...). */
     private final AtomicLong refusals = new AtomicLong();
+    private final LogBudget refusalLines = LogBudget.tenAMinute();
 
     /**
      * @param access         null: provisioning off (no request reaches {@link #request})
@@ -101,26 +103,26 @@ final class Provisioning {
         try {
             req = codec.decode(payload, ProvisionRequest.class);
         } catch (MalformedMessageException e) {
-            Logger.warn("fleet: malformed provisioning request {}: {}", nonce, e.getMessage());
+            long skipped = refusalLines.take();
+            if (skipped >= 0) {
+                Logger.warn("fleet: malformed provisioning request {}: {}{}", nonce, e.getMessage(), LogBudget.leftOut(skipped));
+            }
             return;
         }
         if (!nonce.equals(req.nonce()) || req.hardwareId().isBlank() || req.hardwareId().length() > 128) {
-            refuse(nonce, "malformed request");
+            refuse(nonce, "?", "malformed request");
             return;
         }
         if (req.publicKey() != null && !req.signatureValid()) {
-            Logger.warn("fleet: refused provisioning of hardware {}: the signature does not match the request's key",
-                    req.hardwareId());
-            refuse(nonce, "the request's signature does not match its public key");
+            refuse(nonce, req.hardwareId(), "the request's signature does not match its public key");
             return;
         }
         String password = Passwords.generate(random);
         // the key only once its signature verified: the registry pins it or compares it with the pinned one
         FleetRegistry.Decision decision = registry.provision(req.claimToken(), req.hardwareId(), req.publicKey(), nonce,
-                clock.instant(), Passwords.hash(password, random), location -> deviceId(location, req.hardwareId()));
+                clock.instant(), () -> Passwords.hash(password, random), location -> deviceId(location, req.hardwareId()));
         if (decision instanceof FleetRegistry.Refused r) {
-            Logger.warn("fleet: refused provisioning of hardware {}: {}", req.hardwareId(), r.reason());
-            refuse(nonce, r.reason());
+            refuse(nonce, req.hardwareId(), r.reason());
             return;
         }
         FleetRegistry.Granted g = (FleetRegistry.Granted) decision;
@@ -128,7 +130,7 @@ final class Provisioning {
             access.grant(g.deviceId(), password);
         } catch (BrokerAccess.AccessException e) {
             Logger.error("fleet: cannot create broker credentials for {}: {}", g.deviceId(), e.getMessage());
-            refuse(nonce, "the sink cannot create broker credentials right now; try again later");
+            refuse(nonce, req.hardwareId(), "the sink cannot create broker credentials right now; try again later");
             return;
         }
         revocations.provisioned(g.deviceId());
@@ -147,10 +149,25 @@ final class Provisioning {
                 req.publicKey() == null ? "no device key: an older gateway" : "device key " + req.publicKey());
     }
 
-    private void refuse(String nonce, String reason) {
+    /**
+     * Answers a refusal. Logged within a budget: refusals are what a stranger with the public login
+     * can cause at will ({@link ProvisionIntake} bounds their rate, this their lines).
+     */
+    private void refuse(String nonce, String hardwareId, String reason) {
         refusals.incrementAndGet();
-        publisher.publish(topics.provisionResponse(nonce),
-                codec.encode(new ProvisionResponse(WireCodec.SCHEMA, nonce, false, reason, null)), false);
+        long skipped = refusalLines.take();
+        if (skipped >= 0) {
+            Logger.warn("fleet: refused provisioning of hardware {}: {}{}", hardwareId, reason, LogBudget.leftOut(skipped));
+        }
+        try {
+            publisher.publish(topics.provisionResponse(nonce),
+                    codec.encode(new ProvisionResponse(WireCodec.SCHEMA, nonce, false, reason, null)), false);
+        } catch (RuntimeException e) {
+            // the box asks again with a new nonce when unanswered
+            if (skipped >= 0) {
+                Logger.warn("fleet: the refusal to {} was not sent: {}", nonce, e.getMessage());
+            }
+        }
     }
 
     /** {@code <location>-<6 hex of SHA-256(hardware id)>}: stable for a box, and says where it stands. */

@@ -170,7 +170,7 @@ class MqttSessionIT {
                 return !topic.toString().startsWith("denied/");
             }
         };
-        try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0, new EmbeddedBroker.Access(anyone, policy))) {
+        try (EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0, new EmbeddedBroker.Access(anyone, policy, null))) {
             String url = broker.url();
             BlockingQueue<String> arrived = new LinkedBlockingQueue<>();
             AtomicInteger someDraws = new AtomicInteger();

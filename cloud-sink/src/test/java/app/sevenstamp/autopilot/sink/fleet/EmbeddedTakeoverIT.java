@@ -37,7 +37,7 @@ class EmbeddedTakeoverIT {
                 Map.of());
         access.grant("shop-1-a", "pw-a");
         access.grant("shop-1-b", "pw-b");
-        broker = EmbeddedBroker.start("127.0.0.1", 0, new EmbeddedBroker.Access(access, access));
+        broker = EmbeddedBroker.start("127.0.0.1", 0, new EmbeddedBroker.Access(access, access, EmbeddedAccess.PROVISION_CLIENT_PREFIX));
         takeover = new Takeover(broker.url());
     }
 

@@ -97,6 +97,11 @@ public final class RawMqtt implements AutoCloseable {
         send(0x40, new byte[] {(byte) (packetId >> 8), (byte) packetId});
     }
 
+    /** An ordinary PUBLISH at QoS 1 with this packet id; the PUBACK is the caller's to read (or not). */
+    public void publishQos1(String topic, int packetId, byte[] payload) throws IOException {
+        send(0x32, concat(string(topic), new byte[] {(byte) (packetId >> 8), (byte) packetId}, payload));
+    }
+
     /** A PUBLISH marked DUP, QoS 1 or 2, with this packet id. */
     public void publishDup(String topic, int qos, int packetId, byte[] payload) throws IOException {
         send(0x30 | 0x08 | (qos << 1), concat(string(topic), new byte[] {(byte) (packetId >> 8), (byte) packetId}, payload));

@@ -19,43 +19,88 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import app.sevenstamp.autopilot.protocol.support.LogBudget;
+import app.sevenstamp.autopilot.protocol.support.TokenBucket;
+import io.netty.handler.codec.mqtt.MqttConnectMessage;
+import io.netty.util.ReferenceCountUtil;
 import org.tinylog.Logger;
 
 /**
- * Passes a PUBLISH marked DUP to Moquette as an ordinary one.
+ * What the sink puts in each client's pipeline in front of Moquette 0.17, right after its MQTT decoder:
+ * two guards against what Moquette does not withstand.
  *
- * <p>Moquette 0.17 sends a DUP publish only to the subscribers its first send is recorded to have
- * failed for. With none recorded and a subscriber matching, it retains the payload zero times, Netty
- * throws, and the session loop ends for good (its {@code PostOffice.publish2Subscribers}; every client
- * on that loop hangs and the broker restarts: {@link EmbeddedBroker}). Paho marks its own resends after
- * a reconnect DUP, and anyone with a login that may publish where the sink listens can send one on
- * purpose: the provisioning login, whose password is public, could take the shop's broker down every
- * few seconds. Sent as an ordinary publish it reaches every subscriber again, which MQTT's
- * at-least-once allows and the sink's deduplication by event id absorbs.
+ * <p><b>A PUBLISH marked DUP goes on unmarked.</b> Moquette 0.17 sends a DUP publish only to the
+ * subscribers its first send is recorded to have failed for. With none recorded and a subscriber
+ * matching, it retains the payload zero times, Netty throws, and the session loop ends (its
+ * {@code PostOffice.publish2Subscribers}; {@link SessionLoops}). Paho marks its own resends after a
+ * reconnect DUP, and anyone with a login that may publish where the sink listens can send one on
+ * purpose. Sent as an ordinary publish it reaches every subscriber again, which MQTT's at-least-once
+ * allows and the sink's deduplication by event id absorbs.
+ *
+ * <p><b>The public login is held to a budget.</b> Moquette queues every client's commands on a few
+ * session loops of 1,024 commands each, and drops what does not fit, whoever it belongs to: a stranger
+ * with the public provisioning password sent 20,000 publishes in 0.7 s, and the PUBACKs of the sink's
+ * own fleet session that were dropped with them left its in-flight window full for good (no provisioning,
+ * no statuses until the sink reconnected, which it had no reason to). Clients whose id starts with the
+ * public prefix ({@code prov-}: only the provisioning login may use those) may send
+ * {@link #PUBLIC_PER_CONNECTION} messages at once and {@link #PUBLIC_PER_SECOND} a second on average,
+ * and all of them together {@link #PUBLIC_ALL_PER_SECOND}; beyond that the connection is closed. A box
+ * provisions with five or six messages; a box that is cut retries.
  *
  * <p>Moquette has no hook into its Netty pipelines, so this reaches in once per start: it finds the
  * listening channel through the private {@code acceptor.bossGroup} of {@link Server} (and the
- * package-private selector of its Netty loop) and adds a handler
- * there that puts the guard right after Moquette's {@code decoder} in each accepted client's pipeline,
- * before that client's first read (and guards a client accepted before that, through
- * {@code acceptor.workerGroup}). If Moquette's insides change (another version), {@link #install}
- * throws and the sink does not start: {@code DupPublishIT} fails first.
+ * package-private selector of its Netty loop) and adds a handler there that puts the guard right after
+ * Moquette's {@code decoder} in each accepted client's pipeline, before that client's first read (and
+ * guards a client accepted before that, through {@code acceptor.workerGroup}). If Moquette's insides
+ * change (another version), {@link #install} throws and the sink does not start: {@code DupPublishIT}
+ * fails first.
  */
-final class DupGuard {
+final class MoquetteGuard {
     /** The name Moquette 0.17 gives its MQTT decoder in each client's pipeline ({@code NewNettyAcceptor}). */
     private static final String MOQUETTE_DECODER = "decoder";
-    private static final String NAME = "sink-dup-guard";
+    private static final String NAME = "sink-moquette-guard";
+    static final int PUBLIC_PER_CONNECTION = 10;
+    static final int PUBLIC_PER_SECOND = 2;
+    static final int PUBLIC_ALL_PER_SECOND = 20;
+    static final int PUBLIC_ALL_BURST = 40;
 
-    private DupGuard() {
+    private MoquetteGuard() {
+    }
+
+    /** One broker's settings and counts, shared by its clients' guards. */
+    static final class Policy {
+        private final String publicPrefix;
+        private final TokenBucket allPublic = new TokenBucket(PUBLIC_ALL_PER_SECOND, PUBLIC_ALL_BURST, System::nanoTime);
+        private final LogBudget cutLines = LogBudget.tenAMinute();
+        final LongAdder dupPublishes = new LongAdder();
+        final LongAdder publicCuts = new LongAdder();
+
+        /** @param publicPrefix the client ids of the public login ({@code prov-}); null: none is public */
+        Policy(String publicPrefix) {
+            this.publicPrefix = publicPrefix;
+        }
+
+        boolean isPublic(String clientId) {
+            return publicPrefix != null && clientId != null && clientId.startsWith(publicPrefix);
+        }
+
+        void cut(String clientId) {
+            publicCuts.increment();
+            long skipped = cutLines.take();
+            if (skipped >= 0) {
+                Logger.warn("embedded broker: closed {}'s connection: the public login may send {} messages at once and "
+                        + "{} a second ({} a second all together){}", clientId, PUBLIC_PER_CONNECTION, PUBLIC_PER_SECOND,
+                        PUBLIC_ALL_PER_SECOND, LogBudget.leftOut(skipped));
+            }
+        }
     }
 
     /**
-     * Guards every client that connects to {@code server} from now on; {@code passed} counts the DUP
-     * publishes passed on as ordinary ones.
+     * Guards every client that connects to {@code server} from now on.
      *
      * @throws IllegalStateException when Moquette's listener cannot be found
      */
-    static void install(Server server, LongAdder passed) {
+    static void install(Server server, Policy passed) {
         int listeners = forEachChannel(group(server, "bossGroup"), channel -> {
             if (channel instanceof ServerChannel listener) {
                 listener.pipeline().addFirst(NAME, new Installer(passed));
@@ -138,9 +183,9 @@ final class DupGuard {
     /** On the listening channel: each accepted client gets a {@link Placer} ahead of Moquette's initializer. */
     @ChannelHandler.Sharable
     private static final class Installer extends ChannelInboundHandlerAdapter {
-        private final LongAdder passed;
+        private final Policy passed;
 
-        Installer(LongAdder passed) {
+        Installer(Policy passed) {
             this.passed = passed;
         }
 
@@ -158,9 +203,9 @@ final class DupGuard {
      * and nothing has been read yet (Netty starts reading after channelActive has gone through).
      */
     private static final class Placer extends ChannelInboundHandlerAdapter {
-        private final LongAdder passed;
+        private final Policy passed;
 
-        Placer(LongAdder passed) {
+        Placer(Policy passed) {
             this.passed = passed;
         }
 
@@ -178,19 +223,39 @@ final class DupGuard {
         }
     }
 
-    /** Right after Moquette's decoder: a publish marked DUP goes on unmarked, with the same header fields and payload. */
+    /** Right after Moquette's decoder, one per client: the two guards of this class. */
     private static final class Guard extends ChannelInboundHandlerAdapter {
-        private final LongAdder passed;
+        private final Policy policy;
+        /** This connection's budget, once its CONNECT named a public client id. */
+        private TokenBucket own;
+        private String clientId;
+        private boolean cut;
 
-        Guard(LongAdder passed) {
-            this.passed = passed;
+        Guard(Policy policy) {
+            this.policy = policy;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (cut) {
+                ReferenceCountUtil.release(msg); // what was read with the message that went over the budget
+                return;
+            }
+            if (msg instanceof MqttConnectMessage connect && connect.payload() != null
+                    && policy.isPublic(connect.payload().clientIdentifier())) {
+                clientId = connect.payload().clientIdentifier();
+                own = new TokenBucket(PUBLIC_PER_SECOND, PUBLIC_PER_CONNECTION, System::nanoTime);
+            }
+            if (own != null && !(own.take() && policy.allPublic.take())) {
+                cut = true;
+                policy.cut(clientId);
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+                return;
+            }
             if (msg instanceof MqttPublishMessage publish && publish.fixedHeader().isDup() && publish.decoderResult().isSuccess()) {
                 MqttFixedHeader h = publish.fixedHeader();
-                passed.increment();
+                policy.dupPublishes.increment();
                 // the payload's reference passes to the new message, which Moquette releases
                 ctx.fireChannelRead(new MqttPublishMessage(
                         new MqttFixedHeader(h.messageType(), false, h.qosLevel(), h.isRetain(), h.remainingLength()),
