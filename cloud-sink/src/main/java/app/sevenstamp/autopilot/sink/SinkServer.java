@@ -225,6 +225,7 @@ public final class SinkServer implements AutoCloseable {
                     "fleet.provisionRequestsDropped", fleet.provisionRequestsDropped(),
                     "fleet.messagesDropped", fleet.messagesDropped()));
             metrics.include(() -> fleet.connectionStatus().counters("mqtt.fleet"));
+            metrics.include(() -> fleet.requestsConnectionStatus().map(st -> st.counters("mqtt.provision")).orElse(Map.of()));
             // the file's programs with the owner's changes from the programs page over them (docs/console.md);
             // the ingest and the card pages read the live view, so a change counts from the next stamp
             ProgramBook programBook = ProgramBook.load(store, config.programs(), clock);

@@ -42,6 +42,10 @@ import org.tinylog.Logger;
  * revoking), {@link DeviceControl} (desired config, commands), {@link RulesPublisher} (the retained counter
  * rules). Statuses and command acks go to the registry here.
  *
+ * <p>Provisioning requests come on a connection of their own ({@code <mqtt.clientId>-fleet-provision}), so that
+ * a flood of them, which anyone with the public login can send, fills no queue of the broker's that statuses
+ * and command acks wait in.
+ *
  * <p>Threads: Paho's callback thread only hands messages to the single "fleet" thread (bounded queue; a flood
  * beyond it is dropped, counted and logged ten lines a minute; provisioning requests through their own rate-bounded
  * {@link ProvisionIntake}, since anyone may send them) or completes a dynamic-security future. The fleet thread does the H2 work and
@@ -85,6 +89,8 @@ public final class FleetService implements AutoCloseable {
     private final WireCodec codec = new WireCodec();
     private final ThreadPoolExecutor worker;
     private final MqttSession session;
+    /** Provisioning requests' own connection ({@code <fleet client id>-provision}); null without provisioning. */
+    private final MqttSession requests;
     private final CountDownLatch ready = new CountDownLatch(1);
     private final Revocations revocations;
     private final DeviceControl control;
@@ -121,14 +127,22 @@ public final class FleetService implements AutoCloseable {
                 .client(settings.brokerUrl(), settings.clientId(), o)
                 .subscribe(topics.allStatus(), 1)
                 .subscribe(topics.allCommandAcks(), 1);
-        if (access != null) {
-            b.subscribe(topics.allProvisionRequests(), 1);
-        }
         if (dynsec != null) {
             b.subscribe(DynSecAccess.RESPONSE, 1);
         }
         this.session = b.backoff(new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble()))
                 .handler(new Handler())
+                .build();
+        // Requests on a connection of their own: a broker queues each client's messages apart, and Mosquitto
+        // drops what exceeds a client's queue (max_queued_messages), so a flood of requests on the fleet's
+        // connection cost boxes their statuses and command acks (FleetIT). With dynamic security this
+        // subscription is refused until the fleet's setup gave the sink its role; the session retries.
+        this.requests = access == null ? null : MqttSession.builder("provision", "sink-provision-connect")
+                .client(settings.brokerUrl(), settings.clientId() + "-provision", MqttSession.options(settings.brokerUrl(),
+                        settings.tls(), settings.username(), settings.password(), true))
+                .subscribe(topics.allProvisionRequests(), 1)
+                .backoff(new Backoff(MIN_BACKOFF, MAX_BACKOFF, () -> ThreadLocalRandom.current().nextDouble()))
+                .handler((topic, message) -> topics.nonceOf(topic).ifPresent(n -> intake.offer(n, message.getPayload())))
                 .build();
     }
 
@@ -144,12 +158,17 @@ public final class FleetService implements AutoCloseable {
         BrokerAccess access = accessFactory == null ? null : accessFactory.apply((t, p) -> self[0].publish(t, p, false));
         self[0] = new FleetService(settings, registry, access, clock, nanoTime);
         self[0].session.start();
+        if (self[0].requests != null) {
+            self[0].requests.start();
+        }
         return self[0];
     }
 
     /** Waits until subscribed (and, with dynamic security, the sink's and the provisioning roles exist). */
     public boolean awaitReady(Duration timeout) throws InterruptedException {
-        return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        return ready.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                && (requests == null || requests.awaitReady(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
     }
 
     public FleetRegistry registry() {
@@ -159,6 +178,11 @@ public final class FleetService implements AutoCloseable {
     /** The connection's state and counts, for the metrics. */
     public MqttSession.Status connectionStatus() {
         return session.status();
+    }
+
+    /** The provisioning requests' connection's state and counts, for the metrics; empty without provisioning. */
+    public Optional<MqttSession.Status> requestsConnectionStatus() {
+        return Optional.ofNullable(requests).map(MqttSession::status);
     }
 
     // --- operations for HTTP and CLI
@@ -352,6 +376,9 @@ public final class FleetService implements AutoCloseable {
     @Override
     public void close() {
         worker.shutdown();
+        if (requests != null) {
+            requests.close();
+        }
         session.close();
         try {
             worker.awaitTermination(500, TimeUnit.MILLISECONDS);
@@ -376,11 +403,6 @@ public final class FleetService implements AutoCloseable {
                 return;
             }
             byte[] payload = message.getPayload();
-            Optional<String> nonce = settings.topics().nonceOf(topic);
-            if (nonce.isPresent()) {
-                intake.offer(nonce.get(), payload);
-                return;
-            }
             worker.execute(() -> handle(topic, payload));
         }
     }

@@ -309,6 +309,49 @@ class FleetIT {
     }
 
     /**
+     * A stranger floods the public provisioning login on Mosquitto (its one client id, QoS 1, as fast as
+     * the socket takes it, for three seconds). Mosquitto has no per-client rate: everything reaches the
+     * sink, which takes requests at its own rate apart from the fleet's other messages. A box's status
+     * sent in the middle arrives, the excess is counted, not logged line by line, and a box provisions
+     * right after.
+     */
+    @Test
+    void aFloodOfTheProvisioningLoginCostsTheFleetNothingElse() throws Exception {
+        String claim = sink.fleet().createClaim("shop-f", 2, Duration.ofDays(7)).token();
+        ProvisionGrant box = provisioner(claim, "hw-F1").attempt();
+        MqttClient device = connect(mosquitto.url(), box.deviceId(), box.username(), box.password());
+        long refused = sink.fleet().provisionRefusals();
+        byte[] bogus = new WireCodec().encode(new ProvisionRequest(WireCodec.SCHEMA, "stranger-nonce-0123456789",
+                "clm_guess", "hw-stranger", ProvisionSeal.newKey(new java.security.SecureRandom()), "0.1", null, null));
+        int sent = 0;
+        long t0 = System.nanoTime();
+        try (app.sevenstamp.autopilot.sink.testing.RawMqtt stranger = app.sevenstamp.autopilot.sink.testing.RawMqtt.connect(
+                mosquitto.url(), ProvisionRequest.clientId("provision"), "provision", "provision")) {
+            while (System.nanoTime() - t0 < 3_000_000_000L) {
+                stranger.publishQos1(TOPICS.provisionRequest("stranger-nonce-0123456789"), 1 + sent % 60_000, bogus);
+                sent++;
+                if (sent == 20_000) {
+                    device.publish(TOPICS.status(box.deviceId()), new WireCodec().encode(new app.sevenstamp.autopilot.protocol
+                            .DeviceStatus(1, box.deviceId(), true, Instant.now(), "mid-flood", 0, 1, 0, 0, "stdin", 1,
+                                    Double.NaN, "ok", null, 0)), 1, true);
+                }
+            }
+        }
+        await().atMost(WAIT).until(() -> String.valueOf(
+                sink.fleet().registry().device(box.deviceId()).orElseThrow().lastStatus()).contains("mid-flood"));
+        long answered = sink.fleet().provisionRefusals() - refused;
+        long dropped = sink.fleet().provisionRequestsDropped();
+        System.out.printf("FleetIT flood: %d requests in 3 s; the sink answered %d and dropped %d%n", sent, answered, dropped);
+        assertTrue(sent > 20_000, "the flood reached the status line: " + sent);
+        assertTrue(dropped > 1_000, "the sink dropped the excess: " + dropped);
+        assertTrue(answered <= 40 + 20 * ((System.nanoTime() - t0) / 1_000_000_000 + 1), answered + " answered");
+        ProvisionGrant second = provisioner(claim, "hw-F2").attempt();
+        assertEquals("shop-f", second.location());
+        device.disconnect();
+        device.close();
+    }
+
+    /**
      * The provisioning account has one client id (so that it can take over nobody else's session): boxes
      * provisioning at the same moment take it from each other, and each must still get its identity.
      */
