@@ -103,6 +103,22 @@ public record SinkConfig(
         return from(s, true);
     }
 
+    /** {@code localhost} or a loopback address literal; a name is not looked up (it could resolve anywhere). */
+    static boolean loopback(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (h.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        if (!h.matches("[0-9.]+") && !h.contains(":")) {
+            return false;
+        }
+        try {
+            return java.net.InetAddress.getByName(h).isLoopbackAddress(); // a literal: parsed, not resolved
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     /**
      * Validates settings. Rejects unknown keys.
      *
@@ -145,6 +161,13 @@ public record SinkConfig(
         HttpSettings http = HttpSettings.from(s);
 
         boolean fleetProvisioning = s.bool(SinkKeys.FLEET_PROVISIONING);
+        if (mode == BrokerMode.EMBEDDED && !fleetProvisioning && !loopback(brokerHost)) {
+            // without provisioning the embedded broker takes anonymous clients: reachable from the shop's
+            // network, anyone there could publish stamps in any box's name and read every answer
+            throw new ConfigException("broker.host: '" + brokerHost + "' lets anyone on that network connect to the "
+                    + "embedded broker without a password while fleet.provisioning is false; set fleet.provisioning=true "
+                    + "(boxes then get their own credentials with a claim, docs/provisioning.md) or broker.host=127.0.0.1");
+        }
         String provisionUsername = s.matching(SinkKeys.FLEET_PROVISION_USERNAME, CLIENT_ID,
                 "1 to 64 letters, digits, '_', '.' or '-'");
         String provisionPassword = s.string(SinkKeys.FLEET_PROVISION_PASSWORD);

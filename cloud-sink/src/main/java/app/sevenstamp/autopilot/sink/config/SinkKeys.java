@@ -44,7 +44,8 @@ final class SinkKeys {
             "run a broker inside the sink, or use one that runs elsewhere")
             .allowed("`embedded` (Moquette in the sink) or `external`");
     public static final ConfigKey BROKER_HOST = text("broker.host", "127.0.0.1",
-            "embedded only: the address to listen on (a host name or IP address)", "where the embedded broker listens");
+            "embedded only: the address to listen on (a host name or IP address); other than loopback only with "
+                    + "`fleet.provisioning=true`", "where the embedded broker listens");
     public static final ConfigKey BROKER_PORT = integer("broker.port", 1883, 0, 65535, "the embedded broker's port")
             .allowed("embedded only: {range}; 0 picks a free port");
     public static final ConfigKey BROKER_URL = text("broker.url", "tcp://127.0.0.1:1883",

@@ -45,6 +45,23 @@ class SinkConfigTest {
     }
 
     @Test
+    void anAnonymousEmbeddedBrokerListensOnlyOnLoopback() {
+        String refused = "broker.host: '0.0.0.0' lets anyone on that network connect to the embedded broker without a "
+                + "password while fleet.provisioning is false; set fleet.provisioning=true (boxes then get their own "
+                + "credentials with a claim, docs/provisioning.md) or broker.host=127.0.0.1";
+        assertEquals(refused, error("broker.host", "0.0.0.0"));
+        assertThrows(ConfigException.class, () -> config("broker.host", "192.168.1.10"));
+        assertThrows(ConfigException.class, () -> config("broker.host", "sink.shop.lan"));
+        assertThrows(ConfigException.class, () -> config("broker.host", "::"));
+        for (String loopback : new String[] {"127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]"}) {
+            assertEquals(loopback, config("broker.host", loopback).brokerHost());
+        }
+        // with provisioning every client needs its own credentials; with an external broker the host is unused
+        assertEquals("0.0.0.0", config("broker.host", "0.0.0.0", "fleet.provisioning", "true").brokerHost());
+        assertEquals("0.0.0.0", config("broker.host", "0.0.0.0", "broker.mode", "external").brokerHost());
+    }
+
+    @Test
     void defaultsNeedOnlyOneProgram() {
         SinkConfig c = config();
         assertEquals(Path.of("./data/sink"), c.storeDir());
