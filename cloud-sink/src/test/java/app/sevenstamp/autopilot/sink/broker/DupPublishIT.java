@@ -13,18 +13,12 @@ import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.RawMqtt;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
+import app.sevenstamp.autopilot.sink.testing.WatchedClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
-import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
@@ -50,7 +44,7 @@ class DupPublishIT {
     void aStampMarkedDupIsAppliedOnceAndNoClientIsDisconnected() throws Exception {
         try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
-            Victim box = Victim.connect(sink.brokerUrl(), "counter-1", null, null);
+            WatchedClient box = WatchedClient.connect(sink.brokerUrl(), "counter-1", null, null);
             String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
             try (RawMqtt dup = RawMqtt.connect(sink.brokerUrl(), "counter-2", null, null)) {
                 dup.publishDup(TOPICS.stamps("counter-2"), 1, 1, stamp("counter-2", card, 1));
@@ -61,10 +55,10 @@ class DupPublishIT {
                 assertAcked(dup.read(), RawMqtt.PUBACK, 1);
                 flood(dup, TOPICS.stamps("counter-2"), FLOOD);
             }
-            box.client.publish(TOPICS.stamps("counter-1"), stamp("counter-1", card, 1), 1, false);
+            box.client().publish(TOPICS.stamps("counter-1"), stamp("counter-1", card, 1), 1, false);
             await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() == 2);
             assertEquals(0, broker.restarts(), "broker restarts");
-            assertEquals(0, box.lost.get(), "the box connected throughout lost its connection");
+            assertEquals(0, box.lost().get(), "the box connected throughout lost its connection");
             assertEquals(FLOOD + 3, broker.dupPublishes(), "DUP publishes the guard passed on as new ones");
             assertEquals(FLOOD + 3L, sink.metrics().snapshot().get("broker.dupPublishes"), "the same in the sink's metrics");
             box.close();
@@ -76,14 +70,14 @@ class DupPublishIT {
         try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).set("fleet.provisioning", "true").start()) {
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
             assertEquals(true, sink.fleet().awaitReady(Duration.ofSeconds(20)), "the fleet service subscribed to requests");
-            Victim other = Victim.connect(sink.brokerUrl(), "prov-victim0123456789", "provision", "provision");
+            WatchedClient other = WatchedClient.connect(sink.brokerUrl(), "prov-victim0123456789", "provision", "provision");
             try (RawMqtt stranger = RawMqtt.connect(sink.brokerUrl(), "prov-stranger0123456", "provision", "provision")) {
                 // within the public login's budget of messages (MoquetteGuard): CONNECT, 5 publishes, a QoS 2 exchange
                 flood(stranger, TOPICS.provisionRequest("stranger0123456789"), 5);
             }
             assertEquals(0, broker.restarts(), "broker restarts");
             assertEquals(6, broker.dupPublishes(), "DUP publishes the guard passed on as new ones");
-            assertEquals(0, other.lost.get(), "the client connected throughout lost its connection");
+            assertEquals(0, other.lost().get(), "the client connected throughout lost its connection");
             other.close();
         }
     }
@@ -110,40 +104,5 @@ class DupPublishIT {
         String[] parts = code.split("\\.");
         return new WireCodec().encode(new StampEvent(WireCodec.SCHEMA, TestIds.event(device + "-" + seq), device, seq, code,
                 parts[2], parts[3], "shop-1", Instant.now(), seq, "boot-1", true, EventKind.STAMP));
-    }
-
-    /** A Paho client that counts its lost connections. */
-    private record Victim(MqttClient client, AtomicInteger lost) {
-        static Victim connect(String url, String clientId, String user, String password) throws Exception {
-            MqttClient client = new MqttClient(url, clientId, new MemoryPersistence());
-            AtomicInteger lost = new AtomicInteger();
-            client.setCallback(new MqttCallback() {
-                @Override
-                public void connectionLost(Throwable cause) {
-                    lost.incrementAndGet();
-                }
-
-                @Override
-                public void messageArrived(String topic, MqttMessage message) {
-                }
-
-                @Override
-                public void deliveryComplete(IMqttDeliveryToken token) {
-                }
-            });
-            MqttConnectOptions options = new MqttConnectOptions();
-            options.setCleanSession(true);
-            if (user != null) {
-                options.setUserName(user);
-                options.setPassword(password.toCharArray());
-            }
-            client.connect(options);
-            return new Victim(client, lost);
-        }
-
-        void close() throws Exception {
-            client.disconnect(500);
-            client.close();
-        }
     }
 }

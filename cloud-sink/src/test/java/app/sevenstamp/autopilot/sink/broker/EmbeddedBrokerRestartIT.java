@@ -12,6 +12,7 @@ import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
+import app.sevenstamp.autopilot.sink.testing.WatchedClient;
 import io.moquette.broker.Server;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -20,12 +21,8 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
-import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,25 +47,7 @@ class EmbeddedBrokerRestartIT {
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
             String card = Vectors.signer().sign("coffee", CardSigner.newCardId(new SecureRandom()));
             MqttClient box = new MqttClient(sink.brokerUrl(), "counter-1", new MemoryPersistence());
-            AtomicInteger lost = new AtomicInteger();
-            box.setCallback(new MqttCallbackExtended() {
-                @Override
-                public void connectComplete(boolean reconnect, String serverURI) {
-                }
-
-                @Override
-                public void connectionLost(Throwable cause) {
-                    lost.incrementAndGet();
-                }
-
-                @Override
-                public void messageArrived(String topic, MqttMessage message) {
-                }
-
-                @Override
-                public void deliveryComplete(IMqttDeliveryToken token) {
-                }
-            });
+            WatchedClient watched = WatchedClient.watch(box);
             connect(box);
             box.publish(new Topics(Topics.DEFAULT_PREFIX).stamps("counter-1"), stamp(card, 1), 1, false);
             await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() == 1);
@@ -80,7 +59,7 @@ class EmbeddedBrokerRestartIT {
             await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() == 2);
             assertEquals(1, broker.loopFailures(), "loop deaths reported");
             assertEquals(0, broker.restarts(), "broker restarts");
-            assertEquals(0, lost.get(), "the box lost its connection");
+            assertEquals(0, watched.lost().get(), "the box lost its connection");
             box.disconnect(500);
             box.close();
         }

@@ -10,18 +10,10 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.RawMqtt;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
+import app.sevenstamp.autopilot.sink.testing.WatchedClient;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
-import org.eclipse.paho.client.mqttv3.MqttClient;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.client.mqttv3.MqttMessage;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
@@ -52,10 +44,8 @@ class PubackTakeoverIT {
         try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).set("fleet.provisioning", "true").start()) {
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
             assertTrue(sink.fleet().awaitReady(Duration.ofSeconds(20)), "the fleet service subscribed to requests");
-            BlockingQueue<String> answers = new LinkedBlockingQueue<>();
-            AtomicInteger lost = new AtomicInteger();
-            MqttClient victim = victim(sink.brokerUrl(), answers, lost);
-            victim.subscribe(TOPICS.provisionResponse("victimnonce012345678"), 1);
+            WatchedClient victim = WatchedClient.connect(sink.brokerUrl(), "prov-victim-0123456789", "provision", "provision");
+            victim.client().subscribe(TOPICS.provisionResponse("victimnonce012345678"), 1);
 
             String nonce = "strangernonce0123456";
             int attempts = 0;
@@ -73,11 +63,10 @@ class PubackTakeoverIT {
                     + " attempts; the test did not reproduce the attack");
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> broker.revivals() >= broker.loopFailures());
 
-            victim.publish(TOPICS.provisionRequest("victimnonce012345678"), request("a-different-nonce-0123"), 1, false);
-            assertNotNull(answers.poll(20, TimeUnit.SECONDS), "the sink answered a provisioning request after the attack");
+            victim.client().publish(TOPICS.provisionRequest("victimnonce012345678"), request("a-different-nonce-0123"), 1, false);
+            assertNotNull(victim.arrived().poll(20, TimeUnit.SECONDS), "the sink answered a provisioning request after the attack");
             assertEquals(0, broker.restarts(), "broker restarts");
-            assertEquals(0, lost.get(), "the client connected throughout lost its connection");
-            victim.disconnect(500);
+            assertEquals(0, victim.lost().get(), "the client connected throughout lost its connection");
             victim.close();
         }
     }
@@ -102,29 +91,5 @@ class PubackTakeoverIT {
     private static byte[] request(String nonce) {
         return new WireCodec().encode(new ProvisionRequest(WireCodec.SCHEMA, nonce, "clm_nothing", "hw-stranger", "AAAA",
                 "0.1", null, null));
-    }
-
-    private static MqttClient victim(String url, BlockingQueue<String> answers, AtomicInteger lost) throws Exception {
-        MqttClient client = new MqttClient(url, "prov-victim-0123456789", new MemoryPersistence());
-        client.setCallback(new MqttCallback() {
-            @Override
-            public void connectionLost(Throwable cause) {
-                lost.incrementAndGet();
-            }
-
-            @Override
-            public void messageArrived(String topic, MqttMessage message) {
-                answers.add(topic);
-            }
-
-            @Override
-            public void deliveryComplete(IMqttDeliveryToken token) {
-            }
-        });
-        MqttConnectOptions options = new MqttConnectOptions();
-        options.setUserName("provision");
-        options.setPassword("provision".toCharArray());
-        client.connect(options);
-        return client;
     }
 }

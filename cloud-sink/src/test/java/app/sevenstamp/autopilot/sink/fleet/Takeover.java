@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.sink.testing.WatchedClient;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
-import org.eclipse.paho.client.mqttv3.MqttCallback;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -46,23 +45,8 @@ final class Takeover {
     }
 
     Victim victim(String clientId, String user, String password) throws MqttException {
-        MqttClient c = connect(clientId, user, password);
-        AtomicInteger lost = new AtomicInteger();
-        c.setCallback(new MqttCallback() {
-            @Override
-            public void connectionLost(Throwable cause) {
-                lost.incrementAndGet();
-            }
-
-            @Override
-            public void messageArrived(String topic, MqttMessage message) {
-            }
-
-            @Override
-            public void deliveryComplete(IMqttDeliveryToken token) {
-            }
-        });
-        return new Victim(c, lost);
+        WatchedClient watched = WatchedClient.watch(connect(clientId, user, password));
+        return new Victim(watched.client(), watched.lost());
     }
 
     /**
