@@ -53,6 +53,12 @@ public final class EmbeddedBroker implements AutoCloseable {
      *  counted there instead of making the broker drop the gateway's connection. */
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     private static final int BIND_ATTEMPTS = 3;
+    /**
+     * Commands each Moquette session loop holds (its default 1,024). Moquette drops a command that does not fit,
+     * whoever's it is; {@link MoquetteGuard} holds clients back once a queue is three quarters full, so what a
+     * client reads in one go (a few hundred small messages) still fits.
+     */
+    static final int SESSION_QUEUE = 4096;
 
     private final String host;
     private final int port;
@@ -123,7 +129,9 @@ public final class EmbeddedBroker implements AutoCloseable {
                 s.startServer(config(host, port, false), watch, null, access.authenticator(), access.authorizer());
             }
             MoquetteGuard.install(s, guard);
-            loops = sessionLoops(s);
+            SessionLoops found = sessionLoops(s);
+            loops = found;
+            guard.crowdedBy(found == null ? () -> false : () -> found.crowded(SESSION_QUEUE / 4));
             return s;
         } catch (IOException | RuntimeException e) {
             stopQuietly(s);
@@ -225,11 +233,11 @@ public final class EmbeddedBroker implements AutoCloseable {
         return revivals.get();
     }
 
-    /** For the sink's metrics: {@code broker.restarts}, {@code broker.loopFailures}, {@code broker.loopRevivals}, {@code broker.dupPublishes}. */
+    /** For the sink's metrics: {@code broker.restarts}, {@code broker.loopFailures}, {@code broker.loopRevivals}, {@code broker.dupPublishes}, {@code broker.publicLoginCuts}, {@code broker.heldBack}. */
     public java.util.Map<String, Long> counters() {
         return java.util.Map.of("broker.restarts", (long) restarts(), "broker.loopFailures", (long) loopFailures(),
                 "broker.loopRevivals", (long) revivals(), "broker.dupPublishes", dupPublishes(),
-                "broker.publicLoginCuts", publicLoginCuts());
+                "broker.publicLoginCuts", publicLoginCuts(), "broker.heldBack", heldBack());
     }
 
     /** The running Moquette, for a test to reach into. */
@@ -240,6 +248,11 @@ public final class EmbeddedBroker implements AutoCloseable {
     /** How many PUBLISH packets marked DUP were passed to Moquette as ordinary ones. */
     public long dupPublishes() {
         return guard.dupPublishes.sum();
+    }
+
+    /** How often a client was held back (its reading paused) because a Moquette queue was nearly full. */
+    public long heldBack() {
+        return guard.heldBack.sum();
     }
 
     /** How many connections of the public login were closed for going over its budget. */
@@ -256,6 +269,7 @@ public final class EmbeddedBroker implements AutoCloseable {
         p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, Boolean.toString(anonymous));
         p.setProperty(IConfig.NETTY_MAX_BYTES_PROPERTY_NAME, Integer.toString(MAX_MESSAGE_BYTES));
         p.setProperty(IConfig.WEB_SOCKET_PORT_PROPERTY_NAME, "disabled");
+        p.setProperty(IConfig.SESSION_QUEUE_SIZE, Integer.toString(SESSION_QUEUE));
         return new MemoryConfig(p);
     }
 

@@ -19,6 +19,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.ArrayDeque;
+import java.util.function.BooleanSupplier;
 import app.sevenstamp.autopilot.protocol.support.LogBudget;
 import app.sevenstamp.autopilot.protocol.support.TokenBucket;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
@@ -27,7 +29,7 @@ import org.tinylog.Logger;
 
 /**
  * What the sink puts in each client's pipeline in front of Moquette 0.17, right after its MQTT decoder:
- * two guards against what Moquette does not withstand.
+ * three guards against what Moquette does not withstand.
  *
  * <p><b>A PUBLISH marked DUP goes on unmarked.</b> Moquette 0.17 sends a DUP publish only to the
  * subscribers its first send is recorded to have failed for. With none recorded and a subscriber
@@ -46,6 +48,13 @@ import org.tinylog.Logger;
  * {@link #PUBLIC_PER_CONNECTION} messages at once and {@link #PUBLIC_PER_SECOND} a second on average,
  * and all of them together {@link #PUBLIC_ALL_PER_SECOND}; beyond that the connection is closed. A box
  * provisions with five or six messages; a box that is cut retries.
+ *
+ * <p><b>Backpressure.</b> Moquette queues every client's commands on a few session loops and drops a
+ * command that does not fit, whoever's it is, without telling anyone: a client that floods (a stolen box's
+ * login, a bug) took the box beside it its publishes and the sink's ingest its PUBACKs, whose in-flight
+ * window then stayed full, so no stamp reached the sink again. Once a queue is three quarters full, each
+ * client's reading pauses, what it already sent waits here in order, and TCP slows the sender; reading
+ * resumes when there is room ({@code BrokerBackpressureIT}).
  *
  * <p>Moquette has no hook into its Netty pipelines, so this reaches in once per start: it finds the
  * listening channel through the private {@code acceptor.bossGroup} of {@link Server} (and the
@@ -74,10 +83,17 @@ final class MoquetteGuard {
         private final LogBudget cutLines = LogBudget.tenAMinute();
         final LongAdder dupPublishes = new LongAdder();
         final LongAdder publicCuts = new LongAdder();
+        final LongAdder heldBack = new LongAdder();
+        /** True while a Moquette queue is nearly full; set at each start, once its loops are found. */
+        private volatile BooleanSupplier crowded = () -> false;
 
         /** @param publicPrefix the client ids of the public login ({@code prov-}); null: none is public */
         Policy(String publicPrefix) {
             this.publicPrefix = publicPrefix;
+        }
+
+        void crowdedBy(BooleanSupplier crowded) {
+            this.crowded = crowded;
         }
 
         boolean isPublic(String clientId) {
@@ -223,13 +239,17 @@ final class MoquetteGuard {
         }
     }
 
-    /** Right after Moquette's decoder, one per client: the two guards of this class. */
+    /** Right after Moquette's decoder, one per client: the guards of this class. */
     private static final class Guard extends ChannelInboundHandlerAdapter {
+        private static final long RETRY_MS = 2;
         private final Policy policy;
         /** This connection's budget, once its CONNECT named a public client id. */
         private TokenBucket own;
         private String clientId;
         private boolean cut;
+        /** What was read while a Moquette queue was nearly full, in order; only the channel's event loop touches it. */
+        private final ArrayDeque<Object> held = new ArrayDeque<>();
+        private boolean paused;
 
         Guard(Policy policy) {
             this.policy = policy;
@@ -250,9 +270,50 @@ final class MoquetteGuard {
                 cut = true;
                 policy.cut(clientId);
                 ReferenceCountUtil.release(msg);
+                releaseHeld();
                 ctx.close();
                 return;
             }
+            if (!held.isEmpty() || policy.crowded.getAsBoolean()) {
+                held.add(msg);
+                holdBack(ctx);
+                return;
+            }
+            pass(ctx, msg);
+        }
+
+        /**
+         * Backpressure Moquette lacks: this client's reading pauses (TCP then slows the sender) until the queues
+         * have room again, checked every {@link #RETRY_MS} ms; what was already read waits here, in order.
+         */
+        private void holdBack(ChannelHandlerContext ctx) {
+            if (paused) {
+                return;
+            }
+            paused = true;
+            policy.heldBack.increment();
+            ctx.channel().config().setAutoRead(false);
+            ctx.executor().schedule(() -> retry(ctx), RETRY_MS, TimeUnit.MILLISECONDS);
+        }
+
+        private void retry(ChannelHandlerContext ctx) {
+            if (!ctx.channel().isActive()) {
+                releaseHeld();
+                return;
+            }
+            while (!held.isEmpty() && !policy.crowded.getAsBoolean()) {
+                pass(ctx, held.poll());
+            }
+            if (held.isEmpty()) {
+                paused = false;
+                ctx.channel().config().setAutoRead(true); // and reads again
+            } else {
+                ctx.executor().schedule(() -> retry(ctx), RETRY_MS, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        /** A publish marked DUP goes on unmarked, with the same header fields and payload; the rest as it is. */
+        private void pass(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof MqttPublishMessage publish && publish.fixedHeader().isDup() && publish.decoderResult().isSuccess()) {
                 MqttFixedHeader h = publish.fixedHeader();
                 policy.dupPublishes.increment();
@@ -263,6 +324,19 @@ final class MoquetteGuard {
                 return;
             }
             ctx.fireChannelRead(msg);
+        }
+
+        private void releaseHeld() {
+            Object m;
+            while ((m = held.poll()) != null) {
+                ReferenceCountUtil.release(m);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            releaseHeld();
+            ctx.fireChannelInactive();
         }
     }
 }

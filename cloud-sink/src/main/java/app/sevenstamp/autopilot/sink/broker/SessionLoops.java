@@ -27,6 +27,8 @@ final class SessionLoops {
     private final Field executors;
     private final Field queues;
     private final Constructor<?> newLoop;
+    /** The loops' command queues (Moquette's array: the same queues for the broker's life). */
+    private final BlockingQueue<?>[] work;
     /** Moquette's handler of each loop, which reports its death; read while the threads live (a dead thread forgets it). */
     private final Thread.UncaughtExceptionHandler[] reporters;
 
@@ -37,6 +39,24 @@ final class SessionLoops {
         this.queues = queues;
         this.newLoop = newLoop;
         this.reporters = reporters;
+        try {
+            this.work = (BlockingQueue<?>[]) queues.get(group);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * True while a loop's queue has fewer than {@code free} places left: Moquette drops a command that does not
+     * fit, whoever's it is ({@link MoquetteGuard} holds clients back meanwhile).
+     */
+    boolean crowded(int free) {
+        for (BlockingQueue<?> q : work) {
+            if (q.remainingCapacity() < free) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** @throws ReflectiveOperationException when Moquette's insides are not those of 0.17 */
@@ -68,7 +88,6 @@ final class SessionLoops {
      */
     int reviveDead(Duration wait) throws ReflectiveOperationException, InterruptedException {
         Thread[] loops = (Thread[]) executors.get(group);
-        BlockingQueue<?>[] work = (BlockingQueue<?>[]) queues.get(group);
         long deadline = System.nanoTime() + wait.toNanos();
         while (java.util.Arrays.stream(loops).allMatch(Thread::isAlive) && System.nanoTime() < deadline) {
             Thread.sleep(5);
