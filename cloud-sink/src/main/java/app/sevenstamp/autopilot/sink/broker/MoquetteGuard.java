@@ -116,16 +116,16 @@ final class MoquetteGuard {
      *
      * @throws IllegalStateException when Moquette's listener cannot be found
      */
-    static void install(Server server, Policy passed) {
+    static void install(Server server, Policy policy) {
         int listeners = forEachChannel(group(server, "bossGroup"), channel -> {
             if (channel instanceof ServerChannel listener) {
-                listener.pipeline().addFirst(NAME, new Installer(passed));
+                listener.pipeline().addFirst(NAME, new Installer(policy));
                 return true;
             }
             return false;
         });
         if (listeners == 0) {
-            throw new IllegalStateException("the embedded broker's DUP guard found no listening channel: Moquette's "
+            throw new IllegalStateException("the embedded broker's guard found no listening channel: Moquette's "
                     + "insides differ from 0.17's, the only version it knows");
         }
         // a client accepted between Moquette's bind and the line above
@@ -134,9 +134,9 @@ final class MoquetteGuard {
                 return false;
             }
             if (channel.pipeline().get(MOQUETTE_DECODER) != null) {
-                channel.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(passed));
+                channel.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(policy));
             } else {
-                channel.pipeline().addLast(new Placer(passed));
+                channel.pipeline().addLast(new Placer(policy));
             }
             return true;
         });
@@ -168,7 +168,7 @@ final class MoquetteGuard {
             Object acceptor = field(Server.class, "acceptor").get(server);
             return (EventLoopGroup) field(acceptor.getClass(), name).get(acceptor);
         } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalStateException("the embedded broker's DUP guard cannot reach Moquette's listener: " + e, e);
+            throw new IllegalStateException("the embedded broker's guard cannot reach Moquette's listener: " + e, e);
         }
     }
 
@@ -189,26 +189,26 @@ final class MoquetteGuard {
         try {
             return loop.submit(task).get(5, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("the embedded broker's DUP guard could not be installed: " + e, e);
+            throw new IllegalStateException("the embedded broker's guard could not be installed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while installing the embedded broker's DUP guard", e);
+            throw new IllegalStateException("interrupted while installing the embedded broker's guard", e);
         }
     }
 
     /** On the listening channel: each accepted client gets a {@link Placer} ahead of Moquette's initializer. */
     @ChannelHandler.Sharable
     private static final class Installer extends ChannelInboundHandlerAdapter {
-        private final Policy passed;
+        private final Policy policy;
 
-        Installer(Policy passed) {
-            this.passed = passed;
+        Installer(Policy policy) {
+            this.policy = policy;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Channel client) {
-                client.pipeline().addLast(new Placer(passed));
+                client.pipeline().addLast(new Placer(policy));
             }
             ctx.fireChannelRead(msg);
         }
@@ -219,21 +219,21 @@ final class MoquetteGuard {
      * and nothing has been read yet (Netty starts reading after channelActive has gone through).
      */
     private static final class Placer extends ChannelInboundHandlerAdapter {
-        private final Policy passed;
+        private final Policy policy;
 
-        Placer(Policy passed) {
-            this.passed = passed;
+        Placer(Policy policy) {
+            this.policy = policy;
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
             if (ctx.pipeline().get(MOQUETTE_DECODER) == null) {
                 // unguarded, a client could end a session loop: refuse it rather than serve it
-                Logger.error("embedded broker: no '{}' in a client's pipeline, closing it (DUP guard)", MOQUETTE_DECODER);
+                Logger.error("embedded broker: no '{}' in a client's pipeline, closing it (MoquetteGuard)", MOQUETTE_DECODER);
                 ctx.close();
                 return;
             }
-            ctx.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(passed));
+            ctx.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(policy));
             ctx.pipeline().remove(this);
             ctx.fireChannelActive();
         }
