@@ -80,7 +80,10 @@ public final class EmbeddedBroker implements AutoCloseable {
         this.host = host;
         this.port = port;
         this.access = access;
-        this.guard = new MoquetteGuard.Policy(access == null ? null : access.publicClientPrefix());
+        this.guard = new MoquetteGuard.Policy(access == null ? null : access.publicClientPrefix(), () -> {
+            SessionLoops current = loops; // the running broker's, after a restart the new one's
+            return current != null && current.crowded(SESSION_QUEUE / 4);
+        });
     }
 
     /**
@@ -129,9 +132,7 @@ public final class EmbeddedBroker implements AutoCloseable {
                 s.startServer(config(host, port, false), watch, null, access.authenticator(), access.authorizer());
             }
             MoquetteGuard.install(s, guard);
-            SessionLoops found = sessionLoops(s);
-            loops = found;
-            guard.crowdedBy(found == null ? () -> false : () -> found.crowded(SESSION_QUEUE / 4));
+            loops = sessionLoops(s);
             return s;
         } catch (IOException | RuntimeException e) {
             stopQuietly(s);

@@ -11,7 +11,6 @@ import io.netty.channel.nio.NioEventLoop;
 import io.netty.handler.codec.mqtt.MqttFixedHeader;
 import io.netty.handler.codec.mqtt.MqttPublishMessage;
 import io.netty.util.concurrent.EventExecutor;
-import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -84,15 +83,15 @@ final class MoquetteGuard {
         final LongAdder dupPublishes = new LongAdder();
         final LongAdder publicCuts = new LongAdder();
         final LongAdder heldBack = new LongAdder();
-        /** True while a Moquette queue is nearly full; set at each start, once its loops are found. */
-        private volatile BooleanSupplier crowded = () -> false;
+        /** True while a Moquette queue is nearly full. */
+        private final BooleanSupplier crowded;
 
-        /** @param publicPrefix the client ids of the public login ({@code prov-}); null: none is public */
-        Policy(String publicPrefix) {
+        /**
+         * @param publicPrefix the client ids of the public login ({@code prov-}); null: none is public
+         * @param crowded      true while a Moquette queue is nearly full
+         */
+        Policy(String publicPrefix, BooleanSupplier crowded) {
             this.publicPrefix = publicPrefix;
-        }
-
-        void crowdedBy(BooleanSupplier crowded) {
             this.crowded = crowded;
         }
 
@@ -165,8 +164,7 @@ final class MoquetteGuard {
     /** Moquette's {@code acceptor.bossGroup} (the listener's loops) or {@code acceptor.workerGroup} (the clients'). */
     private static EventLoopGroup group(Server server, String name) {
         try {
-            Object acceptor = field(Server.class, "acceptor").get(server);
-            return (EventLoopGroup) field(acceptor.getClass(), name).get(acceptor);
+            return (EventLoopGroup) MoquetteInsides.read(MoquetteInsides.read(server, "acceptor"), name);
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new IllegalStateException("the embedded broker's guard cannot reach Moquette's listener: " + e, e);
         }
@@ -177,12 +175,6 @@ final class MoquetteGuard {
         Method m = NioEventLoop.class.getDeclaredMethod("unwrappedSelector");
         m.setAccessible(true);
         return (Selector) m.invoke(loop);
-    }
-
-    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
-        Field f = type.getDeclaredField(name);
-        f.setAccessible(true);
-        return f;
     }
 
     private static int onLoop(NioEventLoop loop, java.util.concurrent.Callable<Integer> task) {
@@ -247,9 +239,11 @@ final class MoquetteGuard {
         private TokenBucket own;
         private String clientId;
         private boolean cut;
-        /** What was read while a Moquette queue was nearly full, in order; only the channel's event loop touches it. */
+        /**
+         * What was read while a Moquette queue was nearly full, in order; not empty while this client's reading
+         * is paused. Only the channel's event loop touches it.
+         */
         private final ArrayDeque<Object> held = new ArrayDeque<>();
-        private boolean paused;
 
         Guard(Policy policy) {
             this.policy = policy;
@@ -274,7 +268,11 @@ final class MoquetteGuard {
                 ctx.close();
                 return;
             }
-            if (!held.isEmpty() || policy.crowded.getAsBoolean()) {
+            if (!held.isEmpty()) {
+                held.add(msg); // already paused
+                return;
+            }
+            if (policy.crowded.getAsBoolean()) {
                 held.add(msg);
                 holdBack(ctx);
                 return;
@@ -287,10 +285,6 @@ final class MoquetteGuard {
          * have room again, checked every {@link #RETRY_MS} ms; what was already read waits here, in order.
          */
         private void holdBack(ChannelHandlerContext ctx) {
-            if (paused) {
-                return;
-            }
-            paused = true;
             policy.heldBack.increment();
             ctx.channel().config().setAutoRead(false);
             ctx.executor().schedule(() -> retry(ctx), RETRY_MS, TimeUnit.MILLISECONDS);
@@ -305,7 +299,6 @@ final class MoquetteGuard {
                 pass(ctx, held.poll());
             }
             if (held.isEmpty()) {
-                paused = false;
                 ctx.channel().config().setAutoRead(true); // and reads again
             } else {
                 ctx.executor().schedule(() -> retry(ctx), RETRY_MS, TimeUnit.MILLISECONDS);

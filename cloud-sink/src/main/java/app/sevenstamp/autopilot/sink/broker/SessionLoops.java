@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.sink.broker;
 
 import io.moquette.broker.Server;
 import java.lang.reflect.Constructor;
-import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 
@@ -19,30 +18,25 @@ import java.util.concurrent.BlockingQueue;
  * password can produce the second on purpose. A new thread on the old queue costs only the failed
  * command; restarting the broker cost every client of the shop its connection.
  *
- * <p>Reaches in through the private {@code dispatcher.sessionLoops} of {@link Server}; if Moquette's
+ * <p>Reaches in through the private {@code dispatcher.sessionLoops} of {@link Server} ({@link MoquetteInsides}); if Moquette's
  * insides differ, {@link #of} throws and the broker falls back to restarting ({@link EmbeddedBroker}).
  */
 final class SessionLoops {
-    private final Object group;
-    private final Field executors;
-    private final Field queues;
-    private final Constructor<?> newLoop;
+    /** Moquette's own array of its loops' threads: a new thread takes a dead one's place in it. */
+    private final Thread[] loops;
     /** The loops' command queues (Moquette's array: the same queues for the broker's life). */
     private final BlockingQueue<?>[] work;
+    private final Constructor<?> newLoop;
     /** Moquette's handler of each loop, which reports its death; read while the threads live (a dead thread forgets it). */
     private final Thread.UncaughtExceptionHandler[] reporters;
 
-    private SessionLoops(Object group, Field executors, Field queues, Constructor<?> newLoop,
-            Thread.UncaughtExceptionHandler[] reporters) {
-        this.group = group;
-        this.executors = executors;
-        this.queues = queues;
+    private SessionLoops(Thread[] loops, BlockingQueue<?>[] work, Constructor<?> newLoop) {
+        this.loops = loops;
+        this.work = work;
         this.newLoop = newLoop;
-        this.reporters = reporters;
-        try {
-            this.work = (BlockingQueue<?>[]) queues.get(group);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
+        this.reporters = new Thread.UncaughtExceptionHandler[loops.length];
+        for (int i = 0; i < loops.length; i++) {
+            reporters[i] = loops[i].getUncaughtExceptionHandler();
         }
     }
 
@@ -61,22 +55,15 @@ final class SessionLoops {
 
     /** @throws ReflectiveOperationException when Moquette's insides are not those of 0.17 */
     static SessionLoops of(Server server) throws ReflectiveOperationException {
-        Object postOffice = field(Server.class, "dispatcher").get(server);
-        Object group = field(postOffice.getClass(), "sessionLoops").get(postOffice);
-        Field executors = field(group.getClass(), "sessionExecutors");
-        Field queues = field(group.getClass(), "sessionQueues");
+        Object group = MoquetteInsides.sessionLoopGroup(server);
+        if (!(MoquetteInsides.read(group, "sessionExecutors") instanceof Thread[] loops)
+                || !(MoquetteInsides.read(group, "sessionQueues") instanceof BlockingQueue<?>[] work)) {
+            throw new NoSuchFieldException("Moquette's session loop group has other fields than 0.17's");
+        }
         Class<?> loopClass = Class.forName("io.moquette.broker.SessionEventLoop", false, Server.class.getClassLoader());
         Constructor<?> newLoop = loopClass.getDeclaredConstructor(BlockingQueue.class);
         newLoop.setAccessible(true);
-        if (!(executors.get(group) instanceof Thread[]) || !(queues.get(group) instanceof BlockingQueue<?>[])) {
-            throw new NoSuchFieldException("Moquette's session loop group has other fields than 0.17's");
-        }
-        Thread[] threads = (Thread[]) executors.get(group);
-        Thread.UncaughtExceptionHandler[] reporters = new Thread.UncaughtExceptionHandler[threads.length];
-        for (int i = 0; i < threads.length; i++) {
-            reporters[i] = threads[i].getUncaughtExceptionHandler();
-        }
-        return new SessionLoops(group, executors, queues, newLoop, reporters);
+        return new SessionLoops(loops, work, newLoop);
     }
 
     /**
@@ -87,7 +74,6 @@ final class SessionLoops {
      * @return how many loops got a new thread
      */
     int reviveDead(Duration wait) throws ReflectiveOperationException, InterruptedException {
-        Thread[] loops = (Thread[]) executors.get(group);
         long deadline = System.nanoTime() + wait.toNanos();
         while (java.util.Arrays.stream(loops).allMatch(Thread::isAlive) && System.nanoTime() < deadline) {
             Thread.sleep(5);
@@ -107,11 +93,5 @@ final class SessionLoops {
             revived++;
         }
         return revived;
-    }
-
-    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
-        Field f = type.getDeclaredField(name);
-        f.setAccessible(true);
-        return f;
     }
 }

@@ -13,8 +13,6 @@ import app.sevenstamp.autopilot.sink.SinkServer;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.testing.WatchedClient;
-import io.moquette.broker.Server;
-import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -98,20 +96,13 @@ class EmbeddedBrokerRestartIT {
      * to it (Moquette's own {@code SessionEventLoopGroup.routeCommand}) throws.
      */
     private static void endLoopOf(EmbeddedBroker broker, String clientId) throws Exception {
-        Object postOffice = field(Server.class, "dispatcher").get(broker.moquette());
-        Object group = field(postOffice.getClass(), "sessionLoops").get(postOffice);
+        Object group = MoquetteInsides.sessionLoopGroup(broker.moquette());
         Method route = group.getClass().getDeclaredMethod("routeCommand", String.class, String.class, Callable.class);
         route.setAccessible(true);
         Callable<String> failing = () -> {
             throw new IllegalStateException("a command that throws (the test)");
         };
         route.invoke(group, clientId, "test", failing);
-    }
-
-    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
-        Field f = type.getDeclaredField(name);
-        f.setAccessible(true);
-        return f;
     }
 
     private static void connect(MqttClient box) throws InterruptedException {
