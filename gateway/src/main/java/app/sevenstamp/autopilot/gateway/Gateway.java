@@ -36,6 +36,8 @@ import app.sevenstamp.autopilot.gateway.scan.Terminator;
 import app.sevenstamp.autopilot.gateway.uplink.Uplink;
 import app.sevenstamp.autopilot.gateway.voucher.VoucherDesk;
 import app.sevenstamp.autopilot.protocol.Topics;
+import app.sevenstamp.autopilot.protocol.card.BcSignatureCheck;
+import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.time.Clock;
@@ -130,6 +132,8 @@ public final class Gateway implements AutoCloseable {
     /** @param updates the {@code update.*} keys of the configuration file (docs/updates.md) */
     public static Gateway start(GatewayConfig config, Environment env, Duration heartbeat, String version,
             Runnable restart, UpdateSettings updates) throws OutboxException {
+        // the card check's tables, built while the outbox opens instead of at the first customer's scan
+        NamedThreads.daemon("card-check-warmup").newThread(BcSignatureCheck::warmUp).start();
         ConsoleFeedback console = new ConsoleFeedback(env.stdout(), env.terminal());
         Feedback feedback = Feedbacks.create(config.feedback(), env.ticker(), console);
         feedback.selfTest();

@@ -15,11 +15,12 @@ public final class CardVerifier {
     private final Map<String, PublicKey> keys;
     private final SignatureCheck signatures;
 
+    /** Checks signatures with {@link BcSignatureCheck}. */
     public CardVerifier(Map<String, PublicKey> keys) {
-        this(keys, SignatureCheck.JDK);
+        this(keys, BcSignatureCheck.INSTANCE);
     }
 
-    /** @param signatures how an Ed25519 signature is checked (the sink's is faster than the JDK's) */
+    /** @param signatures how an Ed25519 signature is checked */
     public CardVerifier(Map<String, PublicKey> keys, SignatureCheck signatures) {
         this.keys = Map.copyOf(keys);
         this.signatures = java.util.Objects.requireNonNull(signatures, "signatures");

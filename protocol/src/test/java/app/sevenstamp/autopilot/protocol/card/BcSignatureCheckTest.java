@@ -1,10 +1,9 @@
-package app.sevenstamp.autopilot.sink.cards;
+package app.sevenstamp.autopilot.protocol.card;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import app.sevenstamp.autopilot.protocol.card.SignatureCheck;
 import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
