@@ -1,6 +1,7 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
 import java.io.IOException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.tinylog.Logger;
@@ -17,6 +18,13 @@ final class OutboxCapacity {
     private volatile long fileBytes;
     private volatile long usableBytes = Long.MAX_VALUE;
     private volatile OutboxHealth health = OutboxHealth.OK;
+    /**
+     * The file system of {@code dir}, found once: {@link Files#getFileStore} reads and parses /proc/mounts
+     * at every call, and {@link #refresh} runs twice with every append (strace of a paced scan: two reads of
+     * /proc/mounts, a statfs and a dozen stat calls each). Its {@code getUsableSpace} asks the kernel anew
+     * each time (statfs on {@code dir}). Outbox thread only; null until found or after a failure.
+     */
+    private FileStore store;
 
     OutboxCapacity(Path dir, Path dbFile, OutboxLimits limits) {
         this.dir = dir;
@@ -45,8 +53,12 @@ final class OutboxCapacity {
     void refresh(long backlog) {
         fileBytes = sizeOfFile();
         try {
-            usableBytes = Files.getFileStore(dir).getUsableSpace();
+            if (store == null) {
+                store = Files.getFileStore(dir);
+            }
+            usableBytes = store.getUsableSpace();
         } catch (IOException e) {
+            store = null; // found again next time (the directory may have been made again)
             usableBytes = Long.MAX_VALUE; // unknown: the write itself will tell
         }
         OutboxHealth now;
