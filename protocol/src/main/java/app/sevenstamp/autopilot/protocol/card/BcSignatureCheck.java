@@ -9,12 +9,10 @@ import java.util.Arrays;
  * less CPU. With the box's JVM flags (C1 only, 64 MB heap) on the 2-CPU VM, warm: 0.13 against 1.4 ms back
  * to back, 0.43 against 2.3-2.6 ms at one scan per 100 ms (docs/perf/card-check.md). On the box it is the
  * largest part of a scan's way to its light; on the sink it was 28 % of the ingest thread's samples. Like
- * the JDK it rejects a non-canonical S and a malformed point; {@code BcSignatureCheckTest} holds the two to
- * the same answers. Stateless and thread-safe.
+ * the JDK it rejects a non-canonical S and a malformed point; {@code BcSignatureCheckTest} holds it to the
+ * JDK's answers ({@code Ed25519.verify} in protocol.support). Stateless and thread-safe.
  */
-public final class BcSignatureCheck implements SignatureCheck {
-    public static final BcSignatureCheck INSTANCE = new BcSignatureCheck();
-
+public final class BcSignatureCheck {
     private BcSignatureCheck() {
     }
 
@@ -27,8 +25,8 @@ public final class BcSignatureCheck implements SignatureCheck {
         org.bouncycastle.math.ec.rfc8032.Ed25519.precompute();
     }
 
-    @Override
-    public boolean verify(PublicKey key, byte[] message, byte[] signature) {
+    /** Whether {@code signature} is {@code key}'s Ed25519 signature of {@code message}; never throws. */
+    public static boolean verify(PublicKey key, byte[] message, byte[] signature) {
         if (signature == null || signature.length != Ed25519.SIGNATURE_BYTES || message == null) {
             return false;
         }

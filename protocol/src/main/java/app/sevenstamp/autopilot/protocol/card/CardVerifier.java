@@ -13,17 +13,10 @@ import java.util.Map;
  */
 public final class CardVerifier {
     private final Map<String, PublicKey> keys;
-    private final SignatureCheck signatures;
 
     /** Checks signatures with {@link BcSignatureCheck}. */
     public CardVerifier(Map<String, PublicKey> keys) {
-        this(keys, BcSignatureCheck.INSTANCE);
-    }
-
-    /** @param signatures how an Ed25519 signature is checked */
-    public CardVerifier(Map<String, PublicKey> keys, SignatureCheck signatures) {
         this.keys = Map.copyOf(keys);
-        this.signatures = java.util.Objects.requireNonNull(signatures, "signatures");
     }
 
     /**
@@ -116,7 +109,7 @@ public final class CardVerifier {
             return invalid(RejectReason.UNKNOWN_KEY, "card " + card.cardId() + " is signed by unknown key '"
                     + card.keyId() + "' (trusted: " + String.join(", ", keys.keySet()) + ")");
         }
-        if (!signatures.verify(key, card.signedPart(), signature)) {
+        if (!BcSignatureCheck.verify(key, card.signedPart(), signature)) {
             return invalid(RejectReason.BAD_SIGNATURE, "card " + card.cardId() + " of program " + card.programId()
                     + " has a bad signature for key '" + card.keyId() + "'");
         }
