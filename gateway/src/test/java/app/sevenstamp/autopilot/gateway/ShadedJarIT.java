@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,10 +13,8 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PublicKey;
-import java.security.Signature;
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -73,12 +72,10 @@ class ShadedJarIT {
 
     @Test
     void theCardCheckRunsFromTheJarAlone() throws Exception {
-        KeyPair pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        byte[] seed = Ed25519.newSeed(new SecureRandom());
+        PublicKey key = Ed25519.publicKey(Ed25519.publicKeyOf(seed));
         byte[] message = "7S1.k1.coffee.ABCDEFGHJKMNPQRS".getBytes(StandardCharsets.US_ASCII);
-        Signature signer = Signature.getInstance("Ed25519");
-        signer.initSign(pair.getPrivate());
-        signer.update(message);
-        byte[] signature = signer.sign();
+        byte[] signature = Ed25519.sign(Ed25519.privateKey(seed), message);
         byte[] bad = signature.clone();
         bad[40] ^= 1;
         // the platform loader as parent: nothing of this build's class path can stand in for a missing class
@@ -86,9 +83,9 @@ class ShadedJarIT {
             Class<?> check = Class.forName("app.sevenstamp.autopilot.protocol.card.BcSignatureCheck", true, jar);
             check.getMethod("warmUp").invoke(null);
             Method verify = check.getMethod("verify", PublicKey.class, byte[].class, byte[].class);
-            assertTrue((Boolean) verify.invoke(null, pair.getPublic(), message, signature));
-            assertFalse((Boolean) verify.invoke(null, pair.getPublic(), message, bad));
-            assertFalse((Boolean) verify.invoke(null, pair.getPublic(), message, new byte[64]));
+            assertTrue((Boolean) verify.invoke(null, key, message, signature));
+            assertFalse((Boolean) verify.invoke(null, key, message, bad));
+            assertFalse((Boolean) verify.invoke(null, key, message, new byte[64]));
         }
     }
 

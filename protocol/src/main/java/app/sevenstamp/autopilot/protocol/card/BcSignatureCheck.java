@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.protocol.card;
 
 import app.sevenstamp.autopilot.protocol.support.Ed25519;
 import java.security.PublicKey;
-import java.util.Arrays;
 
 /**
  * Ed25519 verification with Bouncy Castle's RFC 8032 code instead of the JDK's: the same check for much
@@ -30,11 +29,10 @@ public final class BcSignatureCheck {
         if (signature == null || signature.length != Ed25519.SIGNATURE_BYTES || message == null) {
             return false;
         }
-        byte[] encoded = key.getEncoded(); // X.509: a fixed 12-byte header, then the raw 32-byte key
-        if (encoded == null || encoded.length < Ed25519.KEY_BYTES) {
+        byte[] raw = Ed25519.rawOf(key);
+        if (raw == null) {
             return false;
         }
-        byte[] raw = Arrays.copyOfRange(encoded, encoded.length - Ed25519.KEY_BYTES, encoded.length);
         try {
             return org.bouncycastle.math.ec.rfc8032.Ed25519.verify(signature, 0, raw, 0, message, 0, message.length);
         } catch (RuntimeException e) {

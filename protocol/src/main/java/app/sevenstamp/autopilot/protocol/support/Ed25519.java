@@ -51,6 +51,15 @@ public final class Ed25519 {
         }
     }
 
+    /** The 32 raw bytes of an Ed25519 public key (its X.509 encoding after the fixed header); null if it has none. */
+    public static byte[] rawOf(PublicKey key) {
+        byte[] der = key.getEncoded();
+        if (der == null || der.length != X509_HEADER.length + KEY_BYTES) {
+            return null;
+        }
+        return Arrays.copyOfRange(der, X509_HEADER.length, der.length);
+    }
+
     /**
      * The raw public key that belongs to a seed. The JDK has no public API for the RFC 8032
      * derivation, but its key pair generator draws exactly 32 random bytes as the seed, so feeding
@@ -61,8 +70,7 @@ public final class Ed25519 {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
             generator.initialize(NamedParameterSpec.ED25519, new FixedRandom(seed));
-            byte[] der = generator.generateKeyPair().getPublic().getEncoded();
-            return Arrays.copyOfRange(der, X509_HEADER.length, der.length);
+            return rawOf(generator.generateKeyPair().getPublic());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the JDK's Ed25519 provider is missing", e);
         }
