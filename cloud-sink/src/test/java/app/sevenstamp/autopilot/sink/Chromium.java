@@ -91,7 +91,12 @@ final class Chromium implements AutoCloseable {
                 }
             }
             if (pageUrl == null) {
-                Thread.sleep(50);
+                if (!p.isAlive() || System.nanoTime() > deadline) {
+                    p.destroyForcibly();
+                    throw new AssertionError("chromium opened no page target within " + WAIT.toSeconds() + " s: " + targets
+                            + "\n" + Files.readString(log));
+                }
+                Thread.sleep(50); // the DevTools HTTP list offers no way to wait for a target
             }
         }
         Chromium[] self = new Chromium[1];

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -139,10 +140,8 @@ class ConsoleBrowserIT {
             shot("fleet");
 
             box.disconnectForcibly(0, 0, false); // the gateway stops: the broker sends its will after the keepalive
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (sink.fleet().registry().device("box-7").orElseThrow().online() && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
+            await("the sink marks box-7 offline (the broker's will after the keepalive)").atMost(Duration.ofSeconds(30))
+                    .until(() -> !sink.fleet().registry().device("box-7").orElseThrow().online());
             browser.navigate().refresh();
             WebElement quiet = browser.findElement(By.xpath("//tr[td[text()='box-7']]"));
             assertEquals("quiet", quiet.getAttribute("class"), "the box went offline: " + quiet.getText());

@@ -104,7 +104,7 @@ class IngestSheddingIT {
         public void fire(Connection conn, Object[] oldRow, Object[] newRow) {
             try {
                 HOLD.await(3, TimeUnit.MINUTES);
-                Thread.sleep(1);
+                Thread.sleep(1); // the slow disk itself: 1 ms per stored event keeps the queue full while the resends come
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

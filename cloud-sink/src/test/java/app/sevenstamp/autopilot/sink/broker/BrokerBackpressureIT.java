@@ -62,7 +62,7 @@ class BrokerBackpressureIT {
                 try {
                     for (int seq = 1; seq <= STAMPS; seq++) {
                         box.client().publish(TOPICS.stamps("counter-1"), stamp(card, seq), 1, false);
-                        Thread.sleep(20);
+                        Thread.sleep(20); // a box's pace: its stamps keep coming all through the flood, not before it
                     }
                 } catch (Exception e) {
                     throw new IllegalStateException(e);

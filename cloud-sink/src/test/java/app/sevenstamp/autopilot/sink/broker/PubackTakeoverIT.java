@@ -83,7 +83,7 @@ class PubackTakeoverIT {
             RawMqtt.Packet answer = first.read();
             assertEquals(RawMqtt.PUBLISH, answer.type(), "the sink's answer");
             try (RawMqtt second = RawMqtt.begin(url, clientId, "provision", "provision")) {
-                Thread.sleep(pauseMillis);
+                Thread.sleep(pauseMillis); // 0-4 ms: each try lands the PUBACK at another point of the takeover
                 first.puback(answer.publishId());
                 second.awaitConnack();
             }

@@ -102,7 +102,7 @@ class H2CrashLossTest {
         Set<String> confirmed = new HashSet<>();
         Path killed = Files.createDirectory(dir.resolve("killed"));
         try {
-            Thread.sleep(1500);
+            Thread.sleep(1500); // idle past RETENTION_TIME (1 s), as in the first case: the appends go into reused space
             for (int i = 0; i < 3; i++) {
                 confirmed.add(outbox.append(draft(i)).get().eventId());
             }
