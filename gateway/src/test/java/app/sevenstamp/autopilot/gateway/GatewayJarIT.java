@@ -47,8 +47,13 @@ class GatewayJarIT {
         final LinkedBlockingQueue<String> stdout = new LinkedBlockingQueue<>();
 
         Run(String... args) throws IOException {
-            List<String> command = new ArrayList<>(List.of(
-                    ProcessHandle.current().info().command().orElse("java"), "-Xmx64m", "-jar", JAR.toString()));
+            this(List.of(), args);
+        }
+
+        Run(List<String> jvmOptions, String... args) throws IOException {
+            List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx64m"));
+            command.addAll(jvmOptions);
+            command.addAll(List.of("-jar", JAR.toString()));
             command.addAll(List.of(args));
             log = Files.createTempFile(dir, "gateway", ".log");
             process = new ProcessBuilder(command).redirectError(log.toFile()).start();
@@ -138,6 +143,30 @@ class GatewayJarIT {
         assertTrue(tookMs < 5000, "stopped in " + tookMs + " ms");
         assertEquals(143, exit);
         assertTrue(run.log().contains("gateway stopped in "), run.log());
+    }
+
+    /**
+     * Every class a box loads is memory it keeps (metaspace, or the class-data archive postinst builds from
+     * what a running box loaded): a box on plain {@code tcp://} that was never told to update must not load
+     * the JDK's HTTP client and TLS (about 280 classes of their implementations, about 400 with what they
+     * pull in, the CA certificates parsed into the heap, one more thread). The update download creates its client when it needs one.
+     */
+    @Test
+    void aBoxOnPlainMqttLoadsNeitherTheHttpClientNorTls() throws Exception {
+        Path classes = dir.resolve("classes.log");
+        Run run = new Run(List.of("-Xlog:class+load=info:file=" + classes), "--config", config().toString());
+        run.type(Vectors.cardText("valid"));
+        assertEquals("ACCEPTED_OFFLINE card=ABCDEFGHJKMNPQRS program=coffee seq=1", run.nextLine());
+        run.process.destroy();
+        assertEquals(143, run.exit());
+        List<String> loaded = Files.readAllLines(classes);
+        assertTrue(loaded.stream().anyMatch(l -> l.contains(" app.sevenstamp.autopilot.gateway.update.Updater ")),
+                "the log names the classes loaded, the updater's among them");
+        List<String> unwanted = loaded.stream()
+                .filter(l -> l.contains(" sun.security.ssl.") || l.contains(" jdk.internal.net.http."))
+                .toList();
+        assertEquals(List.of(), unwanted.subList(0, Math.min(5, unwanted.size())),
+                unwanted.size() + " HTTP client or TLS classes loaded by a tcp:// box with no update to fetch");
     }
 
     @Test

@@ -47,8 +47,6 @@ public final class Updater implements FleetAgent.Updates, AutoCloseable {
     private final Spool spool;
     private final Runnable statusNow;
     private final WireCodec codec = new WireCodec();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
-            .followRedirects(HttpClient.Redirect.NORMAL).build();
     private final ScheduledThreadPoolExecutor worker = new ScheduledThreadPoolExecutor(1, NamedThreads.daemon("update"));
     /** What this run did itself (downloading, a refusal); null: the spool says it. */
     private volatile UpdateReport own;
@@ -130,6 +128,10 @@ public final class Updater implements FleetAgent.Updates, AutoCloseable {
             Files.createDirectories(spool.dir());
             Path part = spool.file(Spool.DEB + ".part");
             MessageDigest sha = ManifestCheck.digest();
+            // made here, not with the updater: the JDK's client loads its HTTP and TLS code (about 400 classes)
+            // and the CA certificates, memory a box would otherwise carry all its life for an update a month
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
+                    .followRedirects(HttpClient.Redirect.NORMAL).build();
             HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(m.url())).timeout(Duration.ofMinutes(10)).GET().build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = r.body(); OutputStream out = Files.newOutputStream(part)) {
