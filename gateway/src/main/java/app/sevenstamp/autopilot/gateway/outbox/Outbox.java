@@ -353,7 +353,7 @@ public final class Outbox implements AutoCloseable {
 
     /**
      * Hands H2 to a thread of its own ({@code outbox-compact}, {@code outbox-redo-rewrite}) for work that
-     * takes long with a long backlog: a compaction ({@code SHUTDOWN COMPACT} and the reopen, 0.9-1.8 s
+     * takes long with a long backlog: a compaction ({@code SHUTDOWN}, the file rewritten and the reopen, 0.9-1.8 s
      * with 50,000-100,000 waiting) or a rewrite of the redo log (0.2-0.5 s with a day's counter-history
      * lines). Scans must not wait for that: meanwhile this thread confirms appends from the redo log alone
      * (the old log, during a rewrite) and holds every other job back ({@link OutboxExecutor#hold});
@@ -392,19 +392,24 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * On the compaction's thread: {@code SHUTDOWN COMPACT}, a clean close that rewrites only the live rows,
-     * then a reopen and a reconcile from the redo log as it was when the compaction began, since H2 may
-     * come back older than it closed (docs/durability.md).
+     * On the compaction's thread: {@code SHUTDOWN}, a clean close, then the file rewritten with only the live
+     * rows ({@link H2FileRewrite}), then a reopen and a reconcile from the redo log as it was when the
+     * compaction began, since H2 may come back older than it closed (docs/durability.md).
      */
     private Reopened compactAndReopen(OutboxSchema old, RedoLog.Prefix logged) throws SQLException, IOException {
         try {
-            old.misc.execute("SHUTDOWN COMPACT");
+            old.misc.execute("SHUTDOWN");
         } finally {
             old.connection.close();
         }
+        try {
+            H2FileRewrite.rewrite(storage.h2Prefix(), file);
+        } catch (RuntimeException e) { // H2's MVStoreException: the file is as SHUTDOWN left it, and H2 opens it
+            throw new SQLException("outbox compaction: " + e.getMessage(), e);
+        }
         OutboxSchema fresh = OutboxSchema.connect(OutboxSchema.url(storage, file), true);
         try {
-            // not the HISTORY lines: SHUTDOWN COMPACT wrote every line H2 held
+            // not the HISTORY lines: SHUTDOWN wrote every line H2 held
             OutboxRedo.Replayed r = OutboxRedo.reconcile(fresh.connection, logged, new WireCodec(), false);
             try (ResultSet rs = fresh.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
                 rs.next();
@@ -963,11 +968,12 @@ public final class Outbox implements AutoCloseable {
         }
     }
 
+    /** After a failure: H2 closed as by a power cut ({@link OutboxSchema#closeAbruptly}). */
     private void closeQuietly() {
         if (db != null) {
             try {
-                db.connection.close();
-            } catch (SQLException e) {
+                db.closeAbruptly();
+            } catch (SQLException | RuntimeException e) {
                 Logger.debug("closing a failed outbox connection: {}", firstLine(e.getMessage()));
             }
         }

@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * When the outbox's files are rewritten smaller. H2 keeps freed space for {@code RETENTION_TIME} (45 s)
  * before reusing it, so a store that commits hundreds of times a second grows by ~40 KB per commit for
- * that long: H2 is compacted ({@code SHUTDOWN COMPACT}, a clean close that rewrites the live rows, then
+ * that long: H2 is compacted ({@code SHUTDOWN}, then the file rewritten with only the live rows ({@link H2FileRewrite}), then
  * reopen) when the backlog is small and the file is above {@link #COMPACT_ABOVE_BYTES}, and whatever the
  * backlog when the file reaches a quarter of {@code outbox.maxBytes} and has grown by an eighth of it since
  * the last compaction. The redo log is rewritten (acknowledged rows dropped) when it passes its rewrite
@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * except {@link #count}.
  */
 final class OutboxCompaction {
-    /** A bigger file with an empty backlog is compacted ({@code SHUTDOWN COMPACT}, then reopened). */
+    /** A bigger file with an empty backlog is compacted (closed, rewritten, reopened). */
     static final long COMPACT_ABOVE_BYTES = 4L << 20;
     /** At most this backlog counts as a quiet moment. */
     private static final long QUIET_BACKLOG = 1000;

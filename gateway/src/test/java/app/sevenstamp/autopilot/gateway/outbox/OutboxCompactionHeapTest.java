@@ -1,0 +1,101 @@
+package app.sevenstamp.autopilot.gateway.outbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import app.sevenstamp.autopilot.gateway.support.Ticker;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A compaction of H2 with a long backlog fits in a small heap. H2's {@code SHUTDOWN COMPACT} copies the file
+ * through two stores of its own, each with H2's default 16 MB page cache whatever {@code CACHE_SIZE} says: with
+ * 100,000 stamps waiting it lifted the box's heap by 8-15 MB in the middle of a drain, the peak of the box's
+ * resident memory (docs/perf/outbox-compaction.md). A JVM with a 20 MB heap, the box's collector and
+ * {@code ExitOnOutOfMemoryError} opens an outbox of {@value #BACKLOG} stamps (about 30 MB of file), compacts it
+ * and must find every stamp, in order, afterwards.
+ */
+@Tag("slow")
+class OutboxCompactionHeapTest {
+    static final int BACKLOG = 40_000;
+    /** A quarter of this is 32 MB: the outbox of {@link #BACKLOG} stamps is past it, so a compaction is due. */
+    static final OutboxLimits LIMITS = new OutboxLimits(1_000_000, 128L << 20, 0, 95);
+    private static final Instant T0 = Instant.parse("2026-11-23T07:02:11.345Z");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aLongBacklogIsCompactedInATwentyMegabyteHeap() throws Exception {
+        List<String> ids = new ArrayList<>();
+        try (Outbox outbox = Outbox.open(dir, Clock.fixed(T0, ZoneOffset.UTC), Ticker.SYSTEM, OutboxLimits.DEFAULT)) {
+            List<CompletableFuture<StoredEvent>> batch = new ArrayList<>();
+            for (int i = 1; i <= BACKLOG; i++) {
+                batch.add(outbox.append(OutboxDurabilityTest.draft(i, i, true)));
+                if (batch.size() == 500 || i == BACKLOG) { // a queue at the counter: the appends share a sync
+                    for (CompletableFuture<StoredEvent> f : batch) {
+                        ids.add(f.get(30, TimeUnit.SECONDS).eventId());
+                    }
+                    batch.clear();
+                }
+            }
+        }
+        long before = Files.size(dir.resolve("outbox.mv.db"));
+        assertTrue(before > LIMITS.maxBytes() / 4, "the file (" + before + " bytes) makes a compaction due");
+
+        Path log = dir.resolve("child.log");
+        Process child = new ProcessBuilder(javaCommand(), "-Xms8m", "-Xmx20m", "-XX:+UseSerialGC",
+                "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
+                CompactInASmallHeap.class.getName(), dir.toString(), String.valueOf(BACKLOG))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(child.waitFor(3, TimeUnit.MINUTES), "the compaction did not end within 3 minutes:\n" + read(log));
+        assertEquals(0, child.exitValue(), "the child's output:\n" + read(log));
+        assertTrue(read(log).contains("compacted " + BACKLOG), read(log));
+        assertTrue(Files.size(dir.resolve("outbox.mv.db")) < before / 2, "the file was rewritten smaller");
+
+        try (Outbox outbox = Outbox.open(dir, Clock.fixed(T0, ZoneOffset.UTC))) {
+            assertEquals(ids, outbox.pending(0, BACKLOG + 1).get(60, TimeUnit.SECONDS).stream()
+                    .map(StoredEvent::eventId).toList(), "every stamp, in order, once");
+        }
+    }
+
+    private static String javaCommand() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    private static String read(Path log) throws IOException {
+        return Files.exists(log) ? Files.readString(log) : "(no output)";
+    }
+
+    /** The child: opens the outbox with {@link #LIMITS}, so that the first housekeeping compacts it, and waits. */
+    static final class CompactInASmallHeap {
+        public static void main(String[] args) throws Exception {
+            Path dir = Path.of(args[0]);
+            long expected = Long.parseLong(args[1]);
+            try (Outbox outbox = Outbox.open(dir, Clock.systemUTC(), Ticker.SYSTEM, LIMITS)) {
+                outbox.delete("no-such-event").get(30, TimeUnit.SECONDS); // an operation: its housekeeping starts it
+                long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+                while (outbox.compactions() == 0) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("no compaction within 2 minutes");
+                    }
+                    Thread.sleep(20); // polling a counter of the outbox thread's
+                }
+                long rows = outbox.count().get(60, TimeUnit.SECONDS);
+                System.out.println("compacted " + rows + " of " + expected + " stamps");
+            }
+        }
+    }
+}
