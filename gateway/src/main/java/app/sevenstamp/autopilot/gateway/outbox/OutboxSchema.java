@@ -59,7 +59,7 @@ final class OutboxSchema {
      * Closes an H2 that failed as a power cut would: its store closed where it stands, nothing tidied or written.
      * H2's ordinary close first tidies its LOB map, and after a failed write (a full disk) that looped for good
      * in {@code MVStore.registerVersionUsage} (the outbox thread at 100 % CPU, no scan answered:
-     * NetworkAndDiskFaultIT, 2 runs in 4 beside OutboxWeekIT; 0 in 4 since). What H2 had not written is in the redo
+     * NetworkAndDiskFaultIT, 2 runs in 4 beside OutboxWeekIT; 0 in 8 since). What H2 had not written is in the redo
      * log, which the reopen replays.
      */
     void closeAbruptly() throws SQLException {
