@@ -465,6 +465,13 @@ public final class Outbox implements AutoCloseable {
         } catch (Exception e) {
             Logger.warn("outbox {} failed: {}; the next operation reopens H2 and replays the redo log ({} events "
                     + "confirmed meanwhile are in it)", a.what, firstLine(e.getMessage()), a.parked.size());
+            // not again at the next operation: a full disk would fail it again, each time after a SHUTDOWN, a copy
+            // up to the full disk and a reopen with a replay; it is due again once the file has grown as much
+            if (a.rewrite != null) {
+                compaction.redoRewriteFailed(redo.bytes());
+            } else {
+                compaction.failed(a.sizeBefore);
+            }
             if (a.rewrite != null) {
                 closeRewriteQuietly(a.rewrite);
                 db = handed;
@@ -875,6 +882,11 @@ public final class Outbox implements AutoCloseable {
         return compaction.count();
     }
 
+    /** Compactions of H2 that failed since open; any thread. */
+    long compactionFailures() {
+        return compaction.failures();
+    }
+
     /**
      * Syncs of the redo log that stored appends, since open: one per group of appends queued together,
      * so at most one per stamp (the figure behind "syncs per stamp").
@@ -952,18 +964,20 @@ public final class Outbox implements AutoCloseable {
      * heap) until another commit happened to fail. Only a reopen, which replays the redo log, writes again.
      */
     private void failed(Exception e) {
+        if (e instanceof SQLException sql && db != null) {
+            // no rollback first: every statement of a failed H2 registers with its store's versions, where H2's
+            // close once spun for good (closeAbruptly); the reopen drops what was not committed
+            Logger.warn("outbox: H2 failed ({}); closed, the next operation reopens it and replays the redo log",
+                    firstLine(sql.getMessage()));
+            closeQuietly();
+            return;
+        }
         try {
             if (db != null && !db.connection.isClosed()) {
                 db.connection.rollback();
             }
         } catch (SQLException ex) {
             Logger.warn("outbox rollback after {} failed: {}", e.getClass().getSimpleName(), firstLine(ex.getMessage()));
-            closeQuietly();
-            return;
-        }
-        if (e instanceof SQLException sql && db != null) {
-            Logger.warn("outbox: H2 failed ({}); closed, the next operation reopens it and replays the redo log",
-                    firstLine(sql.getMessage()));
             closeQuietly();
         }
     }

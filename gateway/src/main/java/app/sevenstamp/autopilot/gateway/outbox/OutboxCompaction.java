@@ -23,6 +23,7 @@ final class OutboxCompaction {
     private final long maxBytes;
     private final long redoRewriteBytes;
     private final AtomicLong compactions = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
     /** File size right after the last compaction. */
     private long sizeAfterCompaction;
     /** Redo log size right after its last rewrite (it carries the counter_history lines too). */
@@ -64,6 +65,25 @@ final class OutboxCompaction {
     void compacted(long size) {
         sizeAfterCompaction = size;
         compactions.incrementAndGet();
+    }
+
+    /**
+     * A compaction of H2 at {@code size} bytes failed (a full disk: the copy needs room for the live rows): it is
+     * due again once the file has grown as it must after a compaction, not at the next operation.
+     */
+    void failed(long size) {
+        sizeAfterCompaction = size;
+        failures.incrementAndGet();
+    }
+
+    /** A rewrite of the redo log failed with the log at {@code size} bytes: due again once it has doubled. */
+    void redoRewriteFailed(long size) {
+        redoAfterRewrite = size;
+    }
+
+    /** Failed compactions since open; any thread. */
+    long failures() {
+        return failures.get();
     }
 
     /** Compactions since open; any thread. */

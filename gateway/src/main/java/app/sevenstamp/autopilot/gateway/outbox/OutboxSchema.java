@@ -54,13 +54,12 @@ final class OutboxSchema {
         deleteById = connection.prepareStatement("DELETE FROM outbox WHERE event_id = ?");
     }
 
-    /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
     /**
      * Closes an H2 that failed as a power cut would: its store closed where it stands, nothing tidied or written.
      * H2's ordinary close first tidies its LOB map, and after a failed write (a full disk) that looped for good
      * in {@code MVStore.registerVersionUsage} (the outbox thread at 100 % CPU, no scan answered:
      * NetworkAndDiskFaultIT, 2 runs in 4 beside OutboxWeekIT; 0 in 8 since). What H2 had not written is in the redo
-     * log, which the reopen replays.
+     * log, which the reopen replays. Not quite "where it stands": H2 still waits for its background writer to stop.
      */
     void closeAbruptly() throws SQLException {
         try {
@@ -73,6 +72,7 @@ final class OutboxSchema {
         }
     }
 
+    /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
     static String url(Outbox.Storage storage, java.nio.file.Path file) {
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
         // shutdown has drained the pipeline; close() runs SHUTDOWN itself.

@@ -20,6 +20,7 @@ public final class FailingStorage extends FilePathWrapper {
     private static final String SCHEME = "failing";
     private static volatile boolean failing;
     private static volatile boolean redoFailing;
+    private static volatile boolean copyFailing;
 
     static {
         FilePath.register(new FailingStorage());
@@ -49,6 +50,11 @@ public final class FailingStorage extends FilePathWrapper {
         failing = fail;
     }
 
+    /** From now on the writes of a compaction's copy ({@code .mv.db.tempFile}) fail (true), or work again (false). */
+    static void failCompactionCopy(boolean fail) {
+        copyFailing = fail;
+    }
+
     /** From now on the redo log's writes and syncs fail (true), or work again (false). */
     static void failRedo(boolean fail) {
         redoFailing = fail;
@@ -73,6 +79,9 @@ public final class FailingStorage extends FilePathWrapper {
             throw noSpace();
         }
         FileChannel channel = getBase().open(mode);
+        if (getBase().getName().endsWith(".mv.db.tempFile")) {
+            return new Failing(channel, () -> copyFailing);
+        }
         return h2File() ? new Failing(channel, () -> failing) : channel;
     }
 

@@ -14,7 +14,7 @@ import org.h2.store.fs.FilePathWrapper;
 /**
  * The outbox's storage on the real files, except that while {@linkplain #arm armed} the outbox's long
  * housekeeping blocks at a known step until {@linkplain #release released}: a compaction at the rename
- * that ends {@code SHUTDOWN COMPACT} (an H2 file system, {@code jdbc:h2:held:/path}), a rewrite of the
+ * that ends its copy of the file ({@link H2FileRewrite}; an H2 file system, {@code jdbc:h2:held:/path}), a rewrite of the
  * redo log at its first write into the new log. A test can hold either as long as it likes and see what
  * the outbox does meanwhile.
  */

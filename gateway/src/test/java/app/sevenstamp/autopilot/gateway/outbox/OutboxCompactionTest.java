@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A compaction of H2 ({@code SHUTDOWN COMPACT} and the reopen, up to 1.8 s with a long backlog) never holds
+ * A compaction of H2 ({@code SHUTDOWN}, the file rewritten and the reopen, up to 1.8 s with a long backlog) never holds
  * up a scan: while it runs the redo log alone confirms the appends, and H2 takes them when it is back.
  * The compaction is held at its last step ({@link HeldStorage}) for as long as the test likes. The same
  * holds for a rewrite of the redo log ({@link OutboxRedoRewriteTest}).

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
 import java.io.IOException;
@@ -43,6 +44,7 @@ class OutboxWriteErrorTest {
     void close() {
         FailingStorage.failH2(false);
         FailingStorage.failRedo(false);
+        FailingStorage.failCompactionCopy(false);
         if (outbox != null) {
             outbox.close(Duration.ofSeconds(5));
         }
@@ -62,6 +64,39 @@ class OutboxWriteErrorTest {
 
     private static StampDraft draft(int i) {
         return OutboxTest.draft(String.format("CARD%012d", i));
+    }
+
+    /**
+     * A compaction whose copy cannot be written (the disk has no room for it) is not tried again at the next
+     * operation, each time after a SHUTDOWN, a copy up to the full disk and a reopen with a replay; it is due
+     * again once the file has grown as it would have to after a compaction. Nothing is lost meanwhile.
+     */
+    @Test
+    void aCompactionThatCannotWriteItsCopyIsNotRetriedAtEveryOperation() throws Exception {
+        // a quarter of 2 MB, grown by an eighth: a few hundred stamps make a compaction due
+        outbox = Outbox.open(dir, clock, ticker, new OutboxLimits(100_000, 2L << 20, 0, 95), FailingStorage.storage());
+        FailingStorage.failCompactionCopy(true);
+        List<String> confirmed = new ArrayList<>();
+        while (outbox.compactionFailures() == 0) {
+            confirmed.add(outbox.append(draft(confirmed.size())).get(10, TimeUnit.SECONDS).eventId());
+            assertTrue(confirmed.size() < 20_000, "no compaction was tried");
+        }
+        for (int i = 0; i < 20; i++) { // each operation asks whether a compaction is due
+            confirmed.add(outbox.append(draft(confirmed.size())).get(10, TimeUnit.SECONDS).eventId());
+            outbox.count().get(10, TimeUnit.SECONDS); // waits for H2: a compaction started meanwhile has ended
+        }
+        assertEquals(1, outbox.compactionFailures(), "a failed compaction was tried again at once");
+        assertEquals(0, outbox.compactions());
+        assertEquals(confirmed, outbox.pending(0, 100_000).get(10, TimeUnit.SECONDS).stream()
+                .map(StoredEvent::eventId).toList(), "every stamp, in order, once");
+
+        FailingStorage.failCompactionCopy(false);
+        while (outbox.compactions() == 0) { // the file grows on, and the compaction is due again
+            confirmed.add(outbox.append(draft(confirmed.size())).get(10, TimeUnit.SECONDS).eventId());
+            assertTrue(confirmed.size() < 40_000, "the compaction never came back");
+        }
+        assertEquals(confirmed, outbox.pending(0, 100_000).get(30, TimeUnit.SECONDS).stream()
+                .map(StoredEvent::eventId).toList());
     }
 
     @Test
