@@ -213,8 +213,8 @@ class UplinkIT {
         // two stalled attempts, each given up after the watchdog (2 x 1 s), the backoff, then 10 s to spare
         await().atMost(Duration.ofSeconds(2 * (2 + 1) + 10)).until(() -> backlog() == 0);
         assertEquals(seqs(1, 3), sink.receivedSeqs());
-        // two stalled connections, then the one that works; one more when CI's load made that one's CONNACK
-        // miss the 1 s connect timeout too (CI, 6 Dec: 4); a stalled one never given up on would not drain at all
+        // two stalled connections, then the one that works; CI saw one more on 6 Dec (not investigated: likely
+        // that one's CONNACK missed the 1 s connect timeout under load); a stalled one never given up on would not drain
         assertTrue(proxy.accepted() >= 3, "connections: " + proxy.accepted());
         assertTrue(uplink.isConnected());
     }
