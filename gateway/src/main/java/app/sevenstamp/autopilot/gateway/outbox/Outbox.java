@@ -469,12 +469,10 @@ public final class Outbox implements AutoCloseable {
             // up to the full disk and a reopen with a replay; it is due again once the file has grown as much
             if (a.rewrite != null) {
                 compaction.redoRewriteFailed(redo.bytes());
-            } else {
-                compaction.failed(a.sizeBefore);
-            }
-            if (a.rewrite != null) {
                 closeRewriteQuietly(a.rewrite);
                 db = handed;
+            } else {
+                compaction.failed(a.sizeBefore);
             }
             if (db != null) {
                 failed(e);

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -89,14 +90,8 @@ class OutboxCompactionHeapTest {
             long expected = Long.parseLong(args[1]);
             OutboxLimits limits = new OutboxLimits(1_000_000, Long.parseLong(args[2]), 0, 95);
             try (Outbox outbox = Outbox.open(dir, Clock.systemUTC(), Ticker.SYSTEM, limits)) {
-                long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
                 outbox.delete("no-such-event"); // an operation: its housekeeping starts the compaction
-                while (outbox.compactions() == 0) {
-                    if (System.nanoTime() > deadline) {
-                        throw new AssertionError("no compaction within 2 minutes");
-                    }
-                    Thread.sleep(20); // polling a counter of the outbox thread's
-                }
+                await("a compaction").atMost(Duration.ofMinutes(2)).until(() -> outbox.compactions() > 0);
                 long rows = outbox.count().get(60, TimeUnit.SECONDS);
                 System.out.println("compacted " + rows + " of " + expected + " stamps");
             }
