@@ -150,9 +150,10 @@ class GatewayJarIT {
      * what a running box loaded): a box on plain {@code tcp://} that was never told to update must not load
      * the JDK's HTTP client and TLS (about 280 classes of their implementations, about 400 with what they
      * pull in, the CA certificates parsed into the heap, one more thread). The update download creates its client when it needs one.
+     * Nor Jackson's data binding (about 470 classes): the wire codec reads and writes with its streaming core.
      */
     @Test
-    void aBoxOnPlainMqttLoadsNeitherTheHttpClientNorTls() throws Exception {
+    void aBoxOnPlainMqttLoadsNeitherTheHttpClientNorTlsNorJacksonsDataBinding() throws Exception {
         Path classes = dir.resolve("classes.log");
         Run run = new Run(List.of("-Xlog:class+load=info:file=" + classes), "--config", config().toString());
         run.type(Vectors.cardText("valid"));
@@ -162,11 +163,14 @@ class GatewayJarIT {
         List<String> loaded = Files.readAllLines(classes);
         assertTrue(loaded.stream().anyMatch(l -> l.contains(" app.sevenstamp.autopilot.gateway.update.Updater ")),
                 "the log names the classes loaded, the updater's among them");
+        assertTrue(loaded.stream().anyMatch(l -> l.contains(" app.sevenstamp.autopilot.protocol.WireRecords ")),
+                "the stamp was encoded by the wire codec");
         List<String> unwanted = loaded.stream()
-                .filter(l -> l.contains(" sun.security.ssl.") || l.contains(" jdk.internal.net.http."))
+                .filter(l -> l.contains(" sun.security.ssl.") || l.contains(" jdk.internal.net.http.")
+                        || l.contains(" com.fasterxml.jackson.databind."))
                 .toList();
         assertEquals(List.of(), unwanted.subList(0, Math.min(5, unwanted.size())),
-                unwanted.size() + " HTTP client or TLS classes loaded by a tcp:// box with no update to fetch");
+                unwanted.size() + " HTTP client, TLS or Jackson data binding classes loaded by a tcp:// box with no update to fetch");
     }
 
     @Test

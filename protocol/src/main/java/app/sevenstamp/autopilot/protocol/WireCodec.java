@@ -1,24 +1,21 @@
 package app.sevenstamp.autopilot.protocol;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
-import com.fasterxml.jackson.databind.deser.std.FromStringDeserializer;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import java.io.IOException;
-import java.time.Instant;
 
 /**
  * JSON encoding of the wire contract. Thread-safe; share one instance.
  *
  * <p>Compatibility rules: unknown fields are ignored (a newer peer may add fields); a message whose
  * {@code schema} is missing or newer than {@link #SCHEMA} is refused, because its meaning may have changed.
+ * Every field must have its JSON type, and a field named twice is refused ({@link WireRecords}).
  */
 public final class WireCodec {
     /** The schema version this code writes and the newest it reads. */
@@ -34,29 +31,22 @@ public final class WireCodec {
      */
     public static final long MAX_SEQ = (1L << 53) - 1;
 
-    private final ObjectMapper mapper;
+    /**
+     * A field named twice is refused: two readers of the same text (the sink, a log search, a peer in another
+     * language) must not disagree on which one counts.
+     */
+    private final JsonFactory json = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).maxStringLength(MAX_PAYLOAD_BYTES).build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
 
-    public WireCodec() {
-        SimpleModule instants = new SimpleModule("instants")
-                .addSerializer(Instant.class, ToStringSerializer.instance)
-                .addDeserializer(Instant.class, new InstantDeserializer());
-        JsonMapper.Builder builder = JsonMapper.builder()
-                .addModule(instants)
-                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                .enable(DeserializationFeature.READ_UNKNOWN_ENUM_VALUES_USING_DEFAULT_VALUE)
-                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-                .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL));
-        mapper = builder.build();
-        mapper.getFactory().setStreamReadConstraints(
-                StreamReadConstraints.builder().maxNestingDepth(16).maxStringLength(MAX_PAYLOAD_BYTES).build());
-    }
-
+    /** The record as JSON: its components in declaration order, nulls left out. */
     public byte[] encode(Object message) {
-        try {
-            return mapper.writeValueAsBytes(message);
-        } catch (JsonProcessingException e) {
+        try (ByteArrayBuilder out = new ByteArrayBuilder(256); JsonGenerator g = json.createGenerator(out)) {
+            WireRecords.write(g, message);
+            g.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
             throw new IllegalStateException("cannot encode " + message.getClass().getSimpleName(), e);
         }
     }
@@ -83,65 +73,64 @@ public final class WireCodec {
             throw new MalformedMessageException("size", what + ": payload of " + payload.length
                     + " bytes exceeds the limit of " + MAX_PAYLOAD_BYTES, null);
         }
-        JsonNode tree;
-        try {
-            tree = mapper.readTree(payload);
-        } catch (IOException e) {
-            throw new MalformedMessageException("json", what + ": not JSON: " + firstLine(e), e);
-        }
-        if (tree == null || !tree.isObject()) {
-            throw new MalformedMessageException("json", what + ": expected a JSON object", null);
-        }
-        JsonNode schema = tree.get("schema");
-        if (schema == null || !schema.isInt()) {
-            throw new MalformedMessageException("schema", what + ": missing integer field 'schema'", null);
-        }
-        if (schema.intValue() < 1 || schema.intValue() > SCHEMA) {
-            throw new MalformedMessageException("schema", what + ": schema " + schema.intValue()
+        int schema = schemaOf(payload, what);
+        if (schema < 1 || schema > SCHEMA) {
+            throw new MalformedMessageException("schema", what + ": schema " + schema
                     + " is not supported (this side reads 1.." + SCHEMA + ")", null);
         }
-        try {
-            T value = mapper.treeToValue(tree, type);
+        try (JsonParser p = json.createParser(payload)) {
+            p.nextToken();
+            T value = WireRecords.read(p, type);
             if (value instanceof StampEvent event) {
                 StampEventFields.check(event);
             }
             return value;
-        } catch (IOException | IllegalArgumentException e) {
-            throw new MalformedMessageException("field", what + ": " + firstLine(e), e);
+        } catch (WireRecords.FieldException e) {
+            String field = e.path.isEmpty() ? "" : "field '" + e.path + "': ";
+            throw new MalformedMessageException("field", what + ": " + field + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException("field", what + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new MalformedMessageException("json", what + ": not JSON: " + firstLine(e), e);
         }
     }
 
     /**
-     * One line for an operator's log: which field, and what is wrong with it, without Jackson's
-     * advice on how to reconfigure Jackson.
+     * The first pass over the text: that it is one JSON object and nothing after it, and its {@code schema}, before
+     * any field is read as the record (a newer schema's fields may mean something else).
      */
-    private static String firstLine(Exception e) {
-        String field = null;
-        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException mapping && !mapping.getPath().isEmpty()) {
-            field = mapping.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-                    .collect(java.util.stream.Collectors.joining("."));
+    private int schemaOf(byte[] payload, String what) throws MalformedMessageException {
+        Integer schema = null;
+        try (JsonParser p = json.createParser(payload)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new MalformedMessageException("json", what + ": expected a JSON object", null);
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (name.equals("schema")) {
+                    boolean isInt = value == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT;
+                    schema = isInt ? p.getIntValue() : null;
+                }
+                p.skipChildren();
+            }
+            if (p.nextToken() != null) {
+                throw new MalformedMessageException("json", what + ": not JSON: more after the object's end", null);
+            }
+        } catch (IOException e) {
+            throw new MalformedMessageException("json", what + ": not JSON: " + firstLine(e), e);
         }
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
+        if (schema == null) {
+            throw new MalformedMessageException("schema", what + ": missing integer field 'schema'", null);
         }
-        String m = t instanceof com.fasterxml.jackson.core.JsonProcessingException json ? json.getOriginalMessage() : t.getMessage();
-        m = String.valueOf(m);
-        int nl = m.indexOf('\n');
-        m = nl < 0 ? m : m.substring(0, nl);
-        int advice = m.indexOf(" (set DeserializationConfig");
-        m = advice < 0 ? m : m.substring(0, advice);
-        return field == null ? m : "field '" + field + "': " + m;
+        return schema;
     }
 
-    private static final class InstantDeserializer extends FromStringDeserializer<Instant> {
-        InstantDeserializer() {
-            super(Instant.class);
-        }
-
-        @Override
-        protected Instant _deserialize(String value, com.fasterxml.jackson.databind.DeserializationContext ctxt) {
-            return Instant.parse(value);
-        }
+    /** One line for an operator's log: the parser's message without its location and source excerpt. */
+    private static String firstLine(IOException e) {
+        String m = e instanceof JsonProcessingException json ? json.getOriginalMessage() : e.getMessage();
+        m = String.valueOf(m);
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
     }
 }

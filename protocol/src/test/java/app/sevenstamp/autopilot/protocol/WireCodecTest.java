@@ -167,7 +167,71 @@ class WireCodecTest {
         MalformedMessageException e = assertThrows(MalformedMessageException.class,
                 () -> codec.decodeStampEvent(Vectors.malformedCases().stream()
                         .filter(c -> c.name().equals("missing fields")).findFirst().orElseThrow().payload()));
-        assertEquals("StampEvent: field 'seq': Cannot map `null` into type `long`", e.getMessage());
+        assertEquals("StampEvent: field 'seq': missing; a number is required", e.getMessage());
+    }
+
+    /** Jackson's data binding read each of these as something: a number from a string, 42 from 42.9, null from an object. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "seq=\"42\"",
+            "seq=42.9",
+            "seq=null",
+            "seq=1e3",
+            "schema=1.0",
+            "clockSynced=\"true\"",
+            "clockSynced=1",
+            "cardCode=5",
+            "cardCode={\"a\":1}",
+            "cardCode=[\"x\"]",
+            "deviceTime=1795420800",
+            "kind=0",
+            "monotonicNanos=99999999999999999999"})
+    void aFieldOfAnotherJsonTypeIsMalformedAndNamed(String change) throws Exception {
+        String[] kv = change.split("=", 2);
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> codec.decodeStampEvent(stampEventWith(kv[0], kv[1])));
+        String kind = kv[0].equals("schema") ? "schema" : "field";
+        assertEquals(kind, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains(kv[0]), e.getMessage());
+    }
+
+    @Test
+    void aFieldNamedTwiceIsRefusedWhicheverComesFirst() throws Exception {
+        String event = new String(Vectors.bytes("stamp-event.json"), StandardCharsets.UTF_8);
+        for (String twice : new String[] {"{\"seq\": 7, ", "{\"schema\": 1, "}) {
+            byte[] payload = event.replaceFirst("\\{", twice).getBytes(StandardCharsets.UTF_8);
+            MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> codec.decodeStampEvent(payload));
+            assertEquals("json", e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("Duplicate field"), e.getMessage());
+        }
+    }
+
+    @Test
+    void textAfterTheObjectIsRefused() throws Exception {
+        byte[] payload = (new String(Vectors.bytes("stamp-event.json"), StandardCharsets.UTF_8) + " {}")
+                .getBytes(StandardCharsets.UTF_8);
+        assertEquals("json", assertThrows(MalformedMessageException.class, () -> codec.decodeStampEvent(payload)).kind());
+    }
+
+    @Test
+    void aMapValueMustBeAString() {
+        for (String settings : new String[] {"{\"a\": null}", "{\"a\": 5}", "[\"a\"]"}) {
+            byte[] payload = ("{\"schema\":1,\"deviceId\":\"counter-1\",\"version\":3,\"settings\":" + settings + "}")
+                    .getBytes(StandardCharsets.UTF_8);
+            MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                    () -> codec.decode(payload, DesiredConfig.class), settings);
+            assertEquals("field", e.kind());
+            assertTrue(e.getMessage().startsWith("DesiredConfig: field 'settings"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aNestedRecordsFieldIsNamedWithItsPath() throws Exception {
+        String ack = new String(Vectors.bytes("ack-accepted.json"), StandardCharsets.UTF_8)
+                .replaceFirst("\"stamps\"\\s*:\\s*\\d+", "\"stamps\": \"many\"");
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> codec.decodeAck(ack.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().startsWith("StampAck: field 'card.stamps': expected an integer"), e.getMessage());
     }
 
     @Test
