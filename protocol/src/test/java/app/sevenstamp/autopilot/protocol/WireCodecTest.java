@@ -170,7 +170,11 @@ class WireCodecTest {
         assertEquals("StampEvent: field 'seq': missing; a number is required", e.getMessage());
     }
 
-    /** Jackson's data binding read each of these as something: a number from a string, 42 from 42.9, null from an object. */
+    /**
+     * Jackson's data binding, as this codec used it before, read seven of these as a value: {@code "42"} and
+     * {@code 42.9} as 42, {@code 1e3} as 1000, {@code "true"} and {@code 1} as true, {@code 5} as the string "5",
+     * {@code 0} as the enum's first constant.
+     */
     @ParameterizedTest
     @ValueSource(strings = {
             "seq=\"42\"",
