@@ -150,10 +150,12 @@ class GatewayJarIT {
      * what a running box loaded): a box on plain {@code tcp://} that was never told to update must not load
      * the JDK's HTTP client and TLS (about 280 classes of their implementations, about 400 with what they
      * pull in, the CA certificates parsed into the heap, one more thread). The update download creates its client when it needs one.
-     * Nor Jackson's data binding (about 470 classes): the wire codec reads and writes with its streaming core.
+     * Nor Jackson's data binding (about 470 classes): the wire codec reads and writes with its streaming core. Nor
+     * the JDK's elliptic-curve provider (its Ed25519 key classes, about 100 with what they use): the card check
+     * runs in Bouncy Castle on the trusted keys' raw bytes.
      */
     @Test
-    void aBoxOnPlainMqttLoadsNeitherTheHttpClientNorTlsNorJacksonsDataBinding() throws Exception {
+    void aBoxOnPlainMqttLoadsNeitherTheHttpClientNorTlsNorJacksonsDataBindingNorTheJdksEd25519() throws Exception {
         Path classes = dir.resolve("classes.log");
         Run run = new Run(List.of("-Xlog:class+load=info:file=" + classes), "--config", config().toString());
         run.type(Vectors.cardText("valid"));
@@ -167,10 +169,10 @@ class GatewayJarIT {
                 "the stamp was encoded by the wire codec");
         List<String> unwanted = loaded.stream()
                 .filter(l -> l.contains(" sun.security.ssl.") || l.contains(" jdk.internal.net.http.")
-                        || l.contains(" com.fasterxml.jackson.databind."))
+                        || l.contains(" com.fasterxml.jackson.databind.") || l.contains(" sun.security.ec."))
                 .toList();
         assertEquals(List.of(), unwanted.subList(0, Math.min(5, unwanted.size())),
-                unwanted.size() + " HTTP client, TLS or Jackson data binding classes loaded by a tcp:// box with no update to fetch");
+                unwanted.size() + " HTTP client, TLS, Jackson data binding or SunEC classes loaded by a tcp:// box with no update to fetch");
     }
 
     @Test

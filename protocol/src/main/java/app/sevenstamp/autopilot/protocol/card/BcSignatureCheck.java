@@ -26,13 +26,16 @@ public final class BcSignatureCheck {
 
     /** Whether {@code signature} is {@code key}'s Ed25519 signature of {@code message}; never throws. */
     public static boolean verify(PublicKey key, byte[] message, byte[] signature) {
-        if (signature == null || signature.length != Ed25519.SIGNATURE_BYTES || message == null) {
+        return verify(Ed25519.rawOf(key), message, signature);
+    }
+
+    /** The same for a raw 32-byte public key; false for a key of another length. */
+    public static boolean verify(byte[] rawKey, byte[] message, byte[] signature) {
+        if (signature == null || signature.length != Ed25519.SIGNATURE_BYTES || message == null || rawKey == null
+                || rawKey.length != Ed25519.KEY_BYTES) {
             return false;
         }
-        byte[] raw = Ed25519.rawOf(key);
-        if (raw == null) {
-            return false;
-        }
+        byte[] raw = rawKey;
         try {
             return org.bouncycastle.math.ec.rfc8032.Ed25519.verify(signature, 0, raw, 0, message, 0, message.length);
         } catch (RuntimeException e) {

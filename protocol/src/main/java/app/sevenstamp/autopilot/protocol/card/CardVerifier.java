@@ -2,7 +2,6 @@ package app.sevenstamp.autopilot.protocol.card;
 
 import app.sevenstamp.autopilot.protocol.RejectReason;
 import app.sevenstamp.autopilot.protocol.support.Ed25519;
-import java.security.PublicKey;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -12,11 +11,28 @@ import java.util.Map;
  * Never throws for bad input: everything a scanner can produce maps to a {@link CardCheck}.
  */
 public final class CardVerifier {
-    private final Map<String, PublicKey> keys;
+    /**
+     * Key id to raw public key. Raw bytes, not the JDK's key objects: the check runs in Bouncy Castle, and parsing
+     * a key into the JDK's classes loaded about 100 of them into every box at start (docs/perf/box-classes.md).
+     */
+    private final Map<String, byte[]> keys;
 
-    /** Checks signatures with {@link BcSignatureCheck}. */
-    public CardVerifier(Map<String, PublicKey> keys) {
-        this.keys = Map.copyOf(keys);
+    /**
+     * Checks signatures with {@link BcSignatureCheck}.
+     *
+     * @param rawKeys key id to the key's raw 32 bytes
+     * @throws IllegalArgumentException naming a key of another length
+     */
+    public CardVerifier(Map<String, byte[]> rawKeys) {
+        Map<String, byte[]> copy = new LinkedHashMap<>();
+        rawKeys.forEach((id, raw) -> {
+            try {
+                copy.put(id, Ed25519.rawPublicKey(raw));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("key '" + id + "': " + e.getMessage(), e);
+            }
+        });
+        this.keys = Map.copyOf(copy);
     }
 
     /**
@@ -26,7 +42,7 @@ public final class CardVerifier {
      * @throws IllegalArgumentException naming the bad entry
      */
     public static CardVerifier parse(Iterable<String> entries) {
-        Map<String, PublicKey> keys = new LinkedHashMap<>();
+        Map<String, byte[]> keys = new LinkedHashMap<>();
         for (String entry : entries) {
             int colon = entry.indexOf(':');
             if (colon < 0) {
@@ -42,7 +58,7 @@ public final class CardVerifier {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("public key of '" + keyId + "' is not base64url: " + e.getMessage(), e);
             }
-            if (keys.put(keyId, Ed25519.publicKey(raw)) != null) {
+            if (keys.put(keyId, Ed25519.rawPublicKey(raw)) != null) {
                 throw new IllegalArgumentException("key id '" + keyId + "' is listed twice");
             }
         }
@@ -104,7 +120,7 @@ public final class CardVerifier {
         if (!Base64.getUrlEncoder().withoutPadding().encodeToString(signature).equals(parts[4])) {
             return invalid(RejectReason.MALFORMED, "signature is not in canonical base64url (unpadded, unused bits zero)");
         }
-        PublicKey key = keys.get(card.keyId());
+        byte[] key = keys.get(card.keyId());
         if (key == null) {
             return invalid(RejectReason.UNKNOWN_KEY, "card " + card.cardId() + " is signed by unknown key '"
                     + card.keyId() + "' (trusted: " + String.join(", ", keys.keySet()) + ")");

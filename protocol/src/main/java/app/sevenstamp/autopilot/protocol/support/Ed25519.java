@@ -2,12 +2,10 @@ package app.sevenstamp.autopilot.protocol.support;
 
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
-import java.security.spec.NamedParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
@@ -15,6 +13,8 @@ import java.util.Arrays;
 /**
  * Ed25519 with the JDK's own provider, keys kept as their raw 32 bytes. The JDK wants DER; both
  * encodings are a fixed header followed by the raw key, so conversion is a prefix, not a parser.
+ * The box's card checks and its device key's derivation use Bouncy Castle's code instead
+ * ({@code BcSignatureCheck}, {@link #publicKeyOf}); the JDK's is loaded only where a key object is needed.
  */
 public final class Ed25519 {
     public static final int KEY_BYTES = 32;
@@ -61,19 +61,25 @@ public final class Ed25519 {
     }
 
     /**
-     * The raw public key that belongs to a seed. The JDK has no public API for the RFC 8032
-     * derivation, but its key pair generator draws exactly 32 random bytes as the seed, so feeding
-     * it this seed makes generation a derivation.
+     * The raw public key that belongs to a seed (RFC 8032's derivation), with Bouncy Castle's code, which the
+     * card check already loads: the JDK's key pair generator (fed the seed as its only random bytes) loaded about
+     * 100 classes of its Ed25519 into every box at start, for a check of the device key.
      */
     public static byte[] publicKeyOf(byte[] seed) {
         requireLength(seed, "private key");
-        try {
-            KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
-            generator.initialize(NamedParameterSpec.ED25519, new FixedRandom(seed));
-            return rawOf(generator.generateKeyPair().getPublic());
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK's Ed25519 provider is missing", e);
-        }
+        byte[] raw = new byte[KEY_BYTES];
+        org.bouncycastle.math.ec.rfc8032.Ed25519.generatePublicKey(seed, 0, raw, 0);
+        return raw;
+    }
+
+    /**
+     * A copy of {@code raw}, checked to be the length of a raw public key.
+     *
+     * @throws IllegalArgumentException naming the length it has
+     */
+    public static byte[] rawPublicKey(byte[] raw) {
+        requireLength(raw, "public key");
+        return raw.clone();
     }
 
     public static byte[] sign(PrivateKey key, byte[] message) {
@@ -118,23 +124,5 @@ public final class Ed25519 {
             out[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
         }
         return out;
-    }
-
-    /** Hands the key pair generator exactly the seed it asks for. */
-    private static final class FixedRandom extends SecureRandom {
-        private static final long serialVersionUID = 1L;
-        private final byte[] seed;
-
-        FixedRandom(byte[] seed) {
-            this.seed = seed.clone();
-        }
-
-        @Override
-        public void nextBytes(byte[] bytes) {
-            if (bytes.length != seed.length) {
-                throw new IllegalStateException("key generator asked for " + bytes.length + " bytes, expected " + seed.length);
-            }
-            System.arraycopy(seed, 0, bytes, 0, bytes.length);
-        }
     }
 }
