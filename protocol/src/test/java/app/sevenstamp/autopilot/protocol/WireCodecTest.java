@@ -66,7 +66,21 @@ class WireCodecTest {
             "bootId=\"%s\"",
             "cardCode=\"%s\"",
             "programId=\"%s\"",
-            "cardId=\"%s\""})
+            "cardId=\"%s\"",
+            // a field of another JSON type; Jackson's data binding, as this codec used it before, read the first
+            // seven as a value: "42" and 42.9 as 42, 1e3 as 1000, "true" and 1 as true, 5 as "5", 0 as STAMP
+            "seq=\"42\"",
+            "seq=42.9",
+            "seq=1e3",
+            "clockSynced=\"true\"",
+            "clockSynced=1",
+            "cardCode=5",
+            "kind=0",
+            "seq=null",
+            "cardCode={\"a\":1}",
+            "cardCode=[\"x\"]",
+            "deviceTime=1795420800",
+            "monotonicNanos=99999999999999999999"})
     void stampEventFieldsOutsideTheirDocumentedFormatAreMalformed(String change) throws Exception {
         String[] kv = change.split("=", 2);
         String raw = kv[1].replace("%s", "x".repeat(2000));
@@ -170,33 +184,11 @@ class WireCodecTest {
         assertEquals("StampEvent: field 'seq': missing; a number is required", e.getMessage());
     }
 
-    /**
-     * Jackson's data binding, as this codec used it before, read seven of these as a value: {@code "42"} and
-     * {@code 42.9} as 42, {@code 1e3} as 1000, {@code "true"} and {@code 1} as true, {@code 5} as the string "5",
-     * {@code 0} as the enum's first constant.
-     */
-    @ParameterizedTest
-    @ValueSource(strings = {
-            "seq=\"42\"",
-            "seq=42.9",
-            "seq=null",
-            "seq=1e3",
-            "schema=1.0",
-            "clockSynced=\"true\"",
-            "clockSynced=1",
-            "cardCode=5",
-            "cardCode={\"a\":1}",
-            "cardCode=[\"x\"]",
-            "deviceTime=1795420800",
-            "kind=0",
-            "monotonicNanos=99999999999999999999"})
-    void aFieldOfAnotherJsonTypeIsMalformedAndNamed(String change) throws Exception {
-        String[] kv = change.split("=", 2);
+    @Test
+    void aSchemaWithAFractionIsNoSchema() throws Exception {
         MalformedMessageException e = assertThrows(MalformedMessageException.class,
-                () -> codec.decodeStampEvent(stampEventWith(kv[0], kv[1])));
-        String kind = kv[0].equals("schema") ? "schema" : "field";
-        assertEquals(kind, e.kind(), e.getMessage());
-        assertTrue(e.getMessage().contains(kv[0]), e.getMessage());
+                () -> codec.decodeStampEvent(stampEventWith("schema", "1.0")));
+        assertEquals("schema", e.kind(), e.getMessage());
     }
 
     @Test
