@@ -42,7 +42,8 @@ public final class WireCodec {
 
     /** The record as JSON: its components in declaration order, nulls left out. */
     public byte[] encode(Object message) {
-        try (ByteArrayBuilder out = new ByteArrayBuilder(256); JsonGenerator g = json.createGenerator(out)) {
+        // 1 KB: a stamp event is under 500 bytes; the builder grows (by a copy) only for a rarer, larger message
+        try (ByteArrayBuilder out = new ByteArrayBuilder(1024); JsonGenerator g = json.createGenerator(out)) {
             WireRecords.write(g, message);
             g.flush();
             return out.toByteArray();
