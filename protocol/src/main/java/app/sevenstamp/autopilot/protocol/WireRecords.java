@@ -43,7 +43,7 @@ final class WireRecords {
     }
 
     /** A record class's components and canonical constructor, looked up once. */
-    private record Shape(Constructor<?> constructor, String[] names, Type[] types, Method[] accessors,
+    private record Shape(Constructor<?> constructor, String[] names, Type[] types, Class<?>[] raw, Method[] accessors,
             Map<String, Integer> index) {
         static Shape of(Class<?> type) {
             if (!type.isRecord()) {
@@ -63,7 +63,7 @@ final class WireRecords {
                 index.put(names[i], i);
             }
             try {
-                return new Shape(type.getDeclaredConstructor(raw), names, types, accessors, Map.copyOf(index));
+                return new Shape(type.getDeclaredConstructor(raw), names, types, raw, accessors, Map.copyOf(index));
             } catch (NoSuchMethodException e) {
                 throw new IllegalStateException(type.getName() + " has no canonical constructor", e);
             }
@@ -123,9 +123,8 @@ final class WireRecords {
             seen[i] = true;
         }
         for (int i = 0; i < args.length; i++) {
-            Class<?> raw = raw(shape.types[i]);
-            if (raw.isPrimitive() && !seen[i]) {
-                throw new FieldException(join(path, shape.names[i]), "missing; " + describe(raw) + " is required", null);
+            if (shape.raw[i].isPrimitive() && !seen[i]) {
+                throw new FieldException(join(path, shape.names[i]), "missing; " + describe(shape.raw[i]) + " is required", null);
             }
         }
         try {

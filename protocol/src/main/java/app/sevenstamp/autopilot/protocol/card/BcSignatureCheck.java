@@ -35,9 +35,8 @@ public final class BcSignatureCheck {
                 || rawKey.length != Ed25519.KEY_BYTES) {
             return false;
         }
-        byte[] raw = rawKey;
         try {
-            return org.bouncycastle.math.ec.rfc8032.Ed25519.verify(signature, 0, raw, 0, message, 0, message.length);
+            return org.bouncycastle.math.ec.rfc8032.Ed25519.verify(signature, 0, rawKey, 0, message, 0, message.length);
         } catch (RuntimeException e) {
             return false; // a check that cannot be made is a bad signature, as with the JDK's
         }
