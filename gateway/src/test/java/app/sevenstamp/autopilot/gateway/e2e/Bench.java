@@ -82,6 +82,16 @@ public final class Bench {
      * all, for the .deb's class-data sharing archive; the gateways then run without one.
      */
     private static final String CLASS_LIST = System.getenv("BENCH_CLASSLIST");
+    /**
+     * BENCH_HISTOGRAM=1: the gateway's mappings (/proc/PID/smaps) and its live heap by class (a full GC first) after
+     * the scans, next to the logs.
+     */
+    /**
+     * BENCH_GATEWAY_CPUS=0: the gateways run on these CPUs only (taskset); with the bench itself under {@code taskset -c 1},
+     * the box has a core of its own, as on a counter, and the sink, broker and database share the other.
+     */
+    private static final String GATEWAY_CPUS = System.getenv("BENCH_GATEWAY_CPUS");
+    private static final boolean HISTOGRAM = "1".equals(System.getenv("BENCH_HISTOGRAM"));
     private static final List<Path> classLists = new ArrayList<>();
     private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Scans written at once in the burst phase, and how many such bursts. */
@@ -239,6 +249,10 @@ public final class Bench {
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-scans.txt"));
                     }
+                    if (HISTOGRAM) {
+                        Files.copy(Path.of("/proc/" + g.pid() + "/smaps"), work.resolve("smaps-after-scans.txt"));
+                        jcmd(g.pid(), work.resolve("histogram-after-scans.txt"), "GC.class_histogram");
+                    }
                     g.terminate(java.time.Duration.ofSeconds(10));
                 }
                 long acceptedBefore = sink.metrics().accepted();
@@ -364,6 +378,9 @@ public final class Bench {
     private static GatewayProcess startGateway(List<String> jvmFlags, Path config, Path log) {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>();
+        if (GATEWAY_CPUS != null) {
+            command.addAll(List.of("taskset", "-c", GATEWAY_CPUS));
+        }
         command.add(java);
         command.addAll(jvmFlags);
         if (CLASS_LIST != null) {
@@ -377,10 +394,16 @@ public final class Bench {
     }
 
     private static void nativeMemory(long pid, Path out) throws Exception {
-        Process p = new ProcessBuilder("jcmd", String.valueOf(pid), "VM.native_memory", "summary")
-                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        jcmd(pid, out, "VM.native_memory", "summary");
+    }
+
+    /** Runs {@code jcmd PID command...} into {@code out} and names the file in the report. */
+    private static void jcmd(long pid, Path out, String... command) throws Exception {
+        List<String> args = new ArrayList<>(List.of("jcmd", String.valueOf(pid)));
+        args.addAll(List.of(command));
+        Process p = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         p.waitFor(30, TimeUnit.SECONDS);
-        System.out.println("native memory summary: " + out);
+        System.out.println(command[0] + ": " + out);
     }
 
     /** Bytes the process caused to be written to the storage layer (page-dirtying time), from /proc/PID/io. */
