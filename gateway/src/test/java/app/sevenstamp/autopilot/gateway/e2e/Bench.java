@@ -83,14 +83,14 @@ public final class Bench {
      */
     private static final String CLASS_LIST = System.getenv("BENCH_CLASSLIST");
     /**
-     * BENCH_HISTOGRAM=1: the gateway's mappings (/proc/PID/smaps) and its live heap by class (a full GC first) after
-     * the scans, next to the logs.
-     */
-    /**
      * BENCH_GATEWAY_CPUS=0: the gateways run on these CPUs only (taskset); with the bench itself under {@code taskset -c 1},
      * the box has a core of its own, as on a counter, and the sink, broker and database share the other.
      */
     private static final String GATEWAY_CPUS = System.getenv("BENCH_GATEWAY_CPUS");
+    /**
+     * BENCH_HISTOGRAM=1: the gateway's mappings (/proc/PID/smaps) and its live heap by class (a full GC first) after
+     * the scans, next to the logs.
+     */
     private static final boolean HISTOGRAM = "1".equals(System.getenv("BENCH_HISTOGRAM"));
     private static final List<Path> classLists = new ArrayList<>();
     private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);

@@ -97,7 +97,7 @@ class OutboxWriteErrorTest {
         // the file grows on, and the compaction is due again. One append at a time, each followed by a read that
         // waits for H2: appends back to back while the compaction is away are confirmed by the redo log alone, as
         // fast as it syncs, and all reach H2 at once when it is back; on a loaded machine (a compaction of seconds)
-        // that is a backlog bigger than this test's 2 MB limit, which the outbox then rightly refuses to grow
+        // that is a backlog bigger than this test's 4 MB limit, which the outbox then rightly refuses to grow
         while (outbox.compactions() == 0) {
             confirmed.add(outbox.append(draft(confirmed.size())).get(10, TimeUnit.SECONDS).eventId());
             outbox.count().get(30, TimeUnit.SECONDS);
