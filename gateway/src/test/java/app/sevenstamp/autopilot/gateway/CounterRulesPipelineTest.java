@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.gateway.feedback.Signal;
+import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
 import app.sevenstamp.autopilot.gateway.policy.CounterGuard;
 import app.sevenstamp.autopilot.gateway.policy.ScanPolicy;
@@ -132,8 +133,8 @@ class CounterRulesPipelineTest {
         start(rules(600, 0));
         assertEquals(Signal.ACCEPTED_OFFLINE, scan(COFFEE).signal());
         // the sink acknowledged: the outbox row goes, the counter's memory stays
-        String eventId = outbox.pending(0, 10).get().get(0).eventId();
-        assertTrue(outbox.delete(eventId).get(5, TimeUnit.SECONDS));
+        StoredEvent stored = outbox.pending(0, 10).get().get(0);
+        assertTrue(outbox.delete(stored.seq(), stored.eventId()).get(5, TimeUnit.SECONDS));
         assertEquals(0L, outbox.count().get());
         stop();
         clock.advance(Duration.ofMinutes(2));

@@ -121,7 +121,7 @@ public final class Outbox implements AutoCloseable {
         static final Storage FILES = new Storage("file:", "", RedoLog.FILES, REDO_REWRITE_BYTES);
     }
 
-    private record PendingDelete(String eventId, CompletableFuture<Boolean> done) {
+    private record PendingDelete(long seq, String eventId, CompletableFuture<Boolean> done) {
     }
 
     private Outbox(Path dir, Clock clock, Ticker ticker, OutboxLimits limits, Storage storage) {
@@ -710,17 +710,18 @@ public final class Outbox implements AutoCloseable {
     }
 
     /**
-     * Removes the event once the sink acknowledged it; true when there was such a row. Deletes are
-     * gathered: all those waiting run in one transaction and one sync, after any waiting append.
+     * Removes the event once the sink acknowledged it; true when there was such a row (the event {@code eventId}
+     * at {@code seq}). Deletes are gathered: all those waiting run in one transaction and one sync, after any
+     * waiting append.
      */
-    public CompletableFuture<Boolean> delete(String eventId) {
+    public CompletableFuture<Boolean> delete(long seq, String eventId) {
         Objects.requireNonNull(eventId, "eventId");
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         if (executor.closed()) {
             done.completeExceptionally(new RejectedExecutionException("the outbox is closed"));
             return done;
         }
-        deletes.add(new PendingDelete(eventId, done));
+        deletes.add(new PendingDelete(seq, eventId, done));
         if (deleteScheduled.compareAndSet(false, true)) {
             scheduleDeletes();
         }
@@ -757,8 +758,9 @@ public final class Outbox implements AutoCloseable {
             ensureOpen();
             List<Boolean> found = new ArrayList<>(batch.size());
             for (PendingDelete p : batch) {
-                db.deleteById.setString(1, p.eventId());
-                found.add(db.deleteById.executeUpdate() > 0);
+                db.deleteAcked.setLong(1, p.seq());
+                db.deleteAcked.setString(2, p.eventId());
+                found.add(db.deleteAcked.executeUpdate() > 0);
             }
             db.connection.commit();
             noteAcked(batch);

@@ -55,9 +55,11 @@ final class OutboxRedo {
     private static final byte NEXT_SEQ = 4;
     private static final byte HISTORY = 5;
     private static final int REWRITE_BATCH = 500;
-    /** The replay's look-ups of a logged row in H2, one per index ({@link #holder}). */
+    /** The replay's look-up of a logged row in H2, on the primary key. */
     static final String EVENT_AT_SEQ = "SELECT event_id FROM outbox WHERE seq = ?";
-    static final String EVENT_BY_ID = "SELECT 1 FROM outbox WHERE event_id = ?";
+    /** A clock correction of the replay, on the primary key (the corrected payload names its seq). */
+    static final String CORRECT_AT_SEQ =
+            "UPDATE outbox SET payload = ?, clock_synced = TRUE WHERE seq = ? AND event_id = ? AND clock_synced = FALSE";
 
     private OutboxRedo() {
     }
@@ -153,7 +155,6 @@ final class OutboxRedo {
         });
         int[] restored = {0};
         try (PreparedStatement bySeq = c.prepareStatement(EVENT_AT_SEQ);
-             PreparedStatement byId = c.prepareStatement(EVENT_BY_ID);
              PreparedStatement insert = c.prepareStatement("INSERT INTO outbox (seq, event_id, payload, created_at, "
                      + "boot_id, mono_nanos, clock_synced) VALUES (?, ?, ?, ?, ?, ?, ?)");
              PreparedStatement historyExists = c.prepareStatement("SELECT 1 FROM counter_history "
@@ -178,7 +179,7 @@ final class OutboxRedo {
                 if (acked.contains(s.eventId())) {
                     return;
                 }
-                String found = holder(bySeq, byId, s);
+                String found = holder(bySeq, s);
                 if (found != null) {
                     if (!found.equals(s.eventId())) {
                         Logger.error("outbox redo log: seq {} is held by event {} in H2 but was confirmed as {}; the "
@@ -198,11 +199,20 @@ final class OutboxRedo {
             });
         }
         int corrected = 0;
-        try (PreparedStatement correct = c.prepareStatement(
-                "UPDATE outbox SET payload = ?, clock_synced = TRUE WHERE event_id = ? AND clock_synced = FALSE")) {
+        try (PreparedStatement correct = c.prepareStatement(CORRECT_AT_SEQ)) {
             for (Map.Entry<String, String> e : corrections.entrySet()) {
+                long seq;
+                try {
+                    seq = codec.decodeStampEvent(e.getValue().getBytes(StandardCharsets.UTF_8)).seq();
+                } catch (MalformedMessageException bad) {
+                    // the row keeps its unsynchronised clock, which the clock corrector rewrites again
+                    Logger.warn("outbox redo log: the clock correction of event {} cannot be decoded ({}); not applied",
+                            e.getKey(), bad.getMessage());
+                    continue;
+                }
                 correct.setString(1, e.getValue());
-                correct.setString(2, e.getKey());
+                correct.setLong(2, seq);
+                correct.setString(3, e.getKey());
                 corrected += correct.executeUpdate();
             }
         }
@@ -224,22 +234,13 @@ final class OutboxRedo {
     }
 
     /**
-     * The event H2 holds at the logged row's sequence number, else the logged event itself when H2 holds it
-     * under another number, else null. Two look-ups, each on its own index: for {@code seq = ? OR event_id = ?}
-     * H2 uses neither and walks the whole event_id index, once per logged row, so a replay took time
-     * quadratic in the backlog (5 to 22 s after a compaction with 53,000 waiting, 1.6 to 2.7 s with these two;
-     * docs/performance.md, "The outbox's H2 page cache").
+     * The event H2 holds at the logged row's sequence number, or null. A row goes by its number only: an event
+     * gets its number once, with its id, and keeps both in every copy (the log, H2, a salvage, a correction).
      */
-    private static String holder(PreparedStatement bySeq, PreparedStatement byId, Stored s) throws SQLException {
+    private static String holder(PreparedStatement bySeq, Stored s) throws SQLException {
         bySeq.setLong(1, s.seq());
         try (ResultSet rs = bySeq.executeQuery()) {
-            if (rs.next()) {
-                return rs.getString(1);
-            }
-        }
-        byId.setString(1, s.eventId());
-        try (ResultSet rs = byId.executeQuery()) {
-            return rs.next() ? s.eventId() : null;
+            return rs.next() ? rs.getString(1) : null;
         }
     }
 

@@ -16,7 +16,13 @@ final class InflightWindow {
     }
 
     private final int capacity;
-    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    private LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    /**
+     * What the connection before was waiting for, until the next {@link #resendAll()}: the broker delivers the
+     * acks of the kept session's earlier connection after a reconnect, and the outbox deletes a row by its
+     * number, which only an entry knows.
+     */
+    private Map<String, Entry> previous = Map.of();
     private long lastSentSeq;
 
     InflightWindow(int capacity) {
@@ -46,9 +52,13 @@ final class InflightWindow {
         lastSentSeq = Math.max(lastSentSeq, seq);
     }
 
-    /** The entry of an acknowledged event, or null when it was not in flight (an ack from an earlier connection). */
+    /**
+     * The entry of an acknowledged event, in flight on this connection or the one before, or null when it was not
+     * (an ack to an earlier process, or a second ack).
+     */
     Entry acked(String eventId) {
-        return entries.remove(eventId);
+        Entry entry = entries.remove(eventId);
+        return entry != null ? entry : previous.remove(eventId);
     }
 
     /**
@@ -66,7 +76,8 @@ final class InflightWindow {
 
     /** Forgets what was sent, so that everything still in the outbox is sent again from the start. */
     void resendAll() {
-        entries.clear();
+        previous = entries;
+        entries = new LinkedHashMap<>();
         lastSentSeq = 0;
     }
 

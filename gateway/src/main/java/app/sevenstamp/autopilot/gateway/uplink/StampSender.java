@@ -145,8 +145,8 @@ final class StampSender implements LinkWorker {
 
     @Override
     public void run(long now) {
-        for (String eventId : undeleted.due(now)) {
-            delete(eventId); // the outbox is local: connected or not
+        for (UndeletedAcks.Acked acked : undeleted.due(now)) {
+            delete(acked.seq(), acked.eventId()); // the outbox is local: connected or not
         }
         if (!link.readyHere()) {
             return;
@@ -183,7 +183,14 @@ final class StampSender implements LinkWorker {
     private void onAck(StampAck ack) {
         InflightWindow.Entry entry = window.acked(ack.eventId());
         String seq = entry == null ? "?" : String.valueOf(entry.seq());
-        delete(ack.eventId());
+        if (entry != null) {
+            delete(entry.seq(), ack.eventId());
+        } else {
+            // an ack to an earlier process of this box (the broker kept its session), or a second one: the outbox
+            // finds a row by its number, which only a send tells; the event is sent again and that ack deletes it
+            Logger.debug("acknowledgement of event {}, not sent by this process: its row goes with the next one",
+                    ack.eventId());
+        }
         switch (ack.outcome()) {
             case REJECTED -> Logger.warn("sink rejected event {} (seq {}): {}", ack.eventId(), seq, ack.reason());
             case DUPLICATE -> Logger.debug("sink already had event {} (seq {})", ack.eventId(), seq);
@@ -199,13 +206,13 @@ final class StampSender implements LinkWorker {
     }
 
     /** Deletes an acknowledged event; the outcome comes back to the link's thread. */
-    private void delete(String eventId) {
+    private void delete(long seq, String eventId) {
         undeleted.deleting(eventId);
-        outbox.delete(eventId).whenComplete((found, error) -> link.execute(() -> onDeleteDone(eventId, error)));
+        outbox.delete(seq, eventId).whenComplete((found, error) -> link.execute(() -> onDeleteDone(seq, eventId, error)));
     }
 
     /** @param error null when the event is gone */
-    private void onDeleteDone(String eventId, Throwable error) {
+    private void onDeleteDone(long seq, String eventId, Throwable error) {
         if (error == null) {
             undeleted.deleted(eventId);
             if (deleteRounds > 0 && undeleted.size() == 0) {
@@ -214,7 +221,7 @@ final class StampSender implements LinkWorker {
             }
             return;
         }
-        Duration wait = undeleted.failed(eventId, ticker.nanoTime());
+        Duration wait = undeleted.failed(seq, eventId, ticker.nanoTime());
         if (wait == null) {
             Logger.debug("cannot delete acknowledged event {} either: {}", eventId, error.toString());
             return;

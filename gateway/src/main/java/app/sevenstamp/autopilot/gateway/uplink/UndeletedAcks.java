@@ -3,8 +3,9 @@ package app.sevenstamp.autopilot.gateway.uplink;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -20,9 +21,13 @@ final class UndeletedAcks {
     private final Backoff backoff;
     /** A delete was asked for and has not answered yet. */
     private final Set<String> deleting = new HashSet<>();
-    /** The delete failed; asked again at {@link #retryAt}. */
-    private final Set<String> waiting = new LinkedHashSet<>();
+    /** The delete failed; asked again at {@link #retryAt}. By event id, the event's seq. */
+    private final Map<String, Long> waiting = new LinkedHashMap<>();
     private long retryAt;
+
+    /** An acknowledged event: its sequence number (how the outbox finds it) and id. */
+    record Acked(long seq, String eventId) {
+    }
 
     UndeletedAcks(Backoff backoff) {
         this.backoff = backoff;
@@ -44,10 +49,10 @@ final class UndeletedAcks {
      * The delete failed. Returns the wait before the retry when this failure schedules it, or null when it
      * joins a retry already scheduled (a batch failing together grows the wait once).
      */
-    Duration failed(String eventId, long nowNanos) {
+    Duration failed(long seq, String eventId, long nowNanos) {
         deleting.remove(eventId);
         boolean schedule = waiting.isEmpty();
-        waiting.add(eventId);
+        waiting.put(eventId, seq);
         if (!schedule) {
             return null;
         }
@@ -58,7 +63,7 @@ final class UndeletedAcks {
 
     /** Acknowledged and not yet deleted: must not be published again. */
     boolean holds(String eventId) {
-        return deleting.contains(eventId) || waiting.contains(eventId);
+        return deleting.contains(eventId) || waiting.containsKey(eventId);
     }
 
     /** When the next retry is due, if one is scheduled. */
@@ -67,11 +72,11 @@ final class UndeletedAcks {
     }
 
     /** The events whose delete is to be asked for again now; empty before the retry is due. */
-    List<String> due(long nowNanos) {
+    List<Acked> due(long nowNanos) {
         if (waiting.isEmpty() || nowNanos - retryAt < 0) {
             return List.of();
         }
-        List<String> due = List.copyOf(waiting);
+        List<Acked> due = waiting.entrySet().stream().map(e -> new Acked(e.getValue(), e.getKey())).toList();
         waiting.clear();
         return due;
     }

@@ -67,7 +67,9 @@ class OutboxCompactionHeapTest {
         }
         assertEquals(0, child.exitValue(), "the child's output:\n" + read(log));
         assertTrue(read(log).contains("compacted " + BACKLOG), read(log));
-        assertTrue(Files.size(dir.resolve("outbox.mv.db")) < before / 2, "the file was rewritten smaller");
+        long after = Files.size(dir.resolve("outbox.mv.db"));
+        // measured 25,168 -> 16,988 KB (with the index on event_id that earlier releases had, the file grew faster, under half)
+        assertTrue(after < before * 3 / 4, "the file was rewritten smaller: " + before / 1024 + " -> " + after / 1024 + " KB");
 
         try (Outbox outbox = Outbox.open(dir, Clock.fixed(T0, ZoneOffset.UTC))) {
             assertEquals(ids, outbox.pending(0, BACKLOG + 1).get(60, TimeUnit.SECONDS).stream()
@@ -90,7 +92,7 @@ class OutboxCompactionHeapTest {
             long expected = Long.parseLong(args[1]);
             OutboxLimits limits = new OutboxLimits(1_000_000, Long.parseLong(args[2]), 0, 95);
             try (Outbox outbox = Outbox.open(dir, Clock.systemUTC(), Ticker.SYSTEM, limits)) {
-                outbox.delete("no-such-event"); // an operation: its housekeeping starts the compaction
+                outbox.delete(-1, "no-such-event"); // an operation: its housekeeping starts the compaction
                 await("a compaction").atMost(Duration.ofMinutes(2)).until(() -> outbox.compactions() > 0);
                 long rows = outbox.count().get(60, TimeUnit.SECONDS);
                 System.out.println("compacted " + rows + " of " + expected + " stamps");

@@ -82,8 +82,8 @@ class OutboxCompactionTest {
         assertEquals(ids.size(), outbox.status().backlog());
         // what needs H2 waits for it: acknowledgements of the first ten and a count
         List<CompletableFuture<Boolean>> acks = new ArrayList<>();
-        for (String id : ids.subList(0, 10)) {
-            acks.add(outbox.delete(id));
+        for (int k = 0; k < 10; k++) {
+            acks.add(outbox.delete(k + 1, ids.get(k))); // seq k + 1
         }
         CompletableFuture<Long> count = outbox.count();
         int i = ids.size() + 1;

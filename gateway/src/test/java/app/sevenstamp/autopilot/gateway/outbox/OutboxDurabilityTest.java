@@ -73,7 +73,7 @@ class OutboxDurabilityTest {
         // acknowledged rows make room again, and numbering goes on without a hole
         List<StoredEvent> sent = outbox.pending(0, 20).get();
         for (StoredEvent e : sent) {
-            outbox.delete(e.eventId()).get();
+            outbox.delete(e.seq(), e.eventId()).get();
         }
         assertEquals(101, outbox.append(draft(102, 102, true)).get().seq());
     }
@@ -169,7 +169,7 @@ class OutboxDurabilityTest {
             ids.add(outbox.append(draft(i, i, true)).get().eventId());
         }
         for (int i = 0; i < 5; i++) {
-            outbox.delete(ids.get(i)).get();
+            outbox.delete(i + 1, ids.get(i)).get(); // seq i + 1
         }
         outbox.close(Duration.ofSeconds(5));
         outbox = null;

@@ -48,8 +48,8 @@ class OutboxLazyH2Test {
         Outbox outbox = Outbox.open(dir, clock);
         List<StoredEvent> stored = List.of(outbox.append(draft(1)).get(), outbox.append(draft(2)).get(),
                 outbox.append(draft(3)).get());
-        outbox.delete(stored.get(0).eventId()).get();
-        outbox.delete(stored.get(1).eventId()).get();
+        outbox.delete(stored.get(0).seq(), stored.get(0).eventId()).get();
+        outbox.delete(stored.get(1).seq(), stored.get(1).eventId()).get();
         outbox.close(Duration.ofSeconds(5));
 
         // H2 as a crash within WRITE_DELAY leaves it: none of the three stamps written
@@ -77,6 +77,55 @@ class OutboxLazyH2Test {
     }
 
     /**
+     * A clock correction H2 had not written at a crash comes back from the redo log, found by the corrected
+     * event's number (the outbox has no index on event ids).
+     */
+    @Test
+    void aClockCorrectionThatH2LostComesBackFromTheRedoLog() throws Exception {
+        Outbox outbox = Outbox.open(dir, clock);
+        List<StoredEvent> stored = new java.util.ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String card = "CARD" + i;
+            stored.add(outbox.append(new StampDraft(EventIds.next(T0.toEpochMilli()), "counter-1",
+                    "7S1.k1.coffee." + card + ".sig", "coffee", card, "shop-12", T0, i * 1_000_000_000L, "boot-1", false,
+                    EventKind.STAMP)).get());
+        }
+        assertEquals(3, outbox.correctClock("boot-1", T0.plusSeconds(3600), 10_000_000_000L, 500).get());
+        outbox.close(Duration.ofSeconds(5));
+
+        // H2 as a crash within WRITE_DELAY of the correction leaves it: the rows as they were appended
+        try (Connection c = DriverManager.getConnection(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")),
+                "sa", "");
+             java.sql.PreparedStatement undo = c.prepareStatement(
+                     "UPDATE outbox SET payload = ?, clock_synced = FALSE WHERE seq = ?");
+             Statement st = c.createStatement()) {
+            for (StoredEvent e : stored) {
+                undo.setString(1, new String(e.payload(), java.nio.charset.StandardCharsets.UTF_8));
+                undo.setLong(2, e.seq());
+                assertEquals(1, undo.executeUpdate());
+            }
+            c.commit();
+            st.execute("SHUTDOWN");
+        }
+
+        outbox = Outbox.open(dir, clock);
+        try {
+            app.sevenstamp.autopilot.protocol.WireCodec codec = new app.sevenstamp.autopilot.protocol.WireCodec();
+            List<Instant> times = new java.util.ArrayList<>();
+            for (StoredEvent e : outbox.pending(0, 10).get()) {
+                assertTrue(codec.decodeStampEvent(e.payload()).timeCorrected(), "seq " + e.seq());
+                times.add(codec.decodeStampEvent(e.payload()).deviceTime());
+            }
+            // scanned at mono 1, 2, 3 s; the clock read T0 + 1 h at mono 10 s
+            assertEquals(List.of(T0.plusSeconds(3600 - 9), T0.plusSeconds(3600 - 8), T0.plusSeconds(3600 - 7)), times);
+            assertEquals(0, outbox.correctClock("boot-1", T0.plusSeconds(3600), 10_000_000_000L, 500).get(),
+                    "nothing is left to correct");
+        } finally {
+            outbox.close(Duration.ofSeconds(5));
+        }
+    }
+
+    /**
      * A rewrite of the redo log drops acknowledged stamps; their counter_history lines must not then live
      * in H2 alone, which writes lazily and syncs rarely (the rewritten log carries them, and H2 is synced
      * before the rename). A power cut right after the rename, with nothing unsynced reaching the disk,
@@ -95,7 +144,7 @@ class OutboxLazyH2Test {
         try {
             while (rename < 0) {
                 StoredEvent e = outbox.append(draft(++stamps)).get();
-                outbox.delete(e.eventId()).get();
+                outbox.delete(e.seq(), e.eventId()).get();
                 ops = recorder.since(from);
                 for (int i = 0; i < ops.size() && rename < 0; i++) {
                     PowerCutFs.Op op = ops.get(i);

@@ -101,7 +101,7 @@ class OutboxPowerCutTest {
                     List<StoredEvent> pending = outbox.pending(0, 1 + random.nextInt(5)).get();
                     for (StoredEvent e : pending) {
                         ackedFrom.put(e.eventId(), recorder.size() - from);
-                        outbox.delete(e.eventId()).get();
+                        outbox.delete(e.seq(), e.eventId()).get();
                     }
                 } else if (what < 9) {
                     Thread.sleep(250); // past RETENTION_TIME: the next chunks go into reused space

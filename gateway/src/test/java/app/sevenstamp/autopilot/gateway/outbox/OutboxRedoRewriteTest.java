@@ -76,7 +76,8 @@ class OutboxRedoRewriteTest {
         HeldStorage.arm();
         // each stamp acknowledged at once, as online: the log fills with rows nobody waits for
         while (!HeldStorage.holding(0)) {
-            acks.add(outbox.delete(append().eventId()));
+            StoredEvent e = append();
+            acks.add(outbox.delete(e.seq(), e.eventId()));
             assertTrue(ids.size() < 5_000, "no rewrite of the redo log started");
         }
         int acknowledged = ids.size();

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.HashMap;
@@ -17,7 +20,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The outbox's H2 as {@link OutboxSchema} opens it: what its settings do to memory and to the replay's look-ups. */
+/** The outbox's H2 as {@link OutboxSchema} opens it: what its settings do to memory, and how rows are found. */
 class OutboxSchemaTest {
     /** An event's payload as long as a real one (about 400 bytes of JSON). */
     private static final String PAYLOAD = "{\"v\":1,\"kind\":\"STAMP\",\"payload\":\"" + "x".repeat(360) + "\"}";
@@ -62,7 +65,7 @@ class OutboxSchemaTest {
 
         db = OutboxSchema.connect(url, true);
         try {
-            // as the uplink reads it (in sequence order, a window at a time) and the acks find it (by event id)
+            // as the uplink reads it (in sequence order, a window at a time) and the acks delete it (by seq)
             long after = 0;
             int read = 0;
             while (true) {
@@ -81,14 +84,12 @@ class OutboxSchemaTest {
                 read += batch;
             }
             assertEquals(rows, read);
-            try (PreparedStatement byId = db.connection.prepareStatement(OutboxRedo.EVENT_BY_ID)) {
-                for (int i = 1; i <= rows; i += 7) {
-                    byId.setString(1, "event-" + i);
-                    try (ResultSet rs = byId.executeQuery()) {
-                        assertTrue(rs.next());
-                    }
-                }
+            for (int i = 1; i <= rows; i += 7) {
+                db.deleteAcked.setLong(1, i);
+                db.deleteAcked.setString(2, "event-" + i);
+                assertEquals(1, db.deleteAcked.executeUpdate());
             }
+            db.connection.commit();
             Map<String, String> settings = settings(db);
             int usedMb = Integer.parseInt(settings.get("info.CACHE_SIZE"));
             int limitMb = OutboxSchema.H2_CACHE_KB / 1024;
@@ -101,26 +102,71 @@ class OutboxSchemaTest {
     }
 
     /**
-     * The replay after every open and compaction looks up each logged row: on an index, or it walks the whole
-     * backlog once per row (H2 uses no index for {@code seq = ? OR event_id = ?}).
+     * Every look-up of a row by the box goes by its sequence number, the primary key: the ack's delete, the
+     * replay's look-up of a logged row (once per row of the backlog, after every open and compaction) and its clock
+     * corrections. A scan instead would walk the whole backlog each time.
      */
     @Test
-    void theReplaysLookUpsOfALoggedRowUseAnIndex() throws Exception {
+    void everyLookUpOfARowUsesThePrimaryKey() throws Exception {
         OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
         try {
-            for (String query : new String[] {OutboxRedo.EVENT_AT_SEQ, OutboxRedo.EVENT_BY_ID}) {
+            for (String query : new String[] {OutboxSchema.DELETE_ACKED, OutboxRedo.EVENT_AT_SEQ, OutboxRedo.CORRECT_AT_SEQ}) {
                 String plan = plan(db, query);
                 assertTrue(INDEX_LOOKUP.matcher(plan).find(), "no index look-up in the plan of " + query + ": " + plan);
             }
-            // the pattern tells a look-up from a scan
-            assertFalse(INDEX_LOOKUP.matcher(plan(db, "SELECT event_id FROM outbox WHERE seq = ? OR event_id = ?")).find());
+            // the pattern tells a look-up from a scan, and event ids have no index
+            assertFalse(INDEX_LOOKUP.matcher(plan(db, "SELECT seq FROM outbox WHERE event_id = ?")).find());
+        } finally {
+            db.connection.close();
+        }
+    }
+
+    /**
+     * Files of earlier releases have a unique index on {@code event_id}, which cost more than half of each
+     * delete: the first open drops it and keeps every row.
+     */
+    @Test
+    void aFileOfAnEarlierReleaseLosesItsEventIdIndexAndKeepsItsRows() throws Exception {
+        String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
+        try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
+            // the table as earlier releases created it
+            st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
+                    + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
+                    + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL, clock_synced BOOLEAN DEFAULT TRUE NOT NULL)");
+            st.execute("INSERT INTO outbox VALUES (1, 'event-1', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE "
+                    + "'2026-12-04 09:00:00+00', 'boot-1', 1, TRUE), (2, 'event-2', '" + PAYLOAD + "', TIMESTAMP WITH "
+                    + "TIME ZONE '2026-12-04 09:00:01+00', 'boot-1', 2, FALSE)");
+            assertTrue(INDEX_LOOKUP.matcher(plan(c, "SELECT seq FROM outbox WHERE event_id = ?")).find(),
+                    "the old table has its index, or this proves nothing");
+        }
+        OutboxSchema db = OutboxSchema.connect(url, true);
+        try {
+            assertEquals(2, db.rows);
+            assertEquals(1, db.unsyncedRows);
+            assertFalse(INDEX_LOOKUP.matcher(plan(db, "SELECT seq FROM outbox WHERE event_id = ?")).find());
+            db.deleteAcked.setLong(1, 2);
+            db.deleteAcked.setString(2, "event-1");
+            assertEquals(0, db.deleteAcked.executeUpdate(), "seq 2 is not event-1's row");
+            db.deleteAcked.setString(2, "event-2");
+            assertEquals(1, db.deleteAcked.executeUpdate());
+            db.connection.commit();
+        } finally {
+            db.connection.close();
+        }
+        db = OutboxSchema.connect(url, true);
+        try {
+            assertEquals(1, db.rows, "the next open finds the table as it was left");
         } finally {
             db.connection.close();
         }
     }
 
     private static String plan(OutboxSchema db, String query) throws SQLException {
-        try (PreparedStatement explain = db.connection.prepareStatement("EXPLAIN " + query)) {
+        return plan(db.connection, query);
+    }
+
+    private static String plan(Connection c, String query) throws SQLException {
+        try (PreparedStatement explain = c.prepareStatement("EXPLAIN " + query)) {
             for (int i = 1; i <= explain.getParameterMetaData().getParameterCount(); i++) {
                 explain.setString(i, "1");
             }

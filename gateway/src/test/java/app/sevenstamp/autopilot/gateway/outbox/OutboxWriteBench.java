@@ -36,17 +36,18 @@ public final class OutboxWriteBench {
             Outbox.Storage storage = new Outbox.Storage("file:", settings, RedoLog.FILES, Outbox.REDO_REWRITE_BYTES);
             try (Outbox outbox = Outbox.open(dir, clock, Ticker.SYSTEM, OutboxLimits.DEFAULT, storage)) {
                 for (int i = 0; i < 20; i++) { // warm-up: schema, first pages
-                    outbox.delete(outbox.append(draft(clock, i)).get().eventId()).get();
+                    StoredEvent e = outbox.append(draft(clock, i)).get();
+                    outbox.delete(e.seq(), e.eventId()).get();
                 }
                 long w0 = writeBytes();
-                java.util.List<String> acked = new java.util.ArrayList<>();
+                java.util.List<StoredEvent> acked = new java.util.ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     StoredEvent e = outbox.append(draft(clock, i)).get(10, TimeUnit.SECONDS);
-                    acked.add(e.eventId());
+                    acked.add(e);
                     if (acked.size() >= deleteEvery) {
                         java.util.List<java.util.concurrent.CompletableFuture<Boolean>> done = new java.util.ArrayList<>();
-                        for (String id : acked) {
-                            done.add(outbox.delete(id));
+                        for (StoredEvent a : acked) {
+                            done.add(outbox.delete(a.seq(), a.eventId()));
                         }
                         for (var d : done) {
                             d.get(10, TimeUnit.SECONDS);
