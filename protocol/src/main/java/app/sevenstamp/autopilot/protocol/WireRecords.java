@@ -102,6 +102,22 @@ final class WireRecords {
         return type.cast(readRecord(p, type, ""));
     }
 
+    /**
+     * Reads the rest of a record whose first field, {@code name}, the caller has read already as {@code value}: the
+     * parser stands on that field's value.
+     */
+    static <T> T readAfter(JsonParser p, Class<T> type, String name, Object value) throws IOException {
+        Shape shape = SHAPES.get(type);
+        Object[] args = new Object[shape.names.length];
+        boolean[] seen = new boolean[args.length];
+        Integer i = shape.index.get(name);
+        if (i != null) {
+            args[i] = value;
+            seen[i] = true;
+        }
+        return type.cast(readFields(p, type, shape, args, seen, ""));
+    }
+
     static void write(JsonGenerator g, Object value) throws IOException {
         writeValue(g, value);
     }
@@ -110,7 +126,12 @@ final class WireRecords {
         Shape shape = SHAPES.get(type);
         expect(p, JsonToken.START_OBJECT, path, "an object");
         Object[] args = new Object[shape.names.length];
-        boolean[] seen = new boolean[args.length];
+        return readFields(p, type, shape, args, new boolean[args.length], path);
+    }
+
+    /** The record's fields up to its end, into {@code args}, then the record. */
+    private static Object readFields(JsonParser p, Class<?> type, Shape shape, Object[] args, boolean[] seen, String path)
+            throws IOException {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             p.nextToken();

@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Arrays;
+import java.util.ArrayList;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -199,6 +202,66 @@ class WireCodecTest {
             MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> codec.decodeStampEvent(payload));
             assertEquals("json", e.kind(), e.getMessage());
             assertTrue(e.getMessage().contains("Duplicate field"), e.getMessage());
+        }
+    }
+
+    /**
+     * {@code decode} reads a text whose first field is {@code schema} in one pass and leaves every other text, and
+     * every bad one, to the two passes: both must take the same texts to the same records and refuse the same texts
+     * with the same error. Every vector, cut at each byte and with each byte replaced, each both ways.
+     */
+    @Test
+    void theOnePassAndTheTwoPassesAgreeOnEveryText() throws Exception {
+        List<Object[]> inputs = new ArrayList<>();
+        for (String name : new String[] {"stamp-event.json", "stamp-event-corrected.json"}) {
+            inputs.add(new Object[] {codec.encode(codec.decodeStampEvent(Vectors.bytes(name))), StampEvent.class});
+            inputs.add(new Object[] {Vectors.bytes(name), StampEvent.class});
+        }
+        inputs.add(new Object[] {codec.encode(codec.decodeAck(Vectors.bytes("ack-accepted.json"))), StampAck.class});
+        for (Vectors.MalformedCase c : Vectors.malformedCases()) {
+            inputs.add(new Object[] {c.payload(), StampEvent.class});
+        }
+        int texts = 0;
+        int decoded = 0;
+        for (Object[] input : inputs) {
+            byte[] text = (byte[]) input[0];
+            Class<?> type = (Class<?>) input[1];
+            List<byte[]> variants = new ArrayList<>();
+            variants.add(text);
+            for (String after : new String[] {" {}", "x", " "}) {
+                variants.add((new String(text, StandardCharsets.UTF_8) + after).getBytes(StandardCharsets.UTF_8));
+            }
+            for (int i = 1; i < text.length; i++) {
+                variants.add(Arrays.copyOf(text, i));
+                for (byte b : "},\"1 x]".getBytes(StandardCharsets.UTF_8)) {
+                    byte[] changed = text.clone();
+                    changed[i] = b;
+                    variants.add(changed);
+                }
+            }
+            for (byte[] v : variants) {
+                if (v.length == 0) {
+                    continue; // refused for its size before either
+                }
+                Object one = outcome(() -> codec.decode(v, type));
+                assertEquals(outcome(() -> codec.decodeInTwoPasses(v, type)), one, new String(v, StandardCharsets.UTF_8));
+                texts++;
+                decoded += one instanceof String ? 0 : 1;
+            }
+        }
+        assertTrue(decoded > 100 && texts - decoded > 1000, decoded + " of " + texts + " decoded: the variants must test both");
+    }
+
+    private interface Decode {
+        Object run() throws MalformedMessageException;
+    }
+
+    /** The record, or the error's kind and message. */
+    private static Object outcome(Decode decode) {
+        try {
+            return decode.run();
+        } catch (MalformedMessageException e) {
+            return e.kind() + ": " + e.getMessage();
         }
     }
 
