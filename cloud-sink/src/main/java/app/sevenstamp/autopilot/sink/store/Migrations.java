@@ -355,7 +355,11 @@ final class Migrations {
                         detail VARCHAR(500),
                         sent_at TIMESTAMP(9) WITH TIME ZONE,
                         updated_at TIMESTAMP(9) WITH TIME ZONE NOT NULL,
-                        PRIMARY KEY (device_id, version))""")));
+                        PRIMARY KEY (device_id, version))""")),
+            // No query reads events by card (a card's history is its ledger, ledger_by_card); the index cost a B-tree
+            // write of a random key per event, as the box's event id index did (docs/perf/sink-ingest.md, section 9)
+            new Migration(19, "events: the unused index by card dropped", List.of(
+                    "DROP INDEX IF EXISTS events_by_card")));
 
     private Migrations() {
     }

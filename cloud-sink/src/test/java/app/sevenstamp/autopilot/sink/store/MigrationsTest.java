@@ -1,7 +1,9 @@
 package app.sevenstamp.autopilot.sink.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.sink.store.Migrations.Migration;
 import app.sevenstamp.autopilot.sink.testing.Backend;
@@ -49,6 +51,37 @@ class MigrationsTest {
             assertEquals(Migrations.latest(), Migrations.migrate(db, Migrations.ALL));
             assertEquals(Migrations.ALL.size(), versions(db));
         }
+    }
+
+    /** The index of events by card, which no query read and every event wrote, goes at migration 19. */
+    @Test
+    void theEventsIndexByCardIsDroppedFromADatabaseThatHasIt() throws Exception {
+        try (Database db = fixture.database()) {
+            Migrations.migrate(db, Migrations.ALL.subList(0, Migrations.ALL.size() - 1)); // up to 18
+            List<String> before = indexesOfEvents(db);
+            assertTrue(before.contains("events_by_card"), "version 18 has it, or this proves nothing: " + before);
+            Migrations.migrate(db, Migrations.ALL);
+            List<String> left = indexesOfEvents(db);
+            assertFalse(left.contains("events_by_card"), left.toString());
+            assertEquals(1, left.size(), "the primary key only: " + left);
+        }
+    }
+
+    private static List<String> indexesOfEvents(Database db) throws Exception {
+        List<String> names = new ArrayList<>();
+        try (Connection c = db.connection()) {
+            for (String table : new String[] {"events", "EVENTS"}) { // PostgreSQL folds names to lower case, H2 to upper
+                try (ResultSet rs = c.getMetaData().getIndexInfo(null, null, table, false, false)) {
+                    while (rs.next()) {
+                        String name = rs.getString("INDEX_NAME");
+                        if (name != null && !names.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                            names.add(name.toLowerCase(java.util.Locale.ROOT));
+                        }
+                    }
+                }
+            }
+        }
+        return names;
     }
 
     /**
