@@ -82,17 +82,13 @@ public final class WireCodec {
     <T> T decodeInTwoPasses(byte[] payload, Class<T> type) throws MalformedMessageException {
         String what = type.getSimpleName();
         int schema = schemaOf(payload, what);
-        if (schema < 1 || schema > SCHEMA) {
+        if (!readable(schema)) {
             throw new MalformedMessageException("schema", what + ": schema " + schema
                     + " is not supported (this side reads 1.." + SCHEMA + ")", null);
         }
         try (JsonParser p = json.createParser(payload)) {
             p.nextToken();
-            T value = WireRecords.read(p, type);
-            if (value instanceof StampEvent event) {
-                StampEventFields.check(event);
-            }
-            return value;
+            return checked(WireRecords.read(p, type));
         } catch (WireRecords.FieldException e) {
             String field = e.path.isEmpty() ? "" : "field '" + e.path + "': ";
             throw new MalformedMessageException("field", what + ": " + field + e.getMessage(), e);
@@ -117,17 +113,26 @@ public final class WireCodec {
                 return null;
             }
             int schema = p.getIntValue();
-            if (schema < 1 || schema > SCHEMA) {
+            if (!readable(schema)) {
                 return null;
             }
-            T value = WireRecords.readAfter(p, type, "schema", schema);
-            if (value instanceof StampEvent event) {
-                StampEventFields.check(event);
-            }
+            T value = checked(WireRecords.readAfter(p, type, "schema", schema));
             return p.nextToken() == null ? value : null;
         } catch (IOException | RuntimeException e) {
             return null; // the two passes give it its error
         }
+    }
+
+    private static boolean readable(int schema) {
+        return schema >= 1 && schema <= SCHEMA;
+    }
+
+    /** The record, once a stamp event's fields are within their documented formats ({@link StampEventFields}). */
+    private static <T> T checked(T value) {
+        if (value instanceof StampEvent event) {
+            StampEventFields.check(event);
+        }
+        return value;
     }
 
     /**

@@ -13,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,8 +75,8 @@ class MigrationsTest {
                 try (ResultSet rs = c.getMetaData().getIndexInfo(null, null, table, false, false)) {
                     while (rs.next()) {
                         String name = rs.getString("INDEX_NAME");
-                        if (name != null && !names.contains(name.toLowerCase(java.util.Locale.ROOT))) {
-                            names.add(name.toLowerCase(java.util.Locale.ROOT));
+                        if (name != null && !names.contains(name.toLowerCase(Locale.ROOT))) {
+                            names.add(name.toLowerCase(Locale.ROOT));
                         }
                     }
                 }

@@ -18,6 +18,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Random;
+import java.util.ArrayList;
+import java.sql.PreparedStatement;
+import java.nio.charset.StandardCharsets;
+import app.sevenstamp.autopilot.protocol.WireCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,7 +87,7 @@ class OutboxLazyH2Test {
     @Test
     void aClockCorrectionThatH2LostComesBackFromTheRedoLog() throws Exception {
         Outbox outbox = Outbox.open(dir, clock);
-        List<StoredEvent> stored = new java.util.ArrayList<>();
+        List<StoredEvent> stored = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             String card = "CARD" + i;
             stored.add(outbox.append(new StampDraft(EventIds.next(T0.toEpochMilli()), "counter-1",
@@ -96,11 +100,11 @@ class OutboxLazyH2Test {
         // H2 as a crash within WRITE_DELAY of the correction leaves it: the rows as they were appended
         try (Connection c = DriverManager.getConnection(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")),
                 "sa", "");
-             java.sql.PreparedStatement undo = c.prepareStatement(
+             PreparedStatement undo = c.prepareStatement(
                      "UPDATE outbox SET payload = ?, clock_synced = FALSE WHERE seq = ?");
              Statement st = c.createStatement()) {
             for (StoredEvent e : stored) {
-                undo.setString(1, new String(e.payload(), java.nio.charset.StandardCharsets.UTF_8));
+                undo.setString(1, new String(e.payload(), StandardCharsets.UTF_8));
                 undo.setLong(2, e.seq());
                 assertEquals(1, undo.executeUpdate());
             }
@@ -110,8 +114,8 @@ class OutboxLazyH2Test {
 
         outbox = Outbox.open(dir, clock);
         try {
-            app.sevenstamp.autopilot.protocol.WireCodec codec = new app.sevenstamp.autopilot.protocol.WireCodec();
-            List<Instant> times = new java.util.ArrayList<>();
+            WireCodec codec = new WireCodec();
+            List<Instant> times = new ArrayList<>();
             for (StoredEvent e : outbox.pending(0, 10).get()) {
                 assertTrue(codec.decodeStampEvent(e.payload()).timeCorrected(), "seq " + e.seq());
                 times.add(codec.decodeStampEvent(e.payload()).deviceTime());
