@@ -161,16 +161,9 @@ class HttpUnderSiegeIT {
             for (int i = 0; i < 40; i++) {
                 attacker("127.0.0." + (2 + i % 4), port, i % 2 == 1);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            int open;
-            do {
-                Thread.sleep(500);
-                open = 0;
-                for (Socket s : List.copyOf(attackers)) {
-                    open += open(s) ? 1 : 0;
-                }
-            } while (open > 0 && System.nanoTime() < deadline);
-            assertEquals(0, open, "silent and dripping connections are closed after http.headerTimeout");
+            await("silent and dripping connections are closed after http.headerTimeout").atMost(Duration.ofSeconds(30))
+                    .pollDelay(Duration.ofMillis(500)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> openOf(List.copyOf(attackers)) == 0);
             millisFor(URI.create("http://127.0.0.1:" + port + "/healthz"), 200); // and the server still answers
         }
     }

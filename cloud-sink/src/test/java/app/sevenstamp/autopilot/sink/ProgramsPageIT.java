@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -24,6 +25,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.core.ConditionTimeoutException;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -96,17 +99,17 @@ class ProgramsPageIT {
                 1, 60, 0, 0, "serial", 1_000_000_000L, 45.0, "ok", rulesVersion, 0)), 1, true);
     }
 
-    private String awaitPage(String[] s, String text) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        String body;
-        do {
-            body = console.page(s, "/console/programs").body();
-            if (body.contains(text)) {
-                return body;
-            }
-            Thread.sleep(100);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("the programs page never said '" + text + "':\n" + body);
+    private String awaitPage(String[] s, String text) {
+        AtomicReference<String> last = new AtomicReference<>("");
+        try {
+            return await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        last.set(console.page(s, "/console/programs").body());
+                        return last.get();
+                    }, body -> body.contains(text));
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("the programs page never said '" + text + "':\n" + last.get(), e);
+        }
     }
 
     @Test
