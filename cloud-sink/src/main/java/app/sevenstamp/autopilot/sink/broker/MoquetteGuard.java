@@ -20,6 +20,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.ArrayDeque;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import io.netty.util.AttributeKey;
 import app.sevenstamp.autopilot.protocol.support.LogBudget;
 import app.sevenstamp.autopilot.protocol.support.TokenBucket;
 import io.netty.handler.codec.mqtt.MqttConnectMessage;
@@ -28,7 +30,7 @@ import org.tinylog.Logger;
 
 /**
  * What the sink puts in each client's pipeline in front of Moquette 0.17, right after its MQTT decoder:
- * three guards against what Moquette does not withstand.
+ * four guards against what Moquette does not withstand.
  *
  * <p><b>A PUBLISH marked DUP goes on unmarked.</b> Moquette 0.17 sends a DUP publish only to the
  * subscribers its first send is recorded to have failed for. With none recorded and a subscriber
@@ -55,6 +57,16 @@ import org.tinylog.Logger;
  * client's reading pauses, what it already sent waits here in order, and TCP slows the sender; reading
  * resumes when there is room ({@code BrokerBackpressureIT}).
  *
+ * <p><b>Nothing passes a CONNECT before Moquette has marked it connected.</b> Moquette 0.17 marks a
+ * connection connected in a listener on its CONNACK's write, added after the write was handed to the
+ * client's event loop; when the write is done first, the listener becomes a later task of that loop, and a
+ * SUBSCRIBE read before it is refused and the connection closed ("SUBSCRIBE received on already closed
+ * connection"). Paho subscribes as soon as its CONNACK arrives, so on a busy machine the sink's own
+ * sessions and boxes lost their first connection now and then; MQTT 3.1.1 (section 3.1.4) lets a client
+ * send without waiting for the CONNACK, which lost it every time. What a client sends after its CONNECT
+ * waits here, in order, until Moquette's flag is set ({@code EarlySubscribeIT}), at most
+ * {@link #CONNACK_WAIT_MS}; then Moquette decides as before.
+ *
  * <p>Moquette has no hook into its Netty pipelines, so this reaches in once per start: it finds the
  * listening channel through the private {@code acceptor.bossGroup} of {@link Server} (and the
  * package-private selector of its Netty loop) and adds a handler there that puts the guard right after
@@ -67,10 +79,14 @@ final class MoquetteGuard {
     /** The name Moquette 0.17 gives its MQTT decoder in each client's pipeline ({@code NewNettyAcceptor}). */
     private static final String MOQUETTE_DECODER = "decoder";
     private static final String NAME = "sink-moquette-guard";
+    /** The channel attribute where Moquette 0.17's handler keeps a client's {@code MQTTConnection}. */
+    private static final String MOQUETTE_CONNECTION = "connection";
     static final int PUBLIC_PER_CONNECTION = 10;
     static final int PUBLIC_PER_SECOND = 2;
     static final int PUBLIC_ALL_PER_SECOND = 20;
     static final int PUBLIC_ALL_BURST = 40;
+    /** How long what follows a CONNECT may wait for Moquette to mark the connection connected. */
+    static final long CONNACK_WAIT_MS = 10_000;
 
     private MoquetteGuard() {
     }
@@ -116,9 +132,10 @@ final class MoquetteGuard {
      * @throws IllegalStateException when Moquette's listener cannot be found
      */
     static void install(Server server, Policy policy) {
+        Predicate<Channel> connected = connectedFlag();
         int listeners = forEachChannel(group(server, "bossGroup"), channel -> {
             if (channel instanceof ServerChannel listener) {
-                listener.pipeline().addFirst(NAME, new Installer(policy));
+                listener.pipeline().addFirst(NAME, new Installer(policy, connected));
                 return true;
             }
             return false;
@@ -133,12 +150,35 @@ final class MoquetteGuard {
                 return false;
             }
             if (channel.pipeline().get(MOQUETTE_DECODER) != null) {
-                channel.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(policy));
+                channel.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(policy, connected));
             } else {
-                channel.pipeline().addLast(new Placer(policy));
+                channel.pipeline().addLast(new Placer(policy, connected));
             }
             return true;
         });
+    }
+
+    /**
+     * Whether Moquette has marked a channel's connection connected: its package-private
+     * {@code MQTTConnection.isConnected()}, on the connection its handler keeps in the channel's attribute
+     * {@code connection}; true while the channel has none (nothing to wait for).
+     */
+    private static Predicate<Channel> connectedFlag() {
+        AttributeKey<Object> key = AttributeKey.valueOf(MOQUETTE_CONNECTION);
+        Method isConnected;
+        try {
+            isConnected = MoquetteInsides.method("io.moquette.broker.MQTTConnection", "isConnected");
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("the embedded broker's guard cannot reach Moquette's connection state: " + e, e);
+        }
+        return channel -> {
+            Object connection = channel.attr(key).get();
+            try {
+                return connection == null || (Boolean) isConnected.invoke(connection);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("Moquette's MQTTConnection.isConnected() failed: " + e, e);
+            }
+        };
     }
 
     /** Runs {@code action} on each channel registered with {@code group}, on its event loop; how often it said true. */
@@ -192,15 +232,17 @@ final class MoquetteGuard {
     @ChannelHandler.Sharable
     private static final class Installer extends ChannelInboundHandlerAdapter {
         private final Policy policy;
+        private final Predicate<Channel> connected;
 
-        Installer(Policy policy) {
+        Installer(Policy policy, Predicate<Channel> connected) {
             this.policy = policy;
+            this.connected = connected;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Channel client) {
-                client.pipeline().addLast(new Placer(policy));
+                client.pipeline().addLast(new Placer(policy, connected));
             }
             ctx.fireChannelRead(msg);
         }
@@ -212,9 +254,11 @@ final class MoquetteGuard {
      */
     private static final class Placer extends ChannelInboundHandlerAdapter {
         private final Policy policy;
+        private final Predicate<Channel> connected;
 
-        Placer(Policy policy) {
+        Placer(Policy policy, Predicate<Channel> connected) {
             this.policy = policy;
+            this.connected = connected;
         }
 
         @Override
@@ -225,7 +269,7 @@ final class MoquetteGuard {
                 ctx.close();
                 return;
             }
-            ctx.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(policy));
+            ctx.pipeline().addAfter(MOQUETTE_DECODER, NAME, new Guard(policy, connected));
             ctx.pipeline().remove(this);
             ctx.fireChannelActive();
         }
@@ -235,6 +279,10 @@ final class MoquetteGuard {
     private static final class Guard extends ChannelInboundHandlerAdapter {
         private static final long RETRY_MS = 2;
         private final Policy policy;
+        private final Predicate<Channel> connected;
+        /** Set when the CONNECT went on to Moquette, until Moquette has marked the connection connected. */
+        private boolean awaitingConnack;
+        private long connectPassedAt;
         /** This connection's budget, once its CONNECT named a public client id. */
         private TokenBucket own;
         private String clientId;
@@ -245,8 +293,9 @@ final class MoquetteGuard {
          */
         private final ArrayDeque<Object> held = new ArrayDeque<>();
 
-        Guard(Policy policy) {
+        Guard(Policy policy, Predicate<Channel> connected) {
             this.policy = policy;
+            this.connected = connected;
         }
 
         @Override
@@ -272,20 +321,39 @@ final class MoquetteGuard {
                 held.add(msg); // already paused
                 return;
             }
+            if (stillConnecting(ctx)) {
+                held.add(msg);
+                pause(ctx);
+                return;
+            }
             if (policy.crowded.getAsBoolean()) {
                 held.add(msg);
-                holdBack(ctx);
+                policy.heldBack.increment();
+                pause(ctx);
                 return;
             }
             pass(ctx, msg);
         }
 
+        /** True while Moquette has not yet marked this client's connection connected after its CONNECT. */
+        private boolean stillConnecting(ChannelHandlerContext ctx) {
+            if (!awaitingConnack) {
+                return false;
+            }
+            if (connected.test(ctx.channel())
+                    || System.nanoTime() - connectPassedAt > TimeUnit.MILLISECONDS.toNanos(CONNACK_WAIT_MS)) {
+                awaitingConnack = false; // from now on Moquette has the last word, as without this guard
+                return false;
+            }
+            return true;
+        }
+
         /**
-         * Backpressure Moquette lacks: this client's reading pauses (TCP then slows the sender) until the queues
-         * have room again, checked every {@link #RETRY_MS} ms; what was already read waits here, in order.
+         * This client's reading pauses (TCP then slows the sender) until Moquette has marked its connection
+         * connected and its queues have room again (the backpressure Moquette lacks), checked every
+         * {@link #RETRY_MS} ms; what was already read waits here, in order.
          */
-        private void holdBack(ChannelHandlerContext ctx) {
-            policy.heldBack.increment();
+        private void pause(ChannelHandlerContext ctx) {
             ctx.channel().config().setAutoRead(false);
             ctx.executor().schedule(() -> retry(ctx), RETRY_MS, TimeUnit.MILLISECONDS);
         }
@@ -295,7 +363,7 @@ final class MoquetteGuard {
                 releaseHeld();
                 return;
             }
-            while (!held.isEmpty() && !policy.crowded.getAsBoolean()) {
+            while (!held.isEmpty() && !stillConnecting(ctx) && !policy.crowded.getAsBoolean()) {
                 pass(ctx, held.poll());
             }
             if (held.isEmpty()) {
@@ -307,6 +375,10 @@ final class MoquetteGuard {
 
         /** A publish marked DUP goes on unmarked, with the same header fields and payload; the rest as it is. */
         private void pass(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof MqttConnectMessage) {
+                awaitingConnack = true;
+                connectPassedAt = System.nanoTime();
+            }
             if (msg instanceof MqttPublishMessage publish && publish.fixedHeader().isDup() && publish.decoderResult().isSuccess()) {
                 MqttFixedHeader h = publish.fixedHeader();
                 policy.dupPublishes.increment();

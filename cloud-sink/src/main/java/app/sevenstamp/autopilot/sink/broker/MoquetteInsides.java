@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.sink.broker;
 
 import io.moquette.broker.Server;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 
 /**
  * Moquette 0.17's private fields, read by reflection for {@link MoquetteGuard} and {@link SessionLoops}:
@@ -16,6 +17,13 @@ final class MoquetteInsides {
         Field f = owner.getClass().getDeclaredField(name);
         f.setAccessible(true);
         return f.get(owner);
+    }
+
+    /** The method {@code name}, without parameters, declared by the class {@code className}; made accessible. */
+    static Method method(String className, String name) throws ReflectiveOperationException {
+        Method m = Class.forName(className).getDeclaredMethod(name);
+        m.setAccessible(true);
+        return m;
     }
 
     /** Its {@code SessionEventLoopGroup}: {@code dispatcher.sessionLoops}. */
