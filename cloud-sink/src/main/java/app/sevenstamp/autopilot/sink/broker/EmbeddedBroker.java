@@ -234,11 +234,12 @@ public final class EmbeddedBroker implements AutoCloseable {
         return revivals.get();
     }
 
-    /** For the sink's metrics: {@code broker.restarts}, {@code broker.loopFailures}, {@code broker.loopRevivals}, {@code broker.dupPublishes}, {@code broker.publicLoginCuts}, {@code broker.heldBack}. */
+    /** For the sink's metrics: {@code broker.restarts}, {@code broker.loopFailures}, {@code broker.loopRevivals}, {@code broker.dupPublishes}, {@code broker.publicLoginCuts}, {@code broker.heldBack}, {@code broker.heldForConnack}. */
     public java.util.Map<String, Long> counters() {
         return java.util.Map.of("broker.restarts", (long) restarts(), "broker.loopFailures", (long) loopFailures(),
                 "broker.loopRevivals", (long) revivals(), "broker.dupPublishes", dupPublishes(),
-                "broker.publicLoginCuts", publicLoginCuts(), "broker.heldBack", heldBack());
+                "broker.publicLoginCuts", publicLoginCuts(), "broker.heldBack", heldBack(), "broker.heldForConnack",
+                heldForConnack());
     }
 
     /** The running Moquette, for a test to reach into. */
@@ -254,6 +255,14 @@ public final class EmbeddedBroker implements AutoCloseable {
     /** How often a client was held back (its reading paused) because a Moquette queue was nearly full. */
     public long heldBack() {
         return guard.heldBack.sum();
+    }
+
+    /**
+     * How often a client's message arrived before Moquette had marked its connection connected and waited for
+     * it (Moquette would have refused a SUBSCRIBE there and closed the connection: {@link MoquetteGuard}).
+     */
+    public long heldForConnack() {
+        return guard.heldForConnack.sum();
     }
 
     /** How many connections of the public login were closed for going over its budget. */

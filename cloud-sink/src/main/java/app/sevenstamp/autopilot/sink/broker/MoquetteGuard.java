@@ -99,6 +99,7 @@ final class MoquetteGuard {
         final LongAdder dupPublishes = new LongAdder();
         final LongAdder publicCuts = new LongAdder();
         final LongAdder heldBack = new LongAdder();
+        final LongAdder heldForConnack = new LongAdder();
         /** True while a Moquette queue is nearly full. */
         private final BooleanSupplier crowded;
 
@@ -323,6 +324,7 @@ final class MoquetteGuard {
             }
             if (stillConnecting(ctx)) {
                 held.add(msg);
+                policy.heldForConnack.increment();
                 pause(ctx);
                 return;
             }
