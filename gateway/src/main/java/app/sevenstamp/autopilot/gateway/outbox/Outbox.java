@@ -218,7 +218,7 @@ public final class Outbox implements AutoCloseable {
         if (!existed || !redoExisted) {
             syncDirectory(dir);
         }
-        reconcile();
+        reconcile(damaged == null);
         if (damaged != null || (existed && !redoExisted)) {
             // rows the log does not hold (salvaged, or stored by a release without the log): log them now
             OutboxRedo.rewrite(db.connection, redo);
@@ -233,13 +233,15 @@ public final class Outbox implements AutoCloseable {
     /**
      * Puts back into a freshly opened H2 what the redo log says is waiting, and the log's counter_history
      * lines; see {@link OutboxRedo}. (After a compaction, {@link #compactAndReopen} skips the lines.)
+     *
+     * @param linesWithRows false after a salvage, which stores rows without their counter_history lines
      */
-    private void reconcile() throws SQLException, IOException {
+    private void reconcile(boolean linesWithRows) throws SQLException, IOException {
         if (redo.bytes() == 0) {
             return;
         }
         long start = System.nanoTime();
-        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo.prefix(), codec, true);
+        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo.prefix(), codec, true, linesWithRows);
         lastReplay = r;
         try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
             rs.next();
@@ -410,7 +412,7 @@ public final class Outbox implements AutoCloseable {
         OutboxSchema fresh = OutboxSchema.connect(OutboxSchema.url(storage, file), true);
         try {
             // not the HISTORY lines: SHUTDOWN wrote every line H2 held
-            OutboxRedo.Replayed r = OutboxRedo.reconcile(fresh.connection, logged, new WireCodec(), false);
+            OutboxRedo.Replayed r = OutboxRedo.reconcile(fresh.connection, logged, new WireCodec(), false, true);
             try (ResultSet rs = fresh.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
                 rs.next();
                 long rows = rs.getLong(1);
@@ -944,7 +946,7 @@ public final class Outbox implements AutoCloseable {
                 redo = RedoLog.open(redoFile, storage.fileOps());
             }
             connect(true);
-            reconcile(); // what H2 did not commit before it failed, or lost, is in the redo log
+            reconcile(true); // what H2 did not commit before it failed, or lost, is in the redo log
             nextSeq = readNextSeq();
             db.connection.commit();
             Logger.warn("outbox {} reopened after a write error; {} events waiting{}", dbFile, backlog,

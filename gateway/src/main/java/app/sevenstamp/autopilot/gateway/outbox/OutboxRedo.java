@@ -127,9 +127,15 @@ final class OutboxRedo {
      * counter_history line of every stamp in the log (acknowledged or not), the latest clock correction of each, and a sequence counter past
      * every number in the log. Idempotent. Reads the log twice (acknowledgements first) rather than
      * holding a long backlog in memory; the acknowledged ids are held as 128-bit keys ({@link AckedIds}). Commits.
+     *
+     * @param historyLines   the log's own counter_history records too (not after a compaction: H2 kept them all)
+     * @param linesWithRows  H2's rows came with their counter_history lines: an append writes both in one
+     *                       transaction, so a stamp whose row H2 holds has its line, and only the others are
+     *                       looked up (at 100,000 waiting that halves the replay). False after a salvage, which
+     *                       stores rows without their lines.
      */
-    static Replayed reconcile(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines)
-            throws SQLException, IOException {
+    static Replayed reconcile(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines,
+            boolean linesWithRows) throws SQLException, IOException {
         AckedIds acked = new AckedIds();
         Map<String, String> corrections = new HashMap<>();
         long[] next = {0};
@@ -172,14 +178,16 @@ final class OutboxRedo {
                     return;
                 }
                 Stored s = readStored(r);
-                // every stamp in the log, acknowledged or not, and whether or not H2 has its row: H2 writes
-                // lazily (a stamp acknowledged within WRITE_DELAY of its append may be in neither H2 table on
-                // disk) and a salvage stores rows without their lines
-                restoreHistory(s, codec, historyExists, history);
-                if (acked.contains(s.eventId())) {
+                boolean acknowledged = acked.contains(s.eventId());
+                String found = acknowledged ? null : holder(bySeq, s);
+                if (!linesWithRows || found == null || !found.equals(s.eventId())) {
+                    // every stamp in the log whose row H2 does not hold, acknowledged or not: H2 writes lazily (a
+                    // stamp acknowledged within WRITE_DELAY of its append may be in neither H2 table on disk)
+                    restoreHistory(s, codec, historyExists, history);
+                }
+                if (acknowledged) {
                     return;
                 }
-                String found = holder(bySeq, s);
                 if (found != null) {
                     if (!found.equals(s.eventId())) {
                         Logger.error("outbox redo log: seq {} is held by event {} in H2 but was confirmed as {}; the "

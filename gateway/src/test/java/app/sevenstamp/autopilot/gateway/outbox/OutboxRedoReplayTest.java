@@ -7,6 +7,7 @@ import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.time.Instant;
@@ -58,7 +59,7 @@ class OutboxRedoReplayTest {
 
             OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
             try {
-                OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true);
+                OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true);
                 assertEquals(waiting.size(), replayed.restored());
                 assertEquals(ids.size() + 1, replayed.nextSeq());
                 Set<String> inH2 = new TreeSet<>();
@@ -70,6 +71,55 @@ class OutboxRedoReplayTest {
                 assertEquals(waiting, inH2);
             } finally {
                 db.connection.close();
+            }
+        }
+    }
+
+    /**
+     * A stamp whose row H2 holds has its counter_history line (an append writes both in one transaction), so
+     * the replay looks lines up only for the others; after a salvage, which stores rows without their lines, it
+     * looks up every one. Here H2 holds rows 1-10 without their lines (as a salvage leaves them), row 11-20 are
+     * only in the log, and 21-30 acknowledged.
+     */
+    @Test
+    void linesAreLookedUpForRowsH2LacksAndAfterASalvageForEveryRow() throws Exception {
+        for (boolean linesWithRows : new boolean[] {true, false}) {
+            Path at = dir.resolve("lines-with-rows-" + linesWithRows);
+            Files.createDirectories(at);
+            try (RedoLog log = RedoLog.open(at.resolve("outbox.redo"), RedoLog.FILES)) {
+                List<byte[]> records = new ArrayList<>();
+                List<String> ids = new ArrayList<>();
+                for (int seq = 1; seq <= 30; seq++) {
+                    ids.add(EventIds.next(T0.toEpochMilli() + seq));
+                    records.add(OutboxRedo.stored(stored(seq, ids.get(seq - 1))));
+                }
+                records.add(OutboxRedo.acked(ids.subList(20, 30)));
+                log.append(records, true);
+                OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, at.resolve("outbox")), false);
+                try {
+                    for (int seq = 1; seq <= 10; seq++) {
+                        OutboxRedo.Stored s = stored(seq, ids.get(seq - 1));
+                        db.misc.execute("INSERT INTO outbox (seq, event_id, payload, created_at, boot_id, mono_nanos, "
+                                + "clock_synced) VALUES (" + seq + ", '" + s.eventId() + "', '" + s.payload().replace("'", "''")
+                                + "', TIMESTAMP WITH TIME ZONE '2026-12-04 09:00:00Z', 'boot-1', " + seq + ", TRUE)");
+                    }
+                    db.connection.commit();
+                    OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, linesWithRows);
+                    assertEquals(10, replayed.restored(), "rows 11-20 put back");
+                    Set<Integer> cards = new TreeSet<>();
+                    try (ResultSet rs = db.misc.executeQuery("SELECT card_id FROM counter_history")) {
+                        while (rs.next()) {
+                            cards.add(Integer.parseInt(rs.getString(1).substring("CARD".length())));
+                        }
+                    }
+                    Set<Integer> expected = new TreeSet<>();
+                    for (int seq = linesWithRows ? 11 : 1; seq <= 30; seq++) {
+                        expected.add(seq);
+                    }
+                    assertEquals(expected, cards, "the stamps with a counter_history line, linesWithRows " + linesWithRows);
+                } finally {
+                    db.connection.close();
+                }
             }
         }
     }

@@ -55,7 +55,7 @@ public final class ReplayBench {
             String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
             OutboxSchema db = OutboxSchema.connect(url, false);
             long t = System.nanoTime();
-            OutboxRedo.Replayed first = OutboxRedo.reconcile(db.connection, log.prefix(), codec, true);
+            OutboxRedo.Replayed first = OutboxRedo.reconcile(db.connection, log.prefix(), codec, true, true);
             System.out.printf("fill: %s in %.2f s%n", first, (System.nanoTime() - t) / 1e9);
             for (int r = 0; r < rounds; r++) {
                 db.misc.execute("SHUTDOWN COMPACT");
@@ -64,7 +64,7 @@ public final class ReplayBench {
                 System.gc();
                 long up = ManagementFactory.getRuntimeMXBean().getUptime();
                 t = System.nanoTime();
-                OutboxRedo.Replayed r2 = OutboxRedo.reconcile(db.connection, log.prefix(), codec, false);
+                OutboxRedo.Replayed r2 = OutboxRedo.reconcile(db.connection, log.prefix(), codec, false, true);
                 System.out.printf("replay after compaction (uptime %.3f-%.3f s): %s in %.2f s%n", up / 1e3,
                         ManagementFactory.getRuntimeMXBean().getUptime() / 1e3, r2, (System.nanoTime() - t) / 1e9);
             }
