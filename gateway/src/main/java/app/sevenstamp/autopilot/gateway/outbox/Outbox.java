@@ -91,8 +91,6 @@ public final class Outbox implements AutoCloseable {
     private final AtomicLong appendGroups = new AtomicLong();
     /** Rows stored with an unsynchronised clock since open (plus those found at open): see {@link #unsyncedAppends}. */
     private final AtomicLong unsynced = new AtomicLong();
-    /** The unsynchronised rows found in the file are added to {@link #unsynced} at the first open only. */
-    private boolean countedAtOpen;
     private final AtomicLong appendNanos = new AtomicLong();
     private final AtomicLong maxAppendNanos = new AtomicLong();
     private volatile long backlog;
@@ -205,7 +203,8 @@ public final class Outbox implements AutoCloseable {
             Logger.warn("outbox redo log {}: {} bytes of a torn or unsynced tail cut off (no confirmed stamp is in "
                     + "them: a stamp is confirmed only after its record is synced)", redoFile, redo.cutAtOpen());
         }
-        SQLException damaged = existed ? OutboxSalvage.probe(storage, file) : null;
+        OutboxSalvage.Probe probe = existed ? OutboxSalvage.probe(storage, file) : OutboxSalvage.Probe.NEW_FILE;
+        SQLException damaged = probe.damage();
         if (damaged != null) {
             salvage = OutboxSalvage.salvage(dir, dbFile, clock, damaged, () -> {
                 connect(false);
@@ -214,6 +213,8 @@ public final class Outbox implements AutoCloseable {
             backlog = salvage.salvaged();
         } else {
             connect(existed);
+            // the rows found in the file (a reopen finds the rows already counted at their append or here)
+            unsynced.addAndGet(probe.unsyncedRows());
         }
         if (!existed || !redoExisted) {
             syncDirectory(dir);
@@ -263,11 +264,6 @@ public final class Outbox implements AutoCloseable {
         db = OutboxSchema.connect(OutboxSchema.url(storage, file), mustExist);
         history.attach(db.connection);
         backlog = db.rows;
-        if (!countedAtOpen) {
-            // a reopen (compaction, a write error) finds the rows already counted at their append or at open
-            unsynced.addAndGet(db.unsyncedRows);
-            countedAtOpen = true;
-        }
     }
 
     /**

@@ -41,11 +41,23 @@ final class OutboxSalvage {
     }
 
     /**
+     * What {@link #probe} found.
+     *
+     * @param damage       why the file is unusable; null when it is fine
+     * @param unsyncedRows how many of its rows carry an unsynchronised clock (0 when damaged)
+     */
+    record Probe(SQLException damage, long unsyncedRows) {
+        /** No file yet: nothing to probe. */
+        static final Probe NEW_FILE = new Probe(null, 0);
+    }
+
+    /**
      * Opens the existing file read-only and checks that it has the outbox table: a damaged file must be
      * moved aside exactly as it is, and a read-write open writes to the file even when it only closes it.
-     * Returns why the file is unusable, or null when it is fine; a file in use by another process throws.
+     * Reads every row, and counts those with an unsynchronised clock on the way (the first release's table
+     * has no such column: none). A file in use by another process throws.
      */
-    static SQLException probe(Outbox.Storage storage, Path file) throws SQLException {
+    static Probe probe(Outbox.Storage storage, Path file) throws SQLException {
         String url = "jdbc:h2:" + storage.h2Prefix() + file + ";ACCESS_MODE_DATA=r;DB_CLOSE_ON_EXIT=FALSE"
                 + storage.h2Settings();
         try (Connection c = DriverManager.getConnection(url, "sa", "");
@@ -55,18 +67,24 @@ final class OutboxSalvage {
             if (rs.getLong(1) == 0) {
                 // Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY
                 // database, without an error.
-                return OutboxSchema.emptyDatabase();
+                return new Probe(OutboxSchema.emptyDatabase(), 0);
+            }
+            boolean clockColumn;
+            try (ResultSet column = st.executeQuery(OutboxSchema.HAS_CLOCK_SYNCED_COLUMN)) {
+                column.next();
+                clockColumn = column.getLong(1) > 0;
             }
             // read every row once: a damaged data page shows here, before anything writes to the file
-            try (ResultSet rows = st.executeQuery("SELECT COUNT(*), SUM(LENGTH(payload)), MAX(seq) FROM outbox")) {
+            try (ResultSet rows = st.executeQuery("SELECT " + (clockColumn ? "COUNT(*) FILTER (WHERE NOT clock_synced)" : "0")
+                    + ", SUM(LENGTH(payload)), MAX(seq) FROM outbox")) {
                 rows.next();
+                return new Probe(null, rows.getLong(1));
             }
-            return null;
         } catch (SQLException e) {
             if (Outbox.inUse(e)) {
                 throw e;
             }
-            return e;
+            return new Probe(e, 0);
         }
     }
 

@@ -287,6 +287,20 @@ class OutboxDurabilityTest {
         assertEquals(i, outbox.unsyncedAppends(), "appended with an unsynchronised clock, counted once each");
     }
 
+    /** The rows with an unsynchronised clock that a start finds in the file count too, once each. */
+    @Test
+    void theUnsynchronisedRowsFoundAtStartAreCounted() throws Exception {
+        outbox = Outbox.open(dir, clock);
+        outbox.append(draft(1, 1, false)).get();
+        outbox.append(draft(2, 2, true)).get();
+        outbox.append(draft(3, 3, false)).get();
+        outbox.close();
+        outbox = Outbox.open(dir, clock);
+        assertEquals(2, outbox.unsyncedAppends(), "the unsynchronised rows in the file");
+        outbox.append(draft(4, 4, false)).get();
+        assertEquals(3, outbox.unsyncedAppends());
+    }
+
     @Test
     void eventsOfThisBootScannedBeforeTheClockSynchronisedAreCorrected() throws Exception {
         outbox = Outbox.open(dir, clock);

@@ -139,10 +139,12 @@ class OutboxSchemaTest {
             assertTrue(INDEX_LOOKUP.matcher(plan(c, "SELECT seq FROM outbox WHERE event_id = ?")).find(),
                     "the old table has its index, or this proves nothing");
         }
+        OutboxSalvage.Probe probe = OutboxSalvage.probe(Outbox.Storage.FILES, dir.resolve("outbox"));
+        assertEquals(null, probe.damage());
+        assertEquals(1, probe.unsyncedRows(), "the probe's scan counts the rows with an unsynchronised clock");
         OutboxSchema db = OutboxSchema.connect(url, true);
         try {
             assertEquals(2, db.rows);
-            assertEquals(1, db.unsyncedRows);
             assertFalse(INDEX_LOOKUP.matcher(plan(db, "SELECT seq FROM outbox WHERE event_id = ?")).find());
             db.deleteAcked.setLong(1, 2);
             db.deleteAcked.setString(2, "event-1");
@@ -156,6 +158,35 @@ class OutboxSchemaTest {
         db = OutboxSchema.connect(url, true);
         try {
             assertEquals(1, db.rows, "the next open finds the table as it was left");
+        } finally {
+            db.connection.close();
+        }
+    }
+
+    /**
+     * The first release's table has no {@code clock_synced} column: the probe finds the file sound (no salvage),
+     * counts none of its rows as unsynchronised, and the open adds the column, the rows taken as synchronised.
+     */
+    @Test
+    void aFileOfTheFirstReleaseIsNeitherSalvagedNorCountedAsUnsynchronised() throws Exception {
+        String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
+        try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
+                    + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
+                    + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL)");
+            st.execute("INSERT INTO outbox VALUES (1, 'event-1', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE "
+                    + "'2026-12-04 09:00:00+00', 'boot-1', 1)");
+        }
+        OutboxSalvage.Probe probe = OutboxSalvage.probe(Outbox.Storage.FILES, dir.resolve("outbox"));
+        assertEquals(null, probe.damage(), "the first release's file is sound");
+        assertEquals(0, probe.unsyncedRows());
+        OutboxSchema db = OutboxSchema.connect(url, true);
+        try {
+            assertEquals(1, db.rows);
+            try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox WHERE clock_synced")) {
+                rs.next();
+                assertEquals(1, rs.getLong(1), "its row is taken as synchronised");
+            }
         } finally {
             db.connection.close();
         }
