@@ -129,10 +129,7 @@ class OutboxSchemaTest {
     void aFileOfAnEarlierReleaseLosesItsEventIdIndexAndKeepsItsRows() throws Exception {
         String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
         try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
-            // the table as earlier releases created it
-            st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
-                    + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
-                    + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL, clock_synced BOOLEAN DEFAULT TRUE NOT NULL)");
+            createEarlierTable(st, ", clock_synced BOOLEAN DEFAULT TRUE NOT NULL");
             st.execute("INSERT INTO outbox VALUES (1, 'event-1', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE "
                     + "'2026-12-04 09:00:00+00', 'boot-1', 1, TRUE), (2, 'event-2', '" + PAYLOAD + "', TIMESTAMP WITH "
                     + "TIME ZONE '2026-12-04 09:00:01+00', 'boot-1', 2, FALSE)");
@@ -171,9 +168,7 @@ class OutboxSchemaTest {
     void aFileOfTheFirstReleaseIsNeitherSalvagedNorCountedAsUnsynchronised() throws Exception {
         String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
         try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
-                    + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
-                    + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL)");
+            createEarlierTable(st, "");
             st.execute("INSERT INTO outbox VALUES (1, 'event-1', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE "
                     + "'2026-12-04 09:00:00+00', 'boot-1', 1)");
         }
@@ -190,6 +185,13 @@ class OutboxSchemaTest {
         } finally {
             db.connection.close();
         }
+    }
+
+    /** The outbox table as earlier releases created it, with a unique index on event ids, and {@code more} columns. */
+    private static void createEarlierTable(Statement st, String more) throws SQLException {
+        st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
+                + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
+                + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL" + more + ")");
     }
 
     private static String plan(OutboxSchema db, String query) throws SQLException {
