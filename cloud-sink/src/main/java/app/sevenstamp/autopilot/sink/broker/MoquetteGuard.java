@@ -183,7 +183,7 @@ final class MoquetteGuard {
     }
 
     /** Runs {@code action} on each channel registered with {@code group}, on its event loop; how often it said true. */
-    private static int forEachChannel(EventLoopGroup group, java.util.function.Predicate<Channel> action) {
+    private static int forEachChannel(EventLoopGroup group, Predicate<Channel> action) {
         int count = 0;
         for (EventExecutor executor : group) {
             // only loops that hold a channel: submitting to the others would start their threads for nothing

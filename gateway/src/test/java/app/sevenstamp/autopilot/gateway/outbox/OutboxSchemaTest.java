@@ -127,15 +127,8 @@ class OutboxSchemaTest {
      */
     @Test
     void aFileOfAnEarlierReleaseLosesItsEventIdIndexAndKeepsItsRows() throws Exception {
-        String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
-        try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
-            createEarlierTable(st, ", clock_synced BOOLEAN DEFAULT TRUE NOT NULL");
-            st.execute("INSERT INTO outbox VALUES (1, 'event-1', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE "
-                    + "'2026-12-04 09:00:00+00', 'boot-1', 1, TRUE), (2, 'event-2', '" + PAYLOAD + "', TIMESTAMP WITH "
-                    + "TIME ZONE '2026-12-04 09:00:01+00', 'boot-1', 2, FALSE)");
-            assertTrue(INDEX_LOOKUP.matcher(plan(c, "SELECT seq FROM outbox WHERE event_id = ?")).find(),
-                    "the old table has its index, or this proves nothing");
-        }
+        String url = earlierFile(", clock_synced BOOLEAN DEFAULT TRUE NOT NULL", earlierRow(1, ", TRUE"),
+                earlierRow(2, ", FALSE"));
         OutboxSalvage.Probe probe = OutboxSalvage.probe(Outbox.Storage.FILES, dir.resolve("outbox"));
         assertEquals(null, probe.damage());
         assertEquals(1, probe.unsyncedRows(), "the probe's scan counts the rows with an unsynchronised clock");
@@ -166,12 +159,7 @@ class OutboxSchemaTest {
      */
     @Test
     void aFileOfTheFirstReleaseIsNeitherSalvagedNorCountedAsUnsynchronised() throws Exception {
-        String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
-        try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
-            createEarlierTable(st, "");
-            st.execute("INSERT INTO outbox VALUES (1, 'event-1', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE "
-                    + "'2026-12-04 09:00:00+00', 'boot-1', 1)");
-        }
+        String url = earlierFile("", earlierRow(1, ""));
         OutboxSalvage.Probe probe = OutboxSalvage.probe(Outbox.Storage.FILES, dir.resolve("outbox"));
         assertEquals(null, probe.damage(), "the first release's file is sound");
         assertEquals(0, probe.unsyncedRows());
@@ -187,11 +175,27 @@ class OutboxSchemaTest {
         }
     }
 
-    /** The outbox table as earlier releases created it, with a unique index on event ids, and {@code more} columns. */
-    private static void createEarlierTable(Statement st, String more) throws SQLException {
-        st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
-                + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
-                + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL" + more + ")");
+    /**
+     * An outbox file with the table as earlier releases created it (a unique index on event ids, and
+     * {@code moreColumns}) holding {@code rows}; its URL.
+     */
+    private String earlierFile(String moreColumns, String... rows) throws SQLException {
+        String url = OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox"));
+        try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE outbox (seq BIGINT PRIMARY KEY, event_id VARCHAR(64) NOT NULL UNIQUE, "
+                    + "payload VARCHAR(4096) NOT NULL, created_at TIMESTAMP(3) WITH TIME ZONE NOT NULL, "
+                    + "boot_id VARCHAR(64) NOT NULL, mono_nanos BIGINT NOT NULL" + moreColumns + ")");
+            st.execute("INSERT INTO outbox VALUES " + String.join(", ", rows));
+            assertTrue(INDEX_LOOKUP.matcher(plan(c, "SELECT seq FROM outbox WHERE event_id = ?")).find(),
+                    "the old table has its index, or this proves nothing");
+        }
+        return url;
+    }
+
+    /** Row {@code seq} of {@link #earlierFile} ({@code event-<seq>}, stored at 09:00:0(seq - 1)), then {@code more}. */
+    private static String earlierRow(int seq, String more) {
+        return "(" + seq + ", 'event-" + seq + "', '" + PAYLOAD + "', TIMESTAMP WITH TIME ZONE '2026-12-04 09:00:0" + (seq - 1)
+                + "+00', 'boot-1', " + seq + more + ")";
     }
 
     private static String plan(OutboxSchema db, String query) throws SQLException {
