@@ -8,7 +8,8 @@ import org.eclipse.paho.client.mqttv3.MqttException;
  * now and then drops a connection (a session loop dies on a buffer released twice; "SUBSCRIBE received on
  * already closed connection"), and the sink then restarts the broker on the same port ({@code EmbeddedBroker}),
  * so connects are refused until the new broker listens: up to 3 s for the old one to stop, then the start,
- * longer on a loaded CI machine. So the exchange is tried again, with a growing pause, until {@link #PATIENCE}
+ * longer on a loaded CI machine; and the sink's guard cuts a public ({@code prov-}) login while their shared
+ * budget is spent. So the exchange is tried again, with a growing pause, until {@link #PATIENCE}
  * has passed (a fixed count of quick tries gave up inside a slow restart in CI). Only those two failures are
  * tried again; anything else, and a failure after the patience, is the test's error.
  */
