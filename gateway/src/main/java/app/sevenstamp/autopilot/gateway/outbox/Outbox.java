@@ -18,7 +18,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -506,13 +505,7 @@ public final class Outbox implements AutoCloseable {
     }
 
     private void insert(OutboxRedo.Stored row) throws SQLException {
-        db.insert.setLong(1, row.seq());
-        db.insert.setString(2, row.eventId());
-        db.insert.setString(3, row.payload());
-        db.insert.setObject(4, OffsetDateTime.ofInstant(row.createdAt(), ZoneOffset.UTC));
-        db.insert.setString(5, row.bootId());
-        db.insert.setLong(6, row.mono());
-        db.insert.setBoolean(7, row.clockSynced());
+        OutboxSchema.bindRow(db.insert, row);
         db.insert.executeUpdate();
     }
 

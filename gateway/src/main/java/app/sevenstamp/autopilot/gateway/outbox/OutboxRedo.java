@@ -57,6 +57,12 @@ final class OutboxRedo {
     private static final int REWRITE_BATCH = 500;
     /** The replay's look-up of a logged row in H2, on the primary key. */
     static final String EVENT_AT_SEQ = "SELECT event_id FROM outbox WHERE seq = ?";
+    /** The replay's look-up of a run of logged rows in H2, one range of the primary key. */
+    static final String EVENTS_IN_RANGE = "SELECT seq, event_id FROM outbox WHERE seq BETWEEN ? AND ?";
+    /** Waiting rows of the log looked up in H2 together, held meanwhile (about 0.2 MB of records). */
+    static final int LOOK_UP_RUN = 256;
+    /** A run whose numbers spread wider than this many times its size is looked up row by row. */
+    private static final int DENSE_ENOUGH = 4;
     /** A clock correction of the replay, on the primary key (the corrected payload names its seq). */
     static final String CORRECT_AT_SEQ =
             "UPDATE outbox SET payload = ?, clock_synced = TRUE WHERE seq = ? AND event_id = ? AND clock_synced = FALSE";
@@ -159,52 +165,24 @@ final class OutboxRedo {
                 }
             }
         });
-        int[] restored = {0};
-        try (PreparedStatement bySeq = c.prepareStatement(EVENT_AT_SEQ);
-             PreparedStatement insert = c.prepareStatement("INSERT INTO outbox (seq, event_id, payload, created_at, "
-                     + "boot_id, mono_nanos, clock_synced) VALUES (?, ?, ?, ?, ?, ?, ?)");
-             PreparedStatement historyExists = c.prepareStatement("SELECT 1 FROM counter_history "
-                     + "WHERE program_id = ? AND card_id = ? AND stamped_at = ?");
-             PreparedStatement history = c.prepareStatement(
-                     "INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)")) {
+        int restored;
+        try (Restorer restorer = new Restorer(c, codec, linesWithRows)) {
             log.<SQLException>read(r -> {
                 if (r[0] == HISTORY) {
                     if (historyLines) {
-                        restoreLine(r, historyExists, history);
+                        restorer.line(r);
                     }
-                    return;
-                }
-                if (r[0] != STORED) {
-                    return;
-                }
-                Stored s = readStored(r);
-                boolean acknowledged = acked.contains(s.eventId());
-                String found = acknowledged ? null : holder(bySeq, s);
-                if (!linesWithRows || found == null || !found.equals(s.eventId())) {
-                    // every stamp in the log whose row H2 does not hold, acknowledged or not: H2 writes lazily (a
-                    // stamp acknowledged within WRITE_DELAY of its append may be in neither H2 table on disk)
-                    restoreHistory(s, codec, historyExists, history);
-                }
-                if (acknowledged) {
-                    return;
-                }
-                if (found != null) {
-                    if (!found.equals(s.eventId())) {
-                        Logger.error("outbox redo log: seq {} is held by event {} in H2 but was confirmed as {}; the "
-                                + "logged one is not restored", s.seq(), found, s.eventId());
+                } else if (r[0] == STORED) {
+                    Stored s = readStored(r);
+                    if (acked.contains(s.eventId())) {
+                        restorer.acknowledged(s);
+                    } else {
+                        restorer.waiting(s);
                     }
-                    return;
                 }
-                insert.setLong(1, s.seq());
-                insert.setString(2, s.eventId());
-                insert.setString(3, s.payload());
-                insert.setObject(4, OffsetDateTime.ofInstant(s.createdAt(), ZoneOffset.UTC));
-                insert.setString(5, s.bootId());
-                insert.setLong(6, s.mono());
-                insert.setBoolean(7, s.clockSynced());
-                insert.executeUpdate();
-                restored[0]++;
             });
+            restorer.flush();
+            restored = restorer.restored;
         }
         int corrected = 0;
         try (PreparedStatement correct = c.prepareStatement(CORRECT_AT_SEQ)) {
@@ -238,17 +216,123 @@ final class OutboxRedo {
             nextSeq = next[0];
         }
         c.commit();
-        return new Replayed(records[0], restored[0], corrected, nextSeq);
+        return new Replayed(records[0], restored, corrected, nextSeq);
     }
 
     /**
-     * The event H2 holds at the logged row's sequence number, or null. A row goes by its number only: an event
-     * gets its number once, with its id, and keeps both in every copy (the log, H2, a salvage, a correction).
+     * Puts into H2 what the log holds and H2 lacks: the rows of waiting stamps, in the log's order, and the
+     * counter_history lines. Waiting rows are looked up in runs of {@link #LOOK_UP_RUN}, one range of the
+     * primary key each (a look-up per row was most of an open with a backlog: docs/performance.md). A row goes
+     * by its number only: an event gets its number once, with its id, and keeps both in every copy (the log,
+     * H2, a salvage, a correction).
      */
-    private static String holder(PreparedStatement bySeq, Stored s) throws SQLException {
-        bySeq.setLong(1, s.seq());
-        try (ResultSet rs = bySeq.executeQuery()) {
-            return rs.next() ? rs.getString(1) : null;
+    private static final class Restorer implements AutoCloseable {
+        private final WireCodec codec;
+        private final boolean linesWithRows;
+        private final PreparedStatement bySeq;
+        private final PreparedStatement inRange;
+        private final PreparedStatement insert;
+        private final PreparedStatement lineExists;
+        private final PreparedStatement insertLine;
+        private final List<Stored> run = new ArrayList<>(LOOK_UP_RUN);
+        int restored;
+
+        Restorer(Connection c, WireCodec codec, boolean linesWithRows) throws SQLException {
+            this.codec = codec;
+            this.linesWithRows = linesWithRows;
+            bySeq = c.prepareStatement(EVENT_AT_SEQ);
+            inRange = c.prepareStatement(EVENTS_IN_RANGE);
+            insert = c.prepareStatement(OutboxSchema.INSERT);
+            lineExists = c.prepareStatement("SELECT 1 FROM counter_history WHERE program_id = ? AND card_id = ? "
+                    + "AND stamped_at = ?");
+            insertLine = c.prepareStatement("INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)");
+        }
+
+        /** A counter_history record of a rewritten log. */
+        void line(byte[] r) throws SQLException {
+            restoreLine(r, lineExists, insertLine);
+        }
+
+        /**
+         * A stamp the sink acknowledged: its row is gone from H2 or goes at the next delete, but its line may be
+         * missing (H2 writes lazily: a stamp acknowledged within WRITE_DELAY of its append may be in neither table
+         * on disk).
+         */
+        void acknowledged(Stored s) throws SQLException {
+            restoreHistory(s, codec, lineExists, insertLine);
+        }
+
+        /** A stamp still waiting for the sink; looked up with the rest of its run. */
+        void waiting(Stored s) throws SQLException {
+            run.add(s);
+            if (run.size() == LOOK_UP_RUN) {
+                flush();
+            }
+        }
+
+        void flush() throws SQLException {
+            if (run.isEmpty()) {
+                return;
+            }
+            Map<Long, String> holders = holders();
+            for (Stored s : run) {
+                String found = holders.get(s.seq());
+                if (!linesWithRows || found == null || !found.equals(s.eventId())) {
+                    // a row H2 does not hold came without its line, which may be missing too (H2 writes lazily)
+                    restoreHistory(s, codec, lineExists, insertLine);
+                }
+                if (found != null) {
+                    if (!found.equals(s.eventId())) {
+                        Logger.error("outbox redo log: seq {} is held by event {} in H2 but was confirmed as {}; the "
+                                + "logged one is not restored", s.seq(), found, s.eventId());
+                    }
+                    continue;
+                }
+                OutboxSchema.bindRow(insert, s);
+                insert.executeUpdate();
+                holders.put(s.seq(), s.eventId()); // a later record of the same number finds it, as a look-up would
+                restored++;
+            }
+            run.clear();
+        }
+
+        /** The event H2 holds at each of the run's numbers (none: not in the map). */
+        private Map<Long, String> holders() throws SQLException {
+            long low = Long.MAX_VALUE;
+            long high = Long.MIN_VALUE;
+            for (Stored s : run) {
+                low = Math.min(low, s.seq());
+                high = Math.max(high, s.seq());
+            }
+            Map<Long, String> holders = new HashMap<>();
+            if (high - low < (long) DENSE_ENOUGH * run.size()) {
+                inRange.setLong(1, low);
+                inRange.setLong(2, high);
+                try (ResultSet rs = inRange.executeQuery()) {
+                    while (rs.next()) {
+                        holders.put(rs.getLong(1), rs.getString(2));
+                    }
+                }
+                return holders;
+            }
+            // numbers far apart (a log whose rows were acknowledged in between): the range would read rows H2
+            // holds for nothing
+            for (Stored s : run) {
+                bySeq.setLong(1, s.seq());
+                try (ResultSet rs = bySeq.executeQuery()) {
+                    if (rs.next()) {
+                        holders.put(s.seq(), rs.getString(1));
+                    }
+                }
+            }
+            return holders;
+        }
+
+        @Override
+        public void close() throws SQLException {
+            for (PreparedStatement st : List.of(bySeq, inRange, insert, lineExists, insertLine)) {
+                st.close();
+            }
         }
     }
 

@@ -7,6 +7,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import org.h2.engine.SessionLocal;
 import org.h2.jdbc.JdbcConnection;
 
@@ -27,6 +29,9 @@ final class OutboxSchema {
     /** H2's page cache in KB, on the heap (H2's default is 16 MB): see {@link #url}. */
     static final int H2_CACHE_KB = 2048;
     /** An acknowledged event's row, by its primary key; the id only makes sure it is that event's row. */
+    /** A row as the box stores it: bound by {@link #bindRow}. */
+    static final String INSERT = "INSERT INTO outbox (seq, event_id, payload, created_at, boot_id, mono_nanos, "
+            + "clock_synced) VALUES (?, ?, ?, ?, ?, ?, ?)";
     static final String DELETE_ACKED = "DELETE FROM outbox WHERE seq = ? AND event_id = ?";
     static final String HAS_OUTBOX_TABLE = "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
             + "WHERE TABLE_SCHEMA = 'PUBLIC' AND TABLE_NAME = 'OUTBOX'";
@@ -49,8 +54,7 @@ final class OutboxSchema {
         this.rows = rows;
         nextSeq = connection.prepareStatement("SELECT next_seq FROM outbox_seq WHERE id = 1");
         bumpSeq = connection.prepareStatement("UPDATE outbox_seq SET next_seq = ? WHERE id = 1");
-        insert = connection.prepareStatement("INSERT INTO outbox (seq, event_id, payload, created_at, boot_id, "
-                + "mono_nanos, clock_synced) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        insert = connection.prepareStatement(INSERT);
         selectPending = connection.prepareStatement(
                 "SELECT seq, event_id, payload, created_at, boot_id, mono_nanos FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
         deleteAcked = connection.prepareStatement(DELETE_ACKED);
@@ -95,6 +99,17 @@ final class OutboxSchema {
     }
 
     /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
+    /** Binds the row's fields to {@link #INSERT}'s parameters. */
+    static void bindRow(PreparedStatement insert, OutboxRedo.Stored row) throws SQLException {
+        insert.setLong(1, row.seq());
+        insert.setString(2, row.eventId());
+        insert.setString(3, row.payload());
+        insert.setObject(4, OffsetDateTime.ofInstant(row.createdAt(), ZoneOffset.UTC));
+        insert.setString(5, row.bootId());
+        insert.setLong(6, row.mono());
+        insert.setBoolean(7, row.clockSynced());
+    }
+
     static String url(Outbox.Storage storage, java.nio.file.Path file) {
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
         // shutdown has drained the pipeline; close() runs SHUTDOWN itself.

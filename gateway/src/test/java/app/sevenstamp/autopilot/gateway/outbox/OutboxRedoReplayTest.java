@@ -10,18 +10,21 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The replay of the redo log into an empty H2 restores exactly the stored rows not acknowledged, whatever
- * form their ids take: an acknowledgement of one spelling of a UUID does not hide a row logged under another.
+ * The replay of the redo log restores exactly the stored rows not acknowledged that H2 lacks, whatever form
+ * their ids take: an acknowledgement of one spelling of a UUID does not hide a row logged under another.
  */
 class OutboxRedoReplayTest {
     private static final Instant T0 = Instant.parse("2026-12-04T09:00:00Z");
@@ -98,10 +101,7 @@ class OutboxRedoReplayTest {
                 OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, at.resolve("outbox")), false);
                 try {
                     for (int seq = 1; seq <= 10; seq++) {
-                        OutboxRedo.Stored s = stored(seq, ids.get(seq - 1));
-                        db.misc.execute("INSERT INTO outbox (seq, event_id, payload, created_at, boot_id, mono_nanos, "
-                                + "clock_synced) VALUES (" + seq + ", '" + s.eventId() + "', '" + s.payload().replace("'", "''")
-                                + "', TIMESTAMP WITH TIME ZONE '2026-12-04 09:00:00Z', 'boot-1', " + seq + ", TRUE)");
+                        insertRow(db, stored(seq, ids.get(seq - 1)));
                     }
                     db.connection.commit();
                     OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, linesWithRows);
@@ -122,6 +122,75 @@ class OutboxRedoReplayTest {
                 }
             }
         }
+    }
+
+    /**
+     * The replay looks logged rows up in runs, a range of numbers each, or one by one where a run's numbers are
+     * far apart. Here the log holds two runs and a half of waiting rows in order, one of them logged twice within
+     * its run, then 30 far apart; H2 holds every third row, the first and last of each run, every other far one,
+     * one row under another event's id and one the log lacks. Exactly the rows H2 lacks are put back, once each,
+     * and the row H2 holds under another id stays as it is.
+     */
+    @Test
+    void logsLongerThanARunAndNumbersFarApartRestoreExactlyWhatH2Lacks() throws Exception {
+        int run = OutboxRedo.LOOK_UP_RUN;
+        List<OutboxRedo.Stored> logged = new ArrayList<>();
+        for (int seq = 1; seq <= 2 * run + run / 2; seq++) {
+            logged.add(stored(seq, EventIds.next(T0.toEpochMilli() + seq)));
+            if (seq == 7) {
+                logged.add(logged.get(6)); // logged twice, as a rewrite beside new appends may log it
+            }
+        }
+        for (int k = 1; k <= 30; k++) {
+            logged.add(stored(10_000L * k, EventIds.next(T0.toEpochMilli() + 10_000 + k)));
+        }
+        Map<Long, String> inH2 = new TreeMap<>();
+        for (OutboxRedo.Stored s : logged) {
+            long seq = s.seq();
+            if (seq < 10_000 ? seq % 3 == 0 || seq % run <= 1 : seq % 20_000 == 0) {
+                inH2.put(seq, s.eventId());
+            }
+        }
+        String other = EventIds.next(T0.toEpochMilli() + 999);
+        inH2.put(300L, other);
+        inH2.put(5_000L, EventIds.next(T0.toEpochMilli() + 998)); // a row the log does not have
+        Map<Long, String> expected = new TreeMap<>(inH2);
+        for (OutboxRedo.Stored s : logged) {
+            expected.putIfAbsent(s.seq(), s.eventId());
+        }
+
+        try (RedoLog log = RedoLog.open(dir.resolve("outbox.redo"), RedoLog.FILES)) {
+            List<byte[]> records = new ArrayList<>();
+            for (OutboxRedo.Stored s : logged) {
+                records.add(OutboxRedo.stored(s));
+            }
+            log.append(records, true);
+            OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
+            try {
+                for (Map.Entry<Long, String> row : inH2.entrySet()) {
+                    insertRow(db, stored(row.getKey(), row.getValue()));
+                }
+                db.connection.commit();
+                OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true);
+                assertEquals(expected.size() - inH2.size(), replayed.restored(), "each row H2 lacked, once");
+                Map<Long, String> after = new TreeMap<>();
+                try (ResultSet rs = db.misc.executeQuery("SELECT seq, event_id FROM outbox")) {
+                    while (rs.next()) {
+                        after.put(rs.getLong(1), rs.getString(2));
+                    }
+                }
+                assertEquals(expected, after);
+                assertEquals(other, after.get(300L), "a row H2 holds under another id is not replaced");
+            } finally {
+                db.connection.close();
+            }
+        }
+    }
+
+    /** A row as an append leaves it in H2, without its counter_history line. */
+    private static void insertRow(OutboxSchema db, OutboxRedo.Stored s) throws SQLException {
+        OutboxSchema.bindRow(db.insert, s);
+        db.insert.executeUpdate();
     }
 
     private static OutboxRedo.Stored stored(long seq, String id) {

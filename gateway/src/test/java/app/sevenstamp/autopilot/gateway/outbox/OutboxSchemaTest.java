@@ -103,14 +103,16 @@ class OutboxSchemaTest {
 
     /**
      * Every look-up of a row by the box goes by its sequence number, the primary key: the ack's delete, the
-     * replay's look-up of a logged row (once per row of the backlog, after every open and compaction) and its clock
-     * corrections. A scan instead would walk the whole backlog each time.
+     * replay's look-up of logged rows (every row of the backlog, after every open and compaction: in runs, a range
+     * each, and one by one where a run's numbers are far apart) and its clock corrections. A scan instead would walk
+     * the whole backlog each time.
      */
     @Test
     void everyLookUpOfARowUsesThePrimaryKey() throws Exception {
         OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
         try {
-            for (String query : new String[] {OutboxSchema.DELETE_ACKED, OutboxRedo.EVENT_AT_SEQ, OutboxRedo.CORRECT_AT_SEQ}) {
+            for (String query : new String[] {OutboxSchema.DELETE_ACKED, OutboxRedo.EVENT_AT_SEQ, OutboxRedo.EVENTS_IN_RANGE,
+                OutboxRedo.CORRECT_AT_SEQ}) {
                 String plan = plan(db, query);
                 assertTrue(INDEX_LOOKUP.matcher(plan).find(), "no index look-up in the plan of " + query + ": " + plan);
             }
