@@ -25,7 +25,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
@@ -38,7 +39,10 @@ import org.tinylog.Level;
  * of the sink's own ingest dropped that way leaves its in-flight window full for good, and no stamp
  * reaches the sink again. Four flooding clients here share their session loop with the sink's ingest, while
  * a box stamps throughout. The broker must hold the flood back instead of dropping: no command dropped,
- * every one of the box's stamps applied, and the ingest still takes stamps afterwards.
+ * every one of the box's stamps applied, and the ingest still takes stamps afterwards. Once more with the
+ * flood written right behind each CONNECT, before its CONNACK (as MQTT allows): it then waits in the broker's
+ * guard until Moquette has marked the connection connected (MoquetteGuard), with the client's reading paused,
+ * so that wait must not let the flood past the backpressure, nor stall anyone else.
  */
 @Execution(ExecutionMode.CONCURRENT) // seconds of flooding and waiting: runs beside the other ITs (pom.xml, failsafe)
 class BrokerBackpressureIT {
@@ -50,8 +54,9 @@ class BrokerBackpressureIT {
     @TempDir
     Path dir;
 
-    @Test
-    void aFloodingClientIsHeldBackAndNothingOfAnyoneElseIsDropped() throws Exception {
+    @ParameterizedTest(name = "flood right behind the CONNECT: {0}")
+    @ValueSource(booleans = {false, true})
+    void aFloodingClientIsHeldBackAndNothingOfAnyoneElseIsDropped(boolean behindConnect) throws Exception {
         try (SinkServer sink = TestSink.in(dir).vectorKey().program("coffee", 10).start()) {
             CapturedLog.clear();
             WatchedClient box = WatchedClient.connect(sink.brokerUrl(), "counter-1", null, null);
@@ -68,11 +73,13 @@ class BrokerBackpressureIT {
                     throw new IllegalStateException(e);
                 }
             }, "test-box");
+            long heldBefore = sink.embeddedBroker().orElseThrow().heldForConnack(); // the sink's and the box's own
             long t0 = System.nanoTime();
             List<Thread> flooders = new ArrayList<>();
             for (String id : onTheSinksLoop("autopilot-sink", FLOODERS)) {
                 flooders.add(new Thread(() -> {
-                    try (RawMqtt flood = RawMqtt.connect(sink.brokerUrl(), id, null, null)) {
+                    try (RawMqtt flood = behindConnect ? RawMqtt.begin(sink.brokerUrl(), id, null, null)
+                            : RawMqtt.connect(sink.brokerUrl(), id, null, null)) {
                         for (int i = 0; i < FLOOD; i++) {
                             flood.publishQos1("noise/flood", 1 + i % 60_000, noise);
                         }
@@ -90,11 +97,17 @@ class BrokerBackpressureIT {
             long floodMs = (System.nanoTime() - t0) / 1_000_000;
             await().atMost(Duration.ofSeconds(60)).until(() -> sink.metrics().accepted() + sink.metrics().duplicates() >= STAMPS);
             EmbeddedBroker broker = sink.embeddedBroker().orElseThrow();
-            System.out.printf("BrokerBackpressureIT: %d clients wrote %d publishes each in %d ms beside %d stamps; "
-                    + "clients held back %d times%n", FLOODERS, FLOOD, floodMs, STAMPS, broker.heldBack());
+            System.out.printf("BrokerBackpressureIT: %d clients wrote %d publishes each in %d ms beside %d stamps%s; "
+                    + "clients held back %d times, %d held for their CONNACK%n", FLOODERS, FLOOD, floodMs, STAMPS,
+                    behindConnect ? ", right behind their CONNECTs" : "", broker.heldBack(), broker.heldForConnack() - heldBefore);
             assertEquals(List.of(), CapturedLog.lines(Level.WARN, "Session command queue").stream().limit(3).toList(),
                     "Moquette dropped commands");
             assertTrue(broker.heldBack() > 0, "the flood never filled a queue: this test tests nothing");
+            if (behindConnect) {
+                // 46 of 50 connections were read on before Moquette marked them connected (EarlySubscribeIT)
+                assertTrue(broker.heldForConnack() > heldBefore, "no flood was read before its CONNACK: this case tests nothing");
+                assertEquals(0, broker.loopFailures(), "a session loop died");
+            }
             // the ingest still takes stamps
             box.client().publish(TOPICS.stamps("counter-1"), stamp(card, STAMPS + 1), 1, false);
             await().atMost(Duration.ofSeconds(20)).until(() -> sink.metrics().accepted() + sink.metrics().duplicates() > STAMPS);
