@@ -32,11 +32,6 @@ final class OutboxSalvage {
         OutboxSchema connect() throws SQLException;
     }
 
-    /** A row as the outbox keeps it. */
-    private record Row(long seq, String eventId, String payload, OffsetDateTime createdAt, String bootId, long mono,
-            boolean clockSynced) {
-    }
-
     private OutboxSalvage() {
     }
 
@@ -106,7 +101,7 @@ final class OutboxSalvage {
         String why = Outbox.firstLine(problem.getMessage());
         Logger.error("ALARM: the outbox {} cannot be opened ({}); moved it to {} and starting a fresh one; salvaging what "
                 + "can be read", dbFile, why, moved);
-        List<Row> rows = new ArrayList<>();
+        List<OutboxRedo.Stored> rows = new ArrayList<>();
         long recoveredNext = 0;
         Path script = dir.resolve(movedName + ".h2.sql");
         try {
@@ -130,18 +125,12 @@ final class OutboxSalvage {
                     moved, rows.size(), Outbox.firstLine(e.getMessage()));
         }
         OutboxSchema db = connector.connect();
-        long maxSeq = rows.stream().mapToLong(Row::seq).max().orElse(0);
+        long maxSeq = rows.stream().mapToLong(OutboxRedo.Stored::seq).max().orElse(0);
         long next = Math.max(Math.max(recoveredNext, maxSeq + 1), 1);
         int stored = 0;
-        for (Row r : rows) {
+        for (OutboxRedo.Stored r : rows) {
             try {
-                db.insert.setLong(1, r.seq());
-                db.insert.setString(2, r.eventId());
-                db.insert.setString(3, r.payload());
-                db.insert.setObject(4, r.createdAt());
-                db.insert.setString(5, r.bootId());
-                db.insert.setLong(6, r.mono());
-                db.insert.setBoolean(7, r.clockSynced());
+                OutboxSchema.bindRow(db.insert, r);
                 db.insert.executeUpdate();
                 stored++;
             } catch (SQLException e) {
@@ -167,12 +156,12 @@ final class OutboxSalvage {
         }
     }
 
-    private static void readSalvagedRows(Statement st, List<Row> rows) throws SQLException {
+    private static void readSalvagedRows(Statement st, List<OutboxRedo.Stored> rows) throws SQLException {
         try (ResultSet rs = st.executeQuery("SELECT seq, event_id, payload, created_at, boot_id, mono_nanos, "
                 + "clock_synced FROM outbox ORDER BY seq")) {
             while (rs.next()) {
-                rows.add(new Row(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getObject(4, OffsetDateTime.class),
-                        rs.getString(5), rs.getLong(6), rs.getBoolean(7)));
+                rows.add(new OutboxRedo.Stored(rs.getLong(1), rs.getString(2), rs.getString(3),
+                        rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getLong(6), rs.getBoolean(7)));
             }
         }
     }
