@@ -22,7 +22,7 @@ final class InflightWindow {
      * acks of the kept session's earlier connection after a reconnect, and the outbox deletes a row by its
      * number, which only an entry knows.
      */
-    private Map<String, Entry> previous = Map.of();
+    private Map<String, Entry> previous = new LinkedHashMap<>(); // removed from, like every map it takes over
     private long lastSentSeq;
 
     InflightWindow(int capacity) {

@@ -38,4 +38,18 @@ class InflightWindowTest {
         assertNull(window.acked("event-3"));
         assertNull(window.acked("event-9"), "an event this process never sent");
     }
+
+    /**
+     * A box that restarts with its broker session kept gets the acks the sink sent its earlier process, before it has
+     * sent anything on its first connection: each finds no entry (its event is sent again and that ack deletes it).
+     * Until this test, such an ack threw on the uplink thread (an immutable empty map's {@code remove}), logged as an
+     * "uplink error" with a stack trace at a restart during a drain.
+     */
+    @Test
+    void anAckBeforeAnythingWasSentFindsNoEntry() {
+        InflightWindow window = new InflightWindow(10);
+        assertNull(window.acked("event-1"), "an ack to the process before this one");
+        window.sent(event(1), 0);
+        assertEquals(1, window.acked("event-1").seq());
+    }
 }
