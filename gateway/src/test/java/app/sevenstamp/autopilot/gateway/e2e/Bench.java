@@ -2,8 +2,11 @@ package app.sevenstamp.autopilot.gateway.e2e;
 
 import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
 import app.sevenstamp.autopilot.gateway.outbox.Outbox;
+import app.sevenstamp.autopilot.gateway.outbox.OutboxLimits;
 import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
 import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
+import app.sevenstamp.autopilot.gateway.support.Ticker;
+import app.sevenstamp.autopilot.protocol.testing.MutableClock;
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
@@ -26,7 +29,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.time.Clock;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -46,7 +48,8 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  * {@code scripts/bench}: a benchmark, not a test. On the real parts (the gateway jar, Mosquitto, the sink)
  * it prints scan-to-feedback latency next to raw fsync latency on the same disk, the drain rate of a
  * large buffered backlog next to a raw Paho QoS 1 publish rate to the same broker, and the gateway's
- * resident memory and start-to-ready time. Run from the gateway module directory.
+ * resident memory and start-to-ready time, empty and with the backlog waiting (appended through the outbox, as a box
+ * that was offline holds it). Run from the gateway module directory.
  *
  * <p>The gateway runs with the JVM flags the .deb ships (read from {@code systemd/7stamp-gateway.service}),
  * and Mosquitto with the settings docs/ recommend for the production broker ({@link #BROKER_CONFIG}):
@@ -559,17 +562,22 @@ public final class Bench {
     /** Writes {@code n} valid stamp events into the outbox file, as if scanned while offline. */
     /**
      * The backlog of a box that was offline: appended through the outbox as the box appends (its redo log, synced a
-     * thousand at a time, and its H2 file), so that the gateway's next start reads it as it would on a counter; scanned
-     * at a counter's 1,000 a day up to now, so that the counter rules' memory at start holds a day of it, not all.
+     * thousand at a time, and its H2 file), so that the gateway's next start reads it as it would on a counter. The
+     * stamps are scanned at a counter's 1,000 a day up to now, and the outbox's wall clock and ticker go with them, so
+     * that its counter history is pruned along the way as on a counter (a day of it kept, not the whole backlog, which
+     * the next start's first append would prune at once: 3.9 s for 99,000 lines).
      */
     private static void fill(Path outbox, int n, List<String> cards) throws Exception {
-        try (Outbox o = Outbox.open(outbox, Clock.systemUTC())) {
-            Instant now = Instant.now();
+        long spacingMillis = 86_400;
+        Instant first = Instant.now().minusMillis(n * spacingMillis);
+        MutableClock clock = new MutableClock(first);
+        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis() - first.toEpochMilli()) + 1;
+        try (Outbox o = Outbox.open(outbox, clock, ticker, OutboxLimits.DEFAULT)) {
             List<CompletableFuture<StoredEvent>> appended = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 String code = cards.get(i % cards.size());
                 String[] parts = code.split("\\.");
-                Instant scanned = now.minusMillis((n - i) * 86_400L);
+                Instant scanned = clock.instant();
                 appended.add(o.append(new StampDraft(EventIds.next(scanned.toEpochMilli()), "bench-counter", code, parts[2],
                         parts[3], "bench", scanned, System.nanoTime(), "bench-boot", true, EventKind.STAMP)));
                 if (appended.size() == 1000 || i == n - 1) {
@@ -578,6 +586,7 @@ public final class Bench {
                     }
                     appended.clear();
                 }
+                clock.advance(java.time.Duration.ofMillis(spacingMillis));
             }
         }
     }
