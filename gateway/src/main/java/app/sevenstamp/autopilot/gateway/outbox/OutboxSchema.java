@@ -28,10 +28,10 @@ final class OutboxSchema {
     static final int H2_WRITE_DELAY_MS = 1000;
     /** H2's page cache in KB, on the heap (H2's default is 16 MB): see {@link #url}. */
     static final int H2_CACHE_KB = 2048;
-    /** An acknowledged event's row, by its primary key; the id only makes sure it is that event's row. */
     /** A row as the box stores it: bound by {@link #bindRow}. */
     static final String INSERT = "INSERT INTO outbox (seq, event_id, payload, created_at, boot_id, mono_nanos, "
             + "clock_synced) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    /** An acknowledged event's row, by its primary key; the id only makes sure it is that event's row. */
     static final String DELETE_ACKED = "DELETE FROM outbox WHERE seq = ? AND event_id = ?";
     static final String HAS_OUTBOX_TABLE = "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
             + "WHERE TABLE_SCHEMA = 'PUBLIC' AND TABLE_NAME = 'OUTBOX'";
@@ -98,7 +98,6 @@ final class OutboxSchema {
         }
     }
 
-    /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
     /** Binds the row's fields to {@link #INSERT}'s parameters. */
     static void bindRow(PreparedStatement insert, OutboxRedo.Stored row) throws SQLException {
         insert.setLong(1, row.seq());
@@ -110,6 +109,7 @@ final class OutboxSchema {
         insert.setBoolean(7, row.clockSynced());
     }
 
+    /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
     static String url(Outbox.Storage storage, java.nio.file.Path file) {
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
         // shutdown has drained the pipeline; close() runs SHUTDOWN itself.
