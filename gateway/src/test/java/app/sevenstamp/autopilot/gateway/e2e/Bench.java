@@ -559,7 +559,6 @@ public final class Bench {
         }
     }
 
-    /** Writes {@code n} valid stamp events into the outbox file, as if scanned while offline. */
     /**
      * The backlog of a box that was offline: appended through the outbox as the box appends (its redo log, synced a
      * thousand at a time, and its H2 file), so that the gateway's next start reads it as it would on a counter. The
@@ -571,6 +570,7 @@ public final class Bench {
         long spacingMillis = 86_400;
         Instant first = Instant.now().minusMillis(n * spacingMillis);
         MutableClock clock = new MutableClock(first);
+        // the box's monotonic time goes with its wall clock here (+1: the history takes 0 for "never pruned")
         Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis() - first.toEpochMilli()) + 1;
         try (Outbox o = Outbox.open(outbox, clock, ticker, OutboxLimits.DEFAULT)) {
             List<CompletableFuture<StoredEvent>> appended = new ArrayList<>();
