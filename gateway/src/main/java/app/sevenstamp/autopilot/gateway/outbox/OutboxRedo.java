@@ -245,7 +245,7 @@ final class OutboxRedo {
             insert = c.prepareStatement(OutboxSchema.INSERT);
             lineExists = c.prepareStatement("SELECT 1 FROM counter_history WHERE program_id = ? AND card_id = ? "
                     + "AND stamped_at = ?");
-            insertLine = c.prepareStatement("INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)");
+            insertLine = c.prepareStatement(CounterHistory.INSERT_LINE);
         }
 
         /** A counter_history record of a rewritten log. */
