@@ -87,7 +87,7 @@ public final class GatewayKeys {
     public static final ConfigKey OUTBOX_MAX_EVENTS = integer("outbox.maxEvents", 1_000_000, 100, 100_000_000,
             "unsent stamps kept at most; beyond it a scan is refused with STORAGE_FAULT (never dropped silently)");
     public static final ConfigKey OUTBOX_MAX_BYTES = size("outbox.maxBytes", "512MB", "1MB", "1TB",
-            "the outbox file's size limit; compaction starts at a quarter of it")
+            "the outbox file's size limit; from a quarter of it the file is compacted when that frees an eighth of it")
             .allowed("{range} (`B`, `KB`, `MB`, `GB`, `TB`)");
     public static final ConfigKey OUTBOX_MIN_FREE_BYTES = size("outbox.minFreeBytes", "16MB", "0", "1TB",
             "space kept free on the outbox's disk");
