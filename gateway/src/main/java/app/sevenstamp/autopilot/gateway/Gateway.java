@@ -138,12 +138,16 @@ public final class Gateway implements AutoCloseable {
         Feedback feedback = Feedbacks.create(config.feedback(), env.ticker(), console);
         feedback.selfTest();
         Outbox outbox;
+        long opening = env.ticker().nanoTime();
         try {
             outbox = Outbox.open(config.outboxDir(), env.clock(), env.ticker(), config.outboxLimits());
         } catch (OutboxException e) {
             feedback.close();
             throw e;
         }
+        // a box back from an outage starts slower the more it kept: the operator sees why here
+        Logger.info("outbox opened with {} stamps waiting in {} ms", outbox.status().backlog(),
+                (env.ticker().nanoTime() - opening) / 1_000_000);
         outbox.salvageReport().ifPresent(r -> feedback.signal(Signal.STORAGE_FAULT, "reason=OUTBOX_CORRUPT movedTo="
                 + r.movedTo() + " salvaged=" + r.salvaged()));
         Uplink uplink = new Uplink(config.mqtt(), config.deviceId(), outbox, feedback, env.ticker(), env.bootId(),

@@ -11,6 +11,7 @@ import app.sevenstamp.autopilot.gateway.support.HostFacts;
 import app.sevenstamp.autopilot.protocol.support.Watchdog;
 import app.sevenstamp.autopilot.protocol.support.ConfigException;
 import app.sevenstamp.autopilot.protocol.support.JournalConsoleWriter;
+import app.sevenstamp.autopilot.protocol.support.StartExtension;
 import app.sevenstamp.autopilot.protocol.support.SystemdNotifier;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
@@ -58,6 +59,15 @@ public final class GatewayMain {
     }
 
     private static int start(String[] args) {
+        // under systemd (Type=notify): more time while a slow start works (a backlog), READY=1 once it is done,
+        // WATCHDOG=1 while healthy, STOPPING=1 in the hook
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
+        try (StartExtension slowStart = StartExtension.start(systemd)) {
+            return start(args, systemd, slowStart);
+        }
+    }
+
+    private static int start(String[] args, SystemdNotifier systemd, StartExtension slowStart) {
         Path configFile = parse(args);
         if (configFile == null) {
             System.err.println(JournalConsoleWriter.errorLine(USAGE));
@@ -66,6 +76,7 @@ public final class GatewayMain {
         GatewayConfig config;
         FleetBoot.Boot boot;
         try {
+            slowStart.phase("reading " + configFile + " (and provisioning, on a first start)");
             // fleet keys, the stored identity and the sink's desired config come first (see FleetBoot)
             boot = FleetBoot.read(configFile).complete(HostFacts.hostName(), HardwareId::read, version());
             config = boot.config();
@@ -88,6 +99,7 @@ public final class GatewayMain {
         long started = System.nanoTime();
         Gateway gateway;
         try {
+            slowStart.phase("opening the outbox in " + config.outboxDir() + " and the scanner");
             gateway = Gateway.start(config, Gateway.Environment.system(), boot.fleet().heartbeat(), version(),
                     () -> System.exit(FleetAgent.RESTART_EXIT), boot.updates());
         } catch (OutboxException e) {
@@ -97,8 +109,7 @@ public final class GatewayMain {
             Logger.error(e, "cannot start");
             return EX_SOFTWARE;
         }
-        // under systemd (Type=notify): READY=1 now, WATCHDOG=1 while healthy, STOPPING=1 in the hook
-        SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
+        slowStart.close(); // READY=1 below ends the start; nothing may extend the running service's timeouts
         Optional<Watchdog> watchdog = Watchdog.start(systemd, gateway.healthCheck());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(gateway, systemd, watchdog), "shutdown"));
         Logger.info("gateway ready: device={} location={} scanner={} broker={} topics={}/gw/{}/... outbox={} "

@@ -1,14 +1,7 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
+import app.sevenstamp.autopilot.gateway.testing.Backlog;
 import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
-import app.sevenstamp.autopilot.gateway.outbox.Outbox;
-import app.sevenstamp.autopilot.gateway.outbox.OutboxLimits;
-import app.sevenstamp.autopilot.gateway.outbox.StampDraft;
-import app.sevenstamp.autopilot.gateway.outbox.StoredEvent;
-import app.sevenstamp.autopilot.gateway.support.Ticker;
-import app.sevenstamp.autopilot.protocol.testing.MutableClock;
-import app.sevenstamp.autopilot.protocol.EventIds;
-import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.ProcessCpu;
 import app.sevenstamp.autopilot.sink.SinkServer;
@@ -29,13 +22,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
@@ -259,7 +250,7 @@ public final class Bench {
                 }
                 long acceptedBefore = sink.metrics().accepted();
                 long fillStart = System.nanoTime();
-                fill(outbox, backlog, cards);
+                Backlog.fill(outbox, backlog, cards, "bench-counter", "bench");
                 long fillMs = (System.nanoTime() - fillStart) / 1_000_000;
 
                 long drainMs;
@@ -556,38 +547,6 @@ public final class Bench {
                 db.sync(c);
             }
             return n * 1e9 / (System.nanoTime() - t0);
-        }
-    }
-
-    /**
-     * The backlog of a box that was offline: appended through the outbox as the box appends (its redo log, synced a
-     * thousand at a time, and its H2 file), so that the gateway's next start reads it as it would on a counter. The
-     * stamps are scanned at a counter's 1,000 a day up to now, and the outbox's wall clock and ticker go with them, so
-     * that its counter history is pruned along the way as on a counter (a day of it kept, not the whole backlog, which
-     * the next start would load into the counter rules and then prune, 500 lines an append).
-     */
-    private static void fill(Path outbox, int n, List<String> cards) throws Exception {
-        long spacingMillis = 86_400;
-        Instant first = Instant.now().minusMillis(n * spacingMillis);
-        MutableClock clock = new MutableClock(first);
-        // the box's monotonic time goes with its wall clock here (+1: the history takes 0 for "never pruned")
-        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis() - first.toEpochMilli()) + 1;
-        try (Outbox o = Outbox.open(outbox, clock, ticker, OutboxLimits.DEFAULT)) {
-            List<CompletableFuture<StoredEvent>> appended = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                String code = cards.get(i % cards.size());
-                String[] parts = code.split("\\.");
-                Instant scanned = clock.instant();
-                appended.add(o.append(new StampDraft(EventIds.next(scanned.toEpochMilli()), "bench-counter", code, parts[2],
-                        parts[3], "bench", scanned, System.nanoTime(), "bench-boot", true, EventKind.STAMP)));
-                if (appended.size() == 1000 || i == n - 1) {
-                    for (CompletableFuture<StoredEvent> f : appended) {
-                        f.get();
-                    }
-                    appended.clear();
-                }
-                clock.advance(java.time.Duration.ofMillis(spacingMillis));
-            }
         }
     }
 

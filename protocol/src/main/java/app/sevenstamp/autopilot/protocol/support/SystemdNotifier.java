@@ -13,7 +13,8 @@ import org.tinylog.Logger;
 
 /**
  * Tells systemd about the service's state (sd_notify): READY=1 once it serves, WATCHDOG=1 while it
- * is healthy, STOPPING=1 when it stops, STATUS= for {@code systemctl status}.
+ * is healthy, EXTEND_TIMEOUT_USEC while a slow start works, STOPPING=1 when it stops, STATUS= for
+ * {@code systemctl status}.
  *
  * <p>{@code NOTIFY_SOCKET} is a Unix datagram socket, which the JDK cannot send on (its Unix sockets
  * are streams only), so each message is sent by running {@code systemd-notify} with the assignments as
@@ -87,6 +88,15 @@ public final class SystemdNotifier {
     /** All of the service's own threads are healthy: resets the watchdog timer. */
     public boolean watchdog() {
         return send(List.of("WATCHDOG=1"));
+    }
+
+    /**
+     * The current phase (the start, here) may take {@code more} than the unit's timeout for it, from now on
+     * (EXTEND_TIMEOUT_USEC, systemd 236 and later): systemd never shortens a timeout for it, and the service
+     * must ask again before {@code more} has passed.
+     */
+    public boolean extendTimeout(Duration more, String status) {
+        return send(List.of("EXTEND_TIMEOUT_USEC=" + TimeUnit.NANOSECONDS.toMicros(more.toNanos()), "STATUS=" + oneLine(status)));
     }
 
     public boolean status(String status) {
