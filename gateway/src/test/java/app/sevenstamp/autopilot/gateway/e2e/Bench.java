@@ -87,6 +87,8 @@ public final class Bench {
     private static final boolean HISTOGRAM = "1".equals(System.getenv("BENCH_HISTOGRAM"));
     private static final List<Path> classLists = new ArrayList<>();
     private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** The paced scans right after the start whose code C1 still compiles: the slowest fall among them. */
+    private static final int WARM_UP_SCANS = 50;
     /** Scans written at once in the burst phase, and how many such bursts. */
     private static final int BURST = 10;
     private static final int BURSTS = 10;
@@ -340,6 +342,12 @@ public final class Bench {
                     System.out.printf("class list of the %d gateway runs: %s (%d lines)%n", classLists.size(), CLASS_LIST,
                             Files.readAllLines(Path.of(CLASS_LIST)).size());
                 }
+                long[] afterWarmUp = Arrays.copyOfRange(pacedLatency, Math.min(WARM_UP_SCANS, paced), paced);
+                Arrays.sort(afterWarmUp);
+                System.out.printf("paced scans in their order: the first five after the start %s ms; the five slowest "
+                        + "were scans %s; without the first %d (the JIT's warm-up) p50 %.2f ms, p99 %.2f ms%n",
+                        firstMillis(pacedLatency, 5), slowest(pacedLatency, 5), WARM_UP_SCANS, ms(pct(afterWarmUp, 50)),
+                        ms(pct(afterWarmUp, 99)));
                 Arrays.sort(pacedLatency);
                 Arrays.sort(pacedFsync);
                 System.out.printf("paced scans (one per 100 ms, %d scans, %d accepted): scan-to-feedback p50 %.2f ms, "
@@ -548,6 +556,19 @@ public final class Bench {
             }
             return n * 1e9 / (System.nanoTime() - t0);
         }
+    }
+
+    private static String firstMillis(long[] nanos, int n) {
+        return java.util.stream.LongStream.of(nanos).limit(n).mapToObj(t -> String.format("%.2f", ms(t)))
+                .collect(java.util.stream.Collectors.joining(" / "));
+    }
+
+    /** The {@code n} largest, as "#index (ms)", slowest first. */
+    private static String slowest(long[] nanos, int n) {
+        return java.util.stream.IntStream.range(0, nanos.length).boxed()
+                .sorted((a, b) -> Long.compare(nanos[b], nanos[a])).limit(n)
+                .map(i -> String.format("#%d (%.2f ms)", i + 1, ms(nanos[i])))
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     private static double rawPublishRate(String url, int n, int window, int size) throws Exception {
