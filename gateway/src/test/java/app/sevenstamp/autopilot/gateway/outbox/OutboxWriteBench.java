@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Not a test: bytes written to the storage layer per stamp by the outbox alone (this process's
- * {@code /proc/self/io} write_bytes), for an append followed by its acknowledged delete, one stamp every
- * {@code paceMs}, with H2's settings as shipped and with the variants given as arguments (H2 URL settings,
+ * {@code /proc/self/io} write_bytes), and an append's time to its sync, for an append followed by its acknowledged
+ * delete, one stamp every {@code paceMs}, with H2's settings as shipped and with the variants given as arguments (H2 URL settings,
  * e.g. {@code ";PAGE_SIZE=4096"}). What motivated each change of the outbox's H2 settings
  * (docs/perf/drain-and-writes.md). Run: {@code java -cp ... OutboxWriteBench stamps paceMs deleteEvery [settings...]}.
  */
@@ -41,8 +41,11 @@ public final class OutboxWriteBench {
                 }
                 long w0 = writeBytes();
                 java.util.List<StoredEvent> acked = new java.util.ArrayList<>();
+                long[] appendNanos = new long[n];
                 for (int i = 0; i < n; i++) {
+                    long t = System.nanoTime();
                     StoredEvent e = outbox.append(draft(clock, i)).get(10, TimeUnit.SECONDS);
+                    appendNanos[i] = System.nanoTime() - t;
                     acked.add(e);
                     if (acked.size() >= deleteEvery) {
                         java.util.List<java.util.concurrent.CompletableFuture<Boolean>> done = new java.util.ArrayList<>();
@@ -57,8 +60,11 @@ public final class OutboxWriteBench {
                     Thread.sleep(paceMs);
                 }
                 long w = writeBytes() - w0;
+                java.util.Arrays.sort(appendNanos);
                 System.out.printf("settings '%s': %.1f KB written per stamp (append + delete), %d stamps, one per %d ms, "
-                        + "deletes in groups of %d%n", settings, w / 1024.0 / n, n, paceMs, deleteEvery);
+                        + "deletes in groups of %d; an append (to its sync) p50 %.2f ms, p99 %.2f ms, max %.2f ms%n", settings,
+                        w / 1024.0 / n, n, paceMs, deleteEvery, appendNanos[n / 2] / 1e6, appendNanos[n * 99 / 100] / 1e6,
+                        appendNanos[n - 1] / 1e6);
             }
         }
     }
