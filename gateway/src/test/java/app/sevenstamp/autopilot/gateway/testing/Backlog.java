@@ -56,9 +56,9 @@ public final class Backlog {
                 clock.advance(Duration.ofMillis(SPACING_MILLIS));
             }
         } finally {
-            // past a quarter of outbox.maxBytes (128 MB, about 270,000 stamps) the outbox compacts its file on a thread of its
-            // own, and close waits for it: the 2 s of close() would leave it working on a file that the gateway then
-            // opens (a box's JVM exits after its close, and the compaction with it)
+            // a compaction the appends started (a file past a quarter of outbox.maxBytes with garbage in it) runs on a
+            // thread of its own, and close waits for it: the 2 s of close() left one copying a file that the gateway then
+            // opened (a box's JVM exits after its close, and the compaction with it)
             o.close(Duration.ofMinutes(5));
         }
     }
