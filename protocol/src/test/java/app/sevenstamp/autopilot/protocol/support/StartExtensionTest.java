@@ -4,14 +4,13 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,23 +24,25 @@ class StartExtensionTest {
 
     @TempDir
     Path dir;
+    private FakeSystemdNotify systemd;
 
     private final AtomicLong cpu = new AtomicLong();
     private final AtomicLong now = new AtomicLong(1_000);
 
-    private SystemdNotifier notifier() throws IOException {
-        Path script = dir.resolve("systemd-notify");
-        Files.writeString(script, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\" >> " + dir.resolve("calls") + "; done\n");
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        return SystemdNotifier.fromEnvironment(Map.of("NOTIFY_SOCKET", "/run/notify"), script.toString(), 1);
+    @BeforeEach
+    void fake() throws IOException {
+        systemd = FakeSystemdNotify.in(dir);
+    }
+
+    private SystemdNotifier notifier() {
+        return systemd.notifier(Map.of("NOTIFY_SOCKET", "/run/notify"));
     }
 
     private List<String> calls() throws IOException {
-        Path calls = dir.resolve("calls");
-        return Files.exists(calls) ? Files.readAllLines(calls) : List.of();
+        return systemd.calls();
     }
 
-    private StartExtension byHand() throws IOException {
+    private StartExtension byHand() {
         return new StartExtension(notifier(), cpu::get, now::get, null);
     }
 
@@ -109,7 +110,7 @@ class StartExtensionTest {
 
     @Test
     void outsideSystemdNothingIsSent() throws Exception {
-        SystemdNotifier outside = SystemdNotifier.fromEnvironment(Map.of(), notifier().commandLine(List.of()).get(0), 1);
+        SystemdNotifier outside = systemd.notifier(Map.of());
         try (StartExtension e = StartExtension.start(outside)) {
             e.phase("anything");
             e.look(); // what its thread would do, had it one

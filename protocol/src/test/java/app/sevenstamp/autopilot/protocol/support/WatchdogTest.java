@@ -5,15 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,18 +20,19 @@ import org.junit.jupiter.api.io.TempDir;
 class WatchdogTest {
     @TempDir
     Path dir;
+    private FakeSystemdNotify systemd;
 
-    private SystemdNotifier notifier(String watchdogUsec) throws IOException {
-        Path script = dir.resolve("systemd-notify");
-        Files.writeString(script, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\" >> " + dir.resolve("calls") + "; done\n");
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        return SystemdNotifier.fromEnvironment(Map.of("NOTIFY_SOCKET", "/run/notify", "WATCHDOG_USEC", watchdogUsec),
-                script.toString(), 1);
+    @BeforeEach
+    void fake() throws IOException {
+        systemd = FakeSystemdNotify.in(dir);
+    }
+
+    private SystemdNotifier notifier(String watchdogUsec) {
+        return systemd.notifier(Map.of("NOTIFY_SOCKET", "/run/notify", "WATCHDOG_USEC", watchdogUsec));
     }
 
     private List<String> calls() throws IOException {
-        Path calls = dir.resolve("calls");
-        return Files.exists(calls) ? Files.readAllLines(calls) : List.of();
+        return systemd.calls();
     }
 
     @Test
