@@ -53,6 +53,10 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
  * installed) per accepted stamp; the same in bursts ({@link #BURSTS} times {@link #BURST} scans written at
  * once, a pause after each), where the stamps of a burst share the outbox's syncs (group commit).
  *
+ * <p>Scan-to-feedback at one scan per 100 ms is measured twice, {@code paced} scans each: right after the start,
+ * while C1 still compiles the scans' code (a method after about 200 calls, so the first few hundred scans run partly
+ * interpreted), and again after the {@code scans}, the box's steady state.
+ *
  * <p>Arguments (all optional): {@code scans backlog inflight paced}, defaults 10000 100000 100 300.
  */
 public final class Bench {
@@ -87,8 +91,6 @@ public final class Bench {
     private static final boolean HISTOGRAM = "1".equals(System.getenv("BENCH_HISTOGRAM"));
     private static final List<Path> classLists = new ArrayList<>();
     private static final long PACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** The paced scans right after the start whose code C1 still compiles: the slowest fall among them. */
-    private static final int WARM_UP_SCANS = 50;
     /** Scans written at once in the burst phase, and how many such bursts. */
     private static final int BURST = 10;
     private static final int BURSTS = 10;
@@ -161,14 +163,13 @@ public final class Bench {
                 // start-to-ready, latency, disk writes, memory
                 long t0 = System.nanoTime();
                 long[] latency = new long[scans];
-                long[] pacedLatency = new long[paced];
-                long[] pacedFsync = new long[paced];
+                Paced pacedCold;
+                Paced pacedWarm;
                 long readyMs;
                 long rssIdle;
                 long rssAfterScans;
                 String rssIdleParts;
                 String rssAfterScansParts;
-                long pacedAccepted = 0;
                 long countedAccepted = 0;
                 long pacedWriteBytes;
                 long pacedSyncs;
@@ -182,22 +183,7 @@ public final class Bench {
                     rssIdle = rssKb(g.pid());
                     rssIdleParts = rssParts(g.pid());
                     OutputStream in = g.stdin();
-                    // one scan per 100 ms, latency: without strace (ptrace stops every syscall of every thread),
-                    // and before each scan one raw 512-byte write + fdatasync on the same disk, so that the baseline
-                    // is measured at the same pace (a disk and a VM idle for 100 ms answer slower than back to back)
-                    try (FileChannel raw = FileChannel.open(work.resolve("fsync-paced.bin"), StandardOpenOption.CREATE,
-                            StandardOpenOption.WRITE)) {
-                        long next = System.nanoTime();
-                        for (int i = 0; i < paced; i++) {
-                            next = pace(next);
-                            pacedFsync[i] = rawSync(raw, i);
-                            long s = System.nanoTime();
-                            if (scan(g, in, cards.get(i % cards.size())).startsWith("ACCEPTED")) {
-                                pacedAccepted++;
-                            }
-                            pacedLatency[i] = System.nanoTime() - s;
-                        }
-                    }
+                    pacedCold = pacedScans(g, in, cards, work.resolve("fsync-paced.bin"), paced);
                     Thread.sleep(500);
                     // one scan per 100 ms again: bytes written and syncs per stamp, with strace counting the syncs
                     SyncCounter syncs = SyncCounter.attach(g.pid(), work.resolve("strace-paced.txt"));
@@ -241,6 +227,9 @@ public final class Bench {
                     }
                     rssAfterScans = rssKb(g.pid());
                     rssAfterScansParts = rssParts(g.pid());
+                    // the same paced scans again, now that the scans' code is compiled: the first ones after a start
+                    // run partly interpreted (C1 compiles a method after about 200 calls, one per scan for many)
+                    pacedWarm = pacedScans(g, in, cards, work.resolve("fsync-paced-warm.bin"), paced);
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-scans.txt"));
                     }
@@ -342,12 +331,11 @@ public final class Bench {
                     System.out.printf("class list of the %d gateway runs: %s (%d lines)%n", classLists.size(), CLASS_LIST,
                             Files.readAllLines(Path.of(CLASS_LIST)).size());
                 }
-                long[] afterWarmUp = Arrays.copyOfRange(pacedLatency, Math.min(WARM_UP_SCANS, paced), paced);
-                Arrays.sort(afterWarmUp);
+                long[] pacedLatency = pacedCold.latency();
+                long[] pacedFsync = pacedCold.fsync();
+                long pacedAccepted = pacedCold.accepted();
                 System.out.printf("paced scans in their order: the first five after the start %s ms; the five slowest "
-                        + "were scans %s; without the first %d (the JIT's warm-up) p50 %.2f ms, p99 %.2f ms%n",
-                        firstMillis(pacedLatency, 5), slowest(pacedLatency, 5), WARM_UP_SCANS, ms(pct(afterWarmUp, 50)),
-                        ms(pct(afterWarmUp, 99)));
+                        + "were scans %s%n", firstMillis(pacedLatency, 5), slowest(pacedLatency, 5));
                 Arrays.sort(pacedLatency);
                 Arrays.sort(pacedFsync);
                 System.out.printf("paced scans (one per 100 ms, %d scans, %d accepted): scan-to-feedback p50 %.2f ms, "
@@ -355,6 +343,14 @@ public final class Bench {
                         + "back-to-back raw p99)%n", paced, pacedAccepted, ms(pct(pacedLatency, 50)), ms(pct(pacedLatency, 99)),
                         ms(pct(pacedFsync, 50)), ms(pct(pacedFsync, 99)), (double) pct(pacedLatency, 99) / pct(pacedFsync, 99),
                         (double) pct(pacedLatency, 99) / pct(fsync, 99));
+                long[] warmLatency = pacedWarm.latency().clone();
+                long[] warmFsync = pacedWarm.fsync().clone();
+                Arrays.sort(warmLatency);
+                Arrays.sort(warmFsync);
+                System.out.printf("paced scans again after the %d scans (their code compiled; %d accepted): scan-to-feedback "
+                        + "p50 %.2f ms, p99 %.2f ms; raw fdatasync at the same pace p50 %.2f ms, p99 %.2f ms: %.1fx its p99%n",
+                        scans, pacedWarm.accepted(), ms(pct(warmLatency, 50)), ms(pct(warmLatency, 99)), ms(pct(warmFsync, 50)),
+                        ms(pct(warmFsync, 99)), (double) pct(warmLatency, 99) / pct(warmFsync, 99));
                 System.out.printf("box disk writes per stamp (paced, %d accepted): %.1f KB written (/proc/PID/io write_bytes), %s%n",
                         countedAccepted, pacedWriteBytes / 1024.0 / Math.max(1, countedAccepted), pacedSyncs < 0
                                 ? "syncs not counted (no strace)"
@@ -613,6 +609,35 @@ public final class Bench {
         }
         Arrays.sort(out);
         return out;
+    }
+
+    /** Paced scans' scan-to-feedback times and the raw sync before each, in nanoseconds, in their order. */
+    private record Paced(long[] latency, long[] fsync, long accepted) {
+    }
+
+    /**
+     * One scan per 100 ms, latency: without strace (ptrace stops every syscall of every thread), and before each
+     * scan one raw 512-byte write + fdatasync on the same disk, so that the baseline is measured at the same pace (a
+     * disk and a VM idle for 100 ms answer slower than back to back).
+     */
+    private static Paced pacedScans(GatewayProcess g, OutputStream in, List<String> cards, Path rawFile, int n)
+            throws IOException, InterruptedException {
+        long[] latency = new long[n];
+        long[] fsync = new long[n];
+        long accepted = 0;
+        try (FileChannel raw = FileChannel.open(rawFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            long next = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                next = pace(next);
+                fsync[i] = rawSync(raw, i);
+                long s = System.nanoTime();
+                if (scan(g, in, cards.get(i % cards.size())).startsWith("ACCEPTED")) {
+                    accepted++;
+                }
+                latency[i] = System.nanoTime() - s;
+            }
+        }
+        return new Paced(latency, fsync, accepted);
     }
 
     /** The baseline: one 512-byte write and its fdatasync, in nanoseconds. */
