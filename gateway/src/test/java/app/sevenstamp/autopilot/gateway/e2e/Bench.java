@@ -331,27 +331,12 @@ public final class Bench {
                     System.out.printf("class list of the %d gateway runs: %s (%d lines)%n", classLists.size(), CLASS_LIST,
                             Files.readAllLines(Path.of(CLASS_LIST)).size());
                 }
-                long[] pacedLatency = pacedCold.latency();
-                long[] pacedFsync = pacedCold.fsync();
-                long pacedAccepted = pacedCold.accepted();
                 System.out.printf("paced scans in their order: the first five after the start %s ms; the five slowest "
-                        + "were scans %s%n", firstMillis(pacedLatency, 5), slowest(pacedLatency, 5));
-                Arrays.sort(pacedLatency);
-                Arrays.sort(pacedFsync);
-                System.out.printf("paced scans (one per 100 ms, %d scans, %d accepted): scan-to-feedback p50 %.2f ms, "
-                        + "p99 %.2f ms; raw fdatasync at the same pace p50 %.2f ms, p99 %.2f ms: %.1fx its p99 (%.1fx the "
-                        + "back-to-back raw p99)%n", paced, pacedAccepted, ms(pct(pacedLatency, 50)), ms(pct(pacedLatency, 99)),
-                        ms(pct(pacedFsync, 50)), ms(pct(pacedFsync, 99)), (double) pct(pacedLatency, 99) / pct(pacedFsync, 99),
-                        (double) pct(pacedLatency, 99) / pct(fsync, 99));
-                long[] warmLatency = pacedWarm.latency().clone();
-                long[] warmFsync = pacedWarm.fsync().clone();
-                Arrays.sort(warmLatency);
-                Arrays.sort(warmFsync);
+                        + "were scans %s%n", firstMillis(pacedCold.latency(), 5), slowest(pacedCold.latency(), 5));
+                System.out.printf("paced scans (one per 100 ms, %d scans, %s (%.1fx the back-to-back raw p99)%n", paced,
+                        pacedCold.summary(), (double) pacedCold.latencyPct(99) / pct(fsync, 99));
                 System.out.printf("paced scans again, %d scans after the start (C1 has compiled a scan's code after a few "
-                        + "hundred; %d accepted): scan-to-feedback p50 %.2f ms, p99 %.2f ms; raw fdatasync at the same pace p50 "
-                        + "%.2f ms, p99 %.2f ms: %.1fx its p99%n", 2 * paced + BURSTS * BURST + scans, pacedWarm.accepted(),
-                        ms(pct(warmLatency, 50)), ms(pct(warmLatency, 99)), ms(pct(warmFsync, 50)), ms(pct(warmFsync, 99)),
-                        (double) pct(warmLatency, 99) / pct(warmFsync, 99));
+                        + "hundred; %s%n", 2 * paced + BURSTS * BURST + scans, pacedWarm.summary());
                 System.out.printf("box disk writes per stamp (paced, %d accepted): %.1f KB written (/proc/PID/io write_bytes), %s%n",
                         countedAccepted, pacedWriteBytes / 1024.0 / Math.max(1, countedAccepted), pacedSyncs < 0
                                 ? "syncs not counted (no strace)"
@@ -614,6 +599,24 @@ public final class Bench {
 
     /** Paced scans' scan-to-feedback times and the raw sync before each, in nanoseconds, in their order. */
     private record Paced(long[] latency, long[] fsync, long accepted) {
+        long latencyPct(int p) {
+            return pctOf(latency, p);
+        }
+
+        /** "N accepted): p50 and p99, the raw sync's, and the ratio of the p99s". */
+        String summary() {
+            long syncP99 = pctOf(fsync, 99);
+            return String.format("%d accepted): scan-to-feedback p50 %.2f ms, p99 %.2f ms; raw fdatasync at the same pace "
+                    + "p50 %.2f ms, p99 %.2f ms: %.1fx its p99", accepted, ms(latencyPct(50)), ms(latencyPct(99)),
+                    ms(pctOf(fsync, 50)), ms(syncP99), (double) latencyPct(99) / syncP99);
+        }
+
+        /** The percentile of a copy, sorted: the times stay in their order. */
+        private static long pctOf(long[] times, int p) {
+            long[] sorted = times.clone();
+            Arrays.sort(sorted);
+            return pct(sorted, p);
+        }
     }
 
     /**
