@@ -130,7 +130,7 @@ final class AckedIds {
     }
 
     /** The 16 hex digits from {@code from} on, dashes skipped: 0 gives the high half, 19 the low. */
-    private static long bits(String id, int from) {
+    static long bits(String id, int from) {
         long v = 0;
         int digits = 0;
         for (int i = from; digits < 16; i++) {

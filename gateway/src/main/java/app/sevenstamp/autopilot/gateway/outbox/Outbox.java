@@ -219,7 +219,8 @@ public final class Outbox implements AutoCloseable {
         if (!existed || !redoExisted) {
             syncDirectory(dir);
         }
-        reconcile(damaged == null);
+        // the probe's rows spare the replay a second read of H2's (a salvaged file's are not the probe's)
+        reconcile(damaged == null, damaged == null ? probe.rows() : null);
         if (damaged != null || (existed && !redoExisted)) {
             // rows the log does not hold (salvaged, or stored by a release without the log): log them now
             OutboxRedo.rewrite(db.connection, redo);
@@ -236,13 +237,14 @@ public final class Outbox implements AutoCloseable {
      * lines; see {@link OutboxRedo}. (After a compaction, {@link #compactAndReopen} skips the lines.)
      *
      * @param linesWithRows false after a salvage, which stores rows without their counter_history lines
+     * @param probed        the rows the damage probe read from the file; null: the replay looks them up in H2
      */
-    private void reconcile(boolean linesWithRows) throws SQLException, IOException {
+    private void reconcile(boolean linesWithRows, ProbedRows probed) throws SQLException, IOException {
         if (redo.bytes() == 0) {
             return;
         }
         long start = System.nanoTime();
-        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo.prefix(), codec, true, linesWithRows);
+        OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo.prefix(), codec, true, linesWithRows, probed);
         lastReplay = r;
         try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
             rs.next();
@@ -939,7 +941,7 @@ public final class Outbox implements AutoCloseable {
                 redo = RedoLog.open(redoFile, storage.fileOps());
             }
             connect(true);
-            reconcile(true); // what H2 did not commit before it failed, or lost, is in the redo log
+            reconcile(true, null); // what H2 did not commit before it failed, or lost, is in the redo log
             nextSeq = readNextSeq();
             db.connection.commit();
             Logger.warn("outbox {} reopened after a write error; {} events waiting{}", dbFile, backlog,

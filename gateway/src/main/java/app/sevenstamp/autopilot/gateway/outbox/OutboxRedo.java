@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.h2.api.ErrorCode;
 import org.tinylog.Logger;
 
 /**
@@ -75,8 +76,12 @@ final class OutboxRedo {
             boolean clockSynced) {
     }
 
-    /** What a reconcile did, for the log line and the tests. */
-    record Replayed(long records, int restored, int corrected, long nextSeq) {
+    /**
+     * What a reconcile did, for the log line and the tests.
+     *
+     * @param probeDisagreed H2 did not hold what its probe read, and the replay ran again with look-ups in H2
+     */
+    record Replayed(long records, int restored, int corrected, long nextSeq, boolean probeDisagreed) {
     }
 
     static byte[] stored(Stored s) {
@@ -142,6 +147,64 @@ final class OutboxRedo {
      */
     static Replayed reconcile(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines,
             boolean linesWithRows) throws SQLException, IOException {
+        return replay(c, log, codec, historyLines, linesWithRows, null);
+    }
+
+    /**
+     * As {@link #reconcile(Connection, RedoLog.Prefix, WireCodec, boolean, boolean)}, asking {@code probed} instead
+     * of H2 which numbers it holds. The probe read the file just before this connection opened it, through the same
+     * recovery of H2's leftover transactions, so the two agree; should they not, the replay notices (H2 refuses a row
+     * it holds, or its count is not the probe's plus those put back) and runs again with look-ups in H2, which is
+     * idempotent.
+     *
+     * @param probed the rows the damage probe read from this file ({@link OutboxSalvage#probe}); null: look up in H2
+     */
+    static Replayed reconcile(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines,
+            boolean linesWithRows, ProbedRows probed) throws SQLException, IOException {
+        if (probed == null) {
+            return replay(c, log, codec, historyLines, linesWithRows, null);
+        }
+        Replayed first;
+        try {
+            first = replay(c, log, codec, historyLines, linesWithRows, probed);
+            long rows = count(c);
+            if (rows == probed.size() + first.restored()) {
+                return first;
+            }
+            Logger.warn("outbox redo log: H2 holds {} row(s), its probe read {} and the replay put back {}; replaying "
+                    + "again with look-ups in H2", rows, probed.size(), first.restored());
+        } catch (ProbeDisagrees e) {
+            Logger.warn("outbox redo log: H2 holds seq {}, which its probe did not read; replaying again with look-ups "
+                    + "in H2", e.seq);
+            first = new Replayed(0, e.restored, 0, 0, true);
+        }
+        Replayed again = replay(c, log, codec, historyLines, linesWithRows, null);
+        return new Replayed(again.records(), first.restored() + again.restored(), first.corrected() + again.corrected(),
+                again.nextSeq(), true);
+    }
+
+    private static long count(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM outbox")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** H2 refused a row as already held at a number the probe did not read there. */
+    private static final class ProbeDisagrees extends SQLException {
+        private static final long serialVersionUID = 1L;
+        final long seq;
+        final int restored;
+
+        ProbeDisagrees(long seq, int restored, SQLException cause) {
+            super("H2 holds seq " + seq + ", which the probe did not read", cause);
+            this.seq = seq;
+            this.restored = restored;
+        }
+    }
+
+    private static Replayed replay(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines,
+            boolean linesWithRows, ProbedRows probed) throws SQLException, IOException {
         AckedIds acked = new AckedIds();
         Map<String, String> corrections = new HashMap<>();
         long[] next = {0};
@@ -166,7 +229,7 @@ final class OutboxRedo {
             }
         });
         int restored;
-        try (Restorer restorer = new Restorer(c, codec, linesWithRows)) {
+        try (Restorer restorer = new Restorer(c, codec, linesWithRows, probed)) {
             log.<SQLException>read(r -> {
                 if (r[0] == HISTORY) {
                     if (historyLines) {
@@ -216,7 +279,7 @@ final class OutboxRedo {
             nextSeq = next[0];
         }
         c.commit();
-        return new Replayed(records[0], restored, corrected, nextSeq);
+        return new Replayed(records[0], restored, corrected, nextSeq, false);
     }
 
     /**
@@ -229,6 +292,7 @@ final class OutboxRedo {
     private static final class Restorer implements AutoCloseable {
         private final WireCodec codec;
         private final boolean linesWithRows;
+        private final ProbedRows probed;
         private final PreparedStatement bySeq;
         private final PreparedStatement inRange;
         private final PreparedStatement insert;
@@ -237,9 +301,11 @@ final class OutboxRedo {
         private final List<Stored> run = new ArrayList<>(LOOK_UP_RUN);
         int restored;
 
-        Restorer(Connection c, WireCodec codec, boolean linesWithRows) throws SQLException {
+        /** @param probed the rows H2 holds, as the probe read them; null: look them up */
+        Restorer(Connection c, WireCodec codec, boolean linesWithRows, ProbedRows probed) throws SQLException {
             this.codec = codec;
             this.linesWithRows = linesWithRows;
+            this.probed = probed;
             bySeq = c.prepareStatement(EVENT_AT_SEQ);
             inRange = c.prepareStatement(EVENTS_IN_RANGE);
             insert = c.prepareStatement(OutboxSchema.INSERT);
@@ -289,7 +355,14 @@ final class OutboxRedo {
                     continue;
                 }
                 OutboxSchema.bindRow(insert, s);
-                insert.executeUpdate();
+                try {
+                    insert.executeUpdate();
+                } catch (SQLException e) {
+                    if (probed != null && e.getErrorCode() == ErrorCode.DUPLICATE_KEY_1) {
+                        throw new ProbeDisagrees(s.seq(), restored, e);
+                    }
+                    throw e;
+                }
                 holders.put(s.seq(), s.eventId()); // a later record of the same number finds it, as a look-up would
                 restored++;
             }
@@ -298,6 +371,9 @@ final class OutboxRedo {
 
         /** The event H2 holds at each of the run's numbers (none: not in the map). */
         private Map<Long, String> holders() throws SQLException {
+            if (probed != null) {
+                return probed.holders(run);
+            }
             long low = Long.MAX_VALUE;
             long high = Long.MIN_VALUE;
             for (Stored s : run) {

@@ -40,17 +40,24 @@ final class OutboxSalvage {
      *
      * @param damage       why the file is unusable; null when it is fine
      * @param unsyncedRows how many of its rows carry an unsynchronised clock (0 when damaged)
+     * @param rows         the rows it read, for the redo log's replay; null when damaged or past
+     *                     {@link ProbedRows#MAX_ROWS}
      */
-    record Probe(SQLException damage, long unsyncedRows) {
+    record Probe(SQLException damage, long unsyncedRows, ProbedRows rows) {
         /** No file yet: nothing to probe. */
-        static final Probe NEW_FILE = new Probe(null, 0);
+        static final Probe NEW_FILE = new Probe(null, 0, null);
+
+        static Probe damaged(SQLException damage) {
+            return new Probe(damage, 0, null);
+        }
     }
 
     /**
      * Opens the existing file read-only and checks that it has the outbox table: a damaged file must be
      * moved aside exactly as it is, and a read-write open writes to the file even when it only closes it.
-     * Reads every row, and counts those with an unsynchronised clock on the way (the first release's table
-     * has no such column: none). A file in use by another process throws.
+     * Reads every row, and keeps their numbers and ids for the replay ({@link ProbedRows}) and counts those
+     * with an unsynchronised clock on the way (the first release's table has no such column: none). A file in
+     * use by another process throws.
      */
     static Probe probe(Outbox.Storage storage, Path file) throws SQLException {
         String url = "jdbc:h2:" + storage.h2Prefix() + file + ";ACCESS_MODE_DATA=r;DB_CLOSE_ON_EXIT=FALSE"
@@ -62,25 +69,46 @@ final class OutboxSalvage {
             if (rs.getLong(1) == 0) {
                 // Measured: garbage in the block holding H2's metadata makes it open the file as an EMPTY
                 // database, without an error.
-                return new Probe(OutboxSchema.emptyDatabase(), 0);
+                return Probe.damaged(OutboxSchema.emptyDatabase());
             }
-            boolean clockColumn;
-            try (ResultSet column = st.executeQuery(OutboxSchema.HAS_CLOCK_SYNCED_COLUMN)) {
-                column.next();
-                clockColumn = column.getLong(1) > 0;
-            }
-            // read every row once: a damaged data page shows here, before anything writes to the file
-            try (ResultSet rows = st.executeQuery("SELECT " + (clockColumn ? "COUNT(*) FILTER (WHERE NOT clock_synced)" : "0")
-                    + ", SUM(LENGTH(payload)), MAX(seq) FROM outbox")) {
-                rows.next();
-                return new Probe(null, rows.getLong(1));
-            }
+            return readRows(st, ProbedRows.MAX_ROWS);
         } catch (SQLException e) {
             if (Outbox.inUse(e)) {
                 throw e;
             }
-            return new Probe(e, 0);
+            return Probe.damaged(e);
         }
+    }
+
+    /**
+     * Reads every row of the outbox table once (a damaged data page shows here, before anything writes to the
+     * file), keeping the numbers and ids of at most {@code maxRows}.
+     */
+    static Probe readRows(Statement st, int maxRows) throws SQLException {
+        boolean clockColumn;
+        try (ResultSet column = st.executeQuery(OutboxSchema.HAS_CLOCK_SYNCED_COLUMN)) {
+            column.next();
+            clockColumn = column.getLong(1) > 0;
+        }
+        long count;
+        try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM outbox")) {
+            rs.next();
+            count = rs.getLong(1);
+        }
+        // past maxRows none are kept (capacity 0: the first row overflows it)
+        ProbedRows.Builder kept = new ProbedRows.Builder(count > maxRows ? 0 : (int) count);
+        long unsynced = 0;
+        // LENGTH(payload): the whole row is read, not only the primary key's part of it
+        try (ResultSet rows = st.executeQuery("SELECT seq, event_id, " + (clockColumn ? "clock_synced" : "TRUE")
+                + ", LENGTH(payload) FROM outbox ORDER BY seq")) {
+            while (rows.next()) {
+                kept.add(rows.getLong(1), rows.getString(2));
+                if (!rows.getBoolean(3)) {
+                    unsynced++;
+                }
+            }
+        }
+        return new Probe(null, unsynced, kept.build());
     }
 
     /**

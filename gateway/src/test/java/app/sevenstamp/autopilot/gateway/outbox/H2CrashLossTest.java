@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.gateway.outbox;
 
 import app.sevenstamp.autopilot.gateway.support.Ticker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
@@ -122,6 +123,8 @@ class H2CrashLossTest {
             }
             assertEquals(confirmed, present);
             assertEquals(3, recovered.lastReplay().orElseThrow().restored(), "H2 itself lost the three stamps");
+            assertFalse(recovered.lastReplay().orElseThrow().probeDisagreed(),
+                    "the replay found them missing from the rows the damage probe read, and H2 agreed");
             assertEquals(4, recovered.append(draft(9)).get().seq(), "numbering goes on after the restored stamps");
         } finally {
             recovered.close(Duration.ofSeconds(5));

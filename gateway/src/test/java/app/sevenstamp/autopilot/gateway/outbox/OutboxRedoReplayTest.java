@@ -1,6 +1,9 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
@@ -21,6 +24,8 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The replay of the redo log restores exactly the stored rows not acknowledged that H2 lacks, whatever form
@@ -33,8 +38,9 @@ class OutboxRedoReplayTest {
     @TempDir
     Path dir;
 
-    @Test
-    void restoresEveryRowNotAcknowledgedWhateverItsIdsForm() throws Exception {
+    @ParameterizedTest(name = "the probe's rows: {0}")
+    @ValueSource(booleans = {true, false})
+    void restoresEveryRowNotAcknowledgedWhateverItsIdsForm(boolean probed) throws Exception {
         String canonical = "00000001-0001-0001-0001-000000000001";
         String v7 = EventIds.next(T0.toEpochMilli());
         List<String> ids = new ArrayList<>(List.of(canonical, "1-1-1-1-1", "000000001-001-0001-0001-000000000001",
@@ -62,7 +68,7 @@ class OutboxRedoReplayTest {
 
             OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
             try {
-                OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true);
+                OutboxRedo.Replayed replayed = replay(db, log, true, probed);
                 assertEquals(waiting.size(), replayed.restored());
                 assertEquals(ids.size() + 1, replayed.nextSeq());
                 Set<String> inH2 = new TreeSet<>();
@@ -84,8 +90,9 @@ class OutboxRedoReplayTest {
      * looks up every one. Here H2 holds rows 1-10 without their lines (as a salvage leaves them), row 11-20 are
      * only in the log, and 21-30 acknowledged.
      */
-    @Test
-    void linesAreLookedUpForRowsH2LacksAndAfterASalvageForEveryRow() throws Exception {
+    @ParameterizedTest(name = "the probe's rows: {0}")
+    @ValueSource(booleans = {true, false})
+    void linesAreLookedUpForRowsH2LacksAndAfterASalvageForEveryRow(boolean probed) throws Exception {
         for (boolean linesWithRows : new boolean[] {true, false}) {
             Path at = dir.resolve("lines-with-rows-" + linesWithRows);
             Files.createDirectories(at);
@@ -104,7 +111,7 @@ class OutboxRedoReplayTest {
                         insertRow(db, stored(seq, ids.get(seq - 1)));
                     }
                     db.connection.commit();
-                    OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, linesWithRows);
+                    OutboxRedo.Replayed replayed = replay(db, log, linesWithRows, probed);
                     assertEquals(10, replayed.restored(), "rows 11-20 put back");
                     Set<Integer> cards = new TreeSet<>();
                     try (ResultSet rs = db.misc.executeQuery("SELECT card_id FROM counter_history")) {
@@ -131,8 +138,9 @@ class OutboxRedoReplayTest {
      * one row under another event's id and one the log lacks. Exactly the rows H2 lacks are put back, once each,
      * and the row H2 holds under another id stays as it is.
      */
-    @Test
-    void logsLongerThanARunAndNumbersFarApartRestoreExactlyWhatH2Lacks() throws Exception {
+    @ParameterizedTest(name = "the probe's rows: {0}")
+    @ValueSource(booleans = {true, false})
+    void logsLongerThanARunAndNumbersFarApartRestoreExactlyWhatH2Lacks(boolean probed) throws Exception {
         int run = OutboxRedo.LOOK_UP_RUN;
         List<OutboxRedo.Stored> logged = new ArrayList<>();
         for (int seq = 1; seq <= 2 * run + run / 2; seq++) {
@@ -171,7 +179,7 @@ class OutboxRedoReplayTest {
                     insertRow(db, stored(row.getKey(), row.getValue()));
                 }
                 db.connection.commit();
-                OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true);
+                OutboxRedo.Replayed replayed = replay(db, log, true, probed);
                 assertEquals(expected.size() - inH2.size(), replayed.restored(), "each row H2 lacked, once");
                 Map<Long, String> after = new TreeMap<>();
                 try (ResultSet rs = db.misc.executeQuery("SELECT seq, event_id FROM outbox")) {
@@ -184,6 +192,119 @@ class OutboxRedoReplayTest {
             } finally {
                 db.connection.close();
             }
+        }
+    }
+
+    /**
+     * Should the rows the damage probe read not be those the open holds (it read them read-only, just before), the
+     * replay notices and looks rows up in H2 instead. Here H2 holds rows 1-10 and the log 1-20; one forged probe
+     * read rows H2 lacks (11-15: the count after the replay gives it away), another missed rows H2 holds (6-10: H2
+     * refuses the row the replay puts back). Either way rows 11-20 end up in H2 with their lines, once each.
+     */
+    @Test
+    void aProbeThatReadOtherRowsThanH2HoldsIsCaughtAndTheRowsLookedUp() throws Exception {
+        for (int probedUpTo : new int[] {15, 5}) {
+            Path at = dir.resolve("probed-up-to-" + probedUpTo);
+            Files.createDirectories(at);
+            try (RedoLog log = RedoLog.open(at.resolve("outbox.redo"), RedoLog.FILES)) {
+                List<OutboxRedo.Stored> logged = new ArrayList<>();
+                for (int seq = 1; seq <= 20; seq++) {
+                    logged.add(stored(seq, EventIds.next(T0.toEpochMilli() + seq)));
+                }
+                List<byte[]> records = new ArrayList<>();
+                logged.forEach(s -> records.add(OutboxRedo.stored(s)));
+                log.append(records, true);
+                OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, at.resolve("outbox")), false);
+                try {
+                    for (int seq = 1; seq <= 10; seq++) {
+                        insertRow(db, logged.get(seq - 1));
+                        insertLine(db, seq);
+                    }
+                    db.connection.commit();
+                    ProbedRows.Builder forged = new ProbedRows.Builder(probedUpTo);
+                    for (int seq = 1; seq <= probedUpTo; seq++) {
+                        forged.add(seq, logged.get(seq - 1).eventId());
+                    }
+                    OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true,
+                            forged.build());
+                    assertTrue(replayed.probeDisagreed(), "probed up to " + probedUpTo);
+                    assertEquals(10, replayed.restored(), "rows 11-20 put back once, probed up to " + probedUpTo);
+                    Map<Long, String> after = new TreeMap<>();
+                    try (ResultSet rs = db.misc.executeQuery("SELECT seq, event_id FROM outbox")) {
+                        while (rs.next()) {
+                            after.put(rs.getLong(1), rs.getString(2));
+                        }
+                    }
+                    Map<Long, String> expected = new TreeMap<>();
+                    logged.forEach(s -> expected.put(s.seq(), s.eventId()));
+                    assertEquals(expected, after, "probed up to " + probedUpTo);
+                    List<String> lines = new ArrayList<>();
+                    try (ResultSet rs = db.misc.executeQuery("SELECT card_id FROM counter_history ORDER BY card_id")) {
+                        while (rs.next()) {
+                            lines.add(rs.getString(1));
+                        }
+                    }
+                    assertEquals(20, lines.size(), "one line a stamp, probed up to " + probedUpTo + ": " + lines);
+                    assertEquals(20, new TreeSet<>(lines).size(), "probed up to " + probedUpTo + ": " + lines);
+                } finally {
+                    db.connection.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * The probe keeps the rows' numbers and ids, whatever form the ids take, up to its limit; past it, none (the
+     * replay looks them up in H2), and it still counts the rows with an unsynchronised clock.
+     */
+    @Test
+    void theProbeKeepsEveryRowUpToItsLimitAndNoneBeyond() throws Exception {
+        String v7 = EventIds.next(T0.toEpochMilli());
+        List<String> ids = List.of(v7, v7.toUpperCase(Locale.ROOT), "1-1-1-1-1", new java.util.UUID(0, 0).toString(),
+                "e-1", EventIds.next(T0.toEpochMilli() + 1));
+        OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
+        try {
+            List<OutboxRedo.Stored> rows = new ArrayList<>();
+            for (int i = 0; i < ids.size(); i++) {
+                OutboxRedo.Stored s = stored(10L * (i + 1), ids.get(i));
+                rows.add(i % 2 == 0 ? s : new OutboxRedo.Stored(s.seq(), s.eventId(), s.payload(), s.createdAt(),
+                        s.bootId(), s.mono(), false));
+                insertRow(db, rows.get(i));
+            }
+            db.connection.commit();
+            OutboxSalvage.Probe within = OutboxSalvage.readRows(db.misc, ids.size());
+            assertEquals(3, within.unsyncedRows());
+            assertEquals(ids.size(), within.rows().size());
+            List<OutboxRedo.Stored> asked = new ArrayList<>(rows);
+            asked.add(stored(15, "e-2"));
+            Map<Long, String> expected = new TreeMap<>();
+            rows.forEach(s -> expected.put(s.seq(), s.eventId()));
+            assertEquals(expected, new TreeMap<>(within.rows().holders(asked)), "each number's id as stored; 15 none");
+
+            OutboxSalvage.Probe beyond = OutboxSalvage.readRows(db.misc, ids.size() - 1);
+            assertNull(beyond.rows(), "past the limit no rows are kept");
+            assertEquals(3, beyond.unsyncedRows());
+        } finally {
+            db.connection.close();
+        }
+    }
+
+    /** The replay as an open runs it: with the rows the damage probe read, or looking them up in H2. */
+    private static OutboxRedo.Replayed replay(OutboxSchema db, RedoLog log, boolean linesWithRows, boolean probed)
+            throws Exception {
+        ProbedRows rows = probed ? OutboxSalvage.readRows(db.misc, ProbedRows.MAX_ROWS).rows() : null;
+        OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, linesWithRows, rows);
+        assertFalse(replayed.probeDisagreed(), "the probe read the rows H2 holds");
+        return replayed;
+    }
+
+    /** The counter_history line of the stamp {@link #stored} makes at {@code seq}, as its append writes it. */
+    private static void insertLine(OutboxSchema db, long seq) throws SQLException {
+        try (var st = db.connection.prepareStatement(CounterHistory.INSERT_LINE)) {
+            st.setString(1, "coffee");
+            st.setString(2, "CARD" + seq);
+            st.setObject(3, java.time.OffsetDateTime.ofInstant(T0.plusMillis(seq), java.time.ZoneOffset.UTC));
+            st.executeUpdate();
         }
     }
 
