@@ -16,12 +16,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A compaction of H2 with a long backlog fits in a small heap. H2's {@code SHUTDOWN COMPACT} copies the file
+ * An open and a compaction of H2 with a long backlog fit in a small heap (the open's case is at its test). H2's {@code SHUTDOWN COMPACT} copies the file
  * through two stores of its own, each with H2's default 16 MB page cache whatever {@code CACHE_SIZE} says: with
  * 100,000 stamps waiting it lifted the box's heap by 8-15 MB in the middle of a drain, the peak of the box's
  * resident memory (docs/perf/outbox-compaction.md). A JVM with a 20 MB heap, the box's collector and
@@ -29,28 +33,59 @@ import org.junit.jupiter.api.io.TempDir;
  * and must find every stamp, in order, afterwards.
  */
 @Tag("slow")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OutboxCompactionHeapTest {
     static final int BACKLOG = 40_000;
+    private static final int OPEN_HEAP_MB = 12;
     private static final Instant T0 = Instant.parse("2026-11-23T07:02:11.345Z");
 
+    /** Filled once, by {@link #fill}; the open does not change the rows, the compaction runs last. */
     @TempDir
-    Path dir;
+    static Path dir;
+    private static final List<String> APPENDED = new ArrayList<>();
 
-    @Test
-    void aLongBacklogIsCompactedInATwentyMegabyteHeap() throws Exception {
-        List<String> ids = new ArrayList<>();
+    @BeforeAll
+    static void fill() throws Exception {
         try (Outbox outbox = Outbox.open(dir, Clock.fixed(T0, ZoneOffset.UTC), Ticker.SYSTEM, OutboxLimits.DEFAULT)) {
             List<CompletableFuture<StoredEvent>> batch = new ArrayList<>();
             for (int i = 1; i <= BACKLOG; i++) {
                 batch.add(outbox.append(OutboxDurabilityTest.draft(i, i, true)));
                 if (batch.size() == 500 || i == BACKLOG) { // a queue at the counter: the appends share a sync
                     for (CompletableFuture<StoredEvent> f : batch) {
-                        ids.add(f.get(30, TimeUnit.SECONDS).eventId());
+                        APPENDED.add(f.get(30, TimeUnit.SECONDS).eventId());
                     }
                     batch.clear();
                 }
             }
         }
+    }
+
+    /**
+     * The open's damage probe reads every row, and keeps their numbers and ids for the replay (2.4 MB at 100,000).
+     * Read in one query, H2 built the whole result first: 100,000 rows needed a 28 MB heap to open, and lifted the
+     * box's VmRSS at the peak of the drain that followed from 75 to 92 MB. In batches, 12 MB (10 MB before the probe
+     * kept the rows). Here {@value #BACKLOG} stamps must open in {@value #OPEN_HEAP_MB} MB.
+     */
+    @Test
+    @Order(1)
+    void aLongBacklogOpensInATwelveMegabyteHeap() throws Exception {
+        Path log = dir.resolve("open.log");
+        Process child = new ProcessBuilder(javaCommand(), "-Xms4m", "-Xmx" + OPEN_HEAP_MB + "m", "-XX:+UseSerialGC",
+                "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
+                OpenInASmallHeap.class.getName(), dir.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            assertTrue(child.waitFor(3, TimeUnit.MINUTES), "the open did not end within 3 minutes:\n" + read(log));
+        } finally {
+            child.destroyForcibly();
+        }
+        assertEquals(0, child.exitValue(), "the child's output:\n" + read(log));
+        assertTrue(read(log).contains("opened with " + BACKLOG + " waiting, replayed with the probe's rows"), read(log));
+    }
+
+    @Test
+    @Order(2)
+    void aLongBacklogIsCompactedInATwentyMegabyteHeap() throws Exception {
         long before = Files.size(dir.resolve("outbox.mv.db"));
         // outbox.maxBytes twice the file: past a quarter of it and grown by more than an eighth, a compaction is due
         long maxBytes = 2 * before;
@@ -72,7 +107,7 @@ class OutboxCompactionHeapTest {
         assertTrue(after < before * 3 / 4, "the file was rewritten smaller: " + before / 1024 + " -> " + after / 1024 + " KB");
 
         try (Outbox outbox = Outbox.open(dir, Clock.fixed(T0, ZoneOffset.UTC))) {
-            assertEquals(ids, outbox.pending(0, BACKLOG + 1).get(60, TimeUnit.SECONDS).stream()
+            assertEquals(APPENDED, outbox.pending(0, BACKLOG + 1).get(60, TimeUnit.SECONDS).stream()
                     .map(StoredEvent::eventId).toList(), "every stamp, in order, once");
         }
     }
@@ -83,6 +118,17 @@ class OutboxCompactionHeapTest {
 
     private static String read(Path log) throws IOException {
         return Files.exists(log) ? Files.readString(log) : "(no output)";
+    }
+
+    /** The child: opens the outbox and says how many wait, and whether the replay took the probe's rows. */
+    static final class OpenInASmallHeap {
+        public static void main(String[] args) throws Exception {
+            try (Outbox outbox = Outbox.open(Path.of(args[0]), Clock.systemUTC())) {
+                boolean probed = !outbox.lastReplay().orElseThrow().probeDisagreed();
+                System.out.println("opened with " + outbox.count().get(60, TimeUnit.SECONDS) + " waiting, replayed with "
+                        + (probed ? "the probe's rows" : "look-ups in H2"));
+            }
+        }
     }
 
     /** The child: opens the outbox with limits that make a compaction due at its first operation, and waits. */
