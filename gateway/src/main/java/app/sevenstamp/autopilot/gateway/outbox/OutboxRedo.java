@@ -78,7 +78,7 @@ final class OutboxRedo {
 
     /**
      * A stored record's number and event id, the rest decoded only when needed: a row H2 holds, most of a backlog, is
-     * known by these two, and decoding every payload was a fifth of the replay's CPU at 100,000 waiting.
+     * known by these two, and decoding every payload took 6 of the 31 samples of a JFR of the open at 100,000 waiting.
      */
     record Logged(long seq, String eventId, byte[] record) {
         Stored stored() {

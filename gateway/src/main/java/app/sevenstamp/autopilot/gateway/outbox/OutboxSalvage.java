@@ -15,9 +15,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import org.tinylog.Logger;
 
 /**
@@ -29,11 +26,6 @@ import org.tinylog.Logger;
 final class OutboxSalvage {
     /** Rows the probe reads a query (about 0.2 MB of H2's result). */
     static final int PROBE_BATCH = 1_000;
-    /**
-     * From this many rows on the probe reads on two threads: 100,000 rows in 1.13-1.38 s against 1.57-1.77 s on one,
-     * a fresh JVM with the unit's flags on 2 CPUs (docs/performance.md, "A start with a backlog reads H2 once").
-     */
-    static final int SPLIT_FROM = 20_000;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
             .withZone(ZoneOffset.UTC);
 
@@ -82,7 +74,7 @@ final class OutboxSalvage {
                 // database, without an error.
                 return Probe.damaged(OutboxSchema.emptyDatabase());
             }
-            return readRows(st, ProbedRows.MAX_ROWS, SPLIT_FROM, () -> DriverManager.getConnection(url, "sa", ""));
+            return readRows(st, ProbedRows.MAX_ROWS);
         } catch (SQLException e) {
             if (Outbox.inUse(e)) {
                 throw e;
@@ -91,119 +83,47 @@ final class OutboxSalvage {
         }
     }
 
-    /** Opens another connection to the database being probed, for the second reader. */
-    @FunctionalInterface
-    interface Opener {
-        Connection open() throws SQLException;
-    }
-
     /**
      * Reads every row of the outbox table once (a damaged data page shows here, before anything writes to the
-     * file), keeping the numbers and ids of at most {@code maxRows}. From {@code splitFrom} rows on, and given a
-     * {@code second} connection, the upper half of the numbers is read on a thread of its own ({@code outbox-probe}):
-     * the read is H2 decoding rows, on one core.
+     * file), keeping the numbers and ids of at most {@code maxRows}.
      */
-    static Probe readRows(Statement st, int maxRows, int splitFrom, Opener second) throws SQLException {
+    static Probe readRows(Statement st, int maxRows) throws SQLException {
         boolean clockColumn;
         try (ResultSet column = st.executeQuery(OutboxSchema.HAS_CLOCK_SYNCED_COLUMN)) {
             column.next();
             clockColumn = column.getLong(1) > 0;
         }
         long count;
-        long low;
-        long high;
-        try (ResultSet rs = st.executeQuery("SELECT COUNT(*), MIN(seq), MAX(seq) FROM outbox")) {
+        try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM outbox")) {
             rs.next();
             count = rs.getLong(1);
-            low = rs.getLong(2);
-            high = rs.getLong(3);
         }
-        // past maxRows none are kept (room for none: the first row overflows it)
-        int keep = count > maxRows ? 0 : maxRows;
+        // past maxRows none are kept (capacity 0: the first row overflows it)
+        ProbedRows.Builder kept = new ProbedRows.Builder(count > maxRows ? 0 : (int) count);
+        long unsynced = 0;
         // In batches: H2 builds a query's whole result on the heap before the first row; read at once, 100,000 rows
         // lifted the box's heap from 11 to 30 MB at the start, and it stayed there through the drain (VmRSS peak
         // 75 -> 92 MB). LENGTH(payload): the whole row is read, not only the primary key's part of it.
-        String select = "SELECT seq, event_id, " + (clockColumn ? "clock_synced" : "TRUE")
-                + ", LENGTH(payload) FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT " + PROBE_BATCH;
-        if (count == 0) {
-            return new Probe(null, 0, ProbedRows.of(List.of(), maxRows));
-        }
-        if (second == null || count < splitFrom) {
-            Scan all = Scan.of(st.getConnection(), select, low - 1, high, new ProbedRows.Builder((int) count, keep));
-            return new Probe(null, all.unsynced, ProbedRows.of(List.of(all.rows), maxRows));
-        }
-        long middle = low + (high - low) / 2;
-        int half = (int) (count / 2);
-        FutureTask<Scan> upper = new FutureTask<>(() -> {
-            try (Connection c = second.open()) {
-                return Scan.of(c, select, middle, high, new ProbedRows.Builder(half, keep));
-            }
-        });
-        NamedThreads.daemon("outbox-probe").newThread(upper).start();
-        Scan lower;
-        try {
-            lower = Scan.of(st.getConnection(), select, low - 1, middle, new ProbedRows.Builder(half, keep));
-        } finally {
-            // the other reader is done with the file before anyone moves it aside or opens it to write
-            Scan.await(upper);
-        }
-        Scan up = Scan.await(upper);
-        return new Probe(null, lower.unsynced + up.unsynced, ProbedRows.of(List.of(lower.rows, up.rows), maxRows));
-    }
-
-    /** One reader's rows: those numbered above {@code after} up to {@code last}, in batches. */
-    private record Scan(ProbedRows.Builder rows, long unsynced) {
-        static Scan of(Connection c, String select, long after, long last, ProbedRows.Builder rows) throws SQLException {
-            long unsynced = 0;
-            try (PreparedStatement batch = c.prepareStatement(select)) {
-                batch.setLong(2, last);
-                for (int read = PROBE_BATCH; read == PROBE_BATCH; ) {
-                    read = 0;
-                    batch.setLong(1, after);
-                    try (ResultSet rs = batch.executeQuery()) {
-                        while (rs.next()) {
-                            after = rs.getLong(1);
-                            rows.add(after, rs.getString(2));
-                            if (!rs.getBoolean(3)) {
-                                unsynced++;
-                            }
-                            read++;
+        try (PreparedStatement batch = st.getConnection().prepareStatement("SELECT seq, event_id, "
+                + (clockColumn ? "clock_synced" : "TRUE") + ", LENGTH(payload) FROM outbox WHERE seq > ? ORDER BY seq "
+                + "LIMIT " + PROBE_BATCH)) {
+            long after = Long.MIN_VALUE;
+            for (int read = PROBE_BATCH; read == PROBE_BATCH; ) {
+                read = 0;
+                batch.setLong(1, after);
+                try (ResultSet rows = batch.executeQuery()) {
+                    while (rows.next()) {
+                        after = rows.getLong(1);
+                        kept.add(after, rows.getString(2));
+                        if (!rows.getBoolean(3)) {
+                            unsynced++;
                         }
+                        read++;
                     }
                 }
             }
-            return new Scan(rows, unsynced);
         }
-
-        /** The other reader's scan; what it threw, thrown here (a damaged page is an SQLException). */
-        static Scan await(FutureTask<Scan> task) throws SQLException {
-            boolean interrupted = false;
-            try {
-                while (true) {
-                    try {
-                        return task.get();
-                    } catch (InterruptedException e) {
-                        interrupted = true; // the reader holds the file: wait for it all the same
-                    }
-                }
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof SQLException sql) {
-                    throw sql;
-                }
-                if (cause instanceof RuntimeException runtime) {
-                    throw runtime;
-                }
-                if (cause instanceof Error error) {
-                    throw error;
-                }
-                throw new SQLException(cause);
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
+        return new Probe(null, unsynced, kept.build());
     }
 
     /**

@@ -12,8 +12,6 @@ import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -223,12 +221,12 @@ class OutboxRedoReplayTest {
                         insertLine(db, seq);
                     }
                     db.connection.commit();
-                    ProbedRows.Builder forged = new ProbedRows.Builder(probedUpTo, ProbedRows.MAX_ROWS);
+                    ProbedRows.Builder forged = new ProbedRows.Builder(probedUpTo);
                     for (int seq = 1; seq <= probedUpTo; seq++) {
                         forged.add(seq, logged.get(seq - 1).eventId());
                     }
                     OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true,
-                            ProbedRows.of(List.of(forged), ProbedRows.MAX_ROWS));
+                            forged.build());
                     assertTrue(replayed.probeDisagreed(), "probed up to " + probedUpTo);
                     assertEquals(10, replayed.restored(), "rows 11-20 put back once, probed up to " + probedUpTo);
                     Map<Long, String> after = new TreeMap<>();
@@ -281,42 +279,29 @@ class OutboxRedoReplayTest {
             asked.add(new OutboxRedo.Logged(15, "e-2", OutboxRedo.stored(stored(15, "e-2"))));
             Map<Long, String> expected = new TreeMap<>();
             rows.forEach(s -> expected.put(s.seq(), s.eventId()));
-            for (boolean twoReaders : new boolean[] {false, true}) {
-                // two readers: numbers 10-30 on this connection, 40-60 on a second one, on a thread of its own
-                int splitFrom = twoReaders ? 1 : Integer.MAX_VALUE;
-                OutboxSalvage.Opener second = twoReaders ? () -> secondConnection(db) : null;
-                String how = twoReaders ? "two readers" : "one reader";
-                OutboxSalvage.Probe within = OutboxSalvage.readRows(db.misc, ids.size(), splitFrom, second);
-                assertEquals(3, within.unsyncedRows(), how);
-                assertEquals(ids.size(), within.rows().size(), how);
-                assertEquals(expected, new TreeMap<>(within.rows().holders(asked)), "each number's id as stored; 15 none, "
-                        + how);
+            OutboxSalvage.Probe within = OutboxSalvage.readRows(db.misc, ids.size());
+            assertEquals(3, within.unsyncedRows());
+            assertEquals(ids.size(), within.rows().size());
+            assertEquals(expected, new TreeMap<>(within.rows().holders(asked)), "each number's id as stored; 15 none");
 
-                OutboxSalvage.Probe beyond = OutboxSalvage.readRows(db.misc, ids.size() - 1, splitFrom, second);
-                assertNull(beyond.rows(), "past the limit no rows are kept, " + how);
-                assertEquals(3, beyond.unsyncedRows(), how);
-            }
+            OutboxSalvage.Probe beyond = OutboxSalvage.readRows(db.misc, ids.size() - 1);
+            assertNull(beyond.rows(), "past the limit no rows are kept");
+            assertEquals(3, beyond.unsyncedRows());
         } finally {
             db.connection.close();
         }
     }
 
     /**
-     * The replay as an open runs it: with the rows the damage probe read (here on two readers whatever the number of
-     * rows, each in batches), or looking them up in H2.
+     * The replay as an open runs it: with the rows the damage probe read (in batches of {@value
+     * OutboxSalvage#PROBE_BATCH}: the first case's 3,000 rows take four), or looking them up in H2.
      */
     private static OutboxRedo.Replayed replay(OutboxSchema db, RedoLog log, boolean linesWithRows, boolean probed)
             throws Exception {
-        ProbedRows rows = probed ? OutboxSalvage.readRows(db.misc, ProbedRows.MAX_ROWS, 1, () -> secondConnection(db)).rows()
-                : null;
+        ProbedRows rows = probed ? OutboxSalvage.readRows(db.misc, ProbedRows.MAX_ROWS).rows() : null;
         OutboxRedo.Replayed replayed = OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, linesWithRows, rows);
         assertFalse(replayed.probeDisagreed(), "the probe read the rows H2 holds");
         return replayed;
-    }
-
-    /** Another connection to the database {@code db} has open (H2 shares it within the process). */
-    private static Connection secondConnection(OutboxSchema db) throws SQLException {
-        return DriverManager.getConnection(db.connection.getMetaData().getURL(), "sa", "");
     }
 
     /** The counter_history line of the stamp {@link #stored} makes at {@code seq}, as its append writes it. */
