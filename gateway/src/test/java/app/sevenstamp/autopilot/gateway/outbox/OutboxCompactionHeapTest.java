@@ -69,18 +69,8 @@ class OutboxCompactionHeapTest {
     @Test
     @Order(1)
     void aLongBacklogOpensInATwelveMegabyteHeap() throws Exception {
-        Path log = dir.resolve("open.log");
-        Process child = new ProcessBuilder(javaCommand(), "-Xms4m", "-Xmx" + OPEN_HEAP_MB + "m", "-XX:+UseSerialGC",
-                "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
-                OpenInASmallHeap.class.getName(), dir.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            assertTrue(child.waitFor(3, TimeUnit.MINUTES), "the open did not end within 3 minutes:\n" + read(log));
-        } finally {
-            child.destroyForcibly();
-        }
-        assertEquals(0, child.exitValue(), "the child's output:\n" + read(log));
-        assertTrue(read(log).contains("opened with " + BACKLOG + " waiting, replayed with the probe's rows"), read(log));
+        String output = runChild("open", "-Xms4m", "-Xmx" + OPEN_HEAP_MB + "m", OpenInASmallHeap.class, dir.toString());
+        assertTrue(output.contains("opened with " + BACKLOG + " waiting, replayed with the probe's rows"), output);
     }
 
     @Test
@@ -90,18 +80,9 @@ class OutboxCompactionHeapTest {
         // outbox.maxBytes twice the file: past a quarter of it and grown by more than an eighth, a compaction is due
         long maxBytes = 2 * before;
 
-        Path log = dir.resolve("child.log");
-        Process child = new ProcessBuilder(javaCommand(), "-Xms8m", "-Xmx20m", "-XX:+UseSerialGC",
-                "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
-                CompactInASmallHeap.class.getName(), dir.toString(), String.valueOf(BACKLOG), String.valueOf(maxBytes))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            assertTrue(child.waitFor(3, TimeUnit.MINUTES), "the compaction did not end within 3 minutes:\n" + read(log));
-        } finally {
-            child.destroyForcibly();
-        }
-        assertEquals(0, child.exitValue(), "the child's output:\n" + read(log));
-        assertTrue(read(log).contains("compacted " + BACKLOG), read(log));
+        String output = runChild("compaction", "-Xms8m", "-Xmx20m", CompactInASmallHeap.class, dir.toString(),
+                String.valueOf(BACKLOG), String.valueOf(maxBytes));
+        assertTrue(output.contains("compacted " + BACKLOG), output);
         long after = Files.size(dir.resolve("outbox.mv.db"));
         // measured 25,168 -> 16,988 KB (with the index on event_id that earlier releases had, the file grew faster, under half)
         assertTrue(after < before * 3 / 4, "the file was rewritten smaller: " + before / 1024 + " -> " + after / 1024 + " KB");
@@ -110,6 +91,26 @@ class OutboxCompactionHeapTest {
             assertEquals(APPENDED, outbox.pending(0, BACKLOG + 1).get(60, TimeUnit.SECONDS).stream()
                     .map(StoredEvent::eventId).toList(), "every stamp, in order, once");
         }
+    }
+
+    /**
+     * Runs {@code main} in a JVM of its own with the box's collector and {@code ExitOnOutOfMemoryError}, and the heap
+     * given; fails unless it exits with 0 within 3 minutes. Returns its output.
+     */
+    private static String runChild(String what, String initialHeap, String maxHeap, Class<?> main, String... args)
+            throws Exception {
+        Path log = dir.resolve(what + ".log");
+        List<String> command = new ArrayList<>(List.of(javaCommand(), initialHeap, maxHeap, "-XX:+UseSerialGC",
+                "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(List.of(args));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            assertTrue(child.waitFor(3, TimeUnit.MINUTES), "the " + what + " did not end within 3 minutes:\n" + read(log));
+        } finally {
+            child.destroyForcibly();
+        }
+        assertEquals(0, child.exitValue(), "the child's output:\n" + read(log));
+        return read(log);
     }
 
     private static String javaCommand() {
