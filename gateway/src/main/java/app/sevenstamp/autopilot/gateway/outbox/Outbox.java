@@ -246,10 +246,7 @@ public final class Outbox implements AutoCloseable {
         long start = System.nanoTime();
         OutboxRedo.Replayed r = OutboxRedo.reconcile(db.connection, redo.prefix(), codec, true, linesWithRows, probed);
         lastReplay = r;
-        try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
-            rs.next();
-            backlog = rs.getLong(1);
-        }
+        backlog = OutboxSchema.countRows(db.misc);
         db.connection.commit();
         if (r.restored() > 0 || r.corrected() > 0) {
             Logger.warn("outbox redo log: {} record(s) read in {} ms; {} confirmed event(s) that H2 had lost put "
@@ -411,12 +408,9 @@ public final class Outbox implements AutoCloseable {
         try {
             // not the HISTORY lines: SHUTDOWN wrote every line H2 held
             OutboxRedo.Replayed r = OutboxRedo.reconcile(fresh.connection, logged, new WireCodec(), false, true);
-            try (ResultSet rs = fresh.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
-                rs.next();
-                long rows = rs.getLong(1);
-                fresh.connection.commit();
-                return new Reopened(fresh, r, rows);
-            }
+            long rows = OutboxSchema.countRows(fresh.misc);
+            fresh.connection.commit();
+            return new Reopened(fresh, r, rows);
         } catch (SQLException | IOException | RuntimeException e) {
             fresh.connection.close();
             throw e;
@@ -830,9 +824,8 @@ public final class Outbox implements AutoCloseable {
     public CompletableFuture<Long> count() {
         return executor.submit(1, () -> {
             ensureOpen();
-            try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
-                rs.next();
-                long n = rs.getLong(1);
+            try {
+                long n = OutboxSchema.countRows(db.misc);
                 db.connection.commit();
                 return n;
             } catch (SQLException e) {

@@ -194,9 +194,8 @@ final class OutboxRedo {
     }
 
     private static long count(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM outbox")) {
-            rs.next();
-            return rs.getLong(1);
+        try (Statement st = c.createStatement()) {
+            return OutboxSchema.countRows(st);
         }
     }
 

@@ -93,11 +93,7 @@ final class OutboxSalvage {
             column.next();
             clockColumn = column.getLong(1) > 0;
         }
-        long count;
-        try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM outbox")) {
-            rs.next();
-            count = rs.getLong(1);
-        }
+        long count = OutboxSchema.countRows(st);
         // past maxRows none are kept (capacity 0: the first row overflows it)
         ProbedRows.Builder kept = new ProbedRows.Builder(count > maxRows ? 0 : (int) count);
         long unsynced = 0;

@@ -110,6 +110,17 @@ final class OutboxSchema {
     }
 
     /** The URL of the outbox's H2 file {@code file} (without H2's extension), with its settings. */
+    /**
+     * The outbox table's rows. A bare {@code COUNT(*)}: H2 answers it from the table's own count; anything more
+     * reads every row (the probe, OutboxSalvage, does that once at start).
+     */
+    static long countRows(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM outbox")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     static String url(Outbox.Storage storage, java.nio.file.Path file) {
         // DB_CLOSE_ON_EXIT=FALSE: H2's own shutdown hook must not close the store before our ordered
         // shutdown has drained the pipeline; close() runs SHUTDOWN itself.
@@ -181,13 +192,7 @@ final class OutboxSchema {
                     + "card_id VARCHAR(64) NOT NULL, stamped_at TIMESTAMP(3) WITH TIME ZONE NOT NULL)");
             misc.execute("CREATE INDEX IF NOT EXISTS counter_history_at ON counter_history(stamped_at)");
             connection.commit();
-            long rows;
-            // H2 answers a bare COUNT(*) from the table's own count; anything more reads every row (the probe,
-            // OutboxSalvage, already has at start)
-            try (ResultSet rs = misc.executeQuery("SELECT COUNT(*) FROM outbox")) {
-                rs.next();
-                rows = rs.getLong(1);
-            }
+            long rows = countRows(misc);
             connection.commit();
             return new OutboxSchema(connection, misc, rows);
         } catch (SQLException | RuntimeException e) {

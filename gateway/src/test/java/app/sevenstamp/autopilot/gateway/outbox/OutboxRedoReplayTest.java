@@ -181,12 +181,7 @@ class OutboxRedoReplayTest {
                 db.connection.commit();
                 OutboxRedo.Replayed replayed = replay(db, log, true, probed);
                 assertEquals(expected.size() - inH2.size(), replayed.restored(), "each row H2 lacked, once");
-                Map<Long, String> after = new TreeMap<>();
-                try (ResultSet rs = db.misc.executeQuery("SELECT seq, event_id FROM outbox")) {
-                    while (rs.next()) {
-                        after.put(rs.getLong(1), rs.getString(2));
-                    }
-                }
+                Map<Long, String> after = rowsInH2(db);
                 assertEquals(expected, after);
                 assertEquals(other, after.get(300L), "a row H2 holds under another id is not replaced");
             } finally {
@@ -229,15 +224,9 @@ class OutboxRedoReplayTest {
                             forged.build());
                     assertTrue(replayed.probeDisagreed(), "probed up to " + probedUpTo);
                     assertEquals(10, replayed.restored(), "rows 11-20 put back once, probed up to " + probedUpTo);
-                    Map<Long, String> after = new TreeMap<>();
-                    try (ResultSet rs = db.misc.executeQuery("SELECT seq, event_id FROM outbox")) {
-                        while (rs.next()) {
-                            after.put(rs.getLong(1), rs.getString(2));
-                        }
-                    }
                     Map<Long, String> expected = new TreeMap<>();
                     logged.forEach(s -> expected.put(s.seq(), s.eventId()));
-                    assertEquals(expected, after, "probed up to " + probedUpTo);
+                    assertEquals(expected, rowsInH2(db), "probed up to " + probedUpTo);
                     List<String> lines = new ArrayList<>();
                     try (ResultSet rs = db.misc.executeQuery("SELECT card_id FROM counter_history ORDER BY card_id")) {
                         while (rs.next()) {
@@ -312,6 +301,17 @@ class OutboxRedoReplayTest {
             st.setObject(3, java.time.OffsetDateTime.ofInstant(T0.plusMillis(seq), java.time.ZoneOffset.UTC));
             st.executeUpdate();
         }
+    }
+
+    /** Each number H2 holds with its event id. */
+    private static Map<Long, String> rowsInH2(OutboxSchema db) throws SQLException {
+        Map<Long, String> rows = new TreeMap<>();
+        try (ResultSet rs = db.misc.executeQuery("SELECT seq, event_id FROM outbox")) {
+            while (rs.next()) {
+                rows.put(rs.getLong(1), rs.getString(2));
+            }
+        }
+        return rows;
     }
 
     /** A row as an append leaves it in H2, without its counter_history line. */
