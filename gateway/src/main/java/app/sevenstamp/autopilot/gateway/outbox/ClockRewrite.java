@@ -41,29 +41,29 @@ final class ClockRewrite {
             List<byte[]> redoLines = new ArrayList<>();
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
-                    rows.add(new Object[] {rs.getLong(1), rs.getString(2), rs.getLong(3)});
+                    rows.add(new Object[] {rs.getLong(1), rs.getBytes(2), rs.getLong(3)});
                 }
             }
             for (Object[] row : rows) {
                 long seq = (Long) row[0];
                 StampEvent before;
                 try {
-                    before = codec.decodeStampEvent(((String) row[1]).getBytes(StandardCharsets.UTF_8));
+                    before = codec.decodeStampEvent((byte[]) row[1]);
                 } catch (MalformedMessageException e) {
                     // cannot happen for what the outbox wrote; leave the row as it is, flagged by the column
                     Logger.warn("outbox row seq={} cannot be decoded for clock correction: {}", seq, e.getMessage());
-                    update.setString(1, (String) row[1]);
+                    update.setBytes(1, (byte[]) row[1]);
                     update.setLong(2, seq);
                     update.executeUpdate();
                     continue;
                 }
                 Instant corrected = wallNow.minusNanos(monoNow - (Long) row[2]);
                 StampEvent after = ClockCorrection.corrected(before, corrected);
-                String text = new String(codec.encode(after), StandardCharsets.UTF_8);
-                update.setString(1, text);
+                byte[] payload = codec.encode(after);
+                update.setBytes(1, payload);
                 update.setLong(2, seq);
                 update.executeUpdate();
-                redoLines.add(OutboxRedo.corrected(before.eventId(), text));
+                redoLines.add(OutboxRedo.corrected(before.eventId(), new String(payload, StandardCharsets.UTF_8)));
                 n++;
             }
             // synced: after a restart the old boot's monotonic clock is gone, a lost correction could not be redone

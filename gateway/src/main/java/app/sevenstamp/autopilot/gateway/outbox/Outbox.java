@@ -8,7 +8,6 @@ import app.sevenstamp.autopilot.protocol.support.NamedThreads;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -291,7 +290,7 @@ public final class Outbox implements AutoCloseable {
         if (away != null || redoOnly) {
             return;
         }
-        if (compaction.h2Due(capacity.sizeOfFile(), backlog)) {
+        if (compaction.h2Due(capacity.sizeOfFile(), backlog, db != null && db.binaryPayload)) {
             RedoLog.Prefix logged = redo.prefix(); // the appends confirmed meanwhile go to H2 directly, not replayed
             startAway("compact", null, h2 -> compactAndReopen(h2, logged));
             return;
@@ -581,8 +580,7 @@ public final class Outbox implements AutoCloseable {
                     continue;
                 }
                 Instant createdAt = clock.instant();
-                OutboxRedo.Stored row = new OutboxRedo.Stored(seq, event.eventId(),
-                        new String(payload, StandardCharsets.UTF_8), createdAt, event.bootId(), event.monotonicNanos(),
+                OutboxRedo.Stored row = new OutboxRedo.Stored(seq, event.eventId(), payload, createdAt, event.bootId(), event.monotonicNanos(),
                         event.clockSynced());
                 byte[] record = OutboxRedo.stored(row);
                 if (h2) {
@@ -687,7 +685,7 @@ public final class Outbox implements AutoCloseable {
                 try (ResultSet rs = db.selectPending.executeQuery()) {
                     while (rs.next()) {
                         out.add(new StoredEvent(rs.getLong(1), rs.getString(2),
-                                rs.getString(3).getBytes(StandardCharsets.UTF_8),
+                                rs.getBytes(3),
                                 rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getLong(6)));
                     }
                 }

@@ -71,8 +71,8 @@ final class OutboxRedo {
     private OutboxRedo() {
     }
 
-    /** A stored row, as the redo log keeps it. */
-    record Stored(long seq, String eventId, String payload, Instant createdAt, String bootId, long mono,
+    /** A stored row, as the redo log keeps it; {@code payload} is the event's UTF-8 JSON, as published. */
+    record Stored(long seq, String eventId, byte[] payload, Instant createdAt, String bootId, long mono,
             boolean clockSynced) {
     }
 
@@ -99,7 +99,7 @@ final class OutboxRedo {
             out.writeByte(STORED);
             out.writeLong(s.seq());
             out.writeUTF(s.eventId());
-            writeText(out, s.payload());
+            writeBytes(out, s.payload());
             out.writeLong(s.createdAt().getEpochSecond());
             out.writeInt(s.createdAt().getNano());
             out.writeUTF(s.bootId());
@@ -268,7 +268,7 @@ final class OutboxRedo {
                             e.getKey(), bad.getMessage());
                     continue;
                 }
-                correct.setString(1, e.getValue());
+                correct.setBytes(1, e.getValue().getBytes(StandardCharsets.UTF_8));
                 correct.setLong(2, seq);
                 correct.setString(3, e.getKey());
                 corrected += correct.executeUpdate();
@@ -428,7 +428,7 @@ final class OutboxRedo {
             throws SQLException {
         StampEvent event;
         try {
-            event = codec.decodeStampEvent(s.payload().getBytes(StandardCharsets.UTF_8));
+            event = codec.decodeStampEvent(s.payload());
         } catch (MalformedMessageException e) {
             Logger.warn("outbox redo log: event {} cannot be decoded ({}); its counter history line is not restored",
                     s.eventId(), e.getMessage());
@@ -494,7 +494,7 @@ final class OutboxRedo {
                 try (ResultSet rs = rows.executeQuery()) {
                     while (rs.next()) {
                         after = rs.getLong(1);
-                        batch.add(stored(new Stored(after, rs.getString(2), rs.getString(3),
+                        batch.add(stored(new Stored(after, rs.getString(2), rs.getBytes(3),
                                 rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getLong(6),
                                 rs.getBoolean(7))));
                     }
@@ -543,7 +543,7 @@ final class OutboxRedo {
             in.readByte();
             long seq = in.readLong();
             String eventId = in.readUTF();
-            String payload = readText(in);
+            byte[] payload = readBytes(in);
             Instant createdAt = Instant.ofEpochSecond(in.readLong(), in.readInt());
             return new Stored(seq, eventId, payload, createdAt, in.readUTF(), in.readLong(), in.readBoolean());
         } catch (IOException e) {
@@ -557,12 +557,19 @@ final class OutboxRedo {
     }
 
     private static void writeText(DataOutputStream out, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        writeBytes(out, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void writeBytes(DataOutputStream out, byte[] bytes) throws IOException {
         out.writeInt(bytes.length);
         out.write(bytes);
     }
 
     private static String readText(DataInputStream in) throws IOException {
-        return new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
+        return new String(readBytes(in), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] readBytes(DataInputStream in) throws IOException {
+        return in.readNBytes(in.readInt());
     }
 }

@@ -199,7 +199,7 @@ final class OutboxSalvage {
         try (ResultSet rs = st.executeQuery("SELECT seq, event_id, payload, created_at, boot_id, mono_nanos, "
                 + "clock_synced FROM outbox ORDER BY seq")) {
             while (rs.next()) {
-                rows.add(new OutboxRedo.Stored(rs.getLong(1), rs.getString(2), rs.getString(3),
+                rows.add(new OutboxRedo.Stored(rs.getLong(1), rs.getString(2), rs.getBytes(3),
                         rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getLong(6), rs.getBoolean(7)));
             }
         }

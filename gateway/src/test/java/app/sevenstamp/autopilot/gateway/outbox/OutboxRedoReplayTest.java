@@ -9,7 +9,6 @@ import app.sevenstamp.autopilot.protocol.EventIds;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.ResultSet;
@@ -324,7 +323,7 @@ class OutboxRedoReplayTest {
         String card = "CARD" + seq;
         StampDraft draft = new StampDraft(id, "counter-1", "7S1.k1.coffee." + card + ".sig", "coffee", card,
                 "shop-12", T0.plusMillis(seq), seq, "boot-1", true, EventKind.STAMP);
-        String payload = new String(CODEC.encode(draft.withSeq(seq)), StandardCharsets.UTF_8);
+        byte[] payload = CODEC.encode(draft.withSeq(seq));
         return new OutboxRedo.Stored(seq, id, payload, T0, "boot-1", seq, true);
     }
 }

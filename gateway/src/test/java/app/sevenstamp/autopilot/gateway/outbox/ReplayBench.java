@@ -5,7 +5,6 @@ import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,7 +37,7 @@ public final class ReplayBench {
                 String card = String.format("CARD%08d", i % 5000);
                 StampDraft d = new StampDraft(id, "counter-1", "7S1.k1.coffee." + card + ".sig" + "x".repeat(90),
                         "coffee", card, "shop-12", t0.plusMillis(i * 300L), i, "boot-1", true, EventKind.STAMP);
-                String payload = new String(codec.encode(d.withSeq(i)), StandardCharsets.UTF_8);
+                byte[] payload = codec.encode(d.withSeq(i));
                 batch.add(OutboxRedo.stored(new OutboxRedo.Stored(i, id, payload, t0.plusMillis(i * 300L), "boot-1", i,
                         true)));
                 if (batch.size() == 1000) {
