@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -31,12 +32,13 @@ final class AckedIds {
     private final Set<String> others = new HashSet<>();
 
     void add(String id) {
-        if (!canonical(id)) {
+        long[] bits = new long[2];
+        if (!parse(id, bits)) {
             others.add(id);
             return;
         }
-        long hi = bits(id, 0);
-        long lo = bits(id, 19);
+        long hi = bits[0];
+        long lo = bits[1];
         if (hi == 0 && lo == 0) {
             nil = true;
             return;
@@ -50,11 +52,12 @@ final class AckedIds {
     }
 
     boolean contains(String id) {
-        if (!canonical(id)) {
+        long[] bits = new long[2];
+        if (!parse(id, bits)) {
             return others.contains(id);
         }
-        long hi = bits(id, 0);
-        long lo = bits(id, 19);
+        long hi = bits[0];
+        long lo = bits[1];
         if (hi == 0 && lo == 0) {
             return nil;
         }
@@ -114,43 +117,53 @@ final class AckedIds {
         return (int) h & mask;
     }
 
-    /** Exactly the form {@code UUID.toString} writes. */
-    static boolean canonical(String id) {
+    /** Each character's value in the canonical form: a hex digit's (lower case only), -2 for a dash, -1 for any other. */
+    private static final byte[] VALUES = new byte[128];
+
+    static {
+        java.util.Arrays.fill(VALUES, (byte) -1);
+        for (int d = 0; d < 10; d++) {
+            VALUES['0' + d] = (byte) d;
+        }
+        for (int d = 0; d < 6; d++) {
+            VALUES['a' + d] = (byte) (10 + d);
+        }
+        VALUES['-'] = -2;
+    }
+
+    /**
+     * Reads an id that is exactly the form {@code UUID.toString} writes into {@code bits} (the high half at 0, the low
+     * at 1) and says so; false for any other string, {@code bits} then undefined. One pass over a copy of its bytes:
+     * with the unit's C1 compiler, {@code String.charAt}'s checks in a check and then two reads of the halves cost 65 ms
+     * for 100,000 ids against 12-17 ms (a throwaway program), and a quarter of the {@code outbox} thread's samples at a
+     * start with 100,000 waiting, where the probe and the replay read every waiting stamp's id.
+     */
+    static boolean parse(String id, long[] bits) {
         if (id.length() != 36) {
             return false;
         }
+        byte[] b = id.getBytes(StandardCharsets.ISO_8859_1); // a character past Latin-1 becomes '?', not a digit
+        long hi = 0;
+        long lo = 0;
         for (int i = 0; i < 36; i++) {
-            char ch = id.charAt(i);
-            boolean dash = i == 8 || i == 13 || i == 18 || i == 23;
-            if (dash ? ch != '-' : hex(ch) < 0) {
+            if (b[i] < 0) {
                 return false;
             }
-        }
-        return true;
-    }
-
-    /** The 16 hex digits from {@code from} on, dashes skipped: 0 gives the high half, 19 the low. */
-    static long bits(String id, int from) {
-        long v = 0;
-        int digits = 0;
-        for (int i = from; digits < 16; i++) {
-            char ch = id.charAt(i);
-            if (ch != '-') {
-                v = v << 4 | hex(ch);
-                digits++;
+            int v = VALUES[b[i]];
+            if (i == 8 || i == 13 || i == 18 || i == 23) {
+                if (v != -2) {
+                    return false;
+                }
+            } else if (v < 0) {
+                return false;
+            } else if (i < 18) {
+                hi = hi << 4 | v;
+            } else {
+                lo = lo << 4 | v;
             }
         }
-        return v;
-    }
-
-    /** Lower-case only: {@code Character.digit} also takes upper case and other scripts' digits. */
-    private static int hex(char ch) {
-        if (ch >= '0' && ch <= '9') {
-            return ch - '0';
-        }
-        if (ch >= 'a' && ch <= 'f') {
-            return ch - 'a' + 10;
-        }
-        return -1;
+        bits[0] = hi;
+        bits[1] = lo;
+        return true;
     }
 }

@@ -61,6 +61,7 @@ final class ProbedRows {
         private final long[] msb;
         private final long[] lsb;
         private final Map<Long, String> others = new HashMap<>();
+        private final long[] bits = new long[2];
         private int size;
         private boolean overflowed;
 
@@ -80,9 +81,9 @@ final class ProbedRows {
                 throw new IllegalArgumentException("rows out of order: seq " + seq + " after " + seqs[size - 1]);
             }
             seqs[size] = seq;
-            if (AckedIds.canonical(eventId)) {
-                msb[size] = AckedIds.bits(eventId, 0);
-                lsb[size] = AckedIds.bits(eventId, 19);
+            if (AckedIds.parse(eventId, bits)) {
+                msb[size] = bits[0];
+                lsb[size] = bits[1];
             } else {
                 others.put(seq, eventId);
             }

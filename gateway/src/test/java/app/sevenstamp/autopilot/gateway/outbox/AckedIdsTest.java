@@ -88,7 +88,8 @@ class AckedIdsTest {
         List<String> ids = List.of("", "e-1", "event-42", "stamp", "0192f3a4-5b6c-7d8e-9fab-cdef0123456g",
                 "0192f3a4_5b6c-7d8e-9fab-cdef01234567", "0192f3a45b6c-7d8e-9fab-cdef01234567-",
                 "0192f3a4-5b6c-7d8e-9fab-cdef012345678", "{0192f3a4-5b6c-7d8e-9fab-cdef01234567}",
-                "0192f3a4-5b6c-7d8e-9fab-cdef0123456\u0661");
+                "0192f3a4-5b6c-7d8e-9fab-cdef0123456\u0661", "0192f3a4-5b6c-7d8e-9fab-cdef0123456\u00b1",
+                "0192f3a4-5b6c-7d8e-9fab-cdef0123456\u00e1", "0192f3a4-5b6c-7d8e-9fab-cdef0123456\u0131");
         for (String id : ids) {
             assertFalse(set.contains(id), id);
             set.add(id);
@@ -97,7 +98,8 @@ class AckedIdsTest {
         assertEquals(ids.size(), set.size());
         assertFalse(set.contains("0192f3a4-5b6c-7d8e-9fab-cdef01234567"));
         assertFalse(set.contains("e-2"));
-        assertFalse(set.contains("0192f3a4-5b6c-7d8e-9fab-cdef01234561"), "\u0661 is not the digit 1 here");
+        assertFalse(set.contains("0192f3a4-5b6c-7d8e-9fab-cdef01234561"), "\u0661 and \u00b1 are not the digit 1 here");
+        assertFalse(set.contains("0192f3a4-5b6c-7d8e-9fab-cdef0123456a"), "\u00e1 is not the digit a");
     }
 
     /** Every digit counts: an id one digit away from one added, at any place and to any other digit, is not found. */
