@@ -349,9 +349,12 @@ final class OutboxRedo {
             if (run.isEmpty()) {
                 return;
             }
-            Map<Long, String> holders = holders();
-            for (Logged logged : run) {
-                String found = holders.get(logged.seq());
+            // most of a backlog: H2 holds the row as logged, known from the probe's bits without a string made
+            boolean[] held = probed != null ? probed.heldAsLogged(run) : new boolean[run.size()];
+            Map<Long, String> holders = holders(held);
+            for (int k = 0; k < run.size(); k++) {
+                Logged logged = run.get(k);
+                String found = held[k] ? logged.eventId() : holders.get(logged.seq());
                 if (linesWithRows && found != null && found.equals(logged.eventId())) {
                     continue; // H2 holds the row, and with it its line
                 }
@@ -380,10 +383,10 @@ final class OutboxRedo {
             run.clear();
         }
 
-        /** The event H2 holds at each of the run's numbers (none: not in the map). */
-        private Map<Long, String> holders() throws SQLException {
+        /** The event H2 holds at each of the run's numbers but those {@code held} as logged (none: not in the map). */
+        private Map<Long, String> holders(boolean[] held) throws SQLException {
             if (probed != null) {
-                return probed.holders(run);
+                return probed.holders(run, held);
             }
             long low = Long.MAX_VALUE;
             long high = Long.MIN_VALUE;

@@ -42,10 +42,36 @@ final class ProbedRows {
         return size;
     }
 
-    /** The event held at each of the run's numbers (none: not in the map); a new, mutable map. */
-    Map<Long, String> holders(List<OutboxRedo.Logged> run) {
+    /**
+     * Which of the run's records the file held exactly as logged: that number with that event id. Compares a canonical
+     * id's bits: making each row's id a string to compare it was 15 % of the open's samples at 100,000 waiting.
+     */
+    boolean[] heldAsLogged(List<OutboxRedo.Logged> run) {
+        boolean[] held = new boolean[run.size()];
+        long[] bits = new long[2];
+        for (int k = 0; k < held.length; k++) {
+            OutboxRedo.Logged s = run.get(k);
+            int i = Arrays.binarySearch(seqs, 0, size, s.seq());
+            if (i >= 0) {
+                String other = others.isEmpty() ? null : others.get(s.seq());
+                held[k] = other != null ? other.equals(s.eventId())
+                        : AckedIds.parse(s.eventId(), bits) && bits[0] == msb[i] && bits[1] == lsb[i];
+            }
+        }
+        return held;
+    }
+
+    /**
+     * The event held at each of the run's numbers but those {@code skip} marks (none: not in the map); a new, mutable
+     * map.
+     */
+    Map<Long, String> holders(List<OutboxRedo.Logged> run, boolean[] skip) {
         Map<Long, String> found = new HashMap<>();
-        for (OutboxRedo.Logged s : run) {
+        for (int k = 0; k < skip.length; k++) {
+            if (skip[k]) {
+                continue;
+            }
+            OutboxRedo.Logged s = run.get(k);
             int i = Arrays.binarySearch(seqs, 0, size, s.seq());
             if (i >= 0) {
                 String other = others.get(s.seq());

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.gateway.outbox;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -270,7 +271,25 @@ class OutboxRedoReplayTest {
             OutboxSalvage.Probe within = OutboxSalvage.readRows(db.misc, ids.size());
             assertEquals(3, within.unsyncedRows());
             assertEquals(ids.size(), within.rows().size());
-            assertEquals(expected, new TreeMap<>(within.rows().holders(asked)), "each number's id as stored; 15 none");
+            assertEquals(expected, new TreeMap<>(within.rows().holders(asked, new boolean[asked.size()])),
+                    "each number's id as stored; 15 none");
+            boolean[] held = within.rows().heldAsLogged(asked);
+            for (int k = 0; k < rows.size(); k++) {
+                assertTrue(held[k], "seq " + rows.get(k).seq() + " is held as logged");
+            }
+            assertFalse(held[rows.size()], "15 is not held");
+            OutboxRedo.Stored first = rows.get(0);
+            java.util.UUID v7bits = java.util.UUID.fromString(v7);
+            String lowHalfAway = new java.util.UUID(v7bits.getMostSignificantBits(), v7bits.getLeastSignificantBits() ^ 1)
+                    .toString();
+            assertArrayEquals(new boolean[] {false, false, false}, within.rows().heldAsLogged(List.of(
+                    new OutboxRedo.Logged(first.seq(), ids.get(3), OutboxRedo.stored(first)),
+                    new OutboxRedo.Logged(first.seq(), lowHalfAway, OutboxRedo.stored(first)),
+                    new OutboxRedo.Logged(first.seq(), first.eventId().toUpperCase(Locale.ROOT), OutboxRedo.stored(first)))),
+                    "the same number with another id, or the same id spelled otherwise, is not held as logged");
+            assertEquals(Map.of(), within.rows().holders(asked, held).entrySet().stream()
+                    .filter(e -> e.getKey() != 15).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
+                            Map.Entry::getValue)), "those held as logged are left out");
 
             OutboxSalvage.Probe beyond = OutboxSalvage.readRows(db.misc, ids.size() - 1);
             assertNull(beyond.rows(), "past the limit no rows are kept");
