@@ -225,6 +225,35 @@ class OutboxSchemaTest {
         }
     }
 
+    /**
+     * A box put back on an earlier release (an update rolled back) finds a binary column, and that release binds and
+     * reads the payload as text: H2 stores a text's UTF-8 bytes and gives bytes back as their UTF-8 text.
+     */
+    @Test
+    void anEarlierReleaseReadsAndWritesABinaryPayloadAsText() throws Exception {
+        String text = PAYLOAD.replace("xxx", "caf\u00e9");
+        OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
+        try {
+            OutboxSchema.bindRow(db.insert, new OutboxRedo.Stored(1, "event-1", text.getBytes(StandardCharsets.UTF_8),
+                    Instant.parse("2026-12-04T09:00:00Z"), "boot-1", 1, true));
+            db.insert.executeUpdate();
+            OutboxSchema.bindRow(db.insert, new OutboxRedo.Stored(2, "event-2", new byte[0],
+                    Instant.parse("2026-12-04T09:00:01Z"), "boot-1", 2, true));
+            db.insert.setString(3, text); // as the earlier release binds it
+            db.insert.executeUpdate();
+            db.connection.commit();
+            try (ResultSet rs = db.misc.executeQuery("SELECT payload FROM outbox ORDER BY seq")) {
+                for (int seq = 1; seq <= 2; seq++) {
+                    assertTrue(rs.next());
+                    assertEquals(text, rs.getString(1), "seq " + seq + " read as text");
+                    assertArrayEquals(text.getBytes(StandardCharsets.UTF_8), rs.getBytes(1), "seq " + seq + " as bytes");
+                }
+            }
+        } finally {
+            db.connection.close();
+        }
+    }
+
     /** The payload column's type and whether it takes NULL, as H2's information schema says. */
     private static List<String> payloadColumn(OutboxSchema db) throws SQLException {
         try (ResultSet rs = db.misc.executeQuery("SELECT DATA_TYPE, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS "
