@@ -117,7 +117,7 @@ final class AckedIds {
         return (int) h & mask;
     }
 
-    /** Each character's value in the canonical form: a hex digit's (lower case only), -2 for a dash, -1 for any other. */
+    /** Each character's value in the canonical form: a hex digit's (lower case only), -2 a dash, -1 any other. */
     private static final byte[] VALUES = new byte[128];
 
     static {
@@ -134,9 +134,9 @@ final class AckedIds {
     /**
      * Reads an id that is exactly the form {@code UUID.toString} writes into {@code bits} (the high half at 0, the low
      * at 1) and says so; false for any other string, {@code bits} then undefined. One pass over a copy of its bytes:
-     * with the unit's C1 compiler, {@code String.charAt}'s checks in a check and then two reads of the halves cost 65 ms
-     * for 100,000 ids against 12-17 ms (a throwaway program), and a quarter of the {@code outbox} thread's samples at a
-     * start with 100,000 waiting, where the probe and the replay read every waiting stamp's id.
+     * with the unit's C1 compiler, {@code String.charAt}'s checks in a check and then two reads of the halves cost
+     * 65 ms for 100,000 ids against 12-17 ms (a throwaway program), and a quarter of the {@code outbox} thread's
+     * samples at a start with 100,000 waiting, where the probe and the replay read every waiting stamp's id.
      */
     static boolean parse(String id, long[] bits) {
         if (id.length() != 36) {

@@ -580,8 +580,8 @@ public final class Outbox implements AutoCloseable {
                     continue;
                 }
                 Instant createdAt = clock.instant();
-                OutboxRedo.Stored row = new OutboxRedo.Stored(seq, event.eventId(), payload, createdAt, event.bootId(), event.monotonicNanos(),
-                        event.clockSynced());
+                OutboxRedo.Stored row = new OutboxRedo.Stored(seq, event.eventId(), payload, createdAt, event.bootId(),
+                        event.monotonicNanos(), event.clockSynced());
                 byte[] record = OutboxRedo.stored(row);
                 if (h2) {
                     store(row, draft);
