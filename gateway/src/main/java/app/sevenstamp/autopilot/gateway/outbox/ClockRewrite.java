@@ -5,7 +5,6 @@ import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -63,7 +62,7 @@ final class ClockRewrite {
                 update.setBytes(1, payload);
                 update.setLong(2, seq);
                 update.executeUpdate();
-                redoLines.add(OutboxRedo.corrected(before.eventId(), new String(payload, StandardCharsets.UTF_8)));
+                redoLines.add(OutboxRedo.corrected(before.eventId(), payload));
                 n++;
             }
             // synced: after a restart the old boot's monotonic clock is gone, a lost correction could not be redone

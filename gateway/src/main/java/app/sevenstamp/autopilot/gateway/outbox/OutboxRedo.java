@@ -10,7 +10,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -118,11 +117,11 @@ final class OutboxRedo {
         });
     }
 
-    static byte[] corrected(String eventId, String payload) {
+    static byte[] corrected(String eventId, byte[] payload) {
         return RedoLog.record(out -> {
             out.writeByte(CORRECTED);
             out.writeUTF(eventId);
-            writeText(out, payload);
+            writeBytes(out, payload);
         });
     }
 
@@ -215,7 +214,7 @@ final class OutboxRedo {
     private static Replayed replay(Connection c, RedoLog.Prefix log, WireCodec codec, boolean historyLines,
             boolean linesWithRows, ProbedRows probed) throws SQLException, IOException {
         AckedIds acked = new AckedIds();
-        Map<String, String> corrections = new HashMap<>();
+        Map<String, byte[]> corrections = new HashMap<>();
         long[] next = {0};
         long[] records = {0};
         log.<IOException>read(r -> {
@@ -228,7 +227,7 @@ final class OutboxRedo {
                             acked.add(in.readUTF());
                         }
                     }
-                    case CORRECTED -> corrections.put(in.readUTF(), readText(in));
+                    case CORRECTED -> corrections.put(in.readUTF(), readBytes(in));
                     case NEXT_SEQ -> next[0] = Math.max(next[0], in.readLong());
                     case HISTORY -> {
                         // second pass
@@ -258,17 +257,17 @@ final class OutboxRedo {
         }
         int corrected = 0;
         try (PreparedStatement correct = c.prepareStatement(CORRECT_AT_SEQ)) {
-            for (Map.Entry<String, String> e : corrections.entrySet()) {
+            for (Map.Entry<String, byte[]> e : corrections.entrySet()) {
                 long seq;
                 try {
-                    seq = codec.decodeStampEvent(e.getValue().getBytes(StandardCharsets.UTF_8)).seq();
+                    seq = codec.decodeStampEvent(e.getValue()).seq();
                 } catch (MalformedMessageException bad) {
                     // the row keeps its unsynchronised clock, which the clock corrector rewrites again
                     Logger.warn("outbox redo log: the clock correction of event {} cannot be decoded ({}); not applied",
                             e.getKey(), bad.getMessage());
                     continue;
                 }
-                correct.setBytes(1, e.getValue().getBytes(StandardCharsets.UTF_8));
+                correct.setBytes(1, e.getValue());
                 correct.setLong(2, seq);
                 correct.setString(3, e.getKey());
                 corrected += correct.executeUpdate();
@@ -559,17 +558,9 @@ final class OutboxRedo {
         return new DataInputStream(new ByteArrayInputStream(r));
     }
 
-    private static void writeText(DataOutputStream out, String text) throws IOException {
-        writeBytes(out, text.getBytes(StandardCharsets.UTF_8));
-    }
-
     private static void writeBytes(DataOutputStream out, byte[] bytes) throws IOException {
         out.writeInt(bytes.length);
         out.write(bytes);
-    }
-
-    private static String readText(DataInputStream in) throws IOException {
-        return new String(readBytes(in), StandardCharsets.UTF_8);
     }
 
     private static byte[] readBytes(DataInputStream in) throws IOException {
