@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,9 +80,41 @@ final class OutboxRedo {
      * A stored record's number and event id, the rest decoded only when needed: a row H2 holds, most of a backlog, is
      * known by these two, and decoding every payload took 6 of the 31 samples of a JFR of the open at 100,000 waiting.
      */
-    record Logged(long seq, String eventId, byte[] record) {
+    static final class Logged {
+        private final long seq;
+        private final String eventId;
+        /** The record: a view of the log's buffer while it is read, a copy once kept ({@link #kept}). */
+        private final byte[] buffer;
+        private final int at;
+        private final int length;
+
+        Logged(long seq, String eventId, byte[] record) {
+            this(seq, eventId, record, 0, record.length);
+        }
+
+        Logged(long seq, String eventId, byte[] buffer, int at, int length) {
+            this.seq = seq;
+            this.eventId = eventId;
+            this.buffer = buffer;
+            this.at = at;
+            this.length = length;
+        }
+
+        long seq() {
+            return seq;
+        }
+
+        String eventId() {
+            return eventId;
+        }
+
         Stored stored() {
-            return readStored(record);
+            return readStored(buffer, at, length);
+        }
+
+        /** This record with its own copy of the bytes, to be held past the reader's call. */
+        Logged kept() {
+            return new Logged(seq, eventId, Arrays.copyOfRange(buffer, at, at + length), 0, length);
         }
     }
 
@@ -217,9 +250,10 @@ final class OutboxRedo {
         Map<String, byte[]> corrections = new HashMap<>();
         long[] next = {0};
         long[] records = {0};
-        log.<IOException>read(r -> {
+        // both passes read views of the log's buffer: a record is copied only when it is kept (a row H2 lacks)
+        log.<IOException>readViews((b, at, length) -> {
             records[0]++;
-            try (DataInputStream in = in(r)) {
+            try (DataInputStream in = in(b, at, length)) {
                 switch (in.readByte()) {
                     case STORED -> next[0] = Math.max(next[0], in.readLong() + 1);
                     case ACKED -> {
@@ -232,19 +266,19 @@ final class OutboxRedo {
                     case HISTORY -> {
                         // second pass
                     }
-                    default -> Logger.error("outbox redo log: a record of unknown type {} is skipped", r[0]);
+                    default -> Logger.error("outbox redo log: a record of unknown type {} is skipped", b[at]);
                 }
             }
         });
         int restored;
         try (Restorer restorer = new Restorer(c, codec, linesWithRows, probed)) {
-            log.<SQLException>read(r -> {
-                if (r[0] == HISTORY) {
+            log.<SQLException>readViews((b, at, length) -> {
+                if (b[at] == HISTORY) {
                     if (historyLines) {
-                        restorer.line(r);
+                        restorer.line(Arrays.copyOfRange(b, at, at + length));
                     }
-                } else if (r[0] == STORED) {
-                    Logged s = readLogged(r);
+                } else if (b[at] == STORED) {
+                    Logged s = readLogged(b, at, length);
                     if (acked.contains(s.eventId())) {
                         restorer.acknowledged(s.stored());
                     } else {
@@ -336,9 +370,15 @@ final class OutboxRedo {
             restoreHistory(s, codec, lineExists, insertLine);
         }
 
-        /** A stamp still waiting for the sink; looked up with the rest of its run. */
+        /**
+         * A stamp still waiting for the sink (a view, valid during the call): most of a backlog H2 holds as logged, and
+         * with it its line, known from the probe at once; the rest is copied and looked up with its run.
+         */
         void waiting(Logged s) throws SQLException {
-            run.add(s);
+            if (linesWithRows && probed != null && probed.heldAsLogged(s.seq(), s.eventId())) {
+                return;
+            }
+            run.add(s.kept());
             if (run.size() == LOOK_UP_RUN) {
                 flush();
             }
@@ -531,17 +571,17 @@ final class OutboxRedo {
         }
     }
 
-    private static Logged readLogged(byte[] r) {
-        try (DataInputStream in = in(r)) {
+    private static Logged readLogged(byte[] b, int at, int length) {
+        try (DataInputStream in = in(b, at, length)) {
             in.readByte();
-            return new Logged(in.readLong(), in.readUTF(), r);
+            return new Logged(in.readLong(), in.readUTF(), b, at, length);
         } catch (IOException e) {
             throw new UncheckedIOException("outbox redo log: a stored record cannot be decoded", e);
         }
     }
 
-    private static Stored readStored(byte[] r) {
-        try (DataInputStream in = in(r)) {
+    private static Stored readStored(byte[] b, int at, int length) {
+        try (DataInputStream in = in(b, at, length)) {
             in.readByte();
             long seq = in.readLong();
             String eventId = in.readUTF();
@@ -555,7 +595,11 @@ final class OutboxRedo {
     }
 
     private static DataInputStream in(byte[] r) {
-        return new DataInputStream(new ByteArrayInputStream(r));
+        return in(r, 0, r.length);
+    }
+
+    private static DataInputStream in(byte[] b, int at, int length) {
+        return new DataInputStream(new ByteArrayInputStream(b, at, length));
     }
 
     private static void writeBytes(DataOutputStream out, byte[] bytes) throws IOException {

@@ -28,6 +28,8 @@ final class ProbedRows {
     private final long[] lsb;
     private final Map<Long, String> others;
     private final int size;
+    /** {@link #heldAsLogged}'s scratch: one thread (the outbox's) asks. */
+    private final long[] bits = new long[2];
 
     private ProbedRows(long[] seqs, long[] msb, long[] lsb, Map<Long, String> others, int size) {
         this.seqs = seqs;
@@ -48,17 +50,20 @@ final class ProbedRows {
      */
     boolean[] heldAsLogged(List<OutboxRedo.Logged> run) {
         boolean[] held = new boolean[run.size()];
-        long[] bits = new long[2];
         for (int k = 0; k < held.length; k++) {
-            OutboxRedo.Logged s = run.get(k);
-            int i = Arrays.binarySearch(seqs, 0, size, s.seq());
-            if (i >= 0) {
-                String other = others.isEmpty() ? null : others.get(s.seq());
-                held[k] = other != null ? other.equals(s.eventId())
-                        : AckedIds.parse(s.eventId(), bits) && bits[0] == msb[i] && bits[1] == lsb[i];
-            }
+            held[k] = heldAsLogged(run.get(k).seq(), run.get(k).eventId());
         }
         return held;
+    }
+
+    /** Whether the file held this number with this event id. */
+    boolean heldAsLogged(long seq, String eventId) {
+        int i = Arrays.binarySearch(seqs, 0, size, seq);
+        if (i < 0) {
+            return false;
+        }
+        String other = others.isEmpty() ? null : others.get(seq);
+        return other != null ? other.equals(eventId) : AckedIds.parse(eventId, bits) && bits[0] == msb[i] && bits[1] == lsb[i];
     }
 
     /**

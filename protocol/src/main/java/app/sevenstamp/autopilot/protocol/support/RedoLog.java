@@ -64,6 +64,16 @@ public final class RedoLog implements AutoCloseable {
         void record(byte[] record) throws E;
     }
 
+    /**
+     * Receives records in log order as a view of the log's read buffer: {@code length} bytes at {@code offset} of
+     * {@code buffer}, valid during the call only (the next record may overwrite them). Saves the copy of every record
+     * that {@link Reader} gets: a box's start reads its log three times, 50 MB each at 100,000 waiting.
+     */
+    @FunctionalInterface
+    public interface ViewReader<E extends Exception> {
+        void record(byte[] buffer, int offset, int length) throws E;
+    }
+
     private final Path file;
     private final FileOps ops;
     private final long cutBytes;
@@ -84,7 +94,7 @@ public final class RedoLog implements AutoCloseable {
         FileChannel channel = ops.open(file);
         try {
             long size = channel.size();
-            long valid = scan(channel, size, null);
+            long valid = scan(channel, size, (ViewReader<RuntimeException>) null);
             if (valid < size) {
                 channel.truncate(valid);
                 channel.force(true);
@@ -98,6 +108,12 @@ public final class RedoLog implements AutoCloseable {
 
     /** Reads the records from the start up to {@code size}; returns where the whole records end. */
     private static <E extends Exception> long scan(FileChannel channel, long size, Reader<E> reader)
+            throws IOException, E {
+        return scan(channel, size, reader == null ? null
+                : (ViewReader<E>) (buffer, offset, length) -> reader.record(Arrays.copyOfRange(buffer, offset, offset + length)));
+    }
+
+    private static <E extends Exception> long scan(FileChannel channel, long size, ViewReader<E> reader)
             throws IOException, E {
         ReadAhead in = new ReadAhead(channel, size);
         CRC32C crc = new CRC32C();
@@ -118,7 +134,7 @@ public final class RedoLog implements AutoCloseable {
                 break;
             }
             if (reader != null) {
-                reader.record(Arrays.copyOfRange(bytes, at + HEADER, at + HEADER + length));
+                reader.record(bytes, at + HEADER, length);
             }
             pos += HEADER + length;
         }
@@ -201,6 +217,11 @@ public final class RedoLog implements AutoCloseable {
 
         /** Streams the prefix's records, oldest first. */
         public <E extends Exception> void read(Reader<E> reader) throws IOException, E {
+            scan(channel, end, reader);
+        }
+
+        /** Streams the prefix's records, oldest first, as views ({@link ViewReader}). */
+        public <E extends Exception> void readViews(ViewReader<E> reader) throws IOException, E {
             scan(channel, end, reader);
         }
     }

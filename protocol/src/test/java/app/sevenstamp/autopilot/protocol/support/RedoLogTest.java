@@ -83,6 +83,9 @@ class RedoLogTest {
             assertEquals(0, log.cutAtOpen());
             assertRecords(records, read(log), "the whole log");
             assertRecords(records, readPrefix(log.prefix()), "its prefix");
+            List<byte[]> viewed = new ArrayList<>();
+            log.prefix().<RuntimeException>readViews((buffer, at, length) -> viewed.add(Arrays.copyOfRange(buffer, at, at + length)));
+            assertRecords(records, viewed, "its prefix as views");
         }
         assertEquals(ends(records)[records.size() - 1], Files.size(file));
     }
