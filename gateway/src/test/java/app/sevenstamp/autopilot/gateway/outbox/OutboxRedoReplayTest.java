@@ -300,8 +300,8 @@ class OutboxRedoReplayTest {
     }
 
     /**
-     * The replay as an open runs it: with the rows the damage probe read (in batches of {@value
-     * OutboxSalvage#PROBE_BATCH}: the first case's 3,000 rows take four), or looking them up in H2.
+     * The replay as an open runs it: with the rows the damage probe read (its one lazy query), or looking them up in
+     * H2.
      */
     private static OutboxRedo.Replayed replay(OutboxSchema db, RedoLog log, boolean linesWithRows, boolean probed)
             throws Exception {
