@@ -56,8 +56,11 @@ final class AckedIds {
         if (!parse(id, bits)) {
             return others.contains(id);
         }
-        long hi = bits[0];
-        long lo = bits[1];
+        return containsCanonical(bits[0], bits[1]);
+    }
+
+    /** Whether the canonical id with these halves ({@link #parse}) is in the set. */
+    boolean containsCanonical(long hi, long lo) {
         if (hi == 0 && lo == 0) {
             return nil;
         }
@@ -139,17 +142,27 @@ final class AckedIds {
      * samples at a start with 100,000 waiting, where the probe and the replay read every waiting stamp's id.
      */
     static boolean parse(String id, long[] bits) {
-        if (id.length() != 36) {
+        // a character past Latin-1 becomes '?', not a digit
+        return id.length() == 36 && parse(id.getBytes(StandardCharsets.ISO_8859_1), 0, 36, bits);
+    }
+
+    /**
+     * As {@link #parse(String, long[])}, for an id's bytes as the redo log holds them ({@code DataOutputStream.writeUTF}'s
+     * modified UTF-8, which writes a character past ASCII as bytes of 0x80 and more, never a digit or a dash): the
+     * replay asks its waiting stamps' ids without making a string of each.
+     */
+    static boolean parse(byte[] b, int at, int length, long[] bits) {
+        if (length != 36) {
             return false;
         }
-        byte[] b = id.getBytes(StandardCharsets.ISO_8859_1); // a character past Latin-1 becomes '?', not a digit
         long hi = 0;
         long lo = 0;
         for (int i = 0; i < 36; i++) {
-            if (b[i] < 0) {
+            byte c = b[at + i];
+            if (c < 0) {
                 return false;
             }
-            int v = VALUES[b[i]];
+            int v = VALUES[c];
             if (i == 8 || i == 13 || i == 18 || i == 23) {
                 if (v != -2) {
                     return false;

@@ -79,25 +79,64 @@ final class OutboxRedo {
     /**
      * A stored record's number and event id, the rest decoded only when needed: a row H2 holds, most of a backlog, is
      * known by these two, and decoding every payload took 6 of the 31 samples of a JFR of the open at 100,000 waiting.
+     * A canonical id is read as its bits straight from the record ({@link AckedIds#parse(byte[], int, int, long[])}),
+     * and made a string only when asked: the replay's check of a held row then allocates nothing.
      */
     static final class Logged {
+        /** A stored record: its type, seq, then the id as {@code writeUTF} writes it (2 bytes of length, the bytes). */
+        private static final int SEQ_AT = 1;
+        private static final int ID_AT = SEQ_AT + Long.BYTES;
+
         private final long seq;
-        private final String eventId;
         /** The record: a view of the log's buffer while it is read, a copy once kept ({@link #kept}). */
         private final byte[] buffer;
         private final int at;
         private final int length;
+        private final boolean canonical;
+        private final long msb;
+        private final long lsb;
+        private String eventId;
 
+        /** A record with this number and id (a test's, which may name an id other than the record's). */
         Logged(long seq, String eventId, byte[] record) {
-            this(seq, eventId, record, 0, record.length);
+            long[] bits = new long[2];
+            this.seq = seq;
+            this.eventId = eventId;
+            this.buffer = record;
+            this.at = 0;
+            this.length = record.length;
+            this.canonical = AckedIds.parse(eventId, bits);
+            this.msb = bits[0];
+            this.lsb = bits[1];
         }
 
-        Logged(long seq, String eventId, byte[] buffer, int at, int length) {
+        private Logged(long seq, String eventId, byte[] buffer, int at, int length, boolean canonical, long msb,
+                long lsb) {
             this.seq = seq;
             this.eventId = eventId;
             this.buffer = buffer;
             this.at = at;
             this.length = length;
+            this.canonical = canonical;
+            this.msb = msb;
+            this.lsb = lsb;
+        }
+
+        /** The stored record of {@code length} bytes at {@code at} of {@code b}, a view; {@code bits} is scratch. */
+        static Logged read(byte[] b, int at, int length, long[] bits) {
+            long seq = seqOf(b, at);
+            int idLength = (b[at + ID_AT] & 0xff) << 8 | (b[at + ID_AT + 1] & 0xff);
+            boolean canonical = AckedIds.parse(b, at + ID_AT + 2, idLength, bits);
+            return new Logged(seq, null, b, at, length, canonical, bits[0], bits[1]);
+        }
+
+        /** The number of the stored record at {@code at} of {@code b}. */
+        static long seqOf(byte[] b, int at) {
+            long seq = 0;
+            for (int i = 0; i < Long.BYTES; i++) {
+                seq = seq << 8 | (b[at + SEQ_AT + i] & 0xff);
+            }
+            return seq;
         }
 
         long seq() {
@@ -105,7 +144,27 @@ final class OutboxRedo {
         }
 
         String eventId() {
+            if (eventId == null) {
+                try (DataInputStream in = in(buffer, at + ID_AT, length - ID_AT)) {
+                    eventId = in.readUTF();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("outbox redo log: a stored record cannot be decoded", e);
+                }
+            }
             return eventId;
+        }
+
+        /** The id is a canonical UUID, whose halves {@link #msb} and {@link #lsb} are. */
+        boolean canonical() {
+            return canonical;
+        }
+
+        long msb() {
+            return msb;
+        }
+
+        long lsb() {
+            return lsb;
         }
 
         Stored stored() {
@@ -114,7 +173,7 @@ final class OutboxRedo {
 
         /** This record with its own copy of the bytes, to be held past the reader's call. */
         Logged kept() {
-            return new Logged(seq, eventId, Arrays.copyOfRange(buffer, at, at + length), 0, length);
+            return new Logged(seq, eventId(), Arrays.copyOfRange(buffer, at, at + length), 0, length, canonical, msb, lsb);
         }
     }
 
@@ -253,9 +312,12 @@ final class OutboxRedo {
         // both passes read views of the log's buffer: a record is copied only when it is kept (a row H2 lacks)
         log.<IOException>readViews((b, at, length) -> {
             records[0]++;
+            if (b[at] == STORED) { // most of a backlog's log: its number is all this pass needs
+                next[0] = Math.max(next[0], Logged.seqOf(b, at) + 1);
+                return;
+            }
             try (DataInputStream in = in(b, at, length)) {
                 switch (in.readByte()) {
-                    case STORED -> next[0] = Math.max(next[0], in.readLong() + 1);
                     case ACKED -> {
                         for (int i = in.readInt(); i > 0; i--) {
                             acked.add(in.readUTF());
@@ -263,14 +325,15 @@ final class OutboxRedo {
                     }
                     case CORRECTED -> corrections.put(in.readUTF(), readBytes(in));
                     case NEXT_SEQ -> next[0] = Math.max(next[0], in.readLong());
-                    case HISTORY -> {
-                        // second pass
+                    case STORED, HISTORY -> {
+                        // STORED above; HISTORY in the second pass
                     }
                     default -> Logger.error("outbox redo log: a record of unknown type {} is skipped", b[at]);
                 }
             }
         });
         int restored;
+        long[] bits = new long[2];
         try (Restorer restorer = new Restorer(c, codec, linesWithRows, probed)) {
             log.<SQLException>readViews((b, at, length) -> {
                 if (b[at] == HISTORY) {
@@ -278,8 +341,8 @@ final class OutboxRedo {
                         restorer.line(Arrays.copyOfRange(b, at, at + length));
                     }
                 } else if (b[at] == STORED) {
-                    Logged s = readLogged(b, at, length);
-                    if (acked.contains(s.eventId())) {
+                    Logged s = Logged.read(b, at, length, bits);
+                    if (s.canonical() ? acked.containsCanonical(s.msb(), s.lsb()) : acked.contains(s.eventId())) {
                         restorer.acknowledged(s.stored());
                     } else {
                         restorer.waiting(s);
@@ -375,7 +438,7 @@ final class OutboxRedo {
          * with it its line, known from the probe at once; the rest is copied and looked up with its run.
          */
         void waiting(Logged s) throws SQLException {
-            if (linesWithRows && probed != null && probed.heldAsLogged(s.seq(), s.eventId())) {
+            if (linesWithRows && probed != null && probed.heldAsLogged(s)) {
                 return;
             }
             run.add(s.kept());
@@ -568,15 +631,6 @@ final class OutboxRedo {
             try (Statement sync = c.createStatement()) {
                 sync.execute("CHECKPOINT SYNC");
             }
-        }
-    }
-
-    private static Logged readLogged(byte[] b, int at, int length) {
-        try (DataInputStream in = in(b, at, length)) {
-            in.readByte();
-            return new Logged(in.readLong(), in.readUTF(), b, at, length);
-        } catch (IOException e) {
-            throw new UncheckedIOException("outbox redo log: a stored record cannot be decoded", e);
         }
     }
 

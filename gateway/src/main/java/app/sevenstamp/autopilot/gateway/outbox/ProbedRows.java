@@ -28,8 +28,6 @@ final class ProbedRows {
     private final long[] lsb;
     private final Map<Long, String> others;
     private final int size;
-    /** {@link #heldAsLogged}'s scratch: one thread (the outbox's) asks. */
-    private final long[] bits = new long[2];
 
     private ProbedRows(long[] seqs, long[] msb, long[] lsb, Map<Long, String> others, int size) {
         this.seqs = seqs;
@@ -51,19 +49,22 @@ final class ProbedRows {
     boolean[] heldAsLogged(List<OutboxRedo.Logged> run) {
         boolean[] held = new boolean[run.size()];
         for (int k = 0; k < held.length; k++) {
-            held[k] = heldAsLogged(run.get(k).seq(), run.get(k).eventId());
+            held[k] = heldAsLogged(run.get(k));
         }
         return held;
     }
 
-    /** Whether the file held this number with this event id. */
-    boolean heldAsLogged(long seq, String eventId) {
-        int i = Arrays.binarySearch(seqs, 0, size, seq);
+    /** Whether the file held this record's number with its event id. */
+    boolean heldAsLogged(OutboxRedo.Logged s) {
+        int i = Arrays.binarySearch(seqs, 0, size, s.seq());
         if (i < 0) {
             return false;
         }
-        String other = others.isEmpty() ? null : others.get(seq);
-        return other != null ? other.equals(eventId) : AckedIds.parse(eventId, bits) && bits[0] == msb[i] && bits[1] == lsb[i];
+        String other = others.isEmpty() ? null : others.get(s.seq());
+        if (other != null) {
+            return other.equals(s.eventId());
+        }
+        return s.canonical() && s.msb() == msb[i] && s.lsb() == lsb[i];
     }
 
     /**
