@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -22,6 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class CounterHistory {
     private static final long PRUNE_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+    /** The type of a line's time: milliseconds, to which H2 rounds a finer time half up when it stores it. */
+    static final String STAMPED_AT_TYPE = "TIMESTAMP(3) WITH TIME ZONE";
     /** A stamp's line: the append's, and the redo log's replay of a line H2 lost. */
     static final String INSERT_LINE = "INSERT INTO counter_history (program_id, card_id, stamped_at) VALUES (?, ?, ?)";
     /**
@@ -52,6 +55,14 @@ final class CounterHistory {
         insert = connection.prepareStatement(INSERT_LINE);
         prune = connection.prepareStatement("DELETE FROM counter_history WHERE stamped_at < ? FETCH FIRST " + PRUNE_BATCH
                 + " ROWS ONLY");
+    }
+
+    /**
+     * {@code at} as a line keeps it ({@link #STAMPED_AT_TYPE}): a stamp's device time has the clock's microseconds, and a
+     * line read back from H2 has milliseconds.
+     */
+    static Instant asStored(Instant at) {
+        return at.plusNanos(500_000).truncatedTo(ChronoUnit.MILLIS);
     }
 
     /** How long a stamp is kept; any thread. */

@@ -191,10 +191,11 @@ final class OutboxRedo {
         private final String cardId;
         private final Instant at;
 
+        /** @param at as logged; kept as counter_history keeps it, so that a line read back from H2 equals it */
         Line(String programId, String cardId, Instant at) {
             this.programId = programId;
             this.cardId = cardId;
-            this.at = at;
+            this.at = CounterHistory.asStored(at);
         }
 
         String programId() {
@@ -460,8 +461,10 @@ final class OutboxRedo {
             bySeq = c.prepareStatement(EVENT_AT_SEQ);
             inRange = c.prepareStatement(EVENTS_IN_RANGE);
             insert = c.prepareStatement(OutboxSchema.INSERT);
+            // the time as H2 stores it: compared as given, a time finer than milliseconds never matched, and every
+            // open added the line of each acknowledged stamp in the log again
             lineExists = c.prepareStatement("SELECT 1 FROM counter_history WHERE program_id = ? AND card_id = ? "
-                    + "AND stamped_at = ?");
+                    + "AND stamped_at = CAST(? AS " + CounterHistory.STAMPED_AT_TYPE + ")");
             insertLine = c.prepareStatement(CounterHistory.INSERT_LINE);
             linesInRange = c.prepareStatement("SELECT program_id, card_id, stamped_at FROM counter_history "
                     + "WHERE stamped_at BETWEEN ? AND ? LIMIT " + LINES_READ);

@@ -221,7 +221,7 @@ final class OutboxSchema {
             misc.execute("CHECKPOINT SYNC");
             // the counter rules' memory of this counter's stamps: written with the stamp, kept after the ack
             misc.execute("CREATE TABLE IF NOT EXISTS counter_history (program_id VARCHAR(64) NOT NULL, "
-                    + "card_id VARCHAR(64) NOT NULL, stamped_at TIMESTAMP(3) WITH TIME ZONE NOT NULL)");
+                    + "card_id VARCHAR(64) NOT NULL, stamped_at " + CounterHistory.STAMPED_AT_TYPE + " NOT NULL)");
             misc.execute("CREATE INDEX IF NOT EXISTS counter_history_at ON counter_history(stamped_at)");
             connection.commit();
             long rows = countRows(misc);

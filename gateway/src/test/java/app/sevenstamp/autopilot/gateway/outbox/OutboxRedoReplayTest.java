@@ -352,6 +352,50 @@ class OutboxRedoReplayTest {
     }
 
     /**
+     * An acknowledged stamp's line comes back from its payload, whose device time has the clock's microseconds, while
+     * counter_history keeps milliseconds (H2 rounds half up on insert). Each open replays the log: the line must be
+     * found, not added again at every open (a second line of the same stamp counts twice against a daily cap).
+     */
+    @Test
+    void anAcknowledgedStampsLineIsFoundThoughItsTimeIsFinerThanH2Keeps() throws Exception {
+        OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
+        try (RedoLog log = RedoLog.open(dir.resolve("outbox.redo"), RedoLog.FILES)) {
+            List<byte[]> records = new ArrayList<>();
+            List<String> acked = new ArrayList<>();
+            long[] micros = {123_456, 123_500, 999_700, 1, 0};
+            try (var st = db.connection.prepareStatement(CounterHistory.INSERT_LINE)) {
+                for (int i = 0; i < micros.length; i++) {
+                    long seq = i + 1;
+                    Instant at = T0.plusSeconds(seq).plusNanos(micros[i] * 1_000);
+                    String id = EventIds.next(T0.toEpochMilli() + seq);
+                    StampDraft draft = new StampDraft(id, "counter-1", "7S1.k1.coffee.CARD" + seq + ".sig", "coffee",
+                            "CARD" + seq, "shop-12", at, seq, "boot-1", true, EventKind.STAMP);
+                    records.add(OutboxRedo.stored(new OutboxRedo.Stored(seq, id, CODEC.encode(draft.withSeq(seq)), at,
+                            "boot-1", seq, true)));
+                    acked.add(id);
+                    // as the append writes it: the same instant, which H2 keeps to the millisecond
+                    st.setString(1, "coffee");
+                    st.setString(2, "CARD" + seq);
+                    st.setObject(3, java.time.OffsetDateTime.ofInstant(at, java.time.ZoneOffset.UTC));
+                    st.executeUpdate();
+                }
+            }
+            db.connection.commit();
+            records.add(OutboxRedo.acked(acked));
+            log.append(records, true);
+            for (int open = 1; open <= 3; open++) {
+                OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true, null);
+                try (ResultSet rs = db.misc.executeQuery("SELECT COUNT(*) FROM counter_history")) {
+                    rs.next();
+                    assertEquals(micros.length, rs.getLong(1), "lines after replay " + open);
+                }
+            }
+        } finally {
+            db.connection.close();
+        }
+    }
+
+    /**
      * The replay as an open runs it: with the rows the damage probe read (its one lazy query), or looking them up in
      * H2.
      */
