@@ -60,8 +60,9 @@ final class OutboxSalvage {
      * use by another process throws.
      */
     static Probe probe(Outbox.Storage storage, Path file) throws SQLException {
-        String url = "jdbc:h2:" + storage.h2Prefix() + file + ";ACCESS_MODE_DATA=r;DB_CLOSE_ON_EXIT=FALSE"
-                + storage.h2Settings();
+        // LAZY_QUERY_EXECUTION: the rows are read in one query (readRows), which must not build its result first
+        String url = "jdbc:h2:" + storage.h2Prefix() + file + ";ACCESS_MODE_DATA=r;LAZY_QUERY_EXECUTION=TRUE"
+                + ";DB_CLOSE_ON_EXIT=FALSE" + storage.h2Settings();
         try (Connection c = DriverManager.getConnection(url, "sa", "");
              Statement st = c.createStatement();
              ResultSet rs = st.executeQuery(OutboxSchema.HAS_OUTBOX_TABLE)) {
@@ -82,7 +83,8 @@ final class OutboxSalvage {
 
     /**
      * Reads every row of the outbox table once (a damaged data page shows here, before anything writes to the
-     * file), keeping the numbers and ids of at most {@code maxRows}.
+     * file), keeping the numbers and ids of at most {@code maxRows}. In one query: on a connection without
+     * {@code LAZY_QUERY_EXECUTION} (the probe's has it) H2 holds the whole result on the heap.
      */
     static Probe readRows(Statement st, int maxRows) throws SQLException {
         boolean clockColumn;
@@ -94,12 +96,11 @@ final class OutboxSalvage {
         // past maxRows none are kept (capacity 0: the first row overflows it)
         ProbedRows.Builder kept = new ProbedRows.Builder(count > maxRows ? 0 : (int) count);
         long unsynced = 0;
-        // One query, lazily: H2 then reads the rows off the primary key as they are fetched. Without LAZY it builds a
-        // query's whole result on the heap first (100,000 rows lifted the box's heap from 11 to 30 MB at the start, and
-        // the drain's VmRSS peak 75 -> 92 MB). Read 1,000 rows a query instead (until 7 Dec), the 100,000 took a third
-        // longer (516 against 373 ms, the box's flags). LENGTH(payload): the whole row is read, not only the primary
-        // key's part of it.
-        st.execute("SET LAZY_QUERY_EXECUTION TRUE");
+        // One query, lazily (the probe's connection sets LAZY_QUERY_EXECUTION): H2 then reads the rows off the primary
+        // key as they are fetched. Without it H2 builds a query's whole result on the heap first (100,000 rows lifted the
+        // box's heap from 11 to 30 MB at the start, and the drain's VmRSS peak 75 -> 92 MB). Read 1,000 rows a query
+        // instead (until 7 Dec), the 100,000 took a third longer (516 against 373 ms, the box's flags). LENGTH(payload):
+        // the whole row is read, not only the primary key's part of it.
         try (ResultSet rows = st.executeQuery("SELECT seq, event_id, " + (clockColumn ? "clock_synced" : "TRUE")
                 + ", LENGTH(payload) FROM outbox ORDER BY seq")) {
             while (rows.next()) {
@@ -108,8 +109,6 @@ final class OutboxSalvage {
                     unsynced++;
                 }
             }
-        } finally {
-            st.execute("SET LAZY_QUERY_EXECUTION FALSE");
         }
         return new Probe(null, unsynced, kept.build());
     }
