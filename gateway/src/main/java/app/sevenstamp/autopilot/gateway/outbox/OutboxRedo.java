@@ -128,14 +128,20 @@ final class OutboxRedo {
 
         /** The stored record of {@code length} bytes at {@code at} of {@code b}, a view; {@code bits} is scratch. */
         static Logged read(byte[] b, int at, int length, long[] bits) {
-            long seq = seqOf(b, at);
+            long seq = seqOf(b, at, length);
             int idLength = (b[at + ID_AT] & 0xff) << 8 | (b[at + ID_AT + 1] & 0xff);
-            boolean canonical = AckedIds.parse(b, at + ID_AT + 2, idLength, bits);
+            // within the record, or the id is read as a string below, whose read fails as before on a short record
+            boolean canonical = ID_AT + 2 + idLength <= length && AckedIds.parse(b, at + ID_AT + 2, idLength, bits);
             return new Logged(seq, null, b, at, length, canonical, bits[0], bits[1]);
         }
 
-        /** The number of the stored record at {@code at} of {@code b}. */
-        static long seqOf(byte[] b, int at) {
+        /** The number of the stored record of {@code length} bytes at {@code at} of {@code b}. */
+        static long seqOf(byte[] b, int at, int length) {
+            if (length < ID_AT + 2) {
+                // the checksum held, so the bytes are what this class wrote: a bug, not a torn write
+                throw new UncheckedIOException(new java.io.EOFException("outbox redo log: a stored record of " + length
+                        + " bytes cannot be decoded"));
+            }
             long seq = 0;
             for (int i = 0; i < Long.BYTES; i++) {
                 seq = seq << 8 | (b[at + SEQ_AT + i] & 0xff);
@@ -357,7 +363,7 @@ final class OutboxRedo {
         log.<IOException>readViews((b, at, length) -> {
             records[0]++;
             if (b[at] == STORED) { // most of a backlog's log: its number is all this pass needs
-                next[0] = Math.max(next[0], Logged.seqOf(b, at) + 1);
+                next[0] = Math.max(next[0], Logged.seqOf(b, at, length) + 1);
                 return;
             }
             try (DataInputStream in = in(b, at, length)) {

@@ -396,6 +396,24 @@ class OutboxRedoReplayTest {
     }
 
     /**
+     * A stored record too short for its number and id (whole by its checksum, so a bug that wrote it, not a torn write)
+     * stops the replay with an error: it is not read past its end into the next record.
+     */
+    @Test
+    void aStoredRecordTooShortToHoldItsIdStopsTheReplay() throws Exception {
+        OutboxSchema db = OutboxSchema.connect(OutboxSchema.url(Outbox.Storage.FILES, dir.resolve("outbox")), false);
+        try (RedoLog log = RedoLog.open(dir.resolve("outbox.redo"), RedoLog.FILES)) {
+            byte[] whole = OutboxRedo.stored(stored(1, EventIds.next(T0.toEpochMilli())));
+            log.append(List.of(java.util.Arrays.copyOf(whole, 10), whole), true);
+            java.io.UncheckedIOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.UncheckedIOException.class,
+                    () -> OutboxRedo.reconcile(db.connection, log.prefix(), CODEC, true, true, null));
+            assertTrue(e.getMessage().contains("10 bytes"), e.getMessage());
+        } finally {
+            db.connection.close();
+        }
+    }
+
+    /**
      * The replay as an open runs it: with the rows the damage probe read (its one lazy query), or looking them up in
      * H2.
      */
