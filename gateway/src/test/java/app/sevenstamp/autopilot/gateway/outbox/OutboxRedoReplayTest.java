@@ -317,10 +317,7 @@ class OutboxRedoReplayTest {
                     Instant at = T0.plusSeconds(i % 2 == 0 ? i : 86_400 + i).plusMillis(i % 3);
                     int copies = i == 10 || i == 1_001 ? 2 : 1;
                     for (int c = 0; c < copies; c++) {
-                        st.setString(1, "coffee");
-                        st.setString(2, "CARD" + i % 40);
-                        st.setObject(3, java.time.OffsetDateTime.ofInstant(at, java.time.ZoneOffset.UTC));
-                        st.executeUpdate();
+                        insertLine(st, "CARD" + i % 40, at);
                         expected.add(i % 40 + " " + at);
                     }
                 }
@@ -374,10 +371,7 @@ class OutboxRedoReplayTest {
                             "boot-1", seq, true)));
                     acked.add(id);
                     // as the append writes it: the same instant, which H2 keeps to the millisecond
-                    st.setString(1, "coffee");
-                    st.setString(2, "CARD" + seq);
-                    st.setObject(3, java.time.OffsetDateTime.ofInstant(at, java.time.ZoneOffset.UTC));
-                    st.executeUpdate();
+                    insertLine(st, "CARD" + seq, at);
                 }
             }
             db.connection.commit();
@@ -428,11 +422,16 @@ class OutboxRedoReplayTest {
     /** The counter_history line of the stamp {@link #stored} makes at {@code seq}, as its append writes it. */
     private static void insertLine(OutboxSchema db, long seq) throws SQLException {
         try (var st = db.connection.prepareStatement(CounterHistory.INSERT_LINE)) {
-            st.setString(1, "coffee");
-            st.setString(2, "CARD" + seq);
-            st.setObject(3, java.time.OffsetDateTime.ofInstant(T0.plusMillis(seq), java.time.ZoneOffset.UTC));
-            st.executeUpdate();
+            insertLine(st, "CARD" + seq, T0.plusMillis(seq));
         }
+    }
+
+    /** A coffee line of {@code card} at {@code at}, through {@link CounterHistory#INSERT_LINE} prepared as {@code st}. */
+    private static void insertLine(java.sql.PreparedStatement st, String card, Instant at) throws SQLException {
+        st.setString(1, "coffee");
+        st.setString(2, card);
+        st.setObject(3, java.time.OffsetDateTime.ofInstant(at, java.time.ZoneOffset.UTC));
+        st.executeUpdate();
     }
 
     /** Each number H2 holds with its event id. */
