@@ -102,16 +102,10 @@ final class OutboxRedo {
         private String eventId;
 
         /** A record with this number and id (a test's, which may name an id other than the record's). */
-        Logged(long seq, String eventId, byte[] record) {
+        static Logged of(long seq, String eventId, byte[] record) {
             long[] bits = new long[2];
-            this.seq = seq;
-            this.eventId = eventId;
-            this.buffer = record;
-            this.at = 0;
-            this.length = record.length;
-            this.canonical = AckedIds.parse(eventId, bits);
-            this.msb = bits[0];
-            this.lsb = bits[1];
+            boolean canonical = AckedIds.parse(eventId, bits);
+            return new Logged(seq, eventId, record, 0, record.length, canonical, bits[0], bits[1]);
         }
 
         private Logged(long seq, String eventId, byte[] buffer, int at, int length, boolean canonical, long msb,
@@ -736,10 +730,6 @@ final class OutboxRedo {
             // the checksum held, so the bytes are what this class wrote: a bug, not a torn write
             throw new UncheckedIOException("outbox redo log: a stored record cannot be decoded", e);
         }
-    }
-
-    private static DataInputStream in(byte[] r) {
-        return in(r, 0, r.length);
     }
 
     private static DataInputStream in(byte[] b, int at, int length) {

@@ -263,9 +263,9 @@ class OutboxRedoReplayTest {
             db.connection.commit();
             List<OutboxRedo.Logged> asked = new ArrayList<>();
             for (OutboxRedo.Stored s : rows) {
-                asked.add(new OutboxRedo.Logged(s.seq(), s.eventId(), OutboxRedo.stored(s)));
+                asked.add(OutboxRedo.Logged.of(s.seq(), s.eventId(), OutboxRedo.stored(s)));
             }
-            asked.add(new OutboxRedo.Logged(15, "e-2", OutboxRedo.stored(stored(15, "e-2"))));
+            asked.add(OutboxRedo.Logged.of(15, "e-2", OutboxRedo.stored(stored(15, "e-2"))));
             Map<Long, String> expected = new TreeMap<>();
             rows.forEach(s -> expected.put(s.seq(), s.eventId()));
             OutboxSalvage.Probe within = OutboxSalvage.readRows(db.misc, ids.size());
@@ -283,9 +283,9 @@ class OutboxRedoReplayTest {
             String lowHalfAway = new java.util.UUID(v7bits.getMostSignificantBits(), v7bits.getLeastSignificantBits() ^ 1)
                     .toString();
             assertArrayEquals(new boolean[] {false, false, false}, within.rows().heldAsLogged(List.of(
-                    new OutboxRedo.Logged(first.seq(), ids.get(3), OutboxRedo.stored(first)),
-                    new OutboxRedo.Logged(first.seq(), lowHalfAway, OutboxRedo.stored(first)),
-                    new OutboxRedo.Logged(first.seq(), first.eventId().toUpperCase(Locale.ROOT), OutboxRedo.stored(first)))),
+                    OutboxRedo.Logged.of(first.seq(), ids.get(3), OutboxRedo.stored(first)),
+                    OutboxRedo.Logged.of(first.seq(), lowHalfAway, OutboxRedo.stored(first)),
+                    OutboxRedo.Logged.of(first.seq(), first.eventId().toUpperCase(Locale.ROOT), OutboxRedo.stored(first)))),
                     "the same number with another id, or the same id spelled otherwise, is not held as logged");
             assertEquals(Map.of(), within.rows().holders(asked, held).entrySet().stream()
                     .filter(e -> e.getKey() != 15).collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,

@@ -94,7 +94,7 @@ public final class RedoLog implements AutoCloseable {
         FileChannel channel = ops.open(file);
         try {
             long size = channel.size();
-            long valid = scan(channel, size, (ViewReader<RuntimeException>) null);
+            long valid = scan(channel, size, null);
             if (valid < size) {
                 channel.truncate(valid);
                 channel.force(true);
@@ -106,13 +106,12 @@ public final class RedoLog implements AutoCloseable {
         }
     }
 
-    /** Reads the records from the start up to {@code size}; returns where the whole records end. */
-    private static <E extends Exception> long scan(FileChannel channel, long size, Reader<E> reader)
-            throws IOException, E {
-        return scan(channel, size, reader == null ? null
-                : (ViewReader<E>) (buffer, offset, length) -> reader.record(Arrays.copyOfRange(buffer, offset, offset + length)));
+    /** A reader of views that hands {@code reader} a copy of each record. */
+    private static <E extends Exception> ViewReader<E> copying(Reader<E> reader) {
+        return (buffer, offset, length) -> reader.record(Arrays.copyOfRange(buffer, offset, offset + length));
     }
 
+    /** Reads the records from the start up to {@code size}; returns where the whole records end. */
     private static <E extends Exception> long scan(FileChannel channel, long size, ViewReader<E> reader)
             throws IOException, E {
         ReadAhead in = new ReadAhead(channel, size);
@@ -193,7 +192,7 @@ public final class RedoLog implements AutoCloseable {
 
     /** Streams every record, oldest first (the log is not held in memory: it may hold a long backlog). */
     public <E extends Exception> void read(Reader<E> reader) throws IOException, E {
-        scan(channel, end, reader);
+        scan(channel, end, copying(reader));
     }
 
     /**
@@ -217,7 +216,7 @@ public final class RedoLog implements AutoCloseable {
 
         /** Streams the prefix's records, oldest first. */
         public <E extends Exception> void read(Reader<E> reader) throws IOException, E {
-            scan(channel, end, reader);
+            scan(channel, end, copying(reader));
         }
 
         /** Streams the prefix's records, oldest first, as views ({@link ViewReader}). */
