@@ -182,6 +182,9 @@ public final class Bench {
                     g.awaitLog("uplink ready", java.time.Duration.ofSeconds(60));
                     rssIdle = rssKb(g.pid());
                     rssIdleParts = rssParts(g.pid());
+                    if (nmt) {
+                        nativeMemory(g.pid(), work.resolve("nmt-idle.txt"));
+                    }
                     OutputStream in = g.stdin();
                     pacedCold = pacedScans(g, in, cards, work.resolve("fsync-paced.bin"), paced);
                     Thread.sleep(500);
@@ -232,6 +235,8 @@ public final class Bench {
                     pacedWarm = pacedScans(g, in, cards, work.resolve("fsync-paced-warm.bin"), paced);
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-scans.txt"));
+                        jcmd(g.pid(), work.resolve("codecache-after-scans.txt"), "Compiler.codecache");
+                        jcmd(g.pid(), work.resolve("codelist-after-scans.txt"), "Compiler.codelist");
                     }
                     if (HISTOGRAM) {
                         Files.copy(Path.of("/proc/" + g.pid() + "/smaps"), work.resolve("smaps-after-scans.txt"));
