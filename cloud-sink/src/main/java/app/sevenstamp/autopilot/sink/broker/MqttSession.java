@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.sink.broker;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.support.PahoLog;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -122,6 +123,7 @@ public final class MqttSession implements AutoCloseable {
         this.subscriptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.subscriptions));
         this.backoff = b.backoff;
         this.handler = b.handler;
+        PahoLog.install();
         this.client = new MqttAsyncClient(brokerUrl, clientId, new MemoryPersistence());
         this.client.setManualAcks(b.manualAcks);
         this.client.setCallback(new Callback());

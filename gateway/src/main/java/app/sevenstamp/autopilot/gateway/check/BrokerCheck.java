@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.gateway.check;
 
 import app.sevenstamp.autopilot.gateway.config.MqttSettings;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.protocol.support.PahoLog;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -102,6 +103,7 @@ final class BrokerCheck implements Check {
         }
         String clientId = mqtt.clientId().length() > 58 ? mqtt.clientId().substring(0, 58) : mqtt.clientId();
         String who = mqtt.username() == null ? "anonymously" : "as user '" + mqtt.username() + "'";
+        PahoLog.install();
         try (MqttClient client = new MqttClient(mqtt.url(), clientId + "-check", new MemoryPersistence())) {
             // Paho's connection timeout covers the TCP connect only: without this a broker that accepts and
             // never sends CONNACK hangs the check (BrokerCheckTest)

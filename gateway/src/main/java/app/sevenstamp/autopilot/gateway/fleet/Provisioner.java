@@ -9,6 +9,7 @@ import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
+import app.sevenstamp.autopilot.protocol.support.PahoLog;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -97,6 +98,7 @@ public final class Provisioner {
         String nonce = Base64.getUrlEncoder().withoutPadding().encodeToString(n);
         String key = ProvisionSeal.newKey(random);
         // the one client id the broker lets the shared account use (see ProvisionRequest.clientId)
+        PahoLog.install();
         MqttClient client = new MqttClient(url, ProvisionRequest.clientId(settings.provisionUsername()),
                 new MemoryPersistence());
         // Paho's blocking calls wait forever by default; a box that lost the shared id mid-CONNECT or

@@ -5,6 +5,7 @@ import app.sevenstamp.autopilot.gateway.support.Ticker;
 import app.sevenstamp.autopilot.protocol.support.Backoff;
 import app.sevenstamp.autopilot.protocol.support.MqttTls;
 import app.sevenstamp.autopilot.protocol.support.NamedThreads;
+import app.sevenstamp.autopilot.protocol.support.PahoLog;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collections;
@@ -223,6 +224,7 @@ final class MqttLink implements Link {
 
     private void run() {
         try {
+            PahoLog.install();
             client = new MqttAsyncClient(settings.url(), settings.clientId(), new MemoryPersistence());
             client.setCallback(new Callback());
         } catch (MqttException e) {

@@ -83,7 +83,12 @@ class UplinkIT {
 
     private Uplink startUplink(String url, int inflight, Duration ackTimeout, Duration connectTimeout,
             Duration reconnectMax) {
-        MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, Duration.ofSeconds(5), connectTimeout, inflight,
+        return startUplink(url, inflight, ackTimeout, connectTimeout, reconnectMax, Duration.ofSeconds(5));
+    }
+
+    private Uplink startUplink(String url, int inflight, Duration ackTimeout, Duration connectTimeout,
+            Duration reconnectMax, Duration keepAlive) {
+        MqttSettings settings = new MqttSettings(url, "7stamp/v1", DEVICE, null, null, keepAlive, connectTimeout, inflight,
                 Duration.ofMillis(100), reconnectMax, MqttTls.NONE);
         uplink = new Uplink(settings, DEVICE, outbox, feedback, Ticker.SYSTEM, BOOT, ackTimeout,
                 () -> ThreadLocalRandom.current().nextDouble(), java.time.Clock.systemUTC(), () -> true);
@@ -233,6 +238,32 @@ class UplinkIT {
         assertTrue(CapturedLog.lines(Level.INFO, stalled).size() >= 2, CapturedLog.lines().toString());
         // each given-up attempt closed its socket: at most the current attempt's is open
         await().atMost(WAIT).until(() -> proxy.silentOpen() <= 1);
+    }
+
+    /*
+     * A connection that goes dead without closing (a NAT that forgot it, a Wi-Fi that dropped): Paho's keep-alive
+     * finds it, and Paho's line for it is in the box's log like every other line, at error, naming the client
+     * (PahoLog), where it went to stderr through java.util.logging, in two lines and without a journal priority.
+     * Then the link connects again and the stamps appended meanwhile go out.
+     */
+    @Test
+    void aConnectionThatGoesDeadSilentlyIsFoundByPahosKeepAliveAndReportedInTheBoxsLog() throws Exception {
+        TestBroker broker = closeLater(TestBroker.start());
+        FakeSink sink = closeLater(FakeSink.acking(broker.url()));
+        StallingProxy proxy = closeLater(StallingProxy.silentFor(0, broker.url()));
+        startUplink(proxy.url(), 10, Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofMillis(500),
+                Duration.ofSeconds(1));
+        await().atMost(WAIT).until(uplink::isConnected);
+        CapturedLog.clear();
+        proxy.freezeForwarded();
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> !CapturedLog.lines(Level.ERROR, DEVICE + ": Timed out as no activity").isEmpty());
+        assertTrue(CapturedLog.lines(Level.ERROR, "ClientState.checkForActivity: " + DEVICE).size() >= 1,
+                CapturedLog.lines().toString());
+        proxy.thaw();
+        append(2);
+        await().atMost(WAIT).until(() -> backlog() == 0);
+        assertEquals(seqs(1, 2), sink.receivedSeqs());
     }
 
     @Test

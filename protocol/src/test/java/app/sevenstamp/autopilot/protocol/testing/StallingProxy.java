@@ -29,6 +29,7 @@ public final class StallingProxy implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final List<Socket> forwarded = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    private volatile boolean frozen;
 
     private StallingProxy(IntPredicate silent, InetSocketAddress target) {
         this.silent = silent;
@@ -63,6 +64,20 @@ public final class StallingProxy implements AutoCloseable {
     public void dropForwarded() {
         forwarded.forEach(StallingProxy::closeQuietly);
         forwarded.clear();
+    }
+
+    /**
+     * Every forwarded connection goes dead without closing, as one through a NAT that forgot it or a Wi-Fi that
+     * dropped does: bytes either way are read and discarded, and the client's socket stays open when the broker
+     * closes its side. New connections are forwarded as before once {@link #thaw()} is called.
+     */
+    public void freezeForwarded() {
+        frozen = true;
+    }
+
+    /** Forwards again (connections made while frozen included; ones the broker closed meanwhile stay dead). */
+    public void thaw() {
+        frozen = false;
     }
 
     public String url() {
@@ -117,8 +132,10 @@ public final class StallingProxy implements AutoCloseable {
                 OutputStream out = to == null ? OutputStream.nullOutputStream() : to.getOutputStream();
                 int n;
                 while ((n = in.read(buffer)) >= 0) {
-                    out.write(buffer, 0, n);
-                    out.flush();
+                    if (!frozen) {
+                        out.write(buffer, 0, n);
+                        out.flush();
+                    }
                 }
             } catch (IOException e) {
                 // one side closed
@@ -127,8 +144,8 @@ public final class StallingProxy implements AutoCloseable {
                     silentOpen.decrementAndGet();
                 }
                 closeQuietly(from);
-                if (to != null) {
-                    closeQuietly(to);
+                if (to != null && !frozen) {
+                    closeQuietly(to); // frozen: the other side is not told, as through a dead link
                 }
             }
         }, name);
