@@ -85,8 +85,8 @@ public final class Bench {
      */
     private static final String GATEWAY_CPUS = System.getenv("BENCH_GATEWAY_CPUS");
     /**
-     * BENCH_HISTOGRAM=1: the gateway's mappings (/proc/PID/smaps) and its live heap by class (a full GC first) after
-     * the scans, next to the logs.
+     * BENCH_HISTOGRAM=1: the gateway's mappings (/proc/PID/smaps), its live heap by class (a full GC first) and a heap dump
+     * (heap-after-scans.hprof) after the scans, next to the logs.
      */
     private static final boolean HISTOGRAM = "1".equals(System.getenv("BENCH_HISTOGRAM"));
     private static final List<Path> classLists = new ArrayList<>();
@@ -241,6 +241,8 @@ public final class Bench {
                     if (HISTOGRAM) {
                         Files.copy(Path.of("/proc/" + g.pid() + "/smaps"), work.resolve("smaps-after-scans.txt"));
                         jcmd(g.pid(), work.resolve("histogram-after-scans.txt"), "GC.class_histogram");
+                        jcmd(g.pid(), work.resolve("heap-after-scans.txt"), "GC.heap_dump",
+                                work.resolve("heap-after-scans.hprof").toString());
                     }
                     g.terminate(java.time.Duration.ofSeconds(10));
                 }
