@@ -86,7 +86,7 @@ public final class Bench {
     private static final String GATEWAY_CPUS = System.getenv("BENCH_GATEWAY_CPUS");
     /**
      * BENCH_HISTOGRAM=1: the gateway's mappings (/proc/PID/smaps), its live heap by class (a full GC first) and a heap dump
-     * (heap-after-scans.hprof) after the scans, next to the logs.
+     * (heap-after-scans.hprof) after the scans, and a heap dump after the drain (heap-after-drain.hprof), next to the logs.
      */
     private static final boolean HISTOGRAM = "1".equals(System.getenv("BENCH_HISTOGRAM"));
     private static final List<Path> classLists = new ArrayList<>();
@@ -301,6 +301,10 @@ public final class Bench {
                     cpuDuringDrain = cpuPerStamp(cpu0, drainCpu(g.pid(), broker, pg), machine0, backlog);
                     if (nmt) {
                         nativeMemory(g.pid(), work.resolve("nmt-after-drain.txt"));
+                    }
+                    if (HISTOGRAM) {
+                        jcmd(g.pid(), work.resolve("heap-after-drain.txt"), "GC.heap_dump",
+                                work.resolve("heap-after-drain.hprof").toString());
                     }
                     rssDrain = peak;
                 }
