@@ -12,7 +12,8 @@ import org.tinylog.Logger;
  * could not persist) to stderr in JUL's two-line format, without the journal priority
  * {@link JournalConsoleWriter} gives each line: under systemd an error of Paho's was journalled as info, and
  * {@code journalctl -p err} did not show it. Paho asks for its loggers by class name, so {@link #install()}
- * names this one before a client is made; Paho creates one per class of each client.
+ * names this one before a client is made. Paho makes one for each of its tokens, that is for each message sent, so
+ * making one does nothing but keep what it is given; the rest waits for a line that is logged, which is rare.
  *
  * <p>Paho's levels map to tinylog's: SEVERE to error, WARNING to warn, INFO to info, CONFIG to debug, FINE
  * and finer to trace; its debug lines cost nothing while tinylog's level is above them. A message is a key in
@@ -20,7 +21,6 @@ import org.tinylog.Logger;
  */
 public final class PahoLog implements org.eclipse.paho.client.mqttv3.logging.Logger {
     private ResourceBundle catalog;
-    private String source = "";
     private volatile String clientId;
 
     /** Paho makes its loggers itself, by reflection, through this constructor. */
@@ -35,7 +35,6 @@ public final class PahoLog implements org.eclipse.paho.client.mqttv3.logging.Log
     @Override
     public void initialise(ResourceBundle messageCatalog, String loggerId, String resourceName) {
         this.catalog = messageCatalog;
-        this.source = loggerId == null ? "" : loggerId.substring(loggerId.lastIndexOf('.') + 1);
         this.clientId = resourceName;
     }
 
@@ -165,6 +164,7 @@ public final class PahoLog implements org.eclipse.paho.client.mqttv3.logging.Log
         if (!isLoggable(level)) {
             return;
         }
+        String source = sourceClass == null ? "" : sourceClass.substring(sourceClass.lastIndexOf('.') + 1);
         String line = source + "." + sourceMethod + ": " + (clientId == null ? "" : clientId + ": ")
                 + formatMessage(msg, inserts);
         switch (level) {
