@@ -8,13 +8,6 @@ import app.sevenstamp.autopilot.sink.web.Exchange;
 import app.sevenstamp.autopilot.sink.web.Html;
 import app.sevenstamp.autopilot.sink.web.Problem;
 import app.sevenstamp.autopilot.sink.web.Router;
-import com.google.zxing.BarcodeFormat;
-import com.google.zxing.EncodeHintType;
-import com.google.zxing.WriterException;
-import com.google.zxing.common.BitMatrix;
-import com.google.zxing.qrcode.QRCodeWriter;
-import com.google.zxing.qrcode.decoder.ErrorCorrectionLevel;
-import java.awt.image.BufferedImage;
 import java.util.Map;
 import java.util.Objects;
 
@@ -79,20 +72,6 @@ public final class JoinQr {
     }
 
     static byte[] png(String text) {
-        BitMatrix m;
-        try {
-            m = new QRCodeWriter().encode(text, BarcodeFormat.QR_CODE, 0, 0,
-                    Map.of(EncodeHintType.MARGIN, 4, EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M));
-        } catch (WriterException e) {
-            throw new IllegalArgumentException("cannot encode a QR code of " + text.length() + " characters: " + e.getMessage(), e);
-        }
-        BufferedImage image = new BufferedImage(m.getWidth() * MODULE_PIXELS, m.getHeight() * MODULE_PIXELS,
-                BufferedImage.TYPE_BYTE_BINARY);
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                image.setRGB(x, y, m.get(x / MODULE_PIXELS, y / MODULE_PIXELS) ? 0x000000 : 0xFFFFFF);
-            }
-        }
-        return QrPng.encode(image);
+        return QrPng.png(text, MODULE_PIXELS);
     }
 }

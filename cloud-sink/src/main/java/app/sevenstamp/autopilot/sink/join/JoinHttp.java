@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.join;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
 import app.sevenstamp.autopilot.sink.config.JoinSettings;
@@ -230,7 +231,7 @@ public final class JoinHttp {
         JoinedCard card = linked(ex).orElseThrow(() -> Problem.notFound("no such card link"));
         // a card's code never changes
         ex.header("Cache-Control", "private, max-age=31536000, immutable");
-        ex.send(200, "image/png", QrImage.png(card.cardCode(), 8));
+        ex.send(200, "image/png", QrPng.png(card.cardCode(), QrPng.MODULE_PIXELS));
     }
 
     private void manifest(Exchange ex) {

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.join;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.sink.web.Html;
 import app.sevenstamp.autopilot.sink.config.JoinSettings.Form;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
@@ -59,7 +60,7 @@ final class JoinPages {
             WalletOffers wallets) {
         // 4 CSS pixels per module: a whole number of device pixels at every whole pixel ratio, so no module is
         // drawn wider than its neighbour (the PNG has 8 pixels per module: 1:1 on a ratio-2 screen)
-        int qrSide = QrImage.matrix(card.cardCode()).getWidth() * 4;
+        int qrSide = QrPng.side(card.cardCode()) * 4;
         String base = CardLinks.webCardPath(card.cardId(), linkToken);
         StringBuilder b = new StringBuilder();
         b.append("<h1>").append(esc(program.name())).append("</h1>\n");

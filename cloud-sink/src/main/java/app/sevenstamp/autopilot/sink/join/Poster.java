@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.join;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import com.google.zxing.common.BitMatrix;
 import java.awt.Color;
@@ -52,7 +53,7 @@ public final class Poster {
     /** The poster of {@code program} whose QR code leads to {@code joinUrl}. */
     public static byte[] render(Program program, String joinUrl, Format format) {
         BufferedImage image = draw(program, joinUrl);
-        return format == Format.PNG ? QrImage.png(image) : OnePagePdf.of(image, A5_WIDTH_PT);
+        return format == Format.PNG ? QrPng.encode(image) : OnePagePdf.of(image, A5_WIDTH_PT);
     }
 
     static BufferedImage draw(Program program, String joinUrl) {
@@ -70,7 +71,7 @@ public final class Poster {
             y = centred(g, "Collect your stamps on your phone", new Font(Font.SANS_SERIF, Font.PLAIN, 66), 40, y + 40);
             y = centred(g, program.stampsRequired() + " stamps earn a reward", new Font(Font.SANS_SERIF, Font.PLAIN, 66), 40, y + 10);
 
-            BitMatrix m = QrImage.matrix(joinUrl);
+            BitMatrix m = QrPng.matrix(joinUrl);
             int module = Math.max(1, QR_SIDE / m.getWidth());
             int side = module * m.getWidth();
             int x0 = (WIDTH - side) / 2;

@@ -1,5 +1,6 @@
 package app.sevenstamp.autopilot.sink.join;
 
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -89,6 +90,6 @@ final class WebCardAssets {
         } finally {
             g.dispose();
         }
-        return QrImage.png(image);
+        return QrPng.encode(image);
     }
 }

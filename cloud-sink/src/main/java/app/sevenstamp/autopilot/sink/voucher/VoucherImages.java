@@ -4,11 +4,8 @@ import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.protocol.voucher.VoucherCode;
 import com.google.zxing.BarcodeFormat;
 import com.google.zxing.EncodeHintType;
-import com.google.zxing.WriterException;
 import com.google.zxing.common.BitMatrix;
 import com.google.zxing.oned.Code128Writer;
-import com.google.zxing.qrcode.QRCodeWriter;
-import com.google.zxing.qrcode.decoder.ErrorCorrectionLevel;
 import java.awt.image.BufferedImage;
 import java.util.Map;
 
@@ -42,28 +39,19 @@ public final class VoucherImages {
     }
 
     public static byte[] png(VoucherCode code, Kind kind) {
+        if (kind == Kind.QR) {
+            return QrPng.png(code.text(), QR_MODULE);
+        }
         BitMatrix m;
-        int scale;
         try {
-            if (kind == Kind.QR) {
-                // Size 0: one pixel per module; a quiet zone of 4 modules, as scanners expect.
-                m = new QRCodeWriter().encode(code.text(), BarcodeFormat.QR_CODE, 0, 0,
-                        Map.of(EncodeHintType.MARGIN, 4, EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M));
-                scale = QR_MODULE;
-            } else {
-                m = new Code128Writer().encode(code.text(), BarcodeFormat.CODE_128, 0, 1, Map.of(EncodeHintType.MARGIN, 10));
-                scale = BAR;
-            }
-        } catch (WriterException e) {
+            m = new Code128Writer().encode(code.text(), BarcodeFormat.CODE_128, 0, 1, Map.of(EncodeHintType.MARGIN, 10));
+        } catch (IllegalArgumentException e) {
             throw new IllegalStateException("cannot encode " + code + " as " + kind + ": " + e.getMessage(), e);
         }
-        int width = m.getWidth() * scale;
-        int height = kind == Kind.QR ? m.getHeight() * scale : BAR_HEIGHT;
-        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_BINARY);
-        for (int y = 0; y < height; y++) {
-            for (int x = 0; x < width; x++) {
-                boolean black = kind == Kind.QR ? m.get(x / scale, y / scale) : m.get(x / scale, 0);
-                image.setRGB(x, y, black ? 0x000000 : 0xFFFFFF);
+        BufferedImage image = new BufferedImage(m.getWidth() * BAR, BAR_HEIGHT, BufferedImage.TYPE_BYTE_BINARY);
+        for (int y = 0; y < BAR_HEIGHT; y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                image.setRGB(x, y, m.get(x / BAR, 0) ? 0x000000 : 0xFFFFFF);
             }
         }
         return QrPng.encode(image);
