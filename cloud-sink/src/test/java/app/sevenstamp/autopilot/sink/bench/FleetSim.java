@@ -213,7 +213,7 @@ final class FleetSim {
         if (nodes == 1) {
             // A broker sized as docs/ advise for a fleet: one subscriber takes every box's stamps.
             MosquittoProcess m = MosquittoProcess.start(dir.resolve("mosquitto"),
-                    "allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n");
+                    "allow_anonymous true\n" + MosquittoProcess.FLEET_TUNING);
             return new Brokers() {
                 public String url(int i) {
                     return m.url();

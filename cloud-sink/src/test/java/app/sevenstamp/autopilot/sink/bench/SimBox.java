@@ -6,6 +6,7 @@ import app.sevenstamp.autopilot.protocol.StampAck;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
 import app.sevenstamp.autopilot.protocol.WireCodec;
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import java.time.Instant;
 import java.util.BitSet;
 import java.util.List;
@@ -82,6 +83,7 @@ final class SimBox implements MqttCallback {
         o.setMaxInflight(Math.max(10, window * 2));
         o.setConnectionTimeout(10);
         o.setKeepAliveInterval(30);
+        o.setSocketFactory(NoDelaySockets.forUrl(client.getServerURI())); // as the gateway's uplink does
         try {
             client.connect(o, null, new IMqttActionListener() {
                 @Override

@@ -3,6 +3,7 @@ package app.sevenstamp.autopilot.sink.bench;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import app.sevenstamp.autopilot.protocol.EventKind;
 import app.sevenstamp.autopilot.protocol.StampEvent;
 import app.sevenstamp.autopilot.protocol.Topics;
@@ -88,7 +89,7 @@ class SinkIngestBench {
         // Mosquitto's defaults (20 in flight, 1000 queued per client) drop a burst beyond 1000 for one
         // subscriber; real gateways resend from their outbox, this bench's publishers do not.
         try (MosquittoProcess mosquitto = MosquittoProcess.start(dir.resolve("mosquitto"),
-                "allow_anonymous true\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n")) {
+                "allow_anonymous true\n" + MosquittoProcess.FLEET_TUNING)) {
             broker = mosquitto;
             if (ONLY.isEmpty() || ONLY.equals("h2")) {
                 if (WARMUP > 0) {
@@ -280,6 +281,7 @@ class SinkIngestBench {
                 MqttAsyncClient client = new MqttAsyncClient(broker.url(), "bench-gw-" + name + "-" + d, new MemoryPersistence());
                 MqttConnectOptions o = new MqttConnectOptions();
                 o.setMaxInflight(WINDOW);
+                o.setSocketFactory(NoDelaySockets.forUrl(broker.url())); // as the gateway's uplink does
                 client.connect(o).waitForCompletion();
                 client.subscribe(topics.acks("counter-" + d), 1, (t, m) -> {
                     acked.incrementAndGet();
