@@ -16,12 +16,13 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MosquittoProcess implements AutoCloseable {
     /**
-     * The settings docs/ recommend for a fleet's broker (docs/operations.md): a sink's window and queue large enough
-     * for a drain (docs/performance.md, "What bounds a batch"), and Nagle's algorithm off on the broker's side. With
+     * The settings docs/operations.md gives a fleet's broker ({@code FleetTuningDocsTest} keeps them alike): a sink's
+     * window and queue large enough for a thousand boxes' drains (docs/performance.md, "What bounds a batch"), and
+     * Nagle's algorithm off on the broker's side. With
      * it on, Mosquitto's default, a small packet can wait for the peer's delayed ACK of the one before (about 40 ms on
      * Linux): scripts/fleet-sim's steady publish to ack p50 was 43 ms, 3.6 ms with it off.
      */
-    public static final String FLEET_TUNING = "max_inflight_messages 1000\nmax_queued_messages 1000000\nset_tcp_nodelay true\n";
+    public static final String FLEET_TUNING = "max_inflight_messages 1000\nmax_queued_messages 100000\nset_tcp_nodelay true\n";
 
     private final Path dir;
     private final int port;
