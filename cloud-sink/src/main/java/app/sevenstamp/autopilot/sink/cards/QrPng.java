@@ -48,12 +48,12 @@ public final class QrPng {
 
     /** The modules of {@code text}'s QR code at error correction M, with the quiet zone of 4 modules scanners expect. */
     public static BitMatrix matrix(String text) {
-        BitMatrix standard = encode(text, null);
+        BitMatrix standard = qr(text, null);
         if (reads(standard, text)) {
             return standard;
         }
         for (int mask = 0; mask < MASKS; mask++) {
-            BitMatrix other = encode(text, mask);
+            BitMatrix other = qr(text, mask);
             if (reads(other, text)) {
                 return other;
             }
@@ -66,7 +66,7 @@ public final class QrPng {
 
     /** How many modules wide {@code text}'s QR code is, quiet zone included (the same with every mask). */
     public static int side(String text) {
-        return encode(text, null).getWidth();
+        return qr(text, null).getWidth();
     }
 
     /** {@code text}'s QR code as PNG bytes, {@code modulePixels} pixels a module: whole pixels keep every edge sharp. */
@@ -112,7 +112,7 @@ public final class QrPng {
         return image;
     }
 
-    private static BitMatrix encode(String text, Integer mask) {
+    private static BitMatrix qr(String text, Integer mask) {
         Map<EncodeHintType, Object> hints = new EnumMap<>(EncodeHintType.class);
         hints.put(EncodeHintType.MARGIN, 4);
         hints.put(EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M);
