@@ -101,7 +101,8 @@ public final class QrPng {
         return out.toByteArray();
     }
 
-    private static BufferedImage image(BitMatrix m, int modulePixels) {
+    /** The modules drawn black on white, {@code modulePixels} pixels a module. */
+    static BufferedImage image(BitMatrix m, int modulePixels) {
         BufferedImage image = new BufferedImage(m.getWidth() * modulePixels, m.getHeight() * modulePixels,
                 BufferedImage.TYPE_BYTE_BINARY);
         for (int y = 0; y < image.getHeight(); y++) {

@@ -1,8 +1,8 @@
 package app.sevenstamp.autopilot.sink.join;
 
-import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.protocol.card.CardCode;
 import app.sevenstamp.autopilot.sink.cards.CardIssuer;
+import app.sevenstamp.autopilot.sink.cards.QrPng;
 import app.sevenstamp.autopilot.sink.config.JoinSettings;
 import app.sevenstamp.autopilot.sink.config.JoinSettings.Form;
 import app.sevenstamp.autopilot.sink.loyalty.Program;

@@ -1,9 +1,9 @@
 package app.sevenstamp.autopilot.sink.join;
 
 import app.sevenstamp.autopilot.sink.cards.QrPng;
-import app.sevenstamp.autopilot.sink.web.Html;
 import app.sevenstamp.autopilot.sink.config.JoinSettings.Form;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
+import app.sevenstamp.autopilot.sink.web.Html;
 
 /**
  * The HTML of the join page, the web card and their messages: plain pages that work without

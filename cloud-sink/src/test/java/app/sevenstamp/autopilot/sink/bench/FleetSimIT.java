@@ -30,7 +30,7 @@ class FleetSimIT {
         assertTrue(r.steadyStamps() >= 60 * 5, "each box scanned through the steady phase: " + r.steadyStamps());
         assertEquals(r.steadyStamps() + r.stormStamps(), r.storedEvents(), "stored once each");
         assertTrue(r.reconnectsMin() >= 1, "every box came back after the broker's restart");
-        assertTrue(r.steadyP50Ms() < 25, "steady publish to ack p50 " + r.steadyP50Ms() + " ms: 3-5 ms with the broker as "
+        assertTrue(r.steadyP50Ms() < 25, "steady publish to ack p50 " + r.steadyP50Ms() + " ms: 3-8 ms with the broker as "
                 + "docs/operations.md sets it up, over 40 ms when an ack waits for a delayed ACK");
     }
 }

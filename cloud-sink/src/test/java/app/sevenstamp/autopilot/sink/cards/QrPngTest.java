@@ -45,7 +45,7 @@ class QrPngTest {
         for (String text : STANDARD_MASK_UNREADABLE) {
             BitMatrix standard = new QRCodeWriter().encode(text, BarcodeFormat.QR_CODE, 0, 0,
                     Map.of(EncodeHintType.MARGIN, 4, EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M));
-            assertThrows(ReaderException.class, () -> read(image(standard, QrPng.MODULE_PIXELS)), text);
+            assertThrows(ReaderException.class, () -> read(QrPng.image(standard, QrPng.MODULE_PIXELS)), text);
             for (int pixels : new int[] {3, 4, QrPng.MODULE_PIXELS, 10, 12}) {
                 assertEquals(text, read(QrPng.png(text, pixels)), text + " at " + pixels + " pixels a module");
             }
@@ -90,15 +90,5 @@ class QrPngTest {
         int[] pixels = image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
         return new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(
                 new RGBLuminanceSource(image.getWidth(), image.getHeight(), pixels)))).getText();
-    }
-
-    private static BufferedImage image(BitMatrix m, int modulePixels) {
-        BufferedImage image = new BufferedImage(m.getWidth() * modulePixels, m.getHeight() * modulePixels, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                image.setRGB(x, y, m.get(x / modulePixels, y / modulePixels) ? 0x000000 : 0xFFFFFF);
-            }
-        }
-        return image;
     }
 }

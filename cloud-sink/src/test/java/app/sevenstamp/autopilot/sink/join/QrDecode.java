@@ -26,9 +26,9 @@ public final class QrDecode {
 
     /** The text of the one QR code somewhere in the image (a screenshot, a poster). */
     public static String text(BufferedImage image) throws NotFoundException, ChecksumException, FormatException {
-        // ZXing's detector misjudges the grid of some codes even in a clean image (ChecksumException), so
-        // several readings: the image as one pure code (a PNG of the sink), then searched for a code with
-        // two thresholds (a screenshot, a poster). One that reads is enough.
+        // Several readings: the image as one pure code, then searched for a code with two thresholds (a
+        // screenshot, a poster scaled by a browser or a PDF viewer). One that reads is enough. The sink's own
+        // PNGs read with the plain search alone (QrPng reads each back; QrPngTest holds it to that).
         Luminance luminance = new Luminance(image);
         Exception last = null;
         for (boolean pure : new boolean[] {true, false}) {

@@ -1,18 +1,18 @@
 package app.sevenstamp.autopilot.gateway.e2e;
 
-import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import app.sevenstamp.autopilot.gateway.testing.Backlog;
 import app.sevenstamp.autopilot.gateway.testing.GatewayProps;
+import app.sevenstamp.autopilot.protocol.support.NoDelaySockets;
 import app.sevenstamp.autopilot.protocol.testing.MosquittoProcess;
 import app.sevenstamp.autopilot.protocol.testing.ProcessCpu;
 import app.sevenstamp.autopilot.sink.SinkServer;
-import app.sevenstamp.autopilot.sink.testing.Scrape;
-import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
-import app.sevenstamp.autopilot.sink.testing.TestSink;
 import app.sevenstamp.autopilot.sink.store.Database;
 import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.PostgresDatabase;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.testing.PostgresCluster;
+import app.sevenstamp.autopilot.sink.testing.Scrape;
+import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
