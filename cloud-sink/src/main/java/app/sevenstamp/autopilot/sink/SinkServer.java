@@ -172,6 +172,7 @@ public final class SinkServer implements AutoCloseable {
                             + "stamps the store lost", e);
                 }
                 store = h2.store();
+                ingestRedo.snapshotBytes(H2Snapshot.size(config.databaseFile()));
                 if (ingestRedo.generation() == 0) {
                     // the first start: a snapshot before anything can be written, so that a store H2 cannot open
                     // later can always be rebuilt

@@ -28,19 +28,28 @@ import org.tinylog.Logger;
  * <p>Owned by the ingest thread while it runs; the replay and the stop run before and after it.
  */
 public final class IngestRedo implements AutoCloseable {
-    /** The log is checkpointed past this size (about 6,000 events). */
+    /** The log is checkpointed past this size (about 9,000 events), or past {@link #SNAPSHOT_MULTIPLE} snapshots. */
     public static final long CHECKPOINT_BYTES = 4L << 20;
+    /**
+     * A snapshot scripts the whole store, so its cost grows with the store: with 150,000 events in it, it took 2 s
+     * here, and one every 4 MB of log took more than half of the ingest thread's time (docs/perf/sink-ingest.md,
+     * section 10). Past a 2 MB snapshot the log may grow to twice the last snapshot first, which keeps a snapshot's
+     * cost per event the same however large the store grows; a start after a crash replays at most that much log.
+     */
+    public static final int SNAPSHOT_MULTIPLE = 2;
     private static final byte MESSAGE = 1;
     private static final byte GENERATION = 2;
     private static final int REPLAY_BATCH = 256;
     private final RedoLog log;
     private final boolean existed;
     private long generation;
+    private long snapshotBytes;
 
     /** Writes a snapshot of the store marked with the given generation; see {@code H2Snapshot#write}. */
     @FunctionalInterface
     public interface Snapshots {
-        void write(long generation) throws IOException;
+        /** @return the snapshot's size in bytes */
+        long write(long generation) throws IOException;
     }
 
     private IngestRedo(RedoLog log, boolean existed, long generation) {
@@ -140,9 +149,19 @@ public final class IngestRedo implements AutoCloseable {
         return n;
     }
 
+    /** The size of the snapshot this log continues, as found at the start (a checkpoint sets it afterwards). */
+    public void snapshotBytes(long bytes) {
+        snapshotBytes = bytes;
+    }
+
     /** Whether the log is long enough for a {@link #checkpoint}. */
     public boolean checkpointDue() {
-        return log.bytes() > CHECKPOINT_BYTES;
+        return log.bytes() > checkpointBytes();
+    }
+
+    /** The log's size past which it is due: {@link #CHECKPOINT_BYTES}, or twice the last snapshot if that is more. */
+    public long checkpointBytes() {
+        return Math.max(CHECKPOINT_BYTES, SNAPSHOT_MULTIPLE * snapshotBytes);
     }
 
     /**
@@ -151,12 +170,13 @@ public final class IngestRedo implements AutoCloseable {
      */
     public void checkpoint(Snapshots snapshots) throws IOException {
         long next = generation + 1;
-        snapshots.write(next);
+        long written = snapshots.write(next);
         try (RedoLog.Rewrite fresh = log.rewrite()) {
             fresh.add(List.of(generationRecord(next)));
             fresh.commit();
         }
         generation = next;
+        snapshotBytes = written;
     }
 
     /** Bytes in the log now. */

@@ -56,8 +56,10 @@ public final class H2Snapshot {
     /**
      * Marks the store with {@code generation}, then writes the snapshot beside it, syncs it and renames it
      * over the previous one (durably). Only after this returns may the log of what came before be dropped.
+     *
+     * @return the snapshot's size in bytes
      */
-    public static void write(H2Database db, long generation, RedoLog.FileOps files) throws IOException {
+    public static long write(H2Database db, long generation, RedoLog.FileOps files) throws IOException {
         long t0 = System.nanoTime();
         Path target = fileOf(db.file());
         Path tmp = Path.of(target + ".new");
@@ -82,12 +84,15 @@ public final class H2Snapshot {
         } catch (SQLException e) {
             throw new IOException("snapshot of " + db.describe() + " failed: " + SinkStore.firstLine(e.getMessage()), e);
         }
+        long bytes;
         try (FileChannel written = files.open(tmp)) {
             written.force(true);
+            bytes = written.size();
         }
         files.replace(tmp, target);
         Logger.info("{}: snapshot generation {} written in {} ms ({} KB)", db.describe(), generation,
-                (System.nanoTime() - t0) / 1_000_000, sizeKb(target));
+                (System.nanoTime() - t0) / 1_000_000, bytes / 1024);
+        return bytes;
     }
 
     /**
@@ -181,16 +186,17 @@ public final class H2Snapshot {
     public record Opened(H2Database db, SinkStore store, boolean rebuilt) {
     }
 
+    /** The size of the snapshot beside the store {@code databaseFile} in bytes, 0 if there is none. */
+    public static long size(Path databaseFile) {
+        try {
+            return Files.size(fileOf(databaseFile));
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
     /** Whether a snapshot exists to restore from. */
     public static boolean exists(Path databaseFile) {
         return Files.isRegularFile(fileOf(databaseFile));
-    }
-
-    private static long sizeKb(Path file) {
-        try {
-            return Files.size(file) / 1024;
-        } catch (IOException e) {
-            return -1;
-        }
     }
 }

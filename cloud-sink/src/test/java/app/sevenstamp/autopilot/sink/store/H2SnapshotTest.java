@@ -74,8 +74,11 @@ class H2SnapshotTest {
                 Thread.onSpinWait();
             }
             int before = committed.get();
-            H2Snapshot.write(db, 1, RedoLog.FILES);
+            long bytes = H2Snapshot.write(db, 1, RedoLog.FILES);
             int after = committed.get();
+            // what the ingest redo log's next checkpoint is measured by (IngestRedo.checkpointBytes)
+            assertEquals(bytes, H2Snapshot.size(file), "the snapshot's size as written and as read from its file");
+            assertTrue(bytes > 0);
             stop.set(true);
             writer.join();
             assertEquals(null, failed.get(), "the writer failed");
