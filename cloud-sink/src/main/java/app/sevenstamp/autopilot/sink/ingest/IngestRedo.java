@@ -21,11 +21,14 @@ import org.tinylog.Logger;
  * applied again, in their original order.
  *
  * <p>The log's first record is the generation of the snapshot it continues ({@code H2Snapshot}). A
- * {@link #checkpoint} writes a new snapshot (the store marked with the next generation first), then
- * replaces the log by one that holds only that generation: what the old log held is in the snapshot.
- * PostgreSQL needs none of this (its commit is durable).
+ * checkpoint marks the log at the next generation ({@link #mark}), writes a new snapshot (the store marked
+ * with that generation first), then replaces the log by one that holds that generation and what was logged
+ * after the mark ({@link #finish}): what the old log held before the mark is in the snapshot. While the
+ * ingest runs, the snapshot is written on another thread between the two. PostgreSQL needs none of this
+ * (its commit is durable).
  *
- * <p>Owned by the ingest thread while it runs; the replay and the stop run before and after it.
+ * <p>Owned by the ingest thread while it runs; the replay and the stop run before and after it. The
+ * snapshot's writer never touches the log.
  */
 public final class IngestRedo implements AutoCloseable {
     /** The log is checkpointed past this size (about 9,000 events), or past {@link #SNAPSHOT_MULTIPLE} snapshots. */
@@ -39,10 +42,14 @@ public final class IngestRedo implements AutoCloseable {
     public static final int SNAPSHOT_MULTIPLE = 2;
     private static final byte MESSAGE = 1;
     private static final byte GENERATION = 2;
+    /** Where a snapshot's generation begins in the log (see {@link #mark}); a start reads past it. */
+    private static final byte MARK = 3;
     private static final int REPLAY_BATCH = 256;
     private final RedoLog log;
     private final boolean existed;
     private long generation;
+    /** The highest generation marked for a snapshot: a failed snapshot's number is not used again. */
+    private long marked;
     private long snapshotBytes;
 
     /** Writes a snapshot of the store marked with the given generation; see {@code H2Snapshot#write}. */
@@ -52,10 +59,15 @@ public final class IngestRedo implements AutoCloseable {
         long write(long generation) throws IOException;
     }
 
-    private IngestRedo(RedoLog log, boolean existed, long generation) {
+    private IngestRedo(RedoLog log, boolean existed, long generation, long marked) {
         this.log = log;
         this.existed = existed;
         this.generation = generation;
+        this.marked = marked;
+    }
+
+    /** A snapshot under way at {@code generation}: the log's records from its mark on are the ones it may lack. */
+    public record Mark(long generation) {
     }
 
     public static IngestRedo open(Path file) throws IOException {
@@ -70,16 +82,15 @@ public final class IngestRedo implements AutoCloseable {
             Logger.warn("ingest redo log {}: {} bytes of a torn or unsynced tail cut off (their batches were never "
                     + "acknowledged, so the boxes still hold them)", file, log.cutAtOpen());
         }
-        long[] generation = {0};
+        long[] generation = {0, 0}; // the log's, the highest marked (a snapshot a crash interrupted)
         log.<IOException>read(r -> {
             if (r[0] == GENERATION) {
-                try (DataInputStream in = in(r)) {
-                    in.readByte();
-                    generation[0] = Math.max(generation[0], in.readLong());
-                }
+                generation[0] = Math.max(generation[0], markOf(r));
+            } else if (r[0] == MARK) {
+                generation[1] = Math.max(generation[1], markOf(r));
             }
         });
-        return new IngestRedo(log, existed, generation[0]);
+        return new IngestRedo(log, existed, generation[0], Math.max(generation[0], generation[1]));
     }
 
     /**
@@ -165,18 +176,65 @@ public final class IngestRedo implements AutoCloseable {
     }
 
     /**
-     * A snapshot of the store at the next generation, then a log that holds only that generation. A
-     * crash in between leaves the old log beside the new snapshot: replayed over it, it answers DUPLICATE.
+     * A snapshot of the store at the next generation, then a log that holds only that generation and what was logged
+     * meanwhile: {@link #mark}, the snapshot, {@link #finish}. A crash in between leaves the old log beside the new
+     * snapshot: replayed over it, it answers DUPLICATE.
      */
     public void checkpoint(Snapshots snapshots) throws IOException {
-        long next = generation + 1;
-        long written = snapshots.write(next);
+        Mark mark = mark();
+        finish(mark, snapshots.write(mark.generation()));
+    }
+
+    /**
+     * The first step of a checkpoint, between two batches: the log is marked at the next generation, and the
+     * snapshot, started after this, holds every batch logged before the mark. Batches may go on being decided and
+     * logged while it is written (on another thread); {@link #finish} keeps those. A start reads past the mark: until
+     * the finish the log's generation is the one it began with.
+     */
+    public Mark mark() throws IOException {
+        long next = marked + 1;
+        log.append(List.of(RedoLog.record(out -> {
+            out.writeByte(MARK);
+            out.writeLong(next);
+        })), true);
+        marked = next;
+        return new Mark(next);
+    }
+
+    /**
+     * The last step of a checkpoint, between two batches, once the snapshot of {@code mark}'s generation is written
+     * and synced: a new log of that generation and of the records logged after the mark, in their order.
+     *
+     * @param snapshotBytes the snapshot's size: the next checkpoint is due past twice as much log
+     * @throws IOException the mark is not in the log (the log stays whole), or the new log could not be written
+     */
+    public void finish(Mark mark, long snapshotBytes) throws IOException {
         try (RedoLog.Rewrite fresh = log.rewrite()) {
-            fresh.add(List.of(generationRecord(next)));
+            fresh.add(List.of(generationRecord(mark.generation())));
+            boolean[] after = {false};
+            log.<IOException>read(r -> {
+                if (after[0]) {
+                    fresh.add(List.of(r));
+                } else if (r[0] == MARK && markOf(r) == mark.generation()) {
+                    after[0] = true;
+                }
+            });
+            if (!after[0]) {
+                throw new IOException("the ingest redo log has no mark of generation " + mark.generation()
+                        + "; it is kept whole");
+            }
             fresh.commit();
         }
-        generation = next;
-        snapshotBytes = written;
+        generation = mark.generation();
+        this.snapshotBytes = snapshotBytes;
+    }
+
+    /** The generation a GENERATION or MARK record holds. */
+    private static long markOf(byte[] r) throws IOException {
+        try (DataInputStream in = in(r)) {
+            in.readByte();
+            return in.readLong();
+        }
     }
 
     /** Bytes in the log now. */

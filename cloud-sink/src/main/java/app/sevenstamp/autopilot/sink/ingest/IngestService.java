@@ -15,6 +15,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -121,6 +125,14 @@ public final class IngestService implements AutoCloseable {
     private final IngestRedo redo;
     /** Writes the H2 store's snapshot when the redo log is due for a checkpoint; null with no redo log. */
     private final IngestRedo.Snapshots snapshots;
+    /**
+     * Writes that snapshot, one at a time, while the ingest thread goes on deciding batches: it scripts the whole
+     * store (2 s with 150,000 events here), longer than a box should wait for its answers. Null with no redo log.
+     */
+    private final ExecutorService snapshotter;
+    /** Ingest thread only: the checkpoint whose snapshot is being written, and the snapshot's size when it is. */
+    private IngestRedo.Mark pendingMark;
+    private Future<Long> pendingSnapshot;
     private final SinkMetrics metrics;
     /** The MQTT connection; its connection() number keeps a PUBACK off a later connection than its message came on. */
     private final MqttSession client;
@@ -148,6 +160,7 @@ public final class IngestService implements AutoCloseable {
         this.metrics = metrics;
         this.checker = NamedThreads.of("ingest-check").newThread(this::check);
         this.worker = NamedThreads.of("ingest").newThread(this::work);
+        this.snapshotter = redo == null ? null : Executors.newSingleThreadExecutor(NamedThreads.daemon("ingest-snapshot"));
         // manual acks, set before connecting: with a kept session the broker sends queued events right after CONNACK
         this.client = MqttSession.builder("ingest", "sink-mqtt-connect")
                 .client(settings.brokerUrl(), settings.clientId(), options(settings))
@@ -308,6 +321,7 @@ public final class IngestService implements AutoCloseable {
         while (checker.isAlive() || !checked.isEmpty()) {
             try {
                 if (!take(checked, taken)) {
+                    checkpointStep();
                     continue;
                 }
                 for (CheckedInbound c : taken) {
@@ -330,9 +344,7 @@ public final class IngestService implements AutoCloseable {
                 for (Inbound in : batch) {
                     pubAck(in);
                 }
-                if (redo != null && redo.checkpointDue()) {
-                    checkpoint();
-                }
+                checkpointStep();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -369,12 +381,42 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    /** Between batches: a snapshot of the store, then a short log. A failure leaves the long log, which is safe. */
-    private void checkpoint() {
-        try {
-            redo.checkpoint(snapshots);
-        } catch (IOException | RuntimeException e) {
-            Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds", e.toString());
+    /**
+     * Between batches: starts the store's snapshot on the snapshot thread when the redo log is due (the log marked
+     * first), or, once it is written, replaces the log by a short one. A failure leaves the long log, which is safe.
+     */
+    private void checkpointStep() {
+        if (redo == null) {
+            return;
+        }
+        if (pendingSnapshot != null) {
+            if (!pendingSnapshot.isDone()) {
+                return;
+            }
+            try {
+                redo.finish(pendingMark, pendingSnapshot.get());
+            } catch (ExecutionException e) {
+                Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds",
+                        e.getCause().toString());
+            } catch (IOException | RuntimeException e) {
+                Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds", e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                pendingSnapshot = null;
+                pendingMark = null;
+            }
+            return;
+        }
+        if (redo.checkpointDue()) {
+            try {
+                IngestRedo.Mark mark = redo.mark();
+                pendingMark = mark;
+                pendingSnapshot = snapshotter.submit(() -> snapshots.write(mark.generation()));
+            } catch (IOException | RuntimeException e) {
+                Logger.error("ingest redo log checkpoint not started ({}); the log keeps growing until one succeeds",
+                        e.toString());
+            }
         }
     }
 
@@ -504,6 +546,13 @@ public final class IngestService implements AutoCloseable {
                 worker.interrupt();
                 checker.join(500);
                 worker.join(500);
+            }
+            if (snapshotter != null) {
+                // a snapshot under way finishes first: the sink's stop writes one of its own next
+                snapshotter.shutdown();
+                if (!snapshotter.awaitTermination(10, TimeUnit.MINUTES)) {
+                    Logger.warn("the store's snapshot is still being written after 10 minutes");
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

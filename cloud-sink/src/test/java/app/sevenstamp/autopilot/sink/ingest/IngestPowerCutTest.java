@@ -114,32 +114,20 @@ class IngestPowerCutTest {
         Path live = dir.resolve("live");
         Files.createDirectories(live);
         Sink sink = new Sink(live, true);
-        long seq = 0;
         try {
             for (int step = 0; step < 60; step++) {
                 int what = random.nextInt(10);
                 if (what < 7) {
-                    List<EventProcessor.Message> batch = new ArrayList<>();
-                    List<String> ids = new ArrayList<>();
-                    for (int i = 1 + random.nextInt(5); i > 0; i--) {
-                        seq++;
-                        String card = signer.sign("coffee", random.nextBoolean() ? "AAAAAAAAAAAAAAAA" : "BBBBBBBBBBBBBBBB");
-                        StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + seq), "counter-1", seq, card, "coffee",
-                                card.split("\\.")[3], "shop-1", T0.plusSeconds(seq), seq, "boot", true, EventKind.STAMP);
-                        batch.add(new EventProcessor.Message(topics.stamps("counter-1"), codec.encode(e)));
-                        ids.add(e.eventId());
-                    }
-                    sink.processor.processBatch(batch);
-                    sink.redo.logged(batch); // from here the sink would answer and PUBACK
-                    List<PowerCutFs.Op> sofar = recorder.since(from);
-                    int durable = PowerCutFs.afterLastSync(sofar, sofar.size(), "sink.ingest.redo");
-                    for (String id : ids) {
-                        acknowledgedAt.put(id, durable);
-                    }
+                    batch(sink, random, recorder, from);
                 } else if (what < 8) {
                     Thread.sleep(250); // past RETENTION_TIME: H2 writes into reused space from here
                 } else if (what < 9) {
-                    sink.redo.checkpoint(sink.snapshots); // as the ingest does when the log is long
+                    // as the ingest does when the log is long: the snapshot written while batches go on
+                    IngestRedo.Mark mark = sink.redo.mark();
+                    batch(sink, random, recorder, from);
+                    long bytes = sink.snapshots.write(mark.generation());
+                    batch(sink, random, recorder, from);
+                    sink.redo.finish(mark, bytes);
                 } else {
                     sink.close();
                     sink = new Sink(live, true);
@@ -186,6 +174,29 @@ class IngestPowerCutTest {
                 + "), " + checked + " cut points checked, " + failures.size() + " failed");
         assertEquals(List.of(), failures, "seed " + SEED);
         assertTrue(checked > 0);
+    }
+
+    private long seq;
+
+    /** One batch of one to five stamps, decided and logged: from then on the sink would answer them. */
+    private void batch(Sink sink, Random random, PowerCutFs.Recorder recorder, int from) throws Exception {
+        List<EventProcessor.Message> batch = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (int i = 1 + random.nextInt(5); i > 0; i--) {
+            seq++;
+            String card = signer.sign("coffee", random.nextBoolean() ? "AAAAAAAAAAAAAAAA" : "BBBBBBBBBBBBBBBB");
+            StampEvent e = new StampEvent(WireCodec.SCHEMA, TestIds.event("ev-" + seq), "counter-1", seq, card, "coffee",
+                    card.split("\\.")[3], "shop-1", T0.plusSeconds(seq), seq, "boot", true, EventKind.STAMP);
+            batch.add(new EventProcessor.Message(topics.stamps("counter-1"), codec.encode(e)));
+            ids.add(e.eventId());
+        }
+        sink.processor.processBatch(batch);
+        sink.redo.logged(batch); // from here the sink would answer and PUBACK
+        List<PowerCutFs.Op> sofar = recorder.since(from);
+        int durable = PowerCutFs.afterLastSync(sofar, sofar.size(), "sink.ingest.redo");
+        for (String id : ids) {
+            acknowledgedAt.put(id, durable);
+        }
     }
 
     private static Set<String> storedEvents(H2Database db) throws Exception {

@@ -2,8 +2,10 @@ package app.sevenstamp.autopilot.sink.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,6 +65,41 @@ class IngestRedoTest {
             assertTrue(reopened.checkpointDue(), "without the snapshot's size the log is due past 4 MB");
             reopened.snapshotBytes(4 * MB);
             assertFalse(reopened.checkpointDue(), "due at " + reopened.bytes() + " bytes after a 4 MB snapshot");
+        }
+    }
+
+    /** A finish without its mark would drop what was logged since the snapshot: it is refused, and the log kept. */
+    @Test
+    void aMarkTheLogDoesNotHoldLeavesTheLogWhole() throws Exception {
+        try (IngestRedo redo = IngestRedo.open(dir.resolve("sink.ingest.redo"))) {
+            redo.checkpoint(generation -> MB);
+            grow(redo, MB);
+            long before = redo.bytes();
+            IOException e = assertThrows(IOException.class, () -> redo.finish(new IngestRedo.Mark(7), MB));
+            assertTrue(e.getMessage().contains("no mark of generation 7"), e.getMessage());
+            assertEquals(before, redo.bytes());
+            assertEquals(1, redo.generation());
+        }
+    }
+
+    /**
+     * A snapshot that failed, or that a crash cut short, leaves its mark in the log: the next one takes a new
+     * generation, so that its finish keeps what came after its own mark, not after the older one.
+     */
+    @Test
+    void aSnapshotThatNeverFinishedDoesNotLendItsGenerationToTheNext() throws Exception {
+        Path file = dir.resolve("sink.ingest.redo");
+        try (IngestRedo redo = IngestRedo.open(file)) {
+            redo.checkpoint(generation -> MB);
+            assertEquals(2, redo.mark().generation()); // its snapshot failed
+            assertEquals(3, redo.mark().generation()); // and this one's was cut short by a crash
+        }
+        try (IngestRedo reopened = IngestRedo.open(file)) {
+            assertEquals(1, reopened.generation(), "an unfinished snapshot does not change the log's generation");
+            IngestRedo.Mark mark = reopened.mark();
+            assertEquals(4, mark.generation());
+            reopened.finish(mark, MB);
+            assertEquals(4, reopened.generation());
         }
     }
 

@@ -21,7 +21,10 @@ import app.sevenstamp.autopilot.sink.broker.EmbeddedBroker;
 import app.sevenstamp.autopilot.sink.loyalty.Program;
 import app.sevenstamp.autopilot.sink.loyalty.RewardPlan;
 import app.sevenstamp.autopilot.sink.loyalty.StampRules;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.H2Snapshot;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.protocol.support.RedoLog;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -180,6 +183,80 @@ class IngestServiceIT {
             }
         }
         assertEquals(2, metrics.accepted());
+    }
+
+    /**
+     * The H2 store's snapshot scripts the whole store (2 s with 150,000 events here, far more on a small board): it is
+     * written on a thread of its own while the ingest goes on answering, and the events answered meanwhile stay in
+     * the short log that replaces the long one.
+     */
+    @Test
+    void eventsAreAnsweredWhileTheStoresSnapshotIsWritten() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        Path redoFile = dir.resolve("sink.ingest.redo");
+        CountDownLatch snapshotStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        H2Database db = H2Database.open(dir.resolve("sink"), 4);
+        try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(redoFile);
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
+            redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
+            // a log past its 4 MB: the first batch finds a checkpoint due
+            List<EventProcessor.Message> filler = new ArrayList<>();
+            for (int i = 0; i < 80; i++) {
+                filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
+            }
+            redo.logged(filler);
+            assertTrue(redo.checkpointDue());
+            IngestRedo.Snapshots held = generation -> {
+                snapshotStarted.countDown();
+                try {
+                    assertTrue(release.await(30, TimeUnit.SECONDS), "the test never let the snapshot go");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.IOException("interrupted", e);
+                }
+                return H2Snapshot.write(db, generation, RedoLog.FILES);
+            };
+            EventProcessor processor = processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE);
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                    topics.allStamps(), MqttTls.NONE), processor, store, redo, held, metrics)) {
+                assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
+                // the idle ingest thread finds the checkpoint due and starts the snapshot
+                assertTrue(snapshotStarted.await(10, TimeUnit.SECONDS), "no snapshot was started");
+                try (TestGateway gateway = new TestGateway(broker.url())) {
+                    // Before: the ingest thread wrote the snapshot itself, and nothing was answered until it was done.
+                    for (int i = 2; i <= 4; i++) {
+                        gateway.publish("counter-1", event("during-" + i, i));
+                    }
+                    assertEquals(List.of(TestIds.event("during-2"), TestIds.event("during-3"), TestIds.event("during-4")),
+                            gateway.accepted(3));
+                    release.countDown();
+                    // the long log is replaced once the snapshot is written (at the next batch, or within 200 ms idle)
+                    await().atMost(Duration.ofSeconds(15)).until(() -> java.nio.file.Files.size(redoFile) < 64 * 1024);
+                } finally {
+                    release.countDown();
+                }
+            }
+        }
+        // what a start after a crash would replay over the snapshot: the events answered after its mark
+        List<String> replayed = new ArrayList<>();
+        try (IngestRedo reopened = IngestRedo.open(redoFile)) {
+            assertEquals(2, reopened.generation());
+        }
+        try (RedoLog log = RedoLog.open(redoFile, RedoLog.FILES)) {
+            log.read(r -> {
+                if (r[0] == 1) { // a logged message
+                    String text = new String(r, StandardCharsets.ISO_8859_1);
+                    for (String name : List.of("during-2", "during-3", "during-4")) {
+                        if (text.contains(TestIds.event(name))) {
+                            replayed.add(name);
+                        }
+                    }
+                }
+            });
+        }
+        assertEquals(List.of("during-2", "during-3", "during-4"), replayed);
+        assertEquals(3, metrics.accepted());
     }
 
     /** Publishes stamp events as any device and collects every device's answers. */
