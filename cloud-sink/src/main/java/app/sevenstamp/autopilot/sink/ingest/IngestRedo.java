@@ -212,13 +212,19 @@ public final class IngestRedo implements AutoCloseable {
         try (RedoLog.Rewrite fresh = log.rewrite()) {
             fresh.add(List.of(generationRecord(mark.generation())));
             boolean[] after = {false};
+            List<byte[]> kept = new ArrayList<>(REPLAY_BATCH);
             log.<IOException>read(r -> {
                 if (after[0]) {
-                    fresh.add(List.of(r));
+                    kept.add(r);
+                    if (kept.size() == REPLAY_BATCH) {
+                        fresh.add(kept);
+                        kept.clear();
+                    }
                 } else if (r[0] == MARK && markOf(r) == mark.generation()) {
                     after[0] = true;
                 }
             });
+            fresh.add(kept);
             if (!after[0]) {
                 throw new IOException("the ingest redo log has no mark of generation " + mark.generation()
                         + "; it is kept whole");
