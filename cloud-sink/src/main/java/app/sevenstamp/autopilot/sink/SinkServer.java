@@ -478,7 +478,7 @@ public final class SinkServer implements AutoCloseable {
             long left = STOP_BUDGET_MS - STORE_STOP_MS - (System.nanoTime() - t0) / 1_000_000;
             broker.close(Duration.ofMillis(Math.max(500, left)));
         }
-        if (ingestRedo != null) {
+        if (ingestRedo != null && (ingest == null || ingest.stopSnapshotWanted())) {
             try {
                 ingestRedo.checkpoint(snapshots); // the next start has nothing to replay
             } catch (java.io.IOException | RuntimeException e) {

@@ -99,6 +99,11 @@ public final class IngestService implements AutoCloseable {
     static final int CHECKED_CAPACITY = 2 * BATCH;
     /** How long an answer waits for a free in-flight slot before it is given up (the gateway redelivers). */
     private static final long ACK_SLOT_WAIT_MS = 5_000;
+    /**
+     * How long a stop waits for a snapshot under way: the sink's unit allows 15 s to stop, and the broker's close and
+     * the threads' joins take up to 6 of them. Past it the stop writes none and the next start replays the log.
+     */
+    private static final long SNAPSHOT_STOP_WAIT_S = 8;
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
 
@@ -130,9 +135,11 @@ public final class IngestService implements AutoCloseable {
      * store (2 s with 150,000 events here), longer than a box should wait for its answers. Null with no redo log.
      */
     private final ExecutorService snapshotter;
-    /** Ingest thread only: the checkpoint whose snapshot is being written, and the snapshot's size when it is. */
+    /** Ingest thread only (and close, after it): the checkpoint whose snapshot is being written, and its size. */
     private IngestRedo.Mark pendingMark;
     private Future<Long> pendingSnapshot;
+    /** Set by close: a snapshot may still be written, or the log was just made short; the stop writes none then. */
+    private volatile boolean stopSnapshotWanted = true;
     private final SinkMetrics metrics;
     /** The MQTT connection; its connection() number keeps a PUBACK off a later connection than its message came on. */
     private final MqttSession client;
@@ -547,18 +554,42 @@ public final class IngestService implements AutoCloseable {
                 checker.join(500);
                 worker.join(500);
             }
-            if (snapshotter != null) {
-                // a snapshot under way finishes first: the sink's stop writes one of its own next
-                snapshotter.shutdown();
-                if (!snapshotter.awaitTermination(10, TimeUnit.MINUTES)) {
-                    Logger.warn("the store's snapshot is still being written after 10 minutes");
-                }
-            }
+            settleSnapshot();
         } catch (InterruptedException e) {
+            stopSnapshotWanted = false;
             Thread.currentThread().interrupt();
         }
         client.close(); // disconnects, stops the connect loop
         Logger.info("ingest stopped");
+    }
+
+    /**
+     * At the stop, after the ingest thread: a snapshot under way is waited for and its checkpoint ended (the short
+     * log), so that the sink's stop never writes a second snapshot into the same file beside it.
+     */
+    private void settleSnapshot() throws InterruptedException {
+        if (snapshotter == null) {
+            return;
+        }
+        snapshotter.shutdown();
+        if (worker.isAlive() || !snapshotter.awaitTermination(SNAPSHOT_STOP_WAIT_S, TimeUnit.SECONDS)) {
+            // the redo log may still be in use: the next start replays it, which is safe
+            stopSnapshotWanted = false;
+            Logger.warn("the store's snapshot or the ingest thread is still busy at the stop; no snapshot is written "
+                    + "at this stop, the next start replays the ingest redo log");
+        } else if (pendingSnapshot != null) {
+            long before = redo.generation();
+            checkpointStep(); // written: the short log now, and no second snapshot of the whole store at the stop
+            stopSnapshotWanted = redo.generation() == before; // one that failed leaves it to the stop
+        }
+    }
+
+    /**
+     * Whether the sink's stop should write a snapshot (so that the next start has nothing to replay): not while one
+     * the ingest started may still be written, nor when the log was just replaced at this stop.
+     */
+    public boolean stopSnapshotWanted() {
+        return stopSnapshotWanted;
     }
 
     static String describe(MqttException e) {

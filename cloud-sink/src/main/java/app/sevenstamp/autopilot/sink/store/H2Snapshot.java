@@ -89,6 +89,10 @@ public final class H2Snapshot {
             written.force(true);
             bytes = written.size();
         }
+        if (bytes == 0) {
+            // a script holds the schema at least: an empty file is not this snapshot (another writer took it)
+            throw new IOException("snapshot of " + db.describe() + " came out empty (" + tmp + "); the previous one is kept");
+        }
         files.replace(tmp, target);
         Logger.info("{}: snapshot generation {} written in {} ms ({} KB)", db.describe(), generation,
                 (System.nanoTime() - t0) / 1_000_000, bytes / 1024);

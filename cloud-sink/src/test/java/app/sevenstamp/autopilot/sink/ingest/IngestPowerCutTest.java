@@ -66,6 +66,8 @@ class IngestPowerCutTest {
     private final Clock clock = Clock.fixed(T0.plus(Duration.ofDays(1)), ZoneOffset.UTC);
     private final CardSigner signer = Vectors.signer();
     private final Map<String, Integer> acknowledgedAt = new HashMap<>();
+    /** The last stamp's sequence number (one box). */
+    private long seq;
 
     @TempDir
     Path dir;
@@ -175,8 +177,6 @@ class IngestPowerCutTest {
         assertEquals(List.of(), failures, "seed " + SEED);
         assertTrue(checked > 0);
     }
-
-    private long seq;
 
     /** One batch of one to five stamps, decided and logged: from then on the sink would answer them. */
     private void batch(Sink sink, Random random, PowerCutFs.Recorder recorder, int from) throws Exception {

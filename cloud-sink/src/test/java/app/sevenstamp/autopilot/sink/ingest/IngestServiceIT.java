@@ -259,6 +259,64 @@ class IngestServiceIT {
         assertEquals(3, metrics.accepted());
     }
 
+    /**
+     * A stop while the snapshot is written waits for it and ends its checkpoint: the short log, and no second
+     * snapshot of the whole store beside it (two would write the same file).
+     */
+    @Test
+    void aStopDuringTheSnapshotWaitsForItAndWritesNoSecond() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        Path redoFile = dir.resolve("sink.ingest.redo");
+        CountDownLatch snapshotStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger snapshots = new AtomicInteger();
+        H2Database db = H2Database.open(dir.resolve("sink"), 4);
+        try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(redoFile);
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
+            redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
+            List<EventProcessor.Message> filler = new ArrayList<>();
+            for (int i = 0; i < 80; i++) {
+                filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
+            }
+            redo.logged(filler);
+            IngestRedo.Snapshots held = generation -> {
+                snapshots.incrementAndGet();
+                snapshotStarted.countDown();
+                try {
+                    assertTrue(release.await(30, TimeUnit.SECONDS), "the test never let the snapshot go");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.IOException("interrupted", e);
+                }
+                return H2Snapshot.write(db, generation, RedoLog.FILES);
+            };
+            IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                    topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
+                    redo, held, metrics);
+            try {
+                assertTrue(snapshotStarted.await(10, TimeUnit.SECONDS), "no snapshot was started");
+                Thread releaser = new Thread(() -> {
+                    try {
+                        Thread.sleep(500); // the stop is waiting by then
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    release.countDown();
+                }, "test-releaser");
+                releaser.start();
+                ingest.close();
+                releaser.join();
+                assertFalse(ingest.stopSnapshotWanted(), "the stop would write a second snapshot");
+                assertEquals(2, redo.generation(), "the snapshot's checkpoint was ended at the stop");
+                assertTrue(redo.bytes() < 64 * 1024, redo.bytes() + " bytes left in the log");
+                assertEquals(1, snapshots.get());
+            } finally {
+                release.countDown();
+                ingest.close();
+            }
+        }
+    }
+
     /** Publishes stamp events as any device and collects every device's answers. */
     private final class TestGateway implements AutoCloseable {
         final BlockingQueue<StampAck> acks = new LinkedBlockingQueue<>();
