@@ -308,6 +308,7 @@ public final class SinkServer implements AutoCloseable {
                     device -> registry.device(device).map(FleetRegistry.Device::location), voucherMetrics, clock);
             started.push(redeem);
             metrics.include(() -> ingest.connectionStatus().counters("mqtt.ingest"));
+            metrics.include(ingest::redoCounters);
             metrics.include(() -> redeem.connectionStatus().counters("mqtt.redeem"));
             WebhookDispatcher webhooks = null;
             if (config.webhook().enabled()) {

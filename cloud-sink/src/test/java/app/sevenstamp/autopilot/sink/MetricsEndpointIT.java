@@ -167,6 +167,11 @@ class MetricsEndpointIT {
             assertEquals(1.0, s.value("sevenstamp_mqtt_redeem_open"));
             assertEquals("counter", s.type("sevenstamp_mqtt_fleet_lost"));
             assertTrue(s.value("sevenstamp_mqtt_fleet_connects_total") >= 1.0);
+            // the H2 store's ingest redo log: its size and when a snapshot is due (the first start wrote one)
+            assertEquals("gauge", s.type("sevenstamp_ingest_redo_size"));
+            assertTrue(s.value("sevenstamp_ingest_redo_size") > 0);
+            assertEquals(4.0 * 1024 * 1024, s.value("sevenstamp_ingest_redo_due_size"));
+            assertEquals(0.0, s.value("sevenstamp_ingest_redo_snapshots_failed_total"));
             // the JVM
             assertTrue(s.value("jvm_memory_used_bytes", "area", "heap") > 0);
             assertTrue(s.value("jvm_threads_current") > 0);

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -23,6 +24,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -140,6 +142,13 @@ public final class IngestService implements AutoCloseable {
     private Future<Long> pendingSnapshot;
     /** Set by close: a snapshot may still be written, or the log was just made short; the stop writes none then. */
     private volatile boolean stopSnapshotWanted = true;
+    /** The redo log's size and the size past which it is due, as of the last batch, for the metrics. */
+    private volatile long redoBytes;
+    private volatile long redoDueBytes;
+    private volatile long snapshotMsLast;
+    private final AtomicLong snapshotsFailed = new AtomicLong();
+    /** Ingest thread only: when the snapshot under way began. */
+    private long snapshotStarted;
     private final SinkMetrics metrics;
     /** The MQTT connection; its connection() number keeps a PUBACK off a later connection than its message came on. */
     private final MqttSession client;
@@ -396,35 +405,60 @@ public final class IngestService implements AutoCloseable {
         if (redo == null) {
             return;
         }
-        if (pendingSnapshot != null) {
-            if (!pendingSnapshot.isDone()) {
-                return;
+        try {
+            if (pendingSnapshot != null) {
+                if (pendingSnapshot.isDone()) {
+                    finishCheckpoint();
+                }
+            } else if (redo.checkpointDue()) {
+                try {
+                    IngestRedo.Mark mark = redo.mark();
+                    snapshotStarted = System.nanoTime();
+                    pendingMark = mark;
+                    pendingSnapshot = snapshotter.submit(() -> snapshots.write(mark.generation()));
+                } catch (IOException | RuntimeException e) {
+                    snapshotsFailed.incrementAndGet();
+                    Logger.error("ingest redo log checkpoint not started ({}); the log keeps growing until one succeeds",
+                            e.toString());
+                }
             }
-            try {
-                redo.finish(pendingMark, pendingSnapshot.get());
-            } catch (ExecutionException e) {
-                Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds",
-                        e.getCause().toString());
-            } catch (IOException | RuntimeException e) {
-                Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds", e.toString());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                pendingSnapshot = null;
-                pendingMark = null;
-            }
-            return;
+        } finally {
+            redoBytes = redo.bytes();
+            redoDueBytes = redo.checkpointBytes();
         }
-        if (redo.checkpointDue()) {
-            try {
-                IngestRedo.Mark mark = redo.mark();
-                pendingMark = mark;
-                pendingSnapshot = snapshotter.submit(() -> snapshots.write(mark.generation()));
-            } catch (IOException | RuntimeException e) {
-                Logger.error("ingest redo log checkpoint not started ({}); the log keeps growing until one succeeds",
-                        e.toString());
-            }
+    }
+
+    /** The snapshot is written (or failed): the short log, or the long one kept. */
+    private void finishCheckpoint() {
+        try {
+            redo.finish(pendingMark, pendingSnapshot.get());
+            snapshotMsLast = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - snapshotStarted);
+        } catch (ExecutionException e) {
+            snapshotsFailed.incrementAndGet();
+            Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds",
+                    e.getCause().toString());
+        } catch (IOException | RuntimeException e) {
+            snapshotsFailed.incrementAndGet();
+            Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            pendingSnapshot = null;
+            pendingMark = null;
         }
+    }
+
+    /**
+     * The H2 store's redo log for the metrics (empty on PostgreSQL): its size and the size past which a snapshot is
+     * due, whether one is being written, how long the last took, and how many failed. A log far past its due size is
+     * a snapshot that does not finish.
+     */
+    public Map<String, Long> redoCounters() {
+        if (redo == null) {
+            return Map.of();
+        }
+        return Map.of("ingestRedo.size", redoBytes, "ingestRedo.dueSize", redoDueBytes,
+                "ingestRedo.snapshotMsLast", snapshotMsLast, "ingestRedo.snapshotsFailed", snapshotsFailed.get());
     }
 
     /** Makes the decided batch durable before anyone hears of it: the redo log on H2, a sync on PostgreSQL. */

@@ -233,6 +233,11 @@ class IngestServiceIT {
                     release.countDown();
                     // the long log is replaced once the snapshot is written (at the next batch, or within 200 ms idle)
                     await().atMost(Duration.ofSeconds(15)).until(() -> java.nio.file.Files.size(redoFile) < 64 * 1024);
+                    await().atMost(Duration.ofSeconds(5)).until(() -> ingest.redoCounters().get("ingestRedo.size") < 64 * 1024);
+                    Map<String, Long> counters = ingest.redoCounters(); // what /metrics shows of the log
+                    assertEquals(IngestRedo.CHECKPOINT_BYTES, counters.get("ingestRedo.dueSize"));
+                    assertTrue(counters.get("ingestRedo.snapshotMsLast") > 0, counters.toString());
+                    assertEquals(0, counters.get("ingestRedo.snapshotsFailed"));
                 } finally {
                     release.countDown();
                 }
@@ -313,6 +318,37 @@ class IngestServiceIT {
             } finally {
                 release.countDown();
                 ingest.close();
+            }
+        }
+    }
+
+    /** A snapshot that fails keeps the long log, which is safe, and shows in the metrics; the ingest goes on. */
+    @Test
+    void aSnapshotThatFailsKeepsTheLogAndIsCounted() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        H2Database db = H2Database.open(dir.resolve("sink"), 4);
+        try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(dir.resolve("sink.ingest.redo"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
+            redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
+            List<EventProcessor.Message> filler = new ArrayList<>();
+            for (int i = 0; i < 80; i++) {
+                filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
+            }
+            redo.logged(filler);
+            IngestRedo.Snapshots failing = generation -> {
+                throw new java.io.IOException("disk full (the test's)");
+            };
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                    topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
+                    redo, failing, metrics)) {
+                assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
+                await().atMost(Duration.ofSeconds(10)).until(() -> ingest.redoCounters().get("ingestRedo.snapshotsFailed") > 0);
+                try (TestGateway gateway = new TestGateway(broker.url())) {
+                    gateway.publish("counter-1", event("after-failure", 1));
+                    assertEquals(List.of(TestIds.event("after-failure")), gateway.accepted(1));
+                }
+                assertTrue(ingest.redoCounters().get("ingestRedo.size") > IngestRedo.CHECKPOINT_BYTES,
+                        "the long log is kept: " + ingest.redoCounters());
             }
         }
     }
