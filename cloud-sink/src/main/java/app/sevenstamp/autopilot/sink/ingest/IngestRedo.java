@@ -66,8 +66,11 @@ public final class IngestRedo implements AutoCloseable {
         this.marked = marked;
     }
 
-    /** A snapshot under way at {@code generation}: the log's records from its mark on are the ones it may lack. */
-    public record Mark(long generation) {
+    /**
+     * A snapshot under way at {@code generation}: the log's records after its mark are the ones it may lack. The mark
+     * is the record at byte {@code at} of the log (no rewrite comes between a mark and its finish).
+     */
+    public record Mark(long generation, long at) {
     }
 
     public static IngestRedo open(Path file) throws IOException {
@@ -193,12 +196,13 @@ public final class IngestRedo implements AutoCloseable {
      */
     public Mark mark() throws IOException {
         long next = marked + 1;
+        long at = log.bytes();
         log.append(List.of(RedoLog.record(out -> {
             out.writeByte(MARK);
             out.writeLong(next);
         })), true);
         marked = next;
-        return new Mark(next);
+        return new Mark(next, at);
     }
 
     /**
@@ -213,7 +217,8 @@ public final class IngestRedo implements AutoCloseable {
             fresh.add(List.of(generationRecord(mark.generation())));
             boolean[] after = {false};
             List<byte[]> kept = new ArrayList<>(REPLAY_BATCH);
-            log.<IOException>read(r -> {
+            // from the mark on: the log before it (up to twice a snapshot) is not read again
+            log.<IOException>readFrom(mark.at(), r -> {
                 if (after[0]) {
                     kept.add(r);
                     if (kept.size() == REPLAY_BATCH) {
@@ -222,6 +227,9 @@ public final class IngestRedo implements AutoCloseable {
                     }
                 } else if (r[0] == MARK && markOf(r) == mark.generation()) {
                     after[0] = true;
+                } else {
+                    throw new IOException("the ingest redo log holds no mark of generation " + mark.generation()
+                            + " at byte " + mark.at() + "; it is kept whole");
                 }
             });
             fresh.add(kept);

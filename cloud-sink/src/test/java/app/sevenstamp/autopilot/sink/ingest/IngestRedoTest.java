@@ -75,7 +75,7 @@ class IngestRedoTest {
             redo.checkpoint(generation -> MB);
             grow(redo, MB);
             long before = redo.bytes();
-            IOException e = assertThrows(IOException.class, () -> redo.finish(new IngestRedo.Mark(7), MB));
+            IOException e = assertThrows(IOException.class, () -> redo.finish(new IngestRedo.Mark(7, 0), MB));
             assertTrue(e.getMessage().contains("no mark of generation 7"), e.getMessage());
             assertEquals(before, redo.bytes());
             assertEquals(1, redo.generation());

@@ -114,9 +114,14 @@ public final class RedoLog implements AutoCloseable {
     /** Reads the records from the start up to {@code size}; returns where the whole records end. */
     private static <E extends Exception> long scan(FileChannel channel, long size, ViewReader<E> reader)
             throws IOException, E {
+        return scan(channel, 0, size, reader);
+    }
+
+    private static <E extends Exception> long scan(FileChannel channel, long from, long size, ViewReader<E> reader)
+            throws IOException, E {
         ReadAhead in = new ReadAhead(channel, size);
         CRC32C crc = new CRC32C();
-        long pos = 0;
+        long pos = from;
         while (in.holds(pos, HEADER)) {
             int at = in.offset(pos);
             int length = in.buffer.getInt(at);
@@ -193,6 +198,17 @@ public final class RedoLog implements AutoCloseable {
     /** Streams every record, oldest first (the log is not held in memory: it may hold a long backlog). */
     public <E extends Exception> void read(Reader<E> reader) throws IOException, E {
         scan(channel, end, copying(reader));
+    }
+
+    /**
+     * Streams the records from byte {@code from} on, oldest first: a size {@link #bytes()} gave since the last
+     * rewrite, so a record begins there (anywhere else, the first checksum fails and nothing is read).
+     */
+    public <E extends Exception> void readFrom(long from, Reader<E> reader) throws IOException, E {
+        if (from < 0 || from > end) {
+            throw new IllegalArgumentException("offset " + from + " is outside the log's " + end + " bytes");
+        }
+        scan(channel, from, end, copying(reader));
     }
 
     /**

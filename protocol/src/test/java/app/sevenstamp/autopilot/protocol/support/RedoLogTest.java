@@ -2,6 +2,7 @@ package app.sevenstamp.autopilot.protocol.support;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -88,6 +89,22 @@ class RedoLogTest {
             assertRecords(records, viewed, "its prefix as views");
         }
         assertEquals(ends(records)[records.size() - 1], Files.size(file));
+    }
+
+    /** From any record's start, across read windows: that record and every later one, and nothing before it. */
+    @Test
+    void aReadFromARecordsStartGivesItAndEveryLaterOne() throws Exception {
+        List<byte[]> records = records(true);
+        long[] ends = ends(records);
+        try (RedoLog log = RedoLog.open(written(records), RedoLog.FILES)) {
+            for (int k : new int[] {0, 1, 149, 150, records.size() - 1, records.size()}) {
+                long from = k == 0 ? 0 : ends[k - 1];
+                List<byte[]> out = new ArrayList<>();
+                log.<RuntimeException>readFrom(from, out::add);
+                assertRecords(records.subList(k, records.size()), out, "from record " + k + " (byte " + from + ")");
+            }
+            assertThrows(IllegalArgumentException.class, () -> log.readFrom(log.bytes() + 1, r -> { }));
+        }
     }
 
     /**
