@@ -199,24 +199,8 @@ class IngestServiceIT {
         H2Database db = H2Database.open(dir.resolve("sink"), 4);
         try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(redoFile);
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
-            redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
-            // a log past its 4 MB: the first batch finds a checkpoint due
-            List<EventProcessor.Message> filler = new ArrayList<>();
-            for (int i = 0; i < 80; i++) {
-                filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
-            }
-            redo.logged(filler);
-            assertTrue(redo.checkpointDue());
-            IngestRedo.Snapshots held = generation -> {
-                snapshotStarted.countDown();
-                try {
-                    assertTrue(release.await(30, TimeUnit.SECONDS), "the test never let the snapshot go");
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.IOException("interrupted", e);
-                }
-                return H2Snapshot.write(db, generation, RedoLog.FILES);
-            };
+            pastDue(redo, db);
+            IngestRedo.Snapshots held = held(db, snapshotStarted, release);
             EventProcessor processor = processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE);
             try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
                     topics.allStamps(), MqttTls.NONE), processor, store, redo, held, metrics)) {
@@ -278,22 +262,11 @@ class IngestServiceIT {
         H2Database db = H2Database.open(dir.resolve("sink"), 4);
         try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(redoFile);
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
-            redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
-            List<EventProcessor.Message> filler = new ArrayList<>();
-            for (int i = 0; i < 80; i++) {
-                filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
-            }
-            redo.logged(filler);
+            pastDue(redo, db);
+            IngestRedo.Snapshots once = held(db, snapshotStarted, release);
             IngestRedo.Snapshots held = generation -> {
                 snapshots.incrementAndGet();
-                snapshotStarted.countDown();
-                try {
-                    assertTrue(release.await(30, TimeUnit.SECONDS), "the test never let the snapshot go");
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.IOException("interrupted", e);
-                }
-                return H2Snapshot.write(db, generation, RedoLog.FILES);
+                return once.write(generation);
             };
             IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
                     topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
@@ -329,12 +302,7 @@ class IngestServiceIT {
         H2Database db = H2Database.open(dir.resolve("sink"), 4);
         try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(dir.resolve("sink.ingest.redo"));
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
-            redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
-            List<EventProcessor.Message> filler = new ArrayList<>();
-            for (int i = 0; i < 80; i++) {
-                filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
-            }
-            redo.logged(filler);
+            pastDue(redo, db);
             IngestRedo.Snapshots failing = generation -> {
                 throw new java.io.IOException("disk full (the test's)");
             };
@@ -351,6 +319,31 @@ class IngestServiceIT {
                         "the long log is kept: " + ingest.redoCounters());
             }
         }
+    }
+
+    /** A first snapshot, then a log past its 4 MB: the ingest's first step finds a checkpoint due. */
+    private void pastDue(IngestRedo redo, H2Database db) throws Exception {
+        redo.checkpoint(generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
+        List<EventProcessor.Message> filler = new ArrayList<>();
+        for (int i = 0; i < 80; i++) {
+            filler.add(new EventProcessor.Message(topics.stamps("counter-0"), new byte[64 * 1024]));
+        }
+        redo.logged(filler);
+        assertTrue(redo.checkpointDue());
+    }
+
+    /** Snapshots that say when one starts and are written only once the test releases them. */
+    private static IngestRedo.Snapshots held(H2Database db, CountDownLatch started, CountDownLatch release) {
+        return generation -> {
+            started.countDown();
+            try {
+                assertTrue(release.await(30, TimeUnit.SECONDS), "the test never let the snapshot go");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.IOException("interrupted", e);
+            }
+            return H2Snapshot.write(db, generation, RedoLog.FILES);
+        };
     }
 
     /** Publishes stamp events as any device and collects every device's answers. */
