@@ -228,19 +228,22 @@ public final class IngestRedo implements AutoCloseable {
                 } else if (r[0] == MARK && markOf(r) == mark.generation()) {
                     after[0] = true;
                 } else {
-                    throw new IOException("the ingest redo log holds no mark of generation " + mark.generation()
-                            + " at byte " + mark.at() + "; it is kept whole");
+                    throw noMark(mark);
                 }
             });
-            fresh.add(kept);
             if (!after[0]) {
-                throw new IOException("the ingest redo log has no mark of generation " + mark.generation()
-                        + "; it is kept whole");
+                throw noMark(mark); // nothing at all from there on
             }
+            fresh.add(kept);
             fresh.commit();
         }
         generation = mark.generation();
         this.snapshotBytes = snapshotBytes;
+    }
+
+    private static IOException noMark(Mark mark) {
+        return new IOException("the ingest redo log holds no mark of generation " + mark.generation() + " at byte "
+                + mark.at() + "; it is kept whole");
     }
 
     /** The generation a GENERATION or MARK record holds. */

@@ -428,24 +428,23 @@ public final class IngestService implements AutoCloseable {
         }
     }
 
-    /** The snapshot is written (or failed): the short log, or the long one kept. */
-    private void finishCheckpoint() {
+    /** The snapshot is written (or failed): the short log, or the long one kept. True when the log was replaced. */
+    private boolean finishCheckpoint() {
         try {
             redo.finish(pendingMark, pendingSnapshot.get());
             snapshotMsLast = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - snapshotStarted);
-        } catch (ExecutionException e) {
+            return true;
+        } catch (ExecutionException | IOException | RuntimeException e) {
             snapshotsFailed.incrementAndGet();
             Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds",
-                    e.getCause().toString());
-        } catch (IOException | RuntimeException e) {
-            snapshotsFailed.incrementAndGet();
-            Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds", e.toString());
+                    (e instanceof ExecutionException ? e.getCause() : e).toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             pendingSnapshot = null;
             pendingMark = null;
         }
+        return false;
     }
 
     /**
@@ -612,9 +611,9 @@ public final class IngestService implements AutoCloseable {
             Logger.warn("the store's snapshot or the ingest thread is still busy at the stop; no snapshot is written "
                     + "at this stop, the next start replays the ingest redo log");
         } else if (pendingSnapshot != null) {
-            long before = redo.generation();
-            checkpointStep(); // written: the short log now, and no second snapshot of the whole store at the stop
-            stopSnapshotWanted = redo.generation() == before; // one that failed leaves it to the stop
+            // written: the short log now, and no second snapshot of the whole store at the stop; one that failed
+            // leaves it to the stop
+            stopSnapshotWanted = !finishCheckpoint();
         }
     }
 

@@ -190,6 +190,11 @@ public final class H2Snapshot {
     public record Opened(H2Database db, SinkStore store, boolean rebuilt) {
     }
 
+    /** Whether a snapshot exists to restore from. */
+    public static boolean exists(Path databaseFile) {
+        return Files.isRegularFile(fileOf(databaseFile));
+    }
+
     /** The size of the snapshot beside the store {@code databaseFile} in bytes, 0 if there is none. */
     public static long size(Path databaseFile) {
         try {
@@ -197,10 +202,5 @@ public final class H2Snapshot {
         } catch (IOException e) {
             return 0;
         }
-    }
-
-    /** Whether a snapshot exists to restore from. */
-    public static boolean exists(Path databaseFile) {
-        return Files.isRegularFile(fileOf(databaseFile));
     }
 }

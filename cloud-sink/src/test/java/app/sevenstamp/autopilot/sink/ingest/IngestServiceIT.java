@@ -274,11 +274,8 @@ class IngestServiceIT {
             try {
                 assertTrue(snapshotStarted.await(10, TimeUnit.SECONDS), "no snapshot was started");
                 Thread releaser = new Thread(() -> {
-                    try {
-                        Thread.sleep(500); // the stop is waiting by then
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
+                    // once the stop has ended the ingest thread, it waits for the snapshot
+                    await().atMost(Duration.ofSeconds(10)).until(() -> !ingest.workerAlive());
                     release.countDown();
                 }, "test-releaser");
                 releaser.start();
