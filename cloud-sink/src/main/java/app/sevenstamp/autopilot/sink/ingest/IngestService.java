@@ -108,6 +108,12 @@ public final class IngestService implements AutoCloseable {
     private static final long SNAPSHOT_STOP_WAIT_S = 8;
     private static final Duration MIN_BACKOFF = Duration.ofSeconds(1);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
+    /**
+     * After a failed snapshot (a full disk, most likely) the next waits 1 s, then twice as long each time up to a
+     * minute: each try scripts the whole store and logs an error, and the long log it leaves is safe meanwhile.
+     */
+    private static final Duration SNAPSHOT_RETRY_MIN = Duration.ofSeconds(1);
+    private static final Duration SNAPSHOT_RETRY_MAX = Duration.ofSeconds(60);
 
     /** What the ingest needs of the configuration. */
     public record Settings(String brokerUrl, String clientId, String username, String password, String stampsTopic,
@@ -149,6 +155,9 @@ public final class IngestService implements AutoCloseable {
     private final AtomicLong snapshotsFailed = new AtomicLong();
     /** Ingest thread only: when the snapshot under way began. */
     private long snapshotStarted;
+    /** Ingest thread only: the pause after a failed snapshot (the longest of each step), and when it ends. */
+    private final Backoff snapshotRetry = new Backoff(SNAPSHOT_RETRY_MIN, SNAPSHOT_RETRY_MAX, () -> 1.0);
+    private long snapshotRetryAt = System.nanoTime();
     private final SinkMetrics metrics;
     /** The MQTT connection; its connection() number keeps a PUBACK off a later connection than its message came on. */
     private final MqttSession client;
@@ -410,16 +419,14 @@ public final class IngestService implements AutoCloseable {
                 if (pendingSnapshot.isDone()) {
                     finishCheckpoint();
                 }
-            } else if (redo.checkpointDue()) {
+            } else if (redo.checkpointDue() && System.nanoTime() - snapshotRetryAt >= 0) {
                 try {
                     IngestRedo.Mark mark = redo.mark();
                     snapshotStarted = System.nanoTime();
                     pendingMark = mark;
                     pendingSnapshot = snapshotter.submit(() -> snapshots.write(mark.generation()));
                 } catch (IOException | RuntimeException e) {
-                    snapshotsFailed.incrementAndGet();
-                    Logger.error("ingest redo log checkpoint not started ({}); the log keeps growing until one succeeds",
-                            e.toString());
+                    Logger.error("ingest redo log checkpoint not started ({}); {}", e.toString(), snapshotFailed());
                 }
             }
         } finally {
@@ -433,11 +440,11 @@ public final class IngestService implements AutoCloseable {
         try {
             redo.finish(pendingMark, pendingSnapshot.get());
             snapshotMsLast = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - snapshotStarted);
+            snapshotRetry.reset();
             return true;
         } catch (ExecutionException | IOException | RuntimeException e) {
-            snapshotsFailed.incrementAndGet();
-            Logger.error("ingest redo log checkpoint failed ({}); the log keeps growing until one succeeds",
-                    (e instanceof ExecutionException ? e.getCause() : e).toString());
+            Logger.error("ingest redo log checkpoint failed ({}); {}",
+                    (e instanceof ExecutionException ? e.getCause() : e).toString(), snapshotFailed());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
@@ -445,6 +452,14 @@ public final class IngestService implements AutoCloseable {
             pendingMark = null;
         }
         return false;
+    }
+
+    /** Counts a failed snapshot and sets when the next may start; what the log line says of it. */
+    private String snapshotFailed() {
+        snapshotsFailed.incrementAndGet();
+        Duration pause = snapshotRetry.next();
+        snapshotRetryAt = System.nanoTime() + pause.toNanos();
+        return "the log keeps growing until one succeeds; the next try in " + pause.toSeconds() + " s";
     }
 
     /**

@@ -82,12 +82,15 @@ public final class H2Snapshot {
             }
             c.commit();
         } catch (SQLException e) {
-            throw new IOException("snapshot of " + db.describe() + " failed: " + SinkStore.firstLine(e.getMessage()), e);
+            throw new IOException("snapshot of " + db.describe() + " failed: " + SinkStore.firstLine(e.getMessage())
+                    + dropPart(tmp), e);
         }
         long bytes;
         try (FileChannel written = files.open(tmp)) {
             written.force(true);
             bytes = written.size();
+        } catch (IOException e) {
+            throw new IOException("snapshot of " + db.describe() + " not synced: " + e.getMessage() + dropPart(tmp), e);
         }
         if (bytes == 0) {
             // a script holds the schema at least: an empty file is not this snapshot (another writer took it)
@@ -97,6 +100,18 @@ public final class H2Snapshot {
         Logger.info("{}: snapshot generation {} written in {} ms ({} KB)", db.describe(), generation,
                 (System.nanoTime() - t0) / 1_000_000, bytes / 1024);
         return bytes;
+    }
+
+    /**
+     * Deletes what a failed snapshot wrote: on a full disk it is what the store and the redo log need to go on, and
+     * the next try writes it afresh. What the error message says of it.
+     */
+    private static String dropPart(Path tmp) {
+        try {
+            return Files.deleteIfExists(tmp) ? " (its part deleted)" : "";
+        } catch (IOException e) {
+            return " (its part " + tmp + " not deleted: " + e + ")";
+        }
     }
 
     /**

@@ -25,6 +25,7 @@ import app.sevenstamp.autopilot.sink.store.H2Database;
 import app.sevenstamp.autopilot.sink.store.H2Snapshot;
 import app.sevenstamp.autopilot.sink.store.SinkStore;
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
+import app.sevenstamp.autopilot.sink.testing.FullDiskFs;
 import app.sevenstamp.autopilot.sink.testing.TestIds;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -315,6 +316,81 @@ class IngestServiceIT {
                 assertTrue(ingest.redoCounters().get("ingestRedo.size") > IngestRedo.CHECKPOINT_BYTES,
                         "the long log is kept: " + ingest.redoCounters());
             }
+        }
+    }
+
+    /**
+     * A snapshot that keeps failing (a full disk) is tried again after a pause that doubles, not at every batch or
+     * 200 ms idle poll: each try scripts the whole store and logs an error. Once one succeeds the log is short again.
+     */
+    @Test
+    void aSnapshotThatKeepsFailingIsTriedAgainAfterAGrowingPause() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        AtomicInteger tries = new AtomicInteger();
+        H2Database db = H2Database.open(dir.resolve("sink"), 4);
+        try (SinkStore store = SinkStore.open(db); IngestRedo redo = IngestRedo.open(dir.resolve("sink.ingest.redo"));
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0)) {
+            pastDue(redo, db);
+            IngestRedo.Snapshots failingTwice = generation -> {
+                if (tries.incrementAndGet() <= 2) {
+                    throw new java.io.IOException("disk full (the test's)");
+                }
+                return H2Snapshot.write(db, generation, RedoLog.FILES);
+            };
+            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                    topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
+                    redo, failingTwice, metrics)) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> tries.get() >= 1);
+                long firstFailure = System.nanoTime();
+                try (TestGateway gateway = new TestGateway(broker.url())) {
+                    for (int i = 1; i <= 20; i++) { // batches, each a chance to try again; all answered
+                        gateway.publish("counter-1", event("while-failing-" + i, i));
+                        assertEquals(List.of(TestIds.event("while-failing-" + i)), gateway.accepted(1));
+                    }
+                }
+                await().atMost(Duration.ofSeconds(15)).until(() -> ingest.redoCounters().get("ingestRedo.size") < 64 * 1024);
+                long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - firstFailure);
+                assertEquals(3, tries.get(), "two failures, then the one that succeeded");
+                assertEquals(2, ingest.redoCounters().get("ingestRedo.snapshotsFailed"));
+                // without the pauses the third try came with the next batch, well within a second
+                assertTrue(took >= 2_900, "the pauses 1 s, then 2 s: succeeded " + took + " ms after the first failure");
+            }
+        }
+    }
+
+    /**
+     * A full disk under the redo log: a batch it cannot take is not answered (the gateway keeps the stamp and sends it
+     * again), the ingest goes on, and once there is room again the stamp sent again is answered.
+     */
+    @Test
+    void aFullDiskHoldsTheAnswerBackAndTheStampSentAgainIsAnsweredOnceThereIsRoom() throws Exception {
+        SinkMetrics metrics = new SinkMetrics();
+        FullDiskFs.makeRoom();
+        H2Database db = H2Database.open(dir.resolve("sink"), 4);
+        try (SinkStore store = SinkStore.open(db);
+                IngestRedo redo = IngestRedo.open(dir.resolve("sink.ingest.redo"), FullDiskFs.fileOps());
+                EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
+                IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
+                        topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
+                        redo, generation -> H2Snapshot.write(db, generation, RedoLog.FILES), metrics);
+                TestGateway gateway = new TestGateway(broker.url())) {
+            gateway.publish("counter-1", event("before-full", 1));
+            assertEquals(List.of(TestIds.event("before-full")), gateway.accepted(1));
+            FullDiskFs.fillAfter(".ingest.redo", 0);
+            gateway.publish("counter-1", event("on-full-disk", 2));
+            StampAck early = gateway.acks.poll(2, TimeUnit.SECONDS);
+            assertEquals(null, early, "answered a stamp the redo log could not take");
+            FullDiskFs.makeRoom();
+            gateway.publish("counter-1", event("on-full-disk", 2)); // the gateway's resend after its ack timeout
+            StampAck ack = gateway.acks.poll(10, TimeUnit.SECONDS);
+            assertNotNull(ack, "the resend after the disk had room again was not answered");
+            assertEquals(TestIds.event("on-full-disk"), ack.eventId());
+            // the store had committed it before the log failed: the resend is the same stamp, not a second one
+            assertEquals(AckOutcome.DUPLICATE, ack.outcome(), ack.toString());
+            gateway.publish("counter-1", event("after-room", 3));
+            assertEquals(List.of(TestIds.event("after-room")), gateway.accepted(1));
+        } finally {
+            FullDiskFs.makeRoom();
         }
     }
 

@@ -1,9 +1,15 @@
 package app.sevenstamp.autopilot.sink.store;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
+import app.sevenstamp.autopilot.sink.testing.FullDiskFs;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -101,6 +107,36 @@ class H2SnapshotTest {
                     + "the rebuilt store, e.g. " + eventOnly.stream().sorted().limit(3).toList());
             assertTrue(lineOnly.isEmpty(), lineOnly.size() + " of " + lines.size() + " ledger lines without their event in "
                     + "the rebuilt store, e.g. " + lineOnly.stream().sorted().limit(3).toList());
+        }
+    }
+
+    /**
+     * A disk that fills while the snapshot is written: the write fails, the part written is deleted (on a full disk
+     * the store and the redo log need that room to go on), the previous snapshot is kept whole, and the next try,
+     * with room again, succeeds.
+     */
+    @Test
+    void aSnapshotThatFillsTheDiskLeavesNoPartAndThePreviousOneWhole() throws Exception {
+        Path file = dir.resolve("sink");
+        SinkStore.open(file).close(); // the schema
+        FullDiskFs.makeRoom();
+        H2Database db = H2Database.open(file, 4, FullDiskFs.h2Prefix(), "");
+        Path snapshot = H2Snapshot.fileOf(file);
+        Path part = Path.of(snapshot + ".new");
+        try {
+            H2Snapshot.write(db, 1, RedoLog.FILES);
+            byte[] first = Files.readAllBytes(snapshot);
+            FullDiskFs.fillAfter(".snapshot.new", 1024);
+            IOException full = assertThrows(IOException.class, () -> H2Snapshot.write(db, 2, RedoLog.FILES));
+            assertFalse(Files.exists(part), "the failed snapshot's part is left on the full disk");
+            assertTrue(full.getMessage().contains("its part deleted"), full.getMessage());
+            assertArrayEquals(first, Files.readAllBytes(snapshot), "the previous snapshot changed");
+            FullDiskFs.makeRoom();
+            assertTrue(H2Snapshot.write(db, 3, RedoLog.FILES) > 0);
+            assertFalse(Files.exists(part));
+        } finally {
+            FullDiskFs.makeRoom();
+            db.close();
         }
     }
 
