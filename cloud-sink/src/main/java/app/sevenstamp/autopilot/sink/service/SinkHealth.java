@@ -1,8 +1,12 @@
 package app.sevenstamp.autopilot.sink.service;
 
 import app.sevenstamp.autopilot.protocol.support.HealthCheck;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -20,7 +24,7 @@ import java.util.function.LongSupplier;
 public final class SinkHealth {
     /** How long the ingest may be reconnecting before the watchdog stops being fed. */
     public static final Duration BROKER_GRACE = Duration.ofMinutes(5);
-    /** Store: the connection and its validation each wait at most this long. */
+    /** Store: the connection and its statement each wait at most this long. */
     static final int STORE_VALID_SECONDS = 5;
 
     /** Opens a pooled connection; the probe closes it. */
@@ -48,11 +52,21 @@ public final class SinkHealth {
                 new HealthCheck.Probe("broker", outage::problem)));
     }
 
+    /**
+     * A statement, not JDBC's {@code isValid}: H2 closes its database after a write it could not make (a full disk)
+     * and keeps it closed, every statement failing, while {@code isValid} still answers true (SinkFullDiskIT). Only a
+     * restart opens the store again.
+     */
     private static String storeProblem(Connections store) {
-        try (Connection c = store.get()) {
-            return c.isValid(STORE_VALID_SECONDS) ? null : "the database did not answer within " + STORE_VALID_SECONDS + " s";
+        try (Connection c = store.get(); Statement st = c.createStatement()) {
+            st.setQueryTimeout(STORE_VALID_SECONDS);
+            try (ResultSet rs = st.executeQuery("SELECT 1")) {
+                return rs.next() ? null : "the database answered no row to SELECT 1";
+            }
+        } catch (SQLTimeoutException e) {
+            return "the database did not answer within " + STORE_VALID_SECONDS + " s";
         } catch (SQLException | RuntimeException e) {
-            return "cannot reach the database: " + e.getMessage();
+            return "cannot reach the database: " + SinkStore.reason(e);
         }
     }
 

@@ -31,6 +31,8 @@ import org.tinylog.Logger;
  * over it. The same when H2 cannot open the file at all.
  */
 public final class H2Snapshot {
+    /** The least free space in which a store is moved aside and rebuilt ({@link #requireRoom}). */
+    static final long MIN_REBUILD_ROOM = 32L * 1024 * 1024;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
             .withZone(ZoneOffset.UTC);
 
@@ -119,6 +121,7 @@ public final class H2Snapshot {
      * builds a new one from the snapshot. The caller then opens it and replays the log over it.
      */
     public static void restore(Path databaseFile, String why) throws IOException {
+        requireRoom(databaseFile, why);
         Path snapshot = fileOf(databaseFile);
         Path current = Path.of(databaseFile + ".mv.db");
         Path aside = null;
@@ -143,6 +146,24 @@ public final class H2Snapshot {
                 + "replayed from the ingest redo log, other changes since then (redemptions, corrections, fleet) are "
                 + "not", current, why, snapshot, (System.nanoTime() - t0) / 1_000_000,
                 aside == null ? "" : " (the old file is kept as " + aside + ")");
+    }
+
+    /**
+     * Refuses to move the store aside and rebuild it while its disk is (nearly) full. H2 cannot open a good store on a
+     * full disk, nor bring its schema up to date, and a rebuild there fails half-way: each start that systemd made
+     * then moved the last file aside, until one with room rebuilt the store from the snapshot, losing the changes
+     * since it that the ingest log does not hold (SinkFullDiskIT). The room asked for is a floor, not the rebuild's
+     * size: 32 MB, or four times the snapshot (a compressed script) if that is more.
+     */
+    private static void requireRoom(Path databaseFile, String why) throws IOException {
+        Path dir = databaseFile.toAbsolutePath().getParent();
+        long free = Files.getFileStore(dir).getUsableSpace();
+        long wanted = Math.max(MIN_REBUILD_ROOM, 4 * size(databaseFile));
+        if (free < wanted) {
+            throw new StoreException(databaseFile + ".mv.db cannot be used (" + why + "), and the disk under " + dir
+                    + " has " + free / 1024 + " KB free: on a full disk H2 fails on a good store. Nothing was moved or "
+                    + "rebuilt; free at least " + wanted / (1024 * 1024) + " MB there and start the sink again", null);
+        }
     }
 
     /**

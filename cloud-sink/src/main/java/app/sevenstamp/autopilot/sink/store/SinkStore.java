@@ -121,7 +121,7 @@ public final class SinkStore implements AutoCloseable {
                     c.setAutoCommit(true);
                 }
             } catch (SQLException e) {
-                throw new StoreException(db.describe() + ": " + firstLine(e.getMessage()), e);
+                throw new StoreException(db.describe() + ": " + reason(e), e);
             }
         }
     }
@@ -201,8 +201,22 @@ public final class SinkStore implements AutoCloseable {
         try (Connection c = db.connection()) {
             return read.run(c);
         } catch (SQLException e) {
-            throw new StoreException(db.describe() + ": " + firstLine(e.getMessage()), e);
+            throw new StoreException(db.describe() + ": " + reason(e), e);
         }
+    }
+
+    /**
+     * An exception's first line, and what caused it when H2 hides that: after a write it could not make (a full disk)
+     * H2 closes the database, and every later statement says only "The database has been closed".
+     */
+    public static String reason(Throwable e) {
+        String first = firstLine(e.getMessage());
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e || root.getMessage() == null || first.contains(firstLine(root.getMessage())) ? first
+                : first + " (first: " + root + ")";
     }
 
     static String firstLine(String message) {

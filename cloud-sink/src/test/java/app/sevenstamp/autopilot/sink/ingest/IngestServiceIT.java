@@ -359,11 +359,12 @@ class IngestServiceIT {
     }
 
     /**
-     * A full disk under the redo log: a batch it cannot take is not answered (the gateway keeps the stamp and sends it
-     * again), the ingest goes on, and once there is room again the stamp sent again is answered.
+     * The redo log alone cannot be written (its disk full, the store's not): a batch it cannot take is not answered (the
+     * gateway keeps the stamp and sends it again), the ingest goes on, and once there is room again the stamp sent
+     * again is answered. (A disk that fills under both closes H2's store first: SinkFullDiskIT.)
      */
     @Test
-    void aFullDiskHoldsTheAnswerBackAndTheStampSentAgainIsAnsweredOnceThereIsRoom() throws Exception {
+    void aRedoLogThatCannotBeWrittenHoldsTheAnswerBackAndTheResendIsAnsweredOnceItCan() throws Exception {
         SinkMetrics metrics = new SinkMetrics();
         FullDiskFs.makeRoom();
         H2Database db = H2Database.open(dir.resolve("sink"), 4);

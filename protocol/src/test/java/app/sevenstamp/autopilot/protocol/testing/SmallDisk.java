@@ -1,4 +1,4 @@
-package app.sevenstamp.autopilot.gateway.e2e;
+package app.sevenstamp.autopilot.protocol.testing;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * filled up behind the gateway's back (a log, another program). Mounting needs root, as the integration
  * tests run in CI; it fails loudly otherwise.
  */
-final class SmallDisk implements AutoCloseable {
+public final class SmallDisk implements AutoCloseable {
     private final Path mountPoint;
     private final Path ballast;
 
@@ -23,7 +23,7 @@ final class SmallDisk implements AutoCloseable {
         this.ballast = mountPoint.resolve("ballast");
     }
 
-    static SmallDisk mount(Path mountPoint, String size) throws IOException, InterruptedException {
+    public static SmallDisk mount(Path mountPoint, String size) throws IOException, InterruptedException {
         if (!"root".equals(System.getProperty("user.name"))) {
             throw new AssertionError("mounting a size-limited tmpfs needs root; run the integration tests as root"
                     + " (scripts/test does), user is " + System.getProperty("user.name"));
@@ -33,12 +33,12 @@ final class SmallDisk implements AutoCloseable {
         return new SmallDisk(mountPoint);
     }
 
-    Path path() {
+    public Path path() {
         return mountPoint;
     }
 
     /** Writes the ballast until the disk refuses a single byte more; returns its size. */
-    long fill() throws IOException {
+    public long fill() throws IOException {
         long written = 0;
         try (FileChannel out = FileChannel.open(ballast, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND)) {
@@ -57,7 +57,7 @@ final class SmallDisk implements AutoCloseable {
         return written;
     }
 
-    void free() throws IOException {
+    public void free() throws IOException {
         Files.deleteIfExists(ballast);
     }
 
