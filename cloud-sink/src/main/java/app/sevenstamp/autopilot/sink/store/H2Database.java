@@ -145,17 +145,22 @@ public final class H2Database implements Database {
     /** Runs SHUTDOWN (which writes and closes the file cleanly), then closes the pool. */
     @Override
     public void close() {
-        try (Connection c = pool.getConnection()) {
+        Connection c = null;
+        try {
+            c = pool.getConnection();
             try (Statement st = c.createStatement()) {
                 st.execute("SHUTDOWN");
             } catch (SQLException e) {
-                Logger.warn("{}: SHUTDOWN failed: {}", describe(), SinkStore.firstLine(e.getMessage()));
+                Logger.warn("{}: SHUTDOWN failed: {}", describe(), SinkStore.reason(e));
             }
-            // Returning the connection after SHUTDOWN fails (the pool resets a closed session): expected.
-            pool.evictConnection(c);
         } catch (SQLException e) {
-            Logger.debug("{}: after SHUTDOWN: {}", describe(), SinkStore.firstLine(e.getMessage()));
+            Logger.warn("{}: no connection for SHUTDOWN: {}", describe(), SinkStore.reason(e));
         } finally {
+            if (c != null) {
+                // Evicting closes H2's connection. Not closed through the pool as well: the pool would reset the closed
+                // session, and H2 would write "Database is already closed" into its trace file at every stop.
+                pool.evictConnection(c);
+            }
             pool.close();
         }
     }

@@ -140,6 +140,29 @@ class H2SnapshotTest {
         }
     }
 
+    /**
+     * H2 writes every exception it throws into {@code sink.trace.db}, where an operator looks for what went wrong. A
+     * first start and a stop, and a second of each, are no errors: they must leave nothing there.
+     */
+    @Test
+    void startsAndStopsLeaveNothingInH2sTraceFile() throws Exception {
+        Path file = dir.resolve("sink");
+        for (int start = 1; start <= 2; start++) {
+            H2Snapshot.Opened opened = H2Snapshot.openTrusted(file, () -> H2Database.open(file, 4), 0, start == 1);
+            opened.store().close();
+        }
+        Path trace = Path.of(file + ".trace.db");
+        assertFalse(Files.exists(trace), () -> "H2's trace file after two starts and stops:\n" + read(trace));
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     private static Set<String> ids(Statement st, String sql) throws SQLException {
         Set<String> ids = new HashSet<>();
         try (ResultSet rs = st.executeQuery(sql)) {
