@@ -269,9 +269,7 @@ class IngestServiceIT {
                 snapshots.incrementAndGet();
                 return once.write(generation);
             };
-            IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
-                    redo, held, metrics);
+            IngestService ingest = startWithRedo(broker.url(), store, metrics, redo, held);
             try {
                 assertTrue(snapshotStarted.await(10, TimeUnit.SECONDS), "no snapshot was started");
                 Thread releaser = new Thread(() -> {
@@ -304,9 +302,7 @@ class IngestServiceIT {
             IngestRedo.Snapshots failing = generation -> {
                 throw new java.io.IOException("disk full (the test's)");
             };
-            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
-                    redo, failing, metrics)) {
+            try (IngestService ingest = startWithRedo(broker.url(), store, metrics, redo, failing)) {
                 assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
                 await().atMost(Duration.ofSeconds(10)).until(() -> ingest.redoCounters().get("ingestRedo.snapshotsFailed") > 0);
                 try (TestGateway gateway = new TestGateway(broker.url())) {
@@ -337,9 +333,7 @@ class IngestServiceIT {
                 }
                 return H2Snapshot.write(db, generation, RedoLog.FILES);
             };
-            try (IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
-                    topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
-                    redo, failingTwice, metrics)) {
+            try (IngestService ingest = startWithRedo(broker.url(), store, metrics, redo, failingTwice)) {
                 await().atMost(Duration.ofSeconds(10)).until(() -> tries.get() >= 1);
                 long firstFailure = System.nanoTime();
                 try (TestGateway gateway = new TestGateway(broker.url())) {
@@ -371,9 +365,7 @@ class IngestServiceIT {
         try (SinkStore store = SinkStore.open(db);
                 IngestRedo redo = IngestRedo.open(dir.resolve("sink.ingest.redo"), FullDiskFs.fileOps());
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
-                IngestService ingest = IngestService.start(new IngestService.Settings(broker.url(), "it-sink", null, null,
-                        topics.allStamps(), MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store,
-                        redo, generation -> H2Snapshot.write(db, generation, RedoLog.FILES), metrics);
+                IngestService ingest = startWithRedo(broker.url(), store, metrics, redo, generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
                 TestGateway gateway = new TestGateway(broker.url())) {
             gateway.publish("counter-1", event("before-full", 1));
             assertEquals(List.of(TestIds.event("before-full")), gateway.accepted(1));
@@ -459,6 +451,13 @@ class IngestServiceIT {
         return new EventProcessor(topics, Vectors.verifier(),
                 Map.of("coffee", new Program("coffee", "Coffee", 10, StampRules.NONE, RewardPlan.SIMPLE)), store, metrics,
                 Clock.systemUTC(), codec, devices, hook);
+    }
+
+    /** The ingest on H2 with its redo log, writing the store's snapshots with {@code snapshots}. */
+    private IngestService startWithRedo(String brokerUrl, SinkStore store, SinkMetrics metrics, IngestRedo redo,
+            IngestRedo.Snapshots snapshots) {
+        return IngestService.start(new IngestService.Settings(brokerUrl, "it-sink", null, null, topics.allStamps(),
+                MqttTls.NONE), processor(store, metrics, DeviceGate.ANY, LedgerHook.NONE), store, redo, snapshots, metrics);
     }
 
     private IngestService start(String brokerUrl, EventProcessor processor, SinkStore store, SinkMetrics metrics) {

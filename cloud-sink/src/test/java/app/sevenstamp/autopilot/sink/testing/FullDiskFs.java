@@ -1,15 +1,13 @@
 package app.sevenstamp.autopilot.sink.testing;
 
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
+import app.sevenstamp.autopilot.protocol.testing.ChannelFs;
 import app.sevenstamp.autopilot.protocol.testing.ForwardingChannel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import org.h2.store.fs.FilePath;
-import org.h2.store.fs.FilePathWrapper;
 
 /**
  * A file system for H2 ({@code jdbc:h2:full:/path}, {@code SCRIPT TO 'full:/path'}) and the redo log
@@ -17,7 +15,7 @@ import org.h2.store.fs.FilePathWrapper;
  * {@link #fillAfter} bytes more are written to files whose name ends with a given text, each further write to them
  * fails as a full disk does. Other files are written as usual.
  */
-public final class FullDiskFs extends FilePathWrapper {
+public final class FullDiskFs extends ChannelFs {
     private static final String SCHEME = "full";
     private static final AtomicLong ROOM = new AtomicLong(Long.MAX_VALUE);
     private static volatile String filling = "\u0000";
@@ -54,34 +52,12 @@ public final class FullDiskFs extends FilePathWrapper {
 
     /** File operations for a {@link RedoLog} on this file system. */
     public static RedoLog.FileOps fileOps() {
-        return new RedoLog.FileOps() {
-            @Override
-            public FileChannel open(Path file) throws IOException {
-                return FilePath.get(SCHEME + ":" + file).open("rw");
-            }
-
-            @Override
-            public void replace(Path from, Path to) {
-                FilePath.get(SCHEME + ":" + from).moveTo(FilePath.get(SCHEME + ":" + to), true);
-            }
-        };
+        return ChannelFs.fileOps(SCHEME);
     }
 
     @Override
     public FileChannel open(String mode) throws IOException {
         return new Filling(getBase().open(mode), getBase().getName());
-    }
-
-    /** Through {@link #open}, so that what H2 writes as a stream (SCRIPT TO) fills the disk too. */
-    @Override
-    public java.io.OutputStream newOutputStream(boolean append) throws IOException {
-        FileChannel channel = open("rw");
-        if (append) {
-            channel.position(channel.size());
-        } else {
-            channel.truncate(0);
-        }
-        return Channels.newOutputStream(channel);
     }
 
     /** A file whose writes fail once the disk is full, if its name is among those that fill it (asked at each write). */

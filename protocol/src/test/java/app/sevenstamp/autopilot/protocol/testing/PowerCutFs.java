@@ -26,7 +26,7 @@ import org.h2.store.fs.FilePathWrapper;
  * lose what was not synced. A file's creation is recorded when it is opened through this file system
  * and did not exist.
  */
-public final class PowerCutFs extends FilePathWrapper {
+public final class PowerCutFs extends ChannelFs {
     private static final String SCHEME = "cut";
     private static final int SECTOR = 512;
     private static final Recorder RECORDER = new Recorder();
@@ -51,17 +51,7 @@ public final class PowerCutFs extends FilePathWrapper {
 
     /** File operations for a {@link RedoLog} that go through the recorder too. */
     public static RedoLog.FileOps fileOps() {
-        return new RedoLog.FileOps() {
-            @Override
-            public FileChannel open(Path file) throws IOException {
-                return FilePath.get(SCHEME + ":" + file).open("rw");
-            }
-
-            @Override
-            public void replace(Path from, Path to) {
-                FilePath.get(SCHEME + ":" + from).moveTo(FilePath.get(SCHEME + ":" + to), true);
-            }
-        };
+        return ChannelFs.fileOps(SCHEME);
     }
 
     @Override
@@ -75,18 +65,6 @@ public final class PowerCutFs extends FilePathWrapper {
             RECORDER.add(new Op(Kind.CREATE, getBase().toString(), 0, null, null));
         }
         return new Recording(getBase().open(mode), getBase().toString());
-    }
-
-    /** Through {@link #open}, so that what H2 writes as a stream (SCRIPT TO, BACKUP) is recorded too. */
-    @Override
-    public java.io.OutputStream newOutputStream(boolean append) throws IOException {
-        FileChannel channel = open("rw");
-        if (append) {
-            channel.position(channel.size());
-        } else {
-            channel.truncate(0);
-        }
-        return java.nio.channels.Channels.newOutputStream(channel);
     }
 
     @Override
