@@ -139,7 +139,8 @@ public final class SinkServer implements AutoCloseable {
     /**
      * Starts every part and waits until the ingest is subscribed (at most 10 s). With the embedded
      * broker a missing subscription is a failure; with an external broker that is down, the sink
-     * starts anyway and keeps connecting in the background (see {@link #awaitIngestReady}).
+     * starts anyway and keeps connecting in the background (see {@link #awaitIngestReady}). An H2 store is opened
+     * only once its disk has room ({@link H2Snapshot#awaitRoom}): until then this waits.
      *
      * @throws app.sevenstamp.autopilot.protocol.support.ConfigException for an unusable key file
      * @throws app.sevenstamp.autopilot.sink.store.StoreException when the database cannot be opened
@@ -161,6 +162,7 @@ public final class SinkServer implements AutoCloseable {
                 // batches are logged since the last snapshot; a store that came back older is rebuilt from the snapshot
                 Path redoFile = Path.of(config.databaseFile() + ".ingest.redo");
                 try {
+                    H2Snapshot.awaitRoom(config.databaseFile());
                     ingestRedo = IngestRedo.open(redoFile);
                     started.push(ingestRedo);
                     h2 = H2Snapshot.openTrusted(config.databaseFile(),

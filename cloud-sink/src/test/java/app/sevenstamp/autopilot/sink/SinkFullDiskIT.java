@@ -16,6 +16,11 @@ import app.sevenstamp.autopilot.protocol.WireCodec;
 import app.sevenstamp.autopilot.protocol.card.CardSigner;
 import app.sevenstamp.autopilot.protocol.testing.SmallDisk;
 import app.sevenstamp.autopilot.protocol.testing.Vectors;
+import app.sevenstamp.autopilot.protocol.support.RedoLog;
+import app.sevenstamp.autopilot.sink.store.H2Database;
+import app.sevenstamp.autopilot.sink.store.H2Snapshot;
+import app.sevenstamp.autopilot.sink.store.SinkStore;
+import app.sevenstamp.autopilot.sink.store.StoreException;
 import app.sevenstamp.autopilot.sink.testing.TestSink;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,8 +31,12 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -42,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a sink that answered no stamp until someone restarted it. The probe now runs a statement, so the watchdog stops and
  * systemd kills the sink and starts it again. A start on the full disk failed to open the good store and moved it
  * aside to rebuild it, which failed too; the first start with room then rebuilt it from the snapshot, losing what the
- * ingest log does not hold. Now a start on a full disk leaves the store as it is, and the first with room opens it.
+ * ingest log does not hold. Now a start waits for room, the store left as it is, and opens it once there is room.
  */
 class SinkFullDiskIT {
     private static final Topics TOPICS = new Topics(Topics.DEFAULT_PREFIX);
@@ -71,26 +80,51 @@ class SinkFullDiskIT {
                         sink.healthCheck().firstProblem().get());
             }
             // systemd kills it once the watchdog is no longer fed, and starts it again: while the disk is still full,
-            // the start fails and leaves the store as it is (before, each moved the last file aside to rebuild it)
+            // the start waits, the store left as it is (before, each start moved the last file aside to rebuild it and
+            // failed, and after ten systemd gave up)
             Path storeDir = disk.path().resolve("store");
             long storeBytes = Files.size(storeDir.resolve("sink.mv.db"));
-            for (int start = 1; start <= 3; start++) {
-                RuntimeException refused = assertThrows(RuntimeException.class, config::start);
-                assertTrue(refused.getMessage().contains("Nothing was moved or rebuilt"), refused.getMessage());
-                assertEquals(storeBytes, Files.size(storeDir.resolve("sink.mv.db")), "the store's file after start " + start);
-                assertEquals(List.of(), asideFiles(storeDir), "after start " + start);
-            }
-            disk.free();
-            // once there is room: the store as it was, not rebuilt from the snapshot
-            try (SinkServer sink = config.start(); Box box = new Box(sink.brokerUrl(), card)) {
+            ExecutorService systemd = Executors.newSingleThreadExecutor();
+            try {
+                Future<SinkServer> restart = systemd.submit(() -> config.start());
+                assertThrows(TimeoutException.class, () -> restart.get(3, TimeUnit.SECONDS), "started on a full disk");
+                assertEquals(storeBytes, Files.size(storeDir.resolve("sink.mv.db")));
                 assertEquals(List.of(), asideFiles(storeDir));
-                assertTrue(sink.awaitIngestReady(Duration.ofSeconds(15)));
-                StampAck resent = box.send(2); // the box's resend of the stamp that was never answered
-                assertTrue(resent.outcome() != AckOutcome.REJECTED, resent.toString());
-                assertEquals(AckOutcome.ACCEPTED, box.send(3).outcome());
-                assertEquals(AckOutcome.DUPLICATE, box.send(1).outcome(), "the stamp stored before the disk filled");
-                assertEquals(Optional.empty(), sink.healthCheck().firstProblem());
+                disk.free();
+                // once there is room, within a second: the store as it was, not rebuilt from the snapshot
+                try (SinkServer sink = restart.get(30, TimeUnit.SECONDS); Box box = new Box(sink.brokerUrl(), card)) {
+                    assertEquals(List.of(), asideFiles(storeDir));
+                    assertTrue(sink.awaitIngestReady(Duration.ofSeconds(15)));
+                    StampAck resent = box.send(2); // the box's resend of the stamp that was never answered
+                    assertTrue(resent.outcome() != AckOutcome.REJECTED, resent.toString());
+                    assertEquals(AckOutcome.ACCEPTED, box.send(3).outcome());
+                    assertEquals(AckOutcome.DUPLICATE, box.send(1).outcome(), "the stamp stored before the disk filled");
+                    assertEquals(Optional.empty(), sink.healthCheck().firstProblem());
+                }
+            } finally {
+                systemd.shutdownNow();
             }
+        }
+    }
+
+    /**
+     * A store to be rebuilt from its snapshot (H2 cannot open it, or it came back older) on a disk that filled since the
+     * start waited for room: it is left as it is, not moved aside for a rebuild that would fail half-way.
+     */
+    @Test
+    void aStoreIsNotMovedAsideToBeRebuiltOnAFullDisk() throws Exception {
+        try (SmallDisk disk = SmallDisk.mount(dir.resolve("disk"), "48m")) {
+            Path file = disk.path().resolve("sink");
+            H2Database db = H2Database.open(file, 2);
+            try (SinkStore store = SinkStore.open(db)) {
+                H2Snapshot.write(db, 1, RedoLog.FILES);
+            }
+            long storeBytes = Files.size(Path.of(file + ".mv.db"));
+            disk.fill();
+            StoreException refused = assertThrows(StoreException.class, () -> H2Snapshot.restore(file, "the test's"));
+            assertTrue(refused.getMessage().contains("Nothing was moved or rebuilt"), refused.getMessage());
+            assertEquals(storeBytes, Files.size(Path.of(file + ".mv.db")));
+            assertEquals(List.of(), asideFiles(disk.path()));
         }
     }
 
