@@ -167,7 +167,7 @@ public final class H2Snapshot {
         Path dir = databaseFile.toAbsolutePath().getParent();
         long lastSaid = 0;
         while (true) {
-            long free = Files.getFileStore(dir).getUsableSpace();
+            long free = usableSpace(dir);
             long wanted = roomWanted(databaseFile);
             if (free >= wanted) {
                 return;
@@ -179,6 +179,15 @@ public final class H2Snapshot {
             }
             Thread.sleep(ROOM_POLL_MS);
         }
+    }
+
+    /** Free space for this process on the disk of {@code dir}, or of its nearest existing parent (a first start). */
+    private static long usableSpace(Path dir) throws IOException {
+        Path existing = dir;
+        while (!Files.exists(existing) && existing.getParent() != null) {
+            existing = existing.getParent();
+        }
+        return Files.getFileStore(existing).getUsableSpace();
     }
 
     /** 32 MB, or four times the snapshot (a compressed script) if that is more: a floor, not a rebuild's size. */
@@ -195,7 +204,7 @@ public final class H2Snapshot {
      */
     private static void requireRoom(Path databaseFile, String why) throws IOException {
         Path dir = databaseFile.toAbsolutePath().getParent();
-        long free = Files.getFileStore(dir).getUsableSpace();
+        long free = usableSpace(dir);
         long wanted = roomWanted(databaseFile);
         if (free < wanted) {
             throw new StoreException(databaseFile + ".mv.db cannot be used (" + why + "), and the disk under " + dir

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import app.sevenstamp.autopilot.protocol.support.RedoLog;
@@ -11,6 +12,7 @@ import app.sevenstamp.autopilot.sink.testing.FullDiskFs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -153,6 +155,14 @@ class H2SnapshotTest {
         }
         Path trace = Path.of(file + ".trace.db");
         assertFalse(Files.exists(trace), () -> "H2's trace file after two starts and stops:\n" + read(trace));
+    }
+
+    /** A first start: the store's directory is made when the store is, after the start has looked for room. */
+    @Test
+    void aStoreDirectoryNotMadeYetHasTheRoomOfItsParentsDisk() {
+        Path file = dir.resolve("not").resolve("made").resolve("sink");
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> H2Snapshot.awaitRoom(file), "waited for room");
+        assertFalse(Files.exists(dir.resolve("not")));
     }
 
     private static String read(Path file) {
