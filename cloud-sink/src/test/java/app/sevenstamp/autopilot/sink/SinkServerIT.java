@@ -134,6 +134,18 @@ class SinkServerIT {
                 parts[3], "shop-12", Instant.now(), System.nanoTime(), "boot-it", true, EventKind.STAMP);
     }
 
+    /** A first start whose signing key lives elsewhere ({@code keys.file}): the start makes the store's directory. */
+    @Test
+    void aFirstStartMakesTheStoreDirectoryWithTheKeyElsewhere() throws Exception {
+        Path config = Files.createDirectories(dir.resolve("fresh"));
+        Path storeDir = config.resolve("not-made-yet").resolve("store");
+        try (SinkServer fresh = TestSink.in(config).program("coffee", 10).set("store.dir", storeDir.toString())
+                .set("keys.file", config.resolve("keys").resolve("signing.key").toString()).start()) {
+            assertTrue(fresh.awaitIngestReady(WAIT));
+            assertTrue(Files.isRegularFile(storeDir.resolve("sink.mv.db")), "no store in " + storeDir);
+        }
+    }
+
     @Test
     void theGoldenEventIsAcceptedOnceAndItsRedeliveryIsAnsweredDuplicate() throws Exception {
         byte[] golden = Vectors.bytes("stamp-event.json");

@@ -53,12 +53,15 @@ public final class SinkHealth {
     }
 
     /**
-     * A statement, not JDBC's {@code isValid}: H2 closes its database after a write it could not make (a full disk)
-     * and keeps it closed, every statement failing, while {@code isValid} still answers true (SinkFullDiskIT). Only a
-     * restart opens the store again.
+     * JDBC's {@code isValid}, bounded by the driver's socket timeout on PostgreSQL, and then a statement: H2 closes
+     * its database after a write it could not make (a full disk) and keeps it closed, every statement failing, while
+     * {@code isValid} still answers true (SinkFullDiskIT). Only a restart opens the store again.
      */
     private static String storeProblem(Connections store) {
         try (Connection c = store.get(); Statement st = c.createStatement()) {
+            if (!c.isValid(STORE_VALID_SECONDS)) {
+                return "the database did not answer within " + STORE_VALID_SECONDS + " s";
+            }
             st.setQueryTimeout(STORE_VALID_SECONDS);
             try (ResultSet rs = st.executeQuery("SELECT 1")) {
                 return rs.next() ? null : "the database answered no row to SELECT 1";

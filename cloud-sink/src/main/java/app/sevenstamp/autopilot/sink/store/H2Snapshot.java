@@ -32,7 +32,7 @@ import org.tinylog.Logger;
  * over it. The same when H2 cannot open the file at all.
  */
 public final class H2Snapshot {
-    /** The least free space in which a store is opened at a start, or moved aside and rebuilt ({@link #roomWanted}). */
+    /** The least free space in which a start opens the store, and a rebuild moves it aside ({@link #requireRoom}). */
     static final long MIN_ROOM = 32L * 1024 * 1024;
     private static final long ROOM_POLL_MS = 1_000;
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
@@ -158,27 +158,23 @@ public final class H2Snapshot {
     }
 
     /**
-     * Waits until the disk under the store has the room a start may need ({@link #roomWanted}), saying so every
-     * minute. Exiting instead would have systemd start the sink again every 2 s and give up after ten tries, leaving
-     * it down once there is room again; waiting counts as starting (systemd stops a start after 5 minutes and starts
-     * it again), and the start goes on within seconds of space being freed.
+     * Waits until the disk under the store has 32 MB free, saying so every minute, then makes the store's directory.
+     * Exiting instead would have systemd start the sink again every 2 s and give up after ten tries, leaving it down
+     * once there is room again; waiting counts as starting (systemd stops a start after 5 minutes and starts it
+     * again), and the start goes on within seconds of space being freed. (A rebuild asks for more: {@link #requireRoom}.)
      */
     public static void awaitRoom(Path databaseFile) throws IOException, InterruptedException {
         Path dir = databaseFile.toAbsolutePath().getParent();
         long lastSaid = 0;
-        while (true) {
-            long free = usableSpace(dir);
-            long wanted = roomWanted(databaseFile);
-            if (free >= wanted) {
-                return;
-            }
+        for (long free = usableSpace(dir); free < MIN_ROOM; free = usableSpace(dir)) {
             if (lastSaid == 0 || System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
                 Logger.error("the disk under {} has {} KB free: the store is not opened before there are {} MB (on a full "
-                        + "disk H2 fails on a good store); waiting", dir, free / 1024, wanted / (1024 * 1024));
+                        + "disk H2 fails on a good store); waiting", dir, free / 1024, MIN_ROOM / (1024 * 1024));
                 lastSaid = System.nanoTime();
             }
             Thread.sleep(ROOM_POLL_MS);
         }
+        Files.createDirectories(dir); // a first start's: the redo log is opened before the store, which made it
     }
 
     /** Free space for this process on the disk of {@code dir}, or of its nearest existing parent (a first start). */
@@ -190,22 +186,18 @@ public final class H2Snapshot {
         return Files.getFileStore(existing).getUsableSpace();
     }
 
-    /** 32 MB, or four times the snapshot (a compressed script) if that is more: a floor, not a rebuild's size. */
-    private static long roomWanted(Path databaseFile) {
-        return Math.max(MIN_ROOM, 4 * size(databaseFile));
-    }
-
     /**
      * Refuses to move the store aside and rebuild it while its disk is (nearly) full. H2 cannot open a good store on a
      * full disk, nor bring its schema up to date, and a rebuild there fails half-way: each start that systemd made
      * then moved the last file aside, until one with room rebuilt the store from the snapshot, losing the changes
-     * since it that the ingest log does not hold (SinkFullDiskIT). A start waits for this room first
-     * ({@link #awaitRoom}); this holds for a disk that filled since.
+     * since it that the ingest log does not hold (SinkFullDiskIT). A start waits for 32 MB first ({@link #awaitRoom});
+     * a rebuild wants four times the snapshot if that is more, and the disk may have filled since.
      */
     private static void requireRoom(Path databaseFile, String why) throws IOException {
         Path dir = databaseFile.toAbsolutePath().getParent();
         long free = usableSpace(dir);
-        long wanted = roomWanted(databaseFile);
+        // a floor, not the rebuild's size: the snapshot is a compressed script
+        long wanted = Math.max(MIN_ROOM, 4 * size(databaseFile));
         if (free < wanted) {
             throw new StoreException(databaseFile + ".mv.db cannot be used (" + why + "), and the disk under " + dir
                     + " has " + free / 1024 + " KB free: on a full disk H2 fails on a good store. Nothing was moved or "

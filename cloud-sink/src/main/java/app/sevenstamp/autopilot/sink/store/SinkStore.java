@@ -212,7 +212,7 @@ public final class SinkStore implements AutoCloseable {
     public static String reason(Throwable e) {
         String first = firstLine(e.getMessage());
         Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
+        for (int depth = 0; depth < 16 && root.getCause() != null && root.getCause() != root; depth++) {
             root = root.getCause();
         }
         return root == e || root.getMessage() == null || first.contains(firstLine(root.getMessage())) ? first
