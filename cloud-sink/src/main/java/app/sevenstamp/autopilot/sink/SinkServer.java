@@ -174,6 +174,8 @@ public final class SinkServer implements AutoCloseable {
                             + "stamps the store lost", e);
                 }
                 store = h2.store();
+                Path storeFile = config.databaseFile();
+                metrics.include(() -> Map.of("storeDisk.free", H2Snapshot.diskFree(storeFile)));
                 ingestRedo.snapshotBytes(H2Snapshot.size(config.databaseFile()));
                 if (ingestRedo.generation() == 0) {
                     // the first start: a snapshot before anything can be written, so that a store H2 cannot open

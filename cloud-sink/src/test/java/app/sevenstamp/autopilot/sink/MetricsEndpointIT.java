@@ -172,6 +172,10 @@ class MetricsEndpointIT {
             assertTrue(s.value("sevenstamp_ingest_redo_size") > 0);
             assertEquals(4.0 * 1024 * 1024, s.value("sevenstamp_ingest_redo_due_size"));
             assertEquals(0.0, s.value("sevenstamp_ingest_redo_snapshots_failed_total"));
+            assertEquals("gauge", s.type("sevenstamp_store_disk_free"));
+            double free = s.value("sevenstamp_store_disk_free");
+            long actual = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+            assertTrue(Math.abs(free - actual) < 64 * 1024 * 1024, "the store's disk free: " + free + ", df says " + actual);
             // the JVM
             assertTrue(s.value("jvm_memory_used_bytes", "area", "heap") > 0);
             assertTrue(s.value("jvm_threads_current") > 0);

@@ -177,6 +177,18 @@ public final class H2Snapshot {
         Files.createDirectories(dir); // a first start's: the redo log is opened before the store, which made it
     }
 
+    /**
+     * Free bytes on the store's disk, for the metrics: below 32 MB a start waits and the store is not rebuilt, and a
+     * drain at full speed grows H2's file by what it wrote in the last 45 s (docs/operations.md). -1 if unknown.
+     */
+    public static long diskFree(Path databaseFile) {
+        try {
+            return usableSpace(databaseFile.toAbsolutePath().getParent());
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** Free space for this process on the disk of {@code dir}, or of its nearest existing parent (a first start). */
     private static long usableSpace(Path dir) throws IOException {
         Path existing = dir;
