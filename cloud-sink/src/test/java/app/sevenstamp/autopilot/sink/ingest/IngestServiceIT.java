@@ -337,6 +337,7 @@ class IngestServiceIT {
                 return H2Snapshot.write(db, generation, RedoLog.FILES);
             };
             try (IngestService ingest = startWithRedo(broker.url(), store, metrics, redo, failingTwice)) {
+                assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15)));
                 await().atMost(Duration.ofSeconds(10)).until(() -> tries.get() >= 1);
                 try (TestGateway gateway = new TestGateway(broker.url())) {
                     for (int i = 1; i <= 20; i++) { // batches, each a chance to try again; all answered
@@ -369,6 +370,7 @@ class IngestServiceIT {
                 EmbeddedBroker broker = EmbeddedBroker.start("127.0.0.1", 0);
                 IngestService ingest = startWithRedo(broker.url(), store, metrics, redo, generation -> H2Snapshot.write(db, generation, RedoLog.FILES));
                 TestGateway gateway = new TestGateway(broker.url())) {
+            assertTrue(ingest.awaitSubscribed(Duration.ofSeconds(15))); // a stamp published before is nobody's
             gateway.publish("counter-1", event("before-full", 1));
             assertEquals(List.of(TestIds.event("before-full")), gateway.accepted(1));
             FullDiskFs.fillAfter(".ingest.redo", 0);
