@@ -70,20 +70,10 @@ public final class FullDiskFs extends ChannelFs {
         }
 
         @Override
-        public int write(ByteBuffer src) throws IOException {
-            return write(src, base.position());
-        }
-
-        @Override
-        public synchronized int write(ByteBuffer src, long position) throws IOException {
+        protected void beforeWrite(ByteBuffer src) throws IOException {
             if (name.endsWith(filling) && ROOM.addAndGet(-src.remaining()) < 0) {
                 throw new IOException("No space left on device (the test's)");
             }
-            int n = base.write(src, position);
-            if (base.position() < position + n) {
-                base.position(position + n);
-            }
-            return n;
         }
     }
 }

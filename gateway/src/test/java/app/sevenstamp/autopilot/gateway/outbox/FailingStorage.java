@@ -95,19 +95,10 @@ public final class FailingStorage extends FilePathWrapper {
         }
 
         @Override
-        public int write(ByteBuffer src) throws IOException {
+        protected void beforeWrite(ByteBuffer src) throws IOException {
             if (fails.getAsBoolean()) {
                 throw noSpace();
             }
-            return base.write(src);
-        }
-
-        @Override
-        public int write(ByteBuffer src, long position) throws IOException {
-            if (fails.getAsBoolean()) {
-                throw noSpace();
-            }
-            return base.write(src, position);
         }
 
         @Override

@@ -30,12 +30,18 @@ public class ForwardingChannel extends FileBase {
 
     @Override
     public int write(ByteBuffer src) throws IOException {
+        beforeWrite(src);
         return base.write(src);
     }
 
     @Override
     public int write(ByteBuffer src, long position) throws IOException {
+        beforeWrite(src);
         return base.write(src, position);
+    }
+
+    /** Called before each write, either kind, with what it writes: a test's file system fails a write here. */
+    protected void beforeWrite(ByteBuffer src) throws IOException {
     }
 
     @Override
